@@ -1,0 +1,33 @@
+package dev.kcfs.linux;
+
+import com.sun.jna.LastErrorException;
+
+/** errno values kcfs reacts to, and readable descriptions of failed calls. */
+public final class Errno {
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int EIO = 5;
+    public static final int EBADF = 9;
+    public static final int EAGAIN = 11;
+    public static final int EACCES = 13;
+    public static final int EBUSY = 16;
+    public static final int EEXIST = 17;
+    public static final int EXDEV = 18;
+    public static final int ENODEV = 19;
+    public static final int ENOTDIR = 20;
+    public static final int EINVAL = 22;
+    public static final int ENOTTY = 25;
+    public static final int ENOSPC = 28;
+    public static final int ERANGE = 34;
+    public static final int ENOSYS = 38;
+    public static final int ENODATA = 61;
+    public static final int EOPNOTSUPP = 95;
+
+    private Errno() {
+    }
+
+    /** "what failed: strerror (errno N)". */
+    public static String describe(String what, LastErrorException e) {
+        return what + ": " + LibC.INSTANCE.strerror(e.getErrorCode()) + " (errno " + e.getErrorCode() + ")";
+    }
+}

@@ -1,0 +1,65 @@
+package dev.kcfs.linux;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+
+/**
+ * The libc calls kcfs needs that the JDK does not offer (xattrs in every namespace, ioctls,
+ * copy_file_range, syncfs, mount syscalls). Written against JNA because no maintained Java
+ * library covers them. Every call throws {@link LastErrorException} carrying errno on failure;
+ * wrap it with {@link Errno#describe} for messages.
+ *
+ * <p>Add functions here rather than declaring a second binding elsewhere.
+ */
+public interface LibC extends Library {
+    LibC INSTANCE = Native.load("c", LibC.class);
+
+    int O_RDONLY = 0;
+    int O_WRONLY = 1;
+    int O_RDWR = 2;
+    int O_CREAT = 0100;
+    int O_EXCL = 0200;
+    int O_NOFOLLOW = 0400000;
+    int O_DIRECTORY = 0200000;
+    int O_CLOEXEC = 02000000;
+    int O_PATH = 010000000;
+
+    int open(String path, int flags, int mode) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+
+    int fsync(int fd) throws LastErrorException;
+
+    int syncfs(int fd) throws LastErrorException;
+
+    NativeLong lgetxattr(String path, String name, byte[] value, NativeLong size) throws LastErrorException;
+
+    NativeLong llistxattr(String path, byte[] list, NativeLong size) throws LastErrorException;
+
+    int lsetxattr(String path, String name, byte[] value, NativeLong size, int flags) throws LastErrorException;
+
+    NativeLong fgetxattr(int fd, String name, byte[] value, NativeLong size) throws LastErrorException;
+
+    NativeLong flistxattr(int fd, byte[] list, NativeLong size) throws LastErrorException;
+
+    int fsetxattr(int fd, String name, byte[] value, NativeLong size, int flags) throws LastErrorException;
+
+    int ioctl(int fd, NativeLong request, Pointer arg) throws LastErrorException;
+
+    int ioctl(int fd, NativeLong request, NativeLong arg) throws LastErrorException;
+
+    NativeLong copy_file_range(int fdIn, Pointer offIn, int fdOut, Pointer offOut, NativeLong len, int flags)
+            throws LastErrorException;
+
+    int mount(String source, String target, String fstype, NativeLong flags, String data) throws LastErrorException;
+
+    int umount2(String target, int flags) throws LastErrorException;
+
+    /** Raw syscall for calls glibc 2.36 has no wrapper for (fsopen, fsconfig, fsmount, move_mount). */
+    NativeLong syscall(NativeLong number, Object... args) throws LastErrorException;
+
+    String strerror(int errnum);
+}
