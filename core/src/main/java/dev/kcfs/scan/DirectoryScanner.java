@@ -116,6 +116,15 @@ public final class DirectoryScanner {
     public record ExternalFile(Path source, Digest digest, long size) {
     }
 
+    /**
+     * Receives each external file as soon as it is hashed, on a hashing thread (so must be
+     * thread-safe): lets an object store copy the body while it is still in the page cache.
+     */
+    @FunctionalInterface
+    public interface ExternalFileSink {
+        void accept(ExternalFile file) throws IOException;
+    }
+
     /** The tree, and the external files in scan order (one entry per path; equal digests repeat). */
     public record Scan(Directory root, List<ExternalFile> externalFiles) {
     }
@@ -132,7 +141,21 @@ public final class DirectoryScanner {
 
     /** Scans {@code root} (a directory; a symlink to one is followed) into a tree. */
     public Scan scan(Path root) throws ScanException {
-        return new Walk().run(root);
+        try {
+            return new Walk(null).run(root);
+        } catch (ScanException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new ScanException(root + ": " + e.getMessage(), e); // only sinks throw other IOExceptions
+        }
+    }
+
+    /**
+     * Scans {@code root}, handing every external file to {@code sink} (may be null) as soon as it is
+     * hashed. A sink failure fails the scan with the sink's exception.
+     */
+    public Scan scan(Path root, ExternalFileSink sink) throws IOException {
+        return new Walk(sink).run(root);
     }
 
     /** One scan: its buffers (used by the walking thread only) and its hashing pool. */
@@ -143,9 +166,14 @@ public final class DirectoryScanner {
         private final ThreadLocal<Hashing> hashing = ThreadLocal.withInitial(Hashing::new);
         private final List<PendingFile> pending = new ArrayList<>();
         private final List<Directory> directories = new ArrayList<>();
+        private final ExternalFileSink sink;
         private ExecutorService pool;
 
-        Scan run(Path root) throws ScanException {
+        Walk(ExternalFileSink sink) {
+            this.sink = sink;
+        }
+
+        Scan run(Path root) throws IOException {
             AtomicInteger threadNo = new AtomicInteger();
             pool = Executors.newFixedThreadPool(options.threads(), r -> {
                 Thread t = new Thread(r, "kcfs-hash-" + threadNo.incrementAndGet());
@@ -186,13 +214,16 @@ public final class DirectoryScanner {
             }
         }
 
-        private RegularFile await(PendingFile p) throws ScanException {
+        private RegularFile await(PendingFile p) throws IOException {
             try {
                 return p.result.get();
             } catch (ExecutionException e) {
                 Throwable c = e.getCause();
                 if (c instanceof ScanException s) {
                     throw s;
+                }
+                if (c instanceof SinkFailure f) {
+                    throw (IOException) f.getCause();
                 }
                 if (c instanceof IOException io) {
                     throw new ScanException(p.source + ": cannot read file: " + problem(io), io);
@@ -319,6 +350,13 @@ public final class DirectoryScanner {
             if (read != size) {
                 throw new ScanException(file + ": file changed while scanning (size was " + size + ", read " + read + " bytes)");
             }
+            if (sink != null) {
+                try {
+                    sink.accept(new ExternalFile(file, digest, size));
+                } catch (IOException e) {
+                    throw new SinkFailure(e);
+                }
+            }
             return new RegularFile(stat, xattrs, size, digest.objectPath().getBytes(StandardCharsets.US_ASCII), null, digest);
         }
 
@@ -416,6 +454,15 @@ public final class DirectoryScanner {
     private static final class Hashing {
         final FsVerityHasher hasher = new FsVerityHasher();
         final ByteBuffer buffer = ByteBuffer.allocate(HASH_READ);
+    }
+
+    /** Marks a sink's own failure so it is passed on unchanged rather than blamed on reading. */
+    private static final class SinkFailure extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        SinkFailure(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
     }
 
     private record DirectoryToScan(Path path, byte[] pathBytes, Directory node) {
