@@ -133,8 +133,8 @@ public final class ErofsWriter {
         boolean external;
         int chunkBits;
         int chunkCount;
-        List<Xattr> xattrs; // the caller's list until the rewrite changes it (copy on write)
-        boolean ownXattrs;
+        Xattr[] xattrs; // exact size; replaced on change, so the caller's objects are never touched
+        byte[] redirect; // payload of an external file: trusted.overlay.redirect = "/" + payload, built lazily
         // directories
         byte[][] entryNames;
         Node[] entryNodes;
@@ -161,37 +161,30 @@ public final class ErofsWriter {
             this.nlink = st.nlink();
             this.mtimeSec = st.mtimeSec();
             this.mtimeNsec = st.mtimeNsec();
-            this.xattrs = xs;
-            for (int i = 0; i < xs.size(); i++) {
-                Xattr x = xs.get(i);
+            this.xattrs = xs.isEmpty() ? NO_XATTRS : xs.toArray(NO_XATTRS);
+            for (int i = 0; i < xattrs.length; i++) {
+                Xattr x = xattrs[i];
                 // 4.4 step 1: user data in the overlay namespace is escaped so overlayfs ignores it
                 if (x.nameStartsWith(ErofsFormat.TRUSTED_OVERLAY)) {
                     byte[] n = x.name();
                     byte[] esc = new byte[n.length + 8];
                     System.arraycopy(ErofsFormat.TRUSTED_OVERLAY_OVERLAY, 0, esc, 0, 24);
                     System.arraycopy(n, 16, esc, 24, n.length - 16);
-                    if (!ownXattrs) {
-                        xattrs = new ArrayList<>(xattrs);
-                        ownXattrs = true;
-                    }
-                    xattrs.set(i, new Xattr(esc, x.value()));
+                    xattrs[i] = new Xattr(esc, x.value());
                 }
             }
         }
 
-        /** Sets (adds or replaces by name) an xattr, copying the caller's list first. */
+        /** Sets (adds or replaces by name) an xattr. */
         void set(Xattr x) {
-            if (!ownXattrs) {
-                xattrs = new ArrayList<>(xattrs);
-                ownXattrs = true;
-            }
-            for (int i = 0; i < xattrs.size(); i++) {
-                if (Arrays.equals(xattrs.get(i).name(), x.name())) {
-                    xattrs.set(i, x);
+            for (int i = 0; i < xattrs.length; i++) {
+                if (Arrays.equals(xattrs[i].name(), x.name())) {
+                    xattrs[i] = x;
                     return;
                 }
             }
-            xattrs.add(x);
+            xattrs = Arrays.copyOf(xattrs, xattrs.length + 1);
+            xattrs[xattrs.length - 1] = x;
         }
 
         int type() {
@@ -210,22 +203,38 @@ public final class ErofsWriter {
         }
     }
 
-    /** A distinct (name, value) pair with its encoding facts, computed once. */
+    /**
+     * A distinct (name, value) pair, also the key of the sharing count; its encoding facts are
+     * computed once when it is first seen. {@code slash} marks a redirect whose value is "/" +
+     * {@code value}, so the per-file redirect value is never materialised.
+     */
     private static final class XInfo {
-        final Xattr xattr;
-        final int prefixIndex;
-        final int prefixLength;
-        final int entrySize;
-        final int filterBit;
+        final byte[] name;
+        final byte[] value;
+        final boolean slash;
+        final int hash;
+        int prefixIndex;
+        int prefixLength;
+        int entrySize;
+        int filterBit;
         int count;
         long offset;
 
-        XInfo(Xattr x) {
-            this.xattr = x;
-            byte[] name = x.name();
+        XInfo(byte[] name, byte[] value, boolean slash) {
+            this.name = name;
+            this.value = value;
+            this.slash = slash;
+            this.hash = (Arrays.hashCode(name) * 31 + Arrays.hashCode(value)) * 2 + (slash ? 1 : 0);
+        }
+
+        int valueLength() {
+            return value.length + (slash ? 1 : 0);
+        }
+
+        void init() {
             prefixIndex = prefixIndex(name);
             prefixLength = prefixIndex == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[prefixIndex].length;
-            entrySize = roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + name.length - prefixLength + x.value().length, 4);
+            entrySize = roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + name.length - prefixLength + valueLength(), 4);
             filterBit = 1 << (Xxh32.hash(name, prefixLength, name.length - prefixLength,
                     ErofsFormat.XATTR_FILTER_SEED + prefixIndex) & 31);
         }
@@ -233,7 +242,24 @@ public final class ErofsWriter {
         boolean shared() {
             return count > 1;
         }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof XInfo x && x.hash == hash && x.slash == slash && Arrays.equals(x.name, name)
+                    && Arrays.equals(x.value, value);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+
+        String nameString() {
+            return new String(name, StandardCharsets.UTF_8);
+        }
     }
+
+    private static final Xattr[] NO_XATTRS = new Xattr[0];
 
     private static final byte[] EMPTY = new byte[0];
     private static final Xattr ESCAPED_WHITEOUT = new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUT, EMPTY);
@@ -455,10 +481,8 @@ public final class ErofsWriter {
                 }
                 byte[] payload = f.payload();
                 if (payload != null && payload.length > 0) {
-                    byte[] redirect = new byte[payload.length + 1];
-                    redirect[0] = '/';
-                    System.arraycopy(payload, 0, redirect, 1, payload.length);
-                    n.set(new Xattr(ErofsFormat.XATTR_REDIRECT, redirect));
+                    // all input trusted.overlay.* were escaped, so this cannot replace a user xattr
+                    n.redirect = payload;
                 }
             } else {
                 n.size = 0;
@@ -563,29 +587,33 @@ public final class ErofsWriter {
 
         // 4.10: shared iff the same (name, value) occurs on more than one inode
         void shareXattrs() throws ErofsException {
-            Map<Xattr, XInfo> infos = new HashMap<>(1 << 12);
+            Map<XInfo, XInfo> infos = new HashMap<>(1 << 12);
             for (Node n : order) {
-                int cnt = n.xattrs.size();
+                int plain = n.xattrs.length;
+                int cnt = plain + (n.redirect != null ? 1 : 0);
                 if (cnt == 0) {
                     continue;
                 }
                 XInfo[] xi = new XInfo[cnt];
                 for (int i = 0; i < cnt; i++) {
-                    Xattr x = n.xattrs.get(i);
-                    XInfo info = infos.get(x);
+                    XInfo key = i < plain ? new XInfo(n.xattrs[i].name(), n.xattrs[i].value(), false)
+                            : new XInfo(ErofsFormat.XATTR_REDIRECT, n.redirect, true);
+                    XInfo info = infos.get(key);
                     if (info == null) {
-                        checkXattr(n, x);
-                        info = new XInfo(x);
-                        infos.put(x, info);
+                        info = key;
+                        info.init();
+                        checkXattr(n, info);
+                        infos.put(info, info);
                         hasAcl |= info.prefixIndex == 2 || info.prefixIndex == 3;
                     }
                     info.count++;
                     xi[i] = info;
                 }
                 if (cnt > 1) {
-                    Arrays.sort(xi, (a, b) -> Arrays.compareUnsigned(a.xattr.name(), b.xattr.name())); // 4.4 step 8
+                    Arrays.sort(xi, (a, b) -> Arrays.compareUnsigned(a.name, b.name)); // 4.4 step 8
                 }
                 n.xinfo = xi;
+                n.xattrs = null; // no longer needed
             }
             List<XInfo> table = new ArrayList<>();
             for (XInfo s : infos.values()) {
@@ -594,12 +622,13 @@ public final class ErofsWriter {
                 }
             }
             table.sort((a, b) -> {
-                int c = Arrays.compareUnsigned(b.xattr.name(), a.xattr.name());
+                int c = Arrays.compareUnsigned(b.name, a.name);
                 if (c != 0) {
                     return c;
                 }
-                c = Integer.compare(b.xattr.value().length, a.xattr.value().length);
-                return c != 0 ? c : Arrays.compareUnsigned(b.xattr.value(), a.xattr.value());
+                c = Integer.compare(b.valueLength(), a.valueLength());
+                // same name and length: both or neither carry the virtual '/' (only redirects do)
+                return c != 0 ? c : Arrays.compareUnsigned(b.value, a.value);
             });
             long off = 0;
             for (XInfo s : table) {
@@ -633,10 +662,9 @@ public final class ErofsWriter {
             }
         }
 
-        private static void checkXattr(Node n, Xattr x) throws ErofsException {
-            int idx = prefixIndex(x.name());
-            int suffix = x.name().length - (idx == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[idx].length);
-            if (x.name().length == 0 || suffix > 255 || x.value().length > 0xFFFF) {
+        private static void checkXattr(Node n, XInfo x) throws ErofsException {
+            int suffix = x.name.length - x.prefixLength;
+            if (x.name.length == 0 || suffix > 255 || x.valueLength() > 0xFFFF) {
                 throw new ErofsException("Xattr " + x.nameString() + " on " + n.pathString()
                         + " cannot be stored: name suffix must be at most 255 bytes and value at most 65535 bytes");
             }
@@ -808,15 +836,17 @@ public final class ErofsWriter {
         }
 
         private static void entry(LeOut out, XInfo xi) throws IOException {
-            Xattr x = xi.xattr;
             int plen = xi.prefixLength;
-            byte[] name = x.name();
+            byte[] name = xi.name;
             out.u8(name.length - plen);
             out.u8(xi.prefixIndex);
-            out.u16(x.value().length);
+            out.u16(xi.valueLength());
             out.bytes(name, plen, name.length - plen);
-            out.bytes(x.value(), 0, x.value().length);
-            out.zeros(xi.entrySize - (4 + name.length - plen + x.value().length));
+            if (xi.slash) {
+                out.u8('/');
+            }
+            out.bytes(xi.value, 0, xi.value.length);
+            out.zeros(xi.entrySize - (4 + name.length - plen + xi.valueLength()));
         }
 
         private void tail(LeOut out, Node n) throws IOException {
