@@ -124,6 +124,16 @@ class ErofsWriterTest {
     }
 
     @Test
+    void hardlinkShallowerThanItsTargetRoundTrips() throws Exception {
+        Directory root = parse(ROOT + "/a 4096 40755 2 0 0 0 0.0 - - -\n/a/b 4096 40755 2 0 0 0 0.0 - - -\n"
+                + "/a/b/t 3 100644 2 0 0 0 0.0 - xyz -\n/z 0 @100644 2 0 0 0 0.0 /a/b/t - -\n"
+                + "/y 7 100644 2 0 9 0 0.0 p - - user.x=1\n");
+        byte[] img = write(root, WriteOptions.defaults());
+        ErofsReader.Image back = ErofsReader.read(img, "hl", null);
+        assertThat(write(back.root(), WriteOptions.pinned(back.version()))).isEqualTo(img);
+    }
+
+    @Test
     void hardlinkedInodeIsWrittenOnce() throws Exception {
         Directory root = parse(ROOT + "/a 3 100644 2 0 0 0 0.0 - abc -\n/b 0 @100644 2 0 0 0 0.0 /a - -\n");
         Inode a = root.child("a".getBytes(StandardCharsets.US_ASCII));
