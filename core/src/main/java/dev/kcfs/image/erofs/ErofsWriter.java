@@ -502,7 +502,12 @@ public final class ErofsWriter {
             }
         }
 
-        // 4.5: breadth-first numbering; a hardlinked inode is placed at its first BFS encounter
+        /*
+         * 4.5: breadth-first numbering. Upstream skips hardlink entries (the "@" lines) and places
+         * the inode where its target entry is. Our tree has no "@" marker, only identity, so the
+         * owning entry is the first occurrence in depth-first order, which is exactly the target
+         * in dumps written by composefs-info (and by DumpPrinter).
+         */
         void bfs() {
             root.index = 0;
             order.add(root);
@@ -513,7 +518,7 @@ public final class ErofsWriter {
                 }
                 for (int i = 0; i < d.entryNames.length; i++) {
                     Node c = d.entryNodes[i];
-                    if (c.index < 0) {
+                    if (c.index < 0 && c.parent == d && Arrays.equals(c.name, d.entryNames[i])) {
                         c.index = order.size();
                         order.add(c);
                     }

@@ -134,6 +134,24 @@ class ErofsWriterTest {
     }
 
     @Test
+    void hardlinkedInodeIsPlacedAtItsDepthFirstOccurrenceLikeUpstreamsTarget() throws Exception {
+        // composefs-info prints /a/b/t as the target and /z as "@": upstream places the inode at
+        // /a/b/t's breadth-first position (depth 3), after the root's other children
+        Directory root = parse(ROOT + "/a 4096 40755 2 0 0 0 0.0 - - -\n/a/b 4096 40755 2 0 0 0 0.0 - - -\n"
+                + "/a/b/t 3 100644 2 0 0 0 0.0 - xyz -\n/z 3 @100644 2 0 0 0 0.0 /a/b/t - -\n");
+        ByteBuffer img = ByteBuffer.wrap(write(root, WriteOptions.defaults())).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(img.getLong(1024 + 16)).isEqualTo(1 + 256 + 3); // inos
+        // the file is the last inode: ino = 259 (root 0, a, stubs, b, t)
+        int found = -1;
+        for (int off = 1152; off < img.capacity() - 32; off += 32) {
+            if ((img.getShort(off + 4) & 0xffff) == 0100644) {
+                found = img.getInt(off + 20);
+            }
+        }
+        assertThat(found).isEqualTo(259);
+    }
+
+    @Test
     void hardlinkedInodeIsWrittenOnce() throws Exception {
         Directory root = parse(ROOT + "/a 3 100644 2 0 0 0 0.0 - abc -\n/b 0 @100644 2 0 0 0 0.0 /a - -\n");
         Inode a = root.child("a".getBytes(StandardCharsets.US_ASCII));
