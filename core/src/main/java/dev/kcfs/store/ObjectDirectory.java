@@ -79,7 +79,7 @@ public final class ObjectDirectory {
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir);
-                fsyncPath(dir.toAbsolutePath().getParent());
+                Durability.fsync(dir.toAbsolutePath().getParent());
             }
         } catch (IOException e) {
             throw new StoreException("cannot create object directory " + dir + ": " + e.getMessage(), e);
@@ -239,10 +239,10 @@ public final class ObjectDirectory {
                 }
                 if (items.size() <= fsyncEachLimit) {
                     for (Map.Entry<Digest, Path> item : items) {
-                        fsyncPath(item.getValue());
+                        Durability.fsync(item.getValue());
                     }
                 } else {
-                    syncFilesystem(session.dir());
+                    Durability.syncFilesystem(session.dir());
                 }
                 int added = 0;
                 int present = skipped.get();
@@ -263,10 +263,10 @@ public final class ObjectDirectory {
                     }
                 }
                 for (String prefix : touched) {
-                    fsyncPath(root.resolve(prefix));
+                    Durability.fsync(root.resolve(prefix));
                 }
                 if (newPrefix) {
-                    fsyncPath(root);
+                    Durability.fsync(root);
                     // only now are these prefix directories known to be durable
                     items.forEach(i -> knownPrefixes.add(i.getKey().hex().substring(0, 2)));
                 }
@@ -458,41 +458,6 @@ public final class ObjectDirectory {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new StoreException("cannot create directory " + dir + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** fsync of a file or directory by path (a read-only fd is enough for both on Linux). */
-    static void fsyncPath(Path p) throws StoreException {
-        LibC c = LibC.INSTANCE;
-        int fd;
-        try {
-            fd = c.open(p.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
-        } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("cannot open " + p + " to make it durable", e));
-        }
-        try {
-            c.fsync(fd);
-        } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("fsync of " + p + " failed; the data may not be on disk", e));
-        } finally {
-            c.close(fd);
-        }
-    }
-
-    static void syncFilesystem(Path anyPath) throws StoreException {
-        LibC c = LibC.INSTANCE;
-        int fd;
-        try {
-            fd = c.open(anyPath.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
-        } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("cannot open " + anyPath + " to sync its filesystem", e));
-        }
-        try {
-            c.syncfs(fd);
-        } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("syncfs of the filesystem holding " + anyPath + " failed; data may not be on disk", e));
-        } finally {
-            c.close(fd);
         }
     }
 

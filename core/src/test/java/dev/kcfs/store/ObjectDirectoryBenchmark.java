@@ -45,7 +45,7 @@ public final class ObjectDirectoryBenchmark {
             digests.add(FsVerity.digest(b));
             bytes += size;
         }
-        ObjectDirectory.syncFilesystem(work); // the sources' own writeback is not part of any run
+        Durability.syncFilesystem(work); // the sources' own writeback is not part of any run
         System.out.printf("%d files, %.1f MiB, %d threads%n", count, bytes / 1048576.0, threads);
         for (String mode : new String[] {"upstream-fsync-each", "batch-fsync-each", "batch-syncfs"}) {
             Path objects = work.resolve(mode + "/objects");
