@@ -83,6 +83,14 @@ public interface LibC extends Library {
      */
     int flock(int fd, int operation) throws LastErrorException;
 
+    NativeLong read(int fd, byte[] buf, NativeLong count) throws LastErrorException;
+
+    NativeLong pread(int fd, byte[] buf, NativeLong count, long offset) throws LastErrorException;
+
+    int MS_RDONLY = 1;
+    int MS_SILENT = 32768;
+    int MNT_DETACH = 2;
+
     /** {@code _IOW(0x94, 9, int)}: share the source fd's extents with the destination (reflink). */
     long FICLONE = 0x40049409L;
 }
