@@ -470,6 +470,21 @@ public final class Store {
         }
     }
 
+    /**
+     * Serializes changes to shared mounts (create, release) between threads and processes; the
+     * mount package holds it while it decides whether a record is in use.
+     */
+    public Held lockMounts() throws StoreException {
+        return FileLock.exclusive(root.resolve("mounts.lock"))::close;
+    }
+
+    /** A held lock; closing releases it and cannot fail. */
+    @FunctionalInterface
+    public interface Held extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     public Set<Digest> mountRecords() throws StoreException {
         Set<Digest> out = new TreeSet<>();
         for (Path p : list(mounts)) {
