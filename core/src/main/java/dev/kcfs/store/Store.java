@@ -89,8 +89,9 @@ public final class Store {
         this.reader = reader;
     }
 
+    /** Opens a store that reads object lists of images without a saved one with the EROFS reader. */
     public static Store open(Path root) throws StoreException {
-        return open(root, ImageObjects.NONE);
+        return open(root, new ErofsImageObjects());
     }
 
     /**
@@ -555,10 +556,16 @@ public final class Store {
                     continue;
                 }
                 imagesKept++;
-                Optional<ObjectList> l = objectList(d);
+                Optional<ObjectList> l;
+                try {
+                    l = objectList(d);
+                } catch (StoreException e) {
+                    warnings.add(e.getMessage());
+                    l = Optional.empty();
+                }
                 if (l.isEmpty()) {
                     complete = false;
-                    warnings.add("image " + d.hex() + " has no object list and no image reader is configured; objects were not collected (run fsck)");
+                    warnings.add("image " + d.hex() + " has no object list and the image reader could not provide one; objects were not collected (run fsck)");
                 } else {
                     reachable.addAll(l.get().digests());
                 }
@@ -826,9 +833,13 @@ public final class Store {
         SortedMap<Digest, Path> all = images();
         for (Map.Entry<Digest, Path> e : all.entrySet()) {
             imageBytes += sizeOf(e.getValue());
-            Optional<ObjectList> l = objectList(e.getKey());
-            if (l.isPresent()) {
-                logical += l.get().logicalBytes();
+            try {
+                Optional<ObjectList> l = objectList(e.getKey());
+                if (l.isPresent()) {
+                    logical += l.get().logicalBytes();
+                }
+            } catch (StoreException ex) {
+                // an image whose objects cannot be listed adds nothing to the logical size; fsck reports it
             }
         }
         double ratio = bytes == 0 ? 1.0 : (double) logical / bytes;

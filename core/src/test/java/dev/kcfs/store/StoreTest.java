@@ -155,7 +155,7 @@ class StoreTest {
     @Test
     void gcKeepsAllObjectsWhenAnImageHasNoObjectListAndUsesTheReaderWhenGiven() throws Exception {
         Path root = dir.resolve("s");
-        Store store = Store.open(root);
+        Store store = Store.open(root, ImageObjects.NONE);
         Digest a = importImage(store, "a", 1, 1, 2);
         importImage(store, null, 2, 3); // unreferenced: its object 3 is garbage
         Path list = root.resolve("images").resolve(a.hex() + ".objects");
