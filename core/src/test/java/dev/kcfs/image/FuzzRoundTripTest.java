@@ -39,7 +39,7 @@ class FuzzRoundTripTest {
         Random r = new Random(20261126);
         byte[] seed = SEED.getBytes(StandardCharsets.ISO_8859_1);
         int accepted = 0;
-        for (int i = 0; i < 2500; i++) {
+        for (int i = 0; i < 1500; i++) {
             byte[] d = seed.clone();
             int edits = 1 + r.nextInt(3);
             for (int k = 0; k < edits; k++) {
@@ -77,6 +77,6 @@ class FuzzRoundTripTest {
             assertThat(out2.toByteArray()).as("round trip of input %d:\n%s", i, new String(d, StandardCharsets.ISO_8859_1))
                     .isEqualTo(img);
         }
-        assertThat(accepted).as("the mutations must leave enough valid inputs to be meaningful").isGreaterThan(200);
+        assertThat(accepted).as("the mutations must leave enough valid inputs to be meaningful").isGreaterThan(120);
     }
 }
