@@ -81,7 +81,11 @@ final class InfoCommand implements Callable<Integer> {
         PrintStream out = kcfs.out();
         if (command.equals("measure-file")) {
             for (String f : files) {
-                out.println(FsVerity.digest(Path.of(f)).hex());
+                try {
+                    out.println(FsVerity.digest(Path.of(f)).hex());
+                } catch (IOException e) {
+                    throw new CommandException(f + ": cannot measure: " + Failures.reason(e), e);
+                }
             }
             return 0;
         }
