@@ -308,7 +308,12 @@ public final class TarReader {
     }
 
     private void verifyChecksum(long headerOffset) throws TarFormatException {
-        long stored = number(148, 8, "checksum", headerOffset);
+        long stored;
+        try {
+            stored = number(148, 8, "checksum", headerOffset);
+        } catch (TarFormatException e) {
+            throw error("bad header checksum field at offset " + headerOffset + ": the archive is corrupt or not a tar stream");
+        }
         long unsigned = 0;
         long signed = 0;
         for (int i = 0; i < BLOCK; i++) {
