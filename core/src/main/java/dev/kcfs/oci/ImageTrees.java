@@ -1,0 +1,65 @@
+package dev.kcfs.oci;
+
+import dev.kcfs.oci.layer.BodyPipeline;
+import dev.kcfs.oci.layer.BodySink;
+import dev.kcfs.oci.layer.LayerCompression;
+import dev.kcfs.oci.layer.TreeBuilder;
+import dev.kcfs.oci.tar.TarFormatException;
+import dev.kcfs.tree.Directory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.function.LongConsumer;
+
+/** Streams the layers of a resolved image into a composefs tree, each layer once. */
+public final class ImageTrees {
+    private ImageTrees() {
+    }
+
+    /**
+     * Applies every layer of {@code image} in order. Each blob is read to its end, so each is verified
+     * against its digest; file bodies go to {@code sink} (on {@code pipeline}'s threads if given).
+     *
+     * @param progress told the compressed bytes of each finished layer, may be null
+     */
+    public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
+                                  LongConsumer progress) throws IOException {
+        TreeBuilder builder = new TreeBuilder(sink, pipeline);
+        boolean ok = false;
+        try {
+            for (Descriptor layer : image.layers()) {
+                LayerCompression compression;
+                try {
+                    compression = LayerCompression.ofMediaType(layer.mediaType());
+                } catch (IllegalArgumentException e) {
+                    throw new OciException(source.describe() + ": layer " + layer.digest() + ": " + e.getMessage());
+                }
+                String what = source.describe() + " layer " + layer.digest();
+                try (InputStream blob = source.openBlob(layer)) {
+                    InputStream tar = compression.decompress(blob);
+                    builder.apply(tar, what);
+                    // the decompressor may stop before the blob's end (trailing bytes): read them for the digest check
+                    blob.transferTo(java.io.OutputStream.nullOutputStream());
+                } catch (TarFormatException | OciException e) {
+                    throw e;
+                } catch (java.util.zip.ZipException e) {
+                    throw new OciException(what + ": not valid gzip (" + e.getMessage() + ")", e);
+                } catch (IOException e) {
+                    if (e.getClass().getName().startsWith("com.github.luben.zstd")) {
+                        throw new OciException(what + ": not valid zstd (" + e.getMessage() + ")", e);
+                    }
+                    throw e;
+                }
+                if (progress != null) {
+                    progress.accept(layer.size());
+                }
+            }
+            Directory root = builder.finish();
+            ok = true;
+            return root;
+        } finally {
+            if (!ok) {
+                builder.abort();
+            }
+        }
+    }
+}
