@@ -45,7 +45,16 @@ public final class VerifiedBlobStream extends FilterInputStream {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-        int n = in.read(b, off, len);
+        int n;
+        try {
+            n = in.read(b, off, len);
+        } catch (OciException e) {
+            throw e;
+        } catch (java.io.InterruptedIOException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new OciException(what + ": transfer failed after " + count + " of " + expectedSize + " bytes (" + e.getMessage() + ")", e);
+        }
         if (n < 0) {
             verifyAtEnd();
             return -1;
