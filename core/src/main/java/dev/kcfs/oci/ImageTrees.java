@@ -16,6 +16,25 @@ public final class ImageTrees {
     }
 
     /**
+     * A layer that does not parse is usually a corrupt download: read the rest of the blob so its digest
+     * check can say so (that is the error worth reporting); otherwise the parse error stands.
+     */
+    private static IOException rootCause(InputStream blob, IOException parseError) {
+        if (parseError instanceof OciException && parseError.getMessage().contains("blob sha256:")) {
+            return parseError; // already a transfer or digest error
+        }
+        try {
+            blob.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (OciException digestError) {
+            digestError.addSuppressed(parseError);
+            return digestError;
+        } catch (IOException ignored) {
+            // the parse error is the better message
+        }
+        return parseError;
+    }
+
+    /**
      * Applies every layer of {@code image} in order. Each blob is read to its end, so each is verified
      * against its digest; file bodies go to {@code sink} (on {@code pipeline}'s threads if given).
      *
@@ -35,8 +54,12 @@ public final class ImageTrees {
                 }
                 String what = source.describe() + " layer " + layer.digest();
                 try (InputStream blob = source.openBlob(layer)) {
-                    InputStream tar = compression.decompress(blob);
-                    builder.apply(tar, what);
+                    try {
+                        InputStream tar = compression.decompress(blob);
+                        builder.apply(tar, what);
+                    } catch (IOException e) {
+                        throw rootCause(blob, e);
+                    }
                     // the decompressor may stop before the blob's end (trailing bytes): read them for the digest check
                     blob.transferTo(java.io.OutputStream.nullOutputStream());
                 } catch (TarFormatException | OciException e) {

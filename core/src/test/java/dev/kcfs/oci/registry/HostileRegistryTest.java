@@ -61,7 +61,7 @@ class HostileRegistryTest {
     void corruptBlobIsADigestMismatch() {
         proxy.mode = TamperingProxy.Mode.CORRUPT_BLOBS;
         assertThatThrownBy(() -> pull(1)).isInstanceOf(OciException.class)
-                .satisfies(e -> assertThat(e.getMessage()).containsAnyOf("digest mismatch", "not valid gzip", "bad header checksum"));
+                .hasMessageContaining("digest mismatch"); // not the gzip or tar error it caused
     }
 
     @Test
