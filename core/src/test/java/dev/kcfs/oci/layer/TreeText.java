@@ -18,12 +18,19 @@ public final class TreeText {
 
     public static String render(Directory root) {
         StringBuilder sb = new StringBuilder();
-        line(sb, "/", root, new IdentityHashMap<>());
+        line(sb, "/", root, new IdentityHashMap<>(), false);
         return sb.toString();
     }
 
-    private static void line(StringBuilder sb, String path, Inode i, Map<Inode, String> seen) {
-        String first = seen.putIfAbsent(i, path);
+    /** Every path on its own full line (hardlinks not shown as such), for comparing with trees scanned from disk. */
+    public static String renderFlat(Directory root) {
+        StringBuilder sb = new StringBuilder();
+        line(sb, "/", root, new IdentityHashMap<>(), true);
+        return sb.toString();
+    }
+
+    private static void line(StringBuilder sb, String path, Inode i, Map<Inode, String> seen, boolean flat) {
+        String first = flat ? null : seen.putIfAbsent(i, path);
         if (first != null) {
             sb.append(path).append(" => ").append(first).append('\n');
             return;
@@ -51,7 +58,7 @@ public final class TreeText {
         if (i instanceof Directory d) {
             for (Directory.Entry e : d.entries()) {
                 String name = new String(e.name(), StandardCharsets.ISO_8859_1);
-                line(sb, path.equals("/") ? "/" + name : path + "/" + name, e.inode(), seen);
+                line(sb, path.equals("/") ? "/" + name : path + "/" + name, e.inode(), seen, flat);
             }
         }
     }
