@@ -8,11 +8,16 @@ import dev.kcfs.oci.tar.TarFormatException;
 import dev.kcfs.tree.Directory;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.function.LongConsumer;
 
 /** Streams the layers of a resolved image into a composefs tree, each layer once. */
 public final class ImageTrees {
     private ImageTrees() {
+    }
+
+    /** Told after each layer: its index (0-based), descriptor, and file body bytes seen so far. */
+    @FunctionalInterface
+    public interface LayerDone {
+        void layerDone(int index, Descriptor layer, long fileBytesSoFar);
     }
 
     /**
@@ -38,14 +43,15 @@ public final class ImageTrees {
      * Applies every layer of {@code image} in order. Each blob is read to its end, so each is verified
      * against its digest; file bodies go to {@code sink} (on {@code pipeline}'s threads if given).
      *
-     * @param progress told the compressed bytes of each finished layer, may be null
+     * @param progress told about each finished layer, may be null
      */
     public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
-                                  LongConsumer progress) throws IOException {
+                                  LayerDone progress) throws IOException {
         TreeBuilder builder = new TreeBuilder(sink, pipeline);
         boolean ok = false;
         try {
-            for (Descriptor layer : image.layers()) {
+            for (int index = 0; index < image.layers().size(); index++) {
+                Descriptor layer = image.layers().get(index);
                 LayerCompression compression;
                 try {
                     compression = LayerCompression.ofMediaType(layer.mediaType());
@@ -73,7 +79,7 @@ public final class ImageTrees {
                     throw e;
                 }
                 if (progress != null) {
-                    progress.accept(layer.size());
+                    progress.layerDone(index, layer, builder.bodyBytes());
                 }
             }
             Directory root = builder.finish();
