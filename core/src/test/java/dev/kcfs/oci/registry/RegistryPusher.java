@@ -49,6 +49,20 @@ public final class RegistryPusher {
         return digest;
     }
 
+    /** Uploads a blob from a file (for big benchmark layers); the caller knows its digest. */
+    public void blob(String repo, java.nio.file.Path file, String digest) throws IOException, InterruptedException {
+        HttpResponse<String> start = http.send(auth(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/" + repo + "/blobs/uploads/")), repo)
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        URI location = URI.create("http://" + address + "/").resolve(start.headers().firstValue("Location").orElseThrow());
+        String sep = location.toString().contains("?") ? "&" : "?";
+        HttpResponse<String> put = http.send(auth(HttpRequest.newBuilder(URI.create(location + sep + "digest=" + digest)), repo)
+                .header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofFile(file)).build(), HttpResponse.BodyHandlers.ofString());
+        if (put.statusCode() != 201) {
+            throw new IOException("blob upload: HTTP " + put.statusCode() + " " + put.body());
+        }
+    }
+
     /** Puts a manifest or index under a tag (or digest) and returns its digest. */
     public String manifest(String repo, String reference, String mediaType, byte[] json) throws IOException, InterruptedException {
         HttpResponse<String> put = http.send(auth(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/" + repo + "/manifests/" + reference)), repo)
