@@ -97,6 +97,12 @@ public final class BodyPipeline implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             pipe.fail(e);
+            // let the worker see the failure and clean up before the caller discards the store batch
+            try {
+                result.join();
+            } catch (RuntimeException expected) {
+                // it fails with our exception; ours is the one to report
+            }
             throw e;
         }
         pipe.finish();
