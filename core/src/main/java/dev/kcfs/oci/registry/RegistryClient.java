@@ -130,7 +130,97 @@ public final class RegistryClient {
             r.body().close();
             throw new OciException(what + ": the registry announces " + declared + " bytes, the manifest says " + d.size());
         }
-        return new VerifiedBlobStream(r.body(), d.digest(), d.size(), what);
+        return new VerifiedBlobStream(new Resuming(ref, d, what, r.body()), d.digest(), d.size(), what);
+    }
+
+    /**
+     * A blob body that survives a dropped connection: it asks again from the byte it got to (HTTP
+     * Range), up to {@code attempts} times, so a flaky network does not restart a multi-GiB layer.
+     * The digest check around it still covers every byte.
+     */
+    private final class Resuming extends InputStream {
+        private final ImageReference ref;
+        private final Descriptor blob;
+        private final String what;
+        private InputStream in;
+        private long position;
+        private int resumes;
+
+        Resuming(ImageReference ref, Descriptor blob, String what, InputStream first) {
+            this.ref = ref;
+            this.blob = blob;
+            this.what = what;
+            this.in = first;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            while (true) {
+                try {
+                    int n = in.read(b, off, len);
+                    if (n > 0) {
+                        position += n;
+                    }
+                    if (n < 0 && position < blob.size()) {
+                        throw new IOException("connection closed after " + position + " of " + blob.size() + " bytes");
+                    }
+                    return n;
+                } catch (InterruptedIOException e) {
+                    throw e;
+                } catch (IOException e) {
+                    if (++resumes >= attempts) {
+                        throw e;
+                    }
+                    closeQuietly();
+                    sleep(backoff(resumes));
+                    reopen();
+                }
+            }
+        }
+
+        private void reopen() throws IOException {
+            HttpResponse<InputStream> r = get(ref, api(ref, "/blobs/" + blob.digest()), "*/*", what, position);
+            InputStream body = r.body();
+            if (r.statusCode() == 200 && position > 0) {
+                // the server ignored the Range: skip what we already have
+                long skip = position;
+                byte[] buf = new byte[64 * 1024];
+                while (skip > 0) {
+                    int n = body.read(buf, 0, (int) Math.min(buf.length, skip));
+                    if (n < 0) {
+                        throw new IOException("blob shorter than before while resuming");
+                    }
+                    skip -= n;
+                }
+            } else if (r.statusCode() == 206) {
+                String range = r.headers().firstValue("Content-Range").orElse("");
+                if (!range.startsWith("bytes " + position + "-")) {
+                    body.close();
+                    throw new OciException(what + ": resumed download answered range '" + range + "', wanted from " + position);
+                }
+            }
+            in = body;
+        }
+
+        private void closeQuietly() {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // the connection is already broken
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 
     private URI api(ImageReference ref, String path) {
@@ -139,15 +229,20 @@ public final class RegistryClient {
 
     /** GET with auth, redirects and retries; returns a 200 response whose body the caller closes. */
     private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what) throws IOException {
+        return get(ref, uri, accept, what, -1);
+    }
+
+    /** As above; {@code from >= 0} asks for the bytes from there on (a 206 answer is then accepted). */
+    private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what, long from) throws IOException {
         String scopeKey = ref.apiHost() + "/" + ref.repository();
         boolean triedAuth = false;
         URI target = uri;
         for (int redirects = 0; ; ) {
             boolean sameHost = target.getHost().equalsIgnoreCase(uri.getHost()) && target.getPort() == uri.getPort();
             String auth = sameHost ? authorization.get(scopeKey) : null;
-            HttpResponse<InputStream> r = send(target, accept, auth, what);
+            HttpResponse<InputStream> r = send(target, accept, auth, what, from);
             int status = r.statusCode();
-            if (status == 200) {
+            if (status == 200 || (status == 206 && from >= 0)) {
                 return r;
             }
             String challenge = r.headers().firstValue("WWW-Authenticate").orElse(null);
@@ -182,10 +277,17 @@ public final class RegistryClient {
 
     /** One request, retried on transient failures. */
     private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what) throws IOException {
+        return send(uri, accept, auth, what, -1);
+    }
+
+    private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what, long from) throws IOException {
         IOException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(uri).GET().header("Accept", accept)
                     .header("User-Agent", "kcfs").timeout(Duration.ofMinutes(2));
+            if (from > 0) {
+                b.header("Range", "bytes=" + from + "-");
+            }
             if (auth != null) {
                 b.header("Authorization", auth);
             }

@@ -87,6 +87,17 @@ class HostileRegistryTest {
     }
 
     @Test
+    void droppedConnectionIsResumedWithARangeRequest() throws Exception {
+        String expected = pull(1);
+        proxy.mode = TamperingProxy.Mode.TRUNCATE_FIRST_BLOB;
+        proxy.truncated.set(0);
+        proxy.ranges.clear();
+        assertThat(pull(3)).isEqualTo(expected);
+        assertThat(proxy.truncated.get()).isGreaterThan(0);
+        assertThat(proxy.ranges).hasSize(1).allMatch(r -> r.matches("bytes=[1-9]\\d*-"));
+    }
+
+    @Test
     void tooLargeManifestIsRefusedBeforeReading() {
         proxy.mode = TamperingProxy.Mode.HUGE_MANIFEST;
         assertThatThrownBy(() -> pull(1)).hasMessageContaining("announces 5242880 bytes, over the 4194304-byte manifest limit");

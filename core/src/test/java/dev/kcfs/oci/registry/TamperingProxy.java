@@ -18,10 +18,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * broken networks, proxies and hostile mirrors the client must survive or reject.
  */
 final class TamperingProxy implements AutoCloseable {
-    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
+    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
 
     volatile Mode mode = Mode.FORWARD;
     final AtomicInteger requests = new AtomicInteger();
+    final AtomicInteger truncated = new AtomicInteger();
+    final java.util.List<String> ranges = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final HttpServer server;
     private final String upstream;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -58,7 +60,11 @@ final class TamperingProxy implements AutoCloseable {
                 return;
             }
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path));
-            for (String h : List.of("Accept", "Authorization")) {
+            String range = ex.getRequestHeaders().getFirst("Range");
+            if (range != null) {
+                ranges.add(range);
+            }
+            for (String h : List.of("Accept", "Authorization", "Range")) {
                 String v = ex.getRequestHeaders().getFirst(h);
                 if (v != null) {
                     b.header(h, v);
@@ -71,10 +77,17 @@ final class TamperingProxy implements AutoCloseable {
                 throw new IOException(e);
             }
             byte[] body = r.body();
-            for (String h : List.of("Content-Type", "Docker-Content-Digest", "WWW-Authenticate", "Location")) {
+            for (String h : List.of("Content-Type", "Docker-Content-Digest", "WWW-Authenticate", "Location", "Content-Range")) {
                 r.headers().firstValue(h).ifPresent(v -> ex.getResponseHeaders().add(h, v));
             }
             boolean blob = path.contains("/blobs/sha256:") && r.statusCode() == 200;
+            if (blob && mode == Mode.TRUNCATE_FIRST_BLOB && body.length > 100_000 && truncated.getAndIncrement() == 0) {
+                ex.sendResponseHeaders(200, body.length);
+                OutputStream o = ex.getResponseBody();
+                o.write(body, 0, body.length / 3);
+                o.flush();
+                throw new IOException("dropping the connection on purpose");
+            }
             if (blob && mode == Mode.CORRUPT_BLOBS) {
                 body[body.length / 2] ^= 0x01;
             }
