@@ -217,6 +217,11 @@ public final class TarReader {
                 xattrs.add(new Xattr(xname, value));
             }
         }
+        for (Xattr x : xattrs) {
+            if (x.name().length == 0 || indexOf(x.name(), (byte) 0) >= 0) {
+                throw error("entry " + display(name) + " has an xattr with an empty name or a NUL in its name");
+            }
+        }
         // Only regular files carry bodies we hand out; any other body (allowed by PAX for hardlinks) is skipped.
         remaining = size;
         padding = (BLOCK - size % BLOCK) % BLOCK;
@@ -452,6 +457,15 @@ public final class TarReader {
             offset += r;
         }
         return total;
+    }
+
+    private static int indexOf(byte[] b, byte v) {
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == v) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static boolean isZero(byte[] block) {

@@ -118,6 +118,17 @@ class TarReaderTest {
     }
 
     @Test
+    void libarchiveXattrsAndBadXattrNames() throws Exception {
+        byte[] tar = new TarBuilder().entry("f").pax("LIBARCHIVE.xattr.user.a%3Db", java.util.Base64.getEncoder().encodeToString(new byte[] {0, 1, (byte) 0xfe}))
+                .add().build();
+        assertThat(TarBuilder.readAll(tar).get(0).xattrs()).containsExactly(new Xattr(b("user.a=b"), new byte[] {0, 1, (byte) 0xfe}));
+        byte[] empty = new TarBuilder().entry("f").pax("SCHILY.xattr.", "v").add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(empty)).hasMessageContaining("entry f has an xattr with an empty name");
+        byte[] notBase64 = new TarBuilder().entry("f").pax("LIBARCHIVE.xattr.user.x", "***").add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(notBase64)).hasMessageContaining("not base64");
+    }
+
+    @Test
     void gnuLongNamesAndLinks() throws Exception {
         String name = "gnu/" + "n".repeat(300);
         String link = "target/" + "k".repeat(250);
