@@ -90,6 +90,8 @@ public final class TreeBuilder {
     private final Map<RegularFile, CompletableFuture<Digest>> pending = new IdentityHashMap<>();
     /** Inodes this layer wrote or walked through: whiteouts and opaque markers spare them. */
     private Set<Inode> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final java.util.concurrent.atomic.AtomicReference<CompletableFuture<Digest>> firstFailure =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private String source;
     private long bodyBytes;
 
@@ -155,11 +157,11 @@ public final class TreeBuilder {
         pending.clear();
     }
 
+    /** Stops parsing at the next entry once any body failed (checked per entry, so O(1)). */
     private void failFast() throws IOException {
-        for (CompletableFuture<Digest> f : pending.values()) {
-            if (f.isCompletedExceptionally()) {
-                await(f);
-            }
+        CompletableFuture<Digest> f = firstFailure.get();
+        if (f != null) {
+            await(f);
         }
     }
 
@@ -272,6 +274,12 @@ public final class TreeBuilder {
             }
         }
         pending.put(placeholder, digest);
+        CompletableFuture<Digest> watched = digest;
+        digest.whenComplete((d, failure) -> {
+            if (failure != null) {
+                firstFailure.compareAndSet(null, watched);
+            }
+        });
         return placeholder;
     }
 
