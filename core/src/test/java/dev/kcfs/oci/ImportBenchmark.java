@@ -31,7 +31,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * Import throughput from a real local registry (not a test; run by hand):
+ * Import throughput from a real local registry (not a test; run by hand, or with {@code bench/oci-import.sh}):
  * <pre>
  * ./mvnw -q -B -o -pl core test-compile
  * java -Xmx512m -cp "$(cat core/target/bench.cp):core/target/classes:core/target/test-classes" \
