@@ -93,9 +93,17 @@ public final class Importer implements AutoCloseable {
             listener.resolved(source.describe(), manifest);
             BodySink sink = (body, size) -> batch.addStream(body);
             long[] fileBytes = new long[1];
-            Directory root = ImageTrees.build(source, manifest, sink, pipeline, (index, layer, bodies) -> {
-                fileBytes[0] = bodies;
-                listener.layerDone(index, manifest.layers().size(), layer, bodies);
+            Directory root = ImageTrees.build(source, manifest, sink, pipeline, new ImportProgress() {
+                @Override
+                public void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {
+                    listener.layerBytes(index, layer, compressedBytesSoFar);
+                }
+
+                @Override
+                public void layerDone(int index, int total, Descriptor layer, long bodies) {
+                    fileBytes[0] = bodies;
+                    listener.layerDone(index, total, layer, bodies);
+                }
             });
             // every layer was read to its end and matched its digest: now objects may become visible
             ObjectDirectory.Committed committed = batch.commit();

@@ -28,6 +28,14 @@ class ReferencesTest {
     }
 
     @Test
+    void defaultRefNames() throws Exception {
+        assertThat(ImageSources.defaultRefName("alpine")).isEqualTo("docker.io/library/alpine:latest");
+        assertThat(ImageSources.defaultRefName("docker://quay.io/a/b@" + D)).isEqualTo("quay.io/a/b@" + D);
+        assertThat(ImageSources.defaultRefName("oci:/x/y:tag")).isEqualTo("oci:/x/y:tag");
+        assertThatThrownBy(() -> ImageSources.defaultRefName("Bad Name")).isInstanceOf(OciException.class);
+    }
+
+    @Test
     void platforms() {
         assertThat(Platform.parse("linux/arm64/v8")).isEqualTo(new Platform("linux", "arm64", "v8"));
         assertThat(Platform.parse("linux/amd64").matches(new Platform("linux", "amd64", null))).isTrue();
