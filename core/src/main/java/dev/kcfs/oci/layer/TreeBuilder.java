@@ -101,14 +101,21 @@ public final class TreeBuilder {
     private String source;
     private long bodyBytes;
     private long entries;
+    private final long maxEntries;
 
     /**
      * @param sink     receives every body larger than {@link #INLINE_LIMIT}
      * @param pipeline worker threads for the sink, or null to run it on the calling thread
      */
     public TreeBuilder(BodySink sink, BodyPipeline pipeline) {
+        this(sink, pipeline, MAX_ENTRIES);
+    }
+
+    /** @param maxEntries tar entries accepted over all layers (see {@link #MAX_ENTRIES}) */
+    public TreeBuilder(BodySink sink, BodyPipeline pipeline, long maxEntries) {
         this.sink = sink;
         this.pipeline = pipeline;
+        this.maxEntries = maxEntries;
     }
 
     /** Uncompressed bytes of regular-file bodies seen so far (for progress and benchmarks). */
@@ -129,8 +136,8 @@ public final class TreeBuilder {
         TarEntry e;
         while ((e = reader.next()) != null) {
             failFast();
-            if (++entries > MAX_ENTRIES) {
-                throw new TarFormatException(source + ": the image has more than " + MAX_ENTRIES
+            if (++entries > maxEntries) {
+                throw new TarFormatException(source + ": the image has more than " + maxEntries
                         + " tar entries; refused to protect memory");
             }
             applyEntry(e, reader);
