@@ -57,7 +57,7 @@ class ReferencesTest {
         assertThat(c.forRegistry("docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));
         assertThat(c.forRegistry("registry-1.docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));
         assertThat(c.forRegistry("registry.example:5000")).contains(new RegistryCredentials("x", "y"));
-        assertThat(c.forRegistry("tok.example")).contains(new RegistryCredentials("<token>", "T"));
+        assertThat(c.forRegistry("tok.example")).isEmpty(); // identity tokens need OAuth, not supported
         assertThat(c.forRegistry("other.example")).isEmpty();
         // legacy .dockercfg: no "auths" level
         DockerConfig legacy = DockerConfig.parse(("{\"r.example\":{\"auth\":\"" + auth + "\"}}").getBytes(), "legacy");

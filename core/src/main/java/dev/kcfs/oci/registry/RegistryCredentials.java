@@ -2,7 +2,7 @@ package dev.kcfs.oci.registry;
 
 /**
  * A user name and secret for one registry, sent as Basic credentials to the registry or its token
- * realm. A docker {@code identitytoken} is carried as the password with user {@code <token>}.
+ * realm.
  */
 public record RegistryCredentials(String username, String password) {
     @Override
