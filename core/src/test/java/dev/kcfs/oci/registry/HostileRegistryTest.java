@@ -98,6 +98,15 @@ class HostileRegistryTest {
     }
 
     @Test
+    void blobRedirectsToAnotherHostAreFollowed() throws Exception {
+        String expected = pull(1);
+        proxy.mode = TamperingProxy.Mode.REDIRECT_BLOBS;
+        proxy.requests.set(0);
+        assertThat(pull(1)).isEqualTo(expected);
+        assertThat(proxy.requests.get()).isEqualTo(3); // manifest + 2 layer blobs (then fetched from the other host)
+    }
+
+    @Test
     void tooLargeManifestIsRefusedBeforeReading() {
         proxy.mode = TamperingProxy.Mode.HUGE_MANIFEST;
         assertThatThrownBy(() -> pull(1)).hasMessageContaining("announces 5242880 bytes, over the 4194304-byte manifest limit");

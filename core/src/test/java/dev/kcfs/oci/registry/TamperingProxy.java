@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * broken networks, proxies and hostile mirrors the client must survive or reject.
  */
 final class TamperingProxy implements AutoCloseable {
-    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
+    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
 
     volatile Mode mode = Mode.FORWARD;
     final AtomicInteger requests = new AtomicInteger();
@@ -57,6 +57,12 @@ final class TamperingProxy implements AutoCloseable {
                 try (OutputStream o = ex.getResponseBody()) {
                     o.write(huge);
                 }
+                return;
+            }
+            if (mode == Mode.REDIRECT_BLOBS && path.contains("/blobs/sha256:")) {
+                // like a registry sending blobs to a CDN: another host (here the real registry's port)
+                ex.getResponseHeaders().add("Location", "http://" + upstream + path);
+                ex.sendResponseHeaders(307, -1);
                 return;
             }
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path));
