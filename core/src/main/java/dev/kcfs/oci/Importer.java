@@ -84,8 +84,11 @@ public final class Importer implements AutoCloseable {
         }
     }
 
-    /** Imports from an already opened source; see {@link #pull}. */
-    public Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
+    /**
+     * Imports from an already opened source; see {@link #pull}. Imports through one importer run one
+     * at a time (they share its body pipeline); use several importers for parallel pulls.
+     */
+    public synchronized Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         try (Store.Lease lease = store.lease("import " + source.describe());
              ObjectDirectory.Batch batch = store.objects().batch()) {
