@@ -59,6 +59,8 @@ public final class RegistryClient {
     private final int attempts;
     private final Duration firstBackoff;
     private final Map<String, String> authorization = new ConcurrentHashMap<>();
+    private final Duration stallTimeout;
+    private final java.util.concurrent.ScheduledExecutorService watchdog;
 
     /**
      * @param credentials  where to look up credentials per registry
@@ -67,10 +69,24 @@ public final class RegistryClient {
      * @param firstBackoff wait before the first retry; doubles each time, capped at 10 s
      */
     public RegistryClient(DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff) {
+        this(credentials, plainHttp, attempts, firstBackoff, Duration.ofSeconds(60));
+    }
+
+    /**
+     * @param stallTimeout a blob download that receives nothing for this long is dropped and resumed
+     *                     (java.net.http has no read timeout for bodies once the headers arrived)
+     */
+    public RegistryClient(DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff, Duration stallTimeout) {
         this.credentials = credentials;
         this.plainHttp = plainHttp;
         this.attempts = Math.max(1, attempts);
         this.firstBackoff = firstBackoff;
+        this.stallTimeout = stallTimeout;
+        this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kcfs-registry-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
         this.http = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(30))
@@ -142,15 +158,29 @@ public final class RegistryClient {
         private final ImageReference ref;
         private final Descriptor blob;
         private final String what;
-        private InputStream in;
+        private volatile InputStream in;
         private long position;
         private int resumes;
+        private volatile long lastProgress = System.nanoTime();
+        private volatile boolean stalled;
+        private final java.util.concurrent.ScheduledFuture<?> check;
 
         Resuming(ImageReference ref, Descriptor blob, String what, InputStream first) {
             this.ref = ref;
             this.blob = blob;
             this.what = what;
             this.in = first;
+            long period = Math.max(10, stallTimeout.toMillis() / 4);
+            this.check = watchdog.scheduleAtFixedRate(this::checkStall, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        /** Closing the stream is the only way to unblock a read that waits for a silent server. */
+        private void checkStall() {
+            if (System.nanoTime() - lastProgress > stallTimeout.toNanos()) {
+                stalled = true;
+                lastProgress = System.nanoTime();
+                closeQuietly();
+            }
         }
 
         @Override
@@ -167,20 +197,29 @@ public final class RegistryClient {
                     int n = in.read(b, off, len);
                     if (n > 0) {
                         position += n;
+                        lastProgress = System.nanoTime();
                     }
                     if (n < 0 && position < blob.size()) {
                         throw new IOException("connection closed after " + position + " of " + blob.size() + " bytes");
                     }
+                    if (n < 0) {
+                        check.cancel(false);
+                    }
                     return n;
                 } catch (InterruptedIOException e) {
+                    check.cancel(false);
                     throw e;
                 } catch (IOException e) {
+                    IOException why = stalled ? new IOException("no data for " + stallTimeout.toSeconds() + " s", e) : e;
+                    stalled = false;
                     if (++resumes >= attempts) {
-                        throw e;
+                        check.cancel(false);
+                        throw why;
                     }
                     closeQuietly();
                     sleep(backoff(resumes));
                     reopen();
+                    lastProgress = System.nanoTime();
                 }
             }
         }
@@ -219,6 +258,7 @@ public final class RegistryClient {
 
         @Override
         public void close() throws IOException {
+            check.cancel(false);
             in.close();
         }
     }

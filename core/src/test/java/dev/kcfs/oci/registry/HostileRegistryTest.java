@@ -98,6 +98,21 @@ class HostileRegistryTest {
     }
 
     @Test
+    void stalledDownloadIsDroppedAndResumed() throws Exception {
+        String expected = pull(1);
+        proxy.mode = TamperingProxy.Mode.STALL_FIRST_BLOB;
+        proxy.truncated.set(0);
+        proxy.ranges.clear();
+        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 3, Duration.ofMillis(5), Duration.ofMillis(400));
+        long start = System.nanoTime();
+        try (ImageSource src = ImageSources.open(proxy.address() + "/app:v1", client)) {
+            assertThat(TreeText.render(ImageTrees.build(src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null))).isEqualTo(expected);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(25)); // did not wait the 30 s for the server
+        assertThat(proxy.ranges).hasSize(1);
+    }
+
+    @Test
     void blobRedirectsToAnotherHostAreFollowed() throws Exception {
         String expected = pull(1);
         proxy.mode = TamperingProxy.Mode.REDIRECT_BLOBS;
