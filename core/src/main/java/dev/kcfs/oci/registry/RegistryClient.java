@@ -113,13 +113,19 @@ public final class RegistryClient {
         URI uri = api(ref, "/manifests/" + reference);
         String what = "manifest " + ref.registry() + "/" + ref.repository() + (Digests.isDigest(reference) ? "@" : ":") + reference;
         HttpResponse<InputStream> r = get(ref, uri, Manifests.ACCEPT, what);
-        try (InputStream in = r.body()) {
+        try (InputStream in = r.body(); Deadline d = deadline(in)) {
             long declared = r.headers().firstValueAsLong("Content-Length").orElse(-1);
             if (declared > Manifests.MAX_MANIFEST_SIZE) {
                 throw new OciException(what + ": the registry announces " + declared + " bytes, over the "
                         + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
             }
-            byte[] bytes = in.readNBytes(Manifests.MAX_MANIFEST_SIZE + 1);
+            byte[] bytes;
+            try {
+                bytes = in.readNBytes(Manifests.MAX_MANIFEST_SIZE + 1);
+            } catch (IOException e) {
+                throw new OciException(what + ": reading the manifest failed or took longer than "
+                        + stallTimeout.toSeconds() + " s (" + e.getMessage() + ")", e);
+            }
             if (bytes.length > Manifests.MAX_MANIFEST_SIZE) {
                 throw new OciException(what + ": larger than the " + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
             }
@@ -358,6 +364,24 @@ public final class RegistryClient {
         throw last;
     }
 
+    /** Closes a small response body (manifest, token) that has not been read completely within the stall timeout. */
+    private Deadline deadline(InputStream body) {
+        java.util.concurrent.ScheduledFuture<?> f = watchdog.schedule(() -> {
+            try {
+                body.close();
+            } catch (IOException ignored) {
+                // the reader gets "closed"
+            }
+        }, stallTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        return () -> f.cancel(false);
+    }
+
+    @FunctionalInterface
+    private interface Deadline extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     private long backoff(int attempt) {
         return Math.min(10_000, firstBackoff.toMillis() << Math.min(attempt - 1, 20));
     }
@@ -398,7 +422,7 @@ public final class RegistryClient {
             throw new OciException(what + ": token realm " + realm + " is not HTTPS; refused");
         }
         HttpResponse<InputStream> r = send(tokenUri, "application/json", creds.map(RegistryClient::basic).orElse(null), what + " (token)");
-        try (InputStream in = r.body()) {
+        try (InputStream in = r.body(); Deadline d = deadline(in)) {
             byte[] body = in.readNBytes(1 << 20);
             if (r.statusCode() == 401 || r.statusCode() == 403) {
                 throw new OciException(what + ": token server " + realm + " refused "
