@@ -1,0 +1,108 @@
+package dev.kcfs.csi;
+
+import dev.kcfs.verity.Digest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node-wide mounts of images at {@code mounts/<digest>/}, one per digest however many volumes
+ * use it, reference-counted by the targets bound from it. Every change for one digest happens
+ * under that digest's lock, so concurrent first publishes of an image mount it exactly once.
+ */
+final class SharedMounts {
+    private final Path mountsDir;
+    private final ImageMounter mounter;
+    private final KernelMounts kernel;
+    private final KeyedLocks<Digest> locks = new KeyedLocks<>();
+    /** digest -> targets using it; a digest is present exactly while its shared mount is wanted. */
+    private final Map<Digest, Set<Path>> users = new ConcurrentHashMap<>();
+
+    SharedMounts(Path mountsDir, ImageMounter mounter, KernelMounts kernel) {
+        this.mountsDir = mountsDir;
+        this.mounter = mounter;
+        this.kernel = kernel;
+    }
+
+    Path pathOf(Digest digest) {
+        return mountsDir.resolve(digest.hex());
+    }
+
+    /**
+     * Registers {@code target} as a user of {@code image}'s shared mount, mounting it first if no
+     * one uses it yet (or if it disappeared from the mount table), and returns its directory.
+     */
+    Path acquire(ResolvedImage image, Path target, long timeoutNanos) throws IOException, InterruptedException {
+        Digest digest = image.digest();
+        try (KeyedLocks.Held held = lockOrAbort(digest, timeoutNanos)) {
+            Path dir = pathOf(digest);
+            Set<Path> current = users.get(digest);
+            if (current == null || !MountTable.read().isMountPoint(dir)) {
+                Files.createDirectories(dir);
+                if (!MountTable.read().isMountPoint(dir)) {
+                    mounter.mount(image, dir);
+                }
+                if (current == null) {
+                    current = new HashSet<>();
+                    users.put(digest, current);
+                }
+            }
+            current.add(target);
+            return dir;
+        }
+    }
+
+    /** Drops {@code target} as a user of {@code digest}; the last user unmounts the shared mount. */
+    void release(Digest digest, Path target, long timeoutNanos) throws IOException, InterruptedException {
+        try (KeyedLocks.Held held = lockOrAbort(digest, timeoutNanos)) {
+            Set<Path> current = users.get(digest);
+            if (current == null) {
+                return;
+            }
+            current.remove(target);
+            if (current.isEmpty()) {
+                Path dir = pathOf(digest);
+                mounter.unmount(dir);
+                // a mount left by an older run may be stacked underneath: clear them all
+                while (MountTable.read().isMountPoint(dir)) {
+                    kernel.detach(dir);
+                }
+                Files.deleteIfExists(dir);
+                users.remove(digest);
+            }
+        }
+    }
+
+    /** Restart recovery: a shared mount found in the mount table with these users. */
+    void adopt(Digest digest, Set<Path> targets) {
+        users.computeIfAbsent(digest, d -> new HashSet<>()).addAll(targets);
+    }
+
+    int count() {
+        return users.size();
+    }
+
+    Set<Digest> digests() {
+        return Set.copyOf(users.keySet());
+    }
+
+    int users(Digest digest) {
+        Set<Path> s = users.get(digest);
+        return s == null ? 0 : s.size();
+    }
+
+    private KeyedLocks.Held lockOrAbort(Digest digest, long timeoutNanos) throws InterruptedException {
+        KeyedLocks.Held held = locks.tryLock(digest, timeoutNanos);
+        if (held == null) {
+            throw new CsiException(io.grpc.Status.Code.ABORTED, "the shared mount of image digest " + digest.hex()
+                    + " is busy with another operation for longer than "
+                    + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms; kubelet will retry");
+        }
+        return held;
+    }
+}
