@@ -1,0 +1,99 @@
+package dev.kcfs.csi;
+
+import io.grpc.BindableService;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running node plugin: recovers the published volumes from the mount table, then serves the
+ * CSI services on the Unix socket and the metrics over HTTP. {@code main} and tests wire it.
+ */
+public final class NodePlugin implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NodePlugin.class);
+
+    /** Where things are; {@code metricsPort} -1 turns the metrics endpoint off, 0 picks a free port. */
+    public record Config(Path socket, String nodeId, Path storeRoot, Path kubeletDir, int metricsPort, String version) {
+    }
+
+    /** The parts that come from the store, the mount code and the node agent. */
+    public record Parts(ImageSource images, ImageMounter mounter, ImageAccess access, OnDemandBuilds builds,
+                        StoreStats storeStats) {
+    }
+
+    private final PublishedVolumes volumes;
+    private final CsiServer server;
+    private final MetricsServer metricsServer;
+    private final PublishedVolumes.RecoveryReport recovery;
+
+    private NodePlugin(PublishedVolumes volumes, CsiServer server, MetricsServer metricsServer,
+                       PublishedVolumes.RecoveryReport recovery) {
+        this.volumes = volumes;
+        this.server = server;
+        this.metricsServer = metricsServer;
+        this.recovery = recovery;
+    }
+
+    public static NodePlugin start(Config config, Parts parts) throws IOException {
+        Path storeRoot = config.storeRoot().toAbsolutePath().normalize();
+        Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
+        Files.createDirectories(storeRoot);
+        PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mounter(), new KernelMounts());
+        AtomicBoolean ready = new AtomicBoolean(false);
+        // recover before serving, so no call sees half-rebuilt state
+        PublishedVolumes.RecoveryReport recovery = volumes.recover();
+        LOG.info("recovered from the mount table: {}", recovery);
+        ready.set(true);
+        CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats());
+        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.access(),
+                parts.builds(), metrics);
+        List<BindableService> services = List.of(new IdentityService(config.version(), ready::get),
+                node, new ControllerService());
+        MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(config.metricsPort(), metrics);
+        CsiServer server;
+        try {
+            server = CsiServer.start(config.socket(), services);
+        } catch (IOException | RuntimeException e) {
+            if (metricsServer != null) {
+                metricsServer.close();
+            }
+            throw e;
+        }
+        return new NodePlugin(volumes, server, metricsServer, recovery);
+    }
+
+    public PublishedVolumes volumes() {
+        return volumes;
+    }
+
+    public PublishedVolumes.RecoveryReport recovery() {
+        return recovery;
+    }
+
+    /** The metrics port, or -1 when the endpoint is off. */
+    public int metricsPort() {
+        return metricsServer == null ? -1 : metricsServer.port();
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    /** Graceful stop: the mounts stay, so pods keep their volumes while the plugin restarts. */
+    public void stop(long grace, TimeUnit unit) throws InterruptedException {
+        server.stop(grace, unit);
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop(10, TimeUnit.SECONDS);
+    }
+}
