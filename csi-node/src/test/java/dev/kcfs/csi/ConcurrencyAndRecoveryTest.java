@@ -1,0 +1,182 @@
+package dev.kcfs.csi;
+
+import static dev.kcfs.csi.CsiTestNode.publish;
+import static dev.kcfs.csi.CsiTestNode.publishWritable;
+import static dev.kcfs.csi.CsiTestNode.unpublish;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kcfs.testing.Root;
+import dev.kcfs.verity.Digest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Concurrent publishes of one image, and a plugin restart with volumes mounted. */
+@Tag("root")
+class ConcurrencyAndRecoveryTest {
+    @TempDir
+    Path tmp;
+    TmpfsImages images;
+    CsiTestNode node;
+
+    @BeforeEach
+    void start() throws IOException {
+        Root.assumeRoot();
+        images = new TmpfsImages();
+        images.add("tools");
+        images.add("python-3-12");
+        node = new CsiTestNode(tmp, images).start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    @Test
+    void twentyConcurrentPublishesOfOneImageMakeOneSharedMount() throws Exception {
+        int n = 20;
+        List<Path> targets = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            targets.add(node.target("pod-" + i));
+        }
+        runConcurrently(n, i -> node.node().nodePublishVolume(publish("vol-" + i, targets.get(i), "tools").build()));
+
+        Digest digest = TmpfsImages.digestOf("tools");
+        Path shared = node.store.resolve("mounts").resolve(digest.hex());
+        assertThat(images.mounts.get()).isEqualTo(1);
+        assertThat(MountTable.read().count(shared)).isEqualTo(1);
+        assertThat(node.plugin.volumes().sharedUsers(digest)).isEqualTo(n);
+        for (Path t : targets) {
+            assertThat(Files.readString(t.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        }
+
+        runConcurrently(n, i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
+        assertThat(MountTable.read().isMountPoint(shared)).isFalse();
+        assertThat(images.unmounts.get()).isEqualTo(1);
+        assertThat(node.plugin.volumes().sharedMountCount()).isZero();
+        for (Path t : targets) {
+            assertThat(MountTable.read().isMountPoint(t)).isFalse();
+        }
+    }
+
+    @Test
+    void twentyConcurrentRetriesOfOnePublishMountItOnce() throws Exception {
+        Path target = node.target("pod-a");
+        runConcurrently(20, i -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()));
+
+        assertThat(MountTable.read().count(target)).isEqualTo(1);
+        assertThat(images.mounts.get()).isEqualTo(1);
+        assertThat(node.plugin.volumes().sharedUsers(TmpfsImages.digestOf("tools"))).isEqualTo(1);
+    }
+
+    @Test
+    void restartRebuildsStateFromTheMountTableWithoutTouchingVolumes() throws Exception {
+        Path ro = node.target("pod-ro");
+        Path rw = node.target("pod-rw");
+        Path other = node.target("pod-other");
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        node.node().nodePublishVolume(publishWritable("vol-rw", rw, "tools").build());
+        node.node().nodePublishVolume(publish("vol-other", other, "python-3-12").build());
+        Files.writeString(rw.resolve("state.txt"), "survives the restart");
+        var before = MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)).toList();
+
+        node.restart();
+
+        var after = MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)).toList();
+        assertThat(after).as("restart neither adds nor removes mounts").isEqualTo(before);
+        assertThat(node.plugin.recovery().publicationsRestored()).isEqualTo(3);
+        assertThat(node.plugin.recovery().sharedMountsKept()).isEqualTo(2);
+        assertThat(node.plugin.volumes().sharedUsers(TmpfsImages.digestOf("tools"))).isEqualTo(2);
+        assertThat(Files.readString(rw.resolve("state.txt"))).isEqualTo("survives the restart");
+
+        // the same publish again is recognised; a different one is refused
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        PublishTest.assertCode(() -> node.node().nodePublishVolume(publish("vol-ro", ro, "python-3-12").build()),
+                io.grpc.Status.Code.ALREADY_EXISTS, "differs");
+        // new publishes share the existing mount
+        Path fresh = node.target("pod-new");
+        node.node().nodePublishVolume(publish("vol-new", fresh, "tools").build());
+        assertThat(images.mounts.get()).as("no new shared mount after restart").isEqualTo(2);
+        assertThat(Files.readString(fresh.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+
+        Path toolsShared = node.store.resolve("mounts").resolve(TmpfsImages.digestOf("tools").hex());
+        node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
+        node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
+        assertThat(MountTable.read().isMountPoint(toolsShared)).isTrue();
+        node.node().nodeUnpublishVolume(unpublish("vol-new", fresh));
+        assertThat(MountTable.read().isMountPoint(toolsShared)).as("last user gone").isFalse();
+        node.node().nodeUnpublishVolume(unpublish("vol-other", other));
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+        assertThat(Files.list(node.store.resolve("publications"))).isEmpty();
+    }
+
+    @Test
+    void restartCleansUpWhatACrashLeftHalfDone() throws Exception {
+        Path kept = node.target("pod-kept");
+        Path gone = node.target("pod-gone");
+        node.node().nodePublishVolume(publish("vol-kept", kept, "tools").build());
+        node.node().nodePublishVolume(publishWritable("vol-gone", gone, "python-3-12").build());
+        node.stop();
+        // as if the node lost the volume's mount while the plugin was down (e.g. a crash mid-unpublish)
+        new KernelMounts().unmount(gone);
+
+        node.start();
+
+        assertThat(node.plugin.recovery().publicationsRestored()).isEqualTo(1);
+        assertThat(node.plugin.recovery().staleRecordsRemoved()).isEqualTo(1);
+        assertThat(node.plugin.recovery().sharedMountsDropped()).as("python-3-12 had no user left").isEqualTo(1);
+        Path pythonShared = node.store.resolve("mounts").resolve(TmpfsImages.digestOf("python-3-12").hex());
+        assertThat(MountTable.read().isMountPoint(pythonShared)).isFalse();
+        assertThat(pythonShared).doesNotExist();
+        assertThat(gone).doesNotExist();
+        assertThat(Files.list(node.store.resolve("publications"))).hasSize(1);
+        assertThat(Files.readString(kept.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        node.node().nodeUnpublishVolume(unpublish("vol-gone", gone));
+        node.node().nodeUnpublishVolume(unpublish("vol-kept", kept));
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+    }
+
+    interface IndexedCall {
+        void run(int i) throws Exception;
+    }
+
+    /** Starts {@code n} calls at the same moment and fails if any of them fails. */
+    static void runConcurrently(int n, IndexedCall call) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Object>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                Callable<Object> task = () -> {
+                    go.await();
+                    call.run(index);
+                    return null;
+                };
+                futures.add(pool.submit(task));
+            }
+            go.countDown();
+            for (Future<Object> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
