@@ -14,34 +14,46 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class CsiMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final AtomicReference<StoreStats.Snapshot> storeSnapshot =
-            new AtomicReference<>(new StoreStats.Snapshot(0, 0, 0));
+    /** Scrapes within this time share one store snapshot, so the store gauges agree and the store is walked once. */
+    private static final long STORE_SNAPSHOT_TTL_NANOS = 5_000_000_000L;
+
+    private final StoreStats storeStats;
+    private final AtomicReference<Timed> storeSnapshot = new AtomicReference<>();
+
+    private record Timed(StoreStats.Snapshot snapshot, long takenAt) {
+    }
 
     public CsiMetrics(PublishedVolumes volumes, StoreStats storeStats) {
+        this.storeStats = storeStats;
         Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::volumeCount).tag("kind", "volume")
                 .description("volumes published into pods").register(registry);
         Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::sharedMountCount).tag("kind", "shared")
                 .description("node-wide image mounts under mounts/").register(registry);
-        // one store walk per scrape at most: the three gauges read the same snapshot
-        Gauge.builder("kcfs.store.objects", () -> refresh(storeStats).objects())
+        Gauge.builder("kcfs.store.objects", () -> store().objects())
                 .description("files in the object store").register(registry);
-        Gauge.builder("kcfs.store.bytes", () -> storeSnapshot.get().bytes()).baseUnit("bytes")
+        Gauge.builder("kcfs.store.bytes", () -> store().bytes()).baseUnit("bytes")
                 .description("bytes the object store uses").register(registry);
-        Gauge.builder("kcfs.store.logical.bytes", () -> storeSnapshot.get().logicalBytes()).baseUnit("bytes")
+        Gauge.builder("kcfs.store.logical.bytes", () -> store().logicalBytes()).baseUnit("bytes")
                 .description("bytes the images reference").register(registry);
         Gauge.builder("kcfs.store.dedup.ratio", () -> {
-            StoreStats.Snapshot s = storeSnapshot.get();
+            StoreStats.Snapshot s = store();
             return s.bytes() == 0 ? 1.0 : (double) s.logicalBytes() / s.bytes();
         }).description("logical bytes per stored byte").register(registry);
     }
 
-    private StoreStats.Snapshot refresh(StoreStats stats) {
-        try {
-            storeSnapshot.set(stats.snapshot());
-        } catch (RuntimeException e) {
-            // a broken store must not break the scrape; the other gauges keep their last values
+    private StoreStats.Snapshot store() {
+        Timed last = storeSnapshot.get();
+        long now = System.nanoTime();
+        if (last == null || now - last.takenAt() > STORE_SNAPSHOT_TTL_NANOS) {
+            try {
+                last = new Timed(storeStats.snapshot(), now);
+            } catch (RuntimeException e) {
+                // a broken store must not break the scrape: report the last numbers (or zeros)
+                last = new Timed(last == null ? new StoreStats.Snapshot(0, 0, 0) : last.snapshot(), now);
+            }
+            storeSnapshot.set(last);
         }
-        return storeSnapshot.get();
+        return last.snapshot();
     }
 
     void published(PublishedVolumes.Outcome outcome) {
