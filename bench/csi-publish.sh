@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CSI publish + unpublish latency (issue 5; goal: p99 < 50 ms including gRPC), 200 rounds alone and
+# with 20 volumes of the image open. Real gRPC over a Unix socket, real mounts: run as root.
+#
+#   bench/csi-publish.sh [ROUNDS]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+./mvnw -q -B -pl csi-node -am test-compile dependency:build-classpath -Dmdep.outputFile="$top/csi-node/target/test.classpath" \
+  -Dmdep.includeScope=test >&2
+cp="csi-node/target/test-classes:csi-node/target/classes:$(cat csi-node/target/test.classpath)"
+exec unshare --mount --propagation private \
+  java --enable-native-access=ALL-UNNAMED -cp "$cp" dev.kcfs.csi.PublishBenchmark "${1:-200}"

@@ -1,0 +1,62 @@
+package dev.kcfs.csi;
+
+import dev.kcfs.csi.v1.NodeGrpc;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Publish + unpublish latency as kubelet sees it (gRPC over the Unix socket, real mounts), for
+ * {@code rounds} rounds: first with no other volume of the image open (each round mounts and
+ * drops the shared image mount), then with 20 volumes of the image open (each round is a bind
+ * mount onto the existing shared mount). Run by {@code bench/csi-publish.sh}; needs root.
+ */
+public final class PublishBenchmark {
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 200;
+        Path dir = Files.createTempDirectory("kcfs-csi-bench");
+        TmpfsImages images = new TmpfsImages();
+        images.add("bench");
+        try (CsiTestNode node = new CsiTestNode(dir, images).start()) {
+            NodeGrpc.NodeBlockingStub stub = node.node();
+            // warm up the JIT and the connection
+            run(node, stub, "warmup", 50);
+            report("no other volume open", run(node, stub, "alone", rounds));
+            for (int i = 0; i < 20; i++) {
+                stub.nodePublishVolume(CsiTestNode.publish("open-" + i, node.target("open-" + i), "bench").build());
+            }
+            report("20 volumes of the image open", run(node, stub, "shared", rounds));
+            for (int i = 0; i < 20; i++) {
+                stub.nodeUnpublishVolume(CsiTestNode.unpublish("open-" + i, node.target("open-" + i)));
+            }
+        } finally {
+            PublishedVolumes.deleteTree(dir);
+        }
+    }
+
+    private static long[] run(CsiTestNode node, NodeGrpc.NodeBlockingStub stub, String name, int rounds)
+            throws Exception {
+        long[] nanos = new long[rounds];
+        for (int i = 0; i < rounds; i++) {
+            Path target = node.target(name + "-" + i);
+            long start = System.nanoTime();
+            stub.nodePublishVolume(CsiTestNode.publish(name + "-" + i, target, "bench").build());
+            stub.nodeUnpublishVolume(CsiTestNode.unpublish(name + "-" + i, target));
+            nanos[i] = System.nanoTime() - start;
+        }
+        return nanos;
+    }
+
+    private static void report(String what, long[] nanos) {
+        long[] sorted = nanos.clone();
+        Arrays.sort(sorted);
+        System.out.printf(Locale.ROOT, "publish+unpublish, %s: %d rounds, p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                what, sorted.length, ms(sorted, 0.50), ms(sorted, 0.99), sorted[sorted.length - 1] / 1e6);
+    }
+
+    private static double ms(long[] sorted, double q) {
+        int i = (int) Math.ceil(q * sorted.length) - 1;
+        return sorted[Math.max(0, i)] / 1e6;
+    }
+}
