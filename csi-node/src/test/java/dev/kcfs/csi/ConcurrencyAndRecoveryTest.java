@@ -152,6 +152,52 @@ class ConcurrencyAndRecoveryTest {
         assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
     }
 
+    @Test
+    void aCallWaitingForABusyVolumeGivesUpBeforeKubeletsDeadline() throws Exception {
+        Path target = node.target("pod-a");
+        CountDownLatch mounting = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ImageMounter slow = new ImageMounter() {
+            @Override
+            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
+                mounting.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                images.mount(image, mountpoint);
+            }
+
+            @Override
+            public void unmount(Path mountpoint) throws IOException {
+                images.unmount(mountpoint);
+            }
+        };
+        node.stop();
+        node.mounter = slow;
+        node.start();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<?> first = pool.submit(() -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()));
+            assertThat(mounting.await(10, TimeUnit.SECONDS)).isTrue();
+
+            long start = System.nanoTime();
+            PublishTest.assertCode(() -> node.node().withDeadlineAfter(2, TimeUnit.SECONDS)
+                    .nodePublishVolume(publish("vol-a", target, "tools").build()), io.grpc.Status.Code.ABORTED,
+                    "another operation on target");
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(tookMs).as("answered within the 2 s deadline").isLessThan(2000);
+
+            release.countDown();
+            first.get(30, TimeUnit.SECONDS);
+            assertThat(Files.readString(target.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        } finally {
+            release.countDown();
+            pool.shutdownNow();
+        }
+    }
+
     interface IndexedCall {
         void run(int i) throws Exception;
     }

@@ -34,6 +34,7 @@ final class CsiTestNode implements AutoCloseable {
     final TmpfsImages images;
     ImageAccess access = ImageAccess.ANY_NAMESPACE;
     OnDemandBuilds builds = OnDemandBuilds.DISABLED;
+    ImageMounter mounter;
     NodePlugin plugin;
     private EventLoopGroup clientGroup;
     private ManagedChannel channel;
@@ -48,7 +49,7 @@ final class CsiTestNode implements AutoCloseable {
 
     CsiTestNode start() throws IOException {
         plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"),
-                new NodePlugin.Parts(images, images, access, name -> builds.request(name),
+                new NodePlugin.Parts(images, mounter == null ? images : mounter, access, name -> builds.request(name),
                         () -> new StoreStats.Snapshot(3, 300, 900)));
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
