@@ -89,7 +89,7 @@ public final class CsiServer implements AutoCloseable {
             server.awaitTermination(5, TimeUnit.SECONDS);
         }
         executor.shutdown();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
         try {
             Files.deleteIfExists(socket);
         } catch (IOException e) {

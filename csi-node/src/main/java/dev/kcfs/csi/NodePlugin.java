@@ -46,7 +46,7 @@ public final class NodePlugin implements AutoCloseable {
         PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mounter(), new KernelMounts());
         AtomicBoolean ready = new AtomicBoolean(false);
         // recover before serving, so no call sees half-rebuilt state
-        PublishedVolumes.RecoveryReport recovery = volumes.recover();
+        PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);
         LOG.info("recovered from the mount table: {}", recovery);
         ready.set(true);
         CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats());

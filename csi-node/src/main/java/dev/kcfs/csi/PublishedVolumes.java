@@ -54,14 +54,20 @@ public final class PublishedVolumes {
     enum Outcome { MOUNTED, ALREADY_PUBLISHED }
 
     private final Path publicationsDir;
+    private final MountPoints mountPoints;
     private final SharedMounts shared;
     private final KernelMounts kernel;
     private final KeyedLocks<Path> targetLocks = new KeyedLocks<>();
     private final Map<Path, Publication> byTarget = new ConcurrentHashMap<>();
 
     public PublishedVolumes(Path storeRoot, ImageMounter mounter, KernelMounts kernel) {
+        this(storeRoot, MountPoints.under(storeRoot.resolve("mounts")), mounter, kernel);
+    }
+
+    public PublishedVolumes(Path storeRoot, MountPoints mountPoints, ImageMounter mounter, KernelMounts kernel) {
         this.publicationsDir = storeRoot.resolve("publications");
-        this.shared = new SharedMounts(storeRoot.resolve("mounts"), mounter, kernel);
+        this.mountPoints = mountPoints;
+        this.shared = new SharedMounts(mountPoints, mounter, kernel);
         this.kernel = kernel;
     }
 
@@ -71,6 +77,9 @@ public final class PublishedVolumes {
         try (KeyedLocks.Held held = lockTarget(target, spec.volumeId(), timeoutNanos)) {
             Publication existing = byTarget.get(target);
             boolean mounted = MountTable.read().isMountPoint(target);
+            if (existing != null && existing.volumeId().isEmpty() && mounted) {
+                return takeOver(existing, spec, resolver);
+            }
             if (existing != null) {
                 if (!existing.sameRequest(spec)) {
                     throw new CsiException(Status.Code.ALREADY_EXISTS, "target " + target + " already holds volume "
@@ -124,6 +133,22 @@ public final class PublishedVolumes {
         }
     }
 
+    /** A republish of an adopted orphan: same image digest and mode make it this volume. */
+    private Outcome takeOver(Publication orphan, VolumeSpec spec, Resolver resolver) throws IOException {
+        ResolvedImage image = resolver.resolve(spec.image());
+        if (!image.digest().equals(orphan.digest()) || orphan.writable() != spec.writable()) {
+            throw new CsiException(Status.Code.ALREADY_EXISTS, "target " + orphan.target() + " already holds a "
+                    + (orphan.writable() ? "writable" : "read-only") + " volume of image digest " + orphan.digest().hex()
+                    + ", which differs from the request for volume " + spec.volumeId() + " (image " + spec.image()
+                    + "); unpublish it first");
+        }
+        Publication p = new Publication(spec.volumeId(), orphan.target(), spec.image(), orphan.digest(),
+                spec.writable(), spec.readonly());
+        writeRecord(volumeDir(orphan.target()), p);
+        byTarget.put(orphan.target(), p);
+        return Outcome.ALREADY_PUBLISHED;
+    }
+
     /** Unpublishes whatever kcfs published at {@code target}; an unknown target is already done. */
     void unpublish(String volumeId, Path target, long timeoutNanos) throws IOException, InterruptedException {
         long start = System.nanoTime();
@@ -140,7 +165,7 @@ public final class PublishedVolumes {
                 }
                 return;
             }
-            if (!p.volumeId().equals(volumeId)) {
+            if (!p.volumeId().isEmpty() && !p.volumeId().equals(volumeId)) {
                 throw new CsiException(Status.Code.NOT_FOUND, "target " + target + " holds volume " + p.volumeId()
                         + ", not " + volumeId + "; nothing was unmounted");
             }
@@ -173,11 +198,12 @@ public final class PublishedVolumes {
      * unpublish that died half-way and is cleaned up; a shared mount that no live publication
      * uses is unmounted. Live mounts are never touched.
      */
-    public RecoveryReport recover() throws IOException {
+    public RecoveryReport recover(Path kubeletDir) throws IOException {
         MountTable table = MountTable.read();
         Map<Digest, Set<Path>> usersByDigest = new HashMap<>();
         int restored = 0;
         int cleaned = 0;
+        List<Path> unreadable = new ArrayList<>();
         if (Files.isDirectory(publicationsDir)) {
             for (Path volumeDir : list(publicationsDir)) {
                 Optional<Publication> record = readRecord(volumeDir);
@@ -186,6 +212,8 @@ public final class PublishedVolumes {
                     byTarget.put(p.target(), p);
                     usersByDigest.computeIfAbsent(p.digest(), d -> new HashSet<>()).add(p.target());
                     restored++;
+                } else if (record.isEmpty()) {
+                    unreadable.add(volumeDir); // may hold the upper dir of a volume adopted below
                 } else {
                     LOG.info("removing stale publication record {}", volumeDir);
                     if (record.isPresent() && Files.isDirectory(record.get().target(), LinkOption.NOFOLLOW_LINKS)) {
@@ -200,36 +228,80 @@ public final class PublishedVolumes {
                 }
             }
         }
+        int adopted = adoptOrphans(table, kubeletDir, usersByDigest);
+        for (Path volumeDir : unreadable) {
+            if (!Files.exists(volumeDir.resolve(RECORD))) { // adoption writes a new record
+                LOG.info("removing publication dir {} without a record or a mount", volumeDir);
+                deleteTree(volumeDir);
+                cleaned++;
+            }
+        }
         int sharedDropped = 0;
-        Path mountsDir = shared.pathOf(zeroDigest()).getParent();
-        if (Files.isDirectory(mountsDir)) {
-            for (Path dir : list(mountsDir)) {
-                Digest digest;
+        for (Digest digest : mountPoints.recorded()) {
+            if (!usersByDigest.containsKey(digest)) {
+                Path dir = mountPoints.pathOf(digest);
+                for (int i = 0; i < 16 && MountTable.read().isMountPoint(dir); i++) {
+                    kernel.detach(dir);
+                }
                 try {
-                    digest = Digest.parse(dir.getFileName().toString());
-                } catch (IllegalArgumentException e) {
-                    continue; // not one of ours
+                    mountPoints.remove(digest);
+                } catch (IOException e) {
+                    LOG.warn("cannot remove unused shared mount directory {}: {}", dir, e.getMessage());
                 }
-                if (!usersByDigest.containsKey(digest)) {
-                    for (int i = 0; i < 16 && MountTable.read().isMountPoint(dir); i++) {
-                        kernel.detach(dir);
-                    }
-                    try {
-                        Files.deleteIfExists(dir);
-                    } catch (DirectoryNotEmptyException e) {
-                        LOG.warn("unused shared mount directory {} is not empty; leaving it", dir);
-                    }
-                    sharedDropped++;
-                }
+                sharedDropped++;
             }
         }
         usersByDigest.forEach(shared::adopt);
-        return new RecoveryReport(restored, cleaned, usersByDigest.size(), sharedDropped);
+        return new RecoveryReport(restored, adopted, cleaned, usersByDigest.size(), sharedDropped);
+    }
+
+    /**
+     * Mounts under the kubelet dir that come from a shared image mount but have no record (lost
+     * records, e.g. a store wiped by hand) are adopted with an unknown volume id, so unpublish
+     * can still clean them and a republish of the same image takes them over. A read-only volume
+     * is recognised by sharing the shared mount's device, a writable one by its overlay lowerdir.
+     */
+    private int adoptOrphans(MountTable table, Path kubeletDir, Map<Digest, Set<Path>> usersByDigest)
+            throws IOException {
+        Map<String, Digest> sharedByDevice = new HashMap<>();
+        Map<String, Digest> sharedByPath = new HashMap<>();
+        for (Digest d : mountPoints.recorded()) {
+            Path dir = mountPoints.pathOf(d);
+            sharedByPath.put(dir.toString(), d);
+            table.at(dir).ifPresent(e -> sharedByDevice.put(e.device(), d));
+        }
+        int adopted = 0;
+        for (MountTable.Entry e : table.entries()) {
+            Path target = e.mountPoint();
+            if (!target.startsWith(kubeletDir) || byTarget.containsKey(target)) {
+                continue;
+            }
+            Digest digest = null;
+            boolean writable = false;
+            Optional<String> lower = e.fsType().equals("overlay") ? e.superOption("lowerdir") : Optional.empty();
+            if (lower.isPresent() && sharedByPath.containsKey(lower.get())) {
+                digest = sharedByPath.get(lower.get());
+                writable = true;
+            } else if (sharedByDevice.containsKey(e.device())) {
+                digest = sharedByDevice.get(e.device());
+            }
+            if (digest == null) {
+                continue;
+            }
+            Publication p = new Publication("", target, "", digest, writable, !writable);
+            LOG.warn("adopting {} volume at {} (image digest {}) that has no publication record", writable
+                    ? "a writable" : "a read-only", target, digest.hex());
+            writeRecord(volumeDir(target), p);
+            byTarget.put(target, p);
+            usersByDigest.computeIfAbsent(digest, d -> new HashSet<>()).add(target);
+            adopted++;
+        }
+        return adopted;
     }
 
     /** What {@link #recover} found. */
-    public record RecoveryReport(int publicationsRestored, int staleRecordsRemoved, int sharedMountsKept,
-                                 int sharedMountsDropped) {
+    public record RecoveryReport(int publicationsRestored, int orphansAdopted, int staleRecordsRemoved,
+                                 int sharedMountsKept, int sharedMountsDropped) {
     }
 
     Optional<Publication> at(Path target) {
@@ -315,10 +387,6 @@ public final class PublishedVolumes {
             s.forEach(out::add);
         }
         return out;
-    }
-
-    private static Digest zeroDigest() {
-        return new Digest(new byte[Digest.LENGTH]);
     }
 
     /** Deletes a tree without following symlinks (an upper dir holds whatever the pod wrote). */

@@ -2,7 +2,6 @@ package dev.kcfs.csi;
 
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Map;
@@ -16,21 +15,21 @@ import java.util.concurrent.TimeUnit;
  * under that digest's lock, so concurrent first publishes of an image mount it exactly once.
  */
 final class SharedMounts {
-    private final Path mountsDir;
+    private final MountPoints mountPoints;
     private final ImageMounter mounter;
     private final KernelMounts kernel;
     private final KeyedLocks<Digest> locks = new KeyedLocks<>();
     /** digest -> targets using it; a digest is present exactly while its shared mount is wanted. */
     private final Map<Digest, Set<Path>> users = new ConcurrentHashMap<>();
 
-    SharedMounts(Path mountsDir, ImageMounter mounter, KernelMounts kernel) {
-        this.mountsDir = mountsDir;
+    SharedMounts(MountPoints mountPoints, ImageMounter mounter, KernelMounts kernel) {
+        this.mountPoints = mountPoints;
         this.mounter = mounter;
         this.kernel = kernel;
     }
 
     Path pathOf(Digest digest) {
-        return mountsDir.resolve(digest.hex());
+        return mountPoints.pathOf(digest);
     }
 
     /**
@@ -43,7 +42,7 @@ final class SharedMounts {
             Path dir = pathOf(digest);
             Set<Path> current = users.get(digest);
             if (current == null || !MountTable.read().isMountPoint(dir)) {
-                Files.createDirectories(dir);
+                mountPoints.create(digest);
                 if (!MountTable.read().isMountPoint(dir)) {
                     mounter.mount(image, dir);
                 }
@@ -72,7 +71,7 @@ final class SharedMounts {
                 while (MountTable.read().isMountPoint(dir)) {
                     kernel.detach(dir);
                 }
-                Files.deleteIfExists(dir);
+                mountPoints.remove(digest);
                 users.remove(digest);
             }
         }

@@ -153,6 +153,39 @@ class ConcurrencyAndRecoveryTest {
     }
 
     @Test
+    void volumesWhoseRecordsWereLostAreAdoptedFromTheMountTable() throws Exception {
+        Path ro = node.target("pod-ro");
+        Path rw = node.target("pod-rw");
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        node.node().nodePublishVolume(publishWritable("vol-rw", rw, "tools").build());
+        Files.writeString(rw.resolve("note.txt"), "kept");
+        node.stop();
+        for (Path record : Files.list(node.store.resolve("publications")).toList()) {
+            Files.delete(record.resolve("publication.properties"));
+        }
+
+        node.start();
+
+        assertThat(node.plugin.recovery().orphansAdopted()).isEqualTo(2);
+        assertThat(node.plugin.recovery().staleRecordsRemoved()).isZero();
+        try (var upper = Files.walk(node.store.resolve("publications"))) {
+            assertThat(upper.filter(f -> f.getFileName().toString().equals("note.txt")))
+                    .as("the writable volume's upper dir is kept").hasSize(1);
+        }
+        assertThat(node.plugin.recovery().sharedMountsKept()).isEqualTo(1);
+        assertThat(Files.readString(rw.resolve("note.txt"))).isEqualTo("kept");
+        // kubelet republishes the read-only one: taken over; a different image is refused
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        PublishTest.assertCode(() -> node.node().nodePublishVolume(publish("vol-x", rw, "python-3-12").build()),
+                io.grpc.Status.Code.ALREADY_EXISTS, "writable volume");
+        node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
+        node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+        assertThat(Files.list(node.store.resolve("publications"))).isEmpty();
+        assertThat(images.unmounts.get()).isEqualTo(1);
+    }
+
+    @Test
     void aCallWaitingForABusyVolumeGivesUpBeforeKubeletsDeadline() throws Exception {
         Path target = node.target("pod-a");
         CountDownLatch mounting = new CountDownLatch(1);
