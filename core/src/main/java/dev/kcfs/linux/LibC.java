@@ -47,6 +47,18 @@ public interface LibC extends Library {
 
     int fsetxattr(int fd, String name, byte[] value, NativeLong size, int flags) throws LastErrorException;
 
+    /*
+     * Byte-path variants: file names are arbitrary bytes (not necessarily UTF-8), so the directory
+     * scanner passes NUL-terminated byte arrays instead of Strings.
+     */
+    NativeLong lgetxattr(byte[] path, byte[] name, byte[] value, NativeLong size) throws LastErrorException;
+
+    NativeLong llistxattr(byte[] path, byte[] list, NativeLong size) throws LastErrorException;
+
+    NativeLong readlink(byte[] path, byte[] buf, NativeLong size) throws LastErrorException;
+
+    int isatty(int fd);
+
     int ioctl(int fd, NativeLong request, Pointer arg) throws LastErrorException;
 
     int ioctl(int fd, NativeLong request, NativeLong arg) throws LastErrorException;
