@@ -74,4 +74,35 @@ public interface LibC extends Library {
     NativeLong syscall(NativeLong number, Object... args) throws LastErrorException;
 
     String strerror(int errnum);
+
+    int AT_FDCWD = -100;
+    /** renameat2 flag: fail with EEXIST instead of replacing the target. */
+    int RENAME_NOREPLACE = 1;
+
+    /** glibc >= 2.28; EINVAL when the filesystem cannot honour the flags. */
+    int renameat2(int oldDirFd, String oldPath, int newDirFd, String newPath, int flags) throws LastErrorException;
+
+    int link(String oldPath, String newPath) throws LastErrorException;
+
+    int LOCK_SH = 1;
+    int LOCK_EX = 2;
+    int LOCK_NB = 4;
+    int LOCK_UN = 8;
+
+    /**
+     * BSD lock on an open file description: unlike the JDK's fcntl locks it conflicts between two fds
+     * of the same process and survives closing other fds of the file, so threads can use it too.
+     */
+    int flock(int fd, int operation) throws LastErrorException;
+
+    NativeLong read(int fd, byte[] buf, NativeLong count) throws LastErrorException;
+
+    NativeLong pread(int fd, byte[] buf, NativeLong count, long offset) throws LastErrorException;
+
+    int MS_RDONLY = 1;
+    int MS_SILENT = 32768;
+    int MNT_DETACH = 2;
+
+    /** {@code _IOW(0x94, 9, int)}: share the source fd's extents with the destination (reflink). */
+    long FICLONE = 0x40049409L;
 }
