@@ -25,6 +25,11 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +44,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private static final long DEFAULT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     /** Leave this much of kubelet's deadline to send the answer back. */
     private static final long DEADLINE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** The build hook only starts or looks up a build; it should answer within this. */
+    private static final long BUILD_REQUEST_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final String nodeId;
     private final Path kubeletDir;
@@ -47,6 +54,11 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private final ImageAccess access;
     private final OnDemandBuilds builds;
     private final CsiMetrics metrics;
+    private final ExecutorService buildRequests = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "build-request");
+        t.setDaemon(true);
+        return t;
+    });
 
     public NodeService(String nodeId, Path kubeletDir, PublishedVolumes volumes, ImageSource images,
                        ImageAccess access, OnDemandBuilds builds, CsiMetrics metrics) {
@@ -175,7 +187,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         if (image.isPresent()) {
             return image.get();
         }
-        OnDemandBuilds.BuildState state = builds.request(name);
+        OnDemandBuilds.BuildState state = requestBuild(name);
         String prefix = "ComposefsImage " + name + " is not built on node " + nodeId + " yet: ";
         switch (state.kind()) {
             case STARTED:
@@ -194,6 +206,27 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             default:
                 throw new CsiException(Status.Code.NOT_FOUND, prefix + state.message() + "; add this node to"
                         + " spec.nodeSelector of ComposefsImage " + name + " so the node agent prebuilds it");
+        }
+    }
+
+    /**
+     * Asks the build hook, but never waits longer than kubelet would: a hook that does not answer
+     * in time is reported as a build in progress (kubelet retries and asks again).
+     */
+    private OnDemandBuilds.BuildState requestBuild(String name) {
+        CompletableFuture<OnDemandBuilds.BuildState> answer =
+                CompletableFuture.supplyAsync(() -> builds.request(name), buildRequests);
+        try {
+            return answer.get(Math.min(timeoutNanos(), BUILD_REQUEST_TIMEOUT_NANOS), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return new OnDemandBuilds.BuildState(OnDemandBuilds.BuildState.Kind.BUILDING,
+                    "the node agent has not answered yet");
+        } catch (ExecutionException e) {
+            throw new CsiException(Status.Code.UNAVAILABLE, "cannot start building ComposefsImage " + name + " on node "
+                    + nodeId + ": " + e.getCause().getMessage() + "; the mount is retried", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CsiException(Status.Code.ABORTED, "interrupted while asking for a build of " + name);
         }
     }
 

@@ -181,6 +181,30 @@ class RequestValidationTest {
         assertNothingMounted();
     }
 
+    @Test
+    void aBuildHookThatHangsDoesNotHoldKubeletPastItsDeadline() {
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        node.builds = name -> {
+            try {
+                never.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new OnDemandBuilds.BuildState(OnDemandBuilds.BuildState.Kind.STARTED, "too late");
+        };
+        long start = System.nanoTime();
+        assertCode(() -> node.node().withDeadlineAfter(2, java.util.concurrent.TimeUnit.SECONDS)
+                .nodePublishVolume(publish("vol-a", target, "cuda").build()), Status.Code.UNAVAILABLE,
+                "the node agent has not answered yet");
+        assertThat(System.nanoTime() - start).isLessThan(2_000_000_000L);
+        never.countDown();
+        node.builds = name -> {
+            throw new IllegalStateException("registry credentials missing");
+        };
+        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", target, "cuda").build()),
+                Status.Code.UNAVAILABLE, "cannot start building ComposefsImage cuda on node node-1: registry credentials missing");
+    }
+
     private void assertNothingMounted() {
         assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
         assertThat(images.mounts.get()).isZero();
