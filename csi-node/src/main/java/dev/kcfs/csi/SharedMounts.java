@@ -44,7 +44,14 @@ final class SharedMounts {
             if (current == null || !MountTable.read().isMountPoint(dir)) {
                 mountPoints.create(digest);
                 if (!MountTable.read().isMountPoint(dir)) {
-                    mounter.mount(image, dir);
+                    try {
+                        mounter.mount(image, dir);
+                    } catch (IOException | RuntimeException e) {
+                        if (current == null) {
+                            removeQuietly(digest); // no in-use record for an image nobody has mounted
+                        }
+                        throw e;
+                    }
                 }
                 if (current == null) {
                     current = new HashSet<>();
@@ -93,6 +100,14 @@ final class SharedMounts {
     int users(Digest digest) {
         Set<Path> s = users.get(digest);
         return s == null ? 0 : s.size();
+    }
+
+    private void removeQuietly(Digest digest) {
+        try {
+            mountPoints.remove(digest);
+        } catch (IOException | RuntimeException ignored) {
+            // recovery removes unused mount points on the next start
+        }
     }
 
     private KeyedLocks.Held lockOrAbort(Digest digest, long timeoutNanos) throws InterruptedException {

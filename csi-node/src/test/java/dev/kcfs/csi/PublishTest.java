@@ -168,6 +168,29 @@ class PublishTest {
         assertThat(node.plugin.volumes().sharedUsers(TmpfsImages.digestOf("tools"))).isEqualTo(1);
     }
 
+    @Test
+    void aFailedImageMountLeavesNoMountPointTargetOrRecord() throws Exception {
+        node.stop();
+        node.mounter = new ImageMounter() {
+            @Override
+            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
+                throw new IOException("image " + image.name() + " is damaged (test)");
+            }
+
+            @Override
+            public void unmount(Path mountpoint) {
+            }
+        };
+        node.start();
+        Path target = node.target("pod-a");
+        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()),
+                Status.Code.INTERNAL, "image tools is damaged (test)");
+        assertThat(sharedDir("tools")).doesNotExist();
+        assertThat(target).doesNotExist();
+        assertThat(publicationRecords()).isEmpty();
+        assertThat(node.plugin.volumes().sharedMountCount()).isZero();
+    }
+
     private Path sharedDir(String image) {
         return node.store.resolve("mounts").resolve(TmpfsImages.digestOf(image).hex());
     }
