@@ -92,6 +92,26 @@ class ComposefsPublishTest {
     }
 
     @Test
+    void twentyConcurrentPublishesShareOneComposefsMount() throws Exception {
+        java.util.List<Path> targets = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            targets.add(node.target("pod-" + i));
+        }
+        ConcurrencyAndRecoveryTest.runConcurrently(20,
+                i -> node.node().nodePublishVolume(publish("vol-" + i, targets.get(i), "tools").build()));
+        assertThat(MountTable.read().count(store.mountPoint(digest))).isEqualTo(1);
+        assertThat(MountTable.read().entries().stream().filter(e -> e.fsType().equals("erofs")))
+                .as("the EROFS layer is detached once the overlay holds it").isEmpty();
+        for (Path t : targets) {
+            assertThat(Files.readAllBytes(t.resolve("usr/bin/tool"))).isEqualTo(big);
+        }
+        ConcurrencyAndRecoveryTest.runConcurrently(20,
+                i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
+        assertThat(MountTable.read().isMountPoint(store.mountPoint(digest))).isFalse();
+        assertThat(store.mountRecords()).isEmpty();
+    }
+
+    @Test
     void survivesARestartWithVolumesMounted() throws Exception {
         Path ro = node.target("pod-ro");
         node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
