@@ -2,7 +2,10 @@
 # CSI publish + unpublish latency (issue 5; goal: p99 < 50 ms including gRPC), 200 rounds alone and
 # with 20 volumes of the image open. Real gRPC over a Unix socket, real mounts: run as root.
 #
-#   bench/csi-publish.sh [ROUNDS]
+#   bench/csi-publish.sh [ROUNDS] [composefs|tmpfs]
+#
+# composefs (default): a real composefs image (500 files) in a real node store; tmpfs: the tests'
+# stand-in image, to separate the plugin's own cost from the composefs mount.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -10,4 +13,4 @@ cd "$top"
   -Dmdep.includeScope=test >&2
 cp="csi-node/target/test-classes:csi-node/target/classes:$(cat csi-node/target/test.classpath)"
 exec unshare --mount --propagation private \
-  java --enable-native-access=ALL-UNNAMED -cp "$cp" dev.kcfs.csi.PublishBenchmark "${1:-200}"
+  java --enable-native-access=ALL-UNNAMED -cp "$cp" dev.kcfs.csi.PublishBenchmark "${1:-200}" "${2:-composefs}"

@@ -1,5 +1,8 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.VerityMode;
+import dev.kcfs.store.Store;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -33,6 +36,10 @@ public final class NodeMain implements Callable<Integer> {
             defaultValue = "/var/lib/kubelet")
     Path kubeletDir;
 
+    @Option(names = "--verity", description = "fs-verity enforcement of image files: OFF, IF_SUPPORTED, REQUIRED"
+            + " (default: ${DEFAULT-VALUE})", defaultValue = "IF_SUPPORTED")
+    VerityMode verity;
+
     @Option(names = "--metrics-port", description = "port of the Prometheus /metrics endpoint, -1 to turn it off (default: ${DEFAULT-VALUE})",
             defaultValue = "9820")
     int metricsPort;
@@ -42,10 +49,14 @@ public final class NodeMain implements Callable<Integer> {
         Path socket = socketOf(endpoint);
         String node = nodeId != null ? nodeId : defaultNodeId();
         String version = NodeMain.class.getPackage().getImplementationVersion();
+        // the store first: it refuses to open a non-empty directory that is not yet a store
+        StoreImages images = new StoreImages(Store.open(store));
+        // the short-lived EROFS mount points go to java.io.tmpdir: the store's tmp/ is swept by the store
+        ImageMounter mounter = new ComposefsImageMounter(new ComposefsMounter(), images.store().objects().root(), verity);
         NodePlugin plugin = NodePlugin.start(
                 new NodePlugin.Config(socket, node, store, kubeletDir, metricsPort, version == null ? "dev" : version),
-                new NodePlugin.Parts(new StoreLayoutImages(store), composefsMounter(), ImageAccess.ANY_NAMESPACE,
-                        OnDemandBuilds.DISABLED, new ObjectDirStats(store)));
+                new NodePlugin.Parts(images, images, mounter, ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED,
+                        images));
         LOG.info("kcfs-node {} on node {}: store {}, kubelet dir {}, metrics port {}", version, node, store, kubeletDir,
                 plugin.metricsPort());
         CountDownLatch stopped = new CountDownLatch(1);
@@ -61,21 +72,6 @@ public final class NodeMain implements Callable<Integer> {
         plugin.awaitTermination();
         stopped.await(30, TimeUnit.SECONDS);
         return 0;
-    }
-
-    /** Replaced by the composefs mount of {@code dev.kcfs.mount} once that lands on main. */
-    private static ImageMounter composefsMounter() {
-        return new ImageMounter() {
-            @Override
-            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
-                throw new IOException("composefs mounting is not available in this build");
-            }
-
-            @Override
-            public void unmount(Path mountpoint) throws IOException {
-                new KernelMounts().detach(mountpoint);
-            }
-        };
     }
 
     static Path socketOf(String endpoint) {

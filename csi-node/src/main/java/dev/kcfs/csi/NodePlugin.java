@@ -22,8 +22,8 @@ public final class NodePlugin implements AutoCloseable {
     }
 
     /** The parts that come from the store, the mount code and the node agent. */
-    public record Parts(ImageSource images, ImageMounter mounter, ImageAccess access, OnDemandBuilds builds,
-                        StoreStats storeStats) {
+    public record Parts(ImageSource images, MountPoints mountPoints, ImageMounter mounter, ImageAccess access,
+                        OnDemandBuilds builds, StoreStats storeStats) {
     }
 
     private final PublishedVolumes volumes;
@@ -43,7 +43,8 @@ public final class NodePlugin implements AutoCloseable {
         Path storeRoot = config.storeRoot().toAbsolutePath().normalize();
         Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
         Files.createDirectories(storeRoot);
-        PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mounter(), new KernelMounts());
+        PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mountPoints(), parts.mounter(),
+                new KernelMounts());
         AtomicBoolean ready = new AtomicBoolean(false);
         // recover before serving, so no call sees half-rebuilt state
         PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);

@@ -35,21 +35,25 @@ final class CsiTestNode implements AutoCloseable {
     ImageAccess access = ImageAccess.ANY_NAMESPACE;
     OnDemandBuilds builds = OnDemandBuilds.DISABLED;
     ImageMounter mounter;
+    /** When set, used as is instead of the tmpfs images. */
+    NodePlugin.Parts parts;
     NodePlugin plugin;
     private EventLoopGroup clientGroup;
     private ManagedChannel channel;
 
     CsiTestNode(Path root, TmpfsImages images) throws IOException {
         this.root = root;
-        this.store = Files.createDirectories(root.resolve("store"));
+        this.store = root.resolve("store");
         this.kubelet = Files.createDirectories(root.resolve("kubelet"));
         this.socket = root.resolve("plugins/csi.kcfs.dev/csi.sock");
         this.images = images;
     }
 
     CsiTestNode start() throws IOException {
-        plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"),
-                new NodePlugin.Parts(images, mounter == null ? images : mounter, access, name -> builds.request(name),
+        Files.createDirectories(store);
+        plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts
+                : new NodePlugin.Parts(images, MountPoints.under(store.resolve("mounts")),
+                        mounter == null ? images : mounter, access, name -> builds.request(name),
                         () -> new StoreStats.Snapshot(3, 300, 900)));
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))

@@ -11,14 +11,38 @@ import java.util.Locale;
  * {@code rounds} rounds: first with no other volume of the image open (each round mounts and
  * drops the shared image mount), then with 20 volumes of the image open (each round is a bind
  * mount onto the existing shared mount). Run by {@code bench/csi-publish.sh}; needs root.
+ *
+ * <p>Arguments: {@code [ROUNDS] [composefs|tmpfs]}. {@code composefs} (the default) publishes a real
+ * composefs image (500 files) from a real node store; {@code tmpfs} uses the test stand-in image
+ * to separate the plugin's own cost from the composefs mount.
  */
 public final class PublishBenchmark {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 200;
+        boolean composefs = args.length < 2 || args[1].equals("composefs");
         Path dir = Files.createTempDirectory("kcfs-csi-bench");
         TmpfsImages images = new TmpfsImages();
         images.add("bench");
-        try (CsiTestNode node = new CsiTestNode(dir, images).start()) {
+        CsiTestNode setup = new CsiTestNode(dir, images);
+        if (composefs) {
+            Path tree = Files.createDirectories(dir.resolve("tree"));
+            java.util.Random random = new java.util.Random(1);
+            for (int i = 0; i < 500; i++) {
+                Path f = tree.resolve("d" + (i % 20) + "/f" + i);
+                Files.createDirectories(f.getParent());
+                byte[] body = new byte[100 + random.nextInt(20_000)];
+                random.nextBytes(body);
+                Files.write(f, body);
+            }
+            dev.kcfs.store.Store store = dev.kcfs.store.Store.open(setup.store);
+            ComposefsImages.build(store, tree, "bench");
+            StoreImages storeImages = new StoreImages(store);
+            setup.parts = new NodePlugin.Parts(storeImages, storeImages, new ComposefsImageMounter(
+                    new dev.kcfs.mount.ComposefsMounter(), store.objects().root(), dev.kcfs.mount.VerityMode.IF_SUPPORTED),
+                    ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED, storeImages);
+        }
+        System.out.println("image: " + (composefs ? "composefs (500 files, real node store)" : "tmpfs stand-in"));
+        try (CsiTestNode node = setup.start()) {
             NodeGrpc.NodeBlockingStub stub = node.node();
             // warm up the JIT and the connection
             run(node, stub, "warmup", 50);
