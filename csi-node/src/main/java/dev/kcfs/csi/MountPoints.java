@@ -22,6 +22,22 @@ public interface MountPoints {
     /** Removes the mount point of {@code image} once nothing is mounted there. */
     void remove(Digest image) throws IOException;
 
+    /**
+     * Held while a shared mount is made or removed, so other processes on the node that mount
+     * images from the same store ({@code kcfs mount}, its release of unused mounts) never see a
+     * shared mount between "mounted" and "in use". Plain directories need no lock.
+     */
+    default Lock lock() throws IOException {
+        return () -> { };
+    }
+
+    /** A held lock; closing it cannot fail. */
+    @FunctionalInterface
+    interface Lock extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** The images that have a mount point (mounted or left behind by a crash). */
     Set<Digest> recorded() throws IOException;
 

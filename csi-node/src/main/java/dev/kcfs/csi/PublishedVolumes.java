@@ -240,6 +240,10 @@ public final class PublishedVolumes {
         for (Digest digest : mountPoints.recorded()) {
             if (!usersByDigest.containsKey(digest)) {
                 Path dir = mountPoints.pathOf(digest);
+                if (SharedMounts.usedElsewhere(MountTable.read(), dir)) {
+                    LOG.info("keeping shared mount {}: bound outside the kubelet dir", dir);
+                    continue;
+                }
                 for (int i = 0; i < 16 && MountTable.read().isMountPoint(dir); i++) {
                     kernel.detach(dir);
                 }

@@ -42,16 +42,8 @@ final class SharedMounts {
             Path dir = pathOf(digest);
             Set<Path> current = users.get(digest);
             if (current == null || !MountTable.read().isMountPoint(dir)) {
-                mountPoints.create(digest);
-                if (!MountTable.read().isMountPoint(dir)) {
-                    try {
-                        mounter.mount(image, dir);
-                    } catch (IOException | RuntimeException e) {
-                        if (current == null) {
-                            removeQuietly(digest); // no in-use record for an image nobody has mounted
-                        }
-                        throw e;
-                    }
+                try (MountPoints.Lock storeLock = mountPoints.lock()) {
+                    mountShared(image, dir, current == null);
                 }
                 if (current == null) {
                     current = new HashSet<>();
@@ -60,6 +52,23 @@ final class SharedMounts {
             }
             current.add(target);
             return dir;
+        }
+    }
+
+    /** Mounts the image at its mount point unless it is mounted there already (e.g. by an older run). */
+    private void mountShared(ResolvedImage image, Path dir, boolean firstUser) throws IOException {
+        Digest digest = image.digest();
+        mountPoints.create(digest);
+        if (MountTable.read().isMountPoint(dir)) {
+            return;
+        }
+        try {
+            mounter.mount(image, dir);
+        } catch (IOException | RuntimeException e) {
+            if (firstUser) {
+                removeQuietly(digest); // no in-use record for an image nobody has mounted
+            }
+            throw e;
         }
     }
 
@@ -73,15 +82,28 @@ final class SharedMounts {
             current.remove(target);
             if (current.isEmpty()) {
                 Path dir = pathOf(digest);
-                mounter.unmount(dir);
-                // a mount left by an older run may be stacked underneath: clear them all
-                while (MountTable.read().isMountPoint(dir)) {
-                    kernel.detach(dir);
+                try (MountPoints.Lock storeLock = mountPoints.lock()) {
+                    if (usedElsewhere(MountTable.read(), dir)) {
+                        // bound somewhere else too (say, by `kcfs mount`): its owner releases it
+                        users.remove(digest);
+                        return;
+                    }
+                    mounter.unmount(dir);
+                    // a mount left by an older run may be stacked underneath: clear them all
+                    for (int i = 0; i < 16 && MountTable.read().isMountPoint(dir); i++) {
+                        kernel.detach(dir);
+                    }
+                    mountPoints.remove(digest);
                 }
-                mountPoints.remove(digest);
                 users.remove(digest);
             }
         }
+    }
+
+    /** Whether a mount other than {@code dir} itself shows the same file system as the shared mount at {@code dir}. */
+    static boolean usedElsewhere(MountTable table, Path dir) {
+        return table.at(dir).map(shared -> table.entries().stream()
+                .anyMatch(e -> e.device().equals(shared.device()) && !e.mountPoint().equals(dir))).orElse(false);
     }
 
     /** Restart recovery: a shared mount found in the mount table with these users. */

@@ -50,6 +50,11 @@ public final class StoreImages implements ImageSource, MountPoints, StoreStats {
     }
 
     @Override
+    public Lock lock() throws StoreException {
+        return store.lockMounts()::close;
+    }
+
+    @Override
     public Set<Digest> recorded() throws StoreException {
         return store.mountRecords();
     }

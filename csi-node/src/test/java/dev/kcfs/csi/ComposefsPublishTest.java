@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.StoreMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.store.Store;
 import dev.kcfs.testing.Root;
@@ -108,6 +109,24 @@ class ComposefsPublishTest {
         ConcurrencyAndRecoveryTest.runConcurrently(20,
                 i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
         assertThat(MountTable.read().isMountPoint(store.mountPoint(digest))).isFalse();
+        assertThat(store.mountRecords()).isEmpty();
+    }
+
+    @Test
+    void sharesTheStoresMountWithKcfsMountWithoutPullingItAway() throws Exception {
+        Path ro = node.target("pod-ro");
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        StoreMounter cli = new StoreMounter(store, new ComposefsMounter());
+        Path elsewhere = Files.createDirectories(tmp.resolve("cli-mount"));
+        cli.mount("tools", elsewhere, VerityMode.IF_SUPPORTED);
+        assertThat(MountTable.read().count(store.mountPoint(digest))).as("kcfs mount reused the shared mount").isEqualTo(1);
+
+        node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
+        assertThat(Files.readAllBytes(elsewhere.resolve("usr/bin/tool"))).isEqualTo(big);
+        assertThat(store.mountRecords()).as("still in use by kcfs mount, so still pinned").containsExactly(digest);
+
+        cli.unmount(elsewhere);
+        assertThat(cli.releaseUnused()).containsExactly(digest);
         assertThat(store.mountRecords()).isEmpty();
     }
 
