@@ -74,7 +74,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     @Override
     public void nodePublishVolume(NodePublishVolumeRequest request, StreamObserver<NodePublishVolumeResponse> out) {
         long start = System.nanoTime();
-        String result = "OK";
+        CsiException error = null;
         try {
             VolumeSpec spec = VolumeSpec.parse(request, kubeletDir);
             checkNamespace(spec);
@@ -82,14 +82,15 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             metrics.published(outcome);
             LOG.info("published volume {} (image {}, {}) at {}: {}", spec.volumeId(), spec.image(),
                     spec.writable() ? "writable" : "read-only", spec.target(), outcome);
+        } catch (Exception e) {
+            error = toCsi("NodePublishVolume", request.getVolumeId(), e);
+        }
+        metrics.publishDuration(System.nanoTime() - start, error == null ? "OK" : error.code().name());
+        if (error != null) {
+            fail("NodePublishVolume", error, out);
+        } else {
             out.onNext(NodePublishVolumeResponse.getDefaultInstance());
             out.onCompleted();
-        } catch (Exception e) {
-            CsiException csi = toCsi("NodePublishVolume", request.getVolumeId(), e);
-            result = csi.code().name();
-            fail("NodePublishVolume", csi, out);
-        } finally {
-            metrics.publishDuration(System.nanoTime() - start, result);
         }
     }
 

@@ -77,8 +77,12 @@ public final class PublishedVolumes {
         try (KeyedLocks.Held held = lockTarget(target, spec.volumeId(), timeoutNanos)) {
             Publication existing = byTarget.get(target);
             boolean mounted = MountTable.read().isMountPoint(target);
-            if (existing != null && existing.volumeId().isEmpty() && mounted) {
-                return takeOver(existing, spec, resolver);
+            if (existing != null && existing.volumeId().isEmpty()) {
+                if (mounted) {
+                    return takeOver(existing, spec, resolver);
+                }
+                drop(existing, remaining(start, timeoutNanos)); // an adopted volume that is gone since
+                existing = null;
             }
             if (existing != null) {
                 if (!existing.sameRequest(spec)) {
