@@ -14,8 +14,11 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class CsiMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    /** Scrapes within this time share one store snapshot, so the store gauges agree and the store is walked once. */
-    private static final long STORE_SNAPSHOT_TTL_NANOS = 5_000_000_000L;
+    /**
+     * Scrapes within this time share one store snapshot: the store gauges agree with each other,
+     * and the object store (possibly millions of files) is walked at most once a minute.
+     */
+    private static final long STORE_SNAPSHOT_TTL_NANOS = 60_000_000_000L;
 
     private final StoreStats storeStats;
     private final AtomicReference<Timed> storeSnapshot = new AtomicReference<>();
