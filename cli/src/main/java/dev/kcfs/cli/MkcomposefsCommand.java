@@ -183,6 +183,19 @@ final class MkcomposefsCommand implements Callable<Integer> {
         if ("-".equals(image) && !printDigestOnly && kcfs.stdoutIsTerminal()) {
             throw new CommandException("stdout is a terminal: refusing to write a binary image there (redirect it, or give a file name)");
         }
+        if (image != null && !image.equals("-")) {
+            // fail before a long scan, not after it
+            Path dir = Path.of(image).toAbsolutePath().getParent();
+            if (!Files.isDirectory(dir)) {
+                throw new CommandException("cannot create the image " + image + ": directory " + dir + " does not exist");
+            }
+            if (!Files.isWritable(dir)) {
+                throw new CommandException("cannot create the image " + image + ": directory " + dir + " is not writable");
+            }
+            if (Files.isDirectory(Path.of(image))) {
+                throw new CommandException("cannot create the image " + image + ": it is a directory; give the image file name");
+            }
+        }
         if ("-".equals(image) && printDigest) {
             throw usage("--print-digest with IMAGE - would mix the digest into the image on standard output");
         }
@@ -202,7 +215,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
         try {
             temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
         } catch (IOException e) {
-            throw new CommandException("cannot create the image " + target + ": " + Failures.describe(e), e);
+            throw new CommandException("cannot create the image " + target + ": " + Failures.reason(e), e);
         }
         boolean done = false;
         try {
@@ -217,7 +230,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
                 if (e.getClass().getName().startsWith("dev.kcfs.")) {
                     throw e; // the tree cannot be written: the writer's message says why
                 }
-                throw new CommandException("cannot write the image " + target + ": " + Failures.describe(e), e);
+                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
             }
             Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
             if (store != null) {
@@ -226,7 +239,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
-                throw new CommandException("cannot write the image " + target + ": " + Failures.describe(e), e);
+                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
             }
             done = true;
             return digest;

@@ -80,6 +80,14 @@ class KcfsCommandTest {
         assertThat(debug.rc()).isEqualTo(1);
         assertThat(debug.err()).contains("\tat dev.kcfs.");
 
+        CliRun noDir = kcfs("mkcomposefs", src.toString(), tmp.resolve("nodir/x.cfs").toString());
+        assertThat(noDir.rc()).isEqualTo(1);
+        assertThat(noDir.err()).isEqualTo("kcfs: cannot create the image " + tmp.resolve("nodir/x.cfs")
+                + ": directory " + tmp.resolve("nodir") + " does not exist\n");
+
+        CliRun measureDir = kcfs("info", "measure-file", src.toString());
+        assertThat(measureDir.err()).isEqualTo("kcfs: " + src + ": cannot measure: Is a directory\n");
+
         CliRun notImage = kcfs("info", "ls", src.resolve("d/big").toString());
         assertThat(notImage.rc()).as("%s", notImage).isEqualTo(1);
         assertThat(notImage.err()).contains(src.resolve("d/big").toString()).doesNotContain("\tat ");
