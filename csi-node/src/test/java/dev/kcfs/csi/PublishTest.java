@@ -169,6 +169,25 @@ class PublishTest {
     }
 
     @Test
+    void anUpdatedImageServesNewVolumesWhileOldVolumesKeepTheirs() throws Exception {
+        Path old = node.target("pod-old");
+        node.node().nodePublishVolume(publish("vol-old", old, "tools").build());
+        images.add("tools", "tools-v2"); // the ref now names another digest
+        Path fresh = node.target("pod-new");
+        node.node().nodePublishVolume(publish("vol-new", fresh, "tools").build());
+
+        assertThat(Files.readString(old.resolve("etc/digest"))).isEqualTo(TmpfsImages.digestOf("tools").hex());
+        assertThat(Files.readString(fresh.resolve("etc/digest"))).isEqualTo(TmpfsImages.digestOf("tools-v2").hex());
+        // a retry of the old volume is still the same request, even though the ref moved
+        node.node().nodePublishVolume(publish("vol-old", old, "tools").build());
+
+        node.node().nodeUnpublishVolume(unpublish("vol-old", old));
+        assertThat(MountTable.read().isMountPoint(sharedDir("tools"))).isFalse();
+        assertThat(MountTable.read().isMountPoint(node.store.resolve("mounts")
+                .resolve(TmpfsImages.digestOf("tools-v2").hex()))).isTrue();
+    }
+
+    @Test
     void aFailedImageMountLeavesNoMountPointTargetOrRecord() throws Exception {
         node.stop();
         node.mounter = new ImageMounter() {

@@ -26,7 +26,12 @@ final class TmpfsImages implements ImageSource, ImageMounter {
     final AtomicInteger unmounts = new AtomicInteger();
 
     ResolvedImage add(String name) {
-        ResolvedImage image = new ResolvedImage(name, digestOf(name), Path.of("/nonexistent/images/" + name + ".cfs"));
+        return add(name, name);
+    }
+
+    /** Points {@code name} at the image whose content is derived from {@code content} (an image update). */
+    ResolvedImage add(String name, String content) {
+        ResolvedImage image = new ResolvedImage(name, digestOf(content), Path.of("/nonexistent/images/" + content + ".cfs"));
         images.put(name, image);
         return image;
     }
