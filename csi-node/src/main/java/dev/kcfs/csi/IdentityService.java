@@ -9,18 +9,24 @@ import dev.kcfs.csi.v1.IdentityGrpc;
 import dev.kcfs.csi.v1.ProbeRequest;
 import dev.kcfs.csi.v1.ProbeResponse;
 import io.grpc.stub.StreamObserver;
-import java.util.function.BooleanSupplier;
+import io.grpc.Status;
+import java.util.Optional;
+import java.util.function.Supplier;
 
-/** The CSI Identity service: who we are, and whether we are ready (restart recovery done). */
+/**
+ * The CSI Identity service: who we are, and whether we are healthy. The plugin starts serving only
+ * after restart recovery, so it is always ready; {@code health} says what is broken, if anything.
+ */
 public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     public static final String DRIVER_NAME = "csi.kcfs.dev";
 
     private final String version;
-    private final BooleanSupplier ready;
+    private final Supplier<Optional<String>> health;
 
-    public IdentityService(String version, BooleanSupplier ready) {
+    /** {@code health} returns what is wrong, or empty when the plugin can serve. */
+    public IdentityService(String version, Supplier<Optional<String>> health) {
         this.version = version;
-        this.ready = ready;
+        this.health = health;
     }
 
     @Override
@@ -39,7 +45,13 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
 
     @Override
     public void probe(ProbeRequest request, StreamObserver<ProbeResponse> out) {
-        out.onNext(ProbeResponse.newBuilder().setReady(BoolValue.of(ready.getAsBoolean())).build());
+        Optional<String> problem = health.get();
+        if (problem.isPresent()) {
+            // the spec's answer for "plugin not healthy": the liveness probe restarts us
+            out.onError(Status.FAILED_PRECONDITION.withDescription(problem.get()).asRuntimeException());
+            return;
+        }
+        out.onNext(ProbeResponse.newBuilder().setReady(BoolValue.of(true)).build());
         out.onCompleted();
     }
 }

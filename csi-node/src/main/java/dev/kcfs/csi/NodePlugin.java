@@ -5,8 +5,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,15 +45,13 @@ public final class NodePlugin implements AutoCloseable {
         Files.createDirectories(storeRoot);
         PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mountPoints(), parts.mounter(),
                 new KernelMounts());
-        AtomicBoolean ready = new AtomicBoolean(false);
         // recover before serving, so no call sees half-rebuilt state
         PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);
         LOG.info("recovered from the mount table: {}", recovery);
-        ready.set(true);
         CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats());
         NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.access(),
                 parts.builds(), metrics);
-        List<BindableService> services = List.of(new IdentityService(config.version(), ready::get),
+        List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
                 node, new ControllerService());
         MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(config.metricsPort(), metrics);
         CsiServer server;
@@ -66,6 +64,22 @@ public final class NodePlugin implements AutoCloseable {
             throw e;
         }
         return new NodePlugin(volumes, server, metricsServer, recovery);
+    }
+
+    /** What keeps the plugin from working, if anything: checked on every Probe. */
+    static Optional<String> health(Path storeRoot, Path kubeletDir) {
+        if (!Files.isDirectory(storeRoot)) {
+            return Optional.of("the node store " + storeRoot + " is gone; check the hostPath volume of the kcfs DaemonSet");
+        }
+        if (!Files.isDirectory(kubeletDir)) {
+            return Optional.of("the kubelet directory " + kubeletDir + " does not exist; set --kubelet-dir to kubelet's --root-dir");
+        }
+        try {
+            MountTable.read();
+        } catch (RuntimeException e) {
+            return Optional.of("cannot read the mount table: " + e.getMessage());
+        }
+        return Optional.empty();
     }
 
     public PublishedVolumes volumes() {

@@ -80,6 +80,16 @@ class ServicesTest {
     }
 
     @Test
+    void probeFailsWhenTheStoreIsGone() throws Exception {
+        Path moved = tmp.resolve("store-moved");
+        java.nio.file.Files.move(node.store, moved);
+        PublishTest.assertCode(() -> node.identity().probe(ProbeRequest.getDefaultInstance()),
+                Status.Code.FAILED_PRECONDITION, "the node store " + node.store + " is gone");
+        java.nio.file.Files.move(moved, node.store);
+        assertThat(node.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue()).isTrue();
+    }
+
+    @Test
     void allowedNamespaceMountsAndVolumeStatsReportIt() throws Exception {
         Path target = node.target("pod-a");
         node.node().nodePublishVolume(publishWritable("vol-a", target, "tools")
