@@ -231,6 +231,64 @@ class ConcurrencyAndRecoveryTest {
         }
     }
 
+    @Test
+    void gracefulStopFinishesRunningCallsAndRefusesNewOnes() throws Exception {
+        Path target = node.target("pod-a");
+        CountDownLatch mounting = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        node.stop();
+        node.mounter = new ImageMounter() {
+            @Override
+            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
+                mounting.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                images.mount(image, mountpoint);
+            }
+
+            @Override
+            public void unmount(Path mountpoint) throws IOException {
+                images.unmount(mountpoint);
+            }
+        };
+        node.start();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            var stub = node.node();
+            Future<?> running = pool.submit(() -> stub.nodePublishVolume(publish("vol-a", target, "tools").build()));
+            assertThat(mounting.await(10, TimeUnit.SECONDS)).isTrue();
+            NodePlugin plugin = node.plugin;
+            Future<?> stopping = pool.submit(() -> {
+                plugin.stop(20, TimeUnit.SECONDS);
+                return null;
+            });
+            org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS)
+                    .until(() -> isRefused(stub, node.target("pod-b")));
+
+            release.countDown();
+            running.get(30, TimeUnit.SECONDS); // the call in flight completed normally
+            stopping.get(30, TimeUnit.SECONDS);
+            assertThat(Files.readString(target.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+            assertThat(node.socket).as("the socket is removed at stop").doesNotExist();
+        } finally {
+            release.countDown();
+            pool.shutdownNow();
+            node.plugin = null; // already stopped
+        }
+    }
+
+    private static boolean isRefused(dev.kcfs.csi.v1.NodeGrpc.NodeBlockingStub stub, Path target) {
+        try {
+            stub.nodePublishVolume(publish("vol-b", target, "tools").build());
+            return false;
+        } catch (io.grpc.StatusRuntimeException e) {
+            return e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE;
+        }
+    }
+
     interface IndexedCall {
         void run(int i) throws Exception;
     }
