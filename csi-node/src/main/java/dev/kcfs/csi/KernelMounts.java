@@ -9,12 +9,11 @@ import java.nio.file.Path;
 
 /** The mount(2) calls publishing needs: read-only binds, per-volume overlays, unmounts. */
 public final class KernelMounts {
-    static final long MS_RDONLY = 1;
-    static final long MS_NOSUID = 2;
+    static final long MS_RDONLY = LibC.MS_RDONLY;
     static final long MS_NODEV = 4;
     static final long MS_REMOUNT = 32;
     static final long MS_BIND = 4096;
-    static final int MNT_DETACH = 2;
+    static final int MNT_DETACH = LibC.MNT_DETACH;
 
     private final LibC libc;
 
