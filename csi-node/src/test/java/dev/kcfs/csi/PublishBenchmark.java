@@ -45,7 +45,7 @@ public final class PublishBenchmark {
         try (CsiTestNode node = setup.start()) {
             NodeGrpc.NodeBlockingStub stub = node.node();
             // warm up the JIT and the connection
-            run(node, stub, "warmup", 50);
+            run(node, stub, "warmup", 100);
             report("no other volume open", run(node, stub, "alone", rounds));
             for (int i = 0; i < 20; i++) {
                 stub.nodePublishVolume(CsiTestNode.publish("open-" + i, node.target("open-" + i), "bench").build());
