@@ -12,6 +12,20 @@ final class Failures {
     private Failures() {
     }
 
+    /** What went wrong without the file name, for messages that already name it. */
+    static String reason(Throwable e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileSystemException f) {
+            return f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
     static String describe(Throwable e) {
         // NIO exceptions carry only the path in their message; say what happened
         if (e instanceof NoSuchFileException f) {

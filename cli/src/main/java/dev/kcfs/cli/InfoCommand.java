@@ -5,7 +5,10 @@ import dev.kcfs.tree.Directory;
 import dev.kcfs.tree.Inode;
 import dev.kcfs.tree.RegularFile;
 import dev.kcfs.tree.Symlink;
+import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerity;
+import dev.kcfs.verity.KernelVerity;
+import dev.kcfs.verity.VerityException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -80,8 +83,13 @@ final class InfoCommand implements Callable<Integer> {
         }
         PrintStream out = kcfs.out();
         if (command.equals("measure-file")) {
+            KernelVerity kernel = new KernelVerity();
             for (String f : files) {
-                out.println(FsVerity.digest(Path.of(f)).hex());
+                try {
+                    out.println(measure(kernel, Path.of(f)).hex());
+                } catch (IOException e) {
+                    throw new CommandException(f + ": cannot measure: " + Failures.reason(e), e);
+                }
             }
             return 0;
         }
@@ -108,6 +116,22 @@ final class InfoCommand implements Callable<Integer> {
             out.write('\n');
         }
         return 0;
+    }
+
+    /**
+     * Like composefs-info: the kernel's measurement when the file has fs-verity enabled, else
+     * computed here (same value; for empty files the kernel's all-zero root hash, see FORMAT.md 6.1).
+     */
+    private static Digest measure(KernelVerity kernel, Path file) throws IOException {
+        try {
+            KernelVerity.Measurement m = kernel.measure(file);
+            if (m.status() == KernelVerity.Measurement.Status.MEASURED) {
+                return m.digest();
+            }
+        } catch (VerityException e) {
+            // unreadable or odd file: computing it below reports the problem
+        }
+        return FsVerity.digest(file);
     }
 
     private Directory load(String image, List<byte[]> filter) throws IOException {

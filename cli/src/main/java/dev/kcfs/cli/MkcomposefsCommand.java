@@ -2,10 +2,13 @@ package dev.kcfs.cli;
 
 import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.tree.Directory;
-import dev.kcfs.verity.FsVerity;
+import dev.kcfs.verity.Digest;
+import dev.kcfs.verity.FsVerityHasher;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,21 +95,22 @@ final class MkcomposefsCommand implements Callable<Integer> {
         try (Store store = digestStore != null ? Store.open(digestStore) : null) {
             Directory root = fromFile ? parseDump()
                     : scanner().scan(Path.of(source), store != null ? store::add : null).root();
-            byte[] bytes = Formats.writeImage(root, versions[0], versions[1]);
             if (printDigestOnly) {
-                kcfs.out().println(FsVerity.digest(bytes).hex());
+                DigestingOutputStream sink = new DigestingOutputStream(OutputStream.nullOutputStream());
+                Formats.writeImage(root, versions[0], versions[1], sink);
+                kcfs.out().println(sink.digest().hex());
                 return 0;
             }
             if (image.equals("-")) {
                 if (store != null) {
                     store.commit();
                 }
-                kcfs.out().write(bytes);
-            } else {
-                writeAtomically(Path.of(image), bytes, store);
+                Formats.writeImage(root, versions[0], versions[1], kcfs.out());
+                return 0;
             }
+            Digest digest = writeAtomically(Path.of(image), root, versions, store);
             if (printDigest) {
-                kcfs.out().println(FsVerity.digest(bytes).hex());
+                kcfs.out().println(digest.hex());
             }
             return 0;
         }
@@ -179,51 +183,95 @@ final class MkcomposefsCommand implements Callable<Integer> {
         if ("-".equals(image) && !printDigestOnly && kcfs.stdoutIsTerminal()) {
             throw new CommandException("stdout is a terminal: refusing to write a binary image there (redirect it, or give a file name)");
         }
+        if (image != null && !image.equals("-")) {
+            // fail before a long scan, not after it
+            Path dir = Path.of(image).toAbsolutePath().getParent();
+            if (!Files.isDirectory(dir)) {
+                throw new CommandException("cannot create the image " + image + ": directory " + dir + " does not exist");
+            }
+            if (!Files.isWritable(dir)) {
+                throw new CommandException("cannot create the image " + image + ": directory " + dir + " is not writable");
+            }
+            if (Files.isDirectory(Path.of(image))) {
+                throw new CommandException("cannot create the image " + image + ": it is a directory; give the image file name");
+            }
+        }
         if ("-".equals(image) && printDigest) {
             throw usage("--print-digest with IMAGE - would mix the digest into the image on standard output");
         }
     }
 
     /**
-     * Writes the image to a temporary file beside the target, makes it durable, fills the object
+     * Writes the image to a temporary file beside the target, makes it durable, commits the object
      * store, then renames: readers see either no image or the whole one, and an image never
-     * refers to objects that are not durable yet.
+     * refers to objects that are not durable yet. Returns the image's fs-verity digest.
      */
-    private void writeAtomically(Path target, byte[] bytes, Store store) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
+    private Digest writeAtomically(Path target, Directory root, int[] versions, Store store) throws IOException {
         if (Files.isDirectory(target)) {
             throw new CommandException(target + ": is a directory; give the image file name");
         }
+        Path dir = target.toAbsolutePath().getParent();
         Path temp;
         try {
             temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
         } catch (IOException e) {
-            throw new CommandException("cannot create the image " + target + ": " + Failures.describe(e), e);
+            throw new CommandException("cannot create the image " + target + ": " + Failures.reason(e), e);
         }
         boolean done = false;
         try {
+            Digest digest;
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
+                DigestingOutputStream out = new DigestingOutputStream(Channels.newOutputStream(ch));
+                Formats.writeImage(root, versions[0], versions[1], out);
+                out.flush();
                 ch.force(true);
+                digest = out.digest();
+            } catch (IOException e) {
+                if (e.getClass().getName().startsWith("dev.kcfs.")) {
+                    throw e; // the tree cannot be written: the writer's message says why
+                }
+                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
             }
             Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
             if (store != null) {
                 store.commit();
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            done = true;
-        } catch (IOException e) {
-            if (e instanceof dev.kcfs.scan.ScanException || e.getClass().getName().startsWith("dev.kcfs.")) {
-                throw e;
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
             }
-            throw new CommandException("cannot write the image " + target + ": " + Failures.describe(e), e);
+            done = true;
+            return digest;
         } finally {
             if (!done) {
                 Files.deleteIfExists(temp);
             }
+        }
+    }
+
+    /** Passes bytes through while computing their fs-verity digest (for --print-digest). */
+    static final class DigestingOutputStream extends FilterOutputStream {
+        private final FsVerityHasher hasher = new FsVerityHasher();
+
+        DigestingOutputStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            hasher.update(new byte[] {(byte) b});
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            hasher.update(b, off, len);
+            out.write(b, off, len);
+        }
+
+        Digest digest() {
+            return hasher.digest();
         }
     }
 

@@ -8,13 +8,17 @@ import java.io.ByteArrayOutputStream;
  * prints), so a decoded-then-encoded field of a canonical dump is byte-identical.
  */
 public final class DumpEscaping {
-    /** Where a field appears; decides whether {@code =} is escaped. */
-    public enum Context { PATH, PAYLOAD, CONTENT, XATTR }
+    /**
+     * Where a field appears: decides whether {@code =} is escaped (XATTR) and whether {@code -} alone
+     * is (PAYLOAD, CONTENT). LS_PATH is the {@code composefs-info ls} variant that leaves spaces raw.
+     */
+    public enum Context { PATH, PAYLOAD, CONTENT, XATTR, LS_PATH }
 
     private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     /** Per byte: 0 = literal, 1 = backslash escape letter in ESC_LETTER, 2 = \xHH. For paths/payload/content. */
     private static final byte[] CLASS_PLAIN = new byte[256];
     private static final byte[] CLASS_XATTR = new byte[256];
+    private static final byte[] CLASS_LS = new byte[256];
 
     static {
         for (int b = 0; b < 256; b++) {
@@ -28,6 +32,7 @@ public final class DumpEscaping {
             }
             CLASS_PLAIN[b] = c;
             CLASS_XATTR[b] = b == '=' ? 2 : c;
+            CLASS_LS[b] = b == ' ' ? 0 : c;
         }
     }
 
@@ -99,7 +104,7 @@ public final class DumpEscaping {
             out.write('\\', 'x', '2', 'd');
             return;
         }
-        byte[] cls = context == Context.XATTR ? CLASS_XATTR : CLASS_PLAIN;
+        byte[] cls = context == Context.XATTR ? CLASS_XATTR : context == Context.LS_PATH ? CLASS_LS : CLASS_PLAIN;
         out.ensure(v.length * 4);
         byte[] d = out.buf;
         int o = out.len;

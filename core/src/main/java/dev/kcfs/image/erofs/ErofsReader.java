@@ -53,7 +53,11 @@ public final class ErofsReader {
     public record Image(Directory root, int version, int flags, long inodes) {
     }
 
-    private static final int MAX_DEPTH = 4096;
+    /**
+     * Deepest directory nesting accepted. Paths the kernel can resolve are under 4096 bytes, so at
+     * most 2048 levels; the limit also bounds this reader's recursion on hostile images.
+     */
+    private static final int MAX_DEPTH = 2048;
     private static final byte[] EMPTY = new byte[0];
 
     private final ByteBuffer b;
@@ -383,7 +387,7 @@ public final class ErofsReader {
         if (r.layout != ErofsFormat.LAYOUT_FLAT_PLAIN && r.layout != ErofsFormat.LAYOUT_FLAT_INLINE) {
             throw bad(what + " (nid " + r.nid + ") has unsupported data layout " + r.layout);
         }
-        if (r.size > size) {
+        if (r.size < 0 || r.size > size) { // unsigned: a size >= 2^63 is negative here
             throw bad(what + " (nid " + r.nid + ") claims " + Long.toUnsignedString(r.size)
                     + " bytes of data, more than the whole image");
         }

@@ -10,8 +10,8 @@ import dev.kcfs.tree.Directory;
 import dev.kcfs.tree.FileType;
 import dev.kcfs.tree.Inode;
 import dev.kcfs.tree.RegularFile;
+import dev.kcfs.tree.Stat;
 import dev.kcfs.tree.Symlink;
-import dev.kcfs.tree.TreeWalker;
 import dev.kcfs.tree.Xattr;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,10 +19,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -98,7 +100,9 @@ public final class ErofsWriter {
         Layout layout = new Layout(root, options);
         layout.build(); // tree errors surface before any file is created
         Path abs = file.toAbsolutePath();
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+        // like mkcomposefs' fopen(): world-readable unless the umask says otherwise (mounts need it)
+        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
         boolean ok = false;
         try {
             try (OutputStream os = Files.newOutputStream(tmp)) {
@@ -118,7 +122,8 @@ public final class ErofsWriter {
 
     /** One inode as it will be written. */
     private static final class Node {
-        final byte[] path; // for error messages
+        final Node parent; // the directory it was first found in (itself for the root)
+        final byte[] name;
         final int mode;
         final long uid;
         final long gid;
@@ -131,10 +136,9 @@ public final class ErofsWriter {
         boolean external;
         int chunkBits;
         int chunkCount;
-        ArrayList<Xattr> xattrs;
+        Xattr[] xattrs; // exact size; replaced on change, so the caller's objects are never touched
+        byte[] redirect; // payload of an external file: trusted.overlay.redirect = "/" + payload, built lazily
         // directories
-        Directory dir;
-        Node parent;
         byte[][] entryNames;
         Node[] entryNodes;
         int[] blockStarts; // dirent index at which each block starts
@@ -147,80 +151,165 @@ public final class ErofsWriter {
         int tail;
         long pos; // byte offset of the inode
         long blkaddr;
-        boolean[] shared;
-        Shared[] sharedRefs;
+        XInfo[] xinfo; // xattrs sorted by name
+        int nShared;
         int filter;
 
-        Node(byte[] path, int mode, long uid, long gid, long nlink, long mtimeSec, int mtimeNsec, List<Xattr> xs) {
-            this.path = path;
+        Node(Node parent, byte[] name, int mode, Stat st, List<Xattr> xs) {
+            this.parent = parent == null ? this : parent;
+            this.name = name;
             this.mode = mode;
-            this.uid = uid;
-            this.gid = gid;
-            this.nlink = nlink;
-            this.mtimeSec = mtimeSec;
-            this.mtimeNsec = mtimeNsec;
-            this.xattrs = new ArrayList<>(xs.size() + 2);
-            for (Xattr x : xs) {
+            this.uid = st.uid();
+            this.gid = st.gid();
+            this.nlink = st.nlink();
+            this.mtimeSec = st.mtimeSec();
+            this.mtimeNsec = st.mtimeNsec();
+            this.xattrs = xs.isEmpty() ? NO_XATTRS : xs.toArray(NO_XATTRS);
+            for (int i = 0; i < xattrs.length; i++) {
+                Xattr x = xattrs[i];
                 // 4.4 step 1: user data in the overlay namespace is escaped so overlayfs ignores it
                 if (x.nameStartsWith(ErofsFormat.TRUSTED_OVERLAY)) {
                     byte[] n = x.name();
                     byte[] esc = new byte[n.length + 8];
                     System.arraycopy(ErofsFormat.TRUSTED_OVERLAY_OVERLAY, 0, esc, 0, 24);
                     System.arraycopy(n, 16, esc, 24, n.length - 16);
-                    x = new Xattr(esc, x.value());
+                    xattrs[i] = new Xattr(esc, x.value());
                 }
-                setXattr(this.xattrs, x);
             }
+        }
+
+        /** Sets (adds or replaces by name) an xattr. */
+        void set(Xattr x) {
+            for (int i = 0; i < xattrs.length; i++) {
+                if (Arrays.equals(xattrs[i].name(), x.name())) {
+                    xattrs[i] = x;
+                    return;
+                }
+            }
+            xattrs = Arrays.copyOf(xattrs, xattrs.length + 1);
+            xattrs[xattrs.length - 1] = x;
         }
 
         int type() {
             return mode & FileType.S_IFMT;
         }
 
-        boolean isDir() {
-            return type() == 0040000;
-        }
-
         String pathString() {
-            return new String(path, StandardCharsets.UTF_8);
+            if (parent == this) {
+                return "/";
+            }
+            StringBuilder sb = new StringBuilder();
+            for (Node n = this; n.parent != n; n = n.parent) {
+                sb.insert(0, new String(n.name, StandardCharsets.UTF_8)).insert(0, '/');
+            }
+            return sb.toString();
         }
     }
 
-    /** A shared xattr table entry. */
-    private static final class Shared {
-        final Xattr xattr;
+    /**
+     * A distinct (name, value) pair, also the key of the sharing count; its encoding facts are
+     * computed once when it is first seen. {@code slash} marks a redirect whose value is "/" +
+     * {@code value}, so the per-file redirect value is never materialised.
+     */
+    private static final class XInfo {
+        final byte[] name;
+        final byte[] value;
+        final boolean slash;
+        final int hash;
+        int prefixIndex;
+        int prefixLength;
+        int entrySize;
+        int filterBit;
         int count;
         long offset;
 
-        Shared(Xattr xattr) {
-            this.xattr = xattr;
+        XInfo(byte[] name, byte[] value, boolean slash) {
+            this.name = name;
+            this.value = value;
+            this.slash = slash;
+            this.hash = (Arrays.hashCode(name) * 31 + Arrays.hashCode(value)) * 2 + (slash ? 1 : 0);
+        }
+
+        int valueLength() {
+            return value.length + (slash ? 1 : 0);
+        }
+
+        void init() {
+            prefixIndex = prefixIndex(name);
+            prefixLength = prefixIndex == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[prefixIndex].length;
+            entrySize = roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + name.length - prefixLength + valueLength(), 4);
+            filterBit = 1 << (Xxh32.hash(name, prefixLength, name.length - prefixLength,
+                    ErofsFormat.XATTR_FILTER_SEED + prefixIndex) & 31);
+        }
+
+        boolean shared() {
+            return count > 1;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof XInfo x && x.hash == hash && x.slash == slash && Arrays.equals(x.name, name)
+                    && Arrays.equals(x.value, value);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+
+        String nameString() {
+            return new String(name, StandardCharsets.UTF_8);
         }
     }
 
-    /** Sets (adds or replaces by name) an xattr. */
-    private static void setXattr(List<Xattr> xs, Xattr x) {
-        for (int i = 0; i < xs.size(); i++) {
-            if (Arrays.equals(xs.get(i).name(), x.name())) {
-                xs.set(i, x);
-                return;
-            }
-        }
-        xs.add(x);
-    }
+    private static final Xattr[] NO_XATTRS = new Xattr[0];
 
     private static final byte[] EMPTY = new byte[0];
+    private static final Xattr ESCAPED_WHITEOUT = new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUT, EMPTY);
+    private static final Xattr USER_WHITEOUT = new Xattr(ErofsFormat.XATTR_USER_WHITEOUT, EMPTY);
+    private static final Xattr ESCAPED_WHITEOUTS = new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUTS, EMPTY);
+    private static final Xattr USER_WHITEOUTS = new Xattr(ErofsFormat.XATTR_USER_WHITEOUTS, EMPTY);
+    private static final Xattr ESCAPED_OPAQUE_X = new Xattr(ErofsFormat.XATTR_ESCAPED_OPAQUE, new byte[] {'x'});
+    private static final Xattr USER_OPAQUE_X = new Xattr(ErofsFormat.XATTR_USER_OPAQUE, new byte[] {'x'});
+    private static final Xattr ROOT_OPAQUE = new Xattr(ErofsFormat.XATTR_OPAQUE, new byte[] {'y'});
+    private static final Xattr EMPTY_METACOPY = new Xattr(ErofsFormat.XATTR_METACOPY, EMPTY);
+
+    /** A directory being filled during the depth-first copy. */
+    private static final class Frame {
+        final Node node;
+        final Iterator<Map.Entry<byte[], Inode>> children;
+        final byte[][] extra;
+        int nextExtra;
+        int k;
+        int subdirs;
+
+        Frame(Node node, Directory dir, byte[][] extra) {
+            this.node = node;
+            this.children = dir.children().entrySet().iterator();
+            this.extra = extra;
+            node.entryNames = new byte[dir.size() + extra.length][];
+            node.entryNodes = new Node[dir.size() + extra.length];
+        }
+
+        void add(byte[] name, Node target) {
+            node.entryNames[k] = name;
+            node.entryNodes[k] = target;
+            k++;
+        }
+    }
 
     private static final class Layout {
         final Directory srcRoot;
         final WriteOptions options;
         int version;
-        final Map<Inode, Node> nodes = new IdentityHashMap<>();
+        final Map<Inode, Node> nodes = new IdentityHashMap<>(1 << 12);
         final List<Node> whiteoutParents = new ArrayList<>();
         Node root;
+        Node[] stubs;
         final List<Node> order = new ArrayList<>();
         long minSec;
         int minNsec;
-        List<Shared> sharedTable = List.of();
+        List<XInfo> sharedTable = List.of();
         long inodesEnd;
         long sharedSize;
         long dataStart;
@@ -234,77 +323,135 @@ public final class ErofsWriter {
         }
 
         void build() throws ErofsException {
-            rewrite();
+            copyTree();
             version = options.minVersion();
             if (version < 1 && options.maxVersion() >= 1 && !whiteoutParents.isEmpty()) {
                 version = 1;
             }
             if (version >= 1) {
                 for (Node p : whiteoutParents) {
-                    setXattr(p.xattrs, new Xattr(ErofsFormat.XATTR_ESCAPED_OPAQUE, new byte[] {'x'}));
-                    setXattr(p.xattrs, new Xattr(ErofsFormat.XATTR_USER_OPAQUE, new byte[] {'x'}));
+                    p.set(ESCAPED_OPAQUE_X);
+                    p.set(USER_OPAQUE_X);
                 }
             }
-            setXattr(root.xattrs, new Xattr(ErofsFormat.XATTR_OPAQUE, new byte[] {'y'}));
-            buildDirents();
             bfs();
-            for (Node n : order) {
-                n.xattrs.sort(Xattr.BY_NAME);
-            }
             sizesAndInodeKinds();
             shareXattrs();
             place();
             assignBlocks();
         }
 
-        // 4.4: copy the tree into Nodes while applying the rewrite
-        void rewrite() throws ErofsException {
-            TreeWalker.walk(srcRoot, e -> {
-                if (!e.isFirstOccurrence()) {
-                    return; // hardlink entries are skipped; the dirent will point at the target
-                }
-                Inode in = e.inode();
-                Node parent = e.parent() == null ? null : nodes.get(e.parent());
-                if (e.parent() != null) {
-                    checkName(e.path());
-                }
-                Node n = new Node(e.path(), in.stat().mode(), in.stat().uid(), in.stat().gid(), in.stat().nlink(),
-                        in.stat().mtimeSec(), in.stat().mtimeNsec(), in.xattrs());
-                if (in instanceof Directory d) {
-                    n.dir = d;
-                    n.parent = parent == null ? n : parent;
-                } else if (in instanceof RegularFile f) {
-                    regular(n, f);
-                } else if (in instanceof Symlink s) {
-                    n.data = s.target();
-                    n.size = s.target().length;
-                    if (n.data.length == 0 || n.data.length >= BLOCK_SIZE) {
-                        throw new ErofsException("Symlink " + n.pathString() + ": target length " + n.data.length
-                                + " is not in 1..4095");
+        /**
+         * Copies the tree into Nodes depth-first in sorted order (parents before children, the first
+         * occurrence of a hardlinked inode owns it), applying the rewrite of 4.4 and building each
+         * directory's dirents incl. '.', '..' and the root stubs.
+         */
+        void copyTree() throws ErofsException {
+            root = new Node(null, EMPTY, srcRoot.stat().mode(), srcRoot.stat(), srcRoot.xattrs());
+            root.set(ROOT_OPAQUE); // 4.4 step 5 (a real overlay xattr, so after the escaping)
+            makeStubs();
+            List<Frame> stack = new ArrayList<>();
+            nodes.put(srcRoot, root);
+            stack.add(new Frame(root, srcRoot, ErofsFormat.extraNames(srcRoot, true)));
+            while (!stack.isEmpty()) {
+                Frame f = stack.get(stack.size() - 1);
+                if (!f.children.hasNext()) {
+                    while (f.nextExtra < f.extra.length) {
+                        addExtra(f, f.extra[f.nextExtra++]);
                     }
-                } else if (in instanceof DeviceNode dev) {
-                    if (dev.isWhiteout()) {
-                        // 4.4 step 3: an input whiteout becomes an escaped one (a regular file)
-                        n = new Node(e.path(), 0100000 | (in.stat().mode() & 07777), in.stat().uid(), in.stat().gid(),
-                                in.stat().nlink(), in.stat().mtimeSec(), in.stat().mtimeNsec(), in.xattrs());
-                        setXattr(n.xattrs, new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUT, EMPTY));
-                        setXattr(n.xattrs, new Xattr(ErofsFormat.XATTR_USER_WHITEOUT, EMPTY));
-                        setXattr(parent.xattrs, new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUTS, EMPTY));
-                        setXattr(parent.xattrs, new Xattr(ErofsFormat.XATTR_USER_WHITEOUTS, EMPTY));
-                        if (whiteoutParents.isEmpty() || whiteoutParents.get(whiteoutParents.size() - 1) != parent) {
-                            whiteoutParents.add(parent);
-                        }
-                    } else {
-                        n.rdev = dev.rdev();
-                    }
+                    f.node.nlink = 2 + f.subdirs; // 4.4 step 7
+                    stack.remove(stack.size() - 1);
+                    continue;
                 }
+                Map.Entry<byte[], Inode> c = f.children.next();
+                byte[] name = c.getKey();
+                while (f.nextExtra < f.extra.length && Arrays.compareUnsigned(f.extra[f.nextExtra], name) < 0) {
+                    addExtra(f, f.extra[f.nextExtra++]);
+                }
+                Inode in = c.getValue();
+                Node n = nodes.get(in);
+                if (n != null) {
+                    if (in instanceof Directory) {
+                        throw new ErofsException("Directory " + f.node.pathString() + "/" + new String(name, StandardCharsets.UTF_8)
+                                + " appears twice in the tree (directories cannot be hardlinked)");
+                    }
+                    f.add(name, n); // a hardlink entry: points at the first occurrence
+                    continue;
+                }
+                checkName(f.node, name);
+                n = create(f.node, name, in);
                 nodes.put(in, n);
-                if (parent == null) {
-                    root = n;
+                f.add(name, n);
+                if (in instanceof Directory d) {
+                    f.subdirs++;
+                    stack.add(new Frame(n, d, ErofsFormat.extraNames(d, false)));
                 }
-            });
-            // whiteoutParents may hold a directory twice if its whiteouts were not adjacent; harmless
-            // (set semantics) but keep the list small
+            }
+        }
+
+        private void addExtra(Frame f, byte[] name) {
+            if (name.length == 1) {
+                f.add(name, f.node);
+            } else if (name[0] == '.') {
+                f.add(name, f.node.parent);
+            } else {
+                f.add(name, stubs[hex(name[0]) << 4 | hex(name[1])]);
+            }
+        }
+
+        private static int hex(byte c) {
+            return c <= '9' ? c - '0' : c - 'a' + 10;
+        }
+
+        // 4.4 step 6: whiteout stubs 00..ff for names the root does not have
+        private void makeStubs() {
+            stubs = new Node[256];
+            List<Xattr> xs = List.of();
+            for (Xattr x : root.xattrs) {
+                if (Arrays.equals(x.name(), ErofsFormat.XATTR_SELINUX)) {
+                    xs = List.of(x);
+                }
+            }
+            Stat st = new Stat(ErofsFormat.STUB_MODE, root.uid, root.gid, 1, root.mtimeSec, root.mtimeNsec);
+            for (int i = 0; i < 256; i++) {
+                byte[] name = ErofsFormat.stubName(i);
+                if (srcRoot.child(name) == null) {
+                    stubs[i] = new Node(root, name, ErofsFormat.STUB_MODE, st, xs);
+                }
+            }
+        }
+
+        private Node create(Node parent, byte[] name, Inode in) throws ErofsException {
+            Stat st = in.stat();
+            if (in instanceof DeviceNode dev && dev.isWhiteout()) {
+                // 4.4 step 3: an input whiteout becomes an escaped one (a regular file)
+                Node n = new Node(parent, name, 0100000 | (st.mode() & 07777), st, in.xattrs());
+                n.set(ESCAPED_WHITEOUT);
+                n.set(USER_WHITEOUT);
+                parent.set(ESCAPED_WHITEOUTS);
+                parent.set(USER_WHITEOUTS);
+                if (whiteoutParents.isEmpty() || whiteoutParents.get(whiteoutParents.size() - 1) != parent) {
+                    whiteoutParents.add(parent);
+                }
+                return n;
+            }
+            Node n = new Node(parent, name, st.mode(), st, in.xattrs());
+            if (FileType.of(st.mode()) == null) {
+                throw new ErofsException("Invalid mode 0" + Integer.toOctalString(st.mode()) + " at " + n.pathString());
+            }
+            if (in instanceof RegularFile f) {
+                regular(n, f);
+            } else if (in instanceof Symlink s) {
+                n.data = s.target();
+                n.size = s.target().length;
+                if (n.data.length == 0 || n.data.length >= BLOCK_SIZE) {
+                    throw new ErofsException("Symlink " + n.pathString() + ": target length " + n.data.length
+                            + " is not in 1..4095");
+                }
+            } else if (in instanceof DeviceNode dev) {
+                n.rdev = dev.rdev();
+            }
+            return n;
         }
 
         private void regular(Node n, RegularFile f) throws ErofsException {
@@ -327,100 +474,43 @@ public final class ErofsWriter {
                 n.external = true;
                 n.chunkBits = bits;
                 n.chunkCount = (int) ((size + (1L << bits) - 1) >>> bits);
-                byte[] metacopy = EMPTY;
                 if (f.digest() != null) {
-                    metacopy = new byte[ErofsFormat.METACOPY_SIZE];
+                    byte[] metacopy = new byte[ErofsFormat.METACOPY_SIZE];
                     System.arraycopy(ErofsFormat.METACOPY_HEADER, 0, metacopy, 0, 4);
                     System.arraycopy(f.digest().bytes(), 0, metacopy, 4, 32);
+                    n.set(new Xattr(ErofsFormat.XATTR_METACOPY, metacopy));
+                } else {
+                    n.set(EMPTY_METACOPY);
                 }
-                setXattr(n.xattrs, new Xattr(ErofsFormat.XATTR_METACOPY, metacopy));
                 byte[] payload = f.payload();
                 if (payload != null && payload.length > 0) {
-                    byte[] redirect = new byte[payload.length + 1];
-                    redirect[0] = '/';
-                    System.arraycopy(payload, 0, redirect, 1, payload.length);
-                    setXattr(n.xattrs, new Xattr(ErofsFormat.XATTR_REDIRECT, redirect));
+                    // all input trusted.overlay.* were escaped, so this cannot replace a user xattr
+                    n.redirect = payload;
                 }
             } else {
                 n.size = 0;
             }
         }
 
-        private static void checkName(byte[] path) throws ErofsException {
-            int s = path.length;
-            while (s > 0 && path[s - 1] != '/') {
-                s--;
+        private static void checkName(Node parent, byte[] name) throws ErofsException {
+            int len = name.length;
+            boolean bad = len == 0 || len > 255 || (len == 1 && name[0] == '.')
+                    || (len == 2 && name[0] == '.' && name[1] == '.');
+            for (int i = 0; i < len && !bad; i++) {
+                bad = name[i] == '/' || name[i] == 0;
             }
-            int len = path.length - s;
-            if (len == 0 || len > 255 || (len == 1 && path[s] == '.') || (len == 2 && path[s] == '.' && path[s + 1] == '.')) {
-                throw new ErofsException("Invalid file name at " + new String(path, StandardCharsets.UTF_8)
-                        + ": names must be 1..255 bytes and not '.' or '..'");
-            }
-            for (int i = s; i < path.length; i++) {
-                if (path[i] == 0) {
-                    throw new ErofsException("Invalid file name at " + new String(path, StandardCharsets.UTF_8)
-                            + ": NUL byte");
-                }
+            if (bad) {
+                throw new ErofsException("Invalid file name '" + new String(name, StandardCharsets.UTF_8) + "' in "
+                        + parent.pathString() + ": names must be 1..255 bytes without '/' or NUL and not '.' or '..'");
             }
         }
 
-        // 4.4 steps 4, 6, 7: dirents incl. '.', '..' and the root stubs
-        void buildDirents() {
-            Node[] stubs = new Node[256];
-            byte[] selinux = null;
-            for (Xattr x : root.xattrs) {
-                if (Arrays.equals(x.name(), ErofsFormat.XATTR_SELINUX)) {
-                    selinux = x.value();
-                }
-            }
-            for (int i = 0; i < 256; i++) {
-                byte[] name = ErofsFormat.stubName(i);
-                if (root.dir.child(name) == null) {
-                    byte[] p = new byte[] {'/', name[0], name[1]};
-                    List<Xattr> xs = selinux == null ? List.of() : List.of(new Xattr(ErofsFormat.XATTR_SELINUX, selinux));
-                    stubs[i] = new Node(p, ErofsFormat.STUB_MODE, root.uid, root.gid, 1, root.mtimeSec, root.mtimeNsec, xs);
-                }
-            }
-            for (Node n : nodes.values()) {
-                if (n.dir == null) {
-                    continue;
-                }
-                boolean isRoot = n == root;
-                int count = n.dir.size() + 2;
-                if (isRoot) {
-                    for (Node s : stubs) {
-                        count += s == null ? 0 : 1;
-                    }
-                }
-                byte[][] names = new byte[count][];
-                Node[] targets = new Node[count];
-                int[] k = {0};
-                int[] subdirs = {0};
-                ErofsFormat.forEachDirentName(n.dir, isRoot, (name, child) -> {
-                    Node t;
-                    if (child != null) {
-                        t = nodes.get(child);
-                        if (child instanceof Directory) {
-                            subdirs[0]++;
-                        }
-                    } else if (name.length == 1) {
-                        t = n;
-                    } else if (name[0] == '.') {
-                        t = n.parent;
-                    } else {
-                        t = stubs[Character.digit(name[0], 16) << 4 | Character.digit(name[1], 16)];
-                    }
-                    names[k[0]] = name;
-                    targets[k[0]] = t;
-                    k[0]++;
-                });
-                n.entryNames = names;
-                n.entryNodes = targets;
-                n.nlink = 2 + subdirs[0];
-            }
-        }
-
-        // 4.5: breadth-first numbering; a hardlinked inode is placed at its first BFS encounter
+        /*
+         * 4.5: breadth-first numbering. Upstream skips hardlink entries (the "@" lines) and places
+         * the inode where its target entry is. Our tree has no "@" marker, only identity, so the
+         * owning entry is the first occurrence in depth-first order, which is exactly the target
+         * in dumps written by composefs-info (and by DumpPrinter).
+         */
         void bfs() {
             root.index = 0;
             order.add(root);
@@ -431,7 +521,7 @@ public final class ErofsWriter {
                 }
                 for (int i = 0; i < d.entryNames.length; i++) {
                     Node c = d.entryNodes[i];
-                    if (c.index < 0) {
+                    if (c.index < 0 && c.parent == d && Arrays.equals(c.name, d.entryNames[i])) {
                         c.index = order.size();
                         order.add(c);
                     }
@@ -505,64 +595,73 @@ public final class ErofsWriter {
 
         // 4.10: shared iff the same (name, value) occurs on more than one inode
         void shareXattrs() throws ErofsException {
-            Map<Xattr, Shared> counts = new HashMap<>();
+            Map<XInfo, XInfo> infos = new HashMap<>(1 << 12);
             for (Node n : order) {
-                for (Xattr x : n.xattrs) {
-                    checkXattr(n, x);
-                    counts.computeIfAbsent(x, Shared::new).count++;
-                    if (Arrays.equals(x.name(), ErofsFormat.XATTR_ACL_ACCESS)
-                            || Arrays.equals(x.name(), ErofsFormat.XATTR_ACL_DEFAULT)) {
-                        hasAcl = true;
-                    }
+                int plain = n.xattrs.length;
+                int cnt = plain + (n.redirect != null ? 1 : 0);
+                if (cnt == 0) {
+                    continue;
                 }
+                XInfo[] xi = new XInfo[cnt];
+                for (int i = 0; i < cnt; i++) {
+                    XInfo key = i < plain ? new XInfo(n.xattrs[i].name(), n.xattrs[i].value(), false)
+                            : new XInfo(ErofsFormat.XATTR_REDIRECT, n.redirect, true);
+                    XInfo info = infos.get(key);
+                    if (info == null) {
+                        info = key;
+                        info.init();
+                        checkXattr(n, info);
+                        infos.put(info, info);
+                        hasAcl |= info.prefixIndex == 2 || info.prefixIndex == 3;
+                    }
+                    info.count++;
+                    xi[i] = info;
+                }
+                if (cnt > 1) {
+                    Arrays.sort(xi, (a, b) -> Arrays.compareUnsigned(a.name, b.name)); // 4.4 step 8
+                }
+                n.xinfo = xi;
+                n.xattrs = null; // no longer needed
             }
-            List<Shared> table = new ArrayList<>();
-            for (Shared s : counts.values()) {
-                if (s.count > 1) {
+            List<XInfo> table = new ArrayList<>();
+            for (XInfo s : infos.values()) {
+                if (s.shared()) {
                     table.add(s);
                 }
             }
             table.sort((a, b) -> {
-                int c = Arrays.compareUnsigned(b.xattr.name(), a.xattr.name());
+                int c = Arrays.compareUnsigned(b.name, a.name);
                 if (c != 0) {
                     return c;
                 }
-                c = Integer.compare(b.xattr.value().length, a.xattr.value().length);
-                return c != 0 ? c : Arrays.compareUnsigned(b.xattr.value(), a.xattr.value());
+                c = Integer.compare(b.valueLength(), a.valueLength());
+                // same name and length: both or neither carry the virtual '/' (only redirects do)
+                return c != 0 ? c : Arrays.compareUnsigned(b.value, a.value);
             });
             long off = 0;
-            for (Shared s : table) {
+            for (XInfo s : table) {
                 s.offset = off;
-                off += entrySize(s.xattr);
+                off += s.entrySize;
             }
             sharedTable = table;
             sharedSize = off;
             for (Node n : order) {
-                int cnt = n.xattrs.size();
-                if (cnt == 0) {
+                if (n.xinfo == null) {
                     n.xsz = 0;
                     continue;
                 }
-                n.shared = new boolean[cnt];
                 int nShared = 0;
                 int inlineBytes = 0;
                 int filterBits = 0;
-                Shared[] refs = new Shared[Math.min(cnt, ErofsFormat.MAX_SHARED_XATTRS_PER_INODE)];
-                for (int i = 0; i < cnt; i++) {
-                    Xattr x = n.xattrs.get(i);
-                    Shared s = counts.get(x);
-                    if (s.count > 1 && nShared < ErofsFormat.MAX_SHARED_XATTRS_PER_INODE) {
-                        n.shared[i] = true;
-                        refs[nShared++] = s;
+                for (XInfo x : n.xinfo) {
+                    if (x.shared() && nShared < ErofsFormat.MAX_SHARED_XATTRS_PER_INODE) {
+                        nShared++;
                     } else {
-                        inlineBytes += entrySize(x);
+                        inlineBytes += x.entrySize;
                     }
-                    int idx = prefixIndex(x.name());
-                    int plen = idx == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[idx].length;
-                    byte[] name = x.name();
-                    filterBits |= 1 << (Xxh32.hash(name, plen, name.length - plen, ErofsFormat.XATTR_FILTER_SEED + idx) & 31);
+                    filterBits |= x.filterBit;
                 }
-                n.sharedRefs = Arrays.copyOf(refs, nShared);
+                n.nShared = nShared;
                 n.filter = ~filterBits;
                 n.xsz = roundUp(ErofsFormat.XATTR_HEADER_SIZE + 4 * nShared + inlineBytes, 4);
                 if ((n.xsz - ErofsFormat.XATTR_HEADER_SIZE) / 4 + 1 > 0xFFFF) {
@@ -571,10 +670,9 @@ public final class ErofsWriter {
             }
         }
 
-        private static void checkXattr(Node n, Xattr x) throws ErofsException {
-            int idx = prefixIndex(x.name());
-            int suffix = x.name().length - (idx == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[idx].length);
-            if (x.name().length == 0 || suffix > 255 || x.value().length > 0xFFFF) {
+        private static void checkXattr(Node n, XInfo x) throws ErofsException {
+            int suffix = x.name.length - x.prefixLength;
+            if (x.name.length == 0 || suffix > 255 || x.valueLength() > 0xFFFF) {
                 throw new ErofsException("Xattr " + x.nameString() + " on " + n.pathString()
                         + " cannot be stored: name suffix must be at most 255 bytes and value at most 65535 bytes");
             }
@@ -662,14 +760,21 @@ public final class ErofsWriter {
                 if (n.xsz > 0) {
                     long start = out.pos;
                     out.u32(n.filter);
-                    out.u8(n.sharedRefs.length);
+                    out.u8(n.nShared);
                     out.zeros(7);
-                    for (Shared s : n.sharedRefs) {
-                        out.u32((int) ((sharedBase + s.offset) / 4));
+                    int k = 0;
+                    for (XInfo x : n.xinfo) {
+                        if (k < n.nShared && x.shared()) {
+                            out.u32((int) ((sharedBase + x.offset) / 4));
+                            k++;
+                        }
                     }
-                    for (int i = 0; i < n.xattrs.size(); i++) {
-                        if (!n.shared[i]) {
-                            entry(out, n.xattrs.get(i));
+                    k = 0;
+                    for (XInfo x : n.xinfo) {
+                        if (k < n.nShared && x.shared()) {
+                            k++;
+                        } else {
+                            entry(out, x);
                         }
                     }
                     out.padTo(start + n.xsz);
@@ -677,8 +782,8 @@ public final class ErofsWriter {
                 tail(out, n);
             }
             out.padTo(inodesEnd);
-            for (Shared s : sharedTable) {
-                entry(out, s.xattr);
+            for (XInfo x : sharedTable) {
+                entry(out, x);
             }
             out.padTo(dataStart);
             for (Node n : order) {
@@ -738,16 +843,18 @@ public final class ErofsWriter {
             }
         }
 
-        private static void entry(LeOut out, Xattr x) throws IOException {
-            int idx = prefixIndex(x.name());
-            int plen = idx == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[idx].length;
-            byte[] name = x.name();
+        private static void entry(LeOut out, XInfo xi) throws IOException {
+            int plen = xi.prefixLength;
+            byte[] name = xi.name;
             out.u8(name.length - plen);
-            out.u8(idx);
-            out.u16(x.value().length);
+            out.u8(xi.prefixIndex);
+            out.u16(xi.valueLength());
             out.bytes(name, plen, name.length - plen);
-            out.bytes(x.value(), 0, x.value().length);
-            out.zeros(entrySize(x) - (4 + name.length - plen + x.value().length));
+            if (xi.slash) {
+                out.u8('/');
+            }
+            out.bytes(xi.value, 0, xi.value.length);
+            out.zeros(xi.entrySize - (4 + name.length - plen + xi.valueLength()));
         }
 
         private void tail(LeOut out, Node n) throws IOException {
@@ -820,11 +927,6 @@ public final class ErofsWriter {
         return 0;
     }
 
-    static int entrySize(Xattr x) {
-        int idx = prefixIndex(x.name());
-        int plen = idx == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[idx].length;
-        return roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + x.name().length - plen + x.value().length, 4);
-    }
 
     /** Little-endian buffered output that tracks the absolute file position. */
     private static final class LeOut {
