@@ -76,6 +76,7 @@ public final class DumpParser {
     // trees where everything differs do not pay for a large table.
     private static final int INTERN_LIMIT = 4096;
     private final Map<Stat, Stat> stats = new HashMap<>();
+    private Stat lastStat; // consecutive lines often share one
     private final Map<List<Xattr>, List<Xattr>> xattrLists = new HashMap<>();
     private final Map<Directory, TreeMap<byte[], PendingLink>> pending = new IdentityHashMap<>();
 
@@ -334,7 +335,12 @@ public final class DumpParser {
         if (strict && !device && rdev != 0) {
             throw error("Non-zero rdev " + rdev + " on a non-device entry");
         }
-        Stat stat = intern(stats, new Stat(mode, uid, gid, nlink, mtimeSec, (int) mtimeNsec));
+        Stat stat = lastStat;
+        if (stat == null || stat.mode() != mode || stat.uid() != uid || stat.gid() != gid || stat.nlink() != nlink
+                || stat.mtimeSec() != mtimeSec || stat.mtimeNsec() != (int) mtimeNsec) {
+            stat = intern(stats, new Stat(mode, uid, gid, nlink, mtimeSec, (int) mtimeNsec));
+            lastStat = stat;
+        }
         Inode inode;
         switch (type) {
             case DIRECTORY: {

@@ -596,6 +596,7 @@ public final class ErofsWriter {
         // 4.10: shared iff the same (name, value) occurs on more than one inode
         void shareXattrs() throws ErofsException {
             Map<XInfo, XInfo> infos = new HashMap<>(1 << 12);
+            Map<Xattr, XInfo> byIdentity = new IdentityHashMap<>();
             for (Node n : order) {
                 int plain = n.xattrs.length;
                 int cnt = plain + (n.redirect != null ? 1 : 0);
@@ -604,15 +605,24 @@ public final class ErofsWriter {
                 }
                 XInfo[] xi = new XInfo[cnt];
                 for (int i = 0; i < cnt; i++) {
-                    XInfo key = i < plain ? new XInfo(n.xattrs[i].name(), n.xattrs[i].value(), false)
-                            : new XInfo(ErofsFormat.XATTR_REDIRECT, n.redirect, true);
-                    XInfo info = infos.get(key);
+                    // trees share Xattr objects (parser interning, our constants): look those up by identity
+                    // first, which avoids hashing their bytes and allocating a key per occurrence
+                    Xattr x = i < plain ? n.xattrs[i] : null;
+                    XInfo info = x == null ? null : byIdentity.get(x);
                     if (info == null) {
-                        info = key;
-                        info.init();
-                        checkXattr(n, info);
-                        infos.put(info, info);
-                        hasAcl |= info.prefixIndex == 2 || info.prefixIndex == 3;
+                        XInfo key = x != null ? new XInfo(x.name(), x.value(), false)
+                                : new XInfo(ErofsFormat.XATTR_REDIRECT, n.redirect, true);
+                        info = infos.get(key);
+                        if (info == null) {
+                            info = key;
+                            info.init();
+                            checkXattr(n, info);
+                            infos.put(info, info);
+                            hasAcl |= info.prefixIndex == 2 || info.prefixIndex == 3;
+                        }
+                        if (x != null && byIdentity.size() < 4096) {
+                            byIdentity.put(x, info);
+                        }
                     }
                     info.count++;
                     xi[i] = info;
