@@ -67,8 +67,8 @@ public final class ErofsReader {
     private long xattrBase;
     private long buildTime;
     private int buildTimeNsec;
-    private final Map<Long, Inode> byNid = new HashMap<>();
-    private final Set<Long> dirsSeen = new HashSet<>();
+    private final NidMap byNid = new NidMap();
+    private final NidMap dirsSeen = new NidMap();
     private long dirBytesBudget;
 
     private ErofsReader(ByteBuffer b, String name) {
@@ -193,7 +193,7 @@ public final class ErofsReader {
             throw bad("root inode (nid " + rootNid + ") is not a directory");
         }
         Directory root = new Directory(stat(r), r.xattrs);
-        dirsSeen.add((long) rootNid);
+        dirsSeen.put(rootNid, root);
         fillDirectory(root, r, 0, filter);
         return new Image(root, version, flags, inodes);
     }
@@ -421,32 +421,36 @@ public final class ErofsReader {
         long total = r.size;
         for (long blockStart = 0; blockStart < total; blockStart += BLOCK_SIZE) {
             int blockLen = (int) Math.min(BLOCK_SIZE, total - blockStart);
-            byte[] blk = data(r, blockStart, blockLen, w + " dirents");
             if (blockLen < DIRENT_SIZE) {
                 throw bad(w + ": dirent block of " + blockLen + " bytes is too short");
             }
-            int first = u16le(blk, 8);
+            // a dirent block is contiguous in the file (a data block or the inline tail): read in place
+            long base = dataOffset(r, blockStart);
+            need(base, blockLen, w + " dirents");
+            int blk = (int) base;
+            int first = u16le(blk + 8);
             if (first % DIRENT_SIZE != 0 || first == 0 || first > blockLen) {
                 throw bad(w + ": bad first name offset " + first + " in dirent block at " + blockStart);
             }
             int count = first / DIRENT_SIZE;
             for (int i = 0; i < count; i++) {
                 int rec = i * DIRENT_SIZE;
-                long nid = le64(blk, rec);
-                int nameoff = u16le(blk, rec + 8);
+                long nid = b.getLong(blk + rec);
+                int nameoff = u16le(blk + rec + 8);
                 int nameEnd;
                 if (i + 1 < count) {
-                    nameEnd = u16le(blk, rec + 8 + DIRENT_SIZE);
+                    nameEnd = u16le(blk + rec + 8 + DIRENT_SIZE);
                 } else {
                     nameEnd = nameoff;
-                    while (nameEnd < blockLen && blk[nameEnd] != 0) {
+                    while (nameEnd < blockLen && b.get(blk + nameEnd) != 0) {
                         nameEnd++;
                     }
                 }
                 if (nameoff < first || nameEnd <= nameoff || nameEnd > blockLen || nameEnd - nameoff > 255) {
                     throw bad(w + ": bad dirent name bounds " + nameoff + ".." + nameEnd + " in block at " + blockStart);
                 }
-                byte[] childName = Arrays.copyOfRange(blk, nameoff, nameEnd);
+                byte[] childName = new byte[nameEnd - nameoff];
+                b.get(blk + nameoff, childName);
                 if (is(childName, ErofsFormat.DOT) || is(childName, ErofsFormat.DOTDOT)) {
                     continue;
                 }
@@ -476,10 +480,11 @@ public final class ErofsReader {
         Inode inode;
         switch (type) {
             case 0040000: {
-                if (!dirsSeen.add(nid)) {
+                if (dirsSeen.get(nid) != null) {
                     throw bad("directory nid " + nid + " is reachable twice (directory hardlink or loop)");
                 }
                 Directory d = new Directory(stat, r.xattrs);
+                dirsSeen.put(nid, d);
                 fillDirectory(d, r, depth + 1, null);
                 return d;
             }
@@ -526,15 +531,58 @@ public final class ErofsReader {
         return inode;
     }
 
-    private static int u16le(byte[] a, int p) {
-        return (a[p] & 0xff) | (a[p + 1] & 0xff) << 8;
+    /**
+     * nid -> inode without boxing: an image has one entry per inode (100k+), and a boxed map costs
+     * more than the tree itself. Open addressing, linear probing; nids are never negative here.
+     */
+    private static final class NidMap {
+        private long[] keys = new long[1 << 10];
+        private Object[] values = new Object[1 << 10];
+        private int size;
+
+        Inode get(long nid) {
+            int mask = keys.length - 1;
+            for (int i = mix(nid) & mask; values[i] != null; i = (i + 1) & mask) {
+                if (keys[i] == nid) {
+                    return (Inode) values[i];
+                }
+            }
+            return null;
+        }
+
+        void put(long nid, Inode v) {
+            if (2 * (size + 1) > keys.length) {
+                long[] ok = keys;
+                Object[] ov = values;
+                keys = new long[ok.length * 2];
+                values = new Object[ov.length * 2];
+                size = 0;
+                for (int i = 0; i < ok.length; i++) {
+                    if (ov[i] != null) {
+                        put(ok[i], (Inode) ov[i]);
+                    }
+                }
+            }
+            int mask = keys.length - 1;
+            int i = mix(nid) & mask;
+            while (values[i] != null && keys[i] != nid) {
+                i = (i + 1) & mask;
+            }
+            if (values[i] == null) {
+                size++;
+            }
+            keys[i] = nid;
+            values[i] = v;
+        }
+
+        private static int mix(long k) {
+            long h = k * 0x9E3779B97F4A7C15L;
+            return (int) (h ^ (h >>> 32));
+        }
     }
 
-    private static long le64(byte[] a, int p) {
-        long v = 0;
-        for (int i = 7; i >= 0; i--) {
-            v = v << 8 | (a[p + i] & 0xff);
-        }
-        return v;
+    /** An unchecked little-endian u16 inside a range already checked with {@link #need}. */
+    private int u16le(int p) {
+        return b.getShort(p) & 0xffff;
     }
 }
