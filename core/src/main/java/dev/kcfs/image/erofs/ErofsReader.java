@@ -174,6 +174,12 @@ public final class ErofsReader {
         if (filterIn != null && !filterIn.isEmpty()) {
             filter = new TreeSet<>(Arrays::compareUnsigned);
             for (byte[] f : (Collection<byte[]>) filterIn) {
+                for (byte c : f) {
+                    if (c == '/' || c == 0) {
+                        throw new IllegalArgumentException("filter names are top-level names without '/' or NUL: '"
+                                + new String(f, java.nio.charset.StandardCharsets.UTF_8) + "'");
+                    }
+                }
                 filter.add(f);
             }
         }
