@@ -80,8 +80,10 @@ public final class ErofsWriter {
 
     /**
      * Writes the image of {@code root} to {@code out} (buffered internally; flushed, not closed).
-     * On error nothing is guaranteed about what reached {@code out}; use
-     * {@link #write(Directory, WriteOptions, Path)} for an all-or-nothing file.
+     * Problems with the tree are found while laying it out, before the first byte is written; an
+     * I/O error can leave a partial image, so use {@link #write(Directory, WriteOptions, Path)} for
+     * an all-or-nothing file. To get the image's fs-verity digest ({@code --print-digest}) feed the
+     * same bytes to a {@link dev.kcfs.verity.FsVerityHasher}, e.g. through a filter stream.
      *
      * @throws ErofsException if the tree cannot be represented (e.g. "File too large")
      */
