@@ -49,6 +49,11 @@ public final class DumpParser {
     public static final int MAX_PATH_PAYLOAD = 4095;
 
     private static final int READ_CHUNK = 1 << 20;
+    /**
+     * No valid line comes near this (fields are bounded: 64 KiB of xattrs, 5000 bytes of content,
+     * 4 KiB payloads, each at most 4x when escaped); it stops a newline-less input from eating memory.
+     */
+    static final int MAX_LINE = 16 << 20;
     private static final int FIELDS = 11;
     private static final List<Xattr> NO_XATTRS = List.of();
 
@@ -152,6 +157,9 @@ public final class DumpParser {
                 start = 0;
             }
             if (end == buf.length) {
+                if (buf.length >= MAX_LINE) {
+                    throw error(lineNo + 1, "Line longer than " + MAX_LINE + " bytes (no newline found)");
+                }
                 buf = Arrays.copyOf(buf, buf.length * 2);
             }
             int n = in.read(buf, end, buf.length - end);
