@@ -13,9 +13,6 @@
 #   20 volumes open        p50 3.0-4.9 ms, p99 15-50 ms  (a bind mount onto the shared mount)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-./mvnw -q -B -pl csi-node -am test-compile dependency:build-classpath -Dmdep.outputFile="$top/csi-node/target/test.classpath" \
-  -Dmdep.includeScope=test >&2
-cp="csi-node/target/test-classes:csi-node/target/classes:$(cat csi-node/target/test.classpath)"
+# a private mount namespace: nothing the benchmark mounts is seen (or left) outside it
 exec unshare --mount --propagation private \
-  java --enable-native-access=ALL-UNNAMED -cp "$cp" dev.kcfs.csi.PublishBenchmark "${1:-200}" "${2:-composefs}"
+  "$top/bench/java.sh" -m csi-node dev.kcfs.csi.PublishBenchmark "${1:-200}" "${2:-composefs}"
