@@ -23,9 +23,4 @@ public class ComposefsImage extends CustomResource<ComposefsImageSpec, Composefs
   public static final String VERSION = "v1alpha1";
 
   public ComposefsImage() {}
-
-  @Override
-  protected ComposefsImageStatus initStatus() {
-    return new ComposefsImageStatus();
-  }
 }

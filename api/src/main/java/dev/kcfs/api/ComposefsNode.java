@@ -21,9 +21,4 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class ComposefsNode extends CustomResource<Void, ComposefsNodeStatus> {
   public ComposefsNode() {}
-
-  @Override
-  protected ComposefsNodeStatus initStatus() {
-    return new ComposefsNodeStatus();
-  }
 }
