@@ -72,10 +72,15 @@ final class MockCluster implements AutoCloseable {
   }
 
   MockCluster start(ComposefsImageReconciler.Settings settings) {
+    return start(settings, Optional.empty());
+  }
+
+  MockCluster start(ComposefsImageReconciler.Settings settings,
+      Optional<io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration> leaderElection) {
     var resolver = new HttpManifestResolver(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
         Set.of(), Duration.ofSeconds(5), new ObjectMapper());
     var reconciler = new ComposefsImageReconciler(resolver, settings, metrics, Clock.systemUTC(), new ObjectMapper());
-    operator = KcfsOperator.create(client, reconciler, Optional.empty());
+    operator = KcfsOperator.create(client, reconciler, leaderElection);
     operator.start();
     return this;
   }
@@ -83,6 +88,10 @@ final class MockCluster implements AutoCloseable {
   static ComposefsImageReconciler.Settings fastSettings() {
     return new ComposefsImageReconciler.Settings(Duration.ofMinutes(5), Duration.ofMillis(300),
         Duration.ofSeconds(2), Duration.ofSeconds(2), "default");
+  }
+
+  Operator operator() {
+    return operator;
   }
 
   void node(String name, Map<String, String> labels) {
