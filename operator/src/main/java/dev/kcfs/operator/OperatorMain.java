@@ -31,9 +31,9 @@ public final class OperatorMain implements Callable<Integer> {
       description = "host:port serving /metrics and /healthz (default ${DEFAULT-VALUE})")
   String metricsAddress;
 
-  @Option(names = "--leader-election", negatable = true, defaultValue = "true",
-      description = "take a Lease before reconciling, so only one replica acts (default ${DEFAULT-VALUE})")
-  boolean leaderElection;
+  @Option(names = "--no-leader-election",
+      description = "reconcile without taking the Lease first (only for a single replica or local runs)")
+  boolean noLeaderElection;
 
   @Option(names = "--lease-name", defaultValue = "kcfs-operator")
   String leaseName;
@@ -68,7 +68,7 @@ public final class OperatorMain implements Callable<Integer> {
     var reconciler = new ComposefsImageReconciler(resolver, settings, metrics, Clock.systemUTC(), json);
 
     Optional<LeaderElectionConfiguration> election = Optional.empty();
-    if (leaderElection) {
+    if (!noLeaderElection) {
       String ns = leaseNamespace != null ? leaseNamespace
           : Optional.ofNullable(System.getenv("POD_NAMESPACE")).orElse(client.getNamespace());
       if (ns == null) {
@@ -93,9 +93,24 @@ public final class OperatorMain implements Callable<Integer> {
       client.close();
       stopped.countDown();
     }, "kcfs-operator-shutdown"));
-    operator.start();
+    try {
+      operator.start();
+    } catch (RuntimeException e) {
+      System.err.println("kcfs-operator: cannot start against the Kubernetes API at "
+          + client.getConfiguration().getMasterUrl() + ": " + rootMessage(e)
+          + " (set KUBECONFIG, or run in a pod with a service account)");
+      return 1;
+    }
     stopped.await();
     return 0;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
   }
 
   public static void main(String[] args) {
