@@ -19,6 +19,12 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
+{{/* Labels naming one component, added to kcfs.labels on its objects (argument: dict "ctx" . "component" "operator"|"node"). */}}
+{{- define "kcfs.componentLabels" -}}
+app.kubernetes.io/name: kcfs
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
 {{/* Selector labels of one component (argument: dict "ctx" . "component" "operator"|"node"). */}}
 {{- define "kcfs.selectorLabels" -}}
 app.kubernetes.io/name: kcfs

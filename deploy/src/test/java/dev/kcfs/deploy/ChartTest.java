@@ -206,6 +206,13 @@ class ChartTest {
     }
 
     @Test
+    void aKeyTwiceInOneMapIsCaught() {
+        // kubectl and the API server reject duplicate keys, so the parser under these tests must too
+        assertThatThrownBy(() -> RenderedChart.parse("metadata:\n  labels:\n    a: x\n    a: y\n"))
+                .hasMessageContaining("Duplicate field 'a'");
+    }
+
+    @Test
     void operatorCanBeLeftOut() {
         RenderedChart chart = RenderedChart.render(Map.of("operator.enabled", "false"));
         assertThat(chart.ofKind("Deployment")).isEmpty();
