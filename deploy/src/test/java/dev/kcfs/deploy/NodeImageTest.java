@@ -1,0 +1,186 @@
+package dev.kcfs.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.google.protobuf.BoolValue;
+import dev.kcfs.csi.v1.GetPluginInfoRequest;
+import dev.kcfs.csi.v1.IdentityGrpc;
+import dev.kcfs.csi.v1.ProbeRequest;
+import dev.kcfs.csi.v1.ProbeResponse;
+import dev.kcfs.testing.Root;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The node plugin image runs: its entrypoint, in a chroot of the image's root filesystem (nothing
+ * from the host but the kernel, /proc and a scratch /tmp), serves CSI on its Unix socket and answers
+ * Probe "ready".
+ *
+ * <p>With {@code -Pimages} the root is unpacked from the OCI image tar Jib wrote (kcfs.node.image) and
+ * the entrypoint comes from the image config. In the default build (no image tar, to keep CI fast)
+ * it runs the staged root filesystem Jib would pack (kcfs.node.rootfs) with the same entrypoint.
+ */
+@Tag("root")
+class NodeImageTest {
+    private static final Duration START_DEADLINE = Duration.ofSeconds(90);
+
+    @TempDir
+    Path work;
+
+    @Test
+    void entrypointServesCsiProbeInAChroot() throws Exception {
+        Root.assumeRoot();
+        List<String> configured = Arrays.asList(System.getProperty("kcfs.node.entrypoint", "").split(","));
+        String imageTar = System.getProperty("kcfs.node.image");
+        Path root;
+        List<String> entrypoint;
+        if (imageTar != null && Files.isRegularFile(Path.of(imageTar))) {
+            System.out.println("NodeImageTest: running the image " + imageTar);
+            OciLayout.Unpacked image = OciLayout.unpack(Path.of(imageTar), work.resolve("image"));
+            assertThat(image.entrypoint()).as("entrypoint in the image config").isEqualTo(configured);
+            root = image.root();
+            entrypoint = image.entrypoint();
+        } else {
+            String staged = System.getProperty("kcfs.node.rootfs");
+            assumeTrue(staged != null && Files.isDirectory(Path.of(staged)),
+                    "skipped: no node image root filesystem (run through Maven: ./mvnw -pl deploy verify)");
+            System.out.println("NodeImageTest: running the staged root filesystem " + staged);
+            root = Path.of(staged);
+            entrypoint = configured;
+        }
+        // a scratch image: nothing but the JRE, glibc, the app and /etc files; no shell
+        assertThat(root.resolve("bin/sh")).doesNotExist();
+        assertThat(root.resolve("proc")).isDirectory();
+        assertThat(root.resolve("tmp")).isDirectory();
+        assertThat(Files.isExecutable(root.resolve(entrypoint.get(0).substring(1)))).isTrue();
+
+        Path tmp = Files.createDirectories(work.resolve("tmp"));
+        Files.createDirectories(tmp.resolve("kubelet"));
+        int metricsPort = freePort();
+        List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "set -e; root=$1; tmp=$2; shift 2; mount -t proc proc \"$root/proc\"; mount --bind \"$tmp\" \"$root/tmp\";"
+                        + " exec env -i NODE_NAME=image-test \"$(command -v chroot)\" \"$root\" \"$@\"",
+                "sh", root.toString(), tmp.toString()));
+        command.addAll(entrypoint);
+        command.addAll(List.of("--endpoint", "unix:///tmp/csi/csi.sock", "--store", "/tmp/store",
+                "--kubelet-dir", "/tmp/kubelet", "--metrics-port", Integer.toString(metricsPort)));
+        Path log = work.resolve("node.log");
+        Process node = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Path socket = tmp.resolve("csi/csi.sock");
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        ManagedChannel channel = null;
+        try {
+            ProbeResponse probe = null;
+            long deadline = System.nanoTime() + START_DEADLINE.toNanos();
+            while (probe == null) {
+                assertThat(node.isAlive()).as("the node plugin exited early (%s):%n%s", exit(node), read(log)).isTrue();
+                assertThat(System.nanoTime()).as("no Probe answer within %s:%n%s", START_DEADLINE, read(log))
+                        .isLessThan(deadline);
+                if (Files.exists(socket)) {
+                    if (channel == null) {
+                        channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                                .eventLoopGroup(group).channelType(EpollDomainSocketChannel.class).usePlaintext().build();
+                    }
+                    try {
+                        probe = IdentityGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                                .probe(ProbeRequest.getDefaultInstance());
+                    } catch (StatusRuntimeException e) {
+                        // the socket file appears just before the server accepts: try again
+                    }
+                }
+                if (probe == null) {
+                    Thread.sleep(200);
+                }
+            }
+            assertThat(probe.getReady()).as("Probe of the chrooted plugin:%n%s", read(log)).isEqualTo(BoolValue.of(true));
+            assertThat(IdentityGrpc.newBlockingStub(channel).getPluginInfo(GetPluginInfoRequest.getDefaultInstance())
+                    .getName()).isEqualTo("csi.kcfs.dev");
+
+            // the metrics the chart's dashboard reads are served from inside the image
+            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).contains("kcfs_store_bytes ", "kcfs_store_logical_bytes ", "kcfs_store_objects ",
+                    "kcfs_store_dedup_ratio ", "kcfs_mounts{kind=\"volume\"}", "kcfs_mounts{kind=\"shared\"}");
+            assertThat(read(log)).contains("on node image-test");
+        } finally {
+            if (channel != null) {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            node.destroy();
+            if (!node.waitFor(30, TimeUnit.SECONDS)) {
+                node.destroyForcibly();
+            }
+        }
+        // SIGTERM is a graceful stop: the socket goes away with the process
+        assertThat(socket).doesNotExist();
+    }
+
+    /**
+     * The operator image starts its JVM with everything fabric8 and JOSDK load up to the first API
+     * call (TLS, JSON, logging), and exits with its message when no API server answers.
+     */
+    @Test
+    void operatorImageStartsAndExplainsAMissingApiServer() throws Exception {
+        Root.assumeRoot();
+        String imageTar = System.getProperty("kcfs.operator.image");
+        assumeTrue(imageTar != null && Files.isRegularFile(Path.of(imageTar)),
+                "skipped: the operator image is built only with -Pimages");
+        OciLayout.Unpacked image = OciLayout.unpack(Path.of(imageTar), work.resolve("operator"));
+        Path tmp = Files.createDirectories(work.resolve("operator-tmp"));
+        List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "set -e; root=$1; tmp=$2; shift 2; mount -t proc proc \"$root/proc\"; mount --bind \"$tmp\" \"$root/tmp\";"
+                        // nothing listens on port 1: the first API call fails at once
+                        + " exec env -i KUBERNETES_MASTER=https://127.0.0.1:1 KUBERNETES_AUTH_TRYKUBECONFIG=false"
+                        + " KUBERNETES_AUTH_TRYSERVICEACCOUNT=false KUBERNETES_REQUEST_RETRY_BACKOFFLIMIT=0 \"$(command -v chroot)\" --userspec=65532:65532 \"$root\" \"$@\"",
+                "sh", image.root().toString(), tmp.toString()));
+        command.addAll(image.entrypoint());
+        command.addAll(List.of("--no-leader-election", "--metrics-address", "127.0.0.1:" + freePort()));
+        Path log = work.resolve("operator.log");
+        Process operator = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        if (!operator.waitFor(90, TimeUnit.SECONDS)) {
+            operator.destroyForcibly();
+            throw new AssertionError("the operator did not give up on a missing API server:\n" + read(log));
+        }
+        assertThat(operator.exitValue()).as(read(log)).isEqualTo(1);
+        assertThat(read(log)).contains("kcfs-operator: cannot start against the Kubernetes API at https://127.0.0.1:1");
+    }
+
+    private static String exit(Process p) {
+        return p.isAlive() ? "running" : "exit " + p.exitValue();
+    }
+
+    private static String read(Path log) throws IOException {
+        return Files.exists(log) ? Files.readString(log) : "(no output)";
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
