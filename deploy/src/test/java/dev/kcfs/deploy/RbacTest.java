@@ -169,6 +169,28 @@ class RbacTest {
     }
 
     @Test
+    void nodeAgentsWriteOnlyTheirOwnComposefsNode() {
+        RenderedChart chart = RenderedChart.render();
+        JsonNode policy = chart.get("ValidatingAdmissionPolicy", "kcfs-node-own-node-only");
+        JsonNode rule = policy.path("spec").path("matchConstraints").path("resourceRules").get(0);
+        assertThat(rule.path("resources").toString()).isEqualTo("[\"composefsnodes\",\"composefsnodes/status\"]");
+        assertThat(rule.path("operations").toString()).isEqualTo("[\"CREATE\",\"UPDATE\",\"DELETE\"]");
+        assertThat(policy.path("spec").path("failurePolicy").asText()).isEqualTo("Fail");
+        // it applies to the node agent's service account only, and compares names with the token's node
+        assertThat(policy.path("spec").path("matchConditions").get(0).path("expression").asText())
+                .isEqualTo("request.userInfo.username == \"system:serviceaccount:" + NS + ":" + NODE + "\"");
+        assertThat(policy.path("spec").path("validations").get(0).path("expression").asText())
+                .contains("request.name == request.userInfo.extra[\"authentication.kubernetes.io/node-name\"][0]");
+        JsonNode binding = chart.get("ValidatingAdmissionPolicyBinding", "kcfs-node-own-node-only");
+        assertThat(binding.path("spec").path("policyName").asText()).isEqualTo("kcfs-node-own-node-only");
+        assertThat(binding.path("spec").path("validationActions").toString()).isEqualTo("[\"Deny\"]");
+
+        RenderedChart without = RenderedChart.render(Map.of("node.ownNodeOnlyPolicy", "false"));
+        assertThat(without.ofKind("ValidatingAdmissionPolicy")).isEmpty();
+        assertThat(without.ofKind("ValidatingAdmissionPolicyBinding")).isEmpty();
+    }
+
+    @Test
     void pullSecretAccessFollowsTheValues() {
         // default: get in the release namespace only, through Roles
         RenderedChart defaults = RenderedChart.render();
