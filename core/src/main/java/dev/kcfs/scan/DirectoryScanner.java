@@ -65,7 +65,7 @@ public final class DirectoryScanner {
     public static final int INLINE_MAX = 64;
     /**
      * Read size for hashing: 256 KiB heap buffers were as fast as any larger or direct buffer on a
-     * 1 GiB file (bench/README.md) while the JDK's temporary direct buffer and ours still fit in L2.
+     * 1 GiB file (bench/cli.md) while the JDK's temporary direct buffer and ours still fit in L2.
      */
     private static final int HASH_READ = 256 * 1024;
     private static final String ATTRIBUTES = "unix:mode,uid,gid,rdev,size,lastModifiedTime";
