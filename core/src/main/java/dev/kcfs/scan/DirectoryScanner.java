@@ -171,6 +171,8 @@ public final class DirectoryScanner {
         private final List<Directory> directories = new ArrayList<>();
         private final ExternalFileSink sink;
         private ExecutorService pool;
+        /** Set by a hashing thread that failed, so the walk stops early instead of finishing a doomed scan. */
+        private volatile boolean failed;
 
         Walk(ExternalFileSink sink) {
             this.sink = sink;
@@ -199,8 +201,16 @@ public final class DirectoryScanner {
                 directories.add(rootDir);
                 Deque<DirectoryToScan> todo = new ArrayDeque<>();
                 todo.push(new DirectoryToScan(root, rootBytes, rootDir));
-                while (!todo.isEmpty()) {
+                while (!todo.isEmpty() && !failed) {
                     scanDirectory(todo.pop(), todo);
+                }
+                if (failed) {
+                    // report the failure itself, not whatever finished first
+                    for (PendingFile p : pending) {
+                        if (p.result.isDone()) {
+                            await(p);
+                        }
+                    }
                 }
                 List<ExternalFile> external = new ArrayList<>(pending.size());
                 for (PendingFile p : pending) {
@@ -295,7 +305,14 @@ public final class DirectoryScanner {
                     if (size <= INLINE_MAX) {
                         return new RegularFile(stat, xattrs, size, null, readSmall(child, (int) size), null);
                     }
-                    Future<RegularFile> f = pool.submit(() -> hash(child, stat, xattrs, size));
+                    Future<RegularFile> f = pool.submit(() -> {
+                        try {
+                            return hash(child, stat, xattrs, size);
+                        } catch (IOException | RuntimeException e) {
+                            failed = true;
+                            throw e;
+                        }
+                    });
                     pending.add(new PendingFile(parent.node, name, child, f));
                     return null;
                 }
