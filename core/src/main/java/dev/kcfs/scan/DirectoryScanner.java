@@ -1,6 +1,7 @@
 package dev.kcfs.scan;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
 import dev.kcfs.linux.Errno;
 import dev.kcfs.linux.LibC;
@@ -68,6 +69,8 @@ public final class DirectoryScanner {
      * 1 GiB file (bench/cli.md) while the JDK's temporary direct buffer and ours still fit in L2.
      */
     private static final int HASH_READ = 256 * 1024;
+    /** Linux's XATTR_LIST_MAX and XATTR_SIZE_MAX: no name list or value is longer. */
+    private static final int XATTR_MAX = 65536;
     private static final String ATTRIBUTES = "unix:mode,uid,gid,rdev,size,lastModifiedTime";
     private static final byte[] USER_PREFIX = "user.".getBytes(StandardCharsets.US_ASCII);
     /** Directory iteration can only return names in the JVM's file name encoding; see {@link #nameBytes}. */
@@ -163,8 +166,14 @@ public final class DirectoryScanner {
 
     /** One scan: its buffers (used by the walking thread only) and its hashing pool. */
     private final class Walk {
-        private byte[] listBuf = new byte[16 * 1024];
-        private byte[] valueBuf = new byte[4 * 1024];
+        /*
+         * Native buffers sized to the kernel's limits (XATTR_LIST_MAX, XATTR_SIZE_MAX), so ERANGE
+         * cannot happen and JNA copies nothing but the bytes actually returned.
+         */
+        private final Memory listBuf = new Memory(XATTR_MAX);
+        private final Memory valueBuf = new Memory(XATTR_MAX);
+        private final NativeLong xattrMax = new NativeLong(XATTR_MAX);
+        private byte[] list = new byte[256];
         private final byte[] linkBuf = new byte[4097];
         private final ThreadLocal<Hashing> hashing = ThreadLocal.withInitial(Hashing::new);
         private final List<PendingFile> pending = new ArrayList<>();
@@ -385,31 +394,29 @@ public final class DirectoryScanner {
                 return List.of();
             }
             int listLen;
-            while (true) {
-                try {
-                    listLen = LibC.INSTANCE.llistxattr(cPath, listBuf, new NativeLong(listBuf.length)).intValue();
-                    break;
-                } catch (LastErrorException e) {
-                    if (e.getErrorCode() == Errno.EOPNOTSUPP) {
-                        return List.of(); // the filesystem has no xattrs at all
-                    }
-                    if (e.getErrorCode() != Errno.ERANGE) {
-                        throw new ScanException(file + ": " + Errno.describe("cannot list xattrs", e), e);
-                    }
-                    listBuf = new byte[Math.max(listBuf.length * 2, sizeQuery(file, cPath))];
+            try {
+                listLen = LibC.INSTANCE.llistxattr(cPath, listBuf, xattrMax).intValue();
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Errno.EOPNOTSUPP) {
+                    return List.of(); // the filesystem has no xattrs at all
                 }
+                throw new ScanException(file + ": " + Errno.describe("cannot list xattrs", e), e);
             }
             if (listLen == 0) {
                 return List.of();
             }
+            if (list.length < listLen) {
+                list = new byte[Math.max(listLen, 2 * list.length)];
+            }
+            listBuf.read(0, list, 0, listLen);
             List<Xattr> out = new ArrayList<>();
             int start = 0;
             for (int i = 0; i < listLen; i++) {
-                if (listBuf[i] != 0) {
+                if (list[i] != 0) {
                     continue;
                 }
-                byte[] name = Arrays.copyOfRange(listBuf, start, i);
-                byte[] cName = Arrays.copyOfRange(listBuf, start, i + 1);
+                byte[] name = Arrays.copyOfRange(list, start, i);
+                byte[] cName = Arrays.copyOfRange(list, start, i + 1);
                 start = i + 1;
                 if (options.userXattrsOnly() && !startsWith(name, USER_PREFIX)) {
                     continue;
@@ -423,37 +430,17 @@ public final class DirectoryScanner {
             return out;
         }
 
-        private int sizeQuery(Path file, byte[] cPath) throws ScanException {
-            try {
-                return LibC.INSTANCE.llistxattr(cPath, null, new NativeLong(0)).intValue();
-            } catch (LastErrorException e) {
-                throw new ScanException(file + ": " + Errno.describe("cannot list xattrs", e), e);
-            }
-        }
-
         /** The value, or null if the xattr vanished between list and get. */
         private byte[] getxattr(Path file, byte[] cPath, byte[] name, byte[] cName) throws ScanException {
-            while (true) {
-                try {
-                    int n = LibC.INSTANCE.lgetxattr(cPath, cName, valueBuf, new NativeLong(valueBuf.length)).intValue();
-                    return Arrays.copyOf(valueBuf, n);
-                } catch (LastErrorException e) {
-                    if (e.getErrorCode() == Errno.ENODATA) {
-                        return null;
-                    }
-                    if (e.getErrorCode() != Errno.ERANGE) {
-                        throw new ScanException(file + ": " + Errno.describe(
-                                "cannot read xattr " + new String(name, StandardCharsets.UTF_8), e), e);
-                    }
-                    int needed;
-                    try {
-                        needed = LibC.INSTANCE.lgetxattr(cPath, cName, null, new NativeLong(0)).intValue();
-                    } catch (LastErrorException e2) {
-                        throw new ScanException(file + ": " + Errno.describe(
-                                "cannot read xattr " + new String(name, StandardCharsets.UTF_8), e2), e2);
-                    }
-                    valueBuf = new byte[Math.max(valueBuf.length * 2, needed)];
+            try {
+                int n = LibC.INSTANCE.lgetxattr(cPath, cName, valueBuf, xattrMax).intValue();
+                return valueBuf.getByteArray(0, n);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Errno.ENODATA) {
+                    return null;
                 }
+                throw new ScanException(file + ": " + Errno.describe(
+                        "cannot read xattr " + new String(name, StandardCharsets.UTF_8), e), e);
             }
         }
 
