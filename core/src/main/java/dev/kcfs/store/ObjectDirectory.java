@@ -51,6 +51,8 @@ public final class ObjectDirectory {
     private final Scratch scratch;
     private final KernelVerity verity;
     private final int fsyncEachLimit;
+    /** Threads fsyncing concurrently in a commit below the limit (journal commits get shared). */
+    private final int syncThreads;
     /** Prefix directories this instance has seen (and made durable) already. */
     private final Set<String> knownPrefixes = ConcurrentHashMap.newKeySet();
     // Capabilities detected on first use; per instance (one filesystem), not static.
@@ -59,11 +61,12 @@ public final class ObjectDirectory {
     private volatile boolean copyRangeUnsupported;
     private volatile boolean noReplaceUnsupported;
 
-    private ObjectDirectory(Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit) {
+    private ObjectDirectory(Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit, int syncThreads) {
         this.root = root;
         this.scratch = scratch;
         this.verity = verity;
         this.fsyncEachLimit = fsyncEachLimit;
+        this.syncThreads = syncThreads;
     }
 
     /**
@@ -76,6 +79,10 @@ public final class ObjectDirectory {
     }
 
     static ObjectDirectory open(Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit) throws StoreException {
+        return open(dir, tmpDir, verity, fsyncEachLimit, 1);
+    }
+
+    static ObjectDirectory open(Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit, int syncThreads) throws StoreException {
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir);
@@ -97,7 +104,7 @@ public final class ObjectDirectory {
             throw new StoreException("object directory " + dir + " and temporary directory " + tmpDir
                     + " are on different filesystems; objects are moved into place by rename, so put both on the same filesystem");
         }
-        return new ObjectDirectory(dir, scratch, verity, fsyncEachLimit);
+        return new ObjectDirectory(dir, scratch, verity, fsyncEachLimit, syncThreads);
     }
 
     public Path root() {
@@ -238,9 +245,7 @@ public final class ObjectDirectory {
                     return new Committed(0, skipped.get());
                 }
                 if (items.size() <= fsyncEachLimit) {
-                    for (Map.Entry<Digest, Path> item : items) {
-                        Durability.fsync(item.getValue());
-                    }
+                    fsyncAll(items);
                 } else {
                     Durability.syncFilesystem(session.dir());
                 }
@@ -298,6 +303,35 @@ public final class ObjectDirectory {
 
         private Path newTempName() {
             return session.dir().resolve("o" + names.incrementAndGet());
+        }
+    }
+
+    private void fsyncAll(List<Map.Entry<Digest, Path>> items) throws StoreException {
+        if (syncThreads <= 1 || items.size() < 2) {
+            for (Map.Entry<Digest, Path> item : items) {
+                Durability.fsync(item.getValue());
+            }
+            return;
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(syncThreads, items.size()));
+        try {
+            List<java.util.concurrent.Future<Object>> done = new ArrayList<>();
+            for (Map.Entry<Digest, Path> item : items) {
+                done.add(pool.submit(() -> {
+                    Durability.fsync(item.getValue());
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<Object> f : done) {
+                f.get();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof StoreException se ? se : new StoreException("fsync failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("interrupted while making objects durable");
+        } finally {
+            pool.shutdownNow();
         }
     }
 

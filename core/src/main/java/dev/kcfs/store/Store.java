@@ -51,6 +51,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * quarantine/                 files fsck found with wrong content
  * tmp/                        partial writes, garbage after a crash
  * gc.lock                     shared by leases and writers, exclusive for GC
+ * gc.gate                     held by a GC waiting for leases to end, so new leases wait behind it
  * </pre>
  *
  * <p>Concurrency: every write and every {@link Lease} holds {@code gc.lock} shared; GC holds it
@@ -73,6 +74,7 @@ public final class Store {
     private final Path leases;
     private final Path quarantine;
     private final Path gcLock;
+    private final Path gcGate;
     private final ImageObjects reader;
     private final KernelVerity verity = new KernelVerity();
 
@@ -86,6 +88,7 @@ public final class Store {
         this.leases = root.resolve("leases");
         this.quarantine = root.resolve("quarantine");
         this.gcLock = root.resolve("gc.lock");
+        this.gcGate = root.resolve("gc.gate");
         this.reader = reader;
     }
 
@@ -178,7 +181,11 @@ public final class Store {
      * ref) so nothing added in between is collected. {@code purpose} shows up in GC reports.
      */
     public Lease lease(String purpose) throws StoreException {
-        FileLock lock = FileLock.shared(gcLock);
+        // pass the gate first: a waiting GC holds it, so a stream of overlapping leases cannot starve GC
+        FileLock lock;
+        try (FileLock gate = FileLock.shared(gcGate)) {
+            lock = FileLock.shared(gcLock);
+        }
         try {
             Path file = Files.createTempFile(leases, "lease-", "");
             Files.writeString(file, "pid " + ProcessHandle.current().pid() + " since " + Instant.now() + ": " + purpose + "\n");
@@ -597,15 +604,29 @@ public final class Store {
         }
     }
 
+    /**
+     * Closes the gate to new leases, then waits for the current ones to end. Short writes outside
+     * leases (addImage, setRef, recordMount) do not pass the gate: a lease holder may call them.
+     */
     private FileLock acquireExclusive(Duration wait) throws StoreException {
         long deadline = System.nanoTime() + wait.toNanos();
+        FileLock gate = poll(gcGate, deadline);
+        if (gate == null) {
+            return null;
+        }
+        try (gate) {
+            return poll(gcLock, deadline);
+        }
+    }
+
+    private static FileLock poll(Path lockFile, long deadline) throws StoreException {
         while (true) {
-            FileLock l = FileLock.tryExclusive(gcLock);
+            FileLock l = FileLock.tryExclusive(lockFile);
             if (l != null || System.nanoTime() >= deadline) {
                 return l;
             }
             try {
-                Thread.sleep(20);
+                Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return null;

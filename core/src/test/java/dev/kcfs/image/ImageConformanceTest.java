@@ -110,6 +110,16 @@ class ImageConformanceTest {
         assertThat(printed).isEqualTo(dump);
     }
 
+    static List<ConformanceAssets> lenientAssets() throws Exception {
+        return ConformanceAssets.withChecksum().stream().filter(a -> !a.strict()).toList();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("lenientAssets")
+    void lenientAssetsReallyNeedLenientParsing(ConformanceAssets a) throws Exception {
+        assertThatThrownBy(() -> DumpParser.parse(a.dumpBytes(), true)).isInstanceOf(DumpFormatException.class);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("failing")
     void shouldFailInputsAreRejected(Path p) throws Exception {

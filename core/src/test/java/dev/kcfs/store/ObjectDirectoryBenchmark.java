@@ -47,15 +47,17 @@ public final class ObjectDirectoryBenchmark {
         }
         Durability.syncFilesystem(work); // the sources' own writeback is not part of any run
         System.out.printf("%d files, %.1f MiB, %d threads%n", count, bytes / 1048576.0, threads);
-        for (String mode : new String[] {"upstream-fsync-each", "batch-fsync-each", "batch-syncfs"}) {
+        for (String mode : new String[] {"batch-syncfs", "upstream-fsync-each", "batch-fsync-each", "batch-fsync-16threads", "batch-syncfs"}) {
+            Scratch.deleteTree(work.resolve(mode));
+            Durability.syncFilesystem(work);
             Path objects = work.resolve(mode + "/objects");
             Path tmp = work.resolve(mode + "/tmp");
             long t0 = System.nanoTime();
             if (mode.equals("upstream-fsync-each")) {
                 upstreamLike(files, digests, objects, tmp, threads);
             } else {
-                int limit = mode.equals("batch-fsync-each") ? Integer.MAX_VALUE : 0;
-                ObjectDirectory od = ObjectDirectory.open(objects, tmp, new KernelVerity(), limit);
+                int limit = mode.startsWith("batch-fsync") ? Integer.MAX_VALUE : 0;
+                ObjectDirectory od = ObjectDirectory.open(objects, tmp, new KernelVerity(), limit, mode.endsWith("16threads") ? 16 : 1);
                 try (ObjectDirectory.Batch b = od.batch()) {
                     parallel(threads, count, i -> b.addFile(files.get(i), digests.get(i)));
                     long t1 = System.nanoTime();

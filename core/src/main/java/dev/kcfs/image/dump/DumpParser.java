@@ -203,7 +203,7 @@ public final class DumpParser {
         int xattrStart = p; // -1 if the line ended within the fixed fields
 
         // PATH
-        int pathLen = decodeInto(b, fs[0], fe[0], 0, "path");
+        int pathLen = decodeInto(b, fs[0], fe[0], "path");
         if (pathLen == 0) {
             throw error("Empty path");
         }
@@ -446,7 +446,7 @@ public final class DumpParser {
     // fields
 
     /** Decodes an escaped field into {@code scratch} at offset 0; returns its length. */
-    private int decodeInto(byte[] b, int s, int e, int unused, String what) throws DumpFormatException {
+    private int decodeInto(byte[] b, int s, int e, String what) throws DumpFormatException {
         if (s < 0) {
             return 0;
         }
@@ -466,7 +466,7 @@ public final class DumpParser {
         if (s < 0 || e == s || (e - s == 1 && b[s] == '-')) {
             return null;
         }
-        int n = decodeInto(b, s, e, 0, what);
+        int n = decodeInto(b, s, e, what);
         return Arrays.copyOf(scratch, n);
     }
 
@@ -571,7 +571,7 @@ public final class DumpParser {
             if (eq < 0) {
                 throw error("Missing = in xattr '" + field(b, p, q) + "'");
             }
-            int kn = decodeInto(b, p, eq, 0, "xattr name");
+            int kn = decodeInto(b, p, eq, "xattr name");
             if (kn == 0) {
                 throw error("Empty xattr name in '" + field(b, p, q) + "'");
             }
@@ -579,7 +579,7 @@ public final class DumpParser {
                 throw error("Xattr name too long (" + kn + " bytes, maximum " + MAX_XATTR_NAME + ")");
             }
             byte[] key = Arrays.copyOf(scratch, kn);
-            int vn = decodeInto(b, eq + 1, q, 0, "xattr value");
+            int vn = decodeInto(b, eq + 1, q, "xattr value");
             if (vn > MAX_XATTR_VALUE) {
                 throw error("Xattr value too long (" + vn + " bytes, maximum " + MAX_XATTR_VALUE + ")");
             }

@@ -387,7 +387,7 @@ public final class ErofsReader {
         if (r.layout != ErofsFormat.LAYOUT_FLAT_PLAIN && r.layout != ErofsFormat.LAYOUT_FLAT_INLINE) {
             throw bad(what + " (nid " + r.nid + ") has unsupported data layout " + r.layout);
         }
-        if (r.size > size) {
+        if (r.size < 0 || r.size > size) { // unsigned: a size >= 2^63 is negative here
             throw bad(what + " (nid " + r.nid + ") claims " + Long.toUnsignedString(r.size)
                     + " bytes of data, more than the whole image");
         }

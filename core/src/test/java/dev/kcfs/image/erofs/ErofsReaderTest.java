@@ -132,6 +132,23 @@ class ErofsReaderTest {
     }
 
     @Test
+    void hugeSizesInInodesAreErrors() throws Exception {
+        // /f has an extended inode because its mtime differs from the minimum
+        byte[] img = image("/ 4096 40755 2 0 0 0 0.0 - - -\n/f 3 100644 1 0 0 0 5.0 - abc -\n");
+        ByteBuffer buf = ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN);
+        int patched = 0;
+        for (int off = 1152; off + 64 <= 12288; off += 32) {
+            if ((buf.getShort(off + 4) & 0xffff) == 0100644 && (buf.getShort(off) & 1) == 1) {
+                buf.putLong(off + 8, -5L); // i_size of the extended inode: 2^64 - 5
+                patched++;
+            }
+        }
+        assertThat(patched).isEqualTo(1);
+        assertThatThrownBy(() -> ErofsReader.read(img, "huge", null)).isInstanceOf(ErofsException.class)
+                .hasMessageContaining("more than the whole image");
+    }
+
+    @Test
     void directoryLoopIsDetected() throws Exception {
         byte[] img = image("/ 4096 40755 2 0 0 0 0.0 - - -\n/a 4096 40755 2 0 0 0 0.0 - - -\n");
         ErofsReader.Image ok = ErofsReader.read(img, "loop", null);
@@ -172,6 +189,32 @@ class ErofsReaderTest {
                 assertThat(expected.getMessage()).startsWith("image fuzz: ");
             } catch (RuntimeException e) {
                 fail("iteration " + i + ": raw " + e, e);
+            }
+        }
+    }
+
+    @Test
+    void randomCorruptionOfAssetImagesNeverCrashes() throws Exception {
+        Random r = new Random(11);
+        for (var a : ConformanceAssets.withChecksum()) {
+            if (a.name().startsWith("f36") || a.name().startsWith("cs9") || a.name().startsWith("config")) {
+                continue;
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ErofsWriter.write(DumpParser.parse(a.dumpBytes(), a.strict()), a.options(), out);
+            byte[] good = out.toByteArray();
+            for (int i = 0; i < 300; i++) {
+                byte[] img = good.clone();
+                for (int k = 1 + r.nextInt(4); k > 0; k--) {
+                    img[1024 + r.nextInt(img.length - 1024)] = (byte) r.nextInt(256);
+                }
+                try {
+                    DumpPrinter.print(ErofsReader.read(img, a.name(), null).root(), java.io.OutputStream.nullOutputStream());
+                } catch (ErofsException expected) {
+                    assertThat(expected.getMessage()).startsWith("image " + a.name() + ": ");
+                } catch (RuntimeException e) {
+                    fail(a.name() + " iteration " + i + ": raw " + e, e);
+                }
             }
         }
     }
