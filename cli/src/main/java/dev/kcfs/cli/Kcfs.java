@@ -31,6 +31,9 @@ public final class Kcfs implements Runnable {
     /** Asked only when an image goes to stdout, so other commands do not pay for loading JNA. */
     private final BooleanSupplier stdoutIsTerminal;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of failures.")
     boolean debug;
 
@@ -70,7 +73,7 @@ public final class Kcfs implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "Missing command: use mkcomposefs or info (see --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command (see --help)");
     }
 
     InputStream in() {
