@@ -10,11 +10,5 @@
 # inflate+parse thread's CPU (the critical path), objects added, and the peak heap. The heap is
 # capped with -Xmx (HEAP, default 128m) to show memory stays bounded whatever the image size.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
-work=${BENCH_DIR:-/var/tmp/kcfs-oci-bench}
-cd "$top"
-./mvnw -q -B -o -pl core test-compile
-./mvnw -q -B -o -pl core dependency:build-classpath -Dmdep.outputFile=target/bench.cp -Dmdep.includeScope=test
-exec java -Xmx"${HEAP:-128m}" --enable-native-access=ALL-UNNAMED \
-  -cp "$(cat core/target/bench.cp):core/target/classes:core/target/test-classes" \
-  dev.kcfs.oci.ImportBenchmark "$work" "${1:-2}" "${2:-4}"
+JAVA_OPTS="-Xmx${HEAP:-128m}" exec "$(dirname "$0")/java.sh" dev.kcfs.oci.ImportBenchmark \
+  "${BENCH_DIR:-/var/tmp/kcfs-oci-bench}" "${1:-2}" "${2:-4}"

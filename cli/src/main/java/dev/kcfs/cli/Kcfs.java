@@ -23,7 +23,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "kcfs", mixinStandardHelpOptions = true, versionProvider = Kcfs.Version.class,
         description = "composefs images for Kubernetes.",
         subcommands = {MkcomposefsCommand.class, InfoCommand.class, MountCommand.class, UmountCommand.class,
-            StoreCommand.class})
+            StoreCommand.class, PullCommand.class})
 public final class Kcfs implements Runnable {
     private final InputStream in;
     private final PrintStream out;

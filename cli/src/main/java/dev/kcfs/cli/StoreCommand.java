@@ -3,6 +3,8 @@ package dev.kcfs.cli;
 import dev.kcfs.image.erofs.ErofsWriter;
 import dev.kcfs.scan.DirectoryImport;
 import dev.kcfs.scan.DirectoryScanner;
+import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.StoreMounter;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
 import java.io.PrintStream;
@@ -118,7 +120,14 @@ final class StoreCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Store.GcReport r = parent.open(store).gc(dryRun, Duration.ofSeconds(waitSeconds));
+            Store s = parent.open(store);
+            if (!dryRun) {
+                // mount records of images nobody uses any more (or from before a reboot) would keep them alive
+                for (Digest d : new StoreMounter(s, new ComposefsMounter()).releaseUnused()) {
+                    parent.kcfs.err().println("kcfs store gc: released the unused shared mount of image " + d.hex());
+                }
+            }
+            Store.GcReport r = s.gc(dryRun, Duration.ofSeconds(waitSeconds));
             PrintStream out = parent.kcfs.out();
             for (String w : r.warnings()) {
                 parent.kcfs.err().println("kcfs store gc: " + w);

@@ -104,6 +104,11 @@ public interface LibC extends Library {
 
     NativeLong pread(int fd, byte[] buf, NativeLong count, long offset) throws LastErrorException;
 
+    int POSIX_FADV_DONTNEED = 4;
+
+    /** Returns 0 or an error number (it does not set errno). */
+    int posix_fadvise(int fd, long offset, long len, int advice);
+
     int MS_RDONLY = 1;
     int MS_SILENT = 32768;
     int MNT_DETACH = 2;

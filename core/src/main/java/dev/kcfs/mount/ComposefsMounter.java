@@ -36,6 +36,8 @@ public final class ComposefsMounter {
     private final KernelVerity verity;
     private final Path scratch;
     private final boolean forceLoop;
+    /** Cleared once overlayfs refuses a detached EROFS mount as layer (kernels before 6.15). */
+    private volatile boolean detachedLowerWorks = true;
 
     /** Temporary EROFS mount points go to {@code java.io.tmpdir}. */
     public ComposefsMounter() {
@@ -50,6 +52,16 @@ public final class ComposefsMounter {
         this.verity = verity;
         this.scratch = scratch;
         this.forceLoop = forceLoop;
+    }
+
+    /** False once this kernel refused a detached EROFS mount as overlay layer (then it is attached briefly). */
+    boolean detachedLowerWorks() {
+        return detachedLowerWorks;
+    }
+
+    /** Tests: take the path of kernels before 6.15 (EROFS attached at a private directory, then detached). */
+    void useAttachedLower() {
+        detachedLowerWorks = false;
     }
 
     public Mounted mount(Path image, Path target, MountOptions options) throws MountException {
@@ -76,11 +88,11 @@ public final class ComposefsMounter {
             boolean enforce = decideVerity(imageFd, image, options, notes);
             ErofsLayer lower = mountErofs(imageFd, image, (flags & FLAG_HAS_ACL) != 0);
             try {
-                boolean legacy = mountOverlay(lower.dir, image, target, options, enforce, notes);
+                boolean legacy = mountOverlay(lower, image, target, options, enforce, notes);
                 return new Mounted(target, enforce && !notes.contains(VERITY_DROPPED), options.upperdir() != null && !options.readOnly(),
                         lower.loop == null ? null : lower.loop.path(), legacy, notes);
             } finally {
-                lower.detach();
+                lower.release();
             }
         } finally {
             LibC.INSTANCE.close(imageFd);
@@ -237,35 +249,77 @@ public final class ComposefsMounter {
 
     // ---------------------------------------------------------------- erofs
 
-    /** The EROFS mount attached at a private directory until the overlay holds it. */
-    private static final class ErofsLayer {
-        final Path dir;
-        final LoopDevice loop;
-        boolean attached;
+    /**
+     * The EROFS mount. Preferably it stays detached (an fd from fsmount, handed to overlayfs as
+     * {@code /proc/self/fd/N}: nothing ever appears in the mount table and no directory is needed);
+     * kernels whose overlayfs wants layers in the mount namespace get it attached at a private
+     * directory, which is detached again once the overlay holds it.
+     */
+    private final class ErofsLayer {
+        int mountFd = -1;
+        Path dir;
+        LoopDevice loop;
 
-        ErofsLayer(Path dir, LoopDevice loop) {
-            this.dir = dir;
-            this.loop = loop;
+        boolean detached() {
+            return dir == null;
         }
 
-        /** Detach (the overlay keeps its own reference), remove the directory, drop the loop fd (autoclear). */
-        void detach() {
-            if (attached) {
+        String path() {
+            return dir != null ? dir.toString() : "/proc/self/fd/" + mountFd;
+        }
+
+        void attach(Path image) throws MountException {
+            if (dir != null) {
+                return;
+            }
+            Path d = newMountPoint();
+            try {
+                FsContext.moveMount(mountFd, d);
+            } catch (LastErrorException e) {
+                deleteQuietly(d);
+                throw new MountException(Errno.describe("cannot attach the EROFS mount of " + image + " at " + d, e));
+            }
+            dir = d;
+            LibC.INSTANCE.close(mountFd);
+            mountFd = -1;
+        }
+
+        /** Detach (the overlay keeps its own reference), remove the directory, drop the fds (loop autoclear). */
+        void release() {
+            if (dir != null) {
                 try {
                     LibC.INSTANCE.umount2(dir.toString(), LibC.MNT_DETACH);
                 } catch (LastErrorException e) {
-                    // not attached any more; nothing else to do
+                    // never attached (failed legacy mount) or already gone
                 }
-                attached = false;
+                deleteQuietly(dir);
+                dir = null;
             }
-            try {
-                Files.deleteIfExists(dir);
-            } catch (IOException e) {
-                // an empty directory in the scratch dir; harmless
+            if (mountFd >= 0) {
+                LibC.INSTANCE.close(mountFd);
+                mountFd = -1;
             }
             if (loop != null) {
                 loop.close();
+                loop = null;
             }
+        }
+    }
+
+    private Path newMountPoint() throws MountException {
+        try {
+            Files.createDirectories(scratch);
+            return Files.createTempDirectory(scratch, ".kcfs-erofs-");
+        } catch (IOException e) {
+            throw new MountException("cannot create a temporary mount point in " + scratch + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // an empty directory in the scratch dir; harmless
         }
     }
 
@@ -280,52 +334,48 @@ public final class ComposefsMounter {
     }
 
     private ErofsLayer mountErofs(int imageFd, Path image, boolean acl) throws MountException {
-        Path dir;
-        try {
-            Files.createDirectories(scratch);
-            dir = Files.createTempDirectory(scratch, ".kcfs-erofs-");
-        } catch (IOException e) {
-            throw new MountException("cannot create a temporary mount point in " + scratch + ": " + e.getMessage(), e);
-        }
-        LoopDevice loop = null;
-        ErofsLayer layer = null;
+        ErofsLayer layer = new ErofsLayer();
+        boolean ok = false;
         try {
             if (forceLoop) {
-                loop = LoopDevice.attach(imageFd, image.toString());
+                layer.loop = LoopDevice.attach(imageFd, image.toString());
             }
-            String source = loop != null ? loop.path() : "/proc/self/fd/" + imageFd;
+            String source = layer.loop != null ? layer.loop.path() : "/proc/self/fd/" + imageFd;
             try {
-                attachErofs(source, dir, acl, image);
+                createErofs(source, acl, image, layer);
             } catch (Refused r) {
-                if (r.errno != Errno.ENOTBLK || loop != null) {
+                if (r.errno != Errno.ENOTBLK || layer.loop != null) {
                     throw new MountException(r.getMessage());
                 }
                 // kernel before 6.12 (no file-backed EROFS): go through a loop device
-                loop = LoopDevice.attach(imageFd, image.toString());
+                layer.loop = LoopDevice.attach(imageFd, image.toString());
                 try {
-                    attachErofs(loop.path(), dir, acl, image);
+                    createErofs(layer.loop.path(), acl, image, layer);
                 } catch (Refused r2) {
                     throw new MountException(r2.getMessage());
                 }
             }
-            layer = new ErofsLayer(dir, loop);
-            layer.attached = true;
+            if (!detachedLowerWorks) {
+                layer.attach(image);
+            }
+            ok = true;
             return layer;
         } finally {
-            if (layer == null) {
-                new ErofsLayer(dir, loop).detach();
+            if (!ok) {
+                layer.release();
             }
         }
     }
 
-    private static void attachErofs(String source, Path dir, boolean acl, Path image) throws Refused {
+    private void createErofs(String source, boolean acl, Path image, ErofsLayer layer) throws Refused, MountException {
         String what = "cannot mount image " + image + " as EROFS (not a valid image, or damaged)";
         FsContext ctx;
         try {
             ctx = FsContext.open("erofs");
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.ENOSYS) {
-                legacyErofs(source, dir, acl, what);
+                layer.dir = newMountPoint();
+                legacyErofs(source, layer.dir, acl, what);
                 return;
             }
             throw new Refused(e.getErrorCode(), Errno.describe("this kernel has no EROFS filesystem (CONFIG_EROFS_FS) to mount " + image, e));
@@ -338,21 +388,9 @@ public final class ComposefsMounter {
                     ctx.setFlag("noacl");
                 }
                 ctx.create();
+                layer.mountFd = ctx.mount(FsContext.MOUNT_ATTR_RDONLY);
             } catch (LastErrorException e) {
                 throw new Refused(e.getErrorCode(), ctx.describe(what, e));
-            }
-            int mfd;
-            try {
-                mfd = ctx.mount(FsContext.MOUNT_ATTR_RDONLY);
-            } catch (LastErrorException e) {
-                throw new Refused(e.getErrorCode(), ctx.describe(what, e));
-            }
-            try {
-                FsContext.moveMount(mfd, dir);
-            } catch (LastErrorException e) {
-                throw new Refused(e.getErrorCode(), Errno.describe("cannot attach the EROFS mount of " + image + " at " + dir, e));
-            } finally {
-                LibC.INSTANCE.close(mfd);
             }
         }
     }
@@ -368,43 +406,47 @@ public final class ComposefsMounter {
     // ---------------------------------------------------------------- overlay
 
     /** Returns true if the legacy mount(2) path was used. */
-    private static boolean mountOverlay(Path lower, Path image, Path target, MountOptions o, boolean enforce, List<String> notes)
+    private boolean mountOverlay(ErofsLayer lower, Path image, Path target, MountOptions o, boolean enforce, List<String> notes)
             throws MountException {
         String newApiError = null;
-        FsContext opened = null;
-        try {
-            opened = FsContext.open("overlay");
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() != Errno.ENOSYS) {
-                throw new MountException(Errno.describe("this kernel has no overlay filesystem to mount " + image, e));
+        for (int attempt = 0; attempt < 2 && newApiError == null; attempt++) {
+            FsContext ctx;
+            try {
+                ctx = FsContext.open("overlay");
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != Errno.ENOSYS) {
+                    throw new MountException(Errno.describe("this kernel has no overlay filesystem to mount " + image, e));
+                }
+                break;
             }
-        }
-        if (opened != null) {
-            try (FsContext ctx = opened) {
+            try (ctx) {
                 // kernels with only the legacy option parser accept any key here
-                boolean modern;
                 try {
                     ctx.setString("unsupported", "unsupported");
-                    modern = false;
+                    break;
                 } catch (LastErrorException e) {
-                    modern = true;
                     ctx.log(); // drop the expected complaint
                 }
-                if (modern) {
-                    try {
-                        overlayNewApi(ctx, lower, target, o, enforce, notes);
-                        return false;
-                    } catch (Refused r) {
-                        if (r.errno != Errno.EINVAL) {
-                            throw new MountException(r.getMessage());
-                        }
+                try {
+                    overlayNewApi(ctx, lower.path(), target, o, enforce, notes);
+                    return false;
+                } catch (Refused r) {
+                    if (r.errno != Errno.EINVAL) {
+                        throw new MountException(r.getMessage());
+                    }
+                    if (!lower.detached()) {
                         newApiError = r.getMessage();
+                    } else {
+                        // overlayfs before 6.15 takes no detached layers: attach it and try once more
+                        detachedLowerWorks = false;
+                        lower.attach(image);
                     }
                 }
             }
         }
+        lower.attach(image);
         try {
-            overlayLegacy(lower, target, o, enforce, true);
+            overlayLegacy(Path.of(lower.path()), target, o, enforce, true);
         } catch (Refused r) {
             if (r.errno != Errno.EINVAL) {
                 throw new MountException(r.getMessage() + (newApiError == null ? "" : "; new mount API: " + newApiError));
@@ -412,7 +454,7 @@ public final class ComposefsMounter {
             try {
                 // kernels before 6.5 have no data-only layers: the object dirs become normal lower layers
                 // (composefs images hide them with their 00..ff whiteout stubs and opaque root)
-                overlayLegacy(lower, target, o, enforce, false);
+                overlayLegacy(Path.of(lower.path()), target, o, enforce, false);
             } catch (Refused r2) {
                 throw new MountException(r2.getMessage() + (newApiError == null ? "" : "; new mount API: " + newApiError));
             }
@@ -420,7 +462,7 @@ public final class ComposefsMounter {
         return true;
     }
 
-    private static void overlayNewApi(FsContext ctx, Path lower, Path target, MountOptions o, boolean enforce, List<String> notes)
+    private static void overlayNewApi(FsContext ctx, String lower, Path target, MountOptions o, boolean enforce, List<String> notes)
             throws Refused, MountException {
         String step = "cannot mount the composefs overlay on " + target;
         try {
@@ -437,7 +479,7 @@ public final class ComposefsMounter {
                     notes.add(VERITY_DROPPED);
                 }
             }
-            ctx.setString("lowerdir+", lower.toString());
+            ctx.setString("lowerdir+", lower);
             for (Path b : o.basedirs()) {
                 ctx.setString("datadir+", b.toString());
             }

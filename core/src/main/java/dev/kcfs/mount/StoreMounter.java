@@ -67,6 +67,7 @@ public final class StoreMounter {
                 }
                 return new Mounted(mp, enforced, false, null, false, List.of("shared mount already present"));
             }
+            requireObjects(image);
             store.recordMount(image);
             try {
                 return mounter.mount(store.imagePath(image), mp,
@@ -75,6 +76,28 @@ public final class StoreMounter {
                 store.removeMountRecord(image);
                 throw e;
             }
+        }
+    }
+
+    /**
+     * A missing object would only show up as a read error deep inside a container; refuse the
+     * mount instead (one stat per object, on the first mount of an image only).
+     */
+    private void requireObjects(Digest image) throws MountException, StoreException {
+        var list = store.objectList(image);
+        if (list.isEmpty()) {
+            throw new MountException("image " + image.hex() + " has no object list and the image reader could not read it; run `kcfs store fsck`");
+        }
+        List<Digest> missing = new ArrayList<>();
+        for (Digest o : list.get().digests()) {
+            if (!store.objects().contains(o)) {
+                missing.add(o);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new MountException("image " + image.hex() + " refers to " + missing.size() + " object(s) missing from "
+                    + store.objects().root() + " (first: " + missing.get(0).objectPath() + "); nothing was mounted. "
+                    + "Re-import the image, or run `kcfs store fsck` to see what is damaged");
         }
     }
 

@@ -36,6 +36,22 @@ public final class ImageSources {
         }
     }
 
+    /**
+     * The ref name an import gets when the user names none: a registry reference in its full,
+     * normalised form ({@code docker.io/library/alpine:latest}), a layout reference as given.
+     */
+    public static String defaultRefName(String reference) throws OciException {
+        if (reference.startsWith("oci:") || reference.startsWith("oci-archive:")) {
+            return reference;
+        }
+        String ref = reference.startsWith("docker://") ? reference.substring(9) : reference;
+        try {
+            return ImageReference.parse(ref).toString();
+        } catch (IllegalArgumentException e) {
+            throw new OciException(e.getMessage());
+        }
+    }
+
     private static String[] splitTag(String s) throws OciException {
         int slash = s.lastIndexOf('/');
         int colon = s.lastIndexOf(':');

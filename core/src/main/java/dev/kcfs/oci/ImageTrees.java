@@ -14,10 +14,35 @@ public final class ImageTrees {
     private ImageTrees() {
     }
 
-    /** Told after each layer: its index (0-based), descriptor, and file body bytes seen so far. */
-    @FunctionalInterface
-    public interface LayerDone {
-        void layerDone(int index, Descriptor layer, long fileBytesSoFar);
+    /** How often (compressed bytes) {@link ImportProgress#layerBytes} is called while a layer streams. */
+    private static final long PROGRESS_STEP = 4 << 20;
+
+    /** Reports bytes read every {@link #PROGRESS_STEP} bytes. */
+    private static InputStream counting(InputStream in, java.util.function.LongConsumer report) {
+        return new java.io.FilterInputStream(in) {
+            private long count;
+            private long next = PROGRESS_STEP;
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                int n = read(one, 0, 1);
+                return n < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = in.read(b, off, len);
+                if (n > 0) {
+                    count += n;
+                    if (count >= next) {
+                        next = count + PROGRESS_STEP;
+                        report.accept(count);
+                    }
+                }
+                return n;
+            }
+        };
     }
 
     /**
@@ -43,10 +68,11 @@ public final class ImageTrees {
      * Applies every layer of {@code image} in order. Each blob is read to its end, so each is verified
      * against its digest; file bodies go to {@code sink} (on {@code pipeline}'s threads if given).
      *
-     * @param progress told about each finished layer, may be null
+     * @param progress told as layers stream and finish, may be null
      */
     public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
-                                  LayerDone progress) throws IOException {
+                                  ImportProgress progress) throws IOException {
+        ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         TreeBuilder builder = new TreeBuilder(sink, pipeline);
         boolean ok = false;
         try {
@@ -59,7 +85,8 @@ public final class ImageTrees {
                     throw new OciException(source.describe() + ": layer " + layer.digest() + ": " + e.getMessage());
                 }
                 String what = source.describe() + " layer " + layer.digest();
-                try (InputStream blob = source.openBlob(layer)) {
+                int layerIndex = index;
+                try (InputStream blob = counting(source.openBlob(layer), n -> listener.layerBytes(layerIndex, layer, n))) {
                     try {
                         InputStream tar = compression.decompress(blob);
                         builder.apply(tar, what);
@@ -78,9 +105,7 @@ public final class ImageTrees {
                     }
                     throw e;
                 }
-                if (progress != null) {
-                    progress.layerDone(index, layer, builder.bodyBytes());
-                }
+                listener.layerDone(index, image.layers().size(), layer, builder.bodyBytes());
             }
             Directory root = builder.finish();
             ok = true;

@@ -9,6 +9,10 @@ public interface ImportProgress {
     default void resolved(String source, ImageManifest manifest) {
     }
 
+    /** Bytes of a layer blob read so far (compressed), every few MiB while it streams. */
+    default void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {
+    }
+
     /**
      * A layer was fully read and verified.
      *

@@ -84,8 +84,11 @@ public final class Importer implements AutoCloseable {
         }
     }
 
-    /** Imports from an already opened source; see {@link #pull}. */
-    public Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
+    /**
+     * Imports from an already opened source; see {@link #pull}. Imports through one importer run one
+     * at a time (they share its body pipeline); use several importers for parallel pulls.
+     */
+    public synchronized Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         try (Store.Lease lease = store.lease("import " + source.describe());
              ObjectDirectory.Batch batch = store.objects().batch()) {
@@ -93,9 +96,17 @@ public final class Importer implements AutoCloseable {
             listener.resolved(source.describe(), manifest);
             BodySink sink = (body, size) -> batch.addStream(body);
             long[] fileBytes = new long[1];
-            Directory root = ImageTrees.build(source, manifest, sink, pipeline, (index, layer, bodies) -> {
-                fileBytes[0] = bodies;
-                listener.layerDone(index, manifest.layers().size(), layer, bodies);
+            Directory root = ImageTrees.build(source, manifest, sink, pipeline, new ImportProgress() {
+                @Override
+                public void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {
+                    listener.layerBytes(index, layer, compressedBytesSoFar);
+                }
+
+                @Override
+                public void layerDone(int index, int total, Descriptor layer, long bodies) {
+                    fileBytes[0] = bodies;
+                    listener.layerDone(index, total, layer, bodies);
+                }
             });
             // every layer was read to its end and matched its digest: now objects may become visible
             ObjectDirectory.Committed committed = batch.commit();

@@ -66,10 +66,40 @@ public final class TreeWalker {
                 visitor.visit(new Entry(path, inode, f.dir, null));
                 stack.add(new Frame(d, path));
             } else {
-                byte[] first = seen.putIfAbsent(inode, path);
+                // Keep the first path only for inodes that say they are hardlinked; the others get a
+                // marker (saves a path per file) and, should one show up twice anyway (an nlink that
+                // lies), its first path is looked up again.
+                byte[] first = seen.putIfAbsent(inode, inode.stat().nlink() > 1 ? path : NOT_KEPT);
+                if (first == NOT_KEPT) {
+                    first = firstPath(root, inode);
+                    seen.put(inode, first);
+                }
                 visitor.visit(new Entry(path, inode, f.dir, first));
             }
         }
+    }
+
+    private static final byte[] NOT_KEPT = new byte[0];
+
+    /** The path of the first occurrence of {@code target} in walk order. */
+    private static byte[] firstPath(Directory root, Inode target) {
+        byte[][] found = new byte[1][];
+        class Found extends RuntimeException {
+            Found() {
+                super(null, null, false, false);
+            }
+        }
+        try {
+            walk(root, e -> {
+                if (e.inode() == target) {
+                    found[0] = e.path();
+                    throw new Found();
+                }
+            });
+        } catch (Found stop) {
+            return found[0];
+        }
+        throw new IllegalStateException("inode not in the tree");
     }
 
     /** All entries in walk order, for callers that want a list. */

@@ -77,6 +77,23 @@ class ComposefsMounterTest {
     }
 
     @Test
+    void attachedLowerPathForOlderKernelsLeavesOnlyTheOverlay() throws Exception {
+        TestImages.Built img = TestImages.build(dir);
+        mounter.useAttachedLower();
+        mounter.mount(img.image(), target, MountOptions.of(img.objects()));
+        try {
+            assertThat(Files.readAllBytes(target.resolve("dir/big.bin"))).isEqualTo(img.big());
+            assertThat(ourMounts()).hasSize(1);
+            try (Stream<Path> s = Files.list(scratch)) {
+                assertThat(s.toList()).as("temporary EROFS mount point removed").isEmpty();
+            }
+        } finally {
+            mounter.unmount(target, false);
+        }
+        assertNothingLeft();
+    }
+
+    @Test
     void writableModeLandsInUpperAndLeavesStoreUntouched() throws Exception {
         TestImages.Built img = TestImages.build(dir);
         Path upper = Files.createDirectories(dir.resolve("upper"));

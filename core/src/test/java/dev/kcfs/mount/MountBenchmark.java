@@ -7,7 +7,8 @@ import java.util.Arrays;
 
 /**
  * Mount + unmount latency over many rounds (goal: p99 under 20 ms). Not a test: run by hand as
- * root in a private mount namespace. Args: rounds [image basedir] (default: a small test image).
+ * root in a private mount namespace. Args: rounds [image basedir | --tree DIR] (default: a small
+ * test image; --tree scans DIR and writes its composefs image with kcfs's own writer).
  */
 public final class MountBenchmark {
     private MountBenchmark() {
@@ -18,7 +19,13 @@ public final class MountBenchmark {
         Path work = Files.createTempDirectory("kcfs-mountbench");
         Path image;
         Path basedir;
-        if (args.length > 2) {
+        if (args.length > 2 && args[1].equals("--tree")) {
+            dev.kcfs.scan.DirectoryScanner.Scan scan = new dev.kcfs.scan.DirectoryScanner(
+                    dev.kcfs.scan.DirectoryScanner.Options.defaults()).scan(Path.of(args[2]));
+            image = work.resolve("tree.cfs");
+            dev.kcfs.image.erofs.ErofsWriter.write(scan.root(), dev.kcfs.image.erofs.ErofsWriter.WriteOptions.defaults(), image);
+            basedir = Files.createDirectories(work.resolve("objects")); // mounting reads no object
+        } else if (args.length > 2) {
             image = Path.of(args[1]);
             basedir = Path.of(args[2]);
         } else {

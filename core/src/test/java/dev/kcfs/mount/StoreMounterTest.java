@@ -71,6 +71,16 @@ class StoreMounterTest {
     }
 
     @Test
+    void missingObjectIsRefusedBeforeMounting() throws Exception {
+        Files.delete(store.objects().path(img.bigDigest()));
+        Path t = Files.createDirectories(dir.resolve("t"));
+        assertThatThrownBy(() -> mounts.mount("example.org/app:1", t, VerityMode.OFF)).isInstanceOf(MountException.class)
+                .hasMessageContaining("missing").hasMessageContaining(img.bigDigest().objectPath()).hasMessageContaining("nothing was mounted");
+        assertThat(store.mountRecords()).isEmpty();
+        assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    @Test
     void staleRecordsAreReleasedAndUnknownNamesFailClearly() throws Exception {
         store.recordMount(image); // as left behind by a reboot: a record, nothing mounted
         assertThat(mounts.releaseUnused()).containsExactly(image);

@@ -28,6 +28,14 @@ class ReferencesTest {
     }
 
     @Test
+    void defaultRefNames() throws Exception {
+        assertThat(ImageSources.defaultRefName("alpine")).isEqualTo("docker.io/library/alpine:latest");
+        assertThat(ImageSources.defaultRefName("docker://quay.io/a/b@" + D)).isEqualTo("quay.io/a/b@" + D);
+        assertThat(ImageSources.defaultRefName("oci:/x/y:tag")).isEqualTo("oci:/x/y:tag");
+        assertThatThrownBy(() -> ImageSources.defaultRefName("Bad Name")).isInstanceOf(OciException.class);
+    }
+
+    @Test
     void platforms() {
         assertThat(Platform.parse("linux/arm64/v8")).isEqualTo(new Platform("linux", "arm64", "v8"));
         assertThat(Platform.parse("linux/amd64").matches(new Platform("linux", "amd64", null))).isTrue();
@@ -49,7 +57,7 @@ class ReferencesTest {
         assertThat(c.forRegistry("docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));
         assertThat(c.forRegistry("registry-1.docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));
         assertThat(c.forRegistry("registry.example:5000")).contains(new RegistryCredentials("x", "y"));
-        assertThat(c.forRegistry("tok.example")).contains(new RegistryCredentials("<token>", "T"));
+        assertThat(c.forRegistry("tok.example")).isEmpty(); // identity tokens need OAuth, not supported
         assertThat(c.forRegistry("other.example")).isEmpty();
         // legacy .dockercfg: no "auths" level
         DockerConfig legacy = DockerConfig.parse(("{\"r.example\":{\"auth\":\"" + auth + "\"}}").getBytes(), "legacy");

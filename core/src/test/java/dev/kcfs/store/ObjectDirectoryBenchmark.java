@@ -18,7 +18,7 @@ import java.util.concurrent.Future;
 /**
  * Adds many small files (a --digest-store-like load) to an empty object directory three ways:
  * upstream's per-object fsync + rename, one batch with fsync of each file, one batch with syncfs.
- * Not a test: run by hand (see the store report / bench/README.md). Args: work dir, file count, threads.
+ * Not a test: run by hand (see the store report / bench/README.md). Args: work dir, file count, threads[, a real tree to copy instead of random files].
  */
 public final class ObjectDirectoryBenchmark {
     private ObjectDirectoryBenchmark() {
@@ -34,7 +34,28 @@ public final class ObjectDirectoryBenchmark {
         List<Path> files = new ArrayList<>();
         List<Digest> digests = new ArrayList<>();
         long bytes = 0;
-        for (int i = 0; i < count; i++) {
+        if (args.length > 3) {
+            // a real tree: every regular file over 64 bytes, as mkcomposefs --digest-store copies them
+            try (var walk = Files.walk(Path.of(args[3]))) {
+                walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).forEach(p -> {
+                    try {
+                        if (Files.size(p) > 64 && Files.isReadable(p)) {
+                            files.add(p);
+                        }
+                    } catch (java.io.IOException e) {
+                        // vanished or unreadable: skip
+                    }
+                });
+            }
+            List<Digest> computed = java.util.Collections.synchronizedList(new ArrayList<>(java.util.Collections.nCopies(files.size(), (Digest) null)));
+            parallel(threads, files.size(), i -> computed.set(i, FsVerity.digest(files.get(i))));
+            digests.addAll(computed);
+            for (Path f : files) {
+                bytes += Files.size(f);
+            }
+            count = files.size();
+        }
+        for (int i = files.size(); i < count; i++) {
             // sizes like /usr: most files a few KiB, some larger
             int size = 65 + (r.nextInt(10) == 0 ? r.nextInt(200000) : r.nextInt(12000));
             byte[] b = new byte[size];
@@ -47,7 +68,7 @@ public final class ObjectDirectoryBenchmark {
         }
         Durability.syncFilesystem(work); // the sources' own writeback is not part of any run
         System.out.printf("%d files, %.1f MiB, %d threads%n", count, bytes / 1048576.0, threads);
-        for (String mode : new String[] {"batch-syncfs", "upstream-fsync-each", "batch-fsync-each", "batch-fsync-16threads", "batch-syncfs"}) {
+        for (String mode : System.getProperty("modes", "batch-syncfs,upstream-fsync-each,batch-fsync-each,batch-fsync-16threads,batch-syncfs").split(",")) {
             Scratch.deleteTree(work.resolve(mode));
             Durability.syncFilesystem(work);
             Path objects = work.resolve(mode + "/objects");

@@ -33,4 +33,15 @@ class TreeWalkerTest {
         assertThat(e.get(4).firstPath()).isEqualTo(b("/a/y"));
         assertThat(e.get(4).parent()).isSameAs(z);
     }
+
+    @Test
+    void hardlinkWithAnNlinkOfOneIsStillReported() {
+        Stat ds = new Stat(040755, 0, 0, 2, 0, 0);
+        Directory root = new Directory(ds, List.of());
+        Symlink l = new Symlink(new Stat(0120777, 0, 0, 1, 0, 0), List.of(), b("t"));
+        root.put(b("x"), l);
+        root.put(b("y"), l);
+        List<TreeWalker.Entry> e = TreeWalker.entries(root);
+        assertThat(e.get(2).firstPath()).isEqualTo(b("/x"));
+    }
 }

@@ -49,6 +49,11 @@ public final class DumpParser {
     public static final int MAX_PATH_PAYLOAD = 4095;
 
     private static final int READ_CHUNK = 1 << 20;
+    /**
+     * No valid line comes near this (fields are bounded: 64 KiB of xattrs, 5000 bytes of content,
+     * 4 KiB payloads, each at most 4x when escaped); it stops a newline-less input from eating memory.
+     */
+    static final int MAX_LINE = 16 << 20;
     private static final int FIELDS = 11;
     private static final List<Xattr> NO_XATTRS = List.of();
 
@@ -76,6 +81,7 @@ public final class DumpParser {
     // trees where everything differs do not pay for a large table.
     private static final int INTERN_LIMIT = 4096;
     private final Map<Stat, Stat> stats = new HashMap<>();
+    private Stat lastStat; // consecutive lines often share one
     private final Map<List<Xattr>, List<Xattr>> xattrLists = new HashMap<>();
     private final Map<Directory, TreeMap<byte[], PendingLink>> pending = new IdentityHashMap<>();
 
@@ -151,6 +157,9 @@ public final class DumpParser {
                 start = 0;
             }
             if (end == buf.length) {
+                if (buf.length >= MAX_LINE) {
+                    throw error(lineNo + 1, "Line longer than " + MAX_LINE + " bytes (no newline found)");
+                }
                 buf = Arrays.copyOf(buf, buf.length * 2);
             }
             int n = in.read(buf, end, buf.length - end);
@@ -334,7 +343,12 @@ public final class DumpParser {
         if (strict && !device && rdev != 0) {
             throw error("Non-zero rdev " + rdev + " on a non-device entry");
         }
-        Stat stat = intern(stats, new Stat(mode, uid, gid, nlink, mtimeSec, (int) mtimeNsec));
+        Stat stat = lastStat;
+        if (stat == null || stat.mode() != mode || stat.uid() != uid || stat.gid() != gid || stat.nlink() != nlink
+                || stat.mtimeSec() != mtimeSec || stat.mtimeNsec() != (int) mtimeNsec) {
+            stat = intern(stats, new Stat(mode, uid, gid, nlink, mtimeSec, (int) mtimeNsec));
+            lastStat = stat;
+        }
         Inode inode;
         switch (type) {
             case DIRECTORY: {

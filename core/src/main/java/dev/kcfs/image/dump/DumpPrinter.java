@@ -19,9 +19,10 @@ import java.io.OutputStream;
  * occurrence printed with {@code @MODE} and the first path as PAYLOAD, xattrs in list order (the
  * image order when the tree came from {@link dev.kcfs.image.erofs.ErofsReader}).
  *
- * <p>Directory SIZE is the EROFS directory size the image writer would produce and directory
- * NLINK is 2 + subdirectories, as the image stores them; so printing a tree read from an image
- * reproduces upstream's dump byte for byte.
+ * <p>What is printed is what the image of the tree holds: directory SIZE is the EROFS directory
+ * size the writer produces, directory NLINK is 2 + subdirectories, and PAYLOAD/DIGEST appear only
+ * for external files. So printing a tree read from an image reproduces upstream's dump byte for
+ * byte, and printing a parsed tree gives the canonical form of its input.
  */
 public final class DumpPrinter {
     private static final int FLUSH_AT = 1 << 16;
@@ -59,9 +60,11 @@ public final class DumpPrinter {
             nlink = 2 + d.subdirectoryCount();
         } else if (inode instanceof RegularFile f) {
             size = f.size();
-            payload = f.payload();
             content = f.content();
-            digest = f.digest() == null ? null : f.digest().bytes();
+            if (f.isExternal()) { // the image keeps payload and digest only for external files
+                payload = f.payload();
+                digest = f.digest() == null ? null : f.digest().bytes();
+            }
         } else if (inode instanceof Symlink l) {
             size = l.target().length;
             payload = l.target();

@@ -23,10 +23,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -67,9 +64,13 @@ public final class ErofsReader {
     private long xattrBase;
     private long buildTime;
     private int buildTimeNsec;
-    private final Map<Long, Inode> byNid = new HashMap<>();
-    private final Set<Long> dirsSeen = new HashSet<>();
+    private final NidMap byNid = new NidMap();
+    private final NidMap dirsSeen = new NidMap();
     private long dirBytesBudget;
+    private Stat lastStat;
+    private final Raw scratchRaw = new Raw();
+    private final List<Xattr> scratchXattrs = new ArrayList<>();
+    private final List<Xattr> scratchKept = new ArrayList<>();
 
     private ErofsReader(ByteBuffer b, String name) {
         this.b = b.order(ByteOrder.LITTLE_ENDIAN);
@@ -112,34 +113,54 @@ public final class ErofsReader {
     }
 
     private void need(long off, long n, String what) throws ErofsException {
+        need(off, n, what, -1);
+    }
+
+    /**
+     * Checks that [off, off+n) is inside the file. Messages are only built on failure, so the
+     * context travels as a constant plus the nid (-1 for none) instead of a per-inode string.
+     */
+    private void need(long off, long n, String what, long nid) throws ErofsException {
         if (off < 0 || n < 0 || off + n > size || off + n < off) {
-            throw bad("truncated or corrupt: " + what + " at offset " + off + " (+" + n + " bytes) is outside the "
-                    + size + "-byte file");
+            throw bad("truncated or corrupt: " + what + (nid >= 0 ? " of inode nid " + nid : "") + " at offset " + off
+                    + " (+" + n + " bytes) is outside the " + size + "-byte file");
         }
     }
 
     private int u8(long off, String what) throws ErofsException {
-        need(off, 1, what);
+        return u8(off, what, -1);
+    }
+
+    private int u8(long off, String what, long nid) throws ErofsException {
+        need(off, 1, what, nid);
         return b.get((int) off) & 0xff;
     }
 
     private int u16(long off, String what) throws ErofsException {
-        need(off, 2, what);
+        return u16(off, what, -1);
+    }
+
+    private int u16(long off, String what, long nid) throws ErofsException {
+        need(off, 2, what, nid);
         return b.getShort((int) off) & 0xffff;
     }
 
     private int u32(long off, String what) throws ErofsException {
-        need(off, 4, what);
+        return u32(off, what, -1);
+    }
+
+    private int u32(long off, String what, long nid) throws ErofsException {
+        need(off, 4, what, nid);
         return b.getInt((int) off);
     }
 
-    private long u64(long off, String what) throws ErofsException {
-        need(off, 8, what);
+    private long u64(long off, String what, long nid) throws ErofsException {
+        need(off, 8, what, nid);
         return b.getLong((int) off);
     }
 
-    private byte[] bytes(long off, int n, String what) throws ErofsException {
-        need(off, n, what);
+    private byte[] bytes(long off, int n, String what, long nid) throws ErofsException {
+        need(off, n, what, nid);
         byte[] out = new byte[n];
         b.get((int) off, out);
         return out;
@@ -150,6 +171,12 @@ public final class ErofsReader {
         if (filterIn != null && !filterIn.isEmpty()) {
             filter = new TreeSet<>(Arrays::compareUnsigned);
             for (byte[] f : (Collection<byte[]>) filterIn) {
+                for (byte c : f) {
+                    if (c == '/' || c == 0) {
+                        throw new IllegalArgumentException("filter names are top-level names without '/' or NUL: '"
+                                + new String(f, java.nio.charset.StandardCharsets.UTF_8) + "'");
+                    }
+                }
                 filter.add(f);
             }
         }
@@ -182,8 +209,8 @@ public final class ErofsReader {
             throw bad("unsupported EROFS incompatible features 0x" + Integer.toHexString(incompat));
         }
         int rootNid = u16(sb + ErofsFormat.SB_ROOT_NID, "superblock");
-        long inodes = u64(sb + ErofsFormat.SB_INOS, "superblock");
-        buildTime = u64(sb + ErofsFormat.SB_BUILD_TIME, "superblock");
+        long inodes = u64(sb + ErofsFormat.SB_INOS, "superblock", -1);
+        buildTime = u64(sb + ErofsFormat.SB_BUILD_TIME, "superblock", -1);
         buildTimeNsec = u32(sb + ErofsFormat.SB_BUILD_TIME_NSEC, "superblock");
         metaBase = (u32(sb + ErofsFormat.SB_META_BLKADDR, "superblock") & 0xffffffffL) * BLOCK_SIZE;
         xattrBase = (u32(sb + ErofsFormat.SB_XATTR_BLKADDR, "superblock") & 0xffffffffL) * BLOCK_SIZE;
@@ -193,7 +220,7 @@ public final class ErofsReader {
             throw bad("root inode (nid " + rootNid + ") is not a directory");
         }
         Directory root = new Directory(stat(r), r.xattrs);
-        dirsSeen.add((long) rootNid);
+        dirsSeen.put(rootNid, root);
         fillDirectory(root, r, 0, filter);
         return new Image(root, version, flags, inodes);
     }
@@ -217,98 +244,128 @@ public final class ErofsReader {
         byte[] payload;
         Digest digest;
         boolean whiteout;
+
+        Raw copy() {
+            Raw c = new Raw();
+            c.nid = nid;
+            c.off = off;
+            c.extended = extended;
+            c.layout = layout;
+            c.mode = mode;
+            c.size = size;
+            c.iu = iu;
+            c.uid = uid;
+            c.gid = gid;
+            c.nlink = nlink;
+            c.mtime = mtime;
+            c.mtimeNsec = mtimeNsec;
+            c.dataOff = dataOff;
+            c.xattrs = xattrs;
+            c.payload = payload;
+            c.digest = digest;
+            c.whiteout = whiteout;
+            return c;
+        }
     }
 
     private Raw raw(long nid) throws ErofsException {
-        Raw r = new Raw();
+        return raw(nid, new Raw());
+    }
+
+    /** Reads inode {@code nid} into {@code r} (reused for non-directories, which need it only briefly). */
+    private Raw raw(long nid, Raw r) throws ErofsException {
+        r.payload = null;
+        r.digest = null;
+        r.whiteout = false;
         r.nid = nid;
         r.off = metaBase + nid * ErofsFormat.SLOT_SIZE;
         if (nid < 0 || nid > size / ErofsFormat.SLOT_SIZE || r.off + ErofsFormat.COMPACT_INODE_SIZE > size || r.off < ErofsFormat.INODE_AREA_START) {
             throw bad("inode nid " + nid + " points outside the inode area (offset " + r.off + ")");
         }
-        String w = "inode nid " + nid;
-        int format = u16(r.off + ErofsFormat.I_FORMAT, w);
+        final String w = "inode";
+        int format = u16(r.off + ErofsFormat.I_FORMAT, w, nid);
         r.extended = (format & 1) != 0;
         r.layout = (format >> 1) & 7;
-        int icount = u16(r.off + ErofsFormat.I_XATTR_ICOUNT, w);
-        r.mode = u16(r.off + ErofsFormat.I_MODE, w);
+        int icount = u16(r.off + ErofsFormat.I_XATTR_ICOUNT, w, nid);
+        r.mode = u16(r.off + ErofsFormat.I_MODE, w, nid);
         if (FileType.of(r.mode) == null) {
-            throw bad(w + " has invalid mode 0" + Integer.toOctalString(r.mode));
+            throw bad("inode nid " + nid + " has invalid mode 0" + Integer.toOctalString(r.mode));
         }
-        r.iu = u32(r.off + ErofsFormat.I_U, w);
+        r.iu = u32(r.off + ErofsFormat.I_U, w, nid);
         int isz;
         if (r.extended) {
             isz = ErofsFormat.EXTENDED_INODE_SIZE;
-            need(r.off, isz, w);
-            r.size = u64(r.off + ErofsFormat.IE_SIZE, w);
-            r.uid = u32(r.off + ErofsFormat.IE_UID, w) & 0xffffffffL;
-            r.gid = u32(r.off + ErofsFormat.IE_GID, w) & 0xffffffffL;
-            r.mtime = u64(r.off + ErofsFormat.IE_MTIME, w);
-            r.mtimeNsec = u32(r.off + ErofsFormat.IE_MTIME_NSEC, w);
-            r.nlink = u32(r.off + ErofsFormat.IE_NLINK, w) & 0xffffffffL;
+            need(r.off, isz, w, nid);
+            r.size = u64(r.off + ErofsFormat.IE_SIZE, w, nid);
+            r.uid = u32(r.off + ErofsFormat.IE_UID, w, nid) & 0xffffffffL;
+            r.gid = u32(r.off + ErofsFormat.IE_GID, w, nid) & 0xffffffffL;
+            r.mtime = u64(r.off + ErofsFormat.IE_MTIME, w, nid);
+            r.mtimeNsec = u32(r.off + ErofsFormat.IE_MTIME_NSEC, w, nid);
+            r.nlink = u32(r.off + ErofsFormat.IE_NLINK, w, nid) & 0xffffffffL;
         } else {
             isz = ErofsFormat.COMPACT_INODE_SIZE;
-            r.size = u32(r.off + ErofsFormat.IC_SIZE, w) & 0xffffffffL;
-            r.uid = u16(r.off + ErofsFormat.IC_UID, w);
-            r.gid = u16(r.off + ErofsFormat.IC_GID, w);
-            r.nlink = u16(r.off + ErofsFormat.IC_NLINK, w);
+            r.size = u32(r.off + ErofsFormat.IC_SIZE, w, nid) & 0xffffffffL;
+            r.uid = u16(r.off + ErofsFormat.IC_UID, w, nid);
+            r.gid = u16(r.off + ErofsFormat.IC_GID, w, nid);
+            r.nlink = u16(r.off + ErofsFormat.IC_NLINK, w, nid);
             r.mtime = buildTime;
             r.mtimeNsec = buildTimeNsec;
         }
         long xoff = r.off + isz;
         long xsz = icount == 0 ? 0 : ErofsFormat.XATTR_HEADER_SIZE + 4L * (icount - 1);
-        need(xoff, xsz, w + " xattrs");
+        need(xoff, xsz, "xattrs", nid);
         r.dataOff = xoff + xsz;
-        r.xattrs = xattrs(r, xoff, xsz, w);
+        r.xattrs = xattrs(r, xoff, xsz);
         return r;
     }
 
-    private List<Xattr> xattrs(Raw r, long off, long xsz, String w) throws ErofsException {
+    private List<Xattr> xattrs(Raw r, long off, long xsz) throws ErofsException {
+        final long nid = r.nid;
         if (xsz == 0) {
             return List.of();
         }
-        int nShared = u8(off + 4, w + " xattr header");
+        int nShared = u8(off + 4, "xattr header", nid);
         long p = off + ErofsFormat.XATTR_HEADER_SIZE;
         long end = off + xsz;
         if (p + 4L * nShared > end) {
-            throw bad(w + ": " + nShared + " shared xattrs do not fit in its " + xsz + "-byte xattr area");
+            throw bad("inode nid " + nid + ": " + nShared + " shared xattrs do not fit in its " + xsz + "-byte xattr area");
         }
-        List<Xattr> inline = new ArrayList<>();
+        // image order, as composefs-info prints it: inline entries first, then the shared ones
+        List<Xattr> all = scratchXattrs;
+        all.clear();
         long sharedIds = p;
         p += 4L * nShared;
         while (p + ErofsFormat.XATTR_ENTRY_HEADER_SIZE <= end) {
-            p += entry(p, end, inline, w + " inline xattr");
+            p += entry(p, end, all, "inline xattr", nid);
         }
-        List<Xattr> all = new ArrayList<>(inline.size() + nShared);
-        all.addAll(inline);
         for (int i = 0; i < nShared; i++) {
-            long id = u32(sharedIds + 4L * i, w) & 0xffffffffL;
+            long id = u32(sharedIds + 4L * i, "shared xattr ids", nid) & 0xffffffffL;
             long eoff = xattrBase + id * 4;
-            entry(eoff, size, all, w + " shared xattr id " + id);
+            entry(eoff, size, all, "shared xattr", nid);
         }
         return undoRewrite(r, all);
     }
 
     /** Parses one xattr entry at {@code p} (must end by {@code end}); returns its padded size. */
-    private int entry(long p, long end, List<Xattr> out, String w) throws ErofsException {
-        int nameLen = u8(p, w);
-        int idx = u8(p + 1, w);
-        int valueLen = u16(p + 2, w);
+    private int entry(long p, long end, List<Xattr> out, String w, long nid) throws ErofsException {
+        int nameLen = u8(p, w, nid);
+        int idx = u8(p + 1, w, nid);
+        int valueLen = u16(p + 2, w, nid);
         int total = ErofsFormat.roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + nameLen + valueLen, 4);
         if (p + ErofsFormat.XATTR_ENTRY_HEADER_SIZE + nameLen + valueLen > end) {
-            throw bad(w + " at offset " + p + " runs past its area");
+            throw bad(w + " of inode nid " + nid + " at offset " + p + " runs past its area");
         }
         if (idx >= ErofsFormat.XATTR_PREFIXES.length) {
-            throw bad(w + " at offset " + p + " has unknown name prefix index " + idx);
+            throw bad(w + " of inode nid " + nid + " at offset " + p + " has unknown name prefix index " + idx);
         }
         byte[] prefix = idx == 0 ? EMPTY : ErofsFormat.XATTR_PREFIXES[idx];
         byte[] name = new byte[prefix.length + nameLen];
         System.arraycopy(prefix, 0, name, 0, prefix.length);
-        need(p + 4, nameLen + valueLen, w);
+        need(p + 4, nameLen + valueLen, w, nid);
         b.get((int) p + 4, name, prefix.length, nameLen);
-        byte[] value = bytes(p + 4 + nameLen, valueLen, w);
+        byte[] value = bytes(p + 4 + nameLen, valueLen, w, nid);
         if (name.length == 0) {
-            throw bad(w + " at offset " + p + " has an empty name");
+            throw bad(w + " of inode nid " + nid + " at offset " + p + " has an empty name");
         }
         out.add(new Xattr(name, value));
         return total;
@@ -323,8 +380,9 @@ public final class ErofsReader {
     }
 
     /** FORMAT.md 4.4 (end): what composefs-info does to xattrs when loading. */
-    private static List<Xattr> undoRewrite(Raw r, List<Xattr> xs) {
-        List<Xattr> out = new ArrayList<>(xs.size());
+    private List<Xattr> undoRewrite(Raw r, List<Xattr> xs) {
+        List<Xattr> out = scratchKept;
+        out.clear();
         for (Xattr x : xs) {
             byte[] n = x.name();
             if (startsWith(n, ErofsFormat.TRUSTED_OVERLAY_OVERLAY)) {
@@ -359,11 +417,17 @@ public final class ErofsReader {
             }
             out.add(x);
         }
-        return out;
+        return out.isEmpty() ? List.of() : List.copyOf(out);
     }
 
     private Stat stat(Raw r) {
-        return new Stat(r.mode, r.uid, r.gid, r.nlink, r.mtime, r.mtimeNsec);
+        Stat s = lastStat; // real trees repeat a few stats across 100k inodes: share the objects
+        if (s == null || s.mode() != r.mode || s.uid() != r.uid || s.gid() != r.gid || s.nlink() != r.nlink
+                || s.mtimeSec() != r.mtime || s.mtimeNsec() != r.mtimeNsec) {
+            s = new Stat(r.mode, r.uid, r.gid, r.nlink, r.mtime, r.mtimeNsec);
+            lastStat = s;
+        }
+        return s;
     }
 
     /** File offset of byte {@code pos} of a flat inode's data (blocks, then the inline tail). */
@@ -401,7 +465,7 @@ public final class ErofsReader {
             long p = pos + done;
             int chunk = (int) Math.min(len - done, BLOCK_SIZE - (p % BLOCK_SIZE));
             long off = dataOffset(r, p);
-            need(off, chunk, what);
+            need(off, chunk, what, r.nid);
             b.get((int) off, out, done, chunk);
             done += chunk;
         }
@@ -412,8 +476,7 @@ public final class ErofsReader {
         if (depth > MAX_DEPTH) {
             throw bad("directory nesting deeper than " + MAX_DEPTH + " levels (corrupt image?)");
         }
-        String w = "directory nid " + r.nid;
-        checkFlat(r, w);
+        checkFlat(r, "directory");
         dirBytesBudget -= r.size;
         if (dirBytesBudget < 0) {
             throw bad("directories hold more dirent bytes than the file has (overlapping or corrupt directory data)");
@@ -421,32 +484,36 @@ public final class ErofsReader {
         long total = r.size;
         for (long blockStart = 0; blockStart < total; blockStart += BLOCK_SIZE) {
             int blockLen = (int) Math.min(BLOCK_SIZE, total - blockStart);
-            byte[] blk = data(r, blockStart, blockLen, w + " dirents");
             if (blockLen < DIRENT_SIZE) {
-                throw bad(w + ": dirent block of " + blockLen + " bytes is too short");
+                throw bad("directory nid " + r.nid + ": dirent block of " + blockLen + " bytes is too short");
             }
-            int first = u16le(blk, 8);
+            // a dirent block is contiguous in the file (a data block or the inline tail): read in place
+            long base = dataOffset(r, blockStart);
+            need(base, blockLen, "dirents", r.nid);
+            int blk = (int) base;
+            int first = u16le(blk + 8);
             if (first % DIRENT_SIZE != 0 || first == 0 || first > blockLen) {
-                throw bad(w + ": bad first name offset " + first + " in dirent block at " + blockStart);
+                throw bad("directory nid " + r.nid + ": bad first name offset " + first + " in dirent block at " + blockStart);
             }
             int count = first / DIRENT_SIZE;
             for (int i = 0; i < count; i++) {
                 int rec = i * DIRENT_SIZE;
-                long nid = le64(blk, rec);
-                int nameoff = u16le(blk, rec + 8);
+                long nid = b.getLong(blk + rec);
+                int nameoff = u16le(blk + rec + 8);
                 int nameEnd;
                 if (i + 1 < count) {
-                    nameEnd = u16le(blk, rec + 8 + DIRENT_SIZE);
+                    nameEnd = u16le(blk + rec + 8 + DIRENT_SIZE);
                 } else {
                     nameEnd = nameoff;
-                    while (nameEnd < blockLen && blk[nameEnd] != 0) {
+                    while (nameEnd < blockLen && b.get(blk + nameEnd) != 0) {
                         nameEnd++;
                     }
                 }
                 if (nameoff < first || nameEnd <= nameoff || nameEnd > blockLen || nameEnd - nameoff > 255) {
-                    throw bad(w + ": bad dirent name bounds " + nameoff + ".." + nameEnd + " in block at " + blockStart);
+                    throw bad("directory nid " + r.nid + ": bad dirent name bounds " + nameoff + ".." + nameEnd + " in block at " + blockStart);
                 }
-                byte[] childName = Arrays.copyOfRange(blk, nameoff, nameEnd);
+                byte[] childName = new byte[nameEnd - nameoff];
+                b.get(blk + nameoff, childName);
                 if (is(childName, ErofsFormat.DOT) || is(childName, ErofsFormat.DOTDOT)) {
                     continue;
                 }
@@ -456,7 +523,7 @@ public final class ErofsReader {
                 Inode child = child(nid, depth);
                 if (child != null) {
                     if (dir.put(childName, child) != null) {
-                        throw bad(w + ": duplicate name in directory");
+                        throw bad("directory nid " + r.nid + ": duplicate name in directory");
                     }
                 }
             }
@@ -469,17 +536,19 @@ public final class ErofsReader {
         if (known != null) {
             return known;
         }
-        Raw r = raw(nid);
+        Raw r = raw(nid, scratchRaw);
         int type = r.mode & FileType.S_IFMT;
         Stat stat = stat(r);
-        String w = "inode nid " + nid;
+        final String w = "inode";
         Inode inode;
         switch (type) {
             case 0040000: {
-                if (!dirsSeen.add(nid)) {
+                if (dirsSeen.get(nid) != null) {
                     throw bad("directory nid " + nid + " is reachable twice (directory hardlink or loop)");
                 }
                 Directory d = new Directory(stat, r.xattrs);
+                dirsSeen.put(nid, d);
+                r = r.copy(); // the scratch is reused while the directory's children are read
                 fillDirectory(d, r, depth + 1, null);
                 return d;
             }
@@ -492,7 +561,7 @@ public final class ErofsReader {
                     inode = new RegularFile(stat, r.xattrs, 0, null, null, null);
                 } else {
                     checkFlat(r, w);
-                    byte[] content = data(r, 0, (int) r.size, w + " content");
+                    byte[] content = data(r, 0, (int) r.size, "content");
                     inode = new RegularFile(stat, r.xattrs, r.size, null, content, null);
                 }
                 break;
@@ -501,7 +570,7 @@ public final class ErofsReader {
                 if (r.size == 0 || r.size >= BLOCK_SIZE) {
                     throw bad("symlink nid " + nid + " has invalid target length " + r.size);
                 }
-                inode = new Symlink(stat, r.xattrs, data(r, 0, (int) r.size, w + " symlink target"));
+                inode = new Symlink(stat, r.xattrs, data(r, 0, (int) r.size, "symlink target"));
                 break;
             }
             case 0020000:
@@ -520,21 +589,64 @@ public final class ErofsReader {
                 inode = new Socket(stat, r.xattrs);
                 break;
             default:
-                throw bad(w + " has invalid mode 0" + Integer.toOctalString(r.mode));
+                throw bad("inode nid " + nid + " has invalid mode 0" + Integer.toOctalString(r.mode));
         }
         byNid.put(nid, inode);
         return inode;
     }
 
-    private static int u16le(byte[] a, int p) {
-        return (a[p] & 0xff) | (a[p + 1] & 0xff) << 8;
+    /**
+     * nid -> inode without boxing: an image has one entry per inode (100k+), and a boxed map costs
+     * more than the tree itself. Open addressing, linear probing; nids are never negative here.
+     */
+    private static final class NidMap {
+        private long[] keys = new long[1 << 10];
+        private Object[] values = new Object[1 << 10];
+        private int size;
+
+        Inode get(long nid) {
+            int mask = keys.length - 1;
+            for (int i = mix(nid) & mask; values[i] != null; i = (i + 1) & mask) {
+                if (keys[i] == nid) {
+                    return (Inode) values[i];
+                }
+            }
+            return null;
+        }
+
+        void put(long nid, Inode v) {
+            if (2 * (size + 1) > keys.length) {
+                long[] ok = keys;
+                Object[] ov = values;
+                keys = new long[ok.length * 2];
+                values = new Object[ov.length * 2];
+                size = 0;
+                for (int i = 0; i < ok.length; i++) {
+                    if (ov[i] != null) {
+                        put(ok[i], (Inode) ov[i]);
+                    }
+                }
+            }
+            int mask = keys.length - 1;
+            int i = mix(nid) & mask;
+            while (values[i] != null && keys[i] != nid) {
+                i = (i + 1) & mask;
+            }
+            if (values[i] == null) {
+                size++;
+            }
+            keys[i] = nid;
+            values[i] = v;
+        }
+
+        private static int mix(long k) {
+            long h = k * 0x9E3779B97F4A7C15L;
+            return (int) (h ^ (h >>> 32));
+        }
     }
 
-    private static long le64(byte[] a, int p) {
-        long v = 0;
-        for (int i = 7; i >= 0; i--) {
-            v = v << 8 | (a[p + i] & 0xff);
-        }
-        return v;
+    /** An unchecked little-endian u16 inside a range already checked with {@link #need}. */
+    private int u16le(int p) {
+        return b.getShort(p) & 0xffff;
     }
 }

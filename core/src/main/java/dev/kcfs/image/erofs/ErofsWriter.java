@@ -80,8 +80,10 @@ public final class ErofsWriter {
 
     /**
      * Writes the image of {@code root} to {@code out} (buffered internally; flushed, not closed).
-     * On error nothing is guaranteed about what reached {@code out}; use
-     * {@link #write(Directory, WriteOptions, Path)} for an all-or-nothing file.
+     * Problems with the tree are found while laying it out, before the first byte is written; an
+     * I/O error can leave a partial image, so use {@link #write(Directory, WriteOptions, Path)} for
+     * an all-or-nothing file. To get the image's fs-verity digest ({@code --print-digest}) feed the
+     * same bytes to a {@link dev.kcfs.verity.FsVerityHasher}, e.g. through a filter stream.
      *
      * @throws ErofsException if the tree cannot be represented (e.g. "File too large")
      */
@@ -124,20 +126,21 @@ public final class ErofsWriter {
     private static final class Node {
         final Node parent; // the directory it was first found in (itself for the root)
         final byte[] name;
+        // One per inode of the image (100k+), so kept small: u32 values in ints, derived values not stored.
         final int mode;
-        final long uid;
-        final long gid;
-        long nlink;
+        final int uid; // unsigned
+        final int gid; // unsigned
+        int nlink; // unsigned
         final long mtimeSec;
         final int mtimeNsec;
         long size;
-        byte[] data; // symlink target or inline content
+        // symlink target, inline content, or for an external file its payload: the redirect xattr
+        // "/" + payload is never materialised
+        byte[] data;
         long rdev;
         boolean external;
-        int chunkBits;
-        int chunkCount;
+        byte chunkBits;
         Xattr[] xattrs; // exact size; replaced on change, so the caller's objects are never touched
-        byte[] redirect; // payload of an external file: trusted.overlay.redirect = "/" + payload, built lazily
         // directories
         byte[][] entryNames;
         Node[] entryNodes;
@@ -145,12 +148,11 @@ public final class ErofsWriter {
         // layout
         int index = -1;
         boolean extended;
-        int isz;
         int xsz;
         int nBlocks;
         int tail;
         long pos; // byte offset of the inode
-        long blkaddr;
+        int blkaddr; // unsigned
         XInfo[] xinfo; // xattrs sorted by name
         int nShared;
         int filter;
@@ -159,9 +161,9 @@ public final class ErofsWriter {
             this.parent = parent == null ? this : parent;
             this.name = name;
             this.mode = mode;
-            this.uid = st.uid();
-            this.gid = st.gid();
-            this.nlink = st.nlink();
+            this.uid = (int) st.uid();
+            this.gid = (int) st.gid();
+            this.nlink = (int) st.nlink();
             this.mtimeSec = st.mtimeSec();
             this.mtimeNsec = st.mtimeNsec();
             this.xattrs = xs.isEmpty() ? NO_XATTRS : xs.toArray(NO_XATTRS);
@@ -412,7 +414,8 @@ public final class ErofsWriter {
                     xs = List.of(x);
                 }
             }
-            Stat st = new Stat(ErofsFormat.STUB_MODE, root.uid, root.gid, 1, root.mtimeSec, root.mtimeNsec);
+            Stat st = new Stat(ErofsFormat.STUB_MODE, Integer.toUnsignedLong(root.uid), Integer.toUnsignedLong(root.gid), 1,
+                    root.mtimeSec, root.mtimeNsec);
             for (int i = 0; i < 256; i++) {
                 byte[] name = ErofsFormat.stubName(i);
                 if (srcRoot.child(name) == null) {
@@ -472,8 +475,7 @@ public final class ErofsWriter {
                 int bits = size == 1 ? 0 : 64 - Long.numberOfLeadingZeros(size - 1);
                 bits = Math.min(Math.max(bits, ErofsFormat.BLOCK_BITS), ErofsFormat.MAX_CHUNK_BITS);
                 n.external = true;
-                n.chunkBits = bits;
-                n.chunkCount = (int) ((size + (1L << bits) - 1) >>> bits);
+                n.chunkBits = (byte) bits;
                 if (f.digest() != null) {
                     byte[] metacopy = new byte[ErofsFormat.METACOPY_SIZE];
                     System.arraycopy(ErofsFormat.METACOPY_HEADER, 0, metacopy, 0, 4);
@@ -485,7 +487,7 @@ public final class ErofsWriter {
                 byte[] payload = f.payload();
                 if (payload != null && payload.length > 0) {
                     // all input trusted.overlay.* were escaped, so this cannot replace a user xattr
-                    n.redirect = payload;
+                    n.data = payload;
                 }
             } else {
                 n.size = 0;
@@ -574,7 +576,7 @@ public final class ErofsWriter {
                         break;
                     case 0100000:
                         if (n.external) {
-                            n.tail = 4 * n.chunkCount;
+                            n.tail = 4 * (int) ((n.size + (1L << n.chunkBits) - 1) >>> n.chunkBits); // chunk map
                         } else if (n.data != null) {
                             n.nBlocks = (int) (n.size / BLOCK_SIZE);
                             n.tail = (int) (n.size % BLOCK_SIZE);
@@ -587,32 +589,43 @@ public final class ErofsWriter {
                     default:
                         break;
                 }
-                n.extended = !(n.mtimeSec == minSec && n.mtimeNsec == minNsec && n.nlink <= 0xFFFF
-                        && n.uid <= 0xFFFF && n.gid <= 0xFFFF && Long.compareUnsigned(n.size, 0xFFFFFFFFL) <= 0);
-                n.isz = n.extended ? ErofsFormat.EXTENDED_INODE_SIZE : ErofsFormat.COMPACT_INODE_SIZE;
+                n.extended = !(n.mtimeSec == minSec && n.mtimeNsec == minNsec
+                        && Integer.compareUnsigned(n.nlink, 0xFFFF) <= 0 && Integer.compareUnsigned(n.uid, 0xFFFF) <= 0
+                        && Integer.compareUnsigned(n.gid, 0xFFFF) <= 0 && Long.compareUnsigned(n.size, 0xFFFFFFFFL) <= 0);
             }
         }
 
         // 4.10: shared iff the same (name, value) occurs on more than one inode
         void shareXattrs() throws ErofsException {
             Map<XInfo, XInfo> infos = new HashMap<>(1 << 12);
+            Map<Xattr, XInfo> byIdentity = new IdentityHashMap<>();
             for (Node n : order) {
                 int plain = n.xattrs.length;
-                int cnt = plain + (n.redirect != null ? 1 : 0);
+                boolean redirect = n.external && n.data != null;
+                int cnt = plain + (redirect ? 1 : 0);
                 if (cnt == 0) {
                     continue;
                 }
                 XInfo[] xi = new XInfo[cnt];
                 for (int i = 0; i < cnt; i++) {
-                    XInfo key = i < plain ? new XInfo(n.xattrs[i].name(), n.xattrs[i].value(), false)
-                            : new XInfo(ErofsFormat.XATTR_REDIRECT, n.redirect, true);
-                    XInfo info = infos.get(key);
+                    // trees share Xattr objects (parser interning, our constants): look those up by identity
+                    // first, which avoids hashing their bytes and allocating a key per occurrence
+                    Xattr x = i < plain ? n.xattrs[i] : null;
+                    XInfo info = x == null ? null : byIdentity.get(x);
                     if (info == null) {
-                        info = key;
-                        info.init();
-                        checkXattr(n, info);
-                        infos.put(info, info);
-                        hasAcl |= info.prefixIndex == 2 || info.prefixIndex == 3;
+                        XInfo key = x != null ? new XInfo(x.name(), x.value(), false)
+                                : new XInfo(ErofsFormat.XATTR_REDIRECT, n.data, true);
+                        info = infos.get(key);
+                        if (info == null) {
+                            info = key;
+                            info.init();
+                            checkXattr(n, info);
+                            infos.put(info, info);
+                            hasAcl |= info.prefixIndex == 2 || info.prefixIndex == 3;
+                        }
+                        if (x != null && byIdentity.size() < 4096) {
+                            byIdentity.put(x, info);
+                        }
                     }
                     info.count++;
                     xi[i] = info;
@@ -684,7 +697,7 @@ public final class ErofsWriter {
             for (Node n : order) {
                 pos = roundUp(pos, SLOT_SIZE);
                 long extra = 0;
-                long isz = n.isz;
+                long isz = n.extended ? ErofsFormat.EXTENDED_INODE_SIZE : ErofsFormat.COMPACT_INODE_SIZE;
                 long xsz = n.xsz;
                 if (n.type() == 0120000) {
                     long total = isz + xsz + n.tail;
@@ -719,7 +732,7 @@ public final class ErofsWriter {
             long blk = dataStart / BLOCK_SIZE;
             for (Node n : order) {
                 if (n.nBlocks > 0) {
-                    n.blkaddr = blk;
+                    n.blkaddr = (int) blk;
                     blk += n.nBlocks;
                 }
             }
@@ -805,7 +818,7 @@ public final class ErofsWriter {
                 iu = n.chunkBits - ErofsFormat.BLOCK_BITS;
                 if (n.nBlocks > 0) {
                     // FORMAT.md 10.16: upstream sets raw_blkaddr, then overwrites the low 16 bits (union)
-                    iu |= n.blkaddr & 0xFFFF0000L;
+                    iu |= n.blkaddr & 0xFFFF0000L; // int widened with sign, masked to the low 32 bits
                 }
             } else {
                 layout = n.tail > 0 ? ErofsFormat.LAYOUT_FLAT_INLINE : ErofsFormat.LAYOUT_FLAT_PLAIN;
@@ -813,7 +826,7 @@ public final class ErofsWriter {
                 if (t == 0020000 || t == 0060000) {
                     iu = n.rdev;
                 } else if (n.nBlocks > 0) {
-                    iu = n.blkaddr;
+                    iu = Integer.toUnsignedLong(n.blkaddr);
                 }
             }
             int icount = n.xsz == 0 ? 0 : (n.xsz - ErofsFormat.XATTR_HEADER_SIZE) / 4 + 1;
@@ -825,20 +838,20 @@ public final class ErofsWriter {
                 out.u64(n.size);
                 out.u32((int) iu);
                 out.u32(n.index);
-                out.u32((int) n.uid);
-                out.u32((int) n.gid);
+                out.u32(n.uid);
+                out.u32(n.gid);
                 out.u64(n.mtimeSec);
                 out.u32(n.mtimeNsec);
-                out.u32((int) n.nlink);
+                out.u32(n.nlink);
                 out.zeros(16);
             } else {
-                out.u16((int) n.nlink);
+                out.u16(n.nlink);
                 out.u32((int) n.size);
                 out.u32(0);
                 out.u32((int) iu);
                 out.u32(n.index);
-                out.u16((int) n.uid);
-                out.u16((int) n.gid);
+                out.u16(n.uid);
+                out.u16(n.gid);
                 out.u32(0);
             }
         }

@@ -19,7 +19,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * flight the parser waits, so a multi-GiB file streams through a few MiB.
  *
  * <p>No deadlock: a worker only ever waits for chunks of its own file, and the parser only starts a
- * new file after the previous one is fully queued, so every started worker can finish.
+ * new file after the previous one is fully queued, so at most one file is incomplete and every other
+ * started worker can finish. That argument needs a single parser: a pipeline serves <b>one layer
+ * stream at a time</b> (two parsers could each hold an incomplete file while queued complete files
+ * hold every chunk). {@link dev.kcfs.oci.Importer} serialises its imports for this reason.
  */
 public final class BodyPipeline implements AutoCloseable {
     public static final int CHUNK_SIZE = 256 * 1024;

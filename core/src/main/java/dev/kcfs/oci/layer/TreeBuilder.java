@@ -77,6 +77,12 @@ import java.util.concurrent.ExecutionException;
 public final class TreeBuilder {
     /** Regular files up to this size are inlined into the image instead of becoming objects (as mkcomposefs). */
     public static final int INLINE_LIMIT = 64;
+    /**
+     * Most tar entries accepted over all layers of one image. The tree lives in memory (a few hundred
+     * bytes per inode), so a tiny layer of millions of empty entries could otherwise exhaust the heap;
+     * real images have well under a million files.
+     */
+    public static final long MAX_ENTRIES = 4_000_000;
 
     private static final byte[] WH_PREFIX = ".wh.".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WH_META_PREFIX = ".wh..wh.".getBytes(StandardCharsets.US_ASCII);
@@ -94,14 +100,22 @@ public final class TreeBuilder {
             new java.util.concurrent.atomic.AtomicReference<>();
     private String source;
     private long bodyBytes;
+    private long entries;
+    private final long maxEntries;
 
     /**
      * @param sink     receives every body larger than {@link #INLINE_LIMIT}
      * @param pipeline worker threads for the sink, or null to run it on the calling thread
      */
     public TreeBuilder(BodySink sink, BodyPipeline pipeline) {
+        this(sink, pipeline, MAX_ENTRIES);
+    }
+
+    /** @param maxEntries tar entries accepted over all layers (see {@link #MAX_ENTRIES}) */
+    public TreeBuilder(BodySink sink, BodyPipeline pipeline, long maxEntries) {
         this.sink = sink;
         this.pipeline = pipeline;
+        this.maxEntries = maxEntries;
     }
 
     /** Uncompressed bytes of regular-file bodies seen so far (for progress and benchmarks). */
@@ -122,6 +136,10 @@ public final class TreeBuilder {
         TarEntry e;
         while ((e = reader.next()) != null) {
             failFast();
+            if (++entries > maxEntries) {
+                throw new TarFormatException(source + ": the image has more than " + maxEntries
+                        + " tar entries; refused to protect memory");
+            }
             applyEntry(e, reader);
         }
         // the tar may be followed by padding (and a gzip trailer); read it so wrapping checks see the end

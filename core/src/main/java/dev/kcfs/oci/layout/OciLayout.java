@@ -71,8 +71,7 @@ public abstract class OciLayout implements ImageSource {
                     + Manifests.MAX_MANIFEST_SIZE + "-byte limit");
         }
         try (InputStream in = openBlob(d)) {
-            byte[] b = in.readAllBytes();
-            return b;
+            return in.readAllBytes();
         }
     }
 

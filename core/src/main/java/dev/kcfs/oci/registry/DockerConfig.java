@@ -16,8 +16,9 @@ import java.util.Optional;
 /**
  * Registry credentials from a docker config JSON ({@code ~/.docker/config.json}, podman's
  * {@code auth.json}) or a Kubernetes {@code kubernetes.io/dockerconfigjson} secret payload (same
- * format), or the legacy {@code .dockercfg} map. Credential helpers are not run: a node agent reads
- * the secret it is pointed at.
+ * format), or the legacy {@code .dockercfg} map: {@code auth} (base64 user:password) or
+ * {@code username}/{@code password}. Credential helpers and {@code identitytoken} entries are not
+ * used: a node agent reads the pull secret it is pointed at.
  */
 public final class DockerConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -75,11 +76,8 @@ public final class DockerConfig {
                 user = decoded.substring(0, colon);
                 pass = decoded.substring(colon + 1);
             }
-            String token = a.path("identitytoken").asText(null);
-            if ((user == null || pass == null) && token != null) {
-                user = "<token>";
-                pass = token;
-            }
+            // identitytoken (an OAuth refresh token from `docker login` with SSO) needs the OAuth POST flow,
+            // which pull secrets do not use: such entries are skipped rather than sent wrongly
             if (user != null && pass != null) {
                 out.put(normalise(e.getKey()), new RegistryCredentials(user, pass));
             }

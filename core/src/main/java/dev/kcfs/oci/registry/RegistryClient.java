@@ -59,6 +59,8 @@ public final class RegistryClient {
     private final int attempts;
     private final Duration firstBackoff;
     private final Map<String, String> authorization = new ConcurrentHashMap<>();
+    private final Duration stallTimeout;
+    private final java.util.concurrent.ScheduledExecutorService watchdog;
 
     /**
      * @param credentials  where to look up credentials per registry
@@ -67,10 +69,24 @@ public final class RegistryClient {
      * @param firstBackoff wait before the first retry; doubles each time, capped at 10 s
      */
     public RegistryClient(DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff) {
+        this(credentials, plainHttp, attempts, firstBackoff, Duration.ofSeconds(60));
+    }
+
+    /**
+     * @param stallTimeout a blob download that receives nothing for this long is dropped and resumed
+     *                     (java.net.http has no read timeout for bodies once the headers arrived)
+     */
+    public RegistryClient(DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff, Duration stallTimeout) {
         this.credentials = credentials;
         this.plainHttp = plainHttp;
         this.attempts = Math.max(1, attempts);
         this.firstBackoff = firstBackoff;
+        this.stallTimeout = stallTimeout;
+        this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kcfs-registry-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
         this.http = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(30))
@@ -97,13 +113,19 @@ public final class RegistryClient {
         URI uri = api(ref, "/manifests/" + reference);
         String what = "manifest " + ref.registry() + "/" + ref.repository() + (Digests.isDigest(reference) ? "@" : ":") + reference;
         HttpResponse<InputStream> r = get(ref, uri, Manifests.ACCEPT, what);
-        try (InputStream in = r.body()) {
+        try (InputStream in = r.body(); Deadline d = deadline(in)) {
             long declared = r.headers().firstValueAsLong("Content-Length").orElse(-1);
             if (declared > Manifests.MAX_MANIFEST_SIZE) {
                 throw new OciException(what + ": the registry announces " + declared + " bytes, over the "
                         + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
             }
-            byte[] bytes = in.readNBytes(Manifests.MAX_MANIFEST_SIZE + 1);
+            byte[] bytes;
+            try {
+                bytes = in.readNBytes(Manifests.MAX_MANIFEST_SIZE + 1);
+            } catch (IOException e) {
+                throw new OciException(what + ": reading the manifest failed or took longer than "
+                        + stallTimeout.toSeconds() + " s (" + e.getMessage() + ")", e);
+            }
             if (bytes.length > Manifests.MAX_MANIFEST_SIZE) {
                 throw new OciException(what + ": larger than the " + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
             }
@@ -142,15 +164,29 @@ public final class RegistryClient {
         private final ImageReference ref;
         private final Descriptor blob;
         private final String what;
-        private InputStream in;
+        private volatile InputStream in;
         private long position;
         private int resumes;
+        private volatile long lastProgress = System.nanoTime();
+        private volatile boolean stalled;
+        private final java.util.concurrent.ScheduledFuture<?> check;
 
         Resuming(ImageReference ref, Descriptor blob, String what, InputStream first) {
             this.ref = ref;
             this.blob = blob;
             this.what = what;
             this.in = first;
+            long period = Math.max(10, stallTimeout.toMillis() / 4);
+            this.check = watchdog.scheduleAtFixedRate(this::checkStall, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        /** Closing the stream is the only way to unblock a read that waits for a silent server. */
+        private void checkStall() {
+            if (System.nanoTime() - lastProgress > stallTimeout.toNanos()) {
+                stalled = true;
+                lastProgress = System.nanoTime();
+                closeQuietly();
+            }
         }
 
         @Override
@@ -167,20 +203,29 @@ public final class RegistryClient {
                     int n = in.read(b, off, len);
                     if (n > 0) {
                         position += n;
+                        lastProgress = System.nanoTime();
                     }
                     if (n < 0 && position < blob.size()) {
                         throw new IOException("connection closed after " + position + " of " + blob.size() + " bytes");
                     }
+                    if (n < 0) {
+                        check.cancel(false);
+                    }
                     return n;
                 } catch (InterruptedIOException e) {
+                    check.cancel(false);
                     throw e;
                 } catch (IOException e) {
+                    IOException why = stalled ? new IOException("no data for " + stallTimeout.toSeconds() + " s", e) : e;
+                    stalled = false;
                     if (++resumes >= attempts) {
-                        throw e;
+                        check.cancel(false);
+                        throw why;
                     }
                     closeQuietly();
                     sleep(backoff(resumes));
                     reopen();
+                    lastProgress = System.nanoTime();
                 }
             }
         }
@@ -219,6 +264,7 @@ public final class RegistryClient {
 
         @Override
         public void close() throws IOException {
+            check.cancel(false);
             in.close();
         }
     }
@@ -318,6 +364,24 @@ public final class RegistryClient {
         throw last;
     }
 
+    /** Closes a small response body (manifest, token) that has not been read completely within the stall timeout. */
+    private Deadline deadline(InputStream body) {
+        java.util.concurrent.ScheduledFuture<?> f = watchdog.schedule(() -> {
+            try {
+                body.close();
+            } catch (IOException ignored) {
+                // the reader gets "closed"
+            }
+        }, stallTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        return () -> f.cancel(false);
+    }
+
+    @FunctionalInterface
+    private interface Deadline extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     private long backoff(int attempt) {
         return Math.min(10_000, firstBackoff.toMillis() << Math.min(attempt - 1, 20));
     }
@@ -358,7 +422,7 @@ public final class RegistryClient {
             throw new OciException(what + ": token realm " + realm + " is not HTTPS; refused");
         }
         HttpResponse<InputStream> r = send(tokenUri, "application/json", creds.map(RegistryClient::basic).orElse(null), what + " (token)");
-        try (InputStream in = r.body()) {
+        try (InputStream in = r.body(); Deadline d = deadline(in)) {
             byte[] body = in.readNBytes(1 << 20);
             if (r.statusCode() == 401 || r.statusCode() == 403) {
                 throw new OciException(what + ": token server " + realm + " refused "

@@ -29,8 +29,10 @@ import java.util.Map;
  *
  * <p>Bodies are never buffered: {@link #body()} reads straight from the underlying stream, and
  * {@link #next()} skips whatever the caller did not read. The end of the archive is the first
- * all-zero header block; a stream that ends before one is reported as truncated (a registry blob
- * is complete or it is broken, and an archive cut at an entry boundary would otherwise pass).
+ * all-zero header block, or the end of the stream at a header boundary: layers written without the
+ * end-of-archive blocks exist (umoci's), and GNU tar, Go and containerd accept them. A stream that
+ * ends inside a header or a body, or right after an extended header, is reported as truncated; a
+ * blob cut exactly at an entry boundary is caught by its digest check instead.
  */
 public final class TarReader {
     public static final int BLOCK = 512;
@@ -75,7 +77,17 @@ public final class TarReader {
         while (true) {
             long headerOffset = offset;
             if (!readBlock(header, current == null ? "the first header" : "the header after " + current.displayName())) {
-                throw error("truncated: stream ended at offset " + headerOffset + " without an end-of-archive block");
+                if (longName != null || longLink != null || pax != null) {
+                    throw error("truncated: stream ended at offset " + headerOffset + " after an extended header, before its entry");
+                }
+                if (headerOffset == 0) {
+                    throw error("truncated: the stream is empty (not even an end-of-archive block)");
+                }
+                // no end-of-archive block: real layer writers omit it (umoci's Go writer does), and
+                // GNU tar, Go's archive/tar and containerd all accept it; a cut blob fails its digest check
+                finished = true;
+                current = null;
+                return null;
             }
             if (isZero(header)) {
                 finished = true;

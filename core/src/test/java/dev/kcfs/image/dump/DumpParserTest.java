@@ -133,6 +133,27 @@ class DumpParserTest {
     }
 
     @Test
+    void endlessLineIsRejectedWithoutEatingMemory() {
+        java.io.InputStream endless = new java.io.InputStream() {
+            long n;
+
+            @Override
+            public int read() {
+                return n++ < 1L << 40 ? 'a' : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                java.util.Arrays.fill(b, off, off + len, (byte) 'a');
+                n += len;
+                return len;
+            }
+        };
+        assertThatThrownBy(() -> DumpParser.parse(endless, true)).isInstanceOf(DumpFormatException.class)
+                .hasMessageContaining("line 1: Line longer than");
+    }
+
+    @Test
     void emptyInputHasNoRoot() {
         assertThatThrownBy(() -> parse("")).isInstanceOf(DumpFormatException.class)
                 .hasMessageContaining("Root node not present");

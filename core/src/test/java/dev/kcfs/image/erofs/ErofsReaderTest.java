@@ -82,6 +82,8 @@ class ErofsReaderTest {
         ErofsReader.Image img = ErofsReader.read(image(SMALL), "small", Set.of(b("l"), b("nope")));
         assertThat(img.root().children().keySet()).extracting(k -> new String(k, StandardCharsets.US_ASCII))
                 .containsExactly("l");
+        assertThatThrownBy(() -> ErofsReader.read(image(SMALL), "small", Set.of(b("d/f"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("top-level names");
     }
 
     @Test

@@ -115,6 +115,61 @@ class ErofsWriterTest {
     }
 
     @Test
+    void boundarySizesRoundTripAndPassFsck() throws Exception {
+        StringBuilder d = new StringBuilder(ROOT);
+        java.util.Random r = new java.util.Random(3);
+        // inline contents around the 2048 (tail) and 4096 (block) boundaries
+        for (int size : new int[] {1, 63, 2047, 2048, 2049, 4095, 4096, 4097, 5000}) {
+            StringBuilder c = new StringBuilder();
+            for (int i = 0; i < size; i++) {
+                c.append(String.format("\\x%02x", r.nextInt(256)));
+            }
+            d.append("/f").append(size).append(' ').append(size).append(" 100644 1 0 0 0 ").append(size).append(".0 - ")
+                    .append(c).append(" -\n");
+        }
+        // symlinks whose inode + target do or do not fit in a block
+        for (int len : new int[] {1, 2000, 4000, 4095}) {
+            d.append("/l").append(len).append(' ').append(len).append(" 120777 1 0 0 0 0.0 ").append("t".repeat(len))
+                    .append(" - -\n");
+        }
+        // a directory needing several dirent blocks, and one whose last block is just over half full
+        d.append("/many 0 40755 2 0 0 0 0.0 - - -\n");
+        for (int i = 0; i < 700; i++) {
+            d.append("/many/entry-").append(String.format("%05d", i)).append(" 0 100644 1 0 0 0 0.0 - - -\n");
+        }
+        // an inode with more than 128 shareable xattrs (the rest must go inline)
+        StringBuilder xs = new StringBuilder();
+        for (int i = 0; i < 140; i++) {
+            xs.append(" user.k").append(String.format("%03d", i)).append("=v");
+        }
+        d.append("/x1 0 100644 1 0 0 0 0.0 - - -").append(xs).append("\n");
+        d.append("/x2 0 100644 1 0 0 0 0.0 - - -").append(xs).append("\n");
+        d.append("/huge 10000000000 100644 1 0 0 0 0.0 ab/cd - -\n");
+        Directory root = parse(d.toString());
+        Path f = tmp.resolve("b.cfs");
+        ErofsWriter.write(root, WriteOptions.defaults(), f);
+        dev.kcfs.image.Fsck.assertClean(dev.kcfs.image.Fsck.binary(), f, true);
+        ErofsReader.Image back = ErofsReader.read(f);
+        Directory b = back.root();
+        for (var e : root.children().entrySet()) {
+            Inode in = e.getValue();
+            Inode out = b.child(e.getKey());
+            String name = new String(e.getKey(), StandardCharsets.UTF_8);
+            if (in instanceof RegularFile rf && rf.isInline()) {
+                assertThat(java.util.Arrays.equals(((RegularFile) out).content(), rf.content())).as(name).isTrue();
+            } else if (in instanceof dev.kcfs.tree.Symlink l) {
+                assertThat(java.util.Arrays.equals(((dev.kcfs.tree.Symlink) out).target(), l.target())).as(name).isTrue();
+            } else if (in instanceof Directory dir) {
+                assertThat(((Directory) out).size()).as(name).isEqualTo(dir.size());
+            }
+            // xattrs come back in image order (inline, then shared), so compare them as sets
+            assertThat(new java.util.HashSet<>(out.xattrs())).as(name).isEqualTo(new java.util.HashSet<>(in.xattrs()));
+        }
+        byte[] again = write(b, WriteOptions.pinned(back.version()));
+        assertThat(java.util.Arrays.equals(again, Files.readAllBytes(f))).as("image -> reader -> writer is identical").isTrue();
+    }
+
+    @Test
     void xxh32MatchesReferenceVectors() {
         assertThat(Xxh32.hash(new byte[0], 0, 0, 0)).isEqualTo(0x02CC5D05);
         byte[] abc = "abc".getBytes(StandardCharsets.US_ASCII);

@@ -199,6 +199,20 @@ class TreeBuilderTest {
     }
 
     @Test
+    void tooManyEntriesAreRefused() throws Exception {
+        TarBuilder t = new TarBuilder();
+        for (int i = 0; i < 11; i++) {
+            t.entry("e" + i).add();
+        }
+        TreeBuilder b = new TreeBuilder(new MemorySink(), null, 10);
+        assertThatThrownBy(() -> b.apply(new ByteArrayInputStream(t.build()), "layer x"))
+                .hasMessage("layer x: the image has more than 10 tar entries; refused to protect memory");
+        TreeBuilder ok = new TreeBuilder(new MemorySink(), null, 11);
+        ok.apply(new ByteArrayInputStream(t.build()), "layer x");
+        assertThat(ok.finish().children()).hasSize(11);
+    }
+
+    @Test
     void absoluteNamesStayInsideTheTree() throws Exception {
         Directory root = build(new TarBuilder().file("/etc/x", "1").file("///etc/./y", "2").build());
         assertThat(TreeText.render(root)).contains("/etc/x ").contains("/etc/y ");

@@ -93,6 +93,16 @@ class OciLayoutTest {
     }
 
     @Test
+    void layerThatIsNotWhatItsMediaTypeSaysIsNamed(@TempDir Path dir) throws Exception {
+        byte[] tar = new dev.kcfs.oci.tar.TarBuilder().file("f", "x").build();
+        new TestImage("amd64", List.of(new Layer("application/vnd.oci.image.layer.v1.tar+gzip", tar, tar))).writeLayout(dir.resolve("g"), "v1");
+        assertThatThrownBy(() -> pull("oci:" + dir.resolve("g"))).isInstanceOf(OciException.class)
+                .hasMessageContaining("layer " + dev.kcfs.oci.Digests.sha256(tar) + ": not valid gzip");
+        new TestImage("amd64", List.of(new Layer("application/vnd.oci.image.layer.v1.tar+zstd", tar, tar))).writeLayout(dir.resolve("z"), "v1");
+        assertThatThrownBy(() -> pull("oci:" + dir.resolve("z"))).isInstanceOf(OciException.class).hasMessageContaining(": not valid zstd");
+    }
+
+    @Test
     void tooLargeManifestIsRefused(@TempDir Path dir) throws Exception {
         Files.createDirectories(dir.resolve("blobs/sha256"));
         Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");

@@ -98,6 +98,30 @@ class HostileRegistryTest {
     }
 
     @Test
+    void stalledDownloadIsDroppedAndResumed() throws Exception {
+        String expected = pull(1);
+        proxy.mode = TamperingProxy.Mode.STALL_FIRST_BLOB;
+        proxy.truncated.set(0);
+        proxy.ranges.clear();
+        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 3, Duration.ofMillis(5), Duration.ofMillis(400));
+        long start = System.nanoTime();
+        try (ImageSource src = ImageSources.open(proxy.address() + "/app:v1", client)) {
+            assertThat(TreeText.render(ImageTrees.build(src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null))).isEqualTo(expected);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(25)); // did not wait the 30 s for the server
+        assertThat(proxy.ranges).hasSize(1);
+    }
+
+    @Test
+    void blobRedirectsToAnotherHostAreFollowed() throws Exception {
+        String expected = pull(1);
+        proxy.mode = TamperingProxy.Mode.REDIRECT_BLOBS;
+        proxy.requests.set(0);
+        assertThat(pull(1)).isEqualTo(expected);
+        assertThat(proxy.requests.get()).isEqualTo(3); // manifest + 2 layer blobs (then fetched from the other host)
+    }
+
+    @Test
     void tooLargeManifestIsRefusedBeforeReading() {
         proxy.mode = TamperingProxy.Mode.HUGE_MANIFEST;
         assertThatThrownBy(() -> pull(1)).hasMessageContaining("announces 5242880 bytes, over the 4194304-byte manifest limit");

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * broken networks, proxies and hostile mirrors the client must survive or reject.
  */
 final class TamperingProxy implements AutoCloseable {
-    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
+    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
 
     volatile Mode mode = Mode.FORWARD;
     final AtomicInteger requests = new AtomicInteger();
@@ -32,6 +32,11 @@ final class TamperingProxy implements AutoCloseable {
         this.upstream = upstream;
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "tampering-proxy");
+            t.setDaemon(true);
+            return t;
+        }));
         server.start();
     }
 
@@ -59,6 +64,12 @@ final class TamperingProxy implements AutoCloseable {
                 }
                 return;
             }
+            if (mode == Mode.REDIRECT_BLOBS && path.contains("/blobs/sha256:")) {
+                // like a registry sending blobs to a CDN: another host (here the real registry's port)
+                ex.getResponseHeaders().add("Location", "http://" + upstream + path);
+                ex.sendResponseHeaders(307, -1);
+                return;
+            }
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path));
             String range = ex.getRequestHeaders().getFirst("Range");
             if (range != null) {
@@ -81,6 +92,18 @@ final class TamperingProxy implements AutoCloseable {
                 r.headers().firstValue(h).ifPresent(v -> ex.getResponseHeaders().add(h, v));
             }
             boolean blob = path.contains("/blobs/sha256:") && r.statusCode() == 200;
+            if (blob && mode == Mode.STALL_FIRST_BLOB && body.length > 100_000 && truncated.getAndIncrement() == 0) {
+                ex.sendResponseHeaders(200, body.length);
+                OutputStream o = ex.getResponseBody();
+                o.write(body, 0, body.length / 3);
+                o.flush();
+                try {
+                    Thread.sleep(30_000); // a server that goes silent mid-body
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IOException("stalled on purpose");
+            }
             if (blob && mode == Mode.TRUNCATE_FIRST_BLOB && body.length > 100_000 && truncated.getAndIncrement() == 0) {
                 ex.sendResponseHeaders(200, body.length);
                 OutputStream o = ex.getResponseBody();

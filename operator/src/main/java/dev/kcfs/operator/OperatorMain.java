@@ -1,0 +1,122 @@
+package dev.kcfs.operator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kcfs.operator.registry.HttpManifestResolver;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code kcfs-operator}: connects with the usual kubeconfig or in-cluster config and runs until stopped. */
+@Command(name = "kcfs-operator", mixinStandardHelpOptions = true,
+    description = "Reconciles ComposefsImages: pins tags to digests and folds node reports into their status.")
+public final class OperatorMain implements Callable<Integer> {
+  @Option(names = "--metrics-address", defaultValue = "0.0.0.0:8080",
+      description = "host:port serving /metrics and /healthz (default ${DEFAULT-VALUE})")
+  String metricsAddress;
+
+  @Option(names = "--no-leader-election",
+      description = "reconcile without taking the Lease first (only for a single replica or local runs)")
+  boolean noLeaderElection;
+
+  @Option(names = "--lease-name", defaultValue = "kcfs-operator")
+  String leaseName;
+
+  @Option(names = "--lease-namespace",
+      description = "namespace of the Lease; default: the pod's namespace (POD_NAMESPACE) or the kubeconfig's")
+  String leaseNamespace;
+
+  @Option(names = "--event-namespace", defaultValue = "default",
+      description = "namespace for events about the cluster-scoped images (default ${DEFAULT-VALUE})")
+  String eventNamespace;
+
+  @Option(names = "--release-timeout", defaultValue = "PT10M",
+      description = "how long a deleted image waits for nodes to release it, ISO-8601 (default ${DEFAULT-VALUE})")
+  Duration releaseTimeout;
+
+  @Option(names = "--plain-http-registry", description = "registry host[:port] to reach over http (repeatable)")
+  List<String> plainHttpRegistries = new ArrayList<>();
+
+  @Override
+  public Integer call() throws Exception {
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    ObjectMapper json = new ObjectMapper();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    OperatorMetrics metrics = new OperatorMetrics(registry);
+    var resolver = new HttpManifestResolver(
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NORMAL).build(),
+        new HashSet<>(plainHttpRegistries), Duration.ofSeconds(30), json);
+    var defaults = ComposefsImageReconciler.Settings.defaults();
+    var settings = new ComposefsImageReconciler.Settings(releaseTimeout, defaults.releasePoll(),
+        defaults.resolveRetry(), defaults.secretRetry(), eventNamespace);
+    var reconciler = new ComposefsImageReconciler(resolver, settings, metrics, Clock.systemUTC(), json);
+
+    Optional<LeaderElectionConfiguration> election = Optional.empty();
+    if (!noLeaderElection) {
+      String ns = leaseNamespace != null ? leaseNamespace
+          : Optional.ofNullable(System.getenv("POD_NAMESPACE")).orElse(client.getNamespace());
+      if (ns == null) {
+        throw new CommandLine.ParameterException(new CommandLine(this),
+            "no namespace for the leader-election Lease: pass --lease-namespace or set POD_NAMESPACE");
+      }
+      String identity = Optional.ofNullable(System.getenv("POD_NAME")).orElse(InetAddress.getLocalHost().getHostName());
+      election = Optional.of(new LeaderElectionConfiguration(leaseName, ns, identity));
+    }
+    Operator operator = KcfsOperator.create(client, reconciler, election);
+    String[] hostPort = metricsAddress.split(":(?=[0-9]+$)");
+    if (hostPort.length != 2) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--metrics-address '" + metricsAddress + "' must be host:port");
+    }
+    MetricsServer server = new MetricsServer(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), registry,
+        () -> operator.getRuntimeInfo().allEventSourcesAreHealthy());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      operator.stop();
+      server.close();
+      client.close();
+      stopped.countDown();
+    }, "kcfs-operator-shutdown"));
+    try {
+      operator.start();
+    } catch (RuntimeException e) {
+      System.err.println("kcfs-operator: cannot start against the Kubernetes API at "
+          + client.getConfiguration().getMasterUrl() + ": " + rootMessage(e)
+          + " (set KUBECONFIG, or run in a pod with a service account)");
+      return 1;
+    }
+    stopped.await();
+    return 0;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+  }
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new OperatorMain()).execute(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+}

@@ -1,0 +1,15 @@
+package dev.kcfs.operator.registry;
+
+/**
+ * Pins an image reference to the digest of its manifest (or index) in the registry. The operator only
+ * needs this one call; the node agents do the pulling.
+ */
+public interface ManifestResolver {
+  /**
+   * @param image a reference as in {@code spec.source.image}
+   * @param credentials registry logins from the image's pull secrets (may be empty)
+   * @return {@code registry/repository@sha256:<hex>}; a reference that already carries a digest is
+   *     returned pinned to that digest
+   */
+  String pin(String image, RegistryCredentials credentials) throws ResolveException;
+}
