@@ -270,6 +270,8 @@ public final class DirectoryScanner {
                         // nothing was written to it
                     }
                 }
+                listBuf.close();
+                valueBuf.close();
             }
         }
 
