@@ -42,8 +42,8 @@ if [[ ! -f $jre/.kcfs-stamp || $(cat "$jre/.kcfs-stamp") != "$stamp" ]]; then
     compress=--compress=2
     if "$jdk/bin/jlink" --help 2>&1 | grep -q 'zip-\[0-9\]'; then compress=--compress=zip-6; fi
     if ! "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages \
-            "$compress" --output "$jre" 2> "$jre.log"; then
-        cat "$jre.log" >&2
+            "$compress" --output "$jre" 2> "$work/jlink.log"; then
+        cat "$work/jlink.log" >&2
         echo "build-rootfs: jlink from $jdk failed: it needs the JDK's jmods (Debian: openjdk-17-jdk-headless)" \
              "or a JDK 24+ that links from its own runtime (e.g. Temurin 25); set JAVA_HOME to such a JDK" >&2
         exit 1
