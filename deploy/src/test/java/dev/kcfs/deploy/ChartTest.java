@@ -103,6 +103,9 @@ class ChartTest {
         assertThat(podSpec.path("securityContext").path("runAsNonRoot").asBoolean()).isTrue();
         assertThat(operator.path("securityContext").path("privileged").asBoolean()).isFalse();
         assertThat(operator.path("securityContext").path("allowPrivilegeEscalation").asBoolean(true)).isFalse();
+        // a standby replica answers 503 on /healthz: probing it would stall rolling updates
+        assertThat(operator.path("readinessProbe").path("tcpSocket").path("port").asText()).isEqualTo("metrics");
+        assertThat(operator.path("livenessProbe").path("tcpSocket").path("port").asText()).isEqualTo("metrics");
         // no host access at all
         assertThat(podSpec.path("volumes").findValues("hostPath")).isEmpty();
         assertThat(podSpec.path("hostNetwork").asBoolean()).isFalse();
