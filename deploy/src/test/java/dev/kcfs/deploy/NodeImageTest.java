@@ -37,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The node plugin image runs: its entrypoint, in a chroot of the image's root filesystem (nothing
  * from the host but the kernel, /proc and a scratch /tmp), serves CSI on its Unix socket and answers
- * Probe "ready".
+ * Probe "ready". Startup loads JNA (the mount syscalls) and netty's epoll transport, so their native
+ * libraries and the glibc files they need are exercised too.
  *
  * <p>With {@code -Pimages} the root is unpacked from the OCI image tar Jib wrote (kcfs.node.image) and
  * the entrypoint comes from the image config. In the default build (no image tar, to keep CI fast)
@@ -57,7 +58,8 @@ class NodeImageTest {
         String imageTar = System.getProperty("kcfs.node.image");
         Path root;
         List<String> entrypoint;
-        if (imageTar != null && Files.isRegularFile(Path.of(imageTar))) {
+        if (imageTar != null) {
+            assertThat(Path.of(imageTar)).as("-Pimages builds the node image before the tests").isRegularFile();
             System.out.println("NodeImageTest: running the image " + imageTar);
             OciLayout.Unpacked image = OciLayout.unpack(Path.of(imageTar), work.resolve("image"));
             assertThat(image.entrypoint()).as("entrypoint in the image config").isEqualTo(configured);
