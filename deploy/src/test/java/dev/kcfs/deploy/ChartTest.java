@@ -45,7 +45,8 @@ class ChartTest {
         assertThat(plugin.path("securityContext").path("privileged").asBoolean()).isTrue();
         assertThat(args(plugin)).containsExactly(
                 "--endpoint=unix:///csi/csi.sock", "--node-id=$(NODE_NAME)", "--store=/var/lib/kcfs",
-                "--kubelet-dir=/var/lib/kubelet", "--verity=IF_SUPPORTED", "--metrics-port=9820");
+                "--kubelet-dir=/var/lib/kubelet", "--verity=IF_SUPPORTED", "--metrics-port=9820",
+                "--build-concurrency=2");
         JsonNode nodeName = env(plugin).get("NODE_NAME");
         assertThat(nodeName.path("valueFrom").path("fieldRef").path("fieldPath").asText()).isEqualTo("spec.nodeName");
         assertThat(env(plugin).get("JAVA_TOOL_OPTIONS").path("value").asText()).isEqualTo("-Dkcfs.log.level=INFO");
@@ -145,6 +146,7 @@ class ChartTest {
                 Map.entry("node.storeDir", "/data/kcfs"),
                 Map.entry("node.verity", "REQUIRED"),
                 Map.entry("node.cacheMaxBytes", "107374182400"),
+                Map.entry("node.buildConcurrency", "4"),
                 Map.entry("node.hostDev", "false"),
                 Map.entry("node.metricsPort", "9999"),
                 Map.entry("node.extraJavaOptions", "-Xmx700m"),
@@ -153,7 +155,7 @@ class ChartTest {
                 Map.entry("node.image.pullPolicy", "Always"),
                 Map.entry("node.nodeSelector.kcfs\\.dev/enabled", "true"),
                 Map.entry("operator.image.tag", "9.9.9"),
-                Map.entry("operator.plainHttpRegistries[0]", "registry.local:5000"),
+                Map.entry("plainHttpRegistries[0]", "registry.local:5000"),
                 Map.entry("sidecars.nodeDriverRegistrar.image.repository", "mirror.example/registrar"),
                 Map.entry("sidecars.nodeDriverRegistrar.image.tag", "v9.0.0"),
                 Map.entry("sidecars.livenessProbe.image.repository", "mirror.example/livenessprobe"),
@@ -170,7 +172,7 @@ class ChartTest {
         assertThat(args(plugin)).containsExactly(
                 "--endpoint=unix:///csi/csi.sock", "--node-id=$(NODE_NAME)", "--store=/data/kcfs",
                 "--kubelet-dir=/var/lib/k0s/kubelet", "--verity=REQUIRED", "--metrics-port=9999",
-                "--cache-max-bytes=107374182400");
+                "--build-concurrency=4", "--cache-max-bytes=107374182400", "--plain-http-registry=registry.local:5000");
         assertThat(env(plugin).get("JAVA_TOOL_OPTIONS").path("value").asText())
                 .isEqualTo("-Dkcfs.log.level=DEBUG -Xmx700m");
         assertThat(mounts(plugin).get("/var/lib/k0s/kubelet").path("mountPropagation").asText()).isEqualTo("Bidirectional");
@@ -216,6 +218,13 @@ class ChartTest {
     }
 
     @Test
+    void cacheLimitWithASuffix() {
+        JsonNode plugin = container(RenderedChart.render(Map.of("node.cacheMaxBytes", "200G")).get("DaemonSet", NODE_DS),
+                "kcfs-node");
+        assertThat(args(plugin)).contains("--cache-max-bytes=200G");
+    }
+
+    @Test
     void operatorCanBeLeftOut() {
         RenderedChart chart = RenderedChart.render(Map.of("operator.enabled", "false"));
         assertThat(chart.ofKind("Deployment")).isEmpty();
@@ -231,6 +240,10 @@ class ChartTest {
                 .hasMessageContaining("kubeletDir \"var/lib/kubelet\" must be an absolute host path");
         assertThatThrownBy(() -> RenderedChart.render(Map.of("logLevel", "LOUD")))
                 .hasMessageContaining("logLevel \"LOUD\" is not one of");
+        assertThatThrownBy(() -> RenderedChart.render(Map.of("node.cacheMaxBytes", "200GB")))
+                .hasMessageContaining("node.cacheMaxBytes \"200GB\" is not a byte count");
+        assertThatThrownBy(() -> RenderedChart.render(Map.of("node.buildConcurrency", "0")))
+                .hasMessageContaining("node.buildConcurrency 0 must be at least 1");
     }
 
     @Test

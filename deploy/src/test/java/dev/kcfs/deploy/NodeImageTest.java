@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.protobuf.BoolValue;
+import dev.kcfs.csi.NodeMain;
 import dev.kcfs.csi.v1.GetPluginInfoRequest;
 import dev.kcfs.csi.v1.IdentityGrpc;
 import dev.kcfs.csi.v1.ProbeRequest;
@@ -33,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * The node plugin image runs: its entrypoint, in a chroot of the image's root filesystem (nothing
@@ -89,6 +91,10 @@ class NodeImageTest {
         command.addAll(entrypoint);
         command.addAll(List.of("--endpoint", "unix:///tmp/csi/csi.sock", "--store", "/tmp/store",
                 "--kubelet-dir", "/tmp/kubelet", "--metrics-port", Integer.toString(metricsPort)));
+        // there is no API server here: the CSI side only (a NodeMain with a node agent has --no-agent)
+        if (new CommandLine(new NodeMain()).getCommandSpec().findOption("--no-agent") != null) {
+            command.add("--no-agent");
+        }
         Path log = work.resolve("node.log");
         Process node = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Path socket = tmp.resolve("csi/csi.sock");

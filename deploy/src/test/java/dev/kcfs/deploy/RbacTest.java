@@ -113,10 +113,9 @@ class RbacTest {
     void nodeClusterRoleIsExactly() {
         assertThat(rules(RenderedChart.render().get("ClusterRole", NODE))).containsExactlyInAnyOrder(
                 "apiGroups=[kcfs.dev] resources=[composefsimages] resourceNames=[] verbs=[get, list, watch]",
-                "apiGroups=[kcfs.dev] resources=[composefsnodes] resourceNames=[] verbs=[get, list, watch, create, update, patch]",
-                "apiGroups=[kcfs.dev] resources=[composefsnodes/status] resourceNames=[] verbs=[get, update, patch]",
-                "apiGroups=[] resources=[nodes] resourceNames=[] verbs=[get, list, watch]",
-                "apiGroups=[] resources=[events] resourceNames=[] verbs=[create, patch]");
+                "apiGroups=[kcfs.dev] resources=[composefsnodes] resourceNames=[] verbs=[get, create, update, patch]",
+                "apiGroups=[kcfs.dev] resources=[composefsnodes/status] resourceNames=[] verbs=[update, patch]",
+                "apiGroups=[] resources=[nodes] resourceNames=[] verbs=[get, list, watch]");
     }
 
     @Test
@@ -162,6 +161,9 @@ class RbacTest {
             assertThat(can(node, null, "", "nodes", verb, "node-1")).isFalse();
         }
         assertThat(can(node, null, "kcfs.dev", "composefsnodes", "delete", "node-1")).isFalse();
+        // it neither lists other nodes' reports nor writes events
+        assertThat(can(node, null, "kcfs.dev", "composefsnodes", "list", "x")).isFalse();
+        assertThat(can(node, NS, "", "events", "create", "x")).isFalse();
         assertThat(can(node, "kube-system", "", "secrets", "get", "x")).isFalse();
         assertThat(can(node, NS, "", "pods", "get", "x")).isFalse();
         assertThat(can(node, NS, "coordination.k8s.io", "leases", "update", "kcfs-operator")).isFalse();

@@ -32,7 +32,7 @@ class SchemaTest {
     void everythingEnabledUsesOnlyKnownFields() throws Exception {
         assertKnownFields(RenderedChart.render(Map.of("serviceMonitor.enabled", "true", "dashboard.enabled", "true",
                 "pullSecrets.namespaces[0]", "team-a", "node.cacheMaxBytes", "1000", "imagePullSecrets[0]", "regcred",
-                "operator.plainHttpRegistries[0]", "registry.local:5000", "node.podAnnotations.a", "b")));
+                "plainHttpRegistries[0]", "registry.local:5000", "node.podAnnotations.a", "b")));
     }
 
     private void assertKnownFields(RenderedChart chart) throws Exception {
