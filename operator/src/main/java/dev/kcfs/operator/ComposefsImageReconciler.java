@@ -2,6 +2,7 @@ package dev.kcfs.operator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsImageStatus;
@@ -33,6 +34,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -60,12 +62,14 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
    * @param resolveRetry when to retry pinning after a registry failure
    * @param secretRetry when to retry after a missing or bad pull secret (secrets are not watched)
    * @param eventNamespace where events about the cluster-scoped images are written
+   * @param countsInterval least time between two status writes of one image that change only node
+   *     counts; condition, digest and pin changes are written at once
    */
   public record Settings(Duration releaseTimeout, Duration releasePoll, Duration resolveRetry, Duration secretRetry,
-      String eventNamespace) {
+      String eventNamespace, Duration countsInterval) {
     public static Settings defaults() {
       return new Settings(Duration.ofMinutes(10), Duration.ofSeconds(5), Duration.ofSeconds(30),
-          Duration.ofSeconds(60), "default");
+          Duration.ofSeconds(60), "default", Duration.ofSeconds(5));
     }
   }
 
@@ -76,6 +80,8 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
   private final ObjectMapper json;
   /** uids of deleted images whose "waiting for nodes" event was written, so it is written once. */
   private final Set<String> announcedReleases = ConcurrentHashMap.newKeySet();
+  /** uid -> when its status was last written, to pace count-only writes. */
+  private final Map<String, Instant> lastWrite = new ConcurrentHashMap<>();
 
   private volatile InformerEventSource<ComposefsNode, ComposefsImage> reports;
   private volatile InformerEventSource<Node, ComposefsImage> nodes;
@@ -299,15 +305,46 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     return null;
   }
 
+  /**
+   * Writes the status when it changed. While a rollout only moves node counts (each node report
+   * would otherwise cost one write per image), writes are paced to one per countsInterval; the
+   * rescheduled reconcile then writes the latest counts. Everything else is written at once.
+   */
   private UpdateControl<ComposefsImage> write(ComposefsImage image, JsonNode before, Duration retry) {
-    UpdateControl<ComposefsImage> control;
-    if (json.valueToTree(image.getStatus()).equals(before)) {
-      control = UpdateControl.noUpdate();
-    } else {
-      metrics.statusWritten();
-      control = UpdateControl.patchStatus(image);
+    JsonNode after = json.valueToTree(image.getStatus());
+    if (after.equals(before)) {
+      UpdateControl<ComposefsImage> none = UpdateControl.noUpdate();
+      return retry == null ? none : none.rescheduleAfter(retry);
     }
+    String uid = String.valueOf(image.getMetadata().getUid());
+    Instant now = clock.instant();
+    Instant last = lastWrite.get(uid);
+    if (last != null && countsOnly(before, after)) {
+      Duration wait = Duration.between(now, last.plus(settings.countsInterval()));
+      if (!wait.isNegative() && !wait.isZero()) {
+        UpdateControl<ComposefsImage> later = UpdateControl.noUpdate();
+        return later.rescheduleAfter(retry != null && retry.compareTo(wait) < 0 ? retry : wait);
+      }
+    }
+    lastWrite.put(uid, now);
+    metrics.statusWritten();
+    UpdateControl<ComposefsImage> control = UpdateControl.patchStatus(image);
     return retry == null ? control : control.rescheduleAfter(retry);
+  }
+
+  /** True when two statuses differ only in node counts (and the messages that quote them). */
+  private static boolean countsOnly(JsonNode before, JsonNode after) {
+    return before != null && before.isObject() && significant(before).equals(significant(after));
+  }
+
+  private static JsonNode significant(JsonNode status) {
+    ObjectNode copy = status.deepCopy();
+    copy.remove(List.of("nodes", "ready"));
+    JsonNode conditions = copy.get("conditions");
+    if (conditions != null) {
+      conditions.forEach(c -> ((ObjectNode) c).remove(List.of("message", "lastTransitionTime")));
+    }
+    return copy;
   }
 
   /**
@@ -323,6 +360,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
         .map(cn -> cn.getMetadata().getName()).sorted().collect(Collectors.toList());
     if (holders.isEmpty()) {
       announcedReleases.remove(uid);
+      lastWrite.remove(uid);
       metrics.imageGone(name);
       return DeleteControl.defaultDelete();
     }
@@ -335,6 +373,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       events.warning(image, "ReleaseTimedOut", who + " still hold the image " + settings.releaseTimeout()
           + " after deletion; removing the finalizer anyway, their agents drop it when they see it gone");
       announcedReleases.remove(uid);
+      lastWrite.remove(uid);
       metrics.imageGone(name);
       return DeleteControl.defaultDelete();
     }

@@ -285,7 +285,8 @@ class ComposefsImageReconcilerTest {
   void deletionStopsWaitingAfterTheReleaseTimeout() {
     threeNodes();
     var settings = new ComposefsImageReconciler.Settings(Duration.ofSeconds(3), Duration.ofMillis(300),
-        Duration.ofSeconds(2), Duration.ofSeconds(2), "default");
+        Duration.ofSeconds(2), Duration.ofSeconds(2), "default",
+        Duration.ofMillis(500));
     cluster.start(settings);
     cluster.apply("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
     cluster.report("n1", built("tools", D1));

@@ -52,6 +52,10 @@ final class SimulatedAgents implements AutoCloseable {
 
     synchronized void consider(ComposefsImage image) {
       String name = image.getMetadata().getName();
+      if (image.getMetadata().getDeletionTimestamp() != null) {
+        drop(name); // the image is going: release it so the operator can remove its finalizer
+        return;
+      }
       if (image.getStatus() == null || image.getStatus().getResolvedImage() == null || images.containsKey(name)
           || !NodeSelection.matches(image.getSpec().getNodeSelector(), labels)) {
         return;
