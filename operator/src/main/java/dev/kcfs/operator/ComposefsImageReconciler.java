@@ -80,6 +80,12 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
   private final ObjectMapper json;
   /** uids of deleted images whose "waiting for nodes" event was written, so it is written once. */
   private final Set<String> announcedReleases = ConcurrentHashMap.newKeySet();
+  /**
+   * uid/condition type -> the status/reason last announced by an event. The informer cache can hand a
+   * reconcile a status older than the one this operator just wrote (seen in the scale benchmark);
+   * without this, that stale copy would announce the same transition twice.
+   */
+  private final Map<String, String> announced = new ConcurrentHashMap<>();
   /** uid -> when its status was last written, to pace count-only writes. */
   private final Map<String, Instant> lastWrite = new ConcurrentHashMap<>();
 
@@ -166,7 +172,8 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<String> problems = SpecCheck.problems(spec);
     if (!problems.isEmpty()) {
       String message = String.join("; ", problems);
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, "InvalidSpec", message, generation, now)) {
+      if (Conditions.set(conditions, Conditions.RESOLVED, false, "InvalidSpec", message, generation, now)
+          & firstAnnouncement(image, Conditions.RESOLVED, "False/InvalidSpec")) {
         events.warning(image, "InvalidSpec", message);
       }
       setReady(image, false, "InvalidSpec", "fix the spec: " + message, generation, now);
@@ -201,19 +208,21 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       metrics.resolved("ok", Duration.ofNanos(System.nanoTime() - t0));
       status.setResolvedImage(pinned);
       if (Conditions.set(conditions, Conditions.RESOLVED, true, "Pinned", "pinned " + source + " to " + pinned,
-          generation, now)) {
+          generation, now) & firstAnnouncement(image, Conditions.RESOLVED, "True/Pinned")) {
         events.normal(image, "Resolved", "pinned " + source + " to " + pinned);
       }
       return null;
     } catch (PullSecrets.PullSecretException e) {
       metrics.resolved("failed", Duration.ofNanos(System.nanoTime() - t0));
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)) {
+      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)
+          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + e.reason())) {
         events.warning(image, e.reason(), e.getMessage());
       }
       return settings.secretRetry();
     } catch (ResolveException e) {
       metrics.resolved("failed", Duration.ofNanos(System.nanoTime() - t0));
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)) {
+      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)
+          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + e.reason())) {
         events.warning(image, e.reason(), e.getMessage());
       }
       return e.kind().retryable() ? settings.resolveRetry() : null;
@@ -248,13 +257,14 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<Condition> conditions = status.getConditions();
     boolean wasDegraded = Conditions.isTrue(conditions, Conditions.DEGRADED);
     if (f.degradedReason() != null) {
-      if (Conditions.set(conditions, Conditions.DEGRADED, true, f.degradedReason(), f.degradedMessage(), generation, now)) {
+      if (Conditions.set(conditions, Conditions.DEGRADED, true, f.degradedReason(), f.degradedMessage(), generation, now)
+          & firstAnnouncement(image, Conditions.DEGRADED, "True/" + f.degradedReason())) {
         events.warning(image, f.degradedReason(), f.degradedMessage());
       }
     } else {
       Conditions.set(conditions, Conditions.DEGRADED, false, "AsExpected",
           "no node failed and all nodes that built the image agree on its digest", generation, now);
-      if (wasDegraded) {
+      if (wasDegraded & firstAnnouncement(image, Conditions.DEGRADED, "False")) {
         events.normal(image, "Recovered", "no node failed and all nodes that built the image agree on its digest");
       }
     }
@@ -286,11 +296,17 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<Condition> conditions = image.getStatus().getConditions();
     boolean wasReady = Conditions.isTrue(conditions, Conditions.READY);
     Conditions.set(conditions, Conditions.READY, ready, reason, message, generation, now);
-    if (ready && !wasReady) {
+    if (ready && !wasReady && firstAnnouncement(image, Conditions.READY, "True")) {
       events.normal(image, "Ready", message);
-    } else if (!ready && wasReady) {
+    } else if (!ready && wasReady && firstAnnouncement(image, Conditions.READY, "False")) {
       events.warning(image, "NotReady", message);
     }
+  }
+
+  /** Records the transition and says whether it differs from the one last announced for this image. */
+  private boolean firstAnnouncement(ComposefsImage image, String type, String transition) {
+    String key = image.getMetadata().getUid() + "/" + type;
+    return !transition.equals(announced.put(key, transition));
   }
 
   private static NodeImage find(ComposefsNode cn, String image) {
@@ -361,6 +377,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     if (holders.isEmpty()) {
       announcedReleases.remove(uid);
       lastWrite.remove(uid);
+      announced.keySet().removeIf(k -> k.startsWith(uid + "/"));
       metrics.imageGone(name);
       return DeleteControl.defaultDelete();
     }
@@ -374,6 +391,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
           + " after deletion; removing the finalizer anyway, their agents drop it when they see it gone");
       announcedReleases.remove(uid);
       lastWrite.remove(uid);
+      announced.keySet().removeIf(k -> k.startsWith(uid + "/"));
       metrics.imageGone(name);
       return DeleteControl.defaultDelete();
     }

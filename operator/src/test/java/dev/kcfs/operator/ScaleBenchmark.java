@@ -110,6 +110,9 @@ class ScaleBenchmark {
         long agentWrites = agentRequests.writes();
         var opSnapshot = operatorRequests.snapshot();
         long heapReady = usedHeapAfterGc(memory);
+        Map<String, Long> eventsByReason = new java.util.TreeMap<>();
+        client.v1().events().inNamespace("default").list().getItems()
+            .forEach(e -> eventsByReason.merge(e.getReason(), 1L, Long::sum));
 
         // Steady state: agents rewrite store stats (not image states) every flush for 10 s.
         for (int i = 0; i < 10; i++) {
@@ -134,6 +137,7 @@ class ScaleBenchmark {
         System.out.printf("operator reconciles          %.0f (%.1f per image)%n", reconciles, reconciles / images);
         System.out.printf("operator API writes          %d (%.1f per image): %s%n", opWrites, (double) opWrites / images,
             writesOnly(opSnapshot));
+        System.out.printf("events by reason             %s%n", eventsByReason);
         System.out.printf("agent API writes             %d (%.1f per node)%n", agentWrites, (double) agentWrites / nodes);
         System.out.printf("steady 10 s of stats churn   %.0f reconciles, %d operator writes, %d agent writes%n",
             churnReconciles, churnOpWrites, churnAgentWrites);
