@@ -6,10 +6,12 @@ import com.sun.jna.LastErrorException;
 public final class Errno {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
+    public static final int EINTR = 4;
     public static final int EIO = 5;
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int EACCES = 13;
+    public static final int ENOTBLK = 15;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EXDEV = 18;
@@ -17,10 +19,14 @@ public final class Errno {
     public static final int ENOTDIR = 20;
     public static final int EINVAL = 22;
     public static final int ENOTTY = 25;
+    public static final int ETXTBSY = 26;
     public static final int ENOSPC = 28;
+    public static final int EROFS = 30;
     public static final int ERANGE = 34;
     public static final int ENOSYS = 38;
     public static final int ENODATA = 61;
+    public static final int EOVERFLOW = 75;
+    public static final int EMSGSIZE = 90;
     public static final int EOPNOTSUPP = 95;
 
     private Errno() {

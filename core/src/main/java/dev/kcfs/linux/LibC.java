@@ -47,6 +47,23 @@ public interface LibC extends Library {
 
     int fsetxattr(int fd, String name, byte[] value, NativeLong size, int flags) throws LastErrorException;
 
+    /*
+     * Byte-path variants: file names are arbitrary bytes (not necessarily UTF-8), so the directory
+     * scanner passes NUL-terminated byte arrays instead of Strings.
+     */
+    NativeLong lgetxattr(byte[] path, byte[] name, byte[] value, NativeLong size) throws LastErrorException;
+
+    NativeLong llistxattr(byte[] path, byte[] list, NativeLong size) throws LastErrorException;
+
+    NativeLong readlink(byte[] path, byte[] buf, NativeLong size) throws LastErrorException;
+
+    /* Native-buffer variants: JNA copies a byte[] both ways on every call, a Pointer not at all. */
+    NativeLong lgetxattr(byte[] path, byte[] name, Pointer value, NativeLong size) throws LastErrorException;
+
+    NativeLong llistxattr(byte[] path, Pointer list, NativeLong size) throws LastErrorException;
+
+    int isatty(int fd);
+
     int ioctl(int fd, NativeLong request, Pointer arg) throws LastErrorException;
 
     int ioctl(int fd, NativeLong request, NativeLong arg) throws LastErrorException;
@@ -62,4 +79,40 @@ public interface LibC extends Library {
     NativeLong syscall(NativeLong number, Object... args) throws LastErrorException;
 
     String strerror(int errnum);
+
+    int AT_FDCWD = -100;
+    /** renameat2 flag: fail with EEXIST instead of replacing the target. */
+    int RENAME_NOREPLACE = 1;
+
+    /** glibc >= 2.28; EINVAL when the filesystem cannot honour the flags. */
+    int renameat2(int oldDirFd, String oldPath, int newDirFd, String newPath, int flags) throws LastErrorException;
+
+    int link(String oldPath, String newPath) throws LastErrorException;
+
+    int LOCK_SH = 1;
+    int LOCK_EX = 2;
+    int LOCK_NB = 4;
+    int LOCK_UN = 8;
+
+    /**
+     * BSD lock on an open file description: unlike the JDK's fcntl locks it conflicts between two fds
+     * of the same process and survives closing other fds of the file, so threads can use it too.
+     */
+    int flock(int fd, int operation) throws LastErrorException;
+
+    NativeLong read(int fd, byte[] buf, NativeLong count) throws LastErrorException;
+
+    NativeLong pread(int fd, byte[] buf, NativeLong count, long offset) throws LastErrorException;
+
+    int POSIX_FADV_DONTNEED = 4;
+
+    /** Returns 0 or an error number (it does not set errno). */
+    int posix_fadvise(int fd, long offset, long len, int advice);
+
+    int MS_RDONLY = 1;
+    int MS_SILENT = 32768;
+    int MNT_DETACH = 2;
+
+    /** {@code _IOW(0x94, 9, int)}: share the source fd's extents with the destination (reflink). */
+    long FICLONE = 0x40049409L;
 }

@@ -1,0 +1,285 @@
+package dev.kcfs.cli;
+
+import dev.kcfs.scan.DirectoryScanner;
+import dev.kcfs.tree.Directory;
+import dev.kcfs.verity.Digest;
+import dev.kcfs.verity.FsVerityHasher;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code kcfs mkcomposefs}: upstream mkcomposefs 1.0.8, same flags, same image bytes. */
+@Command(name = "mkcomposefs", sortOptions = false,
+        description = {"Build a composefs image from a directory or a dump file.",
+            "Regular files over 64 bytes are referenced by fs-verity digest; --digest-store copies them into an object directory."})
+final class MkcomposefsCommand implements Callable<Integer> {
+    /** Highest format version kcfs (like upstream 1.0.8) writes. */
+    static final int MAX_FORMAT_VERSION = 1;
+
+    @ParentCommand
+    Kcfs kcfs;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--digest-store", paramLabel = "DIR",
+            description = "Copy file bodies into this object directory as DIR/ab/cdef... (atomically, durable before the image appears).")
+    Path digestStore;
+
+    @Option(names = "--print-digest", description = "Print the image's fs-verity digest.")
+    boolean printDigest;
+
+    @Option(names = "--print-digest-only", description = "Print the image's fs-verity digest and write nothing (leave IMAGE out).")
+    boolean printDigestOnly;
+
+    @Option(names = "--use-epoch", description = "Set every mtime to 0 (the Unix epoch).")
+    boolean useEpoch;
+
+    @Option(names = "--skip-devices", description = "Leave out character and block devices.")
+    boolean skipDevices;
+
+    @Option(names = "--skip-xattrs", description = "Leave out all extended attributes.")
+    boolean skipXattrs;
+
+    @Option(names = "--user-xattrs", description = "Keep only user.* extended attributes.")
+    boolean userXattrs;
+
+    @Option(names = "--from-file", description = "SOURCE is a composefs-dump(5) file; - reads standard input.")
+    boolean fromFile;
+
+    @Option(names = "--lenient", description = "With --from-file: accept what upstream accepts without CFS_PARSE_STRICT.")
+    boolean lenient;
+
+    @Option(names = "--version", paramLabel = "N", description = "Format version (sets --min-version and --max-version).")
+    Integer version;
+
+    @Option(names = "--min-version", paramLabel = "N", description = "Lowest format version (default 0).")
+    Integer minVersion;
+
+    @Option(names = "--max-version", paramLabel = "N",
+            description = "Highest format version (default 1; only one of min/max given: the other is 0). Version 1 is used only if the tree has whiteouts.")
+    Integer maxVersion;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: available processors).")
+    Integer threads;
+
+    @Option(names = "--no-prefetch", hidden = true, description = "Benchmarking: do not read files ahead of the hashers.")
+    boolean noPrefetch;
+
+    @Parameters(index = "0", paramLabel = "SOURCE", description = "Source directory, or dump file with --from-file.")
+    String source;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "IMAGE", description = "Image to write; - writes to standard output.")
+    String image;
+
+    @Override
+    public Integer call() throws IOException {
+        int[] versions = versions();
+        checkArguments();
+        try (Store store = digestStore != null ? Store.open(digestStore) : null) {
+            Directory root = fromFile ? parseDump()
+                    : scanner().scan(Path.of(source), store != null ? store::add : null).root();
+            if (printDigestOnly) {
+                DigestingOutputStream sink = new DigestingOutputStream(OutputStream.nullOutputStream());
+                Formats.writeImage(root, versions[0], versions[1], sink);
+                kcfs.out().println(sink.digest().hex());
+                return 0;
+            }
+            if (image.equals("-")) {
+                if (store != null) {
+                    store.commit();
+                }
+                Formats.writeImage(root, versions[0], versions[1], kcfs.out());
+                return 0;
+            }
+            Digest digest = writeAtomically(Path.of(image), root, versions, store);
+            if (printDigest) {
+                kcfs.out().println(digest.hex());
+            }
+            return 0;
+        }
+    }
+
+    private DirectoryScanner scanner() {
+        DirectoryScanner.Options o = DirectoryScanner.Options.defaults()
+                .withUseEpoch(useEpoch).withSkipDevices(skipDevices).withSkipXattrs(skipXattrs).withUserXattrsOnly(userXattrs)
+                .withPrefetch(!noPrefetch);
+        if (threads != null) {
+            o = o.withThreads(threads);
+        }
+        return new DirectoryScanner(o);
+    }
+
+    private Directory parseDump() throws IOException {
+        if (source.equals("-")) {
+            return Formats.parseDump(kcfs.in(), "<stdin>", lenient);
+        }
+        try (InputStream in = Files.newInputStream(Path.of(source))) {
+            return Formats.parseDump(in, source, lenient);
+        }
+    }
+
+    /** [min, max] with upstream's rules (FORMAT.md 4.11). */
+    int[] versions() {
+        int min;
+        int max;
+        if (version != null) {
+            if (minVersion != null || maxVersion != null) {
+                throw usage("--version sets both --min-version and --max-version; give either --version or those two");
+            }
+            min = version;
+            max = version;
+        } else if (minVersion == null && maxVersion == null) {
+            min = 0;
+            max = MAX_FORMAT_VERSION;
+        } else {
+            min = minVersion != null ? minVersion : 0;
+            max = maxVersion != null ? maxVersion : 0;
+        }
+        if (max < min) {
+            max = min;
+        }
+        if (min < 0 || max > MAX_FORMAT_VERSION) {
+            throw usage("unsupported format version " + (min < 0 ? min : max) + ": kcfs writes versions 0 to " + MAX_FORMAT_VERSION);
+        }
+        return new int[] {min, max};
+    }
+
+    private void checkArguments() {
+        if (printDigestOnly && image != null) {
+            throw usage("--print-digest-only writes no image: leave IMAGE out");
+        }
+        if (!printDigestOnly && image == null) {
+            throw usage("No destination path specified");
+        }
+        if (fromFile && (digestStore != null || useEpoch || skipDevices || skipXattrs || userXattrs)) {
+            throw usage("--digest-store, --use-epoch, --skip-devices, --skip-xattrs and --user-xattrs apply to a"
+                    + " directory SOURCE; a dump already says what the image holds");
+        }
+        if (lenient && !fromFile) {
+            throw usage("--lenient applies to dump parsing: use it with --from-file");
+        }
+        if (skipXattrs && userXattrs) {
+            throw usage("--skip-xattrs and --user-xattrs contradict each other: give one");
+        }
+        if (threads != null && threads < 1) {
+            throw usage("--threads must be at least 1, got " + threads);
+        }
+        if ("-".equals(image) && !printDigestOnly && kcfs.stdoutIsTerminal()) {
+            throw new CommandException("stdout is a terminal: refusing to write a binary image there (redirect it, or give a file name)");
+        }
+        if (image != null && !image.equals("-")) {
+            // fail before a long scan, not after it
+            Path dir = Path.of(image).toAbsolutePath().getParent();
+            if (!Files.isDirectory(dir)) {
+                throw new CommandException("cannot create the image " + image + ": directory " + dir + " does not exist");
+            }
+            if (!Files.isWritable(dir)) {
+                throw new CommandException("cannot create the image " + image + ": directory " + dir + " is not writable");
+            }
+            if (Files.isDirectory(Path.of(image))) {
+                throw new CommandException("cannot create the image " + image + ": it is a directory; give the image file name");
+            }
+        }
+        if ("-".equals(image) && printDigest) {
+            throw usage("--print-digest with IMAGE - would mix the digest into the image on standard output");
+        }
+    }
+
+    /**
+     * Writes the image to a temporary file beside the target, makes it durable, commits the object
+     * store, then renames: readers see either no image or the whole one, and an image never
+     * refers to objects that are not durable yet. Returns the image's fs-verity digest.
+     */
+    private Digest writeAtomically(Path target, Directory root, int[] versions, Store store) throws IOException {
+        if (Files.isDirectory(target)) {
+            throw new CommandException(target + ": is a directory; give the image file name");
+        }
+        Path dir = target.toAbsolutePath().getParent();
+        Path temp;
+        try {
+            temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        } catch (IOException e) {
+            throw new CommandException("cannot create the image " + target + ": " + Failures.reason(e), e);
+        }
+        boolean done = false;
+        try {
+            Digest digest;
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                DigestingOutputStream out = new DigestingOutputStream(Channels.newOutputStream(ch));
+                Formats.writeImage(root, versions[0], versions[1], out);
+                out.flush();
+                ch.force(true);
+                digest = out.digest();
+            } catch (IOException e) {
+                if (e.getClass().getName().startsWith("dev.kcfs.")) {
+                    throw e; // the tree cannot be written: the writer's message says why
+                }
+                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
+            }
+            Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+            if (store != null) {
+                store.commit();
+            }
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
+            }
+            done = true;
+            return digest;
+        } finally {
+            if (!done) {
+                Files.deleteIfExists(temp);
+            }
+        }
+    }
+
+    /** Passes bytes through while computing their fs-verity digest (for --print-digest). */
+    static final class DigestingOutputStream extends FilterOutputStream {
+        private final FsVerityHasher hasher = new FsVerityHasher();
+
+        DigestingOutputStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            hasher.update(new byte[] {(byte) b});
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            hasher.update(b, off, len);
+            out.write(b, off, len);
+        }
+
+        Digest digest() {
+            return hasher.digest();
+        }
+    }
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+}

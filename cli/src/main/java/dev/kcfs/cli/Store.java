@@ -1,0 +1,63 @@
+package dev.kcfs.cli;
+
+import dev.kcfs.scan.DirectoryScanner;
+import dev.kcfs.store.ObjectDirectory;
+import dev.kcfs.verity.Digest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+
+/**
+ * An object store being filled by {@code mkcomposefs --digest-store}: files are added while they
+ * are hashed and become visible (durably) on {@link #commit()}; closing without commit discards
+ * them. The one place adapting the CLI to {@code dev.kcfs.store.ObjectDirectory}.
+ */
+final class Store implements AutoCloseable {
+    /**
+     * Temporaries live in the store itself (like upstream's {@code DIR/.tmpXXXXXX}): same
+     * filesystem, so objects move into place by rename; the dot keeps it out of {@code ab/} names.
+     */
+    static final String TMP_DIR = ".kcfs-tmp";
+
+    private final ObjectDirectory.Batch batch;
+
+    private Store(ObjectDirectory.Batch batch) {
+        this.batch = batch;
+    }
+
+    static Store open(Path dir) throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new CommandException("--digest-store " + dir + ": not a directory");
+        }
+        ObjectDirectory objects = ObjectDirectory.open(dir, dir.resolve(TMP_DIR));
+        return new Store(objects.batch());
+    }
+
+    /** Thread-safe. */
+    void add(DirectoryScanner.ExternalFile file) throws IOException {
+        Path source = file.source();
+        if (Path.of(source.toString()).equals(source)) {
+            batch.addFile(source, file.digest());
+            return;
+        }
+        // The name is not valid UTF-8, so it has no String form that reaches the file, and
+        // addFile opens by String; NIO still opens the Path (it keeps the raw bytes).
+        try (InputStream in = Files.newInputStream(source, LinkOption.NOFOLLOW_LINKS)) {
+            Digest copied = batch.addStream(in);
+            if (!copied.equals(file.digest())) {
+                throw new CommandException(source + ": changed while being copied into the object store");
+            }
+        }
+    }
+
+    void commit() throws IOException {
+        batch.commit();
+    }
+
+    @Override
+    public void close() throws IOException {
+        batch.close();
+    }
+}

@@ -1,0 +1,189 @@
+package dev.kcfs.oci;
+
+import dev.kcfs.image.erofs.ErofsWriter;
+import dev.kcfs.oci.layer.BodyPipeline;
+import dev.kcfs.oci.layer.BodySink;
+import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.store.ObjectDirectory;
+import dev.kcfs.store.ObjectList;
+import dev.kcfs.store.Store;
+import dev.kcfs.tree.Directory;
+import dev.kcfs.tree.Inode;
+import dev.kcfs.tree.RegularFile;
+import dev.kcfs.verity.Digest;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Imports an OCI image into the node store: reference → manifest (platform chosen) → each layer
+ * streamed once (verified against its digest while it arrives) → file bodies into {@code objects/}
+ * while they stream → tree → composefs image ({@link #FORMAT_VERSION pinned format}) → {@code images/}
+ * → ref.
+ *
+ * <p>Guarantees: a store lease is held for the whole import, so GC cannot collect objects between
+ * "written" and "referenced". New objects become visible only when every layer has been read and
+ * verified (one batch commit); on any failure the batch is discarded and no image or ref is
+ * written. A repeated import writes no objects (each body is still streamed and hashed, because a
+ * body's digest is known only once it has been read). The same image gives the same composefs
+ * digest on every machine (see {@link dev.kcfs.oci.layer.TreeBuilder} for how tar maps to the tree).
+ *
+ * <p>Threads: the calling thread inflates and parses; the {@link BodyPipeline}'s workers hash and
+ * write bodies. Memory is bounded by the pipeline's chunk pool plus the tree's metadata.
+ */
+public final class Importer implements AutoCloseable {
+    /** The composefs format version of every imported image: pinned so the digest never depends on the tree. */
+    public static final int FORMAT_VERSION = 1;
+
+    private final Store store;
+    private final RegistryClient registry;
+    private final BodyPipeline pipeline;
+
+    /** @param pipeline body workers, owned (closed) by this importer */
+    public Importer(Store store, RegistryClient registry, BodyPipeline pipeline) {
+        this.store = store;
+        this.registry = registry;
+        this.pipeline = pipeline;
+    }
+
+    /** An importer with one body worker per core and 32 MiB of body buffers. */
+    public Importer(Store store, RegistryClient registry) {
+        this(store, registry, BodyPipeline.forThisMachine());
+    }
+
+    /**
+     * What an import did.
+     *
+     * @param image          the composefs image's fs-verity digest (its name in {@code images/})
+     * @param manifestDigest the manifest imported (after platform selection)
+     * @param refName        the ref set, or null
+     * @param layers         number of layers applied
+     * @param layerBytes     compressed bytes downloaded/read
+     * @param fileBytes      uncompressed bytes of regular-file bodies in the layers
+     * @param objectsAdded   objects new to the store
+     * @param objectsPresent bodies whose object was already there (or repeated within the image)
+     */
+    public record Result(Digest image, String manifestDigest, String refName, int layers, long layerBytes,
+                         long fileBytes, int objectsAdded, int objectsPresent) {
+    }
+
+    /**
+     * Pulls {@code reference} (registry reference, {@code oci:DIR[:TAG]} or
+     * {@code oci-archive:FILE[:TAG]}; see {@link ImageSources}) and points {@code refName} at it
+     * (null: no ref; the image is then only kept by a later ref or a mount).
+     */
+    public Result pull(String reference, Platform platform, String refName, ImportProgress progress) throws IOException {
+        try (ImageSource source = ImageSources.open(reference, registry)) {
+            return importImage(source, platform, refName, progress);
+        }
+    }
+
+    /**
+     * Imports from an already opened source; see {@link #pull}. Imports through one importer run one
+     * at a time (they share its body pipeline); use several importers for parallel pulls.
+     */
+    public synchronized Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
+        ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
+        try (Store.Lease lease = store.lease("import " + source.describe());
+             ObjectDirectory.Batch batch = store.objects().batch()) {
+            ImageManifest manifest = source.resolve(platform);
+            listener.resolved(source.describe(), manifest);
+            BodySink sink = (body, size) -> batch.addStream(body);
+            long[] fileBytes = new long[1];
+            Directory root = ImageTrees.build(source, manifest, sink, pipeline, new ImportProgress() {
+                @Override
+                public void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {
+                    listener.layerBytes(index, layer, compressedBytesSoFar);
+                }
+
+                @Override
+                public void layerDone(int index, int total, Descriptor layer, long bodies) {
+                    fileBytes[0] = bodies;
+                    listener.layerDone(index, total, layer, bodies);
+                }
+            });
+            // every layer was read to its end and matched its digest: now objects may become visible
+            ObjectDirectory.Committed committed = batch.commit();
+            Digest image = writeImage(root);
+            if (refName != null) {
+                store.setRef(refName, image);
+            }
+            long layerBytes = manifest.layers().stream().mapToLong(Descriptor::size).sum();
+            return new Result(image, manifest.digest(), refName, manifest.layers().size(), layerBytes, fileBytes[0],
+                    committed.added(), committed.alreadyPresent());
+        }
+    }
+
+    /** Streams the EROFS image straight into the store (no temporary copy of our own). */
+    private Digest writeImage(Directory root) throws IOException {
+        ObjectList objects = objectList(root);
+        PipedInputStream in = new PipedInputStream(1 << 20);
+        PipedOutputStream out = new PipedOutputStream(in);
+        AtomicReference<Throwable> writeError = new AtomicReference<>();
+        Thread writer = new Thread(() -> {
+            try {
+                ErofsWriter.write(root, ErofsWriter.WriteOptions.pinned(FORMAT_VERSION), out);
+                out.close(); // only a complete image ends the stream normally
+            } catch (Throwable e) {
+                // not closing: the reader then fails with "write end dead" instead of storing a short image
+                writeError.set(e);
+            }
+        }, "kcfs-image-writer");
+        writer.setDaemon(true);
+        writer.start();
+        Digest digest = null;
+        IOException storeError = null;
+        try {
+            digest = store.addImage(in, objects);
+        } catch (IOException e) {
+            storeError = e;
+        } finally {
+            in.close(); // unblocks the writer if the store stopped reading
+            try {
+                writer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while writing the image");
+            }
+        }
+        Throwable e = writeError.get();
+        if (e != null) {
+            throw new OciException("cannot write the composefs image: " + e.getMessage(), e);
+        }
+        if (storeError != null) {
+            throw storeError;
+        }
+        return digest;
+    }
+
+    /** The objects the image refers to, and its logical size (each external file once, hardlinks once). */
+    static ObjectList objectList(Directory root) {
+        Set<Digest> digests = new TreeSet<>();
+        Set<Inode> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        long[] logical = new long[1];
+        walk(root, digests, seen, logical);
+        return ObjectList.of(digests, logical[0]);
+    }
+
+    private static void walk(Directory dir, Set<Digest> digests, Set<Inode> seen, long[] logical) {
+        for (Inode i : dir.children().values()) {
+            if (i instanceof Directory d) {
+                walk(d, digests, seen, logical);
+            } else if (i instanceof RegularFile f && f.isExternal() && seen.add(f)) {
+                digests.add(f.digest());
+                logical[0] += f.size();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        pipeline.close();
+    }
+}

@@ -1,0 +1,44 @@
+package dev.kcfs.scan;
+
+import dev.kcfs.image.erofs.ErofsWriter;
+import dev.kcfs.store.ErofsImageObjects;
+import dev.kcfs.store.ObjectDirectory;
+import dev.kcfs.store.Store;
+import dev.kcfs.verity.Digest;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Builds a composefs image from a directory straight into a node store: bodies are copied into
+ * {@code objects/} while they are hashed, made durable in one batch, then the image is added under
+ * its digest and, if a name is given, a ref points at it. A lease keeps GC away meanwhile; on any
+ * failure nothing new becomes visible (uncommitted objects and the temporary image are dropped).
+ */
+public final class DirectoryImport {
+    private DirectoryImport() {
+    }
+
+    /** What an import produced. */
+    public record Result(Digest image, int version, long entries, int objectsAdded, int objectsPresent) {
+    }
+
+    public static Result run(Store store, Path source, String refName, DirectoryScanner.Options scan,
+                             ErofsWriter.WriteOptions write) throws IOException {
+        try (Store.Lease lease = store.lease("import of " + source);
+             ObjectDirectory.Batch batch = store.objects().batch()) {
+            DirectoryScanner.Scan result = new DirectoryScanner(scan).scan(source, f -> batch.addFile(f.source(), f.digest()));
+            ObjectDirectory.Committed committed = batch.commit();
+            // images hold metadata only (tens of MiB for a whole OS), so build it in memory and let
+            // the store write it through its own temporary-file protocol
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 20);
+            ErofsWriter.WriteResult written = ErofsWriter.write(result.root(), write, bytes);
+            Digest image = store.addImage(new ByteArrayInputStream(bytes.toByteArray()), ErofsImageObjects.of(result.root()));
+            if (refName != null) {
+                store.setRef(refName, image);
+            }
+            return new Result(image, written.version(), written.inodes(), committed.added(), committed.alreadyPresent());
+        }
+    }
+}

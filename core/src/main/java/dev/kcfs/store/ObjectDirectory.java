@@ -1,0 +1,476 @@
+package dev.kcfs.store;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.NativeLong;
+import dev.kcfs.linux.Errno;
+import dev.kcfs.linux.LibC;
+import dev.kcfs.verity.Digest;
+import dev.kcfs.verity.FsVerityHasher;
+import dev.kcfs.verity.KernelVerity;
+import dev.kcfs.verity.VerityException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A content-addressed directory of file bodies, {@code ab/cdef…} named by their fs-verity digest
+ * (FORMAT.md 5.2), usable as an overlayfs data-only layer.
+ *
+ * <p>Guarantee, also across crashes: a file under a digest name always has exactly the content
+ * that digest names, and an existing object is never rewritten. Objects are written to a private
+ * session directory in the temporary area, made durable, and only then renamed into place with
+ * {@code RENAME_NOREPLACE}.
+ *
+ * <p>Speed: upstream fsyncs every object, which costs one journal commit per file. A {@link Batch}
+ * instead makes all its temporaries durable at once: one {@code syncfs} for large batches (or one
+ * fsync per file for small ones, where syncfs would also flush unrelated dirty data), then renames,
+ * then one fsync per touched {@code ab/} directory.
+ *
+ * <p>Thread-safe; several instances and processes may share one directory.
+ */
+public final class ObjectDirectory {
+    /** Up to this many new objects a commit fsyncs each file; above it one syncfs is cheaper. */
+    static final int DEFAULT_FSYNC_EACH_LIMIT = 16;
+    private static final int STREAM_BUFFER = 256 * 1024;
+
+    private final Path root;
+    private final Scratch scratch;
+    private final KernelVerity verity;
+    private final int fsyncEachLimit;
+    /** Threads fsyncing concurrently in a commit below the limit (journal commits get shared). */
+    private final int syncThreads;
+    /** Prefix directories this instance has seen (and made durable) already. */
+    private final Set<String> knownPrefixes = ConcurrentHashMap.newKeySet();
+    // Capabilities detected on first use; per instance (one filesystem), not static.
+    private volatile boolean verityUnsupported;
+    private volatile boolean reflinkUnsupported;
+    private volatile boolean copyRangeUnsupported;
+
+    private ObjectDirectory(Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit, int syncThreads) {
+        this.root = root;
+        this.scratch = scratch;
+        this.verity = verity;
+        this.fsyncEachLimit = fsyncEachLimit;
+        this.syncThreads = syncThreads;
+    }
+
+    /**
+     * Opens (creating if needed) an object directory. {@code tmpDir} must be on the same filesystem
+     * (renames move objects into place); leftovers of crashed writers there are removed when no
+     * other writer is active.
+     */
+    public static ObjectDirectory open(Path dir, Path tmpDir) throws StoreException {
+        return open(dir, tmpDir, new KernelVerity(), DEFAULT_FSYNC_EACH_LIMIT);
+    }
+
+    static ObjectDirectory open(Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit) throws StoreException {
+        return open(dir, tmpDir, verity, fsyncEachLimit, 1);
+    }
+
+    static ObjectDirectory open(Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit, int syncThreads) throws StoreException {
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                Durability.fsync(dir.toAbsolutePath().getParent());
+            }
+        } catch (IOException e) {
+            throw new StoreException("cannot create object directory " + dir + ": " + e.getMessage(), e);
+        }
+        Scratch scratch = Scratch.open(tmpDir);
+        Object devObjects;
+        Object devTmp;
+        try {
+            devObjects = Files.getAttribute(dir, "unix:dev");
+            devTmp = Files.getAttribute(tmpDir, "unix:dev");
+        } catch (IOException e) {
+            throw new StoreException("cannot stat " + dir + " or " + tmpDir + ": " + e.getMessage(), e);
+        }
+        if (!devObjects.equals(devTmp)) {
+            throw new StoreException("object directory " + dir + " and temporary directory " + tmpDir
+                    + " are on different filesystems; objects are moved into place by rename, so put both on the same filesystem");
+        }
+        return new ObjectDirectory(dir, scratch, verity, fsyncEachLimit, syncThreads);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Where the object with this digest lives (whether or not it exists). */
+    public Path path(Digest digest) {
+        String hex = digest.hex();
+        return root.resolve(hex.substring(0, 2)).resolve(hex.substring(2));
+    }
+
+    public boolean contains(Digest digest) {
+        return Files.exists(path(digest), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** False once enabling fs-verity on an object returned "unsupported" (kernel or filesystem). */
+    public boolean verityAvailable() {
+        return !verityUnsupported;
+    }
+
+    /** Removes leftovers of crashed writers if no writer is active; -1 if some are. */
+    public int cleanTemporaries() throws StoreException {
+        return scratch.cleanIfIdle();
+    }
+
+    public Batch batch() throws StoreException {
+        return new Batch(scratch.session("objects-"));
+    }
+
+    /** What a commit did. */
+    public record Committed(int added, int alreadyPresent) {
+    }
+
+    /**
+     * A set of objects made durable and visible together by {@link #commit()}. Adding is thread-safe;
+     * {@link #close()} without commit discards everything added.
+     */
+    public final class Batch implements AutoCloseable {
+        private final Scratch.Session session;
+        private final Map<Digest, Path> pending = new ConcurrentHashMap<>();
+        private final AtomicLong names = new AtomicLong();
+        private final AtomicInteger skipped = new AtomicInteger();
+        /** Adds hold the read side so commit (write side) sees no half-added object. */
+        private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
+        private boolean finished;
+
+        private Batch(Scratch.Session session) {
+            this.session = session;
+        }
+
+        /**
+         * Copies {@code source}, whose fs-verity digest the caller already computed, into the batch.
+         * The digest is trusted (fsck finds a wrong one); the copy uses a reflink where the
+         * filesystem allows, else copy_file_range, else read/write. Returns false if the object
+         * already exists or is already in this batch (nothing is copied then).
+         */
+        public boolean addFile(Path source, Digest knownDigest) throws StoreException {
+            phase.readLock().lock();
+            try {
+                checkOpen();
+                if (contains(knownDigest) || pending.containsKey(knownDigest)) {
+                    skipped.incrementAndGet();
+                    return false;
+                }
+                Path temp = newTempName();
+                if (pending.putIfAbsent(knownDigest, temp) != null) {
+                    skipped.incrementAndGet();
+                    return false;
+                }
+                try {
+                    copy(source, temp);
+                    enableVerity(temp);
+                } catch (StoreException | RuntimeException e) {
+                    pending.remove(knownDigest);
+                    deleteQuietly(temp);
+                    throw e;
+                }
+                return true;
+            } finally {
+                phase.readLock().unlock();
+            }
+        }
+
+        /** Writes the stream (to its end, not closed) into the batch, hashing as it goes; returns its digest. */
+        public Digest addStream(InputStream body) throws StoreException {
+            phase.readLock().lock();
+            try {
+                checkOpen();
+                Path temp = newTempName();
+                Digest digest;
+                try {
+                    digest = writeHashing(body, temp);
+                } catch (IOException e) {
+                    deleteQuietly(temp);
+                    throw new StoreException("cannot write object to " + temp + ": " + e.getMessage(), e);
+                }
+                if (contains(digest) || pending.putIfAbsent(digest, temp) != null) {
+                    skipped.incrementAndGet();
+                    deleteQuietly(temp);
+                    return digest;
+                }
+                enableVerity(temp);
+                return digest;
+            } finally {
+                phase.readLock().unlock();
+            }
+        }
+
+        /** Hashes the file while copying it; for callers that have no digest yet. */
+        public Digest addFile(Path source) throws StoreException {
+            try (InputStream in = Files.newInputStream(source)) {
+                return addStream(in);
+            } catch (StoreException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new StoreException("cannot read " + source + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** Objects waiting for commit. */
+        public int size() {
+            return pending.size();
+        }
+
+        /**
+         * Makes every added object durable, then moves it into place, then makes the directory
+         * entries durable. When this returns, all objects survive a crash. An object that appeared
+         * meanwhile (another writer) is kept and the batch's copy dropped.
+         */
+        public Committed commit() throws StoreException {
+            phase.writeLock().lock();
+            try {
+                checkOpen();
+                finished = true;
+                List<Map.Entry<Digest, Path>> items = new ArrayList<>(pending.entrySet());
+                if (items.isEmpty()) {
+                    return new Committed(0, skipped.get());
+                }
+                if (items.size() <= fsyncEachLimit) {
+                    fsyncAll(items);
+                } else {
+                    Durability.syncFilesystem(session.dir());
+                }
+                int added = 0;
+                int present = skipped.get();
+                Set<String> touched = new TreeSet<>();
+                boolean newPrefix = false;
+                for (Map.Entry<Digest, Path> item : items) {
+                    String hex = item.getKey().hex();
+                    String prefix = hex.substring(0, 2);
+                    if (!knownPrefixes.contains(prefix)) {
+                        ensureDirectory(root.resolve(prefix));
+                        newPrefix = true;
+                    }
+                    if (Durability.publishNoReplace(item.getValue(), path(item.getKey()))) {
+                        added++;
+                        touched.add(prefix);
+                    } else {
+                        present++;
+                    }
+                }
+                for (String prefix : touched) {
+                    Durability.fsync(root.resolve(prefix));
+                }
+                if (newPrefix) {
+                    Durability.fsync(root);
+                    // only now are these prefix directories known to be durable
+                    items.forEach(i -> knownPrefixes.add(i.getKey().hex().substring(0, 2)));
+                }
+                pending.clear();
+                return new Committed(added, present);
+            } finally {
+                phase.writeLock().unlock();
+            }
+        }
+
+        /** Deletes all temporaries; objects committed stay. */
+        @Override
+        public void close() throws StoreException {
+            phase.writeLock().lock();
+            try {
+                finished = true;
+                pending.clear();
+                session.close();
+            } finally {
+                phase.writeLock().unlock();
+            }
+        }
+
+        private void checkOpen() {
+            if (finished) {
+                throw new IllegalStateException("batch already committed or closed; start a new batch");
+            }
+        }
+
+        private Path newTempName() {
+            return session.dir().resolve("o" + names.incrementAndGet());
+        }
+    }
+
+    private void fsyncAll(List<Map.Entry<Digest, Path>> items) throws StoreException {
+        if (syncThreads <= 1 || items.size() < 2) {
+            for (Map.Entry<Digest, Path> item : items) {
+                Durability.fsync(item.getValue());
+            }
+            return;
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(syncThreads, items.size()));
+        try {
+            List<java.util.concurrent.Future<Object>> done = new ArrayList<>();
+            for (Map.Entry<Digest, Path> item : items) {
+                done.add(pool.submit(() -> {
+                    Durability.fsync(item.getValue());
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<Object> f : done) {
+                f.get();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof StoreException se ? se : new StoreException("fsync failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("interrupted while making objects durable");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private void copy(Path source, Path temp) throws StoreException {
+        LibC c = LibC.INSTANCE;
+        int in;
+        try {
+            in = c.open(source.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0);
+        } catch (LastErrorException e) {
+            throw new StoreException(Errno.describe("cannot open " + source + " to copy it into the object store", e));
+        }
+        boolean copied = false;
+        try {
+            int out;
+            try {
+                out = c.open(temp.toString(), LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, 0644);
+            } catch (LastErrorException e) {
+                throw new StoreException(Errno.describe("cannot create temporary object " + temp, e));
+            }
+            try {
+                copied = reflink(in, out) || copyRange(in, out, source, temp);
+            } finally {
+                c.close(out);
+            }
+        } finally {
+            c.close(in);
+        }
+        if (!copied) {
+            copyPlain(source, temp);
+        }
+    }
+
+    private boolean reflink(int in, int out) {
+        if (reflinkUnsupported) {
+            return false;
+        }
+        try {
+            LibC.INSTANCE.ioctl(out, new NativeLong(LibC.FICLONE), new NativeLong(in));
+            return true;
+        } catch (LastErrorException e) {
+            // EOPNOTSUPP/ENOTTY: the filesystem cannot share extents; EXDEV: different filesystems;
+            // EINVAL: e.g. a filesystem type mismatch. All repeat for every file of this store,
+            // and a failed call with its exception costs more than a copy of a small file.
+            reflinkUnsupported = true;
+            return false;
+        }
+    }
+
+    /** Returns false if nothing was copied and the plain copy should be used. */
+    private boolean copyRange(int in, int out, Path source, Path temp) throws StoreException {
+        if (copyRangeUnsupported) {
+            return false;
+        }
+        NativeLong chunk = new NativeLong(1L << 30);
+        long total = 0;
+        while (true) {
+            long n;
+            try {
+                n = LibC.INSTANCE.copy_file_range(in, null, out, null, chunk, 0).longValue();
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (total == 0 && (errno == Errno.EXDEV || errno == Errno.ENOSYS)) {
+                    copyRangeUnsupported = true; // as upstream: never again in this run
+                    return false;
+                }
+                if (total == 0 && (errno == Errno.EOPNOTSUPP || errno == Errno.EPERM || errno == Errno.EINVAL || errno == Errno.EBADF)) {
+                    return false; // this file only (e.g. a special filesystem source)
+                }
+                if (errno == Errno.EINTR) {
+                    continue;
+                }
+                throw new StoreException(Errno.describe("cannot copy " + source + " to " + temp, e));
+            }
+            if (n == 0) {
+                return true;
+            }
+            total += n;
+        }
+    }
+
+    private static void copyPlain(Path source, Path temp) throws StoreException {
+        try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
+             FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            long size = in.size();
+            long pos = 0;
+            while (pos < size) {
+                long n = in.transferTo(pos, size - pos, out);
+                if (n <= 0) {
+                    break;
+                }
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw new StoreException("cannot copy " + source + " to " + temp + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Digest writeHashing(InputStream body, Path temp) throws IOException {
+        FsVerityHasher hasher = new FsVerityHasher();
+        byte[] buf = new byte[STREAM_BUFFER];
+        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            int n;
+            while ((n = body.readNBytes(buf, 0, buf.length)) > 0) {
+                hasher.update(buf, 0, n);
+                ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                while (bb.hasRemaining()) {
+                    out.write(bb);
+                }
+            }
+        }
+        return hasher.digest();
+    }
+
+    private void enableVerity(Path temp) {
+        if (verityUnsupported) {
+            return;
+        }
+        try {
+            if (verity.enable(temp) == KernelVerity.Enable.UNSUPPORTED) {
+                verityUnsupported = true;
+            }
+        } catch (VerityException e) {
+            // like upstream: an object without verity is still a correct object; mounts that
+            // require verity report the missing verity themselves
+        }
+    }
+
+    private static void ensureDirectory(Path dir) throws StoreException {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StoreException("cannot create directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // the session directory removal or the next cleaning gets it
+        }
+    }
+}

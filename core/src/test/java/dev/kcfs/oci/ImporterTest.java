@@ -1,0 +1,193 @@
+package dev.kcfs.oci;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.MountOptions;
+import dev.kcfs.oci.layer.BodyPipeline;
+import dev.kcfs.oci.layer.TreeText;
+import dev.kcfs.oci.registry.DockerConfig;
+import dev.kcfs.oci.registry.Fixtures;
+import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.oci.registry.TestImage;
+import dev.kcfs.oci.registry.TestImage.Layer;
+import dev.kcfs.oci.registry.TestRegistry;
+import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.scan.DirectoryScanner;
+import dev.kcfs.store.Store;
+import dev.kcfs.testing.Root;
+import dev.kcfs.verity.FsVerity;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImporterTest {
+    @RegisterExtension
+    static final TestRegistry registry = TestRegistry.anonymous();
+
+    static final TestImage IMAGE = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.zstd(Fixtures.middle()), Layer.plain(Fixtures.top())));
+
+    static Importer importer(Store store) {
+        return new Importer(store, new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(10)), new BodyPipeline(2, 4 << 20));
+    }
+
+    static long objectCount(Store store) throws Exception {
+        try (Stream<Path> s = Files.walk(store.objects().root())) {
+            return s.filter(Files::isRegularFile).count();
+        }
+    }
+
+    static List<Path> tmpFiles(Store store) throws Exception {
+        try (Stream<Path> s = Files.walk(store.root().resolve("tmp"))) {
+            // tmp/.users is the store's writer lock file, not a leftover
+            return s.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().equals(".users")).collect(Collectors.toList());
+        }
+    }
+
+    @Test
+    void pullStoresObjectsImageAndRefAndRepullWritesNothing(@TempDir Path dir) throws Exception {
+        String digest = IMAGE.push(registry.pusher(), "importer/app", "v1");
+        Store store = Store.open(dir.resolve("store"));
+        List<String> events = new ArrayList<>();
+        ImportProgress progress = new ImportProgress() {
+            @Override
+            public void layerDone(int index, int total, Descriptor layer, long fileBytes) {
+                try (Stream<Path> leases = Files.list(store.root().resolve("leases"))) {
+                    events.add(index + "/" + total + " leases=" + leases.count());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        Importer.Result first;
+        try (Importer importer = importer(store)) {
+            first = importer.pull(registry.address() + "/importer/app:v1", Platform.current(), "app", progress);
+        }
+        assertThat(events).containsExactly("0/3 leases=1", "1/3 leases=1", "2/3 leases=1");
+        assertThat(first.manifestDigest()).isEqualTo(digest);
+        assertThat(first.layers()).isEqualTo(3);
+        assertThat(store.ref("app")).contains(first.image());
+        assertThat(store.hasImage(first.image())).isTrue();
+        assertThat(FsVerity.digest(store.imagePath(first.image()))).isEqualTo(first.image());
+        // bodies > 64 bytes: BIG, MEDIUM (victim, opaque/old, data/shared share it), opaque/new
+        assertThat(first.objectsAdded()).isEqualTo(3);
+        assertThat(objectCount(store)).isEqualTo(3);
+        assertThat(store.objects().contains(FsVerity.digest(Fixtures.BIG))).isTrue();
+        assertThat(Files.readAllBytes(store.objects().path(FsVerity.digest(Fixtures.BIG)))).isEqualTo(Fixtures.BIG);
+        assertThat(store.objectList(first.image()).orElseThrow().digests()).hasSize(3);
+        assertThat(Files.list(store.root().resolve("leases")).count()).isZero();
+
+        Importer.Result again;
+        try (Importer importer = importer(store)) {
+            again = importer.pull(registry.address() + "/importer/app@" + digest, Platform.current(), "app-pinned", null);
+        }
+        assertThat(again.image()).isEqualTo(first.image());
+        assertThat(again.objectsAdded()).isZero();
+        assertThat(objectCount(store)).isEqualTo(3);
+        assertThat(tmpFiles(store)).isEmpty();
+    }
+
+    @Test
+    void imagesSharingFilesShareObjects(@TempDir Path dir) throws Exception {
+        byte[] shared = Fixtures.random(10, 100_000);
+        byte[] onlyA = Fixtures.random(11, 2_000);
+        byte[] onlyB = Fixtures.random(12, 3_000);
+        new TestImage("amd64", List.of(Layer.gzip(new TarBuilder().file("lib/shared.so", shared).file("a", onlyA).build())))
+                .push(registry.pusher(), "share/a", "v1");
+        new TestImage("amd64", List.of(Layer.zstd(new TarBuilder().file("usr/lib/same.so", shared).file("b", onlyB).build())))
+                .push(registry.pusher(), "share/b", "v1");
+        Store store = Store.open(dir.resolve("store"));
+        try (Importer importer = importer(store)) {
+            Importer.Result a = importer.pull(registry.address() + "/share/a:v1", Platform.current(), "a", null);
+            Importer.Result b = importer.pull(registry.address() + "/share/b:v1", Platform.current(), "b", null);
+            assertThat(a.objectsAdded()).isEqualTo(2);
+            assertThat(b.objectsAdded()).isEqualTo(1); // only b's own file
+            assertThat(b.objectsPresent()).isEqualTo(1);
+            assertThat(a.image()).isNotEqualTo(b.image());
+        }
+        assertThat(objectCount(store)).isEqualTo(3);
+    }
+
+    @Test
+    void failedImportLeavesNoImageRefOrObject(@TempDir Path dir) throws Exception {
+        // the first layer is fine (its bodies are written to the batch), the second is corrupt
+        TestImage image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.plain(Fixtures.top())));
+        image.writeLayout(dir.resolve("layout"), "v1");
+        Path blob = dir.resolve("layout/blobs/sha256/" + Digests.sha256(image.layers.get(1).blob()).substring(7));
+        byte[] b = Files.readAllBytes(blob);
+        b[2000] ^= 1;
+        Files.write(blob, b);
+        Store store = Store.open(dir.resolve("store"));
+        try (Importer importer = importer(store)) {
+            assertThatThrownBy(() -> importer.pull("oci:" + dir.resolve("layout") + ":v1", Platform.current(), "broken", null))
+                    .isInstanceOf(OciException.class).hasMessageContaining("digest mismatch");
+        }
+        assertThat(store.refs()).isEmpty();
+        assertThat(store.images()).isEmpty();
+        assertThat(objectCount(store)).isZero();
+        assertThat(tmpFiles(store)).isEmpty();
+        assertThat(Files.list(store.root().resolve("leases")).count()).isZero();
+    }
+
+    @Test
+    void hostileLayerLeavesNothing(@TempDir Path dir) throws Exception {
+        new TestImage("amd64", List.of(Layer.gzip(new TarBuilder().file("ok", Fixtures.BIG).file("../escape", "x").build())))
+                .push(registry.pusher(), "importer/hostile", "v1");
+        Store store = Store.open(dir.resolve("store"));
+        try (Importer importer = importer(store)) {
+            assertThatThrownBy(() -> importer.pull(registry.address() + "/importer/hostile:v1", Platform.current(), "h", null))
+                    .hasMessageContaining("'..' component");
+        }
+        assertThat(store.refs()).isEmpty();
+        assertThat(store.images()).isEmpty();
+        assertThat(objectCount(store)).isZero();
+    }
+
+    /** The mounted pull has exactly what umoci unpacks from the same image (gzip + plain: umoci 0.4.7 lacks zstd). */
+    @Test
+    @Tag("root")
+    void mountedPullMatchesUmociUnpack(@TempDir Path dir) throws Exception {
+        Root.assumeRoot();
+        TestImage image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.gzip(Fixtures.middle()), Layer.plain(Fixtures.top())));
+        image.writeLayout(dir.resolve("layout"), "v1");
+        Process p = new ProcessBuilder("umoci", "unpack", "--image", dir.resolve("layout") + ":v1", dir.resolve("bundle").toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        Store store = Store.open(dir.resolve("store"));
+        Importer.Result r;
+        try (Importer importer = importer(store)) {
+            r = importer.pull("oci:" + dir.resolve("layout") + ":v1", Platform.current(), "app", null);
+        }
+        Path mnt = Files.createDirectories(dir.resolve("mnt"));
+        ComposefsMounter mounter = new ComposefsMounter();
+        mounter.mount(store.imagePath(r.image()), mnt, MountOptions.of(store.objects().root()));
+        try {
+            DirectoryScanner scanner = new DirectoryScanner(DirectoryScanner.Options.defaults());
+            String mounted = TreeText.renderFlat(scanner.scan(mnt).root());
+            String umoci = TreeText.renderFlat(scanner.scan(dir.resolve("bundle/rootfs")).root());
+            assertThat(normalise(mounted)).isEqualTo(normalise(umoci));
+            assertThat(Files.readAllBytes(mnt.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
+            assertThat(Files.getAttribute(mnt.resolve("bin/tool-link"), "unix:ino")).isEqualTo(Files.getAttribute(mnt.resolve("bin/tool"), "unix:ino"));
+        } finally {
+            mounter.unmount(mnt, true);
+        }
+    }
+
+    /** nlink (scanner says 1), the root line and directory mtimes (umoci touches parents on whiteouts) differ legitimately. */
+    private static String normalise(String text) {
+        return text.lines().filter(l -> !l.startsWith("/ "))
+                .map(l -> l.replaceAll(" n\\d+ ", " "))
+                .map(l -> l.matches("\\S+ 40\\d\\d\\d .*") ? l.replaceAll(" t\\S+", "") : l)
+                .collect(Collectors.joining("\n"));
+    }
+}

@@ -1,0 +1,140 @@
+package dev.kcfs.oci.registry;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A man in the middle between the client and the real registry: forwards GETs and, depending on
+ * {@link #mode}, fails, corrupts, truncates or inflates what the registry answers. It stands for the
+ * broken networks, proxies and hostile mirrors the client must survive or reject.
+ */
+final class TamperingProxy implements AutoCloseable {
+    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
+
+    volatile Mode mode = Mode.FORWARD;
+    final AtomicInteger requests = new AtomicInteger();
+    final AtomicInteger truncated = new AtomicInteger();
+    final java.util.List<String> ranges = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final HttpServer server;
+    private final String upstream;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    TamperingProxy(String upstream) throws IOException {
+        this.upstream = upstream;
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", this::handle);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "tampering-proxy");
+            t.setDaemon(true);
+            return t;
+        }));
+        server.start();
+    }
+
+    String address() {
+        return "127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        int n = requests.incrementAndGet();
+        try {
+            String path = ex.getRequestURI().toString();
+            if (mode == Mode.FAIL_FIRST_TWO && n <= 2) {
+                ex.sendResponseHeaders(n == 1 ? 503 : 502, -1);
+                return;
+            }
+            if ((mode == Mode.HUGE_MANIFEST || mode == Mode.HUGE_MANIFEST_UNANNOUNCED) && path.contains("/manifests/")) {
+                byte[] huge = new byte[5 << 20];
+                java.util.Arrays.fill(huge, (byte) ' ');
+                huge[0] = '{';
+                huge[huge.length - 1] = '}';
+                ex.getResponseHeaders().add("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+                ex.sendResponseHeaders(200, mode == Mode.HUGE_MANIFEST ? huge.length : 0);
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(huge);
+                }
+                return;
+            }
+            if (mode == Mode.REDIRECT_BLOBS && path.contains("/blobs/sha256:")) {
+                // like a registry sending blobs to a CDN: another host (here the real registry's port)
+                ex.getResponseHeaders().add("Location", "http://" + upstream + path);
+                ex.sendResponseHeaders(307, -1);
+                return;
+            }
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path));
+            String range = ex.getRequestHeaders().getFirst("Range");
+            if (range != null) {
+                ranges.add(range);
+            }
+            for (String h : List.of("Accept", "Authorization", "Range")) {
+                String v = ex.getRequestHeaders().getFirst(h);
+                if (v != null) {
+                    b.header(h, v);
+                }
+            }
+            HttpResponse<byte[]> r;
+            try {
+                r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            byte[] body = r.body();
+            for (String h : List.of("Content-Type", "Docker-Content-Digest", "WWW-Authenticate", "Location", "Content-Range")) {
+                r.headers().firstValue(h).ifPresent(v -> ex.getResponseHeaders().add(h, v));
+            }
+            boolean blob = path.contains("/blobs/sha256:") && r.statusCode() == 200;
+            if (blob && mode == Mode.STALL_FIRST_BLOB && body.length > 100_000 && truncated.getAndIncrement() == 0) {
+                ex.sendResponseHeaders(200, body.length);
+                OutputStream o = ex.getResponseBody();
+                o.write(body, 0, body.length / 3);
+                o.flush();
+                try {
+                    Thread.sleep(30_000); // a server that goes silent mid-body
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IOException("stalled on purpose");
+            }
+            if (blob && mode == Mode.TRUNCATE_FIRST_BLOB && body.length > 100_000 && truncated.getAndIncrement() == 0) {
+                ex.sendResponseHeaders(200, body.length);
+                OutputStream o = ex.getResponseBody();
+                o.write(body, 0, body.length / 3);
+                o.flush();
+                throw new IOException("dropping the connection on purpose");
+            }
+            if (blob && mode == Mode.CORRUPT_BLOBS) {
+                body[body.length / 2] ^= 0x01;
+            }
+            if (blob && mode == Mode.TRUNCATE_BLOBS) {
+                ex.sendResponseHeaders(200, body.length);
+                OutputStream o = ex.getResponseBody();
+                o.write(body, 0, body.length / 2);
+                o.flush();
+                ex.getHttpContext().getServer(); // keep the reference; then drop the connection mid-body
+                throw new IOException("truncating on purpose");
+            }
+            ex.sendResponseHeaders(r.statusCode(), body.length == 0 ? -1 : body.length);
+            if (body.length > 0) {
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(body);
+                }
+            }
+        } finally {
+            ex.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

@@ -1,0 +1,89 @@
+package dev.kcfs.csi;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The node plugin's Prometheus metrics (names as in ARCHITECTURE.md §8): publishes, errors by RPC
+ * and code, the publish latency histogram, mounts, and store statistics.
+ */
+public final class CsiMetrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /**
+     * Scrapes within this time share one store snapshot: the store gauges agree with each other,
+     * and the object store (possibly millions of files) is walked at most once a minute.
+     */
+    private static final long STORE_SNAPSHOT_TTL_NANOS = 60_000_000_000L;
+
+    private final StoreStats storeStats;
+    private final AtomicReference<Timed> storeSnapshot = new AtomicReference<>();
+
+    private record Timed(StoreStats.Snapshot snapshot, long takenAt) {
+    }
+
+    public CsiMetrics(PublishedVolumes volumes, StoreStats storeStats) {
+        this.storeStats = storeStats;
+        Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::volumeCount).tag("kind", "volume")
+                .description("volumes published into pods").register(registry);
+        Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::sharedMountCount).tag("kind", "shared")
+                .description("node-wide image mounts under mounts/").register(registry);
+        Gauge.builder("kcfs.store.objects", () -> store().objects())
+                .description("files in the object store").register(registry);
+        Gauge.builder("kcfs.store.bytes", () -> store().bytes()).baseUnit("bytes")
+                .description("bytes the object store uses").register(registry);
+        Gauge.builder("kcfs.store.logical.bytes", () -> store().logicalBytes()).baseUnit("bytes")
+                .description("bytes the images reference").register(registry);
+        Gauge.builder("kcfs.store.dedup.ratio", () -> {
+            StoreStats.Snapshot s = store();
+            return s.bytes() == 0 ? 1.0 : (double) s.logicalBytes() / s.bytes();
+        }).description("logical bytes per stored byte").register(registry);
+    }
+
+    private StoreStats.Snapshot store() {
+        Timed last = storeSnapshot.get();
+        long now = System.nanoTime();
+        if (last == null || now - last.takenAt() > STORE_SNAPSHOT_TTL_NANOS) {
+            try {
+                last = new Timed(storeStats.snapshot(), now);
+            } catch (RuntimeException e) {
+                // a broken store must not break the scrape: report the last numbers (or zeros)
+                last = new Timed(last == null ? new StoreStats.Snapshot(0, 0, 0) : last.snapshot(), now);
+            }
+            storeSnapshot.set(last);
+        }
+        return last.snapshot();
+    }
+
+    void published(PublishedVolumes.Outcome outcome) {
+        Counter.builder("kcfs.csi.publishes").tag("outcome", outcome == PublishedVolumes.Outcome.MOUNTED
+                ? "mounted" : "already_published").description("successful NodePublishVolume calls")
+                .register(registry).increment();
+    }
+
+    void unpublished() {
+        Counter.builder("kcfs.csi.unpublishes").description("successful NodeUnpublishVolume calls")
+                .register(registry).increment();
+    }
+
+    void error(String rpc, io.grpc.Status.Code code) {
+        Counter.builder("kcfs.csi.errors").tag("rpc", rpc).tag("code", code.name())
+                .description("CSI calls that returned an error").register(registry).increment();
+    }
+
+    void publishDuration(long nanos, String result) {
+        Timer.builder("kcfs.publish.duration").tag("result", result).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
+                .description("NodePublishVolume latency").register(registry)
+                .record(Duration.ofNanos(nanos));
+    }
+
+    /** The Prometheus text exposition of every metric. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}

@@ -1,0 +1,114 @@
+package dev.kcfs.csi;
+
+import io.grpc.BindableService;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running node plugin: recovers the published volumes from the mount table, then serves the
+ * CSI services on the Unix socket and the metrics over HTTP. {@code main} and tests wire it.
+ */
+public final class NodePlugin implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NodePlugin.class);
+
+    /** Where things are; {@code metricsPort} -1 turns the metrics endpoint off, 0 picks a free port. */
+    public record Config(Path socket, String nodeId, Path storeRoot, Path kubeletDir, int metricsPort, String version) {
+    }
+
+    /** The parts that come from the store, the mount code and the node agent. */
+    public record Parts(ImageSource images, MountPoints mountPoints, ImageMounter mounter, ImageAccess access,
+                        OnDemandBuilds builds, StoreStats storeStats) {
+    }
+
+    private final PublishedVolumes volumes;
+    private final CsiServer server;
+    private final MetricsServer metricsServer;
+    private final PublishedVolumes.RecoveryReport recovery;
+
+    private NodePlugin(PublishedVolumes volumes, CsiServer server, MetricsServer metricsServer,
+                       PublishedVolumes.RecoveryReport recovery) {
+        this.volumes = volumes;
+        this.server = server;
+        this.metricsServer = metricsServer;
+        this.recovery = recovery;
+    }
+
+    public static NodePlugin start(Config config, Parts parts) throws IOException {
+        Path storeRoot = config.storeRoot().toAbsolutePath().normalize();
+        Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
+        Files.createDirectories(storeRoot);
+        PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mountPoints(), parts.mounter(),
+                new KernelMounts());
+        // recover before serving, so no call sees half-rebuilt state
+        PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);
+        LOG.info("recovered from the mount table: {}", recovery);
+        CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats());
+        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.access(),
+                parts.builds(), metrics);
+        List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
+                node, new ControllerService());
+        MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(config.metricsPort(), metrics);
+        CsiServer server;
+        try {
+            server = CsiServer.start(config.socket(), services);
+        } catch (IOException | RuntimeException e) {
+            if (metricsServer != null) {
+                metricsServer.close();
+            }
+            throw e;
+        }
+        return new NodePlugin(volumes, server, metricsServer, recovery);
+    }
+
+    /** What keeps the plugin from working, if anything: checked on every Probe. */
+    static Optional<String> health(Path storeRoot, Path kubeletDir) {
+        if (!Files.isDirectory(storeRoot)) {
+            return Optional.of("the node store " + storeRoot + " is gone; check the hostPath volume of the kcfs DaemonSet");
+        }
+        if (!Files.isDirectory(kubeletDir)) {
+            return Optional.of("the kubelet directory " + kubeletDir + " does not exist; set --kubelet-dir to kubelet's --root-dir");
+        }
+        try {
+            MountTable.read();
+        } catch (RuntimeException e) {
+            return Optional.of("cannot read the mount table: " + e.getMessage());
+        }
+        return Optional.empty();
+    }
+
+    public PublishedVolumes volumes() {
+        return volumes;
+    }
+
+    public PublishedVolumes.RecoveryReport recovery() {
+        return recovery;
+    }
+
+    /** The metrics port, or -1 when the endpoint is off. */
+    public int metricsPort() {
+        return metricsServer == null ? -1 : metricsServer.port();
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    /** Graceful stop: the mounts stay, so pods keep their volumes while the plugin restarts. */
+    public void stop(long grace, TimeUnit unit) throws InterruptedException {
+        server.stop(grace, unit);
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop(10, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,152 @@
+package dev.kcfs.csi;
+
+import dev.kcfs.csi.v1.ControllerGrpc;
+import dev.kcfs.csi.v1.IdentityGrpc;
+import dev.kcfs.csi.v1.NodeGrpc;
+import dev.kcfs.csi.v1.NodePublishVolumeRequest;
+import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
+import dev.kcfs.csi.v1.VolumeCapability;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A node plugin on a real Unix socket in a temp dir, and a real gRPC client talking to it the way
+ * kubelet does. {@link #restart} stops the plugin (leaving every mount in place) and starts a
+ * fresh one on the same store, as a DaemonSet pod restart would.
+ */
+final class CsiTestNode implements AutoCloseable {
+    final Path root;
+    final Path store;
+    final Path kubelet;
+    final Path socket;
+    final TmpfsImages images;
+    ImageAccess access = ImageAccess.ANY_NAMESPACE;
+    OnDemandBuilds builds = OnDemandBuilds.DISABLED;
+    ImageMounter mounter;
+    /** When set, used as is instead of the tmpfs images. */
+    NodePlugin.Parts parts;
+    NodePlugin plugin;
+    private EventLoopGroup clientGroup;
+    private ManagedChannel channel;
+
+    CsiTestNode(Path root, TmpfsImages images) throws IOException {
+        this.root = root;
+        this.store = root.resolve("store");
+        this.kubelet = Files.createDirectories(root.resolve("kubelet"));
+        this.socket = root.resolve("plugins/csi.kcfs.dev/csi.sock");
+        this.images = images;
+    }
+
+    CsiTestNode start() throws IOException {
+        Files.createDirectories(store);
+        plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts
+                : new NodePlugin.Parts(images, MountPoints.under(store.resolve("mounts")),
+                        mounter == null ? images : mounter, access, name -> builds.request(name),
+                        () -> new StoreStats.Snapshot(3, 300, 900)));
+        clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .channelType(EpollDomainSocketChannel.class)
+                .eventLoopGroup(clientGroup)
+                .usePlaintext()
+                .build();
+        return this;
+    }
+
+    CsiTestNode restart() throws Exception {
+        stop();
+        return start();
+    }
+
+    NodeGrpc.NodeBlockingStub node() {
+        return NodeGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    IdentityGrpc.IdentityBlockingStub identity() {
+        return IdentityGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    ControllerGrpc.ControllerBlockingStub controller() {
+        return ControllerGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    HealthGrpc.HealthBlockingStub health() {
+        return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    /** The target path kubelet would use for an inline volume of a pod. */
+    Path target(String podUid) throws IOException {
+        Path dir = kubelet.resolve("pods/" + podUid + "/volumes/kubernetes.io~csi/tools");
+        Files.createDirectories(dir);
+        return dir.resolve("mount");
+    }
+
+    /** A publish request as kubelet sends it for an inline volume with podInfoOnMount. */
+    static NodePublishVolumeRequest.Builder publish(String volumeId, Path target, String image) {
+        Map<String, String> ctx = new HashMap<>();
+        ctx.put("image", image);
+        ctx.put("csi.storage.k8s.io/pod.name", "pod-" + volumeId);
+        ctx.put("csi.storage.k8s.io/pod.namespace", "default");
+        ctx.put("csi.storage.k8s.io/pod.uid", "uid-" + volumeId);
+        ctx.put("csi.storage.k8s.io/serviceAccount.name", "default");
+        ctx.put("csi.storage.k8s.io/ephemeral", "true");
+        return NodePublishVolumeRequest.newBuilder()
+                .setVolumeId(volumeId)
+                .setTargetPath(target.toString())
+                .setReadonly(true)
+                .setVolumeCapability(VolumeCapability.newBuilder()
+                        .setMount(VolumeCapability.MountVolume.getDefaultInstance())
+                        .setAccessMode(VolumeCapability.AccessMode.newBuilder()
+                                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
+                .putAllVolumeContext(ctx);
+    }
+
+    static NodePublishVolumeRequest.Builder publishWritable(String volumeId, Path target, String image) {
+        return publish(volumeId, target, image).setReadonly(false).putVolumeContext("writable", "true");
+    }
+
+    static NodeUnpublishVolumeRequest unpublish(String volumeId, Path target) {
+        return NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId).setTargetPath(target.toString()).build();
+    }
+
+    void stop() throws InterruptedException {
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            clientGroup.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
+            channel = null;
+        }
+        if (plugin != null) {
+            plugin.stop(5, TimeUnit.SECONDS);
+            plugin = null;
+        }
+    }
+
+    /** Stops the plugin and unmounts whatever a failed test left under the temp dir. */
+    @Override
+    public void close() throws Exception {
+        stop();
+        for (int round = 0; round < 8; round++) {
+            boolean any = false;
+            for (MountTable.Entry e : MountTable.read().entries()) {
+                if (e.mountPoint().startsWith(root)) {
+                    new KernelMounts().detach(e.mountPoint());
+                    any = true;
+                }
+            }
+            if (!any) {
+                break;
+            }
+        }
+    }
+}

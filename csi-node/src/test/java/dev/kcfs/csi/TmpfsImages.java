@@ -1,0 +1,90 @@
+package dev.kcfs.csi;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.NativeLong;
+import dev.kcfs.linux.LibC;
+import dev.kcfs.verity.Digest;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Test stand-in for the node store and the composefs mount: each "image" is a read-only tmpfs
+ * whose files say which image it is. The kernel mounts are real, so publishing, binding,
+ * overlays, reference counts and recovery are exercised exactly as with composefs images.
+ */
+final class TmpfsImages implements ImageSource, ImageMounter {
+    private final Map<String, ResolvedImage> images = new ConcurrentHashMap<>();
+    final AtomicInteger mounts = new AtomicInteger();
+    final AtomicInteger unmounts = new AtomicInteger();
+
+    ResolvedImage add(String name) {
+        return add(name, name);
+    }
+
+    /** Points {@code name} at the image whose content is derived from {@code content} (an image update). */
+    ResolvedImage add(String name, String content) {
+        ResolvedImage image = new ResolvedImage(name, digestOf(content), Path.of("/nonexistent/images/" + content + ".cfs"));
+        images.put(name, image);
+        return image;
+    }
+
+    void remove(String name) {
+        images.remove(name);
+    }
+
+    static Digest digestOf(String name) {
+        try {
+            return new Digest(MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** What the image's {@code hello.txt} holds. */
+    static String hello(String name) {
+        return "hello from image " + name + "\n";
+    }
+
+    @Override
+    public Optional<ResolvedImage> resolve(String name) {
+        return Optional.ofNullable(images.get(name));
+    }
+
+    @Override
+    public void mount(ResolvedImage image, Path mountpoint) throws IOException {
+        try {
+            LibC.INSTANCE.mount("kcfs-test", mountpoint.toString(), "tmpfs", new NativeLong(0), "size=1m,mode=0755");
+            Files.writeString(mountpoint.resolve("hello.txt"), hello(image.name()));
+            Files.createDirectories(mountpoint.resolve("etc"));
+            Files.writeString(mountpoint.resolve("etc/digest"), image.digest().hex());
+            LibC.INSTANCE.mount(null, mountpoint.toString(), null,
+                    new NativeLong(KernelMounts.MS_REMOUNT | KernelMounts.MS_RDONLY), null);
+        } catch (LastErrorException e) {
+            throw new IOException("test image mount at " + mountpoint + ": errno " + e.getErrorCode(), e);
+        }
+        mounts.incrementAndGet();
+    }
+
+    @Override
+    public void unmount(Path mountpoint) throws IOException {
+        try {
+            LibC.INSTANCE.umount2(mountpoint.toString(), 0);
+            unmounts.incrementAndGet();
+        } catch (LastErrorException e) {
+            throw new IOException("test image unmount " + mountpoint + ": errno " + e.getErrorCode(), e);
+        }
+    }
+
+    /** allowedNamespaces per image for {@link ImageAccess}. */
+    static ImageAccess access(Map<String, Set<String>> allowed) {
+        return name -> allowed.getOrDefault(name, Set.of());
+    }
+}
