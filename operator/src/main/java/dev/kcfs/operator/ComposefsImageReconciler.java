@@ -15,6 +15,7 @@ import dev.kcfs.operator.registry.RegistryCredentials;
 import dev.kcfs.operator.registry.ResolveException;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -28,6 +29,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.TransformingItemStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -124,6 +126,13 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
         .withPrimaryToSecondaryMapper(p -> Set.of())
         // Store stats, mounts and lastUsed change often and do not affect any image status.
         .withOnUpdateFilter((now, before) -> !reportView(now).equals(reportView(before)))
+        // The store stats are not needed here: do not keep them for thousands of nodes.
+        .withItemStore(new TransformingItemStore<>(cn -> {
+          if (cn.getStatus() != null) {
+            cn.getStatus().setStore(null);
+          }
+          return cn;
+        }))
         .build();
     // Node labels decide which nodes are desired; nothing else about a Node matters here, and Nodes
     // change often (heartbeats, conditions).
@@ -132,6 +141,12 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
         .withSecondaryToPrimaryMapper(n -> allImages(images))
         .withPrimaryToSecondaryMapper(p -> Set.of())
         .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels()))
+        // Only names and labels are read: a real Node's status (its container image list, conditions)
+        // is 5-50 KB, which at 5,000 nodes would dominate the operator's heap.
+        .withItemStore(new TransformingItemStore<Node>(n -> new NodeBuilder().withNewMetadata()
+            .withName(n.getMetadata().getName()).withUid(n.getMetadata().getUid())
+            .withResourceVersion(n.getMetadata().getResourceVersion()).withLabels(n.getMetadata().getLabels())
+            .endMetadata().build()))
         .build();
     reports = new InformerEventSource<>(reportConfig, context);
     nodes = new InformerEventSource<>(nodeConfig, context);
