@@ -97,7 +97,7 @@ class ReferencesTest {
     void dockerConfigFormats() throws Exception {
         String auth = Base64.getEncoder().encodeToString("u:p:with:colons".getBytes());
         DockerConfig c = DockerConfig.parse(("{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" + auth + "\"},"
-                + "\"registry.example:5000\":{\"username\":\"x\",\"password\":\"y\"},"
+                + "\"Registry.Example:5000\":{\"username\":\"x\",\"password\":\"y\"},"
                 + "\"tok.example\":{\"identitytoken\":\"T\"}}}").getBytes(), "test");
         assertThat(c.forRegistry("docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));
         assertThat(c.forRegistry("registry-1.docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));

@@ -88,21 +88,37 @@ public final class RegistryClient {
 
     /** With every setting in {@code options}. */
     public RegistryClient(DockerConfig credentials, Options options) {
+        this(credentials, options,
+                HttpClient.newBuilder()
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .connectTimeout(options.connectTimeout())
+                        .version(options.plainHttp() ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
+                        .build(),
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "kcfs-registry-watchdog");
+                    t.setDaemon(true);
+                    return t;
+                }));
+    }
+
+    private RegistryClient(DockerConfig credentials, Options options, HttpClient http,
+                           java.util.concurrent.ScheduledExecutorService watchdog) {
         this.credentials = credentials;
         this.options = options;
         this.attempts = Math.max(1, options.attempts());
         this.firstBackoff = options.firstBackoff();
         this.stallTimeout = options.stallTimeout();
-        this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "kcfs-registry-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
-        this.http = HttpClient.newBuilder()
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(options.connectTimeout())
-                .version(options.plainHttp() ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
-                .build();
+        this.watchdog = watchdog;
+        this.http = http;
+    }
+
+    /**
+     * A client with other credentials that shares this one's connections and watchdog thread, for a
+     * caller that serves many images with different pull secrets (the operator). Its token cache is
+     * its own: a token or login obtained with one set of credentials is never sent for another.
+     */
+    public RegistryClient withCredentials(DockerConfig credentials) {
+        return new RegistryClient(credentials, options, http, watchdog);
     }
 
     /**

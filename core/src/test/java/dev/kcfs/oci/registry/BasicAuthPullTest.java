@@ -92,4 +92,17 @@ class BasicAuthPullTest {
                 .hasMessageContaining("the configured credentials for " + registry.address() + " were refused")
                 .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNAUTHORIZED));
     }
+
+    @Test
+    void clientsWithOtherCredentialsShareNoLogins() throws Exception {
+        RegistryClient anonymous = new RegistryClient(DockerConfig.empty(), true, 1, Duration.ofMillis(10));
+        ImageReference ref = ImageReference.parse(registry.address() + "/private/app:v1");
+        RegistryClient alice = anonymous.withCredentials(login("alice", "s3cret:with colon"));
+        assertThat(alice.manifestDigest(ref)).isEqualTo(image.digest());
+        assertThat(alice.manifestDigest(ref)).isEqualTo(image.digest());
+        assertThatThrownBy(() -> anonymous.manifestDigest(ref))
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNAUTHORIZED));
+        assertThatThrownBy(() -> alice.withCredentials(DockerConfig.empty()).manifestDigest(ref))
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNAUTHORIZED));
+    }
 }
