@@ -63,6 +63,26 @@ public record ImageReference(String registry, String repository, String tag, Str
         return new ImageReference(registry, rest, tag, digest);
     }
 
+    /**
+     * As {@link #parse}, for callers on the {@link OciException} boundary (the operator pinning
+     * {@code spec.source.image}): a bad reference is an {@link OciException.Kind#INVALID_REFERENCE}.
+     */
+    public static ImageReference parseChecked(String ref) throws OciException {
+        if (ref == null || ref.isBlank()) {
+            throw new OciException(OciException.Kind.INVALID_REFERENCE, "reference is empty; expected [registry/]repository[:tag][@sha256:<hex>]");
+        }
+        try {
+            return parse(ref);
+        } catch (IllegalArgumentException e) {
+            throw new OciException(OciException.Kind.INVALID_REFERENCE, e.getMessage(), e);
+        }
+    }
+
+    /** The registry/repository@digest form of this reference pinned to {@code manifestDigest} (the tag dropped). */
+    public String pinned(String manifestDigest) {
+        return registry + "/" + repository + "@" + manifestDigest;
+    }
+
     /** The host the API lives on (Docker Hub's API host differs from its name). */
     public String apiHost() {
         return registry.equals(DOCKER_HUB) ? "registry-1.docker.io" : registry;

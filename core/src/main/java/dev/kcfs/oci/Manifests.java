@@ -55,7 +55,7 @@ public final class Manifests {
                 return new ImageManifest(digest, m.mediaType(), m.config(), m.layers());
             }
             if (depth >= MAX_INDEX_DEPTH) {
-                throw new OciException(what + ": indexes nested deeper than " + MAX_INDEX_DEPTH + " levels");
+                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": indexes nested deeper than " + MAX_INDEX_DEPTH + " levels");
             }
             Descriptor chosen = select(((Index) doc).manifests(), platform, what);
             bytes = fetcher.fetch(chosen);
@@ -66,16 +66,16 @@ public final class Manifests {
 
     public static Document parse(byte[] bytes, String contentType, String what) throws OciException {
         if (bytes.length > MAX_MANIFEST_SIZE) {
-            throw new OciException(what + ": manifest of " + bytes.length + " bytes exceeds the " + MAX_MANIFEST_SIZE + "-byte limit");
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": manifest of " + bytes.length + " bytes exceeds the " + MAX_MANIFEST_SIZE + "-byte limit");
         }
         JsonNode root;
         try {
             root = JSON.readTree(bytes);
         } catch (IOException e) {
-            throw new OciException(what + ": manifest is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": manifest is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
         }
         if (root == null || !root.isObject()) {
-            throw new OciException(what + ": manifest is not a JSON object");
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": manifest is not a JSON object");
         }
         String type = text(root, "mediaType");
         if (type == null) {
@@ -87,7 +87,7 @@ public final class Manifests {
         }
         int schema = root.path("schemaVersion").asInt(-1);
         if (schema == 1 || type.startsWith("application/vnd.docker.distribution.manifest.v1")) {
-            throw new OciException(what + ": Docker schema 1 manifests are not supported (deprecated since 2017); push the image again with a current tool");
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": Docker schema 1 manifests are not supported (deprecated since 2017); push the image again with a current tool");
         }
         switch (type) {
             case OCI_INDEX:
@@ -102,7 +102,7 @@ public final class Manifests {
             case DOCKER_MANIFEST: {
                 JsonNode config = root.get("config");
                 if (config == null) {
-                    throw new OciException(what + ": manifest has no config");
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": manifest has no config");
                 }
                 List<Descriptor> layers = new ArrayList<>();
                 for (JsonNode l : root.path("layers")) {
@@ -111,7 +111,7 @@ public final class Manifests {
                 return new Manifest(type, descriptor(config, what), layers);
             }
             default:
-                throw new OciException(what + ": unknown manifest media type '" + type + "' (supported: " + ACCEPT + ")");
+                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": unknown manifest media type '" + type + "' (supported: " + ACCEPT + ")");
         }
     }
 
@@ -126,7 +126,7 @@ public final class Manifests {
         for (Descriptor d : manifests) {
             offered.add(String.valueOf(d.platform()));
         }
-        throw new OciException(what + ": no manifest for platform " + platform + " in the index (it offers " + offered
+        throw new OciException(OciException.Kind.NOT_FOUND, what + ": no manifest for platform " + platform + " in the index (it offers " + offered
                 + "); choose one with --platform");
     }
 
@@ -136,7 +136,7 @@ public final class Manifests {
         Digests.sha256Hex(digest, what + ": descriptor");
         JsonNode size = n.get("size");
         if (size == null || !size.canConvertToLong() || size.asLong() < 0) {
-            throw new OciException(what + ": descriptor " + digest + " has no valid size");
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": descriptor " + digest + " has no valid size");
         }
         Platform platform = null;
         JsonNode p = n.get("platform");

@@ -53,7 +53,7 @@ public final class VerifiedBlobStream extends FilterInputStream {
         } catch (java.io.InterruptedIOException e) {
             throw e;
         } catch (IOException e) {
-            throw new OciException(what + ": transfer failed after " + count + " of " + expectedSize + " bytes (" + e.getMessage() + ")", e);
+            throw new OciException(OciException.Kind.UNREACHABLE, what + ": transfer failed after " + count + " of " + expectedSize + " bytes (" + e.getMessage() + ")", e);
         }
         if (n < 0) {
             verifyAtEnd();
@@ -61,7 +61,7 @@ public final class VerifiedBlobStream extends FilterInputStream {
         }
         count += n;
         if (count > expectedSize) {
-            throw new OciException(what + ": more data than the " + expectedSize + " bytes its descriptor declares; the source is broken or hostile");
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": more data than the " + expectedSize + " bytes its descriptor declares; the source is broken or hostile");
         }
         sha256.update(b, off, n);
         return n;
@@ -85,11 +85,11 @@ public final class VerifiedBlobStream extends FilterInputStream {
             return;
         }
         if (count != expectedSize) {
-            throw new OciException(what + ": truncated, got " + count + " of " + expectedSize + " bytes");
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": truncated, got " + count + " of " + expectedSize + " bytes");
         }
         String actual = HexFormat.of().formatHex(sha256.digest());
         if (!actual.equals(expectedHex)) {
-            throw new OciException(what + ": digest mismatch, content is sha256:" + actual
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": digest mismatch, content is sha256:" + actual
                     + "; the source serves corrupt or tampered data");
         }
         verified = true;

@@ -28,6 +28,51 @@ class ReferencesTest {
     }
 
     @Test
+    void referencesAsTheOperatorPinsThem() throws Exception {
+        assertThat(ImageReference.parseChecked("busybox")).isEqualTo(new ImageReference("docker.io", "library/busybox", "latest", null));
+        assertThat(ImageReference.parseChecked("127.0.0.1:5000/a/b:v1")).isEqualTo(new ImageReference("127.0.0.1:5000", "a/b", "v1", null));
+        assertThat(ImageReference.parseChecked("localhost/a")).isEqualTo(new ImageReference("localhost", "a", "latest", null));
+        assertThat(ImageReference.parseChecked("ghcr.io/o/r:t@" + D).pinned(D)).isEqualTo("ghcr.io/o/r@" + D);
+        assertThat(ImageReference.parseChecked("org/app:1.2").pinned(D)).isEqualTo("docker.io/org/app@" + D);
+        for (String bad : new String[] {"r@sha256:12", "Not An Image!", "", " ", "a:"}) {
+            assertThatThrownBy(() -> ImageReference.parseChecked(bad)).as(bad).isInstanceOf(OciException.class)
+                    .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.INVALID_REFERENCE));
+        }
+        assertThatThrownBy(() -> ImageReference.parseChecked("r@sha256:12")).hasMessageContaining("r@sha256:12");
+        assertThat(new OciException("x").kind()).isEqualTo(OciException.Kind.OTHER);
+    }
+
+    @Test
+    void plainHttpRegistriesMatchHostPortOrEveryPortOfAHost() {
+        var o = dev.kcfs.oci.registry.RegistryClient.Options.defaults()
+                .withPlainHttpRegistries(java.util.Set.of("Reg.Example:5000", "localhost", "[::1]"));
+        assertThat(o.isPlainHttp("reg.example:5000")).isTrue();
+        assertThat(o.isPlainHttp("reg.example:5001")).isFalse();
+        assertThat(o.isPlainHttp("reg.example")).isFalse();
+        assertThat(o.isPlainHttp("localhost")).isTrue();
+        assertThat(o.isPlainHttp("localhost:5000")).isTrue();
+        assertThat(o.isPlainHttp("[::1]:5000")).isTrue();
+        assertThat(o.isPlainHttp("localhost.example:5000")).isFalse();
+        assertThat(o.isPlainHttp("docker.io")).isFalse();
+        assertThat(o.withPlainHttp(true).isPlainHttp("docker.io")).isTrue();
+    }
+
+    @Test
+    void mergedDockerConfigsPreferTheFirstLoginForARegistry() throws Exception {
+        DockerConfig a = DockerConfig.parse("{\"auths\":{\"r.example\":{\"username\":\"a\",\"password\":\"1\"}}}".getBytes(), "a");
+        DockerConfig b = DockerConfig.parse(("{\"auths\":{\"https://R.example/v2/\":{\"username\":\"b\",\"password\":\"2\"},"
+                + "\"s.example\":{\"username\":\"b\",\"password\":\"3\"}}}").getBytes(), "b");
+        assertThat(a.merge(b).forRegistry("r.example")).contains(new RegistryCredentials("a", "1"));
+        assertThat(b.merge(a).forRegistry("r.example")).contains(new RegistryCredentials("b", "2"));
+        assertThat(a.merge(b).forRegistry("s.example")).contains(new RegistryCredentials("b", "3"));
+        assertThat(DockerConfig.empty().merge(a).forRegistry("r.example")).contains(new RegistryCredentials("a", "1"));
+        assertThat(DockerConfig.empty().isEmpty()).isTrue();
+        assertThat(DockerConfig.parse("{}".getBytes(), "empty").isEmpty()).isTrue();
+        assertThat(DockerConfig.parse("{\"auths\":{\"t\":{\"identitytoken\":\"T\"}}}".getBytes(), "t").isEmpty()).isTrue();
+        assertThat(a.isEmpty()).isFalse();
+    }
+
+    @Test
     void defaultRefNames() throws Exception {
         assertThat(ImageSources.defaultRefName("alpine")).isEqualTo("docker.io/library/alpine:latest");
         assertThat(ImageSources.defaultRefName("docker://quay.io/a/b@" + D)).isEqualTo("quay.io/a/b@" + D);
@@ -52,7 +97,7 @@ class ReferencesTest {
     void dockerConfigFormats() throws Exception {
         String auth = Base64.getEncoder().encodeToString("u:p:with:colons".getBytes());
         DockerConfig c = DockerConfig.parse(("{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" + auth + "\"},"
-                + "\"registry.example:5000\":{\"username\":\"x\",\"password\":\"y\"},"
+                + "\"Registry.Example:5000\":{\"username\":\"x\",\"password\":\"y\"},"
                 + "\"tok.example\":{\"identitytoken\":\"T\"}}}").getBytes(), "test");
         assertThat(c.forRegistry("docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));
         assertThat(c.forRegistry("registry-1.docker.io")).contains(new RegistryCredentials("u", "p:with:colons"));

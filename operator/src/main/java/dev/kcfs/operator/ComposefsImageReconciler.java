@@ -10,9 +10,10 @@ import dev.kcfs.api.ComposefsNode;
 import dev.kcfs.api.NodeCounts;
 import dev.kcfs.api.NodeImage;
 import dev.kcfs.operator.OperatorMetrics.ImageHealth;
+import dev.kcfs.oci.OciException;
+import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.operator.registry.ManifestResolver;
-import dev.kcfs.operator.registry.RegistryCredentials;
-import dev.kcfs.operator.registry.ResolveException;
+import dev.kcfs.operator.registry.RegistryManifestResolver;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -107,7 +108,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
 
   @Override
   public List<EventSource<?, ComposefsImage>> prepareEventSources(EventSourceContext<ComposefsImage> context) {
-    pullSecrets = new PullSecrets(context.getClient(), json);
+    pullSecrets = new PullSecrets(context.getClient());
     events = new EventRecorder(context.getClient(), settings.eventNamespace(), clock, metrics);
     IndexerResourceCache<ComposefsImage> images = context.getPrimaryCache();
 
@@ -218,7 +219,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     String source = spec.getSource().getImage();
     long t0 = System.nanoTime();
     try {
-      RegistryCredentials credentials = pullSecrets.load(spec.getSource().getPullSecrets());
+      DockerConfig credentials = pullSecrets.load(spec.getSource().getPullSecrets());
       String pinned = resolver.pin(source, credentials);
       metrics.resolved("ok", Duration.ofNanos(System.nanoTime() - t0));
       status.setResolvedImage(pinned);
@@ -234,13 +235,14 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
         events.warning(image, e.reason(), e.getMessage());
       }
       return settings.secretRetry();
-    } catch (ResolveException e) {
+    } catch (OciException e) {
       metrics.resolved("failed", Duration.ofNanos(System.nanoTime() - t0));
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)
-          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + e.reason())) {
-        events.warning(image, e.reason(), e.getMessage());
+      String reason = RegistryManifestResolver.reason(e.kind());
+      if (Conditions.set(conditions, Conditions.RESOLVED, false, reason, e.getMessage(), generation, now)
+          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + reason)) {
+        events.warning(image, reason, e.getMessage());
       }
-      return e.kind().retryable() ? settings.resolveRetry() : null;
+      return RegistryManifestResolver.retryable(e.kind()) ? settings.resolveRetry() : null;
     }
   }
 

@@ -1,7 +1,7 @@
 package dev.kcfs.operator;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kcfs.operator.registry.HttpManifestResolver;
+import dev.kcfs.operator.registry.RegistryManifestResolver;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
@@ -10,11 +10,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -50,7 +48,8 @@ public final class OperatorMain implements Callable<Integer> {
       description = "how long a deleted image waits for nodes to release it, ISO-8601 (default ${DEFAULT-VALUE})")
   Duration releaseTimeout;
 
-  @Option(names = "--plain-http-registry", description = "registry host[:port] to reach over http (repeatable)")
+  @Option(names = "--plain-http-registry",
+      description = "registry host[:port] (or host, for every port) to reach over http (repeatable); localhost, 127.0.0.1 and [::1] always are")
   List<String> plainHttpRegistries = new ArrayList<>();
 
   @Override
@@ -59,9 +58,7 @@ public final class OperatorMain implements Callable<Integer> {
     ObjectMapper json = new ObjectMapper();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     OperatorMetrics metrics = new OperatorMetrics(registry);
-    var resolver = new HttpManifestResolver(
-        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NORMAL).build(),
-        new HashSet<>(plainHttpRegistries), Duration.ofSeconds(30), json);
+    var resolver = new RegistryManifestResolver(plainHttpRegistries, Duration.ofSeconds(10), Duration.ofSeconds(30));
     var defaults = ComposefsImageReconciler.Settings.defaults();
     var settings = new ComposefsImageReconciler.Settings(releaseTimeout, defaults.releasePoll(),
         defaults.resolveRetry(), defaults.secretRetry(), eventNamespace, defaults.countsInterval());

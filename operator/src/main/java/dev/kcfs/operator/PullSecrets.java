@@ -1,8 +1,8 @@
 package dev.kcfs.operator;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kcfs.api.SecretRef;
-import dev.kcfs.operator.registry.RegistryCredentials;
+import dev.kcfs.oci.OciException;
+import dev.kcfs.oci.registry.DockerConfig;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -31,15 +31,17 @@ final class PullSecrets {
   static final String DOCKER_CONFIG_KEY = ".dockerconfigjson";
 
   private final KubernetesClient client;
-  private final ObjectMapper json;
 
-  PullSecrets(KubernetesClient client, ObjectMapper json) {
+  PullSecrets(KubernetesClient client) {
     this.client = client;
-    this.json = json;
   }
 
-  RegistryCredentials load(List<SecretRef> refs) throws PullSecretException {
-    RegistryCredentials all = RegistryCredentials.none();
+  /**
+   * The logins of all the secrets, in the order listed: for a registry that several secrets name,
+   * the first secret's login is used.
+   */
+  DockerConfig load(List<SecretRef> refs) throws PullSecretException {
+    DockerConfig all = DockerConfig.empty();
     if (refs == null) {
       return all;
     }
@@ -61,12 +63,21 @@ final class PullSecrets {
         throw new PullSecretException("PullSecretInvalid",
             "pull secret " + ref + " has no " + DOCKER_CONFIG_KEY + " key: make it a kubernetes.io/dockerconfigjson secret");
       }
+      DockerConfig config;
       try {
-        all = all.merge(RegistryCredentials.fromDockerConfigJson(Base64.getDecoder().decode(data), json));
+        config = DockerConfig.parse(Base64.getDecoder().decode(data), "pull secret " + ref + " key " + DOCKER_CONFIG_KEY);
       } catch (IllegalArgumentException e) {
         throw new PullSecretException("PullSecretInvalid",
-            "pull secret " + ref + ": " + DOCKER_CONFIG_KEY + " " + e.getMessage());
+            "pull secret " + ref + ": " + DOCKER_CONFIG_KEY + " is not base64 (" + e.getMessage() + ")");
+      } catch (OciException e) {
+        throw new PullSecretException("PullSecretInvalid", e.getMessage());
       }
+      if (config.isEmpty()) {
+        // Most likely a typo in the document: say so rather than failing later with Unauthorized.
+        throw new PullSecretException("PullSecretInvalid", "pull secret " + ref + ": " + DOCKER_CONFIG_KEY
+            + " has no registry login (expected {\"auths\": {\"host\": {\"auth\": \"base64(user:password)\"}}})");
+      }
+      all = all.merge(config);
     }
     return all;
   }

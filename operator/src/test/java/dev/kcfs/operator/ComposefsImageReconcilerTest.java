@@ -8,13 +8,15 @@ import static org.awaitility.Awaitility.await;
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.SecretRef;
+import dev.kcfs.oci.registry.TestImage;
+import dev.kcfs.oci.registry.TestRegistry;
+import dev.kcfs.oci.tar.TarBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -22,7 +24,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The operator against the fabric8 mock API server in CRUD mode, with a real docker-registry where a
@@ -36,7 +37,6 @@ class ComposefsImageReconcilerTest {
 
   KubernetesMockServer server;
   KubernetesClient client;
-  @TempDir Path tmp;
   MockCluster cluster;
 
   @BeforeEach
@@ -47,6 +47,12 @@ class ComposefsImageReconcilerTest {
   @AfterEach
   void tearDown() {
     cluster.close();
+  }
+
+  /** Pushes a one-layer image; {@code salt} makes its manifest digest differ from other pushes. */
+  private static String push(TestRegistry registry, String repository, String tag, String salt) throws Exception {
+    return new TestImage("amd64", List.of(TestImage.Layer.plain(new TarBuilder().file("salt", salt).build())))
+        .push(registry.pusher(), repository, tag);
   }
 
   /** Three nodes; the image selects the two in zone a. */
@@ -61,16 +67,16 @@ class ComposefsImageReconcilerTest {
 
   @Test
   void appliedImageIsPinnedThenReadyWithNodeCounts() throws Exception {
-    try (TestRegistry registry = TestRegistry.start(tmp)) {
-      String manifest = registry.push("kcfs/tools", "v1", "one");
+    try (TestRegistry registry = TestRegistry.anonymous().startOrSkip()) {
+      String manifest = push(registry, "kcfs/tools", "v1", "one");
       threeNodes();
       cluster.start(MockCluster.fastSettings());
-      cluster.apply("tools", registry.host() + "/kcfs/tools:v1", Map.of("zone", "a"), null);
+      cluster.apply("tools", registry.address() + "/kcfs/tools:v1", Map.of("zone", "a"), null);
 
       await().atMost(WAIT).untilAsserted(() -> {
         cluster.assertCondition("tools", "Resolved", "True", "Pinned");
         assertThat(cluster.get("tools").getStatus().getResolvedImage())
-            .isEqualTo(registry.host() + "/kcfs/tools@" + manifest);
+            .isEqualTo(registry.address() + "/kcfs/tools@" + manifest);
         cluster.assertCondition("tools", "Ready", "False", "Building");
         assertThat(cluster.get("tools").getStatus().getNodes().getDesired()).isEqualTo(2);
       });
@@ -213,25 +219,25 @@ class ComposefsImageReconcilerTest {
 
   @Test
   void pullSecretLoginIsUsedForBasicAuth() throws Exception {
-    try (TestRegistry registry = TestRegistry.start(tmp, "kcfs", "s3cret")) {
-      String manifest = registry.push("private/tools", "v1", "auth");
+    try (TestRegistry registry = TestRegistry.basicAuth("kcfs", "s3cret").startOrSkip()) {
+      String manifest = push(registry, "private/tools", "v1", "auth");
       cluster.start(MockCluster.fastSettings());
-      cluster.apply("noauth", registry.host() + "/private/tools:v1", Map.of("zone", "a"), null);
+      cluster.apply("noauth", registry.address() + "/private/tools:v1", Map.of("zone", "a"), null);
       await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("noauth", "Resolved", "False", "Unauthorized"));
       assertThat(cluster.events("noauth", "Unauthorized")).hasSize(1);
 
       String auth = Base64.getEncoder().encodeToString("kcfs:s3cret".getBytes(StandardCharsets.UTF_8));
-      String dockerConfig = "{\"auths\":{\"" + registry.host() + "\":{\"auth\":\"" + auth + "\"}}}";
+      String dockerConfig = "{\"auths\":{\"" + registry.address() + "\":{\"auth\":\"" + auth + "\"}}}";
       client.secrets().inNamespace("ci").resource(new SecretBuilder().withNewMetadata().withName("regcred")
           .withNamespace("ci").endMetadata().withType("kubernetes.io/dockerconfigjson")
           .withData(Map.of(".dockerconfigjson", Base64.getEncoder().encodeToString(dockerConfig.getBytes(StandardCharsets.UTF_8))))
           .build()).create();
-      ComposefsImage withSecret = MockCluster.newImage("auth", registry.host() + "/private/tools:v1", Map.of("zone", "a"), null);
+      ComposefsImage withSecret = MockCluster.newImage("auth", registry.address() + "/private/tools:v1", Map.of("zone", "a"), null);
       withSecret.getSpec().getSource().setPullSecrets(List.of(new SecretRef("ci", "regcred")));
       client.resource(withSecret).create();
       await().atMost(WAIT).untilAsserted(() -> {
         cluster.assertCondition("auth", "Resolved", "True", "Pinned");
-        assertThat(cluster.get("auth").getStatus().getResolvedImage()).isEqualTo(registry.host() + "/private/tools@" + manifest);
+        assertThat(cluster.get("auth").getStatus().getResolvedImage()).isEqualTo(registry.address() + "/private/tools@" + manifest);
       });
     }
   }

@@ -10,7 +10,7 @@ import dev.kcfs.api.ComposefsNodeStatus;
 import dev.kcfs.api.ImageSource;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
-import dev.kcfs.operator.registry.HttpManifestResolver;
+import dev.kcfs.operator.registry.RegistryManifestResolver;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
@@ -24,7 +24,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -77,8 +76,7 @@ final class MockCluster implements AutoCloseable {
 
   MockCluster start(ComposefsImageReconciler.Settings settings,
       Optional<io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration> leaderElection) {
-    var resolver = new HttpManifestResolver(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
-        Set.of(), Duration.ofSeconds(5), new ObjectMapper());
+    var resolver = new RegistryManifestResolver(Set.of(), Duration.ofSeconds(2), Duration.ofSeconds(5));
     var reconciler = new ComposefsImageReconciler(resolver, settings, metrics, Clock.systemUTC(), new ObjectMapper());
     operator = KcfsOperator.create(client, reconciler, leaderElection);
     operator.start();

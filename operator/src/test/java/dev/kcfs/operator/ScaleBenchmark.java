@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kcfs.api.ComposefsImage;
-import dev.kcfs.operator.registry.HttpManifestResolver;
+import dev.kcfs.operator.registry.RegistryManifestResolver;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -16,7 +16,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
-import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -72,7 +71,7 @@ class ScaleBenchmark {
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       OperatorMetrics metrics = new OperatorMetrics(registry);
       var reconciler = new ComposefsImageReconciler(
-          new HttpManifestResolver(HttpClient.newHttpClient(), Set.of(), Duration.ofSeconds(5), new ObjectMapper()),
+          new RegistryManifestResolver(Set.of(), Duration.ofSeconds(5), Duration.ofSeconds(5)),
           ComposefsImageReconciler.Settings.defaults(), metrics, Clock.systemUTC(), new ObjectMapper());
       Operator operator = KcfsOperator.create(operatorClient, reconciler, Optional.empty());
       operator.start();

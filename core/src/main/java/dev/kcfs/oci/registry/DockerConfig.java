@@ -85,6 +85,22 @@ public final class DockerConfig {
         return new DockerConfig(out);
     }
 
+    /**
+     * This config and then {@code other}: for a registry both have a login for, this one's login is
+     * used (the first pull secret listed wins, as when a client tries them in order and keeps the
+     * first that names the registry). Registries only {@code other} names are added.
+     */
+    public DockerConfig merge(DockerConfig other) {
+        Map<String, RegistryCredentials> all = new HashMap<>(other.byRegistry);
+        all.putAll(byRegistry);
+        return new DockerConfig(all);
+    }
+
+    /** Whether no registry has a login (an empty or identity-token-only config). */
+    public boolean isEmpty() {
+        return byRegistry.isEmpty();
+    }
+
     /** Credentials for a registry host[:port] (Docker Hub under any of its names), if configured. */
     public Optional<RegistryCredentials> forRegistry(String registry) {
         return Optional.ofNullable(byRegistry.get(normalise(registry)));

@@ -22,10 +22,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -44,10 +46,14 @@ import java.util.concurrent.ConcurrentHashMap;
  *       sends the configured credentials, {@code Bearer} fetches a token from the realm with the
  *       challenge's service and scope (authenticating to the realm with the credentials if there
  *       are any). Tokens are cached per repository.</li>
- *   <li>HTTPS with the JVM's system trust store; plain HTTP only when {@code plainHttp} is set.</li>
+ *   <li>HTTPS with the JVM's system trust store; plain HTTP only for all registries when
+ *       {@code plainHttp} is set, or for the registries listed in {@link Options#plainHttpRegistries()}.</li>
  *   <li>Transient failures (connection errors, 429, 500, 502, 503, 504) are retried with exponential
  *       backoff, honouring a short {@code Retry-After}.</li>
  * </ul>
+ *
+ * <p>Failures are {@link OciException}s whose {@link OciException.Kind} says whether the registry was
+ * unreachable, refused the login, lacked the manifest or blob, or served bad content.
  */
 public final class RegistryClient {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,7 +61,7 @@ public final class RegistryClient {
 
     private final HttpClient http;
     private final DockerConfig credentials;
-    private final boolean plainHttp;
+    private final Options options;
     private final int attempts;
     private final Duration firstBackoff;
     private final Map<String, String> authorization = new ConcurrentHashMap<>();
@@ -77,21 +83,106 @@ public final class RegistryClient {
      *                     (java.net.http has no read timeout for bodies once the headers arrived)
      */
     public RegistryClient(DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff, Duration stallTimeout) {
+        this(credentials, Options.defaults().withPlainHttp(plainHttp).withRetries(attempts, firstBackoff).withStallTimeout(stallTimeout));
+    }
+
+    /** With every setting in {@code options}. */
+    public RegistryClient(DockerConfig credentials, Options options) {
+        this(credentials, options,
+                HttpClient.newBuilder()
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .connectTimeout(options.connectTimeout())
+                        .version(options.plainHttp() ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
+                        .build(),
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "kcfs-registry-watchdog");
+                    t.setDaemon(true);
+                    return t;
+                }));
+    }
+
+    private RegistryClient(DockerConfig credentials, Options options, HttpClient http,
+                           java.util.concurrent.ScheduledExecutorService watchdog) {
         this.credentials = credentials;
-        this.plainHttp = plainHttp;
-        this.attempts = Math.max(1, attempts);
-        this.firstBackoff = firstBackoff;
-        this.stallTimeout = stallTimeout;
-        this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "kcfs-registry-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
-        this.http = HttpClient.newBuilder()
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(Duration.ofSeconds(30))
-                .version(plainHttp ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
-                .build();
+        this.options = options;
+        this.attempts = Math.max(1, options.attempts());
+        this.firstBackoff = options.firstBackoff();
+        this.stallTimeout = options.stallTimeout();
+        this.watchdog = watchdog;
+        this.http = http;
+    }
+
+    /**
+     * A client with other credentials that shares this one's connections and watchdog thread, for a
+     * caller that serves many images with different pull secrets (the operator). Its token cache is
+     * its own: a token or login obtained with one set of credentials is never sent for another.
+     */
+    public RegistryClient withCredentials(DockerConfig credentials) {
+        return new RegistryClient(credentials, options, http, watchdog);
+    }
+
+    /**
+     * How the client reaches registries. Built from {@link #defaults()} with the {@code with…} methods.
+     *
+     * @param plainHttp           talk HTTP instead of HTTPS to every registry (loopback test registries)
+     * @param plainHttpRegistries registries reached over HTTP although {@code plainHttp} is off, as
+     *                            host[:port] (lowercase); an entry without a port matches every port of
+     *                            that host. Redirects and token realms of these may be HTTP too.
+     * @param attempts            tries per request for transient failures (1 = no retry)
+     * @param firstBackoff        wait before the first retry; doubles each time, capped at 10 s
+     * @param stallTimeout        a body that receives nothing for this long is dropped (and a blob resumed)
+     * @param connectTimeout      TCP and TLS connection set-up
+     * @param requestTimeout      wait for the response headers of one request
+     */
+    public record Options(boolean plainHttp, Set<String> plainHttpRegistries, int attempts, Duration firstBackoff,
+                          Duration stallTimeout, Duration connectTimeout, Duration requestTimeout) {
+        public Options {
+            Set<String> hosts = new HashSet<>();
+            for (String h : plainHttpRegistries) {
+                hosts.add(h.trim().toLowerCase(Locale.ROOT));
+            }
+            plainHttpRegistries = Set.copyOf(hosts);
+        }
+
+        /** HTTPS only, 5 attempts from 500 ms, 60 s stall, 30 s connect and 2 min request timeouts. */
+        public static Options defaults() {
+            return new Options(false, Set.of(), 5, Duration.ofMillis(500), Duration.ofSeconds(60),
+                    Duration.ofSeconds(30), Duration.ofMinutes(2));
+        }
+
+        public Options withPlainHttp(boolean all) {
+            return new Options(all, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+        }
+
+        public Options withPlainHttpRegistries(Set<String> registries) {
+            return new Options(plainHttp, registries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+        }
+
+        public Options withRetries(int attempts, Duration firstBackoff) {
+            return new Options(plainHttp, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+        }
+
+        public Options withStallTimeout(Duration stallTimeout) {
+            return new Options(plainHttp, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+        }
+
+        public Options withTimeouts(Duration connectTimeout, Duration requestTimeout) {
+            return new Options(plainHttp, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+        }
+
+        /** Whether {@code registry} (host[:port] of a reference) is spoken to over HTTP. */
+        public boolean isPlainHttp(String registry) {
+            if (plainHttp) {
+                return true;
+            }
+            String r = registry.toLowerCase(Locale.ROOT);
+            if (plainHttpRegistries.contains(r)) {
+                return true;
+            }
+            // the host without its port: "[::1]:5000" -> "[::1]", "reg:5000" -> "reg"
+            int end = r.startsWith("[") ? r.indexOf(']') + 1 : r.indexOf(':');
+            return end > 0 && end < r.length() && plainHttpRegistries.contains(r.substring(0, end));
+        }
     }
 
     /** Anonymous or configured credentials, HTTPS, 5 attempts starting at 500 ms. */
@@ -111,35 +202,65 @@ public final class RegistryClient {
     /** Fetches {@code reference} (a tag or digest) of the repository, verified if it is a digest. */
     public FetchedManifest manifest(ImageReference ref, String reference, String expectedMediaType) throws IOException {
         URI uri = api(ref, "/manifests/" + reference);
-        String what = "manifest " + ref.registry() + "/" + ref.repository() + (Digests.isDigest(reference) ? "@" : ":") + reference;
+        String what = manifestWhat(ref, reference);
         HttpResponse<InputStream> r = get(ref, uri, Manifests.ACCEPT, what);
         try (InputStream in = r.body(); Deadline d = deadline(in)) {
             long declared = r.headers().firstValueAsLong("Content-Length").orElse(-1);
             if (declared > Manifests.MAX_MANIFEST_SIZE) {
-                throw new OciException(what + ": the registry announces " + declared + " bytes, over the "
+                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry announces " + declared + " bytes, over the "
                         + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
             }
             byte[] bytes;
             try {
                 bytes = in.readNBytes(Manifests.MAX_MANIFEST_SIZE + 1);
             } catch (IOException e) {
-                throw new OciException(what + ": reading the manifest failed or took longer than "
+                throw new OciException(OciException.Kind.UNREACHABLE, what + ": reading the manifest failed or took longer than "
                         + stallTimeout.toSeconds() + " s (" + e.getMessage() + ")", e);
             }
             if (bytes.length > Manifests.MAX_MANIFEST_SIZE) {
-                throw new OciException(what + ": larger than the " + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
+                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": larger than the " + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
             }
             String digest = Digests.sha256(bytes);
             if (Digests.isDigest(reference) && !digest.equals(reference)) {
-                throw new OciException(what + ": digest mismatch, the registry served content with digest " + digest);
+                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": digest mismatch, the registry served content with digest " + digest);
             }
             Optional<String> announced = r.headers().firstValue("Docker-Content-Digest");
             if (announced.isPresent() && announced.get().startsWith("sha256:") && !announced.get().equals(digest)) {
-                throw new OciException(what + ": the registry says its digest is " + announced.get() + " but the content has " + digest);
+                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry says its digest is " + announced.get() + " but the content has " + digest);
             }
             String type = r.headers().firstValue("Content-Type").orElse(expectedMediaType);
             return new FetchedManifest(bytes, type, digest);
         }
+    }
+
+    /**
+     * The digest of the manifest {@code ref} names; for a multi-platform image that is the digest of
+     * the index itself, so pinning it keeps every platform. A reference that carries a digest is
+     * answered without a request. Otherwise one HEAD request: the registry's
+     * {@code Docker-Content-Digest} is taken as is (whoever pulls by that digest verifies the
+     * content); a registry that omits it gets a GET, and the digest of the body is returned.
+     */
+    public String manifestDigest(ImageReference ref) throws IOException {
+        if (ref.digest() != null) {
+            return ref.digest();
+        }
+        String what = manifestWhat(ref, ref.tag());
+        HttpResponse<InputStream> r = request(ref, api(ref, "/manifests/" + ref.tag()), "HEAD", Manifests.ACCEPT, what, -1);
+        r.body().close();
+        Optional<String> announced = r.headers().firstValue("Docker-Content-Digest");
+        if (announced.isPresent()) {
+            try {
+                Digests.sha256Hex(announced.get(), what);
+                return announced.get();
+            } catch (OciException notSha256) {
+                // another algorithm or garbage: hash the body ourselves
+            }
+        }
+        return manifest(ref, ref.tag(), null).digest();
+    }
+
+    private static String manifestWhat(ImageReference ref, String reference) {
+        return "manifest " + ref.registry() + "/" + ref.repository() + (Digests.isDigest(reference) ? "@" : ":") + reference;
     }
 
     /** Streams a blob, verified against the descriptor as it is read. */
@@ -150,7 +271,7 @@ public final class RegistryClient {
         long declared = r.headers().firstValueAsLong("Content-Length").orElse(-1);
         if (declared >= 0 && declared != d.size()) {
             r.body().close();
-            throw new OciException(what + ": the registry announces " + declared + " bytes, the manifest says " + d.size());
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry announces " + declared + " bytes, the manifest says " + d.size());
         }
         return new VerifiedBlobStream(new Resuming(ref, d, what, r.body()), d.digest(), d.size(), what);
     }
@@ -270,7 +391,7 @@ public final class RegistryClient {
     }
 
     private URI api(ImageReference ref, String path) {
-        return URI.create((plainHttp ? "http://" : "https://") + ref.apiHost() + "/v2/" + ref.repository() + path);
+        return URI.create((options.isPlainHttp(ref.registry()) ? "http://" : "https://") + ref.apiHost() + "/v2/" + ref.repository() + path);
     }
 
     /** GET with auth, redirects and retries; returns a 200 response whose body the caller closes. */
@@ -280,13 +401,19 @@ public final class RegistryClient {
 
     /** As above; {@code from >= 0} asks for the bytes from there on (a 206 answer is then accepted). */
     private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what, long from) throws IOException {
+        return request(ref, uri, "GET", accept, what, from);
+    }
+
+    /** GET or HEAD with auth, redirects and retries. */
+    private HttpResponse<InputStream> request(ImageReference ref, URI uri, String method, String accept, String what, long from)
+            throws IOException {
         String scopeKey = ref.apiHost() + "/" + ref.repository();
         boolean triedAuth = false;
         URI target = uri;
         for (int redirects = 0; ; ) {
             boolean sameHost = target.getHost().equalsIgnoreCase(uri.getHost()) && target.getPort() == uri.getPort();
             String auth = sameHost ? authorization.get(scopeKey) : null;
-            HttpResponse<InputStream> r = send(target, accept, auth, what, from);
+            HttpResponse<InputStream> r = send(target, method, accept, auth, what, from);
             int status = r.statusCode();
             if (status == 200 || (status == 206 && from >= 0)) {
                 return r;
@@ -300,37 +427,41 @@ public final class RegistryClient {
             }
             if (status >= 300 && status < 400 && r.headers().firstValue("Location").isPresent()) {
                 if (++redirects > MAX_REDIRECTS) {
-                    throw new OciException(what + ": more than " + MAX_REDIRECTS + " redirects from " + uri);
+                    throw new OciException(OciException.Kind.OTHER, what + ": more than " + MAX_REDIRECTS + " redirects from " + uri);
                 }
                 target = target.resolve(r.headers().firstValue("Location").get());
-                if (!plainHttp && !"https".equals(target.getScheme())) {
+                if (!options.isPlainHttp(ref.registry()) && !"https".equals(target.getScheme())) {
                     throw new OciException(what + ": redirected to non-HTTPS " + target + "; refused");
                 }
                 continue;
             }
             if (status == 401 || status == 403) {
                 Optional<RegistryCredentials> c = credentials.forRegistry(ref.registry());
-                throw new OciException(what + ": access denied by " + ref.registry() + " (HTTP " + status + ")"
+                throw new OciException(OciException.Kind.UNAUTHORIZED, what + ": access denied by " + ref.registry() + " (HTTP " + status + ")"
                         + (c.isPresent() ? "; the configured credentials for " + ref.registry() + " were refused"
                         : "; no credentials configured for " + ref.registry() + " (use --authfile or a pull secret)"));
             }
             if (status == 404) {
-                throw new OciException(what + ": not found (HTTP 404 from " + target + ")" + body);
+                throw new OciException(OciException.Kind.NOT_FOUND, what + ": not found (HTTP 404 from " + target + ")" + body);
             }
-            throw new OciException(what + ": HTTP " + status + " from " + target + body);
+            throw new OciException(OciException.Kind.OTHER, what + ": HTTP " + status + " from " + target + body);
         }
     }
 
     /** One request, retried on transient failures. */
     private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what) throws IOException {
-        return send(uri, accept, auth, what, -1);
+        return send(uri, "GET", accept, auth, what, -1);
     }
 
-    private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what, long from) throws IOException {
+    private HttpResponse<InputStream> send(URI uri, String method, String accept, String auth, String what, long from) throws IOException {
         IOException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(uri).GET().header("Accept", accept)
-                    .header("User-Agent", "kcfs").timeout(Duration.ofMinutes(2));
+            HttpRequest.Builder b = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
+                    .header("Accept", accept).header("User-Agent", "kcfs").timeout(options.requestTimeout());
+            if ("http".equals(uri.getScheme())) {
+                // an HTTP/2 client would offer an h2c upgrade that plain registries and proxies need not understand
+                b.version(HttpClient.Version.HTTP_1_1);
+            }
             if (from > 0) {
                 b.header("Range", "bytes=" + from + "-");
             }
@@ -343,7 +474,7 @@ public final class RegistryClient {
                 int s = r.statusCode();
                 if (s == 429 || s == 500 || s == 502 || s == 503 || s == 504) {
                     r.body().close();
-                    last = new OciException(what + ": HTTP " + s + " from " + uri + " after " + attempt + " attempts");
+                    last = new OciException(OciException.Kind.UNREACHABLE, what + ": HTTP " + s + " from " + uri + " after " + attempt + " attempts");
                     long retryAfter = r.headers().firstValueAsLong("Retry-After").orElse(-1);
                     if (retryAfter >= 0 && retryAfter <= 10) {
                         waitMs = Math.max(waitMs, retryAfter * 1000);
@@ -355,7 +486,7 @@ public final class RegistryClient {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException(what + ": interrupted");
             } catch (IOException e) {
-                last = new OciException(what + ": cannot reach " + uri + " (" + e + ") after " + attempt + " attempts", e);
+                last = new OciException(OciException.Kind.UNREACHABLE, what + ": cannot reach " + uri + " (" + e + ") after " + attempt + " attempts", e);
             }
             if (attempt < attempts) {
                 sleep(waitMs);
@@ -400,12 +531,12 @@ public final class RegistryClient {
         Challenge c = Challenge.parse(challenge);
         Optional<RegistryCredentials> creds = credentials.forRegistry(ref.registry());
         if (c.scheme().equals("basic")) {
-            RegistryCredentials rc = creds.orElseThrow(() -> new OciException(what + ": " + ref.registry()
+            RegistryCredentials rc = creds.orElseThrow(() -> new OciException(OciException.Kind.UNAUTHORIZED, what + ": " + ref.registry()
                     + " requires a user name and password; none configured (use --authfile or a pull secret)"));
             return basic(rc);
         }
         if (!c.scheme().equals("bearer")) {
-            throw new OciException(what + ": unsupported auth scheme '" + c.scheme() + "' from " + ref.registry());
+            throw new OciException(OciException.Kind.UNAUTHORIZED, what + ": unsupported auth scheme '" + c.scheme() + "' from " + ref.registry());
         }
         String realm = c.params().get("realm");
         if (realm == null) {
@@ -418,14 +549,14 @@ public final class RegistryClient {
         String scope = c.params().getOrDefault("scope", "repository:" + ref.repository() + ":pull");
         q.append(q.length() > 0 ? "&" : "").append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
         URI tokenUri = URI.create(realm + (realm.contains("?") ? "&" : "?") + q);
-        if (!plainHttp && !"https".equals(tokenUri.getScheme())) {
+        if (!options.isPlainHttp(ref.registry()) && !"https".equals(tokenUri.getScheme())) {
             throw new OciException(what + ": token realm " + realm + " is not HTTPS; refused");
         }
         HttpResponse<InputStream> r = send(tokenUri, "application/json", creds.map(RegistryClient::basic).orElse(null), what + " (token)");
         try (InputStream in = r.body(); Deadline d = deadline(in)) {
             byte[] body = in.readNBytes(1 << 20);
             if (r.statusCode() == 401 || r.statusCode() == 403) {
-                throw new OciException(what + ": token server " + realm + " refused "
+                throw new OciException(OciException.Kind.UNAUTHORIZED, what + ": token server " + realm + " refused "
                         + (creds.isPresent() ? "the configured credentials" : "anonymous access; configure credentials")
                         + " (HTTP " + r.statusCode() + ")");
             }

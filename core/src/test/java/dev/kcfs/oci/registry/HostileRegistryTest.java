@@ -3,6 +3,7 @@ package dev.kcfs.oci.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
 import dev.kcfs.oci.ImageSources;
 import dev.kcfs.oci.ImageTrees;
@@ -24,10 +25,12 @@ class HostileRegistryTest {
     @RegisterExtension
     static final TestRegistry registry = TestRegistry.anonymous();
     static TamperingProxy proxy;
+    static TestImage image;
 
     @BeforeAll
     static void setUp() throws Exception {
-        new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.plain(Fixtures.top()))).push(registry.pusher(), "app", "v1");
+        image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.plain(Fixtures.top())));
+        image.push(registry.pusher(), "app", "v1");
         proxy = new TamperingProxy(registry.address());
     }
 
@@ -40,6 +43,12 @@ class HostileRegistryTest {
     void reset() {
         proxy.mode = TamperingProxy.Mode.FORWARD;
         proxy.requests.set(0);
+        proxy.methods.clear();
+    }
+
+    static OciException.Kind kind(Throwable e) {
+        assertThat(e).isInstanceOf(OciException.class);
+        return ((OciException) e).kind();
     }
 
     static String pull(int attempts) throws Exception {
@@ -54,14 +63,16 @@ class HostileRegistryTest {
         proxy.mode = TamperingProxy.Mode.FAIL_FIRST_TWO;
         assertThat(pull(3)).contains("/bin/tool ");
         proxy.requests.set(0);
-        assertThatThrownBy(() -> pull(2)).hasMessageContaining("HTTP 502").hasMessageContaining("after 2 attempts");
+        assertThatThrownBy(() -> pull(2)).hasMessageContaining("HTTP 502").hasMessageContaining("after 2 attempts")
+                .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.UNREACHABLE));
     }
 
     @Test
     void corruptBlobIsADigestMismatch() {
         proxy.mode = TamperingProxy.Mode.CORRUPT_BLOBS;
         assertThatThrownBy(() -> pull(1)).isInstanceOf(OciException.class)
-                .hasMessageContaining("digest mismatch"); // not the gzip or tar error it caused
+                .hasMessageContaining("digest mismatch") // not the gzip or tar error it caused
+                .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.INVALID_CONTENT));
     }
 
     @Test
@@ -124,8 +135,30 @@ class HostileRegistryTest {
     @Test
     void tooLargeManifestIsRefusedBeforeReading() {
         proxy.mode = TamperingProxy.Mode.HUGE_MANIFEST;
-        assertThatThrownBy(() -> pull(1)).hasMessageContaining("announces 5242880 bytes, over the 4194304-byte manifest limit");
+        assertThatThrownBy(() -> pull(1)).hasMessageContaining("announces 5242880 bytes, over the 4194304-byte manifest limit")
+                .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.INVALID_CONTENT));
         proxy.mode = TamperingProxy.Mode.HUGE_MANIFEST_UNANNOUNCED;
-        assertThatThrownBy(() -> pull(1)).hasMessageContaining("larger than the 4194304-byte manifest limit");
+        assertThatThrownBy(() -> pull(1)).hasMessageContaining("larger than the 4194304-byte manifest limit")
+                .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.INVALID_CONTENT));
+    }
+
+    @Test
+    void manifestDigestIsOneHeadOrAGetWhenTheRegistryOmitsTheDigestHeader() throws Exception {
+        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 1, Duration.ofMillis(5));
+        ImageReference ref = ImageReference.parse(proxy.address() + "/app:v1");
+        assertThat(client.manifestDigest(ref)).isEqualTo(image.digest());
+        assertThat(proxy.methods).containsExactly("HEAD");
+        proxy.methods.clear();
+        proxy.mode = TamperingProxy.Mode.NO_DIGEST_HEADER;
+        assertThat(client.manifestDigest(ref)).isEqualTo(image.digest());
+        assertThat(proxy.methods).containsExactly("HEAD", "GET");
+    }
+
+    @Test
+    void manifestDigestOfAnUnreachableRegistryIsUnreachable() {
+        proxy.mode = TamperingProxy.Mode.FAIL_FIRST_TWO;
+        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(5));
+        assertThatThrownBy(() -> client.manifestDigest(ImageReference.parse(proxy.address() + "/app:v1")))
+                .hasMessageContaining("HTTP 502").satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.UNREACHABLE));
     }
 }

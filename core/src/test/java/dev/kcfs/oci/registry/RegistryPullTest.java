@@ -8,6 +8,7 @@ import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
 import dev.kcfs.oci.ImageSources;
 import dev.kcfs.oci.ImageTrees;
+import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.layer.BodyPipeline;
 import dev.kcfs.oci.layer.BodySink;
@@ -100,7 +101,10 @@ class RegistryPullTest {
             assertThat(chosen.digest()).isEqualTo(arm.digest());
         }
         assertThatThrownBy(() -> pull(ref, Platform.parse("linux/s390x")))
-                .hasMessageContaining("no manifest for platform linux/s390x in the index (it offers [linux/amd64, linux/arm64/v8])");
+                .hasMessageContaining("no manifest for platform linux/s390x in the index (it offers [linux/amd64, linux/arm64/v8])")
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.NOT_FOUND));
+        // pinning a multi-platform tag pins the index, so every platform stays reachable by the digest
+        assertThat(client().manifestDigest(ImageReference.parse(ref))).isEqualTo(dev.kcfs.oci.Digests.sha256(index));
         assertThatThrownBy(() -> pull(ref, Platform.parse("linux/arm64/v7"))).hasMessageContaining("no manifest for platform linux/arm64/v7");
     }
 
@@ -139,6 +143,46 @@ class RegistryPullTest {
     @Test
     void missingTagAndRepositoryAreClear() {
         assertThatThrownBy(() -> pull(registry.address() + "/test/nothing:v9", Platform.current()))
-                .hasMessageContaining("manifest " + registry.address() + "/test/nothing:v9: not found (HTTP 404");
+                .hasMessageContaining("manifest " + registry.address() + "/test/nothing:v9: not found (HTTP 404")
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.NOT_FOUND));
+        assertThatThrownBy(() -> client().manifestDigest(ImageReference.parse(registry.address() + "/test/nothing:v9")))
+                .hasMessageContaining("manifest " + registry.address() + "/test/nothing:v9: not found (HTTP 404")
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.NOT_FOUND));
+    }
+
+    @Test
+    void manifestDigestOfATagIsThePushedManifestAndADigestNeedsNoRequest() throws Exception {
+        TestImage image = new TestImage("amd64", List.of(Layer.gzip(new TarBuilder().file("a", "pin me").build())));
+        image.push(registry.pusher(), "test/pin", "v1");
+        assertThat(client().manifestDigest(ImageReference.parse(registry.address() + "/test/pin:v1"))).isEqualTo(image.digest());
+        // port 1 is closed: a request would fail
+        String d = "sha256:" + "cd".repeat(32);
+        assertThat(client().manifestDigest(ImageReference.parse("127.0.0.1:1/test/pin:v1@" + d))).isEqualTo(d);
+    }
+
+    @Test
+    void closedPortIsUnreachable() throws Exception {
+        int closed = TestRegistry.freePort();
+        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(5));
+        assertThatThrownBy(() -> client.manifestDigest(ImageReference.parse("127.0.0.1:" + closed + "/test/pin:v1")))
+                .hasMessageContaining("cannot reach http://127.0.0.1:" + closed + "/v2/test/pin/manifests/v1")
+                .hasMessageContaining("after 2 attempts")
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNREACHABLE));
+    }
+
+    @Test
+    void plainHttpPerRegistryByHostPortOrHost() throws Exception {
+        TestImage image = new TestImage("amd64", List.of(Layer.gzip(new TarBuilder().file("a", "plain http").build())));
+        image.push(registry.pusher(), "test/plain", "v1");
+        ImageReference ref = ImageReference.parse(registry.address() + "/test/plain:v1");
+        RegistryClient.Options https = RegistryClient.Options.defaults().withRetries(1, Duration.ofMillis(5));
+        for (String listed : List.of(registry.address(), "127.0.0.1")) {
+            RegistryClient client = new RegistryClient(DockerConfig.empty(), https.withPlainHttpRegistries(java.util.Set.of(listed)));
+            assertThat(client.manifestDigest(ref)).as(listed).isEqualTo(image.digest());
+        }
+        // not listed: HTTPS, which the plain registry cannot answer
+        RegistryClient other = new RegistryClient(DockerConfig.empty(), https.withPlainHttpRegistries(java.util.Set.of("127.0.0.2", "registry.example:5000")));
+        assertThatThrownBy(() -> other.manifestDigest(ref)).hasMessageContaining("cannot reach https://" + registry.address())
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNREACHABLE));
     }
 }

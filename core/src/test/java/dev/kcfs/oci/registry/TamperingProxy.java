@@ -18,12 +18,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * broken networks, proxies and hostile mirrors the client must survive or reject.
  */
 final class TamperingProxy implements AutoCloseable {
-    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED }
+    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED, NO_DIGEST_HEADER }
 
     volatile Mode mode = Mode.FORWARD;
     final AtomicInteger requests = new AtomicInteger();
     final AtomicInteger truncated = new AtomicInteger();
     final java.util.List<String> ranges = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.List<String> methods = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final HttpServer server;
     private final String upstream;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -46,6 +47,7 @@ final class TamperingProxy implements AutoCloseable {
 
     private void handle(HttpExchange ex) throws IOException {
         int n = requests.incrementAndGet();
+        methods.add(ex.getRequestMethod());
         try {
             String path = ex.getRequestURI().toString();
             if (mode == Mode.FAIL_FIRST_TWO && n <= 2) {
@@ -70,7 +72,8 @@ final class TamperingProxy implements AutoCloseable {
                 ex.sendResponseHeaders(307, -1);
                 return;
             }
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path));
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
+                    .method(ex.getRequestMethod(), HttpRequest.BodyPublishers.noBody());
             String range = ex.getRequestHeaders().getFirst("Range");
             if (range != null) {
                 ranges.add(range);
@@ -88,7 +91,10 @@ final class TamperingProxy implements AutoCloseable {
                 throw new IOException(e);
             }
             byte[] body = r.body();
-            for (String h : List.of("Content-Type", "Docker-Content-Digest", "WWW-Authenticate", "Location", "Content-Range")) {
+            List<String> copied = mode == Mode.NO_DIGEST_HEADER
+                    ? List.of("Content-Type", "WWW-Authenticate", "Location", "Content-Range")
+                    : List.of("Content-Type", "Docker-Content-Digest", "WWW-Authenticate", "Location", "Content-Range");
+            for (String h : copied) {
                 r.headers().firstValue(h).ifPresent(v -> ex.getResponseHeaders().add(h, v));
             }
             boolean blob = path.contains("/blobs/sha256:") && r.statusCode() == 200;

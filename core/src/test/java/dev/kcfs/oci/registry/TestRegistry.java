@@ -19,9 +19,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * A real Docker registry ({@code /usr/bin/docker-registry}, distribution 2.8) on 127.0.0.1 with a
  * free port and temporary storage, for one test class. Optionally with htpasswd Basic auth or with
- * token auth against a {@link TestTokenServer}. Register with {@code @RegisterExtension static}.
+ * token auth against a {@link TestTokenServer}. Register with {@code @RegisterExtension static}, or
+ * {@link #startOrSkip()} it for one test (try-with-resources).
  */
-public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
+public final class TestRegistry implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
     public static final String BINARY = "/usr/bin/docker-registry";
 
     private final String user;
@@ -60,6 +61,18 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
+        stop();
+    }
+
+    /** Starts the registry for one test, which is skipped when docker-registry is not installed. */
+    public TestRegistry startOrSkip() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of(BINARY)), BINARY + " is not installed (Debian package docker-registry)");
+        start();
+        return this;
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
         stop();
     }
 

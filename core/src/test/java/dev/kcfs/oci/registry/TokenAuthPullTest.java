@@ -3,7 +3,9 @@ package dev.kcfs.oci.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.ImageSources;
 import dev.kcfs.oci.ImageTrees;
 import dev.kcfs.oci.Platform;
@@ -21,10 +23,12 @@ class TokenAuthPullTest {
     @RegisterExtension
     static final TestRegistry registry = TestRegistry.tokenAuth("bob", "hunter2");
 
+    static TestImage image;
+
     @BeforeAll
     static void push() throws Exception {
-        new TestImage("amd64", List.of(Layer.zstd(new TarBuilder().file("token", "bearer works").file("big", Fixtures.BIG).build())))
-                .push(registry.pusher(), "team/app", "v1");
+        image = new TestImage("amd64", List.of(Layer.zstd(new TarBuilder().file("token", "bearer works").file("big", Fixtures.BIG).build())));
+        image.push(registry.pusher(), "team/app", "v1");
     }
 
     static String pull(DockerConfig creds) throws Exception {
@@ -46,7 +50,8 @@ class TokenAuthPullTest {
     @Test
     void anonymousTokenGrantsNothingAndThePullIsDenied() {
         assertThatThrownBy(() -> pull(DockerConfig.empty()))
-                .hasMessageContaining("access denied by " + registry.address() + " (HTTP 401); no credentials configured");
+                .hasMessageContaining("access denied by " + registry.address() + " (HTTP 401); no credentials configured")
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNAUTHORIZED));
     }
 
     @Test
@@ -54,6 +59,13 @@ class TokenAuthPullTest {
         String json = "{\"auths\":{\"" + registry.address() + "\":{\"auth\":\""
                 + java.util.Base64.getEncoder().encodeToString("bob:nope".getBytes()) + "\"}}}";
         assertThatThrownBy(() -> pull(DockerConfig.parse(json.getBytes(), "test")))
-                .hasMessageContaining("token server " + registry.tokenServer().realm() + " refused the configured credentials (HTTP 401)");
+                .hasMessageContaining("token server " + registry.tokenServer().realm() + " refused the configured credentials (HTTP 401)")
+                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNAUTHORIZED));
+    }
+
+    @Test
+    void manifestDigestWithABearerToken() throws Exception {
+        RegistryClient client = new RegistryClient(DockerConfig.parse(registry.dockerConfigJson(), "test"), true, 1, Duration.ofMillis(10));
+        assertThat(client.manifestDigest(ImageReference.parse(registry.address() + "/team/app:v1"))).isEqualTo(image.digest());
     }
 }

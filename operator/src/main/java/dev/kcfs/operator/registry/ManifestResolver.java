@@ -1,5 +1,8 @@
 package dev.kcfs.operator.registry;
 
+import dev.kcfs.oci.OciException;
+import dev.kcfs.oci.registry.DockerConfig;
+
 /**
  * Pins an image reference to the digest of its manifest (or index) in the registry. The operator only
  * needs this one call; the node agents do the pulling.
@@ -10,6 +13,8 @@ public interface ManifestResolver {
    * @param credentials registry logins from the image's pull secrets (may be empty)
    * @return {@code registry/repository@sha256:<hex>}; a reference that already carries a digest is
    *     returned pinned to that digest
+   * @throws OciException whose {@link OciException#kind()} chooses the condition reason
+   *     ({@link RegistryManifestResolver#reason}) and whether to retry
    */
-  String pin(String image, RegistryCredentials credentials) throws ResolveException;
+  String pin(String image, DockerConfig credentials) throws OciException;
 }
