@@ -81,7 +81,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
      *                            unmounted images are evicted; 0 = no limit
      * @param plainHttpRegistries registries (host[:port]) spoken to over plain HTTP (loopback ones always are)
      * @param reportInterval      at most one status write per interval unless an image's state changes
-     * @param gcInterval          how often GC runs when nothing asks for it sooner
+     * @param gcInterval          how often GC runs when nothing asks for it sooner (it runs after every
+     *                            build and every dropped image anyway)
      * @param firstRetry          wait before the first retry of a failed build; doubles up to maxRetry
      * @param onDemandKeep        how long an image built for a pod (not selected for the node) stays after its last use
      * @param registryStall       a blob download that receives nothing this long is dropped and resumed
@@ -101,7 +102,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         }
 
         public static Settings defaults(String nodeName) {
-            return new Settings(nodeName, 2, 0, Set.of(), Duration.ofSeconds(30), Duration.ofMinutes(5),
+            return new Settings(nodeName, 2, 0, Set.of(), Duration.ofSeconds(30), Duration.ofHours(1),
                     Duration.ofSeconds(5), Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofSeconds(60));
         }
 
@@ -186,7 +187,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
 
     // loop-thread state
     private Instant lastGc;
-    private boolean gcRequested;
+    private volatile boolean gcRequested;
     private long lastGcAttemptNanos;
     private long lastWriteNanos = Long.MIN_VALUE / 2;
     private List<List<String>> lastWrittenView;
@@ -291,13 +292,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         nodes.addEventHandler(onNode);
         images.start();
         nodes.start();
-        long gc = settings.gcInterval().toMillis();
-        loop.scheduleWithFixedDelay(() -> guarded("periodic pass", () -> {
-            gcRequested = true;
-            reconcile();
-        }), gc, gc, TimeUnit.MILLISECONDS);
+        // a planning pass and a report every reportInterval notice what no watch reports: unpublished
+        // volumes (an image kept only while mounted can go), expired on-demand images, retry times
         long report = settings.reportInterval().toMillis();
-        loop.scheduleWithFixedDelay(() -> guarded("report", this::report), report, report, TimeUnit.MILLISECONDS);
+        loop.scheduleWithFixedDelay(() -> guarded("periodic pass", () -> {
+            reconcile();
+            report();
+        }), report, report, TimeUnit.MILLISECONDS);
+        gcRequested = true; // leftovers of a previous run
         poke();
     }
 
@@ -364,6 +366,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
 
     private void reconcile() {
         if (closed || !synced()) {
+            LOG.debug("planning pass skipped: watches not synced yet (images {}, node {})",
+                    images != null && images.hasSynced(), nodes != null && nodes.hasSynced());
             return;
         }
         Instant now = clock.instant();
@@ -569,6 +573,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
             failed(name, token, key, generation, be);
         }
         storeStatsStale = true;
+        gcRequested = true; // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
         scheduleReport();
         poke();
     }
@@ -854,6 +859,10 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         boolean old = now - storeStatsNanos >= settings.reportInterval().toNanos();
         boolean staleAndNotJustDone = storeStatsStale && now - storeStatsNanos >= TimeUnit.SECONDS.toNanos(1);
         if (storeStats != null && !old && !staleAndNotJustDone) {
+            if (storeStatsStale) {
+                // walked the store less than a second ago: look again shortly instead of walking it per build
+                loop.schedule(() -> guarded("report", this::report), 1, TimeUnit.SECONDS);
+            }
             return;
         }
         try {
