@@ -56,7 +56,9 @@ if [[ $what == all || $what == verity ]]; then
   f="$work/1g.bin"
   [[ -f $f ]] || head -c 1073741824 /dev/urandom > "$f"
   cat "$f" > /dev/null
-  bench verity "$kcfs" info measure-file "$f"
-  echo "(fsverity digest for comparison)"; hyperfine --style basic --runs 3 "fsverity digest $f" 2>&1 | grep -E 'Time' || true
+  echo "== verity (one thread, in process)"
+  "$top/bench/java.sh" dev.kcfs.verity.FsVerityBenchmark "$f" 7 | tail -n 1
+  bench verity-process "$kcfs" info measure-file "$f"
+  echo "(fsverity digest, C + OpenSSL, for comparison)"; hyperfine --style basic --runs 3 "fsverity digest $f" 2>&1 | grep -E 'Time' || true
 fi
 echo "work dir: $work"

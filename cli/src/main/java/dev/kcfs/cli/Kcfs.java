@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.function.BooleanSupplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -27,12 +28,16 @@ public final class Kcfs implements Runnable {
     private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
-    private final boolean stdoutIsTerminal;
+    /** Asked only when an image goes to stdout, so other commands do not pay for loading JNA. */
+    private final BooleanSupplier stdoutIsTerminal;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of failures.")
     boolean debug;
 
-    public Kcfs(InputStream in, PrintStream out, PrintStream err, boolean stdoutIsTerminal) {
+    public Kcfs(InputStream in, PrintStream out, PrintStream err, BooleanSupplier stdoutIsTerminal) {
         this.in = in;
         this.out = out;
         this.err = err;
@@ -43,7 +48,7 @@ public final class Kcfs implements Runnable {
         // binary-safe, buffered stdout: images and dumps are bytes, not text
         PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16), false);
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        int rc = new Kcfs(new FileInputStream(FileDescriptor.in), out, err, LibC.INSTANCE.isatty(1) == 1).execute(args);
+        int rc = new Kcfs(new FileInputStream(FileDescriptor.in), out, err, () -> LibC.INSTANCE.isatty(1) == 1).execute(args);
         out.flush();
         System.exit(rc);
     }
@@ -68,7 +73,7 @@ public final class Kcfs implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "Missing command: use mkcomposefs or info (see --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command (see --help)");
     }
 
     InputStream in() {
@@ -84,7 +89,7 @@ public final class Kcfs implements Runnable {
     }
 
     boolean stdoutIsTerminal() {
-        return stdoutIsTerminal;
+        return stdoutIsTerminal.getAsBoolean();
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -82,6 +82,9 @@ final class MkcomposefsCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: available processors).")
     Integer threads;
 
+    @Option(names = "--no-prefetch", hidden = true, description = "Benchmarking: do not read files ahead of the hashers.")
+    boolean noPrefetch;
+
     @Parameters(index = "0", paramLabel = "SOURCE", description = "Source directory, or dump file with --from-file.")
     String source;
 
@@ -118,7 +121,8 @@ final class MkcomposefsCommand implements Callable<Integer> {
 
     private DirectoryScanner scanner() {
         DirectoryScanner.Options o = DirectoryScanner.Options.defaults()
-                .withUseEpoch(useEpoch).withSkipDevices(skipDevices).withSkipXattrs(skipXattrs).withUserXattrsOnly(userXattrs);
+                .withUseEpoch(useEpoch).withSkipDevices(skipDevices).withSkipXattrs(skipXattrs).withUserXattrsOnly(userXattrs)
+                .withPrefetch(!noPrefetch);
         if (threads != null) {
             o = o.withThreads(threads);
         }

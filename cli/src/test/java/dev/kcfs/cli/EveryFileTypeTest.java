@@ -9,7 +9,6 @@ import com.sun.jna.NativeLong;
 import dev.kcfs.linux.LibC;
 import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.testing.Root;
-import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

@@ -6,6 +6,8 @@ import static dev.kcfs.cli.CliRun.kcfsWithInput;
 import static dev.kcfs.cli.CliRun.tool;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.jna.NativeLong;
+import dev.kcfs.linux.LibC;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +49,9 @@ class KcfsCommandTest {
 
     @Test
     void usageErrorsExitTwoWithTheReason() {
-        assertThat(kcfs()).satisfies(r -> assertThat(r.rc()).isEqualTo(2));
+        CliRun none = kcfs();
+        assertThat(none.rc()).isEqualTo(2);
+        assertThat(none.err()).contains("Missing command").contains("Usage: kcfs");
         CliRun r = kcfs("mkcomposefs", src.toString());
         assertThat(r.rc()).as("%s", r).isEqualTo(2);
         assertThat(r.err()).contains("No destination path specified").contains("Usage:");
@@ -207,6 +211,29 @@ class KcfsCommandTest {
 
         CliRun filtered = kcfs("info", "--filter=small", "--filter=link", "ls", img1.toString());
         assertThat(filtered.outText()).isEqualTo("/link\t-> small\n/small\n");
+    }
+
+    @Test
+    void scanOptionsReachTheImage() throws Exception {
+        byte[] v = "v".getBytes(StandardCharsets.UTF_8);
+        LibC.INSTANCE.lsetxattr(src.resolve("small").toString(), "user.x", v, new NativeLong(v.length), 0);
+        String plain = dumpOf("mkcomposefs", "--threads=1", src.toString());
+        assertThat(plain).contains(" user.x=v\n").doesNotContain(" 0.0 ");
+        assertThat(dumpOf("mkcomposefs", src.toString())).as("thread count does not matter").isEqualTo(plain);
+        assertThat(dumpOf("mkcomposefs", "--skip-xattrs", src.toString())).doesNotContain("user.x");
+        assertThat(dumpOf("mkcomposefs", "--user-xattrs", src.toString())).contains(" user.x=v\n");
+        String epoch = dumpOf("mkcomposefs", "--use-epoch", src.toString());
+        assertThat(epoch.lines()).allSatisfy(l -> assertThat(l.split(" ")[7]).isEqualTo("0.0"));
+    }
+
+    /** Builds an image with these arguments plus an image path, returns its dump. */
+    private String dumpOf(String... args) throws IOException {
+        Path image = Files.createTempFile(tmp, "img", ".cfs");
+        List<String> all = new java.util.ArrayList<>(List.of(args));
+        all.add(image.toString());
+        CliRun r = kcfs(all.toArray(String[]::new));
+        assertThat(r.rc()).as("%s", r).isZero();
+        return kcfs("info", "dump", image.toString()).outText();
     }
 
     @Test

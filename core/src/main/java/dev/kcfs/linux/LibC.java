@@ -57,6 +57,11 @@ public interface LibC extends Library {
 
     NativeLong readlink(byte[] path, byte[] buf, NativeLong size) throws LastErrorException;
 
+    /* Native-buffer variants: JNA copies a byte[] both ways on every call, a Pointer not at all. */
+    NativeLong lgetxattr(byte[] path, byte[] name, Pointer value, NativeLong size) throws LastErrorException;
+
+    NativeLong llistxattr(byte[] path, Pointer list, NativeLong size) throws LastErrorException;
+
     int isatty(int fd);
 
     int ioctl(int fd, NativeLong request, Pointer arg) throws LastErrorException;

@@ -59,7 +59,6 @@ public final class ObjectDirectory {
     private volatile boolean verityUnsupported;
     private volatile boolean reflinkUnsupported;
     private volatile boolean copyRangeUnsupported;
-    private volatile boolean noReplaceUnsupported;
 
     private ObjectDirectory(Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit, int syncThreads) {
         this.root = root;
@@ -260,7 +259,7 @@ public final class ObjectDirectory {
                         ensureDirectory(root.resolve(prefix));
                         newPrefix = true;
                     }
-                    if (moveIntoPlace(item.getValue(), path(item.getKey()))) {
+                    if (Durability.publishNoReplace(item.getValue(), path(item.getKey()))) {
                         added++;
                         touched.add(prefix);
                     } else {
@@ -456,34 +455,6 @@ public final class ObjectDirectory {
         } catch (VerityException e) {
             // like upstream: an object without verity is still a correct object; mounts that
             // require verity report the missing verity themselves
-        }
-    }
-
-    /** Returns true if moved, false if the final name already existed (the temporary stays for cleanup). */
-    private boolean moveIntoPlace(Path temp, Path target) throws StoreException {
-        if (!noReplaceUnsupported) {
-            try {
-                LibC.INSTANCE.renameat2(LibC.AT_FDCWD, temp.toString(), LibC.AT_FDCWD, target.toString(), LibC.RENAME_NOREPLACE);
-                return true;
-            } catch (LastErrorException e) {
-                if (e.getErrorCode() == Errno.EEXIST) {
-                    return false;
-                }
-                if (e.getErrorCode() != Errno.EINVAL && e.getErrorCode() != Errno.ENOSYS) {
-                    throw new StoreException(Errno.describe("cannot move " + temp + " to " + target, e));
-                }
-                noReplaceUnsupported = true;
-            }
-        }
-        // link(2) never replaces either; the temporary name goes away with the session
-        try {
-            LibC.INSTANCE.link(temp.toString(), target.toString());
-            return true;
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() == Errno.EEXIST) {
-                return false;
-            }
-            throw new StoreException(Errno.describe("cannot link " + temp + " to " + target, e));
         }
     }
 

@@ -214,6 +214,20 @@ class DirectoryScannerTest {
     }
 
     @Test
+    void prefetchingChangesNothingButSpeed() throws Exception {
+        for (int i = 0; i < 200; i++) {
+            Files.write(src.resolve("f" + i), random(65 + 997 * i, i));
+        }
+        List<String> with = new ArrayList<>();
+        List<String> without = new ArrayList<>();
+        new DirectoryScanner(ALL.withPrefetch(true)).scan(src).externalFiles()
+                .forEach(e -> with.add(e.source().getFileName() + " " + e.digest()));
+        new DirectoryScanner(ALL.withPrefetch(false).withThreads(1)).scan(src).externalFiles()
+                .forEach(e -> without.add(e.source().getFileName() + " " + e.digest()));
+        assertThat(with).hasSize(200).containsExactlyInAnyOrderElementsOf(without);
+    }
+
+    @Test
     void errorsNameThePath() throws Exception {
         assertThatThrownBy(() -> new DirectoryScanner(ALL).scan(src.resolve("missing")))
                 .isInstanceOf(ScanException.class).hasMessageContaining("missing").hasMessageContaining("no such file");
