@@ -432,6 +432,9 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         }
         if (changed) {
             storeStatsStale = true;
+        }
+        if (changed || lastWrittenView == null) {
+            // the first report at once: the operator counts only nodes that have a ComposefsNode
             scheduleReport();
         }
         long sinceGc = System.nanoTime() - lastGcAttemptNanos;

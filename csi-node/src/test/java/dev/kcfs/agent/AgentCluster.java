@@ -142,6 +142,13 @@ final class AgentCluster implements AutoCloseable {
         return cn.getStatus().getImages().stream().filter(i -> image.equals(i.getName())).findFirst().orElse(null);
     }
 
+    /** This node's report of the image; an assertion error (which awaitility retries) while there is none. */
+    NodeImage reported(String node, String image) {
+        NodeImage r = report(node, image);
+        assertThat(r).as("%s's report of %s", node, image).isNotNull();
+        return r;
+    }
+
     ComposefsNode composefsNode(String node) {
         return client.resources(ComposefsNode.class).withName(node).get();
     }

@@ -63,7 +63,7 @@ class AgentRestartTest {
         // the first agent is half-way through a layer when its pod goes
         assertThat(proxy.stalled.await(60, TimeUnit.SECONDS)).as("the build reached the slow layer").isTrue();
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(cluster.report("n1", "tools").getState()).isEqualTo(ImageState.Building));
+                assertThat(cluster.reported("n1", "tools").getState()).isEqualTo(ImageState.Building));
         n1.agent.close();
         assertThat(n1.store.ref("tools")).isEmpty();
         proxy.release();
@@ -71,7 +71,7 @@ class AgentRestartTest {
         // a new agent on the same store builds it to the end
         n1.startAgent();
         await().atMost(WAIT).untilAsserted(() -> {
-            NodeImage r = cluster.report("n1", "tools");
+            NodeImage r = cluster.reported("n1", "tools");
             assertThat(r.getState()).as("%s", r.getMessage()).isEqualTo(ImageState.Ready);
             assertThat(r.getDigest()).isEqualTo(expected);
         });
@@ -91,7 +91,7 @@ class AgentRestartTest {
         long before = Files.getLastModifiedTime(n1.store.imagePath(n1.store.ref("tools").orElseThrow())).toMillis();
         n1.restartAgent();
         await().during(Duration.ofSeconds(1)).atMost(WAIT).untilAsserted(() ->
-                assertThat(cluster.report("n1", "tools").getState()).isEqualTo(ImageState.Ready));
+                assertThat(cluster.reported("n1", "tools").getState()).isEqualTo(ImageState.Ready));
         assertThat(Files.getLastModifiedTime(n1.store.imagePath(n1.store.ref("tools").orElseThrow())).toMillis())
                 .isEqualTo(before);
     }

@@ -74,9 +74,9 @@ class BuildFailuresTest {
             }
             cluster.assertCondition("tools", "Degraded", "True", "BuildFailed");
             cluster.assertCondition("tools", "Ready", "False", "Degraded");
+            assertThat(cluster.image("tools").getStatus().getNodes().getFailed()).isEqualTo(2);
         });
         assertThat(cluster.condition("tools", "Degraded").getMessage()).contains(WRONG);
-        assertThat(cluster.image("tools").getStatus().getNodes().getFailed()).isEqualTo(2);
         // a wrong image is never offered for mounting
         assertThat(n1.store.ref("tools")).isEmpty();
         assertThat(n2.store.ref("tools")).isEmpty();
@@ -119,10 +119,10 @@ class BuildFailuresTest {
                 .addToData(".dockerconfigjson", Base64.getEncoder().encodeToString(secured.dockerConfigJson()))
                 .build()).create();
         await().atMost(WAIT).untilAsserted(() -> {
-            NodeImage r = cluster.report("n1", "private");
+            NodeImage r = cluster.reported("n1", "private");
             assertThat(r.getState()).as("%s", r.getMessage()).isEqualTo(ImageState.Ready);
             assertThat(r.getMessage()).isNull();
         });
-        assertThat(n1.store.ref("private").orElseThrow().hex()).isEqualTo(cluster.report("n1", "private").getDigest());
+        assertThat(n1.store.ref("private").orElseThrow().hex()).isEqualTo(cluster.reported("n1", "private").getDigest());
     }
 }

@@ -73,7 +73,7 @@ class CsiHooksTest {
     void podsOutsideAllowedNamespacesAreRefused() throws Exception {
         image("restricted", "web", List.of("team-a", "team-b"));
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(cluster.report("n1", "restricted").getState()).isEqualTo(ImageState.Ready));
+                assertThat(cluster.reported("n1", "restricted").getState()).isEqualTo(ImageState.Ready));
 
         Path denied = n1.target("pod-denied");
         assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-denied", denied, "restricted", "default")))
@@ -122,7 +122,7 @@ class CsiHooksTest {
         assertThat(answers.get(0)).contains("ComposefsImage lazy is not built on node n1 yet").contains("started building");
         assertThat(Files.readAllBytes(target.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
         await().atMost(WAIT).untilAsserted(() -> {
-            NodeImage r = cluster.report("n1", "lazy");
+            NodeImage r = cluster.reported("n1", "lazy");
             assertThat(r.getState()).isEqualTo(ImageState.Ready);
             assertThat(r.getMounts()).isEqualTo(1);
         });

@@ -79,6 +79,13 @@ class ImageLifecycleTest {
         n2 = new TestNode(client, "n2", tmp.resolve("n2"), TestNode.fast("n2")).startAgent();
         n3 = new TestNode(client, "n3", tmp.resolve("n3"), TestNode.fast("n3")).startAgent();
 
+        // running agents announce themselves (the operator counts nodes that have a ComposefsNode)
+        await().atMost(WAIT).untilAsserted(() -> {
+            for (String n : new String[] {"n1", "n2", "n3"}) {
+                assertThat(cluster.composefsNode(n)).as("ComposefsNode %s", n).isNotNull();
+            }
+        });
+
         // zone in (a): a set-based selector, which the mock API server itself would ignore
         cluster.apply("tools", registry.address() + "/kcfs/tools:v1", new LabelSelectorBuilder()
                 .addNewMatchExpression().withKey("zone").withOperator("In").withValues("a").endMatchExpression()
@@ -139,7 +146,7 @@ class ImageLifecycleTest {
         });
         assertThat(cluster.image("tools")).as("held by the finalizer while n1 has it mounted").isNotNull();
         assertThat(cluster.image("tools").getMetadata().getDeletionTimestamp()).isNotNull();
-        await().atMost(WAIT).untilAsserted(() -> assertThat(cluster.report("n1", "tools").getMessage())
+        await().atMost(WAIT).untilAsserted(() -> assertThat(cluster.reported("n1", "tools").getMessage())
                 .contains("kept while 1 volume(s) use it"));
         assertThat(n1.store.ref("tools")).contains(d1);
         assertThat(Files.readString(target.resolve("etc/motd"))).isEqualTo("overridden by the middle layer\n");
