@@ -125,4 +125,26 @@ class BuildFailuresTest {
         });
         assertThat(n1.store.ref("private").orElseThrow().hex()).isEqualTo(cluster.reported("n1", "private").getDigest());
     }
+
+    @Test
+    void unreachableRegistryIsRetriedWithBackoffAndSaysSo() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).startAgent();
+        String gone = "127.0.0.1:" + closedPort + "/kcfs/tools@sha256:" + "12".repeat(32);
+        cluster.apply("offline", gone, null, spec -> { });
+        cluster.pin("offline", gone);
+        await().atMost(WAIT).untilAsserted(() -> {
+            NodeImage r = cluster.reported("n1", "offline");
+            assertThat(r.getState()).isEqualTo(ImageState.Failed);
+            assertThat(r.getMessage()).startsWith("cannot build " + gone + " (ComposefsImage offline)")
+                    .contains("retrying in");
+        });
+        // retried: the attempt count in the message grows
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(cluster.reported("n1", "offline").getMessage()).containsPattern("attempt [2-9]"));
+        assertThat(n1.store.refs()).isEmpty();
+    }
 }
