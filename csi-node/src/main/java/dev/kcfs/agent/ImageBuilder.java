@@ -41,7 +41,7 @@ final class ImageBuilder {
     static final String BUILDING_PREFIX = "kcfs-agent-building:";
 
     /** A finished build. */
-    record Built(Digest digest, long files, long objects, long bytes, String manifestDigest) {
+    record Built(Digest digest, long files, long objects, long bytes, String manifestDigest, long layerBytes) {
     }
 
     private final Store store;
@@ -112,7 +112,8 @@ final class ImageBuilder {
                 throw new InterruptedException("ComposefsImage " + name + " is no longer wanted on this node");
             }
             store.setRef(name, digest);
-            return new Built(digest, files, objects.digests().size(), objects.logicalBytes(), result.manifestDigest());
+            return new Built(digest, files, objects.digests().size(), objects.logicalBytes(), result.manifestDigest(),
+                    result.layerBytes());
         } catch (IOException e) {
             throw new BuildException("built " + key.image() + " but cannot record it in the node store " + store.root()
                     + ": " + e.getMessage(), true, e);

@@ -180,6 +180,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
     private final AtomicInteger gcRuns = new AtomicInteger();
     private volatile Supplier<Collection<Publication>> volumes = List::of;
+    private volatile AgentMetrics metrics;
     private volatile boolean closed;
     private volatile boolean started;
     private SharedIndexInformer<ComposefsImage> images;
@@ -210,6 +211,11 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         this.builds = Executors.newFixedThreadPool(settings.buildConcurrency(),
                 r -> daemon(r, "kcfs-build-" + n.incrementAndGet()));
         this.veritySupported = probeVerity(store);
+        this.metrics = new AgentMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), this::count);
+    }
+
+    private synchronized int count(ImageState state) {
+        return (int) entries.values().stream().filter(e -> e.state == state).count();
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -225,6 +231,15 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
      * @param publishedVolumes the CSI plugin's published volumes, for mount counts and what GC must keep
      */
     public synchronized void start(Supplier<Collection<Publication>> publishedVolumes) throws IOException {
+        start(publishedVolumes, null);
+    }
+
+    /** {@link #start(Supplier)}, registering the agent's metrics in {@code registry} (the CSI plugin's). */
+    public synchronized void start(Supplier<Collection<Publication>> publishedVolumes,
+                                   io.micrometer.core.instrument.MeterRegistry registry) throws IOException {
+        if (registry != null) {
+            metrics = new AgentMetrics(registry, this::count);
+        }
         if (started) {
             throw new IllegalStateException("the node agent is already started");
         }
@@ -557,6 +572,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
                     set(e, ImageState.Ready, null);
                 }
             }
+            metrics.built(Duration.ofNanos(System.nanoTime() - t0), true, b.layerBytes());
             LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects", name, key.image(),
                     (System.nanoTime() - t0) / 1_000_000, b.digest().hex(), b.files(), b.objects());
         } catch (InterruptedException e) {
@@ -573,6 +589,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         } catch (BuildException | IOException | RuntimeException e) {
             BuildException be = e instanceof BuildException b ? b
                     : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
+            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
             failed(name, token, key, generation, be);
         }
         storeStatsStale = true;
@@ -762,6 +779,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
             }
             lastGc = clock.instant();
             gcRuns.incrementAndGet();
+            metrics.gc(report.bytesFreed());
             storeStatsStale = true;
             scheduleReport();
         } catch (IOException e) {
@@ -840,6 +858,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         }
         try {
             if (reporter.write(status)) {
+                metrics.statusWritten();
                 lastWriteNanos = now;
                 lastWrittenView = view;
             }

@@ -102,7 +102,7 @@ public final class NodeMain implements Callable<Integer> {
                                 images)
                         : new NodePlugin.Parts(agent.trackingUse(images), images, mounter, agent, agent, images));
         if (agent != null) {
-            agent.start(plugin.volumes()::all);
+            agent.start(plugin.volumes()::all, plugin.metrics().registry());
         }
         LOG.info("kcfs-node {} on node {}: store {}, kubelet dir {}, metrics port {}, node agent {}", version, node, store,
                 kubeletDir, plugin.metricsPort(), agent == null ? "off" : "on (" + client.getMasterUrl() + ")");

@@ -127,6 +127,13 @@ class CsiHooksTest {
             assertThat(r.getMounts()).isEqualTo(1);
         });
 
+        // the agent's metrics are served with the plugin's
+        String metrics = n1.scrape();
+        assertThat(metrics).contains("kcfs_images{state=\"Ready\"} 1.0")
+                .contains("kcfs_build_duration_seconds_count{result=\"ok\"} 1")
+                .containsPattern("kcfs_pull_bytes_total [1-9]")
+                .contains("kcfs_mounts{kind=\"volume\"} 1.0");
+
         // unknown images are not retried forever
         assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-x", n1.target("pod-x"), "no-such-image", "default")))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {

@@ -76,11 +76,16 @@ final class TestNode implements AutoCloseable {
         Path socket = root.resolve("csi.sock");
         plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
                 new NodePlugin.Parts(agent.trackingUse(images), images, mounter, agent, agent, images));
-        agent.start(plugin.volumes()::all);
+        agent.start(plugin.volumes()::all, plugin.metrics().registry());
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollDomainSocketChannel.class).eventLoopGroup(clientGroup).usePlaintext().build();
         return this;
+    }
+
+    /** The Prometheus text the plugin serves on /metrics. */
+    String scrape() {
+        return plugin.metrics().scrape();
     }
 
     void restartAgent() throws Exception {
