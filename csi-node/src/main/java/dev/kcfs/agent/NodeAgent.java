@@ -187,6 +187,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
     private SharedIndexInformer<Node> nodes;
 
     // loop-thread state
+    private long startedNanos;
+    private long lastSyncWarningNanos = Long.MIN_VALUE / 2;
     private Instant lastGc;
     private volatile boolean gcRequested;
     private long lastGcAttemptNanos;
@@ -244,6 +246,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
             throw new IllegalStateException("the node agent is already started");
         }
         started = true;
+        startedNanos = System.nanoTime();
         this.volumes = publishedVolumes;
         Map<String, BuildRecords.Record> saved = records.loadAll();
         for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
@@ -305,8 +308,10 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         images.addEventHandler(onImage);
         nodes = client.nodes().withName(settings.nodeName()).runnableInformer(0);
         nodes.addEventHandler(onNode);
-        images.start();
-        nodes.start();
+        // not waited for: the CSI plugin serves meanwhile (namespace checks answer UNAVAILABLE until synced),
+        // and fabric8 keeps retrying the watches in the background
+        images.start().whenComplete((v, e) -> watchStarted("ComposefsImages", e));
+        nodes.start().whenComplete((v, e) -> watchStarted("Node " + settings.nodeName(), e));
         // a planning pass and a report every reportInterval notice what no watch reports: unpublished
         // volumes (an image kept only while mounted can go), expired on-demand images, retry times
         long report = settings.reportInterval().toMillis();
@@ -316,6 +321,16 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         }), report, report, TimeUnit.MILLISECONDS);
         gcRequested = true; // leftovers of a previous run
         poke();
+    }
+
+    private void watchStarted(String what, Throwable error) {
+        if (error == null) {
+            LOG.info("watching {}", what);
+            poke();
+        } else if (!closed) {
+            LOG.warn("cannot list {} from the API server yet ({}); retrying. Check --kubeconfig or the service"
+                    + " account and its RBAC (get, list, watch)", what, error.getMessage());
+        }
     }
 
     /** Only what changes the build plan: spec, pinning, deletion. The operator's counts change often. */
@@ -381,8 +396,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
 
     private void reconcile() {
         if (closed || !synced()) {
-            LOG.debug("planning pass skipped: watches not synced yet (images {}, node {})",
-                    images != null && images.hasSynced(), nodes != null && nodes.hasSynced());
+            long waited = System.nanoTime() - startedNanos;
+            if (!closed && waited > TimeUnit.SECONDS.toNanos(30) && System.nanoTime() - lastSyncWarningNanos > TimeUnit.MINUTES.toNanos(1)) {
+                lastSyncWarningNanos = System.nanoTime();
+                LOG.warn("node {} has not listed the ComposefsImages ({}) and its Node ({}) from the API server {} s after"
+                        + " starting; nothing is built until it has. Check --kubeconfig or the service account and its RBAC",
+                        settings.nodeName(), images != null && images.hasSynced() ? "done" : "not yet",
+                        nodes != null && nodes.hasSynced() ? "done" : "not yet", TimeUnit.NANOSECONDS.toSeconds(waited));
+            }
             return;
         }
         Instant now = clock.instant();
