@@ -412,6 +412,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         Map<String, Integer> mounts = mountsByImage();
         Set<Digest> mountRecords = mountRecords();
         List<String> drops = new ArrayList<>();
+        List<String> unrefs = new ArrayList<>();
         boolean changed = false;
         synchronized (this) {
             Set<String> wanted = new HashSet<>();
@@ -432,7 +433,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
                     entries.put(name, e);
                     changed = true;
                 }
-                changed |= plan(e, ci, now, onDemand);
+                changed |= plan(e, ci, now, onDemand, unrefs);
             }
             for (Entry e : entries.values()) {
                 if (wanted.contains(e.name)) {
@@ -450,6 +451,9 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
                     drops.add(e.name);
                 }
             }
+        }
+        for (String name : unrefs) {
+            unref(name, mounts, mountRecords);
         }
         for (String name : drops) {
             try {
@@ -479,8 +483,40 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         }
     }
 
+    /**
+     * Takes the ref of a built image that must not be mounted any more (its digest is not the expected
+     * one); volumes already using it keep it until they go.
+     */
+    private void unref(String name, Map<String, Integer> mounts, Set<Digest> mountRecords) {
+        Digest digest;
+        synchronized (this) {
+            Entry e = entries.get(name);
+            if (e == null || e.built == null) {
+                return;
+            }
+            digest = e.built.digest();
+        }
+        if (mounts.containsKey(name) || mountRecords.contains(digest)) {
+            return;
+        }
+        try {
+            store.removeRef(name);
+            records.remove(name);
+        } catch (IOException e) {
+            LOG.warn("cannot remove the ref of image {} (retried next pass): {}", name, e.getMessage());
+            return;
+        }
+        synchronized (this) {
+            Entry e = entries.get(name);
+            if (e != null && e.built != null && e.built.digest().equals(digest)) {
+                e.built = null;
+            }
+        }
+        gcRequested = true;
+    }
+
     /** Decides what to do about one wanted image; returns whether its reported state changed. */
-    private boolean plan(Entry e, ComposefsImage ci, Instant now, boolean onDemand) {
+    private boolean plan(Entry e, ComposefsImage ci, Instant now, boolean onDemand, List<String> unrefs) {
         ComposefsImageSpec spec = ci.getSpec();
         BuildKey key = BuildKey.of(ci);
         long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
@@ -504,9 +540,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         if (e.built != null && e.built.key().equals(key)) {
             String expected = spec.getExpectedDigest();
             if (expected != null && !expected.equals(e.built.digest().hex())) {
+                // built before expectedDigest said otherwise: no new pod may mount it, and rebuilding cannot help
+                e.failedKey = key;
+                e.failedGeneration = generation;
+                e.retryable = false;
+                unrefs.add(e.name);
                 return set(e, ImageState.Failed, "built composefs image " + e.built.digest().hex() + " but"
                         + " spec.expectedDigest is " + expected + "; check the source image and spec.formatVersion, or"
-                        + " fix spec.expectedDigest");
+                        + " fix spec.expectedDigest (not retried until the ComposefsImage changes)");
             }
             return set(e, ImageState.Ready, null);
         }

@@ -93,6 +93,20 @@ class BuildFailuresTest {
         });
         assertThat(n1.store.ref("tools").orElseThrow().hex()).isEqualTo(right);
         assertThat(n2.store.ref("tools").orElseThrow().hex()).isEqualTo(right);
+
+        // an expectedDigest that stops matching what was built takes the image out of service
+        client.resources(dev.kcfs.api.ComposefsImage.class).withName("tools").edit(ci -> {
+            ci.getSpec().setExpectedDigest(WRONG);
+            return ci;
+        });
+        await().atMost(WAIT).untilAsserted(() -> {
+            NodeImage r = cluster.reported("n1", "tools");
+            assertThat(r.getState()).isEqualTo(ImageState.Failed);
+            assertThat(r.getMessage()).contains("built composefs image " + right).contains(WRONG);
+            assertThat(n1.store.ref("tools")).isEmpty();
+            assertThat(n1.store.images()).as("and GC frees it").isEmpty();
+            cluster.assertCondition("tools", "Degraded", "True", "BuildFailed");
+        });
     }
 
     @Test
