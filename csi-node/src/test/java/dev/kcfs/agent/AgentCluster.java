@@ -81,7 +81,7 @@ final class AgentCluster implements AutoCloseable {
         var resolver = new HttpManifestResolver(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
                 Set.of(), Duration.ofSeconds(5), new ObjectMapper());
         var settings = new ComposefsImageReconciler.Settings(Duration.ofMinutes(5), Duration.ofMillis(300),
-                Duration.ofSeconds(2), Duration.ofSeconds(2), "default");
+                Duration.ofSeconds(2), Duration.ofSeconds(2), "default", Duration.ofMillis(300));
         var reconciler = new ComposefsImageReconciler(resolver, settings,
                 new OperatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)), Clock.systemUTC(),
                 new ObjectMapper());

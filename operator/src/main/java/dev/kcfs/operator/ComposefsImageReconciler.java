@@ -2,6 +2,7 @@ package dev.kcfs.operator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsImageStatus;
@@ -14,6 +15,7 @@ import dev.kcfs.operator.registry.RegistryCredentials;
 import dev.kcfs.operator.registry.ResolveException;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -27,12 +29,14 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.TransformingItemStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -60,12 +64,14 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
    * @param resolveRetry when to retry pinning after a registry failure
    * @param secretRetry when to retry after a missing or bad pull secret (secrets are not watched)
    * @param eventNamespace where events about the cluster-scoped images are written
+   * @param countsInterval least time between two status writes of one image that change only node
+   *     counts; condition, digest and pin changes are written at once
    */
   public record Settings(Duration releaseTimeout, Duration releasePoll, Duration resolveRetry, Duration secretRetry,
-      String eventNamespace) {
+      String eventNamespace, Duration countsInterval) {
     public static Settings defaults() {
       return new Settings(Duration.ofMinutes(10), Duration.ofSeconds(5), Duration.ofSeconds(30),
-          Duration.ofSeconds(60), "default");
+          Duration.ofSeconds(60), "default", Duration.ofSeconds(5));
     }
   }
 
@@ -76,6 +82,14 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
   private final ObjectMapper json;
   /** uids of deleted images whose "waiting for nodes" event was written, so it is written once. */
   private final Set<String> announcedReleases = ConcurrentHashMap.newKeySet();
+  /**
+   * uid/condition type -> the status/reason last announced by an event. The informer cache can hand a
+   * reconcile a status older than the one this operator just wrote (seen in the scale benchmark);
+   * without this, that stale copy would announce the same transition twice.
+   */
+  private final Map<String, String> announced = new ConcurrentHashMap<>();
+  /** uid -> when its status was last written, to pace count-only writes. */
+  private final Map<String, Instant> lastWrite = new ConcurrentHashMap<>();
 
   private volatile InformerEventSource<ComposefsNode, ComposefsImage> reports;
   private volatile InformerEventSource<Node, ComposefsImage> nodes;
@@ -112,6 +126,13 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
         .withPrimaryToSecondaryMapper(p -> Set.of())
         // Store stats, mounts and lastUsed change often and do not affect any image status.
         .withOnUpdateFilter((now, before) -> !reportView(now).equals(reportView(before)))
+        // The store stats are not needed here: do not keep them for thousands of nodes.
+        .withItemStore(new TransformingItemStore<>(cn -> {
+          if (cn.getStatus() != null) {
+            cn.getStatus().setStore(null);
+          }
+          return cn;
+        }))
         .build();
     // Node labels decide which nodes are desired; nothing else about a Node matters here, and Nodes
     // change often (heartbeats, conditions).
@@ -120,6 +141,12 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
         .withSecondaryToPrimaryMapper(n -> allImages(images))
         .withPrimaryToSecondaryMapper(p -> Set.of())
         .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels()))
+        // Only names and labels are read: a real Node's status (its container image list, conditions)
+        // is 5-50 KB, which at 5,000 nodes would dominate the operator's heap.
+        .withItemStore(new TransformingItemStore<Node>(n -> new NodeBuilder().withNewMetadata()
+            .withName(n.getMetadata().getName()).withUid(n.getMetadata().getUid())
+            .withResourceVersion(n.getMetadata().getResourceVersion()).withLabels(n.getMetadata().getLabels())
+            .endMetadata().build()))
         .build();
     reports = new InformerEventSource<>(reportConfig, context);
     nodes = new InformerEventSource<>(nodeConfig, context);
@@ -160,7 +187,8 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<String> problems = SpecCheck.problems(spec);
     if (!problems.isEmpty()) {
       String message = String.join("; ", problems);
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, "InvalidSpec", message, generation, now)) {
+      if (Conditions.set(conditions, Conditions.RESOLVED, false, "InvalidSpec", message, generation, now)
+          & firstAnnouncement(image, Conditions.RESOLVED, "False/InvalidSpec")) {
         events.warning(image, "InvalidSpec", message);
       }
       setReady(image, false, "InvalidSpec", "fix the spec: " + message, generation, now);
@@ -195,19 +223,21 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       metrics.resolved("ok", Duration.ofNanos(System.nanoTime() - t0));
       status.setResolvedImage(pinned);
       if (Conditions.set(conditions, Conditions.RESOLVED, true, "Pinned", "pinned " + source + " to " + pinned,
-          generation, now)) {
+          generation, now) & firstAnnouncement(image, Conditions.RESOLVED, "True/Pinned")) {
         events.normal(image, "Resolved", "pinned " + source + " to " + pinned);
       }
       return null;
     } catch (PullSecrets.PullSecretException e) {
       metrics.resolved("failed", Duration.ofNanos(System.nanoTime() - t0));
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)) {
+      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)
+          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + e.reason())) {
         events.warning(image, e.reason(), e.getMessage());
       }
       return settings.secretRetry();
     } catch (ResolveException e) {
       metrics.resolved("failed", Duration.ofNanos(System.nanoTime() - t0));
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)) {
+      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)
+          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + e.reason())) {
         events.warning(image, e.reason(), e.getMessage());
       }
       return e.kind().retryable() ? settings.resolveRetry() : null;
@@ -242,13 +272,14 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<Condition> conditions = status.getConditions();
     boolean wasDegraded = Conditions.isTrue(conditions, Conditions.DEGRADED);
     if (f.degradedReason() != null) {
-      if (Conditions.set(conditions, Conditions.DEGRADED, true, f.degradedReason(), f.degradedMessage(), generation, now)) {
+      if (Conditions.set(conditions, Conditions.DEGRADED, true, f.degradedReason(), f.degradedMessage(), generation, now)
+          & firstAnnouncement(image, Conditions.DEGRADED, "True/" + f.degradedReason())) {
         events.warning(image, f.degradedReason(), f.degradedMessage());
       }
     } else {
       Conditions.set(conditions, Conditions.DEGRADED, false, "AsExpected",
           "no node failed and all nodes that built the image agree on its digest", generation, now);
-      if (wasDegraded) {
+      if (wasDegraded & firstAnnouncement(image, Conditions.DEGRADED, "False")) {
         events.normal(image, "Recovered", "no node failed and all nodes that built the image agree on its digest");
       }
     }
@@ -280,11 +311,17 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<Condition> conditions = image.getStatus().getConditions();
     boolean wasReady = Conditions.isTrue(conditions, Conditions.READY);
     Conditions.set(conditions, Conditions.READY, ready, reason, message, generation, now);
-    if (ready && !wasReady) {
+    if (ready && !wasReady && firstAnnouncement(image, Conditions.READY, "True")) {
       events.normal(image, "Ready", message);
-    } else if (!ready && wasReady) {
+    } else if (!ready && wasReady && firstAnnouncement(image, Conditions.READY, "False")) {
       events.warning(image, "NotReady", message);
     }
+  }
+
+  /** Records the transition and says whether it differs from the one last announced for this image. */
+  private boolean firstAnnouncement(ComposefsImage image, String type, String transition) {
+    String key = image.getMetadata().getUid() + "/" + type;
+    return !transition.equals(announced.put(key, transition));
   }
 
   private static NodeImage find(ComposefsNode cn, String image) {
@@ -299,15 +336,46 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     return null;
   }
 
+  /**
+   * Writes the status when it changed. While a rollout only moves node counts (each node report
+   * would otherwise cost one write per image), writes are paced to one per countsInterval; the
+   * rescheduled reconcile then writes the latest counts. Everything else is written at once.
+   */
   private UpdateControl<ComposefsImage> write(ComposefsImage image, JsonNode before, Duration retry) {
-    UpdateControl<ComposefsImage> control;
-    if (json.valueToTree(image.getStatus()).equals(before)) {
-      control = UpdateControl.noUpdate();
-    } else {
-      metrics.statusWritten();
-      control = UpdateControl.patchStatus(image);
+    JsonNode after = json.valueToTree(image.getStatus());
+    if (after.equals(before)) {
+      UpdateControl<ComposefsImage> none = UpdateControl.noUpdate();
+      return retry == null ? none : none.rescheduleAfter(retry);
     }
+    String uid = String.valueOf(image.getMetadata().getUid());
+    Instant now = clock.instant();
+    Instant last = lastWrite.get(uid);
+    if (last != null && countsOnly(before, after)) {
+      Duration wait = Duration.between(now, last.plus(settings.countsInterval()));
+      if (!wait.isNegative() && !wait.isZero()) {
+        UpdateControl<ComposefsImage> later = UpdateControl.noUpdate();
+        return later.rescheduleAfter(retry != null && retry.compareTo(wait) < 0 ? retry : wait);
+      }
+    }
+    lastWrite.put(uid, now);
+    metrics.statusWritten();
+    UpdateControl<ComposefsImage> control = UpdateControl.patchStatus(image);
     return retry == null ? control : control.rescheduleAfter(retry);
+  }
+
+  /** True when two statuses differ only in node counts (and the messages that quote them). */
+  private static boolean countsOnly(JsonNode before, JsonNode after) {
+    return before != null && before.isObject() && significant(before).equals(significant(after));
+  }
+
+  private static JsonNode significant(JsonNode status) {
+    ObjectNode copy = status.deepCopy();
+    copy.remove(List.of("nodes", "ready"));
+    JsonNode conditions = copy.get("conditions");
+    if (conditions != null) {
+      conditions.forEach(c -> ((ObjectNode) c).remove(List.of("message", "lastTransitionTime")));
+    }
+    return copy;
   }
 
   /**
@@ -323,6 +391,8 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
         .map(cn -> cn.getMetadata().getName()).sorted().collect(Collectors.toList());
     if (holders.isEmpty()) {
       announcedReleases.remove(uid);
+      lastWrite.remove(uid);
+      announced.keySet().removeIf(k -> k.startsWith(uid + "/"));
       metrics.imageGone(name);
       return DeleteControl.defaultDelete();
     }
@@ -335,6 +405,8 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       events.warning(image, "ReleaseTimedOut", who + " still hold the image " + settings.releaseTimeout()
           + " after deletion; removing the finalizer anyway, their agents drop it when they see it gone");
       announcedReleases.remove(uid);
+      lastWrite.remove(uid);
+      announced.keySet().removeIf(k -> k.startsWith(uid + "/"));
       metrics.imageGone(name);
       return DeleteControl.defaultDelete();
     }

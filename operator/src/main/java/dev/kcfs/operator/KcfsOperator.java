@@ -17,6 +17,10 @@ public final class KcfsOperator {
           // fabric8 mock API server has no SSA, and nothing here needs field ownership).
           .withUseSSAToPatchPrimaryResource(false)
           .withSSABasedCreateUpdateMatchForDependentResources(false)
+          // Compare resourceVersions so a status this operator just wrote is not replaced in its cache
+          // by an older watch event (that stale read re-emitted "Ready" events in the scale benchmark).
+          // Kubernetes resourceVersions are etcd revisions: integers that grow.
+          .withParseResourceVersions(true)
           .withCloseClientOnStop(false);
       leaderElection.ifPresent(o::withLeaderElectionConfiguration);
     });

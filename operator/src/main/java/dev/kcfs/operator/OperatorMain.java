@@ -64,7 +64,7 @@ public final class OperatorMain implements Callable<Integer> {
         new HashSet<>(plainHttpRegistries), Duration.ofSeconds(30), json);
     var defaults = ComposefsImageReconciler.Settings.defaults();
     var settings = new ComposefsImageReconciler.Settings(releaseTimeout, defaults.releasePoll(),
-        defaults.resolveRetry(), defaults.secretRetry(), eventNamespace);
+        defaults.resolveRetry(), defaults.secretRetry(), eventNamespace, defaults.countsInterval());
     var reconciler = new ComposefsImageReconciler(resolver, settings, metrics, Clock.systemUTC(), json);
 
     Optional<LeaderElectionConfiguration> election = Optional.empty();

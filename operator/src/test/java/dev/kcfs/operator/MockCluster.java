@@ -87,7 +87,8 @@ final class MockCluster implements AutoCloseable {
 
   static ComposefsImageReconciler.Settings fastSettings() {
     return new ComposefsImageReconciler.Settings(Duration.ofMinutes(5), Duration.ofMillis(300),
-        Duration.ofSeconds(2), Duration.ofSeconds(2), "default");
+        Duration.ofSeconds(2), Duration.ofSeconds(2), "default",
+        Duration.ofMillis(500));
   }
 
   Operator operator() {
