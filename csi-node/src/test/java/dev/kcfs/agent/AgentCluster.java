@@ -16,7 +16,7 @@ import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.operator.ComposefsImageReconciler;
 import dev.kcfs.operator.KcfsOperator;
 import dev.kcfs.operator.OperatorMetrics;
-import dev.kcfs.operator.registry.HttpManifestResolver;
+import dev.kcfs.operator.registry.RegistryManifestResolver;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -30,7 +30,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -78,8 +77,7 @@ final class AgentCluster implements AutoCloseable {
 
     /** The real operator (pins tags, folds node reports, holds the finalizer) with fast retries. */
     AgentCluster startOperator() {
-        var resolver = new HttpManifestResolver(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
-                Set.of(), Duration.ofSeconds(5), new ObjectMapper());
+        var resolver = new RegistryManifestResolver(Set.of(), Duration.ofSeconds(2), Duration.ofSeconds(5));
         var settings = new ComposefsImageReconciler.Settings(Duration.ofMinutes(5), Duration.ofMillis(300),
                 Duration.ofSeconds(2), Duration.ofSeconds(2), "default", Duration.ofMillis(300));
         var reconciler = new ComposefsImageReconciler(resolver, settings,
