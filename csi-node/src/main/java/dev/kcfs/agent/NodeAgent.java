@@ -1,6 +1,7 @@
 package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImage;
+import dev.kcfs.api.LabelSelectors;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsNodeStatus;
 import dev.kcfs.api.ImageState;

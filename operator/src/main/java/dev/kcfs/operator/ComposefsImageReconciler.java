@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kcfs.api.ComposefsImage;
+import dev.kcfs.api.LabelSelectors;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsImageStatus;
 import dev.kcfs.api.ComposefsNode;
@@ -256,7 +257,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       if (node.isEmpty()) {
         return; // a report left behind by a node that is gone: neither desired nor trusted
       }
-      boolean desired = NodeSelection.matches(spec.getNodeSelector(), node.get().getMetadata().getLabels());
+      boolean desired = LabelSelectors.matches(spec.getNodeSelector(), node.get().getMetadata().getLabels());
       NodeImage report = find(cn, name);
       if (desired || report != null) {
         observed.add(new NodeReports.Report(cn.getMetadata().getName(), desired, report));

@@ -57,7 +57,7 @@ final class SimulatedAgents implements AutoCloseable {
         return;
       }
       if (image.getStatus() == null || image.getStatus().getResolvedImage() == null || images.containsKey(name)
-          || !NodeSelection.matches(image.getSpec().getNodeSelector(), labels)) {
+          || !dev.kcfs.api.LabelSelectors.matches(image.getSpec().getNodeSelector(), labels)) {
         return;
       }
       images.put(name, new NodeImage(name, ImageState.Building));

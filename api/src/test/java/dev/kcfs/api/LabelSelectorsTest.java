@@ -1,4 +1,4 @@
-package dev.kcfs.agent;
+package dev.kcfs.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.kcfs.agent;
+package dev.kcfs.api;
 
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
@@ -6,17 +6,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Evaluates {@code spec.nodeSelector} against this node's labels in memory. Hand-written: fabric8 has
- * no public in-memory matcher, the agent decides from its watch caches, and the API mock ignores
- * set-based selectors anyway. Unknown operators match nothing, so a selector the agent does not
- * understand never makes a node build an image it was not meant to.
+ * Evaluates a {@code ComposefsImage}'s {@code spec.nodeSelector} against a node's labels in memory,
+ * for the operator (which nodes are desired) and the node agent (whether to build) alike.
+ * Hand-written: fabric8 has no public in-memory matcher, both decide from watch caches, and the API
+ * mock ignores set-based selectors anyway. Unknown operators match nothing, so a selector kcfs does
+ * not understand never makes a node build an image it was not meant to.
  */
-final class LabelSelectors {
+public final class LabelSelectors {
     private LabelSelectors() {
     }
 
     /** A null or empty selector selects every node. */
-    static boolean matches(LabelSelector selector, Map<String, String> labels) {
+    public static boolean matches(LabelSelector selector, Map<String, String> labels) {
         if (selector == null) {
             return true;
         }
