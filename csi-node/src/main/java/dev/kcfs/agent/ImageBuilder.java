@@ -1,6 +1,7 @@
 package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImageSpec;
+import dev.kcfs.api.PullSecrets;
 import dev.kcfs.image.erofs.ErofsReader;
 import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
@@ -81,7 +82,12 @@ final class ImageBuilder {
         } catch (IllegalArgumentException e) {
             throw new BuildException("spec.source.platform of ComposefsImage " + name + ": " + e.getMessage(), false);
         }
-        DockerConfig credentials = secrets.load(name, spec.getSource() == null ? null : spec.getSource().getPullSecrets());
+        DockerConfig credentials;
+        try {
+            credentials = secrets.load(name, spec.getSource() == null ? null : spec.getSource().getPullSecrets());
+        } catch (PullSecrets.PullSecretException e) {
+            throw new BuildException(e.getMessage(), true, e); // a secret can be created or fixed later: retry
+        }
         RegistryClient client = client(ref, credentials);
         String temp = BUILDING_PREFIX + name;
         Importer.Result result;

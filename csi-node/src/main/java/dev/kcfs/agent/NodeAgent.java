@@ -2,6 +2,7 @@ package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.LabelSelectors;
+import dev.kcfs.api.PullSecrets;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsNodeStatus;
 import dev.kcfs.api.ImageState;
@@ -206,7 +207,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
         this.settings = settings;
         this.clock = clock;
         this.records = new BuildRecords(store.root());
-        this.builder = new ImageBuilder(store, new PullSecrets(client), settings.plainHttpRegistries(),
+        this.builder = new ImageBuilder(store, new PullSecrets(client, "the kcfs node agent"), settings.plainHttpRegistries(),
                 settings.registryStall());
         this.reporter = new NodeReporter(client, settings.nodeName());
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.LabelSelectors;
+import dev.kcfs.api.PullSecrets;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsImageStatus;
 import dev.kcfs.api.ComposefsNode;
@@ -109,7 +110,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
 
   @Override
   public List<EventSource<?, ComposefsImage>> prepareEventSources(EventSourceContext<ComposefsImage> context) {
-    pullSecrets = new PullSecrets(context.getClient());
+    pullSecrets = new PullSecrets(context.getClient(), "the operator");
     events = new EventRecorder(context.getClient(), settings.eventNamespace(), clock, metrics);
     IndexerResourceCache<ComposefsImage> images = context.getPrimaryCache();
 
@@ -220,7 +221,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     String source = spec.getSource().getImage();
     long t0 = System.nanoTime();
     try {
-      DockerConfig credentials = pullSecrets.load(spec.getSource().getPullSecrets());
+      DockerConfig credentials = pullSecrets.load(image.getMetadata().getName(), spec.getSource().getPullSecrets());
       String pinned = resolver.pin(source, credentials);
       metrics.resolved("ok", Duration.ofNanos(System.nanoTime() - t0));
       status.setResolvedImage(pinned);

@@ -1,5 +1,7 @@
 package dev.kcfs.operator;
 
+import dev.kcfs.api.PullSecrets;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -91,15 +93,15 @@ class ReferenceAndCredentialsTest {
         + "\"Reg.Example:5000\":{\"username\":\"u2\",\"password\":\"p2\"}}}");
     secret("b", "{\"auths\":{\"reg.example:5000\":{\"auth\":\"" + auth("u3", "p3") + "\"},"
         + "\"ghcr.io\":{\"auth\":\"" + auth("u4", "p4") + "\"}}}");
-    PullSecrets secrets = new PullSecrets(client);
-    DockerConfig c = secrets.load(List.of(new SecretRef("ci", "a"), new SecretRef("ci", "b")));
+    PullSecrets secrets = new PullSecrets(client, "the operator");
+    DockerConfig c = secrets.load("tools", List.of(new SecretRef("ci", "a"), new SecretRef("ci", "b")));
     assertThat(c.forRegistry("docker.io")).contains(new RegistryCredentials("u1", "p:w"));
     assertThat(c.forRegistry("reg.example:5000")).contains(new RegistryCredentials("u2", "p2"));
     assertThat(c.forRegistry("ghcr.io")).contains(new RegistryCredentials("u4", "p4"));
     assertThat(c.forRegistry("quay.io")).isEmpty();
-    assertThat(secrets.load(List.of(new SecretRef("ci", "b"), new SecretRef("ci", "a"))).forRegistry("reg.example:5000"))
+    assertThat(secrets.load("tools", List.of(new SecretRef("ci", "b"), new SecretRef("ci", "a"))).forRegistry("reg.example:5000"))
         .contains(new RegistryCredentials("u3", "p3"));
-    assertThat(secrets.load(null).isEmpty()).isTrue();
+    assertThat(secrets.load("tools", null).isEmpty()).isTrue();
   }
 
   @Test
@@ -107,15 +109,15 @@ class ReferenceAndCredentialsTest {
     secret("empty", "{}");
     secret("badauth", "{\"auths\":{\"r.io\":{\"auth\":\"%%%\"}}}");
     secret("notjson", "not json");
-    PullSecrets secrets = new PullSecrets(client);
-    assertThatThrownBy(() -> secrets.load(List.of(new SecretRef("ci", "empty"))))
+    PullSecrets secrets = new PullSecrets(client, "the operator");
+    assertThatThrownBy(() -> secrets.load("tools", List.of(new SecretRef("ci", "empty"))))
         .isInstanceOf(PullSecrets.PullSecretException.class)
         .hasMessageContaining("ci/empty").hasMessageContaining("has no registry login")
         .satisfies(e -> assertThat(((PullSecrets.PullSecretException) e).reason()).isEqualTo("PullSecretInvalid"));
-    assertThatThrownBy(() -> secrets.load(List.of(new SecretRef("ci", "badauth"))))
+    assertThatThrownBy(() -> secrets.load("tools", List.of(new SecretRef("ci", "badauth"))))
         .hasMessageContaining("ci/badauth").hasMessageContaining("the 'auth' of r.io is not base64")
         .satisfies(e -> assertThat(((PullSecrets.PullSecretException) e).reason()).isEqualTo("PullSecretInvalid"));
-    assertThatThrownBy(() -> secrets.load(List.of(new SecretRef("ci", "notjson"))))
+    assertThatThrownBy(() -> secrets.load("tools", List.of(new SecretRef("ci", "notjson"))))
         .hasMessageContaining("ci/notjson").hasMessageContaining("is not valid JSON")
         .satisfies(e -> assertThat(((PullSecrets.PullSecretException) e).reason()).isEqualTo("PullSecretInvalid"));
   }

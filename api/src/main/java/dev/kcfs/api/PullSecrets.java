@@ -1,6 +1,5 @@
-package dev.kcfs.operator;
+package dev.kcfs.api;
 
-import dev.kcfs.api.SecretRef;
 import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.registry.DockerConfig;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -10,12 +9,14 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * Reads the {@code kubernetes.io/dockerconfigjson} Secrets an image points at. Read on demand, not
- * watched: the operator only needs them when it pins a tag, which is rare.
+ * Reads the {@code kubernetes.io/dockerconfigjson} Secrets a ComposefsImage points at, for the
+ * operator (to pin a tag) and the node agents (to pull). Read on demand, not watched: both need
+ * them rarely, and the node's RBAC allows reading only the secrets it is pointed at. Every failure
+ * says which secret and what to do.
  */
-final class PullSecrets {
+public final class PullSecrets {
   /** A pull secret that is missing or unusable; reason is the condition reason. */
-  static final class PullSecretException extends Exception {
+  public static final class PullSecretException extends Exception {
     private final String reason;
 
     PullSecretException(String reason, String message) {
@@ -23,58 +24,62 @@ final class PullSecrets {
       this.reason = reason;
     }
 
-    String reason() {
+    public String reason() {
       return reason;
     }
   }
 
-  static final String DOCKER_CONFIG_KEY = ".dockerconfigjson";
+  public static final String DOCKER_CONFIG_KEY = ".dockerconfigjson";
 
   private final KubernetesClient client;
+  private final String reader;
 
-  PullSecrets(KubernetesClient client) {
+  /** @param reader who reads them, for messages: "the operator", "the kcfs node agent" */
+  public PullSecrets(KubernetesClient client, String reader) {
     this.client = client;
+    this.reader = reader;
   }
 
   /**
-   * The logins of all the secrets, in the order listed: for a registry that several secrets name,
-   * the first secret's login is used.
+   * The logins of all the secrets of ComposefsImage {@code image}, in the order listed: for a
+   * registry that several secrets name, the first secret's login is used.
    */
-  DockerConfig load(List<SecretRef> refs) throws PullSecretException {
+  public DockerConfig load(String image, List<SecretRef> refs) throws PullSecretException {
     DockerConfig all = DockerConfig.empty();
     if (refs == null) {
       return all;
     }
     for (SecretRef ref : refs) {
+      String what = "pull secret " + ref + " of ComposefsImage " + image;
       Secret secret;
       try {
         secret = client.secrets().inNamespace(ref.getNamespace()).withName(ref.getName()).get();
       } catch (KubernetesClientException e) {
         throw new PullSecretException("PullSecretUnreadable",
-            "pull secret " + ref + " cannot be read (HTTP " + e.getCode() + "): grant the operator get on secrets in "
+            what + " cannot be read (HTTP " + e.getCode() + "): grant " + reader + " get on secrets in "
                 + ref.getNamespace());
       }
       if (secret == null) {
         throw new PullSecretException("PullSecretNotFound",
-            "pull secret " + ref + " does not exist: create it (type kubernetes.io/dockerconfigjson) or fix spec.source.pullSecrets");
+            what + " does not exist: create it (type kubernetes.io/dockerconfigjson) or fix spec.source.pullSecrets");
       }
       String data = secret.getData() == null ? null : secret.getData().get(DOCKER_CONFIG_KEY);
       if (data == null) {
         throw new PullSecretException("PullSecretInvalid",
-            "pull secret " + ref + " has no " + DOCKER_CONFIG_KEY + " key: make it a kubernetes.io/dockerconfigjson secret");
+            what + " has no " + DOCKER_CONFIG_KEY + " key: make it a kubernetes.io/dockerconfigjson secret");
       }
       DockerConfig config;
       try {
-        config = DockerConfig.parse(Base64.getDecoder().decode(data), "pull secret " + ref + " key " + DOCKER_CONFIG_KEY);
+        config = DockerConfig.parse(Base64.getDecoder().decode(data), what + " key " + DOCKER_CONFIG_KEY);
       } catch (IllegalArgumentException e) {
         throw new PullSecretException("PullSecretInvalid",
-            "pull secret " + ref + ": " + DOCKER_CONFIG_KEY + " is not base64 (" + e.getMessage() + ")");
+            what + ": " + DOCKER_CONFIG_KEY + " is not base64 (" + e.getMessage() + ")");
       } catch (OciException e) {
         throw new PullSecretException("PullSecretInvalid", e.getMessage());
       }
       if (config.isEmpty()) {
         // Most likely a typo in the document: say so rather than failing later with Unauthorized.
-        throw new PullSecretException("PullSecretInvalid", "pull secret " + ref + ": " + DOCKER_CONFIG_KEY
+        throw new PullSecretException("PullSecretInvalid", what + ": " + DOCKER_CONFIG_KEY
             + " has no registry login (expected {\"auths\": {\"host\": {\"auth\": \"base64(user:password)\"}}})");
       }
       all = all.merge(config);
