@@ -79,8 +79,17 @@ public final class Importer implements AutoCloseable {
      * (null: no ref; the image is then only kept by a later ref or a mount).
      */
     public Result pull(String reference, Platform platform, String refName, ImportProgress progress) throws IOException {
+        return pull(reference, platform, refName, progress, FORMAT_VERSION);
+    }
+
+    /**
+     * {@link #pull} writing composefs format {@code formatVersion} (0 or 1) instead of the pinned default:
+     * a ComposefsImage may ask for version 0 so old kernels and tools can read it.
+     */
+    public Result pull(String reference, Platform platform, String refName, ImportProgress progress, int formatVersion)
+            throws IOException {
         try (ImageSource source = ImageSources.open(reference, registry)) {
-            return importImage(source, platform, refName, progress);
+            return importImage(source, platform, refName, progress, formatVersion);
         }
     }
 
@@ -88,7 +97,14 @@ public final class Importer implements AutoCloseable {
      * Imports from an already opened source; see {@link #pull}. Imports through one importer run one
      * at a time (they share its body pipeline); use several importers for parallel pulls.
      */
-    public synchronized Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
+    public Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
+        return importImage(source, platform, refName, progress, FORMAT_VERSION);
+    }
+
+    /** {@link #importImage(ImageSource, Platform, String, ImportProgress)} writing composefs format {@code formatVersion}. */
+    public synchronized Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress,
+                                           int formatVersion) throws IOException {
+        ErofsWriter.WriteOptions options = ErofsWriter.WriteOptions.pinned(formatVersion);
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         try (Store.Lease lease = store.lease("import " + source.describe());
              ObjectDirectory.Batch batch = store.objects().batch()) {
@@ -110,7 +126,7 @@ public final class Importer implements AutoCloseable {
             });
             // every layer was read to its end and matched its digest: now objects may become visible
             ObjectDirectory.Committed committed = batch.commit();
-            Digest image = writeImage(root);
+            Digest image = writeImage(root, options);
             if (refName != null) {
                 store.setRef(refName, image);
             }
@@ -121,14 +137,14 @@ public final class Importer implements AutoCloseable {
     }
 
     /** Streams the EROFS image straight into the store (no temporary copy of our own). */
-    private Digest writeImage(Directory root) throws IOException {
+    private Digest writeImage(Directory root, ErofsWriter.WriteOptions options) throws IOException {
         ObjectList objects = objectList(root);
         PipedInputStream in = new PipedInputStream(1 << 20);
         PipedOutputStream out = new PipedOutputStream(in);
         AtomicReference<Throwable> writeError = new AtomicReference<>();
         Thread writer = new Thread(() -> {
             try {
-                ErofsWriter.write(root, ErofsWriter.WriteOptions.pinned(FORMAT_VERSION), out);
+                ErofsWriter.write(root, options, out);
                 out.close(); // only a complete image ends the stream normally
             } catch (Throwable e) {
                 // not closing: the reader then fails with "write end dead" instead of storing a short image

@@ -54,6 +54,27 @@ class ImporterTest {
     }
 
     @Test
+    void formatVersionCanBeChosenPerPull(@TempDir Path dir) throws Exception {
+        IMAGE.push(registry.pusher(), "importer/versions", "v1");
+        String ref = registry.address() + "/importer/versions:v1";
+        Store v0 = Store.open(dir.resolve("v0"));
+        Store v1 = Store.open(dir.resolve("v1"));
+        Importer.Result r0;
+        Importer.Result r1;
+        try (Importer importer = importer(v0)) {
+            r0 = importer.pull(ref, Platform.current(), "app", null, 0);
+        }
+        try (Importer importer = importer(v1)) {
+            r1 = importer.pull(ref, Platform.current(), "app", null);
+        }
+        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).version()).isZero();
+        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).version()).isEqualTo(Importer.FORMAT_VERSION);
+        assertThat(r0.image()).isNotEqualTo(r1.image());
+        assertThat(TreeText.render(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).root()))
+                .isEqualTo(TreeText.render(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).root()));
+    }
+
+    @Test
     void pullStoresObjectsImageAndRefAndRepullWritesNothing(@TempDir Path dir) throws Exception {
         String digest = IMAGE.push(registry.pusher(), "importer/app", "v1");
         Store store = Store.open(dir.resolve("store"));

@@ -77,4 +77,16 @@ class ReferencesTest {
         assertThat(dev.kcfs.oci.registry.RegistryClientAccess.parseChallenge("Basic realm=\"x, \\\"y\\\"\""))
                 .containsEntry("scheme", "basic").containsEntry("realm", "x, \"y\"");
     }
+
+    @Test
+    void mergedPullSecretsLetTheFirstWinPerRegistry() throws Exception {
+        DockerConfig first = DockerConfig.parse("{\"auths\":{\"a.example\":{\"username\":\"u1\",\"password\":\"p1\"}}}".getBytes(), "first");
+        DockerConfig second = DockerConfig.parse(("{\"auths\":{\"a.example\":{\"username\":\"u2\",\"password\":\"p2\"},"
+                + "\"b.example\":{\"username\":\"u3\",\"password\":\"p3\"}}}").getBytes(), "second");
+        DockerConfig merged = first.merge(second);
+        assertThat(merged.forRegistry("a.example").orElseThrow().username()).isEqualTo("u1");
+        assertThat(merged.forRegistry("b.example").orElseThrow().username()).isEqualTo("u3");
+        assertThat(merged.forRegistry("c.example")).isEmpty();
+        assertThat(DockerConfig.empty().merge(first).forRegistry("a.example").orElseThrow().password()).isEqualTo("p1");
+    }
 }

@@ -82,6 +82,11 @@ public final class CsiMetrics {
                 .record(Duration.ofNanos(nanos));
     }
 
+    /** Where the node agent registers its metrics, so one /metrics serves both. */
+    public io.micrometer.core.instrument.MeterRegistry registry() {
+        return registry;
+    }
+
     /** The Prometheus text exposition of every metric. */
     public String scrape() {
         return registry.scrape();

@@ -1,16 +1,24 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.agent.NodeAgent;
 import dev.kcfs.mount.ComposefsMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.store.Store;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,28 +52,76 @@ public final class NodeMain implements Callable<Integer> {
             defaultValue = "9820")
     int metricsPort;
 
+    @Option(names = "--no-agent", description = "serve CSI only: no node agent, no API server access; images must be"
+            + " put into the store by other means")
+    boolean noAgent;
+
+    @Option(names = "--kubeconfig", description = "kubeconfig file of the API server (default: $KUBECONFIG, ~/.kube/config,"
+            + " else the in-cluster service account)")
+    Path kubeconfig;
+
+    @Option(names = "--cache-max-bytes", converter = ByteSize.class, description = "evict least recently used unmounted"
+            + " images while the store is larger than this (suffixes K, M, G, T: powers of 1024; 0 = no limit; default: ${DEFAULT-VALUE})",
+            defaultValue = "0")
+    long cacheMaxBytes;
+
+    @Option(names = "--build-concurrency", description = "image builds running at once (default: ${DEFAULT-VALUE})",
+            defaultValue = "2")
+    int buildConcurrency;
+
+    @Option(names = "--plain-http-registry", description = "a registry host[:port] to pull from over plain HTTP"
+            + " (repeatable; loopback registries always are)")
+    Set<String> plainHttpRegistries = Set.of();
+
     @Override
     public Integer call() throws Exception {
         Path socket = socketOf(endpoint);
         String node = nodeId != null ? nodeId : defaultNodeId();
+        if (buildConcurrency < 1) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--build-concurrency must be at least 1");
+        }
         String version = NodeMain.class.getPackage().getImplementationVersion();
         // the store first: it refuses to open a non-empty directory that is not yet a store
         StoreImages images = new StoreImages(Store.open(store));
         // the short-lived EROFS mount points go to java.io.tmpdir: the store's tmp/ is swept by the store
         ImageMounter mounter = new ComposefsImageMounter(new ComposefsMounter(), images.store().objects().root(), verity);
+        KubernetesClient client = null;
+        NodeAgent agent = null;
+        if (!noAgent) {
+            client = kubeconfig == null ? new KubernetesClientBuilder().build()
+                    : new KubernetesClientBuilder().withConfig(
+                            Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString())).build();
+            agent = new NodeAgent(client, images.store(), NodeAgent.Settings.defaults(node)
+                    .withBuildConcurrency(buildConcurrency).withCacheMaxBytes(cacheMaxBytes)
+                    .withPlainHttpRegistries(plainHttpRegistries), Clock.systemUTC());
+        }
         NodePlugin plugin = NodePlugin.start(
                 new NodePlugin.Config(socket, node, store, kubeletDir, metricsPort, version == null ? "dev" : version),
-                new NodePlugin.Parts(images, images, mounter, ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED,
-                        images));
-        LOG.info("kcfs-node {} on node {}: store {}, kubelet dir {}, metrics port {}", version, node, store, kubeletDir,
-                plugin.metricsPort());
+                agent == null
+                        ? new NodePlugin.Parts(images, images, mounter, ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED,
+                                images)
+                        : new NodePlugin.Parts(agent.trackingUse(images), images, mounter, agent, agent, images));
+        if (agent != null) {
+            agent.start(plugin.volumes()::all, plugin.metrics().registry());
+        }
+        LOG.info("kcfs-node {} on node {}: store {}, kubelet dir {}, metrics port {}, node agent {}", version, node, store,
+                kubeletDir, plugin.metricsPort(), agent == null ? "off" : "on (" + client.getMasterUrl() + ")");
         CountDownLatch stopped = new CountDownLatch(1);
+        NodeAgent runningAgent = agent;
+        KubernetesClient runningClient = client;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("stopping: finishing running calls; volumes stay mounted");
             try {
+                if (runningAgent != null) {
+                    runningAgent.close();
+                }
                 plugin.stop(20, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                if (runningClient != null) {
+                    runningClient.close();
+                }
             }
             stopped.countDown();
         }, "shutdown"));
@@ -85,6 +141,36 @@ public final class NodeMain implements Callable<Integer> {
                     "--endpoint " + endpoint + " must name an absolute path: unix:///PATH");
         }
         return p;
+    }
+
+    /** Byte counts with optional binary suffixes: 512, 64K, 10G. */
+    static final class ByteSize implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            String v = value.trim().toUpperCase(Locale.ROOT);
+            long unit = 1;
+            if (v.endsWith("IB")) {
+                v = v.substring(0, v.length() - 2);
+            } else if (v.endsWith("B") && v.length() > 1 && !Character.isDigit(v.charAt(v.length() - 2))) {
+                v = v.substring(0, v.length() - 1);
+            }
+            if (!v.isEmpty()) {
+                int shift = "KMGT".indexOf(v.charAt(v.length() - 1));
+                if (shift >= 0) {
+                    unit = 1L << (10 * (shift + 1));
+                    v = v.substring(0, v.length() - 1);
+                }
+            }
+            try {
+                long n = Long.parseLong(v);
+                if (n < 0) {
+                    throw new CommandLine.TypeConversionException("'" + value + "' is negative; give a size like 20G");
+                }
+                return Math.multiplyExact(n, unit);
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a size like 20G, 512M or 1073741824");
+            }
+        }
     }
 
     private static String defaultNodeId() throws IOException {

@@ -30,9 +30,11 @@ public final class NodePlugin implements AutoCloseable {
     private final CsiServer server;
     private final MetricsServer metricsServer;
     private final PublishedVolumes.RecoveryReport recovery;
+    private final CsiMetrics metrics;
 
     private NodePlugin(PublishedVolumes volumes, CsiServer server, MetricsServer metricsServer,
-                       PublishedVolumes.RecoveryReport recovery) {
+                       PublishedVolumes.RecoveryReport recovery, CsiMetrics metrics) {
+        this.metrics = metrics;
         this.volumes = volumes;
         this.server = server;
         this.metricsServer = metricsServer;
@@ -63,7 +65,7 @@ public final class NodePlugin implements AutoCloseable {
             }
             throw e;
         }
-        return new NodePlugin(volumes, server, metricsServer, recovery);
+        return new NodePlugin(volumes, server, metricsServer, recovery, metrics);
     }
 
     /** What keeps the plugin from working, if anything: checked on every Probe. */
@@ -84,6 +86,11 @@ public final class NodePlugin implements AutoCloseable {
 
     public PublishedVolumes volumes() {
         return volumes;
+    }
+
+    /** The metrics behind /metrics; the node agent adds its own to them. */
+    public CsiMetrics metrics() {
+        return metrics;
     }
 
     public PublishedVolumes.RecoveryReport recovery() {

@@ -316,7 +316,8 @@ public final class PublishedVolumes {
         return Optional.ofNullable(byTarget.get(target));
     }
 
-    Collection<Publication> all() {
+    /** Every volume published now (the node agent counts mounts per image from it). */
+    public Collection<Publication> all() {
         return List.copyOf(byTarget.values());
     }
 

@@ -29,4 +29,37 @@ class NodeMainTest {
         assertThat(main.kubeletDir).isEqualTo(Path.of("/var/lib/kubelet"));
         assertThat(main.metricsPort).isEqualTo(9820);
     }
+
+    @Test
+    void agentOptions() {
+        NodeMain main = new NodeMain();
+        new CommandLine(main).parseArgs();
+        assertThat(main.noAgent).isFalse();
+        assertThat(main.cacheMaxBytes).isZero();
+        assertThat(main.buildConcurrency).isEqualTo(2);
+        assertThat(main.kubeconfig).isNull();
+
+        NodeMain set = new NodeMain();
+        new CommandLine(set).parseArgs("--cache-max-bytes", "20G", "--build-concurrency", "4", "--kubeconfig", "/etc/kc",
+                "--plain-http-registry", "mirror.local:5000", "--no-agent");
+        assertThat(set.cacheMaxBytes).isEqualTo(20L << 30);
+        assertThat(set.buildConcurrency).isEqualTo(4);
+        assertThat(set.kubeconfig).isEqualTo(Path.of("/etc/kc"));
+        assertThat(set.plainHttpRegistries).containsExactly("mirror.local:5000");
+        assertThat(set.noAgent).isTrue();
+    }
+
+    @Test
+    void cacheSizesTakeBinarySuffixes() {
+        NodeMain.ByteSize size = new NodeMain.ByteSize();
+        assertThat(size.convert("1073741824")).isEqualTo(1L << 30);
+        assertThat(size.convert("512M")).isEqualTo(512L << 20);
+        assertThat(size.convert("64KiB")).isEqualTo(64L << 10);
+        assertThat(size.convert("2t")).isEqualTo(2L << 40);
+        assertThat(size.convert("0")).isZero();
+        assertThatThrownBy(() -> size.convert("lots")).isInstanceOf(CommandLine.TypeConversionException.class)
+                .hasMessageContaining("'lots' is not a size");
+        assertThatThrownBy(() -> size.convert("-1G")).isInstanceOf(CommandLine.TypeConversionException.class);
+        assertThatThrownBy(() -> size.convert("99999999999T")).isInstanceOf(CommandLine.TypeConversionException.class);
+    }
 }

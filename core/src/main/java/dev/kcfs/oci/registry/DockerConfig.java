@@ -85,6 +85,13 @@ public final class DockerConfig {
         return new DockerConfig(out);
     }
 
+    /** This config with {@code other}'s entries added; where both name a registry, this one's win (first secret first). */
+    public DockerConfig merge(DockerConfig other) {
+        Map<String, RegistryCredentials> all = new HashMap<>(other.byRegistry);
+        all.putAll(byRegistry);
+        return new DockerConfig(all);
+    }
+
     /** Credentials for a registry host[:port] (Docker Hub under any of its names), if configured. */
     public Optional<RegistryCredentials> forRegistry(String registry) {
         return Optional.ofNullable(byRegistry.get(normalise(registry)));

@@ -1,0 +1,180 @@
+package dev.kcfs.agent;
+
+import dev.kcfs.api.ComposefsImageSpec;
+import dev.kcfs.image.erofs.ErofsReader;
+import dev.kcfs.oci.ImageReference;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.ImportProgress;
+import dev.kcfs.oci.Importer;
+import dev.kcfs.oci.Platform;
+import dev.kcfs.oci.registry.DockerConfig;
+import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.oci.registry.RegistryCredentials;
+import dev.kcfs.store.ObjectList;
+import dev.kcfs.store.Store;
+import dev.kcfs.tree.Directory;
+import dev.kcfs.tree.Inode;
+import dev.kcfs.tree.RegularFile;
+import dev.kcfs.verity.Digest;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Builds one ComposefsImage into the node store: pull secrets, the pinned image streamed through
+ * {@link Importer}, the composefs digest checked against {@code spec.expectedDigest}, then the ref.
+ *
+ * <p>The import first points a temporary ref ({@link #BUILDING_PREFIX} + name) at the new image, so
+ * GC cannot take it between the import's lease and the check; the real ref is set only when the
+ * digest is right and the image is still wanted. A temporary ref left by a crash is not a wanted
+ * image, so the next GC pass drops it.
+ */
+final class ImageBuilder {
+    static final String BUILDING_PREFIX = "kcfs-agent-building:";
+
+    /** A finished build. */
+    record Built(Digest digest, long files, long objects, long bytes, String manifestDigest, long layerBytes) {
+    }
+
+    private final Store store;
+    private final PullSecrets secrets;
+    private final Set<String> plainHttpRegistries;
+    private final Duration stallTimeout;
+    /** Registry clients by registry, transport and credentials: each keeps tokens and a watchdog thread. */
+    private final Map<String, RegistryClient> clients = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, RegistryClient> eldest) {
+            return size() > 32;
+        }
+    });
+
+    ImageBuilder(Store store, PullSecrets secrets, Set<String> plainHttpRegistries, Duration stallTimeout) {
+        this.store = store;
+        this.secrets = secrets;
+        this.plainHttpRegistries = Set.copyOf(plainHttpRegistries);
+        this.stallTimeout = stallTimeout;
+    }
+
+    /**
+     * @param stillWanted asked just before the ref is set: false leaves the image unreferenced (GC takes it)
+     */
+    Built build(String name, ComposefsImageSpec spec, BuildKey key, BooleanSupplier stillWanted, ImportProgress progress)
+            throws BuildException, InterruptedException {
+        ImageReference ref;
+        try {
+            ref = ImageReference.parse(key.image());
+        } catch (IllegalArgumentException e) {
+            throw new BuildException("status.resolvedImage of ComposefsImage " + name + " is not an image reference: "
+                    + e.getMessage(), false);
+        }
+        Platform platform;
+        try {
+            platform = Platform.parse(key.platform());
+        } catch (IllegalArgumentException e) {
+            throw new BuildException("spec.source.platform of ComposefsImage " + name + ": " + e.getMessage(), false);
+        }
+        DockerConfig credentials = secrets.load(name, spec.getSource() == null ? null : spec.getSource().getPullSecrets());
+        RegistryClient client = client(ref, credentials);
+        String temp = BUILDING_PREFIX + name;
+        Importer.Result result;
+        try (Importer importer = new Importer(store, client); ImageSource source = client.open(ref)) {
+            result = importer.importImage(source, platform, temp, progress, key.formatVersion());
+        } catch (InterruptedIOException e) {
+            throw new InterruptedException("build of " + name + " interrupted: " + e.getMessage());
+        } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedException("build of " + name + " interrupted: " + e.getMessage());
+            }
+            throw new BuildException("cannot build " + key.image() + " (ComposefsImage " + name + "): " + e.getMessage(),
+                    true, e);
+        } catch (Exception e) {
+            throw new BuildException("cannot build " + key.image() + " (ComposefsImage " + name + "): " + e, true, e);
+        }
+        Digest digest = result.image();
+        try {
+            String expected = spec.getExpectedDigest();
+            if (expected != null && !expected.equals(digest.hex())) {
+                throw new BuildException("built composefs image " + digest.hex() + " from " + key.image()
+                        + " but spec.expectedDigest is " + expected + "; check the source image and spec.formatVersion ("
+                        + key.formatVersion() + "), or fix spec.expectedDigest", false);
+            }
+            ObjectList objects = store.objectList(digest).orElse(ObjectList.of(Set.of(), 0));
+            long files = countFiles(digest);
+            if (!stillWanted.getAsBoolean()) {
+                throw new InterruptedException("ComposefsImage " + name + " is no longer wanted on this node");
+            }
+            store.setRef(name, digest);
+            return new Built(digest, files, objects.digests().size(), objects.logicalBytes(), result.manifestDigest(),
+                    result.layerBytes());
+        } catch (IOException e) {
+            throw new BuildException("built " + key.image() + " but cannot record it in the node store " + store.root()
+                    + ": " + e.getMessage(), true, e);
+        } finally {
+            try {
+                store.removeRef(temp);
+            } catch (IOException e) {
+                // left for the next GC pass: a temporary ref is never wanted
+            }
+        }
+    }
+
+    /** Regular files in the image (hardlinks once), read back from the image itself. */
+    private long countFiles(Digest digest) throws IOException {
+        Directory root = ErofsReader.read(store.imagePath(digest)).root();
+        Set<Inode> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        return count(root, seen);
+    }
+
+    private static long count(Directory dir, Set<Inode> seen) {
+        long n = 0;
+        for (Inode i : dir.children().values()) {
+            if (i instanceof Directory d) {
+                n += count(d, seen);
+            } else if (i instanceof RegularFile && seen.add(i)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private RegistryClient client(ImageReference ref, DockerConfig credentials) {
+        boolean plain = plainHttpRegistries.contains(ref.registry()) || isLoopback(ref.registry());
+        String who = credentials.forRegistry(ref.registry()).map(RegistryCredentials::username).orElse("")
+                + "\0" + credentials.forRegistry(ref.registry()).map(RegistryCredentials::password).orElse("");
+        return clients.computeIfAbsent(ref.registry() + "\0" + plain + "\0" + who,
+                k -> new RegistryClient(credentials, plain, 4, Duration.ofMillis(500), stallTimeout));
+    }
+
+    /**
+     * Registries on the loopback address talk plain HTTP, as Docker and containerd assume for
+     * {@code localhost}: a node-local mirror rarely has a certificate, and the traffic never leaves the host.
+     */
+    static boolean isLoopback(String registry) {
+        String host = registry;
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.indexOf(']') < 0 ? host.length() : host.indexOf(']'));
+        } else if (host.indexOf(':') >= 0) {
+            host = host.substring(0, host.indexOf(':'));
+        }
+        if (host.equals("localhost")) {
+            return true;
+        }
+        if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+            return false; // never resolve names here: DNS must not decide the transport
+        }
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+}

@@ -1,0 +1,1045 @@
+package dev.kcfs.agent;
+
+import dev.kcfs.api.ComposefsImage;
+import dev.kcfs.api.ComposefsImageSpec;
+import dev.kcfs.api.ComposefsNodeStatus;
+import dev.kcfs.api.ImageState;
+import dev.kcfs.api.NodeImage;
+import dev.kcfs.api.StoreStats;
+import dev.kcfs.csi.CsiException;
+import dev.kcfs.csi.ImageAccess;
+import dev.kcfs.csi.ImageSource;
+import dev.kcfs.csi.OnDemandBuilds;
+import dev.kcfs.csi.Publication;
+import dev.kcfs.csi.ResolvedImage;
+import dev.kcfs.linux.LibC;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.ImportProgress;
+import dev.kcfs.store.Store;
+import dev.kcfs.verity.Digest;
+import dev.kcfs.verity.KernelVerity;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.grpc.Status;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent (ARCHITECTURE.md 4): runs in the CSI plugin process, watches the ComposefsImages and
+ * this node's Node, builds every image whose {@code spec.nodeSelector} matches the node's labels (and
+ * the ones pods ask for, see {@link #request}) into the node store, reports them in this node's
+ * {@code ComposefsNode}, and drops and collects what is no longer wanted.
+ *
+ * <p>Threads: informer callbacks only poke the agent loop (one thread) that plans builds, drops
+ * refs, runs GC and writes the report; builds run on a pool of {@code buildConcurrency} threads.
+ * The per-image state is guarded by this object's monitor; no store or API I/O happens under it.
+ *
+ * <p>Image deletion: the operator holds its finalizer until no live node lists the image in its
+ * {@code ComposefsNode} status. The agent stops wanting an image whose deletionTimestamp is set,
+ * drops its ref once no volume uses it, and removes it from the report with the next write (a list
+ * change is written at once), which releases the finalizer.
+ */
+public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
+    /** Coalesces bursts of changes into one status write. */
+    private static final long COALESCE_MILLIS = 200;
+
+    /**
+     * @param nodeName            this node's Node name, also the ComposefsNode's name
+     * @param buildConcurrency    builds running at once
+     * @param cacheMaxBytes       store size (objects + images on disk) above which least recently used
+     *                            unmounted images are evicted; 0 = no limit
+     * @param plainHttpRegistries registries (host[:port]) spoken to over plain HTTP (loopback ones always are)
+     * @param reportInterval      at most one status write per interval unless an image's state changes
+     * @param gcInterval          how often GC runs when nothing asks for it sooner (it runs after every
+     *                            build and every dropped image anyway)
+     * @param firstRetry          wait before the first retry of a failed build; doubles up to maxRetry
+     * @param onDemandKeep        how long an image built for a pod (not selected for the node) stays after its last use
+     * @param registryStall       a blob download that receives nothing this long is dropped and resumed
+     */
+    public record Settings(String nodeName, int buildConcurrency, long cacheMaxBytes, Set<String> plainHttpRegistries,
+                           Duration reportInterval, Duration gcInterval, Duration firstRetry, Duration maxRetry,
+                           Duration onDemandKeep, Duration registryStall) {
+        public Settings {
+            Objects.requireNonNull(nodeName, "nodeName");
+            if (buildConcurrency < 1) {
+                throw new IllegalArgumentException("build concurrency must be at least 1, not " + buildConcurrency);
+            }
+            if (cacheMaxBytes < 0) {
+                throw new IllegalArgumentException("the cache size limit must not be negative: " + cacheMaxBytes);
+            }
+            plainHttpRegistries = Set.copyOf(plainHttpRegistries);
+        }
+
+        public static Settings defaults(String nodeName) {
+            return new Settings(nodeName, 2, 0, Set.of(), Duration.ofSeconds(30), Duration.ofHours(1),
+                    Duration.ofSeconds(5), Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofSeconds(60));
+        }
+
+        public Settings withBuildConcurrency(int n) {
+            return new Settings(nodeName, n, cacheMaxBytes, plainHttpRegistries, reportInterval, gcInterval, firstRetry,
+                    maxRetry, onDemandKeep, registryStall);
+        }
+
+        public Settings withCacheMaxBytes(long max) {
+            return new Settings(nodeName, buildConcurrency, max, plainHttpRegistries, reportInterval, gcInterval,
+                    firstRetry, maxRetry, onDemandKeep, registryStall);
+        }
+
+        public Settings withPlainHttpRegistries(Set<String> registries) {
+            return new Settings(nodeName, buildConcurrency, cacheMaxBytes, registries, reportInterval, gcInterval,
+                    firstRetry, maxRetry, onDemandKeep, registryStall);
+        }
+
+        public Settings withIntervals(Duration report, Duration gc, Duration first, Duration max) {
+            return new Settings(nodeName, buildConcurrency, cacheMaxBytes, plainHttpRegistries, report, gc, first, max,
+                    onDemandKeep, registryStall);
+        }
+    }
+
+    /** The state of one image on this node. Guarded by the agent's monitor. */
+    private static final class Entry {
+        final String name;
+        ImageState state = ImageState.Pending;
+        String message;
+        /** What the ref points at, when the agent knows how it was built. */
+        BuildRecords.Record built;
+        /** The running or queued build, or null. */
+        Object buildToken;
+        BuildKey buildingKey;
+        Future<?> running;
+        int failures;
+        Instant nextAttempt = Instant.MIN;
+        BuildKey failedKey;
+        long failedGeneration = -1;
+        boolean retryable;
+        Instant lastUsed;
+        Instant requestedAt;
+        boolean evicted;
+
+        Entry(String name) {
+            this.name = name;
+        }
+
+        boolean onDemandActive(Instant now, Duration keep) {
+            Instant last = requestedAt;
+            if (lastUsed != null && (last == null || lastUsed.isAfter(last))) {
+                last = lastUsed;
+            }
+            return last != null && now.isBefore(last.plus(keep));
+        }
+
+        Instant lruTime() {
+            if (lastUsed != null) {
+                return lastUsed;
+            }
+            return built != null ? built.builtAt() : Instant.MIN;
+        }
+    }
+
+    private final KubernetesClient client;
+    private final Store store;
+    private final Settings settings;
+    private final Clock clock;
+    private final BuildRecords records;
+    private final ImageBuilder builder;
+    private final NodeReporter reporter;
+    private final Map<String, Entry> entries = new HashMap<>();
+    private final ScheduledExecutorService loop;
+    private final ExecutorService builds;
+    private final AtomicBoolean reconcileQueued = new AtomicBoolean();
+    private final AtomicInteger gcRuns = new AtomicInteger();
+    private volatile Supplier<Collection<Publication>> volumes = List::of;
+    private volatile AgentMetrics metrics;
+    private volatile boolean closed;
+    private volatile boolean started;
+    private SharedIndexInformer<ComposefsImage> images;
+    private SharedIndexInformer<Node> nodes;
+
+    // loop-thread state
+    private long startedNanos;
+    private long lastSyncWarningNanos = Long.MIN_VALUE / 2;
+    private Instant lastGc;
+    private volatile boolean gcRequested;
+    private long lastGcAttemptNanos;
+    private long lastWriteNanos = Long.MIN_VALUE / 2;
+    private List<List<String>> lastWrittenView;
+    private StoreStats storeStats;
+    private long storeStatsNanos = Long.MIN_VALUE / 2;
+    private boolean storeStatsStale = true;
+    private final boolean veritySupported;
+
+    public NodeAgent(KubernetesClient client, Store store, Settings settings, Clock clock) throws IOException {
+        this.client = client;
+        this.store = store;
+        this.settings = settings;
+        this.clock = clock;
+        this.records = new BuildRecords(store.root());
+        this.builder = new ImageBuilder(store, new PullSecrets(client), settings.plainHttpRegistries(),
+                settings.registryStall());
+        this.reporter = new NodeReporter(client, settings.nodeName());
+        this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));
+        AtomicInteger n = new AtomicInteger();
+        this.builds = Executors.newFixedThreadPool(settings.buildConcurrency(),
+                r -> daemon(r, "kcfs-build-" + n.incrementAndGet()));
+        this.veritySupported = probeVerity(store);
+        this.metrics = new AgentMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), this::count);
+    }
+
+    private synchronized int count(ImageState state) {
+        return (int) entries.values().stream().filter(e -> e.state == state).count();
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /**
+     * Loads what the store holds, starts the watches (without waiting for them: the CSI plugin
+     * serves meanwhile and asks again) and the loop.
+     *
+     * @param publishedVolumes the CSI plugin's published volumes, for mount counts and what GC must keep
+     */
+    public synchronized void start(Supplier<Collection<Publication>> publishedVolumes) throws IOException {
+        start(publishedVolumes, null);
+    }
+
+    /** {@link #start(Supplier)}, registering the agent's metrics in {@code registry} (the CSI plugin's). */
+    public synchronized void start(Supplier<Collection<Publication>> publishedVolumes,
+                                   io.micrometer.core.instrument.MeterRegistry registry) throws IOException {
+        if (registry != null) {
+            metrics = new AgentMetrics(registry, this::count);
+        }
+        if (started) {
+            throw new IllegalStateException("the node agent is already started");
+        }
+        started = true;
+        startedNanos = System.nanoTime();
+        this.volumes = publishedVolumes;
+        Map<String, BuildRecords.Record> saved = records.loadAll();
+        for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
+            String name = ref.getKey();
+            if (name.startsWith(ImageBuilder.BUILDING_PREFIX)) {
+                continue; // an import that did not finish: GC drops its ref
+            }
+            Entry e = new Entry(name);
+            BuildRecords.Record r = saved.get(name);
+            if (r != null && r.digest().equals(ref.getValue()) && store.hasImage(r.digest())) {
+                e.built = r;
+                e.state = ImageState.Ready;
+                e.lastUsed = r.lastUsed();
+            } else {
+                e.message = "found in the node store without a build record; rebuilt if still wanted";
+            }
+            entries.put(name, e);
+        }
+        LOG.info("node agent for node {}: {} image(s) in store {}; watching ComposefsImages", settings.nodeName(),
+                entries.size(), store.root());
+        ResourceEventHandler<ComposefsImage> onImage = new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(ComposefsImage obj) {
+                poke();
+            }
+
+            @Override
+            public void onUpdate(ComposefsImage before, ComposefsImage now) {
+                if (relevantChange(before, now)) {
+                    poke();
+                }
+            }
+
+            @Override
+            public void onDelete(ComposefsImage obj, boolean deletedFinalStateUnknown) {
+                poke();
+            }
+        };
+        ResourceEventHandler<Node> onNode = new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Node obj) {
+                poke();
+            }
+
+            @Override
+            public void onUpdate(Node before, Node now) {
+                // heartbeats and conditions change often; only labels decide what this node builds
+                if (!Objects.equals(before.getMetadata().getLabels(), now.getMetadata().getLabels())) {
+                    poke();
+                }
+            }
+
+            @Override
+            public void onDelete(Node obj, boolean deletedFinalStateUnknown) {
+                poke();
+            }
+        };
+        images = client.resources(ComposefsImage.class).runnableInformer(0);
+        images.addEventHandler(onImage);
+        nodes = client.nodes().withName(settings.nodeName()).runnableInformer(0);
+        nodes.addEventHandler(onNode);
+        // not waited for: the CSI plugin serves meanwhile (namespace checks answer UNAVAILABLE until synced),
+        // and fabric8 keeps retrying the watches in the background
+        images.start().whenComplete((v, e) -> watchStarted("ComposefsImages", e));
+        nodes.start().whenComplete((v, e) -> watchStarted("Node " + settings.nodeName(), e));
+        // a planning pass and a report every reportInterval notice what no watch reports: unpublished
+        // volumes (an image kept only while mounted can go), expired on-demand images, retry times
+        long report = settings.reportInterval().toMillis();
+        loop.scheduleWithFixedDelay(() -> guarded("periodic pass", () -> {
+            reconcile();
+            report();
+        }), report, report, TimeUnit.MILLISECONDS);
+        gcRequested = true; // leftovers of a previous run
+        poke();
+    }
+
+    private void watchStarted(String what, Throwable error) {
+        if (error == null) {
+            LOG.info("watching {}", what);
+            poke();
+        } else if (!closed) {
+            LOG.warn("cannot list {} from the API server yet ({}); retrying. Check --kubeconfig or the service"
+                    + " account and its RBAC (get, list, watch)", what, error.getMessage());
+        }
+    }
+
+    /** Only what changes the build plan: spec, pinning, deletion. The operator's counts change often. */
+    private static boolean relevantChange(ComposefsImage before, ComposefsImage now) {
+        return !Objects.equals(before.getMetadata().getGeneration(), now.getMetadata().getGeneration())
+                || !Objects.equals(before.getMetadata().getDeletionTimestamp(), now.getMetadata().getDeletionTimestamp())
+                || !Objects.equals(resolved(before), resolved(now));
+    }
+
+    private static String resolved(ComposefsImage ci) {
+        return ci.getStatus() == null ? null : ci.getStatus().getResolvedImage();
+    }
+
+    /** Whether both watches have listed once. */
+    public boolean synced() {
+        return images != null && nodes != null && images.hasSynced() && nodes.hasSynced();
+    }
+
+    /** Status writes sent so far. */
+    public long statusWrites() {
+        return reporter.writes();
+    }
+
+    /** Finished GC runs. */
+    public int gcRuns() {
+        return gcRuns.get();
+    }
+
+    /** Asks the loop for a planning pass (coalesced). */
+    public void poke() {
+        if (!closed && reconcileQueued.compareAndSet(false, true)) {
+            try {
+                loop.execute(() -> {
+                    reconcileQueued.set(false);
+                    guarded("planning pass", this::reconcile);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing
+            }
+        }
+    }
+
+    /** Asks for a GC pass soon (tests, and after an image is dropped). */
+    public void requestGc() {
+        loop.execute(() -> guarded("gc", () -> {
+            gcRequested = true;
+            reconcile();
+        }));
+    }
+
+    private void guarded(String what, Runnable body) {
+        if (closed) {
+            return;
+        }
+        try {
+            body.run();
+        } catch (RuntimeException e) {
+            LOG.warn("node agent {} failed (next pass retries): {}", what, e.toString(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- planning
+
+    private void reconcile() {
+        if (closed || !synced()) {
+            long waited = System.nanoTime() - startedNanos;
+            if (!closed && waited > TimeUnit.SECONDS.toNanos(30) && System.nanoTime() - lastSyncWarningNanos > TimeUnit.MINUTES.toNanos(1)) {
+                lastSyncWarningNanos = System.nanoTime();
+                LOG.warn("node {} has not listed the ComposefsImages ({}) and its Node ({}) from the API server {} s after"
+                        + " starting; nothing is built until it has. Check --kubeconfig or the service account and its RBAC",
+                        settings.nodeName(), images != null && images.hasSynced() ? "done" : "not yet",
+                        nodes != null && nodes.hasSynced() ? "done" : "not yet", TimeUnit.NANOSECONDS.toSeconds(waited));
+            }
+            return;
+        }
+        Instant now = clock.instant();
+        Node node = nodes.getStore().getByKey(settings.nodeName());
+        Map<String, String> labels = node == null ? Map.of() : node.getMetadata().getLabels();
+        Map<String, Integer> mounts = mountsByImage();
+        Set<Digest> mountRecords = mountRecords();
+        List<String> drops = new ArrayList<>();
+        List<String> unrefs = new ArrayList<>();
+        boolean changed = false;
+        synchronized (this) {
+            Set<String> wanted = new HashSet<>();
+            for (ComposefsImage ci : images.getStore().list()) {
+                String name = ci.getMetadata().getName();
+                if (ci.getMetadata().getDeletionTimestamp() != null || ci.getSpec() == null) {
+                    continue;
+                }
+                Entry e = entries.get(name);
+                boolean selected = LabelSelectors.matches(ci.getSpec().getNodeSelector(), labels);
+                boolean onDemand = e != null && e.onDemandActive(now, settings.onDemandKeep());
+                if (!selected && !onDemand) {
+                    continue;
+                }
+                wanted.add(name);
+                if (e == null) {
+                    e = new Entry(name);
+                    entries.put(name, e);
+                    changed = true;
+                }
+                changed |= plan(e, ci, now, onDemand, unrefs);
+            }
+            for (Entry e : entries.values()) {
+                if (wanted.contains(e.name)) {
+                    continue;
+                }
+                if (e.running != null) {
+                    cancel(e);
+                    changed = true;
+                }
+                int users = mounts.getOrDefault(e.name, 0);
+                if (users > 0 || (e.built != null && mountRecords.contains(e.built.digest()))) {
+                    changed |= set(e, e.built != null ? ImageState.Ready : e.state,
+                            "no longer wanted on this node; kept while " + Math.max(users, 1) + " volume(s) use it");
+                } else {
+                    drops.add(e.name);
+                }
+            }
+        }
+        for (String name : unrefs) {
+            unref(name, mounts, mountRecords);
+        }
+        for (String name : drops) {
+            try {
+                store.removeRef(name);
+                records.remove(name);
+                LOG.info("dropped image {}: no longer wanted on node {} and not mounted", name, settings.nodeName());
+            } catch (IOException | IllegalArgumentException e) {
+                LOG.warn("cannot drop image {} (retried next pass): {}", name, e.getMessage());
+                continue;
+            }
+            synchronized (this) {
+                entries.remove(name);
+            }
+            changed = true;
+            gcRequested = true;
+        }
+        if (changed) {
+            storeStatsStale = true;
+        }
+        if (changed || lastWrittenView == null) {
+            // the first report at once: the operator counts only nodes that have a ComposefsNode
+            scheduleReport();
+        }
+        long sinceGc = System.nanoTime() - lastGcAttemptNanos;
+        if (gcRequested || lastGc == null || sinceGc >= settings.gcInterval().toNanos()) {
+            gc(mounts);
+        }
+    }
+
+    /**
+     * Takes the ref of a built image that must not be mounted any more (its digest is not the expected
+     * one); volumes already using it keep it until they go.
+     */
+    private void unref(String name, Map<String, Integer> mounts, Set<Digest> mountRecords) {
+        Digest digest;
+        synchronized (this) {
+            Entry e = entries.get(name);
+            if (e == null || e.built == null) {
+                return;
+            }
+            digest = e.built.digest();
+        }
+        if (mounts.containsKey(name) || mountRecords.contains(digest)) {
+            return;
+        }
+        try {
+            store.removeRef(name);
+            records.remove(name);
+        } catch (IOException e) {
+            LOG.warn("cannot remove the ref of image {} (retried next pass): {}", name, e.getMessage());
+            return;
+        }
+        synchronized (this) {
+            Entry e = entries.get(name);
+            if (e != null && e.built != null && e.built.digest().equals(digest)) {
+                e.built = null;
+            }
+        }
+        gcRequested = true;
+    }
+
+    /** Decides what to do about one wanted image; returns whether its reported state changed. */
+    private boolean plan(Entry e, ComposefsImage ci, Instant now, boolean onDemand, List<String> unrefs) {
+        ComposefsImageSpec spec = ci.getSpec();
+        BuildKey key = BuildKey.of(ci);
+        long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
+        if (e.evicted && !onDemand) {
+            return set(e, ImageState.Pending, "evicted to keep the node store under --cache-max-bytes "
+                    + settings.cacheMaxBytes() + "; built again when a pod mounts it");
+        }
+        if (key == null) {
+            if (e.running == null && e.built == null) {
+                return set(e, ImageState.Pending, "waiting for the operator to pin spec.source.image (status.resolvedImage)");
+            }
+            return false; // keep serving what was built while the operator pins the new spec
+        }
+        if (e.running != null) {
+            if (key.equals(e.buildingKey)) {
+                return false;
+            }
+            LOG.info("image {} changed to {} while building {}; starting over", e.name, key, e.buildingKey);
+            cancel(e);
+        }
+        if (e.built != null && e.built.key().equals(key)) {
+            String expected = spec.getExpectedDigest();
+            if (expected != null && !expected.equals(e.built.digest().hex())) {
+                // built before expectedDigest said otherwise: no new pod may mount it, and rebuilding cannot help
+                e.failedKey = key;
+                e.failedGeneration = generation;
+                e.retryable = false;
+                unrefs.add(e.name);
+                return set(e, ImageState.Failed, "built composefs image " + e.built.digest().hex() + " but"
+                        + " spec.expectedDigest is " + expected + "; check the source image and spec.formatVersion, or"
+                        + " fix spec.expectedDigest (not retried until the ComposefsImage changes)");
+            }
+            return set(e, ImageState.Ready, null);
+        }
+        boolean sameFailure = e.state == ImageState.Failed && key.equals(e.failedKey) && generation == e.failedGeneration;
+        if (sameFailure) {
+            if (!e.retryable) {
+                return false; // only a spec change (a new generation) can help
+            }
+            if (now.isBefore(e.nextAttempt)) {
+                long wait = Math.max(1, Duration.between(now, e.nextAttempt).toMillis());
+                loop.schedule(this::poke, wait, TimeUnit.MILLISECONDS);
+                return false;
+            }
+        } else if (e.failedKey != null) {
+            e.failures = 0; // a changed spec starts the backoff over
+            e.failedKey = null;
+        }
+        startBuild(e, spec, key, generation);
+        return set(e, ImageState.Pending, "queued: at most " + settings.buildConcurrency() + " build(s) run at once");
+    }
+
+    private void startBuild(Entry e, ComposefsImageSpec spec, BuildKey key, long generation) {
+        Object token = new Object();
+        e.buildToken = token;
+        e.buildingKey = key;
+        String name = e.name;
+        e.running = builds.submit(() -> runBuild(name, spec, key, generation, token));
+    }
+
+    private void cancel(Entry e) {
+        if (e.running != null) {
+            e.running.cancel(true);
+        }
+        e.running = null;
+        e.buildToken = null;
+        e.buildingKey = null;
+    }
+
+    /** Sets the reported state; returns whether it changed. */
+    private boolean set(Entry e, ImageState state, String message) {
+        boolean changed = e.state != state || !Objects.equals(e.message, message);
+        e.state = state;
+        e.message = message;
+        return changed;
+    }
+
+    private synchronized boolean current(String name, Object token) {
+        Entry e = entries.get(name);
+        return !closed && e != null && e.buildToken == token;
+    }
+
+    // ---------------------------------------------------------------- building
+
+    private void runBuild(String name, ComposefsImageSpec spec, BuildKey key, long generation, Object token) {
+        synchronized (this) {
+            Entry e = entries.get(name);
+            if (closed || e == null || e.buildToken != token) {
+                return;
+            }
+            set(e, ImageState.Building, "pulling " + key.image());
+        }
+        scheduleReport();
+        long t0 = System.nanoTime();
+        try {
+            ImageBuilder.Built b = builder.build(name, spec, key, () -> current(name, token), progress(name, token));
+            Instant now = clock.instant();
+            BuildRecords.Record r;
+            synchronized (this) {
+                Entry e = entries.get(name);
+                r = new BuildRecords.Record(name, key, b.digest(), b.files(), b.objects(), b.bytes(), now,
+                        e == null ? null : e.lastUsed);
+            }
+            records.save(r);
+            synchronized (this) {
+                Entry e = entries.get(name);
+                if (e != null && e.buildToken == token) {
+                    e.built = r;
+                    e.running = null;
+                    e.buildToken = null;
+                    e.buildingKey = null;
+                    e.failures = 0;
+                    e.failedKey = null;
+                    e.evicted = false;
+                    set(e, ImageState.Ready, null);
+                }
+            }
+            metrics.built(Duration.ofNanos(System.nanoTime() - t0), true, b.layerBytes());
+            LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects", name, key.image(),
+                    (System.nanoTime() - t0) / 1_000_000, b.digest().hex(), b.files(), b.objects());
+        } catch (InterruptedException e) {
+            LOG.info("build of image {} stopped: {}", name, e.getMessage());
+            synchronized (this) {
+                Entry en = entries.get(name);
+                if (en != null && en.buildToken == token) {
+                    en.running = null;
+                    en.buildToken = null;
+                    en.buildingKey = null;
+                    set(en, ImageState.Pending, "build interrupted; starting again");
+                }
+            }
+        } catch (BuildException | IOException | RuntimeException e) {
+            BuildException be = e instanceof BuildException b ? b
+                    : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
+            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
+            failed(name, token, key, generation, be);
+        }
+        storeStatsStale = true;
+        gcRequested = true; // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
+        scheduleReport();
+        poke();
+    }
+
+    private void failed(String name, Object token, BuildKey key, long generation, BuildException error) {
+        Duration wait;
+        synchronized (this) {
+            Entry e = entries.get(name);
+            if (e == null || e.buildToken != token) {
+                return;
+            }
+            e.running = null;
+            e.buildToken = null;
+            e.buildingKey = null;
+            e.failures++;
+            e.failedKey = key;
+            e.failedGeneration = generation;
+            e.retryable = error.retryable();
+            long first = settings.firstRetry().toMillis();
+            long millis = Math.min(settings.maxRetry().toMillis(), first << Math.min(20, e.failures - 1));
+            wait = Duration.ofMillis(millis);
+            e.nextAttempt = clock.instant().plus(wait);
+            set(e, ImageState.Failed, error.getMessage() + (error.retryable()
+                    ? " (attempt " + e.failures + "; retrying in " + human(wait) + ")"
+                    : " (not retried until the ComposefsImage changes)"));
+        }
+        LOG.warn("build of image {} failed: {}", name, error.getMessage());
+        if (error.retryable() && !closed) {
+            loop.schedule(this::poke, wait.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static String human(Duration d) {
+        return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
+    }
+
+    private ImportProgress progress(String name, Object token) {
+        return new ImportProgress() {
+            @Override
+            public void layerDone(int index, int total, Descriptor layer, long fileBytesSoFar) {
+                synchronized (NodeAgent.this) {
+                    Entry e = entries.get(name);
+                    if (e != null && e.buildToken == token) {
+                        e.message = "pulled layer " + (index + 1) + " of " + total;
+                    }
+                }
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------- CSI hooks
+
+    /** Wraps the CSI plugin's image lookup so every publish counts as a use (for lastUsed and LRU eviction). */
+    public ImageSource trackingUse(ImageSource inner) {
+        return name -> {
+            Optional<ResolvedImage> found = inner.resolve(name);
+            if (found.isPresent()) {
+                synchronized (this) {
+                    Entry e = entries.get(name);
+                    if (e != null) {
+                        e.lastUsed = clock.instant();
+                    }
+                }
+                scheduleReport();
+            }
+            return found;
+        };
+    }
+
+    @Override
+    public Set<String> allowedNamespaces(String imageName) {
+        if (!synced()) {
+            throw new CsiException(Status.Code.UNAVAILABLE, "the kcfs node agent on node " + settings.nodeName()
+                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check who may mount "
+                    + imageName + "; the mount is retried");
+        }
+        ComposefsImage ci = images.getStore().getByKey(imageName);
+        if (ci == null || ci.getSpec() == null || ci.getSpec().getAllowedNamespaces() == null) {
+            return Set.of();
+        }
+        return Set.copyOf(ci.getSpec().getAllowedNamespaces());
+    }
+
+    /** Starts (or reports) a build of an image a pod asks for; answers at once. */
+    @Override
+    public BuildState request(String imageName) {
+        if (closed) {
+            return new BuildState(BuildState.Kind.FAILED, "the kcfs node agent is stopping");
+        }
+        if (!synced()) {
+            return new BuildState(BuildState.Kind.BUILDING, "the kcfs node agent is still loading the ComposefsImages");
+        }
+        ComposefsImage ci = images.getStore().getByKey(imageName);
+        if (ci == null || ci.getMetadata().getDeletionTimestamp() != null) {
+            return new BuildState(BuildState.Kind.UNKNOWN_IMAGE, "no ComposefsImage named " + imageName);
+        }
+        BuildState answer;
+        synchronized (this) {
+            Entry e = entries.computeIfAbsent(imageName, Entry::new);
+            e.requestedAt = clock.instant();
+            e.evicted = false;
+            if (e.running != null) {
+                answer = new BuildState(BuildState.Kind.BUILDING, e.message == null ? "building" : e.message);
+            } else if (e.state == ImageState.Failed) {
+                answer = new BuildState(BuildState.Kind.FAILED, e.message);
+                if (e.retryable) {
+                    e.nextAttempt = Instant.MIN; // a pod waiting for it is worth an early retry
+                }
+            } else if (BuildKey.of(ci) == null) {
+                answer = new BuildState(BuildState.Kind.BUILDING,
+                        "waiting for the operator to pin spec.source.image");
+            } else {
+                // Ready but the CSI plugin did not find it: the ref went away; build it again
+                e.built = null;
+                answer = new BuildState(BuildState.Kind.STARTED, "building " + BuildKey.of(ci).image());
+            }
+        }
+        poke();
+        return answer;
+    }
+
+    // ---------------------------------------------------------------- GC
+
+    private Map<String, Integer> mountsByImage() {
+        Map<String, Integer> out = new HashMap<>();
+        for (Publication p : volumes.get()) {
+            if (p.image() != null && !p.image().isEmpty()) {
+                out.merge(p.image(), 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
+    private Set<Digest> mountRecords() {
+        try {
+            return store.mountRecords();
+        } catch (IOException e) {
+            LOG.warn("cannot list the mount records of store {}: {}", store.root(), e.getMessage());
+            return Set.of();
+        }
+    }
+
+    /**
+     * Drops refs no entry accounts for (temporary refs of dead builds, images gone while the agent
+     * was down), runs the store's GC, then evicts least recently used unmounted images while the
+     * store is over {@code cacheMaxBytes}.
+     */
+    private void gc(Map<String, Integer> mounts) {
+        lastGcAttemptNanos = System.nanoTime();
+        gcRequested = false;
+        try {
+            Set<Digest> pinned = mountRecords();
+            Set<String> known;
+            Set<String> building = new HashSet<>();
+            synchronized (this) {
+                known = new HashSet<>(entries.keySet());
+                entries.values().stream().filter(e -> e.running != null).forEach(e -> building.add(e.name));
+            }
+            for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
+                String name = ref.getKey();
+                String owner = name.startsWith(ImageBuilder.BUILDING_PREFIX)
+                        ? name.substring(ImageBuilder.BUILDING_PREFIX.length()) : null;
+                boolean keep = owner != null ? building.contains(owner)
+                        : known.contains(name) || mounts.containsKey(name) || pinned.contains(ref.getValue());
+                if (!keep) {
+                    store.removeRef(name);
+                    LOG.info("dropped ref {} of image {}: nothing on node {} wants it", name, ref.getValue().hex(),
+                            settings.nodeName());
+                }
+            }
+            Store.GcReport report = store.gc(false, Duration.ofSeconds(1));
+            if (!report.ran()) {
+                gcRequested = true; // builds hold leases: try again next pass
+                LOG.debug("GC postponed: {}", report.warnings());
+                return;
+            }
+            if (report.imagesRemoved() > 0 || report.objectsRemoved() > 0) {
+                LOG.info("GC on node {}: removed {} image(s) and {} object(s), freed {} bytes", settings.nodeName(),
+                        report.imagesRemoved(), report.objectsRemoved(), report.bytesFreed());
+            }
+            if (settings.cacheMaxBytes() > 0) {
+                evict(mounts, pinned);
+            }
+            lastGc = clock.instant();
+            gcRuns.incrementAndGet();
+            metrics.gc(report.bytesFreed());
+            storeStatsStale = true;
+            scheduleReport();
+        } catch (IOException e) {
+            LOG.warn("GC of store {} failed (retried next pass): {}", store.root(), e.getMessage());
+        }
+    }
+
+    private void evict(Map<String, Integer> mounts, Set<Digest> pinned) throws IOException {
+        while (true) {
+            Store.Stats s = store.stats();
+            long used = s.objectDiskBytes() + s.imageBytes();
+            if (used <= settings.cacheMaxBytes()) {
+                return;
+            }
+            Entry victim;
+            synchronized (this) {
+                victim = entries.values().stream()
+                        .filter(e -> e.built != null && e.running == null && !e.evicted
+                                && !mounts.containsKey(e.name) && !pinned.contains(e.built.digest()))
+                        .min(Comparator.comparing(Entry::lruTime).thenComparing(e -> e.name))
+                        .orElse(null);
+            }
+            if (victim == null) {
+                LOG.warn("node store {} uses {} bytes, over --cache-max-bytes {}, but every image in it is mounted or"
+                        + " building", store.root(), used, settings.cacheMaxBytes());
+                return;
+            }
+            store.removeRef(victim.name);
+            records.remove(victim.name);
+            synchronized (this) {
+                victim.built = null;
+                victim.evicted = true;
+                set(victim, ImageState.Pending, "evicted to keep the node store under --cache-max-bytes "
+                        + settings.cacheMaxBytes() + "; built again when a pod mounts it");
+            }
+            LOG.info("evicted image {} (least recently used) : store uses {} bytes, limit {}", victim.name, used,
+                    settings.cacheMaxBytes());
+            store.gc(false, Duration.ofSeconds(1));
+        }
+    }
+
+    // ---------------------------------------------------------------- report
+
+    /** A status write soon, coalescing bursts; {@link #report} applies the rate limit. */
+    private void scheduleReport() {
+        if (closed) {
+            return;
+        }
+        try {
+            loop.schedule(() -> guarded("report", this::report), COALESCE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /**
+     * Writes the status when it changed: at once when an image appeared, went or changed state or
+     * digest; otherwise (mounts, lastUsed, store numbers, messages) at most once per reportInterval.
+     */
+    private void report() {
+        if (closed || !synced()) {
+            return;
+        }
+        long now = System.nanoTime();
+        refreshStoreStats(now);
+        ComposefsNodeStatus status = status();
+        List<List<String>> view = view(status);
+        boolean significant = !view.equals(lastWrittenView);
+        if (!reporter.differs(status)) {
+            return;
+        }
+        long due = lastWriteNanos + settings.reportInterval().toNanos();
+        if (!significant && now < due) {
+            loop.schedule(() -> guarded("report", this::report), due - now, TimeUnit.NANOSECONDS);
+            return;
+        }
+        try {
+            if (reporter.write(status)) {
+                metrics.statusWritten();
+                lastWriteNanos = now;
+                lastWrittenView = view;
+            }
+        } catch (KubernetesClientException e) {
+            LOG.warn("cannot write the status of ComposefsNode {} (HTTP {}): {}; retrying", settings.nodeName(),
+                    e.getCode(), e.getMessage());
+            loop.schedule(() -> guarded("report", this::report), 5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static List<List<String>> view(ComposefsNodeStatus s) {
+        List<List<String>> out = new ArrayList<>();
+        for (NodeImage i : s.getImages()) {
+            out.add(List.of(i.getName(), String.valueOf(i.getState()), String.valueOf(i.getDigest())));
+        }
+        return out;
+    }
+
+    private void refreshStoreStats(long now) {
+        boolean old = now - storeStatsNanos >= settings.reportInterval().toNanos();
+        boolean staleAndNotJustDone = storeStatsStale && now - storeStatsNanos >= TimeUnit.SECONDS.toNanos(1);
+        if (storeStats != null && !old && !staleAndNotJustDone) {
+            if (storeStatsStale) {
+                // walked the store less than a second ago: look again shortly instead of walking it per build
+                loop.schedule(() -> guarded("report", this::report), 1, TimeUnit.SECONDS);
+            }
+            return;
+        }
+        try {
+            Store.Stats s = store.stats();
+            StoreStats out = new StoreStats();
+            out.setObjects(s.objects());
+            out.setBytesOnDisk(s.objectDiskBytes() + s.imageBytes());
+            out.setLogicalBytes(s.logicalBytes());
+            out.setDedupRatio(Math.round(s.dedupRatio() * 100) / 100.0);
+            FileStore fs = Files.getFileStore(store.root());
+            long capacity = fs.getTotalSpace();
+            // free space moves with every write on the disk: reported in steps of 1% of the capacity so
+            // it alone does not make a status write every interval
+            long step = Math.max(1, capacity / 100);
+            out.setCapacityBytes(capacity);
+            out.setFreeBytes(fs.getUsableSpace() / step * step);
+            out.setVeritySupported(veritySupported);
+            storeStats = out;
+            storeStatsNanos = now;
+            storeStatsStale = false;
+        } catch (IOException e) {
+            LOG.warn("cannot read the statistics of store {}: {}", store.root(), e.getMessage());
+        }
+    }
+
+    private ComposefsNodeStatus status() {
+        Map<String, Integer> mounts = mountsByImage();
+        ComposefsNodeStatus s = new ComposefsNodeStatus();
+        s.setStore(storeStats);
+        SortedMap<String, NodeImage> list = new TreeMap<>();
+        synchronized (this) {
+            for (Entry e : entries.values()) {
+                NodeImage i = new NodeImage(e.name, e.state);
+                i.setMessage(e.message);
+                if (e.built != null) {
+                    i.setDigest(e.built.digest().hex());
+                    i.setFiles(e.built.files());
+                    i.setObjects(e.built.objects());
+                    i.setBytes(e.built.bytes());
+                }
+                i.setMounts(mounts.getOrDefault(e.name, 0));
+                if (e.lastUsed != null) {
+                    i.setLastUsed(e.lastUsed.truncatedTo(ChronoUnit.SECONDS).toString());
+                }
+                list.put(e.name, i);
+            }
+        }
+        s.setImages(new ArrayList<>(list.values()));
+        s.setImageCount(list.size());
+        if (lastGc != null) {
+            s.setLastGC(lastGc.truncatedTo(ChronoUnit.SECONDS).toString());
+        }
+        return s;
+    }
+
+    /** Whether the kernel and the store's filesystem can enforce fs-verity (measured on the store directory). */
+    private static boolean probeVerity(Store store) {
+        try {
+            int fd = LibC.INSTANCE.open(store.root().toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+            if (fd < 0) {
+                return false;
+            }
+            try {
+                return new KernelVerity().measure(fd, store.root().toString()).status()
+                        != KernelVerity.Measurement.Status.UNSUPPORTED;
+            } finally {
+                LibC.INSTANCE.close(fd);
+            }
+        } catch (Exception | LinkageError e) {
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    /**
+     * Stops watching, building and reporting. Running builds are interrupted; what they wrote is
+     * either committed and referenced, or garbage the next GC takes. The last report stays as is.
+     */
+    @Override
+    public void close() throws InterruptedException {
+        closed = true;
+        if (images != null) {
+            images.stop();
+        }
+        if (nodes != null) {
+            nodes.stop();
+        }
+        builds.shutdownNow();
+        loop.shutdownNow();
+        if (!builds.awaitTermination(10, TimeUnit.SECONDS)) {
+            LOG.warn("builds did not stop within 10 s; they finish in the background and leave nothing referenced");
+        }
+        loop.awaitTermination(5, TimeUnit.SECONDS);
+    }
+}

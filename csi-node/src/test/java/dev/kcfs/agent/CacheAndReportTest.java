@@ -1,0 +1,138 @@
+package dev.kcfs.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.kcfs.api.ImageState;
+import dev.kcfs.api.NodeImage;
+import dev.kcfs.csi.ImageSource;
+import dev.kcfs.csi.OnDemandBuilds;
+import dev.kcfs.csi.StoreImages;
+import dev.kcfs.oci.Platform;
+import dev.kcfs.oci.registry.Fixtures;
+import dev.kcfs.oci.registry.TestImage;
+import dev.kcfs.oci.registry.TestRegistry;
+import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.store.Store;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** --cache-max-bytes evicts the least recently used image; status writes stay within the rate limit. */
+@EnableKubernetesMockClient(crud = true)
+class CacheAndReportTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final long LIMIT = 1 << 20;
+
+    @RegisterExtension
+    static TestRegistry registry = TestRegistry.anonymous();
+
+    KubernetesClient client;
+    @TempDir
+    Path tmp;
+    AgentCluster cluster;
+    TestNode n1;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        cluster = new AgentCluster(client);
+        cluster.node("n1", Map.of());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (n1 != null) {
+            n1.close();
+        }
+        cluster.close();
+    }
+
+    /** An image of one 600 KB file of its own: two of them do not fit in LIMIT, one does. */
+    private void apply(String name, long seed) throws Exception {
+        byte[] tar = new TarBuilder().entry("data/" + name).body(Fixtures.random(seed, 600_000)).mode(0644).add().build();
+        TestImage image = new TestImage(Platform.current().architecture(), List.of(TestImage.Layer.gzip(tar)));
+        String manifest = image.push(registry.pusher(), "kcfs/" + name, "v1");
+        cluster.apply(name, registry.address() + "/kcfs/" + name + ":v1", null, spec -> { });
+        cluster.pin(name, registry.address() + "/kcfs/" + name + "@" + manifest);
+    }
+
+    private NodeImage report(String image) {
+        NodeImage r = cluster.report("n1", image);
+        assertThat(r).as("n1's report of %s", image).isNotNull();
+        return r;
+    }
+
+    private static long used(Store store) throws Exception {
+        Store.Stats s = store.stats();
+        return s.objectDiskBytes() + s.imageBytes();
+    }
+
+    @Test
+    void leastRecentlyUsedImageIsEvictedAndBuiltAgainOnDemand() throws Exception {
+        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1").withCacheMaxBytes(LIMIT)).startAgent();
+        apply("first", 1);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(report("first").getState()).isEqualTo(ImageState.Ready));
+        Thread.sleep(1100); // builtAt (the use time of images never mounted) one second apart
+        apply("second", 2);
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(report("second").getState()).isEqualTo(ImageState.Ready);
+            assertThat(report("first").getState()).isEqualTo(ImageState.Pending);
+            assertThat(report("first").getMessage()).contains("evicted").contains("--cache-max-bytes " + LIMIT);
+            assertThat(n1.store.refs()).containsOnlyKeys("second");
+            assertThat(used(n1.store)).isLessThanOrEqualTo(LIMIT);
+        });
+        // an evicted image is not rebuilt by itself (that would evict the other one, for ever)
+        await().during(Duration.ofSeconds(1)).atMost(WAIT).untilAsserted(() ->
+                assertThat(report("first").getState()).isEqualTo(ImageState.Pending));
+
+        // a pod asking for it brings it back; now "second" is the least recently used
+        assertThat(n1.agent.request("first").kind()).isEqualTo(OnDemandBuilds.BuildState.Kind.STARTED);
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(report("first").getState()).isEqualTo(ImageState.Ready);
+            assertThat(report("second").getState()).isEqualTo(ImageState.Pending);
+            assertThat(n1.store.refs()).containsOnlyKeys("first");
+            assertThat(used(n1.store)).isLessThanOrEqualTo(LIMIT);
+        });
+    }
+
+    @Test
+    void usesAreReportedAtMostOncePerInterval() throws Exception {
+        Duration interval = Duration.ofSeconds(3);
+        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")
+                .withIntervals(interval, Duration.ofMinutes(10), Duration.ofMillis(300), Duration.ofSeconds(2)))
+                .startAgent();
+        apply("tools", 3);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(report("tools").getState()).isEqualTo(ImageState.Ready));
+        await().atMost(WAIT).untilAsserted(() -> assertThat(cluster.composefsNode("n1").getStatus().getLastGC()).isNotNull());
+        Thread.sleep(interval.toMillis() + 500); // let the stats refresh settle
+        long before = n1.agent.statusWrites();
+
+        // a publish every 50 ms for 4.5 s: lastUsed (in seconds) changes 4-5 times, the report at most twice
+        ImageSource images = n1.agent.trackingUse(new StoreImages(n1.store));
+        Instant last = null;
+        long end = System.nanoTime() + 4_500_000_000L;
+        while (System.nanoTime() < end) {
+            assertThat(images.resolve("tools")).isPresent();
+            last = Instant.now();
+            Thread.sleep(50);
+        }
+        long during = n1.agent.statusWrites() - before;
+        assertThat(during).as("status writes while in use").isBetween(1L, 2L);
+        Instant lastUse = last;
+        await().atMost(WAIT).untilAsserted(() -> assertThat(Instant.parse(report("tools").getLastUsed()))
+                .isBetween(lastUse.minusSeconds(1), lastUse.plusSeconds(1)));
+        long settled = n1.agent.statusWrites();
+        Thread.sleep(interval.toMillis() + 500);
+        assertThat(n1.agent.statusWrites()).as("nothing changed, nothing written").isEqualTo(settled);
+    }
+}

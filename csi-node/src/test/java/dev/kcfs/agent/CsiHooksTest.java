@@ -1,0 +1,145 @@
+package dev.kcfs.agent;
+
+import static dev.kcfs.agent.TestNode.publish;
+import static dev.kcfs.agent.TestNode.unpublish;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.kcfs.api.ImageState;
+import dev.kcfs.api.NodeImage;
+import dev.kcfs.oci.registry.Fixtures;
+import dev.kcfs.oci.registry.TestRegistry;
+import dev.kcfs.testing.Root;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the agent answers the CSI plugin: who may mount an image, and builds for pods whose image is not prebuilt. */
+@Tag("root")
+@EnableKubernetesMockClient(crud = true)
+class CsiHooksTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @RegisterExtension
+    static TestRegistry registry = TestRegistry.anonymous();
+
+    KubernetesClient client;
+    @TempDir
+    Path tmp;
+    AgentCluster cluster;
+    TestNode n1;
+    String manifest;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Root.assumeRoot();
+        cluster = new AgentCluster(client);
+        manifest = AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
+        cluster.node("n1", Map.of("role", "web"));
+        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).withCsi();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (n1 != null) {
+            n1.close();
+        }
+        cluster.close();
+    }
+
+    private void image(String name, String role, List<String> namespaces) {
+        cluster.apply(name, registry.address() + "/kcfs/tools:v1",
+                new LabelSelectorBuilder().withMatchLabels(Map.of("role", role)).build(),
+                spec -> spec.setAllowedNamespaces(namespaces));
+        cluster.pin(name, registry.address() + "/kcfs/tools@" + manifest);
+    }
+
+    @Test
+    void podsOutsideAllowedNamespacesAreRefused() throws Exception {
+        image("restricted", "web", List.of("team-a", "team-b"));
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(cluster.reported("n1", "restricted").getState()).isEqualTo(ImageState.Ready));
+
+        Path denied = n1.target("pod-denied");
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-denied", denied, "restricted", "default")))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                    assertThat(e.getStatus().getDescription()).contains("namespace default").contains("[team-a, team-b]");
+                });
+        assertThat(Files.exists(denied)).isFalse();
+
+        Path allowed = n1.target("pod-allowed");
+        n1.csi().nodePublishVolume(publish("vol-allowed", allowed, "restricted", "team-b"));
+        assertThat(Files.readString(allowed.resolve("etc/motd"))).isEqualTo("overridden by the middle layer\n");
+        n1.csi().nodeUnpublishVolume(unpublish("vol-allowed", allowed));
+
+        // the policy follows the ComposefsImage as it changes
+        client.resources(dev.kcfs.api.ComposefsImage.class).withName("restricted").edit(ci -> {
+            ci.getSpec().setAllowedNamespaces(List.of("team-a"));
+            return ci;
+        });
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-b2", n1.target("pod-b2"), "restricted", "team-b")))
+                        .isInstanceOfSatisfying(StatusRuntimeException.class,
+                                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED)));
+    }
+
+    @Test
+    void anImageNotPrebuiltHereIsBuiltWhenAPodAsksAndTheRetrySucceeds() throws Exception {
+        image("lazy", "batch", List.of());
+        Thread.sleep(1500); // the agent saw it and, not selected, built nothing
+        assertThat(n1.store.refs()).isEmpty();
+        assertThat(cluster.report("n1", "lazy")).isNull();
+
+        // kubelet retries a failed publish with backoff; every answer before success must say "retry"
+        Path target = n1.target("pod-lazy");
+        List<String> answers = new ArrayList<>();
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
+            try {
+                n1.csi().nodePublishVolume(publish("vol-lazy", target, "lazy", "default"));
+                return true;
+            } catch (StatusRuntimeException e) {
+                answers.add(e.getStatus().getCode() + ": " + e.getStatus().getDescription());
+                return false;
+            }
+        });
+        assertThat(answers).isNotEmpty().allSatisfy(a -> assertThat(a).startsWith("UNAVAILABLE: "));
+        assertThat(answers.get(0)).contains("ComposefsImage lazy is not built on node n1 yet").contains("started building");
+        assertThat(Files.readAllBytes(target.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
+        await().atMost(WAIT).untilAsserted(() -> {
+            NodeImage r = cluster.reported("n1", "lazy");
+            assertThat(r.getState()).isEqualTo(ImageState.Ready);
+            assertThat(r.getMounts()).isEqualTo(1);
+        });
+
+        // the agent's metrics are served with the plugin's
+        String metrics = n1.scrape();
+        assertThat(metrics).contains("kcfs_images{state=\"Ready\"} 1.0")
+                .contains("kcfs_build_duration_seconds_count{result=\"ok\"} 1")
+                .containsPattern("kcfs_pull_bytes_total [1-9]")
+                .contains("kcfs_mounts{kind=\"volume\"} 1.0");
+
+        // unknown images are not retried forever
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-x", n1.target("pod-x"), "no-such-image", "default")))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+                    assertThat(e.getStatus().getDescription()).contains("no ComposefsImage named no-such-image");
+                });
+        n1.csi().nodeUnpublishVolume(unpublish("vol-lazy", target));
+    }
+}

@@ -1,0 +1,154 @@
+package dev.kcfs.agent;
+
+import dev.kcfs.csi.ComposefsImageMounter;
+import dev.kcfs.csi.KernelMounts;
+import dev.kcfs.csi.MountTable;
+import dev.kcfs.csi.NodePlugin;
+import dev.kcfs.csi.StoreImages;
+import dev.kcfs.csi.v1.NodeGrpc;
+import dev.kcfs.csi.v1.NodePublishVolumeRequest;
+import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
+import dev.kcfs.csi.v1.VolumeCapability;
+import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.VerityMode;
+import dev.kcfs.store.Store;
+import dev.kcfs.verity.KernelVerity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One simulated node: its own store and node agent and, with {@link #withCsi}, the CSI plugin on a
+ * real Unix socket with a real gRPC client (as kubelet talks to it). {@link #restartAgent} closes
+ * the agent and starts a new one on the same store, as a DaemonSet pod restart would.
+ */
+final class TestNode implements AutoCloseable {
+    final String name;
+    final Path root;
+    final Path kubelet;
+    final Store store;
+    private final KubernetesClient client;
+    private final NodeAgent.Settings settings;
+    NodeAgent agent;
+    private NodePlugin plugin;
+    private EventLoopGroup clientGroup;
+    private ManagedChannel channel;
+
+    TestNode(KubernetesClient client, String name, Path root, NodeAgent.Settings settings) throws Exception {
+        this.client = client;
+        this.name = name;
+        this.root = root;
+        this.kubelet = Files.createDirectories(root.resolve("kubelet"));
+        this.store = Store.open(root.resolve("store"));
+        this.settings = settings;
+    }
+
+    /** Short intervals so tests do not wait for production timings. */
+    static NodeAgent.Settings fast(String node) {
+        return NodeAgent.Settings.defaults(node).withIntervals(Duration.ofMillis(500), Duration.ofMinutes(10),
+                Duration.ofMillis(300), Duration.ofSeconds(2));
+    }
+
+    TestNode startAgent() throws Exception {
+        agent = new NodeAgent(client, store, settings, Clock.systemUTC());
+        agent.start(plugin == null ? List::of : plugin.volumes()::all);
+        return this;
+    }
+
+    /** Agent and CSI plugin wired as kcfs-node wires them. */
+    TestNode withCsi() throws Exception {
+        agent = new NodeAgent(client, store, settings, Clock.systemUTC());
+        StoreImages images = new StoreImages(store);
+        ComposefsImageMounter mounter = new ComposefsImageMounter(
+                new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false),
+                store.objects().root(), VerityMode.IF_SUPPORTED);
+        Path socket = root.resolve("csi.sock");
+        plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
+                new NodePlugin.Parts(agent.trackingUse(images), images, mounter, agent, agent, images));
+        agent.start(plugin.volumes()::all, plugin.metrics().registry());
+        clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(clientGroup).usePlaintext().build();
+        return this;
+    }
+
+    /** The Prometheus text the plugin serves on /metrics. */
+    String scrape() {
+        return plugin.metrics().scrape();
+    }
+
+    void restartAgent() throws Exception {
+        agent.close();
+        startAgent();
+    }
+
+    NodeGrpc.NodeBlockingStub csi() {
+        return NodeGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    /** The target path kubelet uses for an inline volume of a pod. */
+    Path target(String podUid) throws Exception {
+        Path dir = Files.createDirectories(kubelet.resolve("pods/" + podUid + "/volumes/kubernetes.io~csi/tools"));
+        return dir.resolve("mount");
+    }
+
+    /** A publish request as kubelet sends it for an inline volume with podInfoOnMount. */
+    static NodePublishVolumeRequest publish(String volumeId, Path target, String image, String namespace) {
+        return NodePublishVolumeRequest.newBuilder()
+                .setVolumeId(volumeId)
+                .setTargetPath(target.toString())
+                .setReadonly(true)
+                .setVolumeCapability(VolumeCapability.newBuilder()
+                        .setMount(VolumeCapability.MountVolume.getDefaultInstance())
+                        .setAccessMode(VolumeCapability.AccessMode.newBuilder()
+                                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
+                .putVolumeContext("image", image)
+                .putVolumeContext("csi.storage.k8s.io/pod.name", "pod-" + volumeId)
+                .putVolumeContext("csi.storage.k8s.io/pod.namespace", namespace)
+                .putVolumeContext("csi.storage.k8s.io/pod.uid", "uid-" + volumeId)
+                .putVolumeContext("csi.storage.k8s.io/ephemeral", "true")
+                .build();
+    }
+
+    static NodeUnpublishVolumeRequest unpublish(String volumeId, Path target) {
+        return NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId).setTargetPath(target.toString()).build();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (agent != null) {
+            agent.close();
+        }
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        }
+        if (plugin != null) {
+            plugin.stop(5, TimeUnit.SECONDS);
+            // what a failed test left mounted under this node's directory
+            for (int round = 0; round < 8; round++) {
+                boolean any = false;
+                for (MountTable.Entry e : MountTable.read().entries()) {
+                    if (e.mountPoint().startsWith(root)) {
+                        new KernelMounts().detach(e.mountPoint());
+                        any = true;
+                    }
+                }
+                if (!any) {
+                    break;
+                }
+            }
+        }
+    }
+}
