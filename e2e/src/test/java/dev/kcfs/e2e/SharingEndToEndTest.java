@@ -158,13 +158,12 @@ class SharingEndToEndTest {
             SortedMap<Digest, Path> objects = storeObjects(store);
             assertThat(objects.keySet()).as("store objects = distinct file contents of all images").isEqualTo(unique.keySet());
             long storeBytes = 0;
-            long storeDisk = 0;
             for (Map.Entry<Digest, Path> o : objects.entrySet()) {
                 assertThat(Files.size(o.getValue())).as("size of %s", o.getValue()).isEqualTo(unique.get(o.getKey()));
                 assertThat((Integer) Files.getAttribute(o.getValue(), "unix:nlink")).as("links of %s", o.getValue()).isEqualTo(1);
                 storeBytes += Files.size(o.getValue());
-                storeDisk += du(o.getValue());
             }
+            long storeDisk = allocated(objects.values());
             Set<Digest> runtime = fixtures.runtimeObjects();
             long imageFileBytes = 0;
             List<Path> imageFiles = new ArrayList<>();
@@ -383,8 +382,17 @@ class SharingEndToEndTest {
         }
     }
 
-    private static long du(Path file) throws IOException {
-        return ((Number) Files.getAttribute(file, "unix:blocks", java.nio.file.LinkOption.NOFOLLOW_LINKS)).longValue() * 512;
+    /** Bytes the files take on disk (du: allocated blocks, not apparent sizes). */
+    private static long allocated(java.util.Collection<Path> files) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("du", "--block-size=1", "--total"));
+        files.forEach(f -> command.add(f.toString()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        List<String> lines = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+                .collect(Collectors.toList());
+        if (p.waitFor() != 0 || lines.isEmpty() || !lines.get(lines.size() - 1).endsWith("total")) {
+            throw new IOException("du failed: " + String.join("\n", lines));
+        }
+        return Long.parseLong(lines.get(lines.size() - 1).split("\\s+")[0]);
     }
 
     private static long meminfoCached() throws IOException {
