@@ -16,11 +16,15 @@ final class KcfsProcess implements AutoCloseable {
     final String name;
     final Path log;
     private final Process process;
+    /** Kills the process if the test JVM goes first (surefire timeout, Ctrl-C): no orphaned plugin holding mounts. */
+    private final Thread reaper;
 
     private KcfsProcess(String name, Path log, Process process) {
         this.name = name;
         this.log = log;
         this.process = process;
+        this.reaper = new Thread(process::destroyForcibly, "reap-" + name);
+        Runtime.getRuntime().addShutdownHook(reaper);
     }
 
     /**
@@ -70,6 +74,11 @@ final class KcfsProcess implements AutoCloseable {
     /** SIGTERM (both programs stop gracefully on it), then SIGKILL after a grace period. */
     @Override
     public void close() throws InterruptedException {
+        try {
+            Runtime.getRuntime().removeShutdownHook(reaper);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down: the hook runs anyway
+        }
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
