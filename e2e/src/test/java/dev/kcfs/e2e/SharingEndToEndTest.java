@@ -12,19 +12,25 @@ import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.store.ErofsImageObjects;
 import dev.kcfs.testing.Root;
 import dev.kcfs.verity.Digest;
+import dev.kcfs.verity.FsVerity;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -174,7 +180,7 @@ class SharingEndToEndTest {
                 imageFileBytes += Files.size(cfs);
                 Set<Digest> referenced = new TreeSet<>(new ErofsImageObjects().read(cfs).digests());
                 Set<Digest> own = new TreeSet<>();
-                image.files().values().forEach(b -> own.add(dev.kcfs.verity.FsVerity.digest(b)));
+                image.files().values().forEach(b -> own.add(FsVerity.digest(b)));
                 assertThat(referenced).as("objects %s's image refers to", image.name()).isEqualTo(own);
                 assertThat(referenced).as("%s refers to the shared runtime objects", image.name()).containsAll(runtime);
             }
@@ -200,7 +206,7 @@ class SharingEndToEndTest {
             for (Kubelet.Volume other : volumes.subList(1, fixtures.images.size())) {
                 FixtureImages.Image img = image(fixtures, other.image());
                 List<Path> runtimeFiles = img.files().entrySet().stream()
-                        .filter(e -> runtime.contains(dev.kcfs.verity.FsVerity.digest(e.getValue())))
+                        .filter(e -> runtime.contains(FsVerity.digest(e.getValue())))
                         .map(e -> other.target().resolve(e.getKey())).collect(Collectors.toList());
                 assertThat(runtimeFiles).hasSize(FixtureImages.RUNTIME_FILES);
                 assertThat(PageCache.residentTotal(runtimeFiles)).as("cached runtime files of %s, seen in %s, never read there",
@@ -355,7 +361,7 @@ class SharingEndToEndTest {
     }
 
     private static boolean canWrite(Path file) {
-        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+        try (var ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             return true;
         } catch (IOException e) {
             return false;
@@ -383,11 +389,11 @@ class SharingEndToEndTest {
     }
 
     /** Bytes the files take on disk (du: allocated blocks, not apparent sizes). */
-    private static long allocated(java.util.Collection<Path> files) throws IOException, InterruptedException {
+    private static long allocated(Collection<Path> files) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("du", "--block-size=1", "--total"));
         files.forEach(f -> command.add(f.toString()));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        List<String> lines = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+        List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
                 .collect(Collectors.toList());
         if (p.waitFor() != 0 || lines.isEmpty() || !lines.get(lines.size() - 1).endsWith("total")) {
             throw new IOException("du failed: " + String.join("\n", lines));
@@ -444,7 +450,7 @@ class SharingEndToEndTest {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
