@@ -42,8 +42,10 @@ if [[ $what == all || $what == usr-dump ]]; then
   bench usr-dump "$kcfs" mkcomposefs --from-file "$work/usr.dump" "$work/usr2.cfs"
 fi
 if [[ $what == all || $what == usr-dir ]]; then
-  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  bench usr-dir "$kcfs" mkcomposefs --threads 2 /usr "$work/usr.cfs"
+  echo "== usr-dir, cold page cache (dropped before each run)"
+  hyperfine --style basic --runs 3 --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches' \
+    "$kcfs mkcomposefs --threads 2 /usr $work/usr.cfs" 2>&1 | grep -E 'Time|Range' || true
+  bench usr-dir-warm "$kcfs" mkcomposefs --threads 2 /usr "$work/usr.cfs"
 fi
 if [[ $what == all || $what == usr-store ]]; then
   echo "== usr-store (3 runs, each into an empty store)"
