@@ -18,6 +18,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
@@ -51,17 +52,8 @@ final class MkcomposefsCommand implements Callable<Integer> {
     @Option(names = "--print-digest-only", description = "Print the image's fs-verity digest and write nothing (leave IMAGE out).")
     boolean printDigestOnly;
 
-    @Option(names = "--use-epoch", description = "Set every mtime to 0 (the Unix epoch).")
-    boolean useEpoch;
-
-    @Option(names = "--skip-devices", description = "Leave out character and block devices.")
-    boolean skipDevices;
-
-    @Option(names = "--skip-xattrs", description = "Leave out all extended attributes.")
-    boolean skipXattrs;
-
-    @Option(names = "--user-xattrs", description = "Keep only user.* extended attributes.")
-    boolean userXattrs;
+    @Mixin
+    ScanOptions scan;
 
     @Option(names = "--from-file", description = "SOURCE is a composefs-dump(5) file; - reads standard input.")
     boolean fromFile;
@@ -79,12 +71,6 @@ final class MkcomposefsCommand implements Callable<Integer> {
             description = "Highest format version (default 1; only one of min/max given: the other is 0). Version 1 is used only if the tree has whiteouts.")
     Integer maxVersion;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: available processors).")
-    Integer threads;
-
-    @Option(names = "--no-prefetch", hidden = true, description = "Benchmarking: do not read files ahead of the hashers.")
-    boolean noPrefetch;
-
     @Parameters(index = "0", paramLabel = "SOURCE", description = "Source directory, or dump file with --from-file.")
     String source;
 
@@ -97,7 +83,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
         checkArguments();
         try (Store store = digestStore != null ? Store.open(digestStore) : null) {
             Directory root = fromFile ? parseDump()
-                    : scanner().scan(Path.of(source), store != null ? store::add : null).root();
+                    : new DirectoryScanner(scan.toOptions()).scan(Path.of(source), store != null ? store::add : null).root();
             if (printDigestOnly) {
                 DigestingOutputStream sink = new DigestingOutputStream(OutputStream.nullOutputStream());
                 Formats.writeImage(root, versions[0], versions[1], sink);
@@ -117,16 +103,6 @@ final class MkcomposefsCommand implements Callable<Integer> {
             }
             return 0;
         }
-    }
-
-    private DirectoryScanner scanner() {
-        DirectoryScanner.Options o = DirectoryScanner.Options.defaults()
-                .withUseEpoch(useEpoch).withSkipDevices(skipDevices).withSkipXattrs(skipXattrs).withUserXattrsOnly(userXattrs)
-                .withPrefetch(!noPrefetch);
-        if (threads != null) {
-            o = o.withThreads(threads);
-        }
-        return new DirectoryScanner(o);
     }
 
     private Directory parseDump() throws IOException {
@@ -171,18 +147,15 @@ final class MkcomposefsCommand implements Callable<Integer> {
         if (!printDigestOnly && image == null) {
             throw usage("No destination path specified");
         }
-        if (fromFile && (digestStore != null || useEpoch || skipDevices || skipXattrs || userXattrs)) {
+        if (fromFile && (digestStore != null || scan.anyTreeOption())) {
             throw usage("--digest-store, --use-epoch, --skip-devices, --skip-xattrs and --user-xattrs apply to a"
                     + " directory SOURCE; a dump already says what the image holds");
         }
         if (lenient && !fromFile) {
             throw usage("--lenient applies to dump parsing: use it with --from-file");
         }
-        if (skipXattrs && userXattrs) {
-            throw usage("--skip-xattrs and --user-xattrs contradict each other: give one");
-        }
-        if (threads != null && threads < 1) {
-            throw usage("--threads must be at least 1, got " + threads);
+        if (scan.problem() != null) {
+            throw usage(scan.problem());
         }
         if ("-".equals(image) && !printDigestOnly && kcfs.stdoutIsTerminal()) {
             throw new CommandException("stdout is a terminal: refusing to write a binary image there (redirect it, or give a file name)");

@@ -2,7 +2,6 @@ package dev.kcfs.cli;
 
 import dev.kcfs.image.erofs.ErofsWriter;
 import dev.kcfs.scan.DirectoryImport;
-import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.mount.ComposefsMounter;
 import dev.kcfs.mount.StoreMounter;
 import dev.kcfs.store.Store;
@@ -69,19 +68,11 @@ final class StoreCommand implements Runnable {
         StoreOption store;
         @Option(names = "--name", paramLabel = "NAME", description = "Point this ref at the image.")
         String name;
-        @Option(names = "--use-epoch", description = "Set every mtime to 0.")
-        boolean useEpoch;
-        @Option(names = "--skip-devices", description = "Leave out device nodes.")
-        boolean skipDevices;
-        @Option(names = "--skip-xattrs", description = "Leave out all extended attributes.")
-        boolean skipXattrs;
-        @Option(names = "--user-xattrs", description = "Keep only user.* extended attributes.")
-        boolean userXattrs;
+        @Mixin
+        ScanOptions scan;
         @Option(names = "--format-version", paramLabel = "N", defaultValue = "1",
                 description = "Image format version, pinned so the digest never changes with the input (default: ${DEFAULT-VALUE}).")
         int version;
-        @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Hashing threads (default: all CPUs).")
-        int threads;
         @Parameters(paramLabel = "SOURCE", description = "Directory to import.")
         Path source;
 
@@ -93,12 +84,10 @@ final class StoreCommand implements Runnable {
             if (name != null && name.isEmpty()) {
                 throw new CommandException("--name must not be empty");
             }
-            DirectoryScanner.Options scan = DirectoryScanner.Options.defaults().withUseEpoch(useEpoch)
-                    .withSkipDevices(skipDevices).withSkipXattrs(skipXattrs).withUserXattrsOnly(userXattrs);
-            if (threads > 0) {
-                scan = scan.withThreads(threads);
+            if (scan.problem() != null) {
+                throw new CommandException(scan.problem());
             }
-            DirectoryImport.Result r = DirectoryImport.run(parent.open(store), source, name, scan, ErofsWriter.WriteOptions.pinned(version));
+            DirectoryImport.Result r = DirectoryImport.run(parent.open(store), source, name, scan.toOptions(), ErofsWriter.WriteOptions.pinned(version));
             parent.kcfs.err().printf("kcfs store add: %s: %d entries, %d new objects, %d already stored%n",
                     source, r.entries(), r.objectsAdded(), r.objectsPresent());
             parent.kcfs.out().println(r.image().hex());
