@@ -4,6 +4,7 @@ import dev.kcfs.oci.layer.BodyPipeline;
 import dev.kcfs.oci.layer.BodySink;
 import dev.kcfs.oci.layer.LayerCompression;
 import dev.kcfs.oci.layer.TreeBuilder;
+import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.oci.tar.TarFormatException;
 import dev.kcfs.tree.Directory;
 import java.io.IOException;
@@ -25,9 +26,7 @@ public final class ImageTrees {
 
             @Override
             public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n < 0 ? -1 : one[0] & 0xff;
+                return BlockInputStream.readOne(this);
             }
 
             @Override

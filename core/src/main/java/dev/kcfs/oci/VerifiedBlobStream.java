@@ -1,5 +1,6 @@
 package dev.kcfs.oci;
 
+import dev.kcfs.oci.stream.BlockInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,9 +39,7 @@ public final class VerifiedBlobStream extends FilterInputStream {
 
     @Override
     public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xff;
+        return BlockInputStream.readOne(this);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.kcfs.oci.layer;
 
+import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -182,7 +183,7 @@ public final class BodyPipeline implements AutoCloseable {
             return new Reader();
         }
 
-        final class Reader extends InputStream {
+        final class Reader extends BlockInputStream {
             private Chunk current;
             private int pos;
             private boolean atEnd;
@@ -192,13 +193,6 @@ public final class BodyPipeline implements AutoCloseable {
                     return read() < 0;
                 }
                 return atEnd;
-            }
-
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n < 0 ? -1 : one[0] & 0xff;
             }
 
             @Override

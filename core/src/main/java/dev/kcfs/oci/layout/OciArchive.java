@@ -2,6 +2,7 @@ package dev.kcfs.oci.layout;
 
 import dev.kcfs.oci.Manifests;
 import dev.kcfs.oci.OciException;
+import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.oci.tar.TarEntry;
 import dev.kcfs.oci.tar.TarEntryType;
 import dev.kcfs.oci.tar.TarReader;
@@ -74,14 +75,8 @@ public final class OciArchive extends OciLayout {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         ch.position(m[0]);
         InputStream raw = Channels.newInputStream(ch);
-        return new InputStream() {
+        return new BlockInputStream() {
             long left = m[1];
-
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-            }
 
             @Override
             public int read(byte[] b, int off, int len) throws IOException {

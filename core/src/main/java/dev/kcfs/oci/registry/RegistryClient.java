@@ -2,6 +2,7 @@ package dev.kcfs.oci.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.Digests;
 import dev.kcfs.oci.ImageManifest;
@@ -281,7 +282,7 @@ public final class RegistryClient {
      * Range), up to {@code attempts} times, so a flaky network does not restart a multi-GiB layer.
      * The digest check around it still covers every byte.
      */
-    private final class Resuming extends InputStream {
+    private final class Resuming extends BlockInputStream {
         private final ImageReference ref;
         private final Descriptor blob;
         private final String what;
@@ -308,13 +309,6 @@ public final class RegistryClient {
                 lastProgress = System.nanoTime();
                 closeQuietly();
             }
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dev.kcfs.oci.tar;
 
+import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.tree.Xattr;
 import java.io.IOException;
 import java.io.InputStream;
@@ -119,14 +120,7 @@ public final class TarReader {
 
     /** The current entry's body (regular files); reading past its end returns -1. */
     public InputStream body() {
-        return new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n < 0 ? -1 : one[0] & 0xff;
-            }
-
+        return new BlockInputStream() {
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
                 if (remaining == 0) {
