@@ -35,10 +35,8 @@ class ConcurrencyAndRecoveryTest {
     @BeforeEach
     void start() throws IOException {
         Root.assumeRoot();
-        images = new TmpfsImages();
-        images.add("tools");
-        images.add("python-3-12");
-        node = new CsiTestNode(tmp, images).start();
+        node = CsiTestNode.overTmpfs(tmp, "tools", "python-3-12").start();
+        images = node.images;
     }
 
     @AfterEach
@@ -190,25 +188,8 @@ class ConcurrencyAndRecoveryTest {
         Path target = node.target("pod-a");
         CountDownLatch mounting = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        ImageMounter slow = new ImageMounter() {
-            @Override
-            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
-                mounting.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IOException(e);
-                }
-                images.mount(image, mountpoint);
-            }
-
-            @Override
-            public void unmount(Path mountpoint) throws IOException {
-                images.unmount(mountpoint);
-            }
-        };
         node.stop();
-        node.mounter = slow;
+        node.mounter = images.gated(mounting, release);
         node.start();
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
@@ -237,23 +218,7 @@ class ConcurrencyAndRecoveryTest {
         CountDownLatch mounting = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         node.stop();
-        node.mounter = new ImageMounter() {
-            @Override
-            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
-                mounting.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IOException(e);
-                }
-                images.mount(image, mountpoint);
-            }
-
-            @Override
-            public void unmount(Path mountpoint) throws IOException {
-                images.unmount(mountpoint);
-            }
-        };
+        node.mounter = images.gated(mounting, release);
         node.start();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {

@@ -49,6 +49,15 @@ final class CsiTestNode implements AutoCloseable {
         this.images = images;
     }
 
+    /** A node, not started yet (a test may set {@link #access} first), over fresh tmpfs images of these names. */
+    static CsiTestNode overTmpfs(Path root, String... imageNames) throws IOException {
+        TmpfsImages images = new TmpfsImages();
+        for (String name : imageNames) {
+            images.add(name);
+        }
+        return new CsiTestNode(root, images);
+    }
+
     CsiTestNode start() throws IOException {
         Files.createDirectories(store);
         plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts

@@ -30,10 +30,8 @@ class PublishTest {
     @BeforeEach
     void start() throws IOException {
         Root.assumeRoot();
-        images = new TmpfsImages();
-        images.add("python-3-12");
-        images.add("tools");
-        node = new CsiTestNode(tmp, images).start();
+        node = CsiTestNode.overTmpfs(tmp, "python-3-12", "tools").start();
+        images = node.images;
     }
 
     @AfterEach

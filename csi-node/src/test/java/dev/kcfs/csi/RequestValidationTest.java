@@ -37,9 +37,8 @@ class RequestValidationTest {
 
     @BeforeEach
     void start() throws IOException {
-        images = new TmpfsImages();
-        images.add("tools");
-        node = new CsiTestNode(tmp, images);
+        node = CsiTestNode.overTmpfs(tmp, "tools");
+        images = node.images;
         node.access = TmpfsImages.access(Map.of("tools", Set.of("team-a", "team-b")));
         node.start();
         target = node.target("pod-a");

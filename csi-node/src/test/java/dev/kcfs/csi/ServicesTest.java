@@ -39,15 +39,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ServicesTest {
     @TempDir
     Path tmp;
-    TmpfsImages images;
     CsiTestNode node;
 
     @BeforeEach
     void start() throws IOException {
         Root.assumeRoot();
-        images = new TmpfsImages();
-        images.add("tools");
-        node = new CsiTestNode(tmp, images);
+        node = CsiTestNode.overTmpfs(tmp, "tools");
         node.access = TmpfsImages.access(Map.of("tools", Set.of("team-a")));
         node.start();
     }

@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -81,6 +83,30 @@ final class TmpfsImages implements ImageSource, ImageMounter {
         } catch (LastErrorException e) {
             throw new IOException("test image unmount " + mountpoint + ": errno " + e.getErrorCode(), e);
         }
+    }
+
+    /**
+     * A mounter over these images that holds every mount until {@code release} (at most 30 s),
+     * signalling {@code mounting} first, so a test can act while a mount is in flight.
+     */
+    ImageMounter gated(CountDownLatch mounting, CountDownLatch release) {
+        return new ImageMounter() {
+            @Override
+            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
+                mounting.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                TmpfsImages.this.mount(image, mountpoint);
+            }
+
+            @Override
+            public void unmount(Path mountpoint) throws IOException {
+                TmpfsImages.this.unmount(mountpoint);
+            }
+        };
     }
 
     /** allowedNamespaces per image for {@link ImageAccess}. */
