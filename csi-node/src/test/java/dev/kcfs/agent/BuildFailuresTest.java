@@ -49,12 +49,7 @@ class BuildFailuresTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (TestNode n : new TestNode[] {n1, n2}) {
-            if (n != null) {
-                n.close();
-            }
-        }
-        cluster.close();
+        cluster.closeWith(n1, n2);
     }
 
     @Test

@@ -40,10 +40,7 @@ class BuildOptionsTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (n1 != null) {
-            n1.close();
-        }
-        cluster.close();
+        cluster.closeWith(n1);
     }
 
     @Test

@@ -50,10 +50,7 @@ class CacheAndReportTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (n1 != null) {
-            n1.close();
-        }
-        cluster.close();
+        cluster.closeWith(n1);
     }
 
     /** An image of one 600 KB file of its own: two of them do not fit in LIMIT, one does. */

@@ -56,10 +56,7 @@ class CsiHooksTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (n1 != null) {
-            n1.close();
-        }
-        cluster.close();
+        cluster.closeWith(n1);
     }
 
     private void image(String name, String role, List<String> namespaces) {

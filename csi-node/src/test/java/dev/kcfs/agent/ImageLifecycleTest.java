@@ -60,12 +60,7 @@ class ImageLifecycleTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (TestNode n : new TestNode[] {n1, n2, n3}) {
-            if (n != null) {
-                n.close();
-            }
-        }
-        cluster.close();
+        cluster.closeWith(n1, n2, n3);
     }
 
     @Test
