@@ -74,6 +74,16 @@ final class Durability {
         }
     }
 
+    /**
+     * The durable replace of a small file: the new content reaches the disk before the rename, and
+     * the rename before this returns, so a crash leaves the old file or the new one, never neither.
+     */
+    static void replaceDurably(Path temp, Path target) throws StoreException {
+        fsync(temp);
+        publishReplace(temp, target);
+        fsync(target.getParent());
+    }
+
     /** Atomic replace (for refs and object lists, whose content may legitimately change). */
     static void publishReplace(Path temp, Path target) throws StoreException {
         try {

@@ -136,9 +136,7 @@ public final class Store {
         try (OutputStream out = Files.newOutputStream(temp)) {
             p.store(out, "kcfs node store; do not edit");
         }
-        Durability.fsync(temp);
-        Durability.publishReplace(temp, meta);
-        Durability.fsync(root);
+        Durability.replaceDurably(temp, meta);
     }
 
     private static void checkMeta(Path meta) throws IOException {
@@ -336,9 +334,7 @@ public final class Store {
             }
             Path temp = session.dir().resolve("ref");
             Files.writeString(temp, image.hex() + "\n", StandardCharsets.US_ASCII);
-            Durability.fsync(temp);
-            Durability.publishReplace(temp, file);
-            Durability.fsync(refs);
+            Durability.replaceDurably(temp, file);
         } catch (StoreException e) {
             throw e;
         } catch (IOException e) {
@@ -793,9 +789,7 @@ public final class Store {
             try (Scratch.Session session = scratch.session("list-")) {
                 Path temp = session.dir().resolve("list");
                 Files.write(temp, rebuilt.encode());
-                Durability.fsync(temp);
-                Durability.publishReplace(temp, list);
-                Durability.fsync(images);
+                Durability.replaceDurably(temp, list);
             } catch (StoreException e) {
                 throw e;
             } catch (IOException e) {
