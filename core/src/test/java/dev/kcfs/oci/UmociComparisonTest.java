@@ -27,12 +27,7 @@ class UmociComparisonTest {
     @Test
     void sameFilesMetadataAndContentsAsUmociUnpack(@TempDir Path dir) throws Exception {
         Root.assumeRoot();
-        TestImage image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.gzip(Fixtures.middle()), Layer.plain(Fixtures.top())));
-        image.writeLayout(dir.resolve("layout"), "v1");
-        Process p = new ProcessBuilder("umoci", "unpack", "--image", dir.resolve("layout") + ":v1", dir.resolve("bundle").toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(out).isZero();
+        unpackFixtureWithUmoci(dir);
 
         String ours;
         try (ImageSource src = new OciLayoutDirectory(dir.resolve("layout"), "v1")) {
@@ -47,12 +42,22 @@ class UmociComparisonTest {
         assertThat(java.nio.file.Files.getAttribute(dir.resolve("bundle/rootfs/bin/tool-link"), "unix:nlink")).isEqualTo(2);
     }
 
+    /** The three-layer fixture image as an OCI layout at {@code dir/layout:v1}, and umoci's unpack of it in {@code dir/bundle}. */
+    static void unpackFixtureWithUmoci(Path dir) throws Exception {
+        TestImage image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.gzip(Fixtures.middle()), Layer.plain(Fixtures.top())));
+        image.writeLayout(dir.resolve("layout"), "v1");
+        Process p = new ProcessBuilder("umoci", "unpack", "--image", dir.resolve("layout") + ":v1", dir.resolve("bundle").toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+    }
+
     /**
      * Drops what legitimately differs: nlink (the scanner always says 1, like mkcomposefs), the root
      * line (umoci makes the root itself), directory mtimes (umoci touches parents when it applies
      * whiteouts), and umoci's own bookkeeping xattrs if any.
      */
-    private static String normalise(String text) {
+    static String normalise(String text) {
         return text.lines()
                 .filter(l -> !l.startsWith("/ "))
                 .map(l -> l.replaceAll(" n\\d+ ", " "))
