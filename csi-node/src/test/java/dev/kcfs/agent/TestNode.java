@@ -1,8 +1,7 @@
 package dev.kcfs.agent;
 
 import dev.kcfs.csi.ComposefsImageMounter;
-import dev.kcfs.csi.KernelMounts;
-import dev.kcfs.csi.MountTable;
+import dev.kcfs.csi.LeftoverMounts;
 import dev.kcfs.csi.NodePlugin;
 import dev.kcfs.csi.StoreImages;
 import dev.kcfs.csi.v1.NodeGrpc;
@@ -137,18 +136,7 @@ final class TestNode implements AutoCloseable {
         if (plugin != null) {
             plugin.stop(5, TimeUnit.SECONDS);
             // what a failed test left mounted under this node's directory
-            for (int round = 0; round < 8; round++) {
-                boolean any = false;
-                for (MountTable.Entry e : MountTable.read().entries()) {
-                    if (e.mountPoint().startsWith(root)) {
-                        new KernelMounts().detach(e.mountPoint());
-                        any = true;
-                    }
-                }
-                if (!any) {
-                    break;
-                }
-            }
+            LeftoverMounts.detachUnder(root);
         }
     }
 }

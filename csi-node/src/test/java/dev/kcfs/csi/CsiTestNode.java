@@ -145,17 +145,6 @@ final class CsiTestNode implements AutoCloseable {
     @Override
     public void close() throws Exception {
         stop();
-        for (int round = 0; round < 8; round++) {
-            boolean any = false;
-            for (MountTable.Entry e : MountTable.read().entries()) {
-                if (e.mountPoint().startsWith(root)) {
-                    new KernelMounts().detach(e.mountPoint());
-                    any = true;
-                }
-            }
-            if (!any) {
-                break;
-            }
-        }
+        LeftoverMounts.detachUnder(root);
     }
 }
