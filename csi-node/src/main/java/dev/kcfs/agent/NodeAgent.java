@@ -1,20 +1,23 @@
 package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImage;
-import dev.kcfs.api.LabelSelectors;
-import dev.kcfs.api.PullSecrets;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsNodeStatus;
 import dev.kcfs.api.ImageState;
+import dev.kcfs.api.LabelSelectors;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.api.PullSecrets;
 import dev.kcfs.api.StoreStats;
+import dev.kcfs.api.Verity;
 import dev.kcfs.csi.CsiException;
 import dev.kcfs.csi.ImageAccess;
 import dev.kcfs.csi.ImageSource;
+import dev.kcfs.csi.ImageVerity;
 import dev.kcfs.csi.OnDemandBuilds;
 import dev.kcfs.csi.Publication;
 import dev.kcfs.csi.ResolvedImage;
 import dev.kcfs.linux.LibC;
+import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.ImportProgress;
 import dev.kcfs.store.Store;
@@ -739,6 +742,28 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
             return Set.of();
         }
         return Set.copyOf(ci.getSpec().getAllowedNamespaces());
+    }
+
+    /**
+     * The verity mode of each image from its {@code spec.verity} (Required, IfSupported, Disabled);
+     * {@code fallback} where the spec says nothing or the watch cache is not loaded yet.
+     */
+    public ImageVerity verityPolicy(VerityMode fallback) {
+        return imageName -> {
+            ComposefsImage ci = synced() ? images.getStore().getByKey(imageName) : null;
+            Verity v = ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity();
+            if (v == null) {
+                return fallback;
+            }
+            switch (v) {
+                case Required:
+                    return VerityMode.REQUIRED;
+                case Disabled:
+                    return VerityMode.OFF;
+                default:
+                    return VerityMode.IF_SUPPORTED;
+            }
+        };
     }
 
     /** Starts (or reports) a build of an image a pod asks for; answers at once. */

@@ -18,18 +18,23 @@ public final class ComposefsImageMounter implements ImageMounter {
 
     private final ComposefsMounter mounter;
     private final Path objects;
-    private final VerityMode verity;
+    private final ImageVerity verity;
 
-    public ComposefsImageMounter(ComposefsMounter mounter, Path objects, VerityMode verity) {
+    public ComposefsImageMounter(ComposefsMounter mounter, Path objects, ImageVerity verity) {
         this.mounter = mounter;
         this.objects = objects;
         this.verity = verity;
     }
 
+    /** Every image with the same verity mode. */
+    public ComposefsImageMounter(ComposefsMounter mounter, Path objects, VerityMode verity) {
+        this(mounter, objects, ImageVerity.fixed(verity));
+    }
+
     @Override
     public void mount(ResolvedImage image, Path mountpoint) throws IOException {
         Mounted m = mounter.mount(image.imageFile(), mountpoint,
-                MountOptions.of(objects).withDigest(image.digest()).withVerity(verity));
+                MountOptions.of(objects).withDigest(image.digest()).withVerity(verity.verityOf(image.name())));
         LOG.info("mounted image {} ({}) at {}; verity {}{}", image.name(), image.digest().hex(), mountpoint,
                 m.verityEnforced() ? "enforced" : "not enforced", m.notes().isEmpty() ? "" : "; " + m.notes());
     }

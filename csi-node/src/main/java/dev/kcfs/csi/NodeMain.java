@@ -45,7 +45,7 @@ public final class NodeMain implements Callable<Integer> {
     Path kubeletDir;
 
     @Option(names = "--verity", description = "fs-verity enforcement of image files: OFF, IF_SUPPORTED, REQUIRED"
-            + " (default: ${DEFAULT-VALUE})", defaultValue = "IF_SUPPORTED")
+            + " (default: ${DEFAULT-VALUE}); an image's spec.verity wins where the node agent knows it", defaultValue = "IF_SUPPORTED")
     VerityMode verity;
 
     @Option(names = "--metrics-port", description = "port of the Prometheus /metrics endpoint, -1 to turn it off (default: ${DEFAULT-VALUE})",
@@ -84,7 +84,6 @@ public final class NodeMain implements Callable<Integer> {
         // the store first: it refuses to open a non-empty directory that is not yet a store
         StoreImages images = new StoreImages(Store.open(store));
         // the short-lived EROFS mount points go to java.io.tmpdir: the store's tmp/ is swept by the store
-        ImageMounter mounter = new ComposefsImageMounter(new ComposefsMounter(), images.store().objects().root(), verity);
         KubernetesClient client = null;
         NodeAgent agent = null;
         if (!noAgent) {
@@ -95,6 +94,9 @@ public final class NodeMain implements Callable<Integer> {
                     .withBuildConcurrency(buildConcurrency).withCacheMaxBytes(cacheMaxBytes)
                     .withPlainHttpRegistries(plainHttpRegistries), Clock.systemUTC());
         }
+        // spec.verity of each ComposefsImage where the agent knows it, else --verity
+        ImageMounter mounter = new ComposefsImageMounter(new ComposefsMounter(), images.store().objects().root(),
+                agent == null ? ImageVerity.fixed(verity) : agent.verityPolicy(verity));
         NodePlugin plugin = NodePlugin.start(
                 new NodePlugin.Config(socket, node, store, kubeletDir, metricsPort, version == null ? "dev" : version),
                 agent == null

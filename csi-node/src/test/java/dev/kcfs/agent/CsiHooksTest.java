@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.api.Verity;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.testing.Root;
@@ -94,6 +95,40 @@ class CsiHooksTest {
                 assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-b2", n1.target("pod-b2"), "restricted", "team-b")))
                         .isInstanceOfSatisfying(StatusRuntimeException.class,
                                 e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED)));
+    }
+
+    @Test
+    void eachImageIsMountedWithTheVerityItsSpecAsksFor() throws Exception {
+        // this kernel has no fs-verity: Required must refuse to mount, Disabled and IfSupported mount
+        cluster.apply("strict", registry.address() + "/kcfs/tools:v1",
+                new LabelSelectorBuilder().withMatchLabels(Map.of("role", "web")).build(),
+                spec -> spec.setVerity(Verity.Required));
+        cluster.pin("strict", registry.address() + "/kcfs/tools@" + manifest);
+        cluster.apply("relaxed", registry.address() + "/kcfs/tools:v1",
+                new LabelSelectorBuilder().withMatchLabels(Map.of("role", "web")).build(),
+                spec -> spec.setVerity(Verity.Disabled));
+        cluster.pin("relaxed", registry.address() + "/kcfs/tools@" + manifest);
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(cluster.reported("n1", "strict").getState()).isEqualTo(ImageState.Ready);
+            assertThat(cluster.reported("n1", "relaxed").getState()).isEqualTo(ImageState.Ready);
+        });
+
+        Path strict = n1.target("pod-strict");
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-strict", strict, "strict", "default")))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isNotEqualTo(Status.Code.OK);
+                    assertThat(e.getStatus().getDescription()).contains("verity was required");
+                });
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(strict.toString());
+
+        Path relaxed = n1.target("pod-relaxed");
+        n1.csi().nodePublishVolume(publish("vol-relaxed", relaxed, "relaxed", "default"));
+        assertThat(Files.readAllBytes(relaxed.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo")).lines()
+                .filter(l -> l.contains(n1.store.root().resolve("mounts").toString())))
+                .as("the shared mount of a Disabled image has no verity=require").isNotEmpty()
+                .noneMatch(l -> l.contains("verity=require"));
+        n1.csi().nodeUnpublishVolume(unpublish("vol-relaxed", relaxed));
     }
 
     @Test

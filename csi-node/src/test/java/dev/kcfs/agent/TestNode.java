@@ -71,7 +71,7 @@ final class TestNode implements AutoCloseable {
         StoreImages images = new StoreImages(store);
         ComposefsImageMounter mounter = new ComposefsImageMounter(
                 new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false),
-                store.objects().root(), VerityMode.IF_SUPPORTED);
+                store.objects().root(), agent.verityPolicy(VerityMode.IF_SUPPORTED));
         Path socket = root.resolve("csi.sock");
         plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
                 new NodePlugin.Parts(agent.trackingUse(images), images, mounter, agent, agent, images));
