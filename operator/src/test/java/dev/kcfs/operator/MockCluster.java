@@ -36,7 +36,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /** Test-side view of a mock API server: the CRDs, Nodes, node reports, images and a running operator. */
-final class MockCluster implements AutoCloseable {
+public final class MockCluster implements AutoCloseable {
   /** The mock web server logs every request at INFO through java.util.logging; held so the level sticks. */
   private static final java.util.logging.Logger MOCK_LOG = quiet("io.fabric8.mockwebserver");
 
@@ -51,12 +51,12 @@ final class MockCluster implements AutoCloseable {
   final OperatorMetrics metrics = new OperatorMetrics(registry);
   private Operator operator;
 
-  MockCluster(KubernetesClient client) {
+  public MockCluster(KubernetesClient client) {
     this.client = client;
   }
 
   /** Installs crds/*.yml, as an admin would; the CRUD mock learns scope and subresources from them. */
-  MockCluster installCrds() throws IOException {
+  public MockCluster installCrds() throws IOException {
     try (Stream<Path> files = Files.list(Path.of(System.getProperty("kcfs.crds.dir")))) {
       for (Path f : files.filter(p -> p.toString().endsWith(".yml")).collect(Collectors.toList())) {
         try (InputStream in = Files.newInputStream(f)) {
@@ -70,7 +70,7 @@ final class MockCluster implements AutoCloseable {
     return this;
   }
 
-  MockCluster start(ComposefsImageReconciler.Settings settings) {
+  public MockCluster start(ComposefsImageReconciler.Settings settings) {
     return start(settings, Optional.empty());
   }
 
@@ -93,7 +93,7 @@ final class MockCluster implements AutoCloseable {
     return operator;
   }
 
-  void node(String name, Map<String, String> labels) {
+  public void node(String name, Map<String, String> labels) {
     client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name).withLabels(labels).endMetadata().build())
         .create();
   }
@@ -162,18 +162,18 @@ final class MockCluster implements AutoCloseable {
     return ci;
   }
 
-  ComposefsImage get(String name) {
+  public ComposefsImage get(String name) {
     return client.resources(ComposefsImage.class).withName(name).get();
   }
 
-  Condition condition(String image, String type) {
+  public Condition condition(String image, String type) {
     ComposefsImage ci = get(image);
     assertThat(ci).as("image %s exists", image).isNotNull();
     assertThat(ci.getStatus()).as("image %s has a status", image).isNotNull();
     return Conditions.find(ci.getStatus().getConditions(), type);
   }
 
-  void assertCondition(String image, String type, String status, String reason) {
+  public void assertCondition(String image, String type, String status, String reason) {
     Condition c = condition(image, type);
     assertThat(c).as("%s condition %s", image, type).isNotNull();
     assertThat(c.getStatus() + "/" + c.getReason()).as("%s %s: %s", image, type, c.getMessage())
