@@ -14,7 +14,7 @@ etcd_version="$(required "$here/etcd/go.mod" go.etcd.io/etcd/server/v3)"
 go_version="$(go env GOVERSION)"
 [[ -n "$k8s_version" && -n "$etcd_version" ]] || { echo "build.sh: cannot read the pinned versions" >&2; exit 1; }
 out="$cache_root/bin-k8s-$k8s_version-etcd-$etcd_version-$go_version"
-commands=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl etcd)
+commands=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl etcd)
 
 complete=1
 for c in "${commands[@]}"; do [[ -x "$out/$c" ]] || complete=0; done
@@ -34,7 +34,7 @@ ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/ve
   # kubelet needs cgo off for a static binary; the others too. One 'go build' shares the package cache.
   go build -trimpath -ldflags "$ldflags" -o "$out.partial/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubectl
 ) >&2
 (
   cd "$here/etcd"
