@@ -11,10 +11,11 @@ cache_root="${KCFS_E2E_CACHE:-/var/cache/kcfs-e2e}"
 required() { awk -v m="$2" '{for (i = 1; i < NF; i++) if ($i == m) {print $(i + 1); exit}}' "$1"; }
 k8s_version="$(required "$here/k8s/go.mod" k8s.io/kubernetes)"
 etcd_version="$(required "$here/etcd/go.mod" go.etcd.io/etcd/server/v3)"
+helm_version="$(required "$here/helm/go.mod" helm.sh/helm/v4)"
 go_version="$(go env GOVERSION)"
-[[ -n "$k8s_version" && -n "$etcd_version" ]] || { echo "build.sh: cannot read the pinned versions" >&2; exit 1; }
-out="$cache_root/bin-k8s-$k8s_version-etcd-$etcd_version-$go_version"
-commands=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl etcd)
+[[ -n "$k8s_version" && -n "$etcd_version" && -n "$helm_version" ]] || { echo "build.sh: cannot read the pinned versions" >&2; exit 1; }
+out="$cache_root/bin-k8s-$k8s_version-etcd-$etcd_version-helm-$helm_version-$go_version"
+commands=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl etcd helm)
 
 complete=1
 for c in "${commands[@]}"; do [[ -x "$out/$c" ]] || complete=0; done
@@ -39,6 +40,11 @@ ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/ve
 (
   cd "$here/etcd"
   go build -trimpath -ldflags "-s -w" -o "$out.partial/etcd" go.etcd.io/etcd/server/v3
+) >&2
+(
+  cd "$here/helm"
+  go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" \
+    -o "$out.partial/helm" helm.sh/helm/v4/cmd/helm
 ) >&2
 rm -rf "$out"
 mv "$out.partial" "$out"
