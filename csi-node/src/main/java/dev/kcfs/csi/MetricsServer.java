@@ -5,9 +5,15 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
-/** {@code GET /metrics} in the Prometheus text format, on the JDK's built-in HTTP server. */
+/**
+ * {@code GET /metrics} in the Prometheus text format and {@code GET /healthz} (200 "ok", or 503 with
+ * what is wrong) for kubelet's liveness probe when no livenessprobe sidecar runs, on the JDK's
+ * built-in HTTP server.
+ */
 public final class MetricsServer implements AutoCloseable {
     private final HttpServer http;
 
@@ -16,8 +22,19 @@ public final class MetricsServer implements AutoCloseable {
     }
 
     /** Listens on all interfaces at {@code port} (0 = any free port). */
-    public static MetricsServer start(int port, CsiMetrics metrics) throws IOException {
+    public static MetricsServer start(int port, CsiMetrics metrics, Supplier<Optional<String>> health) throws IOException {
         HttpServer http = HttpServer.create(new InetSocketAddress(port), 16);
+        http.createContext("/healthz", exchange -> {
+            try (exchange) {
+                Optional<String> problem = health.get();
+                byte[] body = (problem.orElse("ok") + "\n").getBytes(StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+                exchange.sendResponseHeaders(problem.isEmpty() ? 200 : 503, body.length);
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(body);
+                }
+            }
+        });
         http.createContext("/metrics", exchange -> {
             try (exchange) {
                 if (!"GET".equals(exchange.getRequestMethod()) && !"HEAD".equals(exchange.getRequestMethod())) {

@@ -69,6 +69,14 @@ public final class NodeMain implements Callable<Integer> {
             defaultValue = "2")
     int buildConcurrency;
 
+    @Option(names = "--registration-dir", description = "register with kubelet directly, without the"
+            + " node-driver-registrar sidecar: kubelet's plugins_registry directory as this process sees it")
+    Path registrationDir;
+
+    @Option(names = "--kubelet-registration-path", description = "the CSI socket as kubelet sees it on the host, for"
+            + " --registration-dir (default: the --endpoint path)")
+    Path kubeletRegistrationPath;
+
     @Option(names = "--plain-http-registry", description = "a registry host[:port] to pull from over plain HTTP"
             + " (repeatable; loopback registries always are)")
     Set<String> plainHttpRegistries = Set.of();
@@ -106,6 +114,10 @@ public final class NodeMain implements Callable<Integer> {
         if (agent != null) {
             agent.start(plugin.volumes()::all, plugin.metrics().registry());
         }
+        // last: kubelet sends calls as soon as it has registered the driver
+        KubeletRegistration registration = registrationDir == null ? null
+                : KubeletRegistration.start(registrationDir, IdentityService.DRIVER_NAME,
+                        kubeletRegistrationPath != null ? kubeletRegistrationPath : socket);
         LOG.info("kcfs-node {} on node {}: store {}, kubelet dir {}, metrics port {}, node agent {}", version, node, store,
                 kubeletDir, plugin.metricsPort(), agent == null ? "off" : "on (" + client.getMasterUrl() + ")");
         CountDownLatch stopped = new CountDownLatch(1);
@@ -114,6 +126,9 @@ public final class NodeMain implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("stopping: finishing running calls; volumes stay mounted");
             try {
+                if (registration != null) {
+                    registration.close();
+                }
                 if (runningAgent != null) {
                     runningAgent.close();
                 }

@@ -55,7 +55,8 @@ public final class NodePlugin implements AutoCloseable {
                 parts.builds(), metrics);
         List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
                 node, new ControllerService());
-        MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(config.metricsPort(), metrics);
+        MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(config.metricsPort(), metrics,
+                () -> health(storeRoot, kubeletDir));
         CsiServer server;
         try {
             server = CsiServer.start(config.socket(), services);

@@ -77,6 +77,24 @@ class ServicesTest {
     }
 
     @Test
+    void healthzAnswersOkAndThenWhatIsWrong() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest healthz = HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + node.plugin.metricsPort() + "/healthz")).build();
+        HttpResponse<String> ok = http.send(healthz, HttpResponse.BodyHandlers.ofString());
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(ok.body()).isEqualTo("ok\n");
+
+        Path moved = tmp.resolve("store-moved");
+        java.nio.file.Files.move(node.store, moved);
+        HttpResponse<String> broken = http.send(healthz, HttpResponse.BodyHandlers.ofString());
+        assertThat(broken.statusCode()).isEqualTo(503);
+        assertThat(broken.body()).contains("the node store " + node.store + " is gone");
+        java.nio.file.Files.move(moved, node.store);
+        assertThat(http.send(healthz, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void probeFailsWhenTheStoreIsGone() throws Exception {
         Path moved = tmp.resolve("store-moved");
         java.nio.file.Files.move(node.store, moved);

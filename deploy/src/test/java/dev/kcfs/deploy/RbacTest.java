@@ -127,6 +127,9 @@ class RbacTest {
         assertThat(can(op, null, "kcfs.dev", "composefsimages/finalizers", "update", "x")).isTrue();
         assertThat(can(op, null, "kcfs.dev", "composefsnodes", "list", "x")).isTrue();
         assertThat(can(op, NS, "coordination.k8s.io", "leases", "update", "kcfs-operator")).isTrue();
+        // the leader elector of fabric8 7 renews its Lease with PATCH (the real API server refused it without)
+        assertThat(can(op, NS, "coordination.k8s.io", "leases", "patch", "kcfs-operator")).isTrue();
+        assertThat(can(op, NS, "coordination.k8s.io", "leases", "patch", "someone-elses-lease")).isFalse();
         assertThat(can(op, NS, "coordination.k8s.io", "leases", "create", "kcfs-operator")).isTrue();
         assertThat(can(op, "default", "", "events", "create", "x")).isTrue();
         assertThat(can(op, NS, "", "secrets", "get", "pull")).isTrue();

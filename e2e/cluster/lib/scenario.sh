@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The real-cluster scenario, run by node.sh inside the cluster's namespaces once the node is Ready.
+# Every step asserts what a user would check; the first failure ends the run with the reason.
+# Environment (from node.sh): REPO, WORK, NODE, NODE_IP, REGISTRY, KUBECONFIG, PATH with the binaries.
+set -euo pipefail
+lib="$(cd "$(dirname "$0")" && pwd)"
+ns=kcfs-system
+out="$WORK/scenario"
+mkdir -p "$out"
+report="$out/report.txt"
+: > "$report"
+busybox=localhost/kcfs-e2e/busybox:static
+tag=0.1.0-SNAPSHOT
+
+say() { printf '\n%s == %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+fail() { echo "FAILED: $*" >&2; dump_state >&2; exit 1; }
+note() { echo "$*" | tee -a "$report"; }
+dump_state() {
+  echo "--- state at failure"
+  kubectl get pods -A -o wide 2>&1 || true
+  kubectl get composefsimages,composefsnodes 2>&1 || true
+  kubectl get events -A --sort-by=.lastTimestamp 2>&1 | tail -40 || true
+  for p in $(kubectl -n "$ns" get pods -o name 2>/dev/null); do
+    echo "--- logs of $p"; kubectl -n "$ns" logs "$p" --all-containers --tail=60 2>&1 || true
+  done
+}
+# until_ok SECONDS WHAT COMMAND...: retries COMMAND every second.
+until_ok() {
+  local limit="$1" what="$2"; shift 2
+  local start=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS - start < limit)) || fail "$what: not true after ${limit}s"
+    sleep 1
+  done
+}
+# ms: milliseconds since the epoch, for the latency figures
+ms() { date +%s%3N; }
+examples() { sed -e "s#registry.example.com/team#$REGISTRY/e2e#g" -e "s#registry.example.com/busybox:latest#$busybox#g" "$@"; }
+node_pod() { kubectl -n "$ns" get pods -l app.kubernetes.io/component=node -o jsonpath='{.items[0].metadata.name}'; }
+helm_values=(
+  --set node.image.repository=ghcr.io/kcfs/kcfs-node --set node.image.tag="$tag" --set node.image.pullPolicy=Never
+  --set operator.image.repository=ghcr.io/kcfs/kcfs-operator --set operator.image.tag="$tag"
+  --set operator.image.pullPolicy=Never
+  # the sidecar images cannot be had here: kcfs-node registers itself with kubelet (chart value)
+  --set sidecars.enabled=false
+  --set "plainHttpRegistries={$REGISTRY}"
+  --set operator.replicas=2
+)
+
+say "fixture images -> $REGISTRY"
+"$lib/fixtures.sh" "$out/fixtures" "$REGISTRY"
+
+say "helm install, as the README tells users"
+kubectl create namespace "$ns"
+kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=privileged
+helm install kcfs "$REPO/charts/kcfs" --namespace "$ns" "${helm_values[@]}" --wait --timeout 5m \
+  || fail "helm install did not become ready"
+kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=60s
+kubectl -n "$ns" rollout status deployment/kcfs-operator --timeout=60s
+until_ok 60 "kubelet registered csi.kcfs.dev on $NODE" \
+  sh -c "kubectl get csinode $NODE -o jsonpath='{.spec.drivers[*].name}' | grep -qw csi.kcfs.dev"
+note "helm install: operator (2 replicas) and node DaemonSet ready; CSINode lists csi.kcfs.dev"
+
+say "kubectl apply -f examples/composefsimage.yaml"
+t0=$(ms)
+examples "$REPO/examples/composefsimage.yaml" | kubectl apply -f -
+kubectl wait --for=condition=Ready composefsimage/app-a composefsimage/app-b composefsimage/app-c --timeout=300s \
+  || fail "the ComposefsImages did not become Ready"
+note "kubectl apply -> all three ComposefsImages Ready: $(( $(ms) - t0 )) ms"
+kubectl get composefsimages | tee "$out/get-composefsimages.txt"
+header=$(head -1 "$out/get-composefsimages.txt" | tr -s ' ')
+[[ "$header" == "NAME IMAGE DIGEST READY AGE" ]] || fail "kubectl get composefsimages prints columns '$header'"
+for image in app-a app-b app-c; do
+  line=$(grep "^$image " "$out/get-composefsimages.txt" | tr -s ' ')
+  [[ "$(cut -d' ' -f2 <<< "$line")" == "$REGISTRY/e2e/$image:v1" ]] || fail "IMAGE column of $image: $line"
+  [[ "$(cut -d' ' -f4 <<< "$line")" == 1/1 ]] || fail "READY column of $image is not 1/1: $line"
+  resolved=$(kubectl get composefsimage "$image" -o jsonpath='{.status.resolvedImage}')
+  [[ "$resolved" == "$REGISTRY/e2e/$image@sha256:"* ]] || fail "$image is not pinned to a digest: $resolved"
+done
+kubectl get composefsnodes -o wide | tee "$out/get-composefsnodes.txt"
+grep -q "^$NODE " "$out/get-composefsnodes.txt" || fail "kubectl get composefsnodes does not list $NODE"
+distinct=$(cat "$out"/fixtures/expected/*.sha256 | cut -d' ' -f1 | sort -u | wc -l)
+until_ok 60 "ComposefsNode $NODE reports one object per distinct file ($distinct)" \
+  sh -c "[ \"\$(kubectl get composefsnode $NODE -o jsonpath='{.status.store.objects}')\" = $distinct ]"
+
+say "workloads: a Deployment (2 replicas) and a Pod with inline volumes, a Pod on a static PersistentVolume"
+t0=$(ms)
+examples "$REPO/examples/workloads.yaml" | kubectl apply -f -
+kubectl -n team-a rollout status deployment/tools --timeout=180s || fail "the Deployment did not become ready"
+kubectl -n team-a wait --for=condition=Ready pod/app-b pod/app-c --timeout=180s || fail "the pods did not become ready"
+note "pods created -> all 4 Running and Ready: $(( $(ms) - t0 )) ms"
+check_pod() { # POD IMAGE: every file under /data hashes as in the source image
+  kubectl -n team-a exec "$1" -- sh -c 'cd /data && find . -type f -exec sha256sum {} +' | LC_ALL=C sort -k2 \
+    > "$out/$1.sha256"
+  diff -u "$out/fixtures/expected/$2.sha256" "$out/$1.sha256" >&2 || fail "pod $1 does not see the files of $2"
+}
+pods_of() { kubectl -n team-a get pods -l "$1" -o jsonpath='{.items[*].metadata.name}'; }
+check_all_pods() {
+  for p in $(pods_of app=tools); do check_pod "$p" app-a; done
+  check_pod app-b app-b
+  check_pod app-c app-c
+}
+check_all_pods
+note "4 pods read every file of their image; sha256 of each equals the source"
+for p in $(pods_of app=tools) app-b app-c; do
+  if kubectl -n team-a exec "$p" -- sh -c 'echo x > /data/written' 2>"$out/ro.err"; then
+    fail "pod $p could write into its read-only kcfs volume"
+  fi
+  grep -qi 'read-only' "$out/ro.err" || fail "a write into $p's volume failed, but not as read-only: $(cat "$out/ro.err")"
+done
+kubectl -n team-a exec app-b -- sh -c 'echo hello > /scratch/scratch/note && cat /scratch/scratch/note' \
+  | grep -qx hello || fail "the writable volume of app-b does not keep what the pod writes"
+kubectl -n team-a exec app-b -- sh -c 'test ! -e /data/scratch/note' \
+  || fail "a write to app-b's writable volume shows through its read-only volume of the same image"
+note "read-only volumes refuse writes (EROFS); app-b's writable volume keeps its writes apart"
+
+say "page cache: one copy of each shared file"
+objects=(/var/lib/kcfs/objects/*/*)
+((${#objects[@]} == distinct)) || fail "the store holds ${#objects[@]} objects, expected $distinct"
+unique_bytes=$(stat -c %s "${objects[@]}" | awk '{s += $1} END {print s}')
+for f in "${objects[@]}"; do sync "$f"; dd if="$f" iflag=nocache count=0 status=none; done
+for p in $(pods_of app=tools) app-b app-c; do
+  kubectl -n team-a exec "$p" -- sh -c 'find /data -type f -exec cat {} + > /dev/null'
+done
+cached=$(fincore --bytes --noheadings --raw --output RES "${objects[@]}" | awk '{s += $1} END {print s}')
+logical=$(cat "$out"/fixtures/expected/*.sha256 | wc -l)
+note "page cache of the store's $distinct objects after 4 pods (3 images, $logical files) read everything:" \
+  "$cached bytes; one copy of each distinct file is $unique_bytes bytes"
+((cached <= unique_bytes + distinct * 4096)) || fail "page cache $cached exceeds one copy of each file ($unique_bytes)"
+((cached * 100 >= unique_bytes * 90)) || fail "page cache $cached is far below $unique_bytes: reads bypass the store?"
+
+say "admission: a ComposefsNode write with another node's credentials; a ComposefsImage with a bad spec"
+kubectl apply -f - <<YAML
+apiVersion: v1
+kind: Node
+metadata: { name: other-node, labels: { kcfs.dev/e2e: fake } }
+YAML
+token=$(kubectl -n "$ns" create token kcfs-node --bound-object-kind=Node --bound-object-name=other-node)
+if kubectl --token="$token" --server="https://$NODE_IP:6443" --certificate-authority="$WORK/pki/ca.crt" \
+  --kubeconfig=/dev/null patch composefsnode "$NODE" --subresource=status --type=merge \
+  -p '{"status":{"lastGC":"2000-01-01T00:00:00Z"}}' 2>"$out/vap.err"; then
+  fail "the node agent's service account bound to other-node could write the ComposefsNode of $NODE"
+fi
+grep -q 'ValidatingAdmissionPolicy' "$out/vap.err" || fail "the write was refused, but not by the policy: $(cat "$out/vap.err")"
+kubectl delete node other-node --wait=false >/dev/null
+note "a status write to ComposefsNode $NODE with a token bound to other-node: $(tr -d '\n' < "$out/vap.err" | cut -c1-160)"
+if kubectl apply -f - 2>"$out/schema.err" <<YAML
+apiVersion: kcfs.dev/v1alpha1
+kind: ComposefsImage
+metadata: { name: bad-spec }
+spec:
+  source: { image: "$REGISTRY/e2e/app-a:v1" }
+  verity: Sometimes
+YAML
+then fail "the API server accepted a ComposefsImage with verity: Sometimes"; fi
+grep -q 'spec.verity' "$out/schema.err" || fail "the bad spec was refused for another reason: $(cat "$out/schema.err")"
+note "a ComposefsImage with verity: Sometimes: $(tr -d '\n' < "$out/schema.err" | cut -c1-160)"
+
+say "restart the node plugin while pods use its volumes"
+old=$(node_pod)
+kubectl -n "$ns" delete pod "$old" --wait=true
+kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=120s
+until_ok 60 "kubelet re-registered csi.kcfs.dev" \
+  sh -c "kubectl get csinode $NODE -o jsonpath='{.spec.drivers[*].name}' | grep -qw csi.kcfs.dev"
+check_all_pods
+note "node plugin pod $old replaced by $(node_pod): every pod still reads its files"
+victim=$(pods_of app=tools | cut -d' ' -f1)
+uid=$(kubectl -n team-a get pod "$victim" -o jsonpath='{.metadata.uid}')
+kubectl -n team-a delete pod "$victim" --wait=true --timeout=60s || fail "pod $victim did not go away (unpublish?)"
+if grep -q "/pods/$uid/" /proc/self/mountinfo; then fail "pod $victim is gone but its volume is still mounted"; fi
+kubectl -n team-a rollout status deployment/tools --timeout=120s
+check_all_pods
+note "after the restart: a deleted pod's volume was unpublished, its replacement reads its files"
+
+say "delete a ComposefsImage in use: the finalizer holds it until the pods are gone"
+digest_c=$(kubectl get composefsimage app-c -o jsonpath='{.status.digest}')
+kubectl delete composefsimage app-c --wait=false
+sleep 10
+kubectl get composefsimage app-c >/dev/null 2>&1 || fail "app-c vanished while pod app-c still mounts it"
+kubectl -n team-a exec app-c -- sh -c 'test -f /data/opt/models/model.bin' || fail "app-c's volume broke"
+kubectl -n team-a delete pod app-c --wait=true
+until_ok 120 "ComposefsImage app-c deleted after its pod" sh -c '! kubectl get composefsimage app-c'
+until_ok 120 "the store drops app-c" sh -c "! ls /var/lib/kcfs/images/ | grep -q '${digest_c#sha256:}'"
+note "app-c waited on its finalizer while in use; after its pod was gone the node store dropped it"
+
+say "report"
+cat "$report"
