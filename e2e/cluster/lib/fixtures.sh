@@ -12,8 +12,16 @@ ctx="$out/context"
 rm -rf "$out"
 mkdir -p "$ctx/runtime" "$out/expected"
 
-rnd() { head -c "$2" /dev/urandom > "$1"; }
-for i in $(seq -w 0 35); do rnd "$ctx/runtime/lib$i.so" $((65536 + (RANDOM * 12) % 393216)); done
+# rnd FILE SIZE: incompressible bytes that depend only on the file's name and size (AES-CTR of
+# zeros keyed by both), so a second run pushes the same images with the same digests
+rnd() {
+  local key; key=$(printf '%s %s' "$(basename "$1")" "$2" | sha256sum | cut -c1-32)
+  # openssl ends by SIGPIPE when head has enough
+  (openssl enc -aes-128-ctr -K "$key" -iv 00000000000000000000000000000000 < /dev/zero 2>/dev/null || true) \
+    | head -c "$2" > "$1"
+}
+# 64 KiB .. 448 KiB, not page-aligned
+for i in $(seq -w 0 35); do rnd "$ctx/runtime/lib$i.so" $((65536 + (10#$i * 104729) % 393216)); done
 rnd "$ctx/model.bin" 1500000
 
 # layer IMAGE N COMPRESSION: an empty layer tree $out/IMAGE/layerN/ (in $l) to fill, recorded for assembly

@@ -21,11 +21,15 @@ image() {
   install -D -m 0755 "$binary" "$work/bundle/rootfs$path"
   mkdir -p -m 1777 "$work/bundle/rootfs/tmp"
   # busybox: its applets (sh, sha256sum, stat, ...) as symlinks beside it
-  [[ "$name" == busybox ]] && "$binary" --install -s "$work/bundle/rootfs/bin"
+  if [[ "$name" == busybox ]]; then
+    for applet in $("$binary" --list); do
+      [[ -e "$work/bundle/rootfs/bin/$applet" ]] || ln -s busybox "$work/bundle/rootfs/bin/$applet"
+    done
+  fi
   umoci repack --image "$work/layout:$tag" "$work/bundle"
   local args=()
   for a in "$@"; do args+=(--config.entrypoint "$a"); done
-  umoci config --image "$work/layout:$tag" "${args[@]}" --config.workingdir / \
+  umoci config --image "$work/layout:$tag" "${args[@]}" --config.workingdir / --config.env PATH=/bin \
     --architecture amd64 --os linux
   rm -f "$archive"
   skopeo copy --quiet "oci:$work/layout:$tag" "oci-archive:$archive:localhost/kcfs-e2e/$name:$tag"
