@@ -143,13 +143,15 @@ status_patch() {
     -H "Authorization: Bearer $1" -H 'Content-Type: application/merge-patch+json' \
     "https://$NODE_IP:6443/apis/kcfs.dev/v1alpha1/composefsnodes/$NODE/status" -d '{"status": {}}'
 }
-own=$(kubectl -n "$ns" create token kcfs-node --bound-object-kind=Pod --bound-object-name="$(node_pod)")
+# the agent's own credentials: the token kubelet projected into the node plugin's pod
+node_uid=$(kubectl -n "$ns" get pod "$(node_pod)" -o jsonpath='{.metadata.uid}')
+own=$(cat /var/lib/kubelet/pods/"$node_uid"/volumes/kubernetes.io~projected/kube-api-access-*/token)
 [[ "$(status_patch "$own")" == 200 ]] || fail "the node agent's own token cannot patch its ComposefsNode: $(cat "$out/vap.json")"
 other=$(kubectl -n "$ns" create token kcfs-node --bound-object-kind=Node --bound-object-name=other-node)
 code=$(status_patch "$other")
 [[ "$code" == 403 ]] || fail "a token bound to other-node patched the ComposefsNode of $NODE (HTTP $code)"
-grep -q 'may write only the ComposefsNode of its own node' "$out/vap.json" \
-  || fail "the write was refused, but not by the policy: $(cat "$out/vap.json")"
+grep -q "may write only the ComposefsNode of its own node, not '$NODE'\"" "$out/vap.json" \
+  || fail "the write was refused, but not by the policy comparing node names: $(cat "$out/vap.json")"
 kubectl delete node other-node --wait=false >/dev/null
 note "status patch of ComposefsNode $NODE: own node's token 200; token bound to other-node 403: $(jq -r .message "$out/vap.json" | cut -c1-150)"
 if kubectl apply -f - 2>"$out/schema.err" <<YAML
