@@ -110,6 +110,10 @@ public interface LibC extends Library {
     int posix_fadvise(int fd, long offset, long len, int advice);
 
     int MS_RDONLY = 1;
+    int MS_NOSUID = 2;
+    int MS_NODEV = 4;
+    int MS_REMOUNT = 32;
+    int MS_BIND = 4096;
     int MS_SILENT = 32768;
     int MNT_DETACH = 2;
 

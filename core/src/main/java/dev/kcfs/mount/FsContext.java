@@ -27,6 +27,8 @@ final class FsContext implements AutoCloseable {
     static final int FSCONFIG_CMD_CREATE = 6;
     static final int FSMOUNT_CLOEXEC = 1;
     static final int MOUNT_ATTR_RDONLY = 1;
+    static final int MOUNT_ATTR_NOSUID = 2;
+    static final int MOUNT_ATTR_NODEV = 4;
     static final int MOVE_MOUNT_F_EMPTY_PATH = 4;
 
     private final String fsType;

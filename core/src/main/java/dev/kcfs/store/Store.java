@@ -453,6 +453,7 @@ public final class Store {
             }
             Path p = mountPoint(image);
             Files.createDirectories(p);
+            Files.deleteIfExists(mountNote(image)); // a new record starts without the note of an old one
             Durability.fsync(mounts);
             return p;
         } catch (StoreException e) {
@@ -462,11 +463,12 @@ public final class Store {
         }
     }
 
-    /** Removes the in-use record after unmounting; fails (EBUSY/not empty) while still mounted. */
+    /** Removes the in-use record (and its note) after unmounting; fails (EBUSY/not empty) while still mounted. */
     public void removeMountRecord(Digest image) throws StoreException {
         Path p = mountPoint(image);
         try {
             Files.deleteIfExists(p);
+            Files.deleteIfExists(mountNote(image));
         } catch (DirectoryNotEmptyException e) {
             throw new StoreException(p + " is not empty: the image is probably still mounted there; unmount it first", e);
         } catch (IOException e) {
@@ -475,11 +477,50 @@ public final class Store {
     }
 
     /**
+     * Keeps a short note with the mount record of an image (the mount package writes how the
+     * shared mount was made there); written atomically, removed with the record.
+     */
+    public void setMountNote(Digest image, String note) throws StoreException {
+        Path file = mountNote(image);
+        try (Scratch.Session session = scratch.session("note-")) {
+            Path temp = session.dir().resolve("note");
+            Files.writeString(temp, note + "\n", StandardCharsets.UTF_8);
+            Durability.replaceDurably(temp, file);
+        } catch (StoreException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new StoreException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The note kept with the mount record of an image, if any. */
+    public Optional<String> readMountNote(Digest image) throws StoreException {
+        Path file = mountNote(image);
+        try {
+            return Optional.of(Files.readString(file, StandardCharsets.UTF_8).trim());
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new StoreException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Path mountNote(Digest image) {
+        return mounts.resolve(image.hex() + ".note");
+    }
+
+    /**
      * Serializes changes to shared mounts (create, release) between threads and processes; the
      * mount package holds it while it decides whether a record is in use.
      */
     public Held lockMounts() throws StoreException {
         return FileLock.exclusive(root.resolve("mounts.lock"))::close;
+    }
+
+    /** {@link #lockMounts()}, waiting at most {@code wait}; null when another holder kept it that long. */
+    public Held lockMounts(Duration wait) throws StoreException {
+        FileLock lock = poll(root.resolve("mounts.lock"), System.nanoTime() + wait.toNanos());
+        return lock == null ? null : lock::close;
     }
 
     /** A held lock; closing releases it and cannot fail. */

@@ -1,5 +1,10 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.mount.ImageMounter;
+import dev.kcfs.mount.KernelMounts;
+import dev.kcfs.mount.MountRecords;
+import dev.kcfs.mount.MountTable;
+import dev.kcfs.mount.SharedMounts;
 import dev.kcfs.verity.Digest;
 import io.grpc.Status;
 import java.io.IOException;
@@ -14,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -26,7 +32,6 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * The driver state: which volumes are published where, and the shared image mounts behind them.
  *
  * <p>Every operation on one target path runs under that path's lock; operations on different
- * targets run in parallel and meet only at the per-digest lock of {@link SharedMounts}. Each
+ * targets run in parallel and meet only at the lock of {@link SharedMounts}, which covers making
+ * or finding the shared mount of an image, binding it to the target, and releasing it. Each
  * publication also has a small record under {@code publications/<key>/} (written before mounting,
  * removed after unmounting) next to a writable volume's upper and work dirs; with the kernel's
  * mount table it lets a restarted plugin rebuild this state without touching live mounts.
@@ -54,20 +60,19 @@ public final class PublishedVolumes {
     enum Outcome { MOUNTED, ALREADY_PUBLISHED }
 
     private final Path publicationsDir;
-    private final MountPoints mountPoints;
+    private final MountRecords records;
     private final SharedMounts shared;
+    private final ImageVerity verity;
     private final KernelMounts kernel;
     private final KeyedLocks<Path> targetLocks = new KeyedLocks<>();
     private final Map<Path, Publication> byTarget = new ConcurrentHashMap<>();
 
-    public PublishedVolumes(Path storeRoot, ImageMounter mounter, KernelMounts kernel) {
-        this(storeRoot, MountPoints.under(storeRoot.resolve("mounts")), mounter, kernel);
-    }
-
-    public PublishedVolumes(Path storeRoot, MountPoints mountPoints, ImageMounter mounter, KernelMounts kernel) {
+    public PublishedVolumes(Path storeRoot, MountRecords records, ImageMounter mounter, ImageVerity verity,
+                            KernelMounts kernel) {
         this.publicationsDir = storeRoot.resolve("publications");
-        this.mountPoints = mountPoints;
-        this.shared = new SharedMounts(mountPoints, mounter, kernel);
+        this.records = records;
+        this.shared = new SharedMounts(records, mounter, kernel);
+        this.verity = verity;
         this.kernel = kernel;
     }
 
@@ -104,36 +109,42 @@ public final class PublishedVolumes {
             }
 
             ResolvedImage image = resolver.resolve(spec.image());
-            Path source = shared.acquire(image, target, remaining(start, timeoutNanos));
             Publication publication = new Publication(spec.volumeId(), target, spec.image(), image.digest(),
                     spec.writable(), spec.readonly());
-            Path volumeDir = volumeDir(target);
-            boolean createdTarget = false;
-            try {
-                writeRecord(volumeDir, publication);
-                if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.createDirectories(target);
-                    createdTarget = true;
-                } else if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                    throw CsiException.invalid("target_path " + target + " exists and is not a directory");
-                }
-                if (spec.writable()) {
-                    Path upper = Files.createDirectories(volumeDir.resolve("upper"));
-                    Path work = Files.createDirectories(volumeDir.resolve("work"));
-                    kernel.overlay(source, upper, work, target);
-                } else {
-                    kernel.bindReadOnly(source, target);
-                }
-                byTarget.put(target, publication);
-                return Outcome.MOUNTED;
-            } catch (IOException | RuntimeException e) {
-                deleteTree(volumeDir);
-                if (createdTarget) {
-                    Files.deleteIfExists(target);
-                }
-                shared.release(image.digest(), target, TimeUnit.SECONDS.toNanos(30));
-                throw e;
+            // the bind happens under the shared mounts' lock, so no release can unmount the source meanwhile
+            return shared.acquire(image.digest(), verity.verityOf(spec.image()),
+                    Duration.ofNanos(remaining(start, timeoutNanos)), source -> bind(publication, source.target()));
+        }
+    }
+
+    /** Mounts the shared mount {@code source} at the publication's target; on failure leaves nothing behind. */
+    private Outcome bind(Publication publication, Path source) throws IOException {
+        Path target = publication.target();
+        Path volumeDir = volumeDir(target);
+        boolean createdTarget = false;
+        try {
+            writeRecord(volumeDir, publication);
+            if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectories(target);
+                createdTarget = true;
+            } else if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                throw CsiException.invalid("target_path " + target + " exists and is not a directory");
             }
+            if (publication.writable()) {
+                Path upper = Files.createDirectories(volumeDir.resolve("upper"));
+                Path work = Files.createDirectories(volumeDir.resolve("work"));
+                kernel.overlay(source, upper, work, target);
+            } else {
+                kernel.bindReadOnly(source, target);
+            }
+            byTarget.put(target, publication);
+            return Outcome.MOUNTED;
+        } catch (IOException | RuntimeException e) {
+            deleteTree(volumeDir);
+            if (createdTarget) {
+                Files.deleteIfExists(target);
+            }
+            throw e;
         }
     }
 
@@ -193,7 +204,7 @@ public final class PublishedVolumes {
         }
         deleteTree(volumeDir(target)); // a writable volume's upper dir goes with it
         byTarget.remove(target);
-        shared.release(p.digest(), target, timeoutNanos);
+        shared.release(p.digest(), Duration.ofNanos(timeoutNanos));
     }
 
     /**
@@ -240,26 +251,8 @@ public final class PublishedVolumes {
                 cleaned++;
             }
         }
-        int sharedDropped = 0;
-        for (Digest digest : mountPoints.recorded()) {
-            if (!usersByDigest.containsKey(digest)) {
-                Path dir = mountPoints.pathOf(digest);
-                if (SharedMounts.usedElsewhere(MountTable.read(), dir)) {
-                    LOG.info("keeping shared mount {}: bound outside the kubelet dir", dir);
-                    continue;
-                }
-                for (int i = 0; i < 16 && MountTable.read().isMountPoint(dir); i++) {
-                    kernel.detach(dir);
-                }
-                try {
-                    mountPoints.remove(digest);
-                } catch (IOException e) {
-                    LOG.warn("cannot remove unused shared mount directory {}: {}", dir, e.getMessage());
-                }
-                sharedDropped++;
-            }
-        }
-        usersByDigest.forEach(shared::adopt);
+        // shared mounts nothing uses (no live volume, no bind elsewhere) and records without a mount go
+        int sharedDropped = shared.releaseUnused(Duration.ofMinutes(1)).size();
         return new RecoveryReport(restored, adopted, cleaned, usersByDigest.size(), sharedDropped);
     }
 
@@ -273,8 +266,8 @@ public final class PublishedVolumes {
             throws IOException {
         Map<String, Digest> sharedByDevice = new HashMap<>();
         Map<String, Digest> sharedByPath = new HashMap<>();
-        for (Digest d : mountPoints.recorded()) {
-            Path dir = mountPoints.pathOf(d);
+        for (Digest d : records.recorded()) {
+            Path dir = records.pathOf(d);
             sharedByPath.put(dir.toString(), d);
             table.at(dir).ifPresent(e -> sharedByDevice.put(e.device(), d));
         }
@@ -325,12 +318,14 @@ public final class PublishedVolumes {
         return byTarget.size();
     }
 
+    /** Images mounted for at least one volume. */
     int sharedMountCount() {
-        return shared.count();
+        return (int) byTarget.values().stream().map(Publication::digest).distinct().count();
     }
 
+    /** Volumes using the shared mount of {@code digest}. */
     int sharedUsers(Digest digest) {
-        return shared.users(digest);
+        return (int) byTarget.values().stream().filter(p -> p.digest().equals(digest)).count();
     }
 
     Path sharedPath(Digest digest) {

@@ -7,6 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.MountRecords;
+import dev.kcfs.mount.MountTable;
+import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.StoreMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.store.Store;
@@ -48,10 +51,10 @@ class ComposefsPublishTest {
 
         node = new CsiTestNode(tmp.resolve("node"), null);
         StoreImages images = new StoreImages(store);
-        node.parts = new NodePlugin.Parts(images, images, new ComposefsImageMounter(
-                new ComposefsMounter(new KernelVerity(), Files.createDirectories(tmp.resolve("scratch")), false),
-                store.objects().root(), VerityMode.IF_SUPPORTED), ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED,
-                images);
+        node.parts = new NodePlugin.Parts(images, MountRecords.of(store), new StoreImageMounter(store,
+                new ComposefsMounter(new KernelVerity(), Files.createDirectories(tmp.resolve("scratch")), false)),
+                ImageVerity.fixed(VerityMode.IF_SUPPORTED), ExpectedDigests.NONE, ImageAccess.ANY_NAMESPACE,
+                OnDemandBuilds.DISABLED, images);
         node.start();
     }
 

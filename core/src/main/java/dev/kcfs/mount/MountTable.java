@@ -1,4 +1,4 @@
-package dev.kcfs.csi;
+package dev.kcfs.mount;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,6 +25,22 @@ public final class MountTable {
                 }
             }
             return Optional.empty();
+        }
+
+        /** The lower layers an overlay names ({@code lowerdir=A:B}, {@code lowerdir+=A}); empty for other file systems. */
+        public List<String> lowerLayers() {
+            if (!fsType.equals("overlay")) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            for (String option : splitOptions(superOptions)) {
+                if (option.startsWith("lowerdir=")) {
+                    out.addAll(List.of(option.substring("lowerdir=".length()).split(":")));
+                } else if (option.startsWith("lowerdir+=")) {
+                    out.add(option.substring("lowerdir+=".length()));
+                }
+            }
+            return out;
         }
     }
 
@@ -84,6 +100,27 @@ public final class MountTable {
 
     public boolean isMountPoint(Path path) {
         return at(path).isPresent();
+    }
+
+    /**
+     * The mounts that use the mount at {@code mountPoint}, besides its own entries there: binds
+     * show its device, overlays name it as a lower layer. This is the one "still in use?" rule of
+     * shared image mounts; empty when nothing is mounted at {@code mountPoint}.
+     */
+    public List<Entry> usersOf(Path mountPoint) {
+        Optional<Entry> top = at(mountPoint);
+        if (top.isEmpty()) {
+            return List.of();
+        }
+        String path = mountPoint.toString();
+        List<Entry> out = new ArrayList<>();
+        for (Entry e : entries) {
+            if (!e.mountPoint().equals(mountPoint)
+                    && (e.device().equals(top.get().device()) || e.lowerLayers().contains(path))) {
+                out.add(e);
+            }
+        }
+        return out;
     }
 
     public long count(Path mountPoint) {

@@ -1,4 +1,4 @@
-package dev.kcfs.csi;
+package dev.kcfs.mount;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.NativeLong;
@@ -7,23 +7,20 @@ import dev.kcfs.linux.LibC;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** The mount(2) calls publishing needs: read-only binds, per-volume overlays, unmounts. */
+/**
+ * The mount(2) calls that put images in front of users: read-only binds of a shared mount,
+ * per-volume writable overlays, unmounts. Everything they make is {@code nosuid,nodev}: the
+ * image's setuid bits and device nodes still show in {@code stat}, but never take effect.
+ */
 public final class KernelMounts {
-    static final long MS_RDONLY = LibC.MS_RDONLY;
-    static final long MS_NODEV = 4;
-    static final long MS_REMOUNT = 32;
-    static final long MS_BIND = 4096;
-    static final int MNT_DETACH = LibC.MNT_DETACH;
+    private static final long MS_RDONLY = LibC.MS_RDONLY;
+    private static final long MS_NOSUID = LibC.MS_NOSUID;
+    private static final long MS_NODEV = LibC.MS_NODEV;
+    private static final long MS_REMOUNT = LibC.MS_REMOUNT;
+    private static final long MS_BIND = LibC.MS_BIND;
+    private static final int MNT_DETACH = LibC.MNT_DETACH;
 
-    private final LibC libc;
-
-    public KernelMounts() {
-        this(LibC.INSTANCE);
-    }
-
-    KernelMounts(LibC libc) {
-        this.libc = libc;
-    }
+    private final LibC libc = LibC.INSTANCE;
 
     /**
      * Bind-mounts {@code source} read-only onto {@code target}. A bind ignores MS_RDONLY on the
@@ -32,7 +29,7 @@ public final class KernelMounts {
     public void bindReadOnly(Path source, Path target) throws IOException {
         mount(source.toString(), target, null, MS_BIND, null, "bind " + source + " onto " + target);
         try {
-            mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV, null,
+            mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null,
                     "remount " + target + " read-only");
         } catch (IOException e) {
             unmountQuietly(target);
@@ -52,7 +49,7 @@ public final class KernelMounts {
                 throw new IOException("cannot use " + p + " in an overlay mount: the path contains , : or \\");
             }
         }
-        mount("overlay", target, "overlay", MS_NODEV,
+        mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV,
                 "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work,
                 "mount a writable overlay over " + lower + " at " + target);
     }
