@@ -53,7 +53,7 @@ public final class NodePlugin implements AutoCloseable {
         Path storeRoot = config.storeRoot().toAbsolutePath().normalize();
         Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
         Files.createDirectories(storeRoot);
-        PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mountRecords(), parts.mounter(),
+        PublishedVolumes volumes = new PublishedVolumes(storeRoot, kubeletDir, parts.mountRecords(), parts.mounter(),
                 parts.verity(), new KernelMounts());
         // recover before serving, so no call sees half-rebuilt state
         PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);

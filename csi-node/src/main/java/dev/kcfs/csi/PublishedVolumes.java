@@ -5,6 +5,7 @@ import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.mount.SharedMounts;
+import dev.kcfs.mount.TargetDir;
 import dev.kcfs.verity.Digest;
 import io.grpc.Status;
 import java.io.IOException;
@@ -60,6 +61,7 @@ public final class PublishedVolumes {
     enum Outcome { MOUNTED, ALREADY_PUBLISHED }
 
     private final Path publicationsDir;
+    private final Path kubeletDir;
     private final MountRecords records;
     private final SharedMounts shared;
     private final ImageVerity verity;
@@ -67,9 +69,11 @@ public final class PublishedVolumes {
     private final KeyedLocks<Path> targetLocks = new KeyedLocks<>();
     private final Map<Path, Publication> byTarget = new ConcurrentHashMap<>();
 
-    public PublishedVolumes(Path storeRoot, MountRecords records, ImageMounter mounter, ImageVerity verity,
-                            KernelMounts kernel) {
+    /** Publishes under {@code kubeletDir} only: every target is resolved below it without following symlinks. */
+    public PublishedVolumes(Path storeRoot, Path kubeletDir, MountRecords records, ImageMounter mounter,
+                            ImageVerity verity, KernelMounts kernel) {
         this.publicationsDir = storeRoot.resolve("publications");
+        this.kubeletDir = kubeletDir;
         this.records = records;
         this.shared = new SharedMounts(records, mounter, kernel);
         this.verity = verity;
@@ -110,41 +114,45 @@ public final class PublishedVolumes {
 
             ResolvedImage image = resolver.resolve(spec.image());
             Publication publication = new Publication(spec.volumeId(), target, spec.image(), image.digest(),
-                    spec.writable(), spec.readonly());
+                    spec.writable(), spec.readonly(), null);
             // the bind happens under the shared mounts' lock, so no release can unmount the source meanwhile
             return shared.acquire(image.digest(), verity.verityOf(spec.image()),
                     Duration.ofNanos(remaining(start, timeoutNanos)), source -> bind(publication, source.target()));
         }
     }
 
-    /** Mounts the shared mount {@code source} at the publication's target; on failure leaves nothing behind. */
+    /**
+     * Mounts the shared mount {@code source} at the publication's target, opened once below the
+     * kubelet dir without following symlinks and mounted on as opened; on failure leaves nothing behind.
+     */
     private Outcome bind(Publication publication, Path source) throws IOException {
         Path target = publication.target();
         Path volumeDir = volumeDir(target);
-        boolean createdTarget = false;
+        writeRecord(volumeDir, publication);
+        TargetDir dir = null;
         try {
-            writeRecord(volumeDir, publication);
-            if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-                Files.createDirectories(target);
-                createdTarget = true;
-            } else if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                throw CsiException.invalid("target_path " + target + " exists and is not a directory");
-            }
+            dir = TargetDir.open(kubeletDir, target, true);
             if (publication.writable()) {
                 Path upper = Files.createDirectories(volumeDir.resolve("upper"));
                 Path work = Files.createDirectories(volumeDir.resolve("work"));
-                kernel.overlay(source, upper, work, target);
+                kernel.overlay(source, upper, work, dir);
             } else {
-                kernel.bindReadOnly(source, target);
+                kernel.bindReadOnly(source, dir);
             }
-            byTarget.put(target, publication);
+            int id = dir.mountId();
+            byTarget.put(target, publication.withMount(MountTable.read().entries().stream().filter(m -> m.id() == id)
+                    .findFirst().orElse(null)));
             return Outcome.MOUNTED;
         } catch (IOException | RuntimeException e) {
             deleteTree(volumeDir);
-            if (createdTarget) {
-                Files.deleteIfExists(target);
+            if (dir != null && dir.created()) {
+                dir.removeIfEmpty();
             }
             throw e;
+        } finally {
+            if (dir != null) {
+                dir.close();
+            }
         }
     }
 
@@ -158,7 +166,7 @@ public final class PublishedVolumes {
                     + "); unpublish it first");
         }
         Publication p = new Publication(spec.volumeId(), orphan.target(), spec.image(), orphan.digest(),
-                spec.writable(), spec.readonly());
+                spec.writable(), spec.readonly(), orphan.mount());
         writeRecord(volumeDir(orphan.target()), p);
         byTarget.put(orphan.target(), p);
         return Outcome.ALREADY_PUBLISHED;
@@ -171,13 +179,7 @@ public final class PublishedVolumes {
             Publication p = byTarget.get(target);
             if (p == null) {
                 // nothing of ours; remove the directory only if it is an empty leftover of a failed publish
-                if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && !MountTable.read().isMountPoint(target)) {
-                    try {
-                        Files.deleteIfExists(target);
-                    } catch (DirectoryNotEmptyException ignored) {
-                        // not ours to clean
-                    }
-                }
+                removeIfEmpty(target);
                 return;
             }
             if (!p.volumeId().isEmpty() && !p.volumeId().equals(volumeId)) {
@@ -188,19 +190,30 @@ public final class PublishedVolumes {
         }
     }
 
-    /** Unmounts a publication and removes every trace of it. */
+    /**
+     * Unmounts a publication (through the target's parent, opened below the kubelet dir without
+     * following symlinks) and removes every trace of it. Fails while the mount it made is still in
+     * the mount table, wherever it is now, so unpublish never reports success over a live mount.
+     */
     private void drop(Publication p, long timeoutNanos) throws IOException, InterruptedException {
         Path target = p.target();
-        for (int i = 0; i < 16 && MountTable.read().isMountPoint(target); i++) {
-            kernel.unmount(target);
+        try (TargetDir parent = openParent(target)) {
+            for (int i = 0; parent != null && i < 16 && MountTable.read().isMountPoint(target); i++) {
+                kernel.unmount(parent);
+            }
+            if (parent != null && !MountTable.read().isMountPoint(target)) {
+                parent.removeIfEmpty();
+            }
         }
-        if (MountTable.read().isMountPoint(target)) {
-            throw new CsiException(Status.Code.INTERNAL, "cannot unmount " + target + ": still mounted after 16 unmounts");
+        MountTable table = MountTable.read();
+        Optional<MountTable.Entry> left = table.at(target);
+        if (left.isEmpty()) {
+            left = table.entries().stream().filter(p::madeMount).findFirst();
         }
-        try {
-            Files.deleteIfExists(target);
-        } catch (DirectoryNotEmptyException e) {
-            LOG.warn("target {} is not empty after unmounting; leaving it", target);
+        if (left.isPresent()) {
+            throw new CsiException(Status.Code.INTERNAL, "cannot unpublish volume " + p.volumeId() + ": mount "
+                    + left.get().id() + " is still at " + left.get().mountPoint() + " (the target's path changed or"
+                    + " it stays busy); kubelet will retry");
         }
         deleteTree(volumeDir(target)); // a writable volume's upper dir goes with it
         byTarget.remove(target);
@@ -223,7 +236,7 @@ public final class PublishedVolumes {
             for (Path volumeDir : list(publicationsDir)) {
                 Optional<Publication> record = readRecord(volumeDir);
                 if (record.isPresent() && table.isMountPoint(record.get().target())) {
-                    Publication p = record.get();
+                    Publication p = record.get().withMount(table.at(record.get().target()).orElseThrow());
                     byTarget.put(p.target(), p);
                     usersByDigest.computeIfAbsent(p.digest(), d -> new HashSet<>()).add(p.target());
                     restored++;
@@ -231,13 +244,7 @@ public final class PublishedVolumes {
                     unreadable.add(volumeDir); // may hold the upper dir of a volume adopted below
                 } else {
                     LOG.info("removing stale publication record {}", volumeDir);
-                    if (record.isPresent() && Files.isDirectory(record.get().target(), LinkOption.NOFOLLOW_LINKS)) {
-                        try {
-                            Files.deleteIfExists(record.get().target());
-                        } catch (DirectoryNotEmptyException ignored) {
-                            // not ours to clean
-                        }
-                    }
+                    removeIfEmpty(record.get().target());
                     deleteTree(volumeDir);
                     cleaned++;
                 }
@@ -279,8 +286,8 @@ public final class PublishedVolumes {
             }
             Digest digest = null;
             boolean writable = false;
-            Optional<String> lower = e.fsType().equals("overlay") ? e.superOption("lowerdir") : Optional.empty();
-            if (lower.isPresent() && sharedByPath.containsKey(lower.get())) {
+            Optional<String> lower = e.lowerLayers().stream().filter(sharedByPath::containsKey).findFirst();
+            if (lower.isPresent()) {
                 digest = sharedByPath.get(lower.get());
                 writable = true;
             } else if (sharedByDevice.containsKey(e.device())) {
@@ -289,7 +296,7 @@ public final class PublishedVolumes {
             if (digest == null) {
                 continue;
             }
-            Publication p = new Publication("", target, "", digest, writable, !writable);
+            Publication p = new Publication("", target, "", digest, writable, !writable, e);
             LOG.warn("adopting {} volume at {} (image digest {}) that has no publication record", writable
                     ? "a writable" : "a read-only", target, digest.hex());
             writeRecord(volumeDir(target), p);
@@ -341,6 +348,25 @@ public final class PublishedVolumes {
         return held;
     }
 
+    /** The parent of a target below the kubelet dir, or null when it cannot be reached without a symlink. */
+    private TargetDir openParent(Path target) {
+        try {
+            return TargetDir.parentOf(kubeletDir, target);
+        } catch (IOException e) {
+            LOG.warn("cannot open the directory of {}: {}", target, e.getMessage());
+            return null;
+        }
+    }
+
+    /** Removes an empty leftover target directory, through its opened parent. */
+    private void removeIfEmpty(Path target) {
+        try (TargetDir parent = openParent(target)) {
+            if (parent != null) {
+                parent.removeIfEmpty();
+            }
+        }
+    }
+
     private static long remaining(long start, long timeoutNanos) {
         return Math.max(0, timeoutNanos - (System.nanoTime() - start));
     }
@@ -378,7 +404,7 @@ public final class PublishedVolumes {
             return Optional.of(new Publication(props.getProperty("volumeId"), Path.of(props.getProperty("target")),
                     props.getProperty("image"), Digest.parse(props.getProperty("digest")),
                     Boolean.parseBoolean(props.getProperty("writable")),
-                    Boolean.parseBoolean(props.getProperty("readonly"))));
+                    Boolean.parseBoolean(props.getProperty("readonly")), null));
         } catch (IOException | RuntimeException e) {
             LOG.warn("unreadable publication record {}: {}", file, e.toString());
             return Optional.empty();
