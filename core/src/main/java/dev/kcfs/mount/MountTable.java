@@ -14,9 +14,14 @@ import java.util.Optional;
  * instead of trusting remembered state.
  */
 public final class MountTable {
-    /** One line of mountinfo (proc(5)). */
-    public record Entry(int id, int parentId, String device, String root, Path mountPoint, String fsType,
-                        String source, String superOptions) {
+    /** One line of mountinfo (proc(5)): {@code options} are the per-mount ones (ro, nosuid, nodev, …). */
+    public record Entry(int id, int parentId, String device, String root, Path mountPoint, String options,
+                        String fsType, String source, String superOptions) {
+        /** Whether the per-mount options include {@code option} (e.g. nosuid). */
+        public boolean hasOption(String option) {
+            return List.of(options.split(",")).contains(option);
+        }
+
         /** The value of {@code key=} in the super options (e.g. overlay's lowerdir), if present. */
         public Optional<String> superOption(String key) {
             for (String option : splitOptions(superOptions)) {
@@ -77,7 +82,7 @@ public final class MountTable {
                 throw new IllegalArgumentException("unexpected mountinfo line: " + line);
             }
             entries.add(new Entry(Integer.parseInt(f[0]), Integer.parseInt(f[1]), f[2], unescape(f[3]),
-                    Path.of(unescape(f[4])), f[dash + 1], unescape(f[dash + 2]),
+                    Path.of(unescape(f[4])), f[5], f[dash + 1], unescape(f[dash + 2]),
                     dash + 3 < f.length ? unescape(f[dash + 3]) : ""));
         }
         return new MountTable(entries);

@@ -18,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -125,7 +127,30 @@ public final class Store {
             throw new StoreException("cannot open store " + root + ": " + e.getMessage(), e);
         }
         ObjectDirectory objects = ObjectDirectory.open(root.resolve("objects"), root.resolve("tmp"));
+        restrictModes(root);
         return new Store(root, objects, Scratch.open(root.resolve("tmp")), reader);
+    }
+
+    /**
+     * The store and its directories are for root (or whoever owns it) only: the images' setuid
+     * programs and device nodes are in there, and the shared mounts under {@code mounts/} show
+     * them (nosuid, but readable). Pods see images through their own binds, never through the store.
+     */
+    static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
+
+    private static void restrictModes(Path root) throws StoreException {
+        for (String d : List.of("", "objects", "images", "refs", "mounts", "leases", "quarantine", "tmp")) {
+            Path dir = root.resolve(d);
+            try {
+                if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
+                        && !Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS).equals(DIRECTORY_MODE)) {
+                    Files.setPosixFilePermissions(dir, DIRECTORY_MODE);
+                }
+            } catch (IOException e) {
+                throw new StoreException("cannot make " + dir + " private to its owner (mode 0700): " + e.getMessage()
+                        + "; open the store as its owner (root)", e);
+            }
+        }
     }
 
     private static void writeMeta(Path root, Path meta) throws IOException {

@@ -20,6 +20,8 @@ class MountTableTest {
         MountTable.Entry shared = table.at(Path.of("/var/lib/kcfs/mounts/ab")).orElseThrow();
         assertThat(shared.fsType()).isEqualTo("overlay");
         assertThat(shared.device()).isEqualTo("0:35");
+        assertThat(shared.hasOption("relatime")).isTrue();
+        assertThat(shared.hasOption("nosuid")).isFalse();
         assertThat(shared.superOption("datadir+")).contains("/var/lib/kcfs/objects");
 
         Path target = Path.of("/var/lib/kubelet/pods/u 1/volumes/kubernetes.io~csi/my\tvol/mount");

@@ -19,6 +19,7 @@ import dev.kcfs.verity.KernelVerity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,6 +46,7 @@ class ComposefsPublishTest {
         big = new byte[300_000];
         new Random(42).nextBytes(big);
         Files.write(tree.resolve("usr/bin/tool"), big);
+        Files.setAttribute(tree.resolve("usr/bin/tool"), "unix:mode", 04755); // setuid, as images have them
         Files.createSymbolicLink(tree.resolve("link"), Path.of("hello.txt"));
         store = Store.open(tmp.resolve("node/store"));
         digest = ComposefsImages.build(store, tree, "tools");
@@ -93,6 +95,27 @@ class ComposefsPublishTest {
         assertThat(MountTable.read().isMountPoint(shared)).isFalse();
         assertThat(store.mountRecords()).as("GC may collect the image again").isEmpty();
         assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+    }
+
+    @Test
+    void setuidProgramsOfTheImageShowButTakeNoEffectAndTheStoreIsPrivate() throws Exception {
+        Path ro = node.target("pod-ro");
+        Path rw = node.target("pod-rw");
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        node.node().nodePublishVolume(publishWritable("vol-rw", rw, "tools").build());
+        for (Path mount : new Path[] {ro, rw, store.mountPoint(digest)}) {
+            assertThat((int) Files.getAttribute(mount.resolve("usr/bin/tool"), "unix:mode") & 07777)
+                    .as("stat in %s shows the image's mode", mount).isEqualTo(04755);
+            MountTable.Entry entry = MountTable.read().at(mount).orElseThrow();
+            assertThat(entry.hasOption("nosuid")).as("%s is nosuid: %s", mount, entry.options()).isTrue();
+            assertThat(entry.hasOption("nodev")).as("%s is nodev: %s", mount, entry.options()).isTrue();
+        }
+        for (String dir : new String[] {"", "objects", "images", "refs", "mounts", "leases", "tmp"}) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(store.root().resolve(dir))))
+                    .as("mode of the store's %s", dir.isEmpty() ? "root" : dir + "/").isEqualTo("rwx------");
+        }
+        node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
+        node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
     }
 
     @Test
