@@ -131,6 +131,21 @@ public final class SharedMounts {
         return released;
     }
 
+    /**
+     * The images {@link #releaseUnused} would release now: records without a mount (stale) and
+     * shared mounts nothing uses. A dry run of GC counts their records as gone, as a real run does.
+     */
+    public List<Digest> unused() throws IOException {
+        MountTable table = MountTable.read();
+        List<Digest> out = new ArrayList<>();
+        for (Digest image : records.recorded()) {
+            if (table.usersOf(records.pathOf(image)).isEmpty()) {
+                out.add(image);
+            }
+        }
+        return out;
+    }
+
     /** The images whose records stand for a mount that is really there (records checked against the mount table). */
     public List<Digest> mounted() throws IOException {
         MountTable table = MountTable.read();

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code kcfs mount --store}: mounts images of a {@link Store} through its {@link SharedMounts}
@@ -43,6 +44,39 @@ public final class StoreMounter {
         }
     }
 
+    /**
+     * The shared mount that the mount at {@code target} shows (a bind of {@code STORE/mounts/<digest>}),
+     * found in the mount table by device; empty when {@code target} is not such a bind.
+     */
+    public static Optional<Path> sharedMountBehind(Path target) {
+        MountTable table = MountTable.read();
+        Optional<MountTable.Entry> at = table.at(target);
+        if (at.isEmpty()) {
+            return Optional.empty();
+        }
+        return table.entries().stream()
+                .filter(e -> e.device().equals(at.get().device()) && !e.mountPoint().equals(target))
+                .map(MountTable.Entry::mountPoint)
+                .filter(p -> p.getParent() != null && p.getParent().getFileName() != null
+                        && p.getParent().getFileName().toString().equals("mounts") && isDigest(p.getFileName().toString()))
+                .findFirst();
+    }
+
+    /** The node store a shared mount directory belongs to, if {@code shared} is {@code STORE/mounts/<digest>} of one. */
+    public static Optional<Path> storeOf(Path shared) {
+        Path root = shared.getParent().getParent();
+        return root != null && Files.isRegularFile(root.resolve(Store.META)) ? Optional.of(root) : Optional.empty();
+    }
+
+    private static boolean isDigest(String name) {
+        try {
+            Digest.parse(name);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** Unmounts a target made by {@link #mount}; the shared mount stays until {@link #releaseUnused()}. */
     public void unmount(Path target) throws MountException {
         mounter.unmount(target, false);
@@ -54,6 +88,11 @@ public final class StoreMounter {
      */
     public List<Digest> releaseUnused() throws IOException {
         return shared.releaseUnused(WAIT);
+    }
+
+    /** The images {@link #releaseUnused()} would release now (stale records, shared mounts nothing uses). */
+    public List<Digest> unused() throws IOException {
+        return shared.unused();
     }
 
     /** The images whose in-use record stands for a mount that is really there. */

@@ -63,7 +63,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Store {
     public static final int FORMAT_VERSION = 1;
     public static final String DIGEST_ALGORITHM = "fs-verity-sha256-4096";
-    static final String META = "kcfs-store.properties";
+    /** The file that makes a directory a store. */
+    public static final String META = "kcfs-store.properties";
     private static final String IMAGE_SUFFIX = ".cfs";
     private static final String LIST_SUFFIX = ".objects";
 
@@ -579,6 +580,15 @@ public final class Store {
      * do not. If some kept image has no known object list, no object is removed (said in warnings).
      */
     public GcReport gc(boolean dryRun, Duration wait) throws StoreException {
+        return gc(dryRun, wait, Set.of());
+    }
+
+    /**
+     * {@link #gc(boolean, Duration)}, counting the mount records of {@code releasedMounts} as gone:
+     * the caller releases them first, or, for a dry run, would (stale records, unused shared
+     * mounts), so a dry run reports what the real run removes.
+     */
+    public GcReport gc(boolean dryRun, Duration wait, Set<Digest> releasedMounts) throws StoreException {
         FileLock lock = acquireExclusive(wait);
         if (lock == null) {
             return new GcReport(false, dryRun, 0, 0, 0, 0, 0, List.of("leases are held, GC did not run: " + describeLeases()));
@@ -590,7 +600,11 @@ public final class Store {
                 deleteQuietly(stale);
             }
             Set<Digest> roots = new TreeSet<>(refs().values());
-            roots.addAll(mountRecords());
+            for (Digest mounted : mountRecords()) {
+                if (!releasedMounts.contains(mounted)) {
+                    roots.add(mounted);
+                }
+            }
             SortedMap<Digest, Path> all = images();
             for (Digest r : roots) {
                 if (!all.containsKey(r)) {
