@@ -128,7 +128,8 @@ public final class TargetDir implements AutoCloseable {
                 return new MountException(MountException.Kind.REFUSED, target + ": '" + name
                         + "' is a symbolic link (or was swapped for one); refusing to follow it");
             case Errno.ENOTDIR:
-                return new MountException(MountException.Kind.REFUSED, target + ": '" + name + "' is not a directory");
+                return new MountException(MountException.Kind.REFUSED, target + ": '" + name
+                        + "' is not a directory (a symbolic link, or was swapped for one, or a file); refusing to use it");
             case Errno.EXDEV:
                 return new MountException(MountException.Kind.REFUSED, target + ": '" + name
                         + "' leads out of the directory it must stay in");
