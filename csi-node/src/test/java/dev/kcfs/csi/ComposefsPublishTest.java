@@ -139,6 +139,36 @@ class ComposefsPublishTest {
     }
 
     @Test
+    void aConcurrentStoreGcNeverReleasesTheSharedMountBetweenMountingAndBinding() throws Exception {
+        // `kcfs store gc` / `kcfs umount` in another process release unused shared mounts in a loop
+        StoreMounter cli = new StoreMounter(store, new ComposefsMounter());
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger releases = new java.util.concurrent.atomic.AtomicInteger();
+        Thread gc = new Thread(() -> {
+            while (running.get()) {
+                try {
+                    releases.addAndGet(cli.releaseUnused().size());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        }, "store-gc");
+        gc.start();
+        try {
+            for (int i = 0; i < 25; i++) {
+                Path t = node.target("pod-" + i);
+                node.node().nodePublishVolume(publish("vol-" + i, t, "tools").build());
+                assertThat(Files.readAllBytes(t.resolve("usr/bin/tool"))).as("round %d", i).isEqualTo(big);
+                node.node().nodeUnpublishVolume(unpublish("vol-" + i, t));
+            }
+        } finally {
+            running.set(false);
+            gc.join();
+        }
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+    }
+
+    @Test
     void sharesTheStoresMountWithKcfsMountWithoutPullingItAway() throws Exception {
         Path ro = node.target("pod-ro");
         node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
