@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -208,7 +207,9 @@ public final class PublishedVolumes {
         MountTable table = MountTable.read();
         Optional<MountTable.Entry> left = table.at(target);
         if (left.isEmpty()) {
-            left = table.entries().stream().filter(p::madeMount).findFirst();
+            // moved away with a renamed directory; an id another volume's mount reuses is not ours
+            left = table.entries().stream().filter(p::madeMount)
+                    .filter(e -> !byTarget.containsKey(e.mountPoint())).findFirst();
         }
         if (left.isPresent()) {
             throw new CsiException(Status.Code.INTERNAL, "cannot unpublish volume " + p.volumeId() + ": mount "
