@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -110,13 +112,15 @@ final class StoreCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             Store s = parent.open(store);
-            if (!dryRun) {
-                // mount records of images nobody uses any more (or from before a reboot) would keep them alive
-                for (Digest d : new StoreMounter(s, new ComposefsMounter()).releaseUnused()) {
-                    parent.kcfs.err().println("kcfs store gc: released the unused shared mount of image " + d.hex());
-                }
+            // mount records of images nobody uses any more (or from before a reboot) would keep them alive:
+            // a real run releases them, a dry run counts them as released, so both report the same
+            StoreMounter mounts = new StoreMounter(s, new ComposefsMounter());
+            Set<Digest> released = new TreeSet<>(dryRun ? mounts.unused() : mounts.releaseUnused());
+            for (Digest d : released) {
+                parent.kcfs.err().println("kcfs store gc: " + (dryRun ? "would release" : "released")
+                        + " the unused shared mount (or stale mount record) of image " + d.hex());
             }
-            Store.GcReport r = s.gc(dryRun, Duration.ofSeconds(waitSeconds));
+            Store.GcReport r = s.gc(dryRun, Duration.ofSeconds(waitSeconds), released);
             PrintStream out = parent.kcfs.out();
             for (String w : r.warnings()) {
                 parent.kcfs.err().println("kcfs store gc: " + w);
@@ -176,13 +180,18 @@ final class StoreCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Store.Stats s = parent.open(store).stats();
+            Store opened = parent.open(store);
+            Store.Stats s = opened.stats();
+            // a record whose mount is gone (reboot, namespace gone) is stale: not counted as a mount
+            int mounted = new StoreMounter(opened, new ComposefsMounter()).mounted().size();
+            int stale = s.mounts() - mounted;
             PrintStream out = parent.kcfs.out();
             out.printf("objects:        %d (%s, %s on disk)%n", s.objects(), bytes(s.objectBytes()), bytes(s.objectDiskBytes()));
             out.printf("images:         %d (%s)%n", s.images(), bytes(s.imageBytes()));
             out.printf("logical bytes:  %s%n", bytes(s.logicalBytes()));
             out.printf("dedup ratio:    %.2f%n", s.dedupRatio());
-            out.printf("refs:           %d%nmounts:         %d%nleases:         %d%n", s.refs(), s.mounts(), s.leases());
+            out.printf("refs:           %d%nmounts:         %d%s%nleases:         %d%n", s.refs(), mounted,
+                    stale > 0 ? " (" + stale + " stale mount record(s): `kcfs store gc` removes them)" : "", s.leases());
             return 0;
         }
     }

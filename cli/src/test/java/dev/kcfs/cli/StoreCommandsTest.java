@@ -3,6 +3,7 @@ package dev.kcfs.cli;
 import static dev.kcfs.cli.CliRun.kcfs;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.testing.Root;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerity;
@@ -137,5 +138,44 @@ class StoreCommandsTest {
             assertThat(kcfs("umount", target.toString()).rc()).isZero();
         }
         assertThat(Digest.parse(da)).isEqualTo(FsVerity.digest(image));
+    }
+
+    @Test
+    @Tag("root")
+    void staleMountRecordsAreCheckedAgainstTheMountTableAndUmountFindsTheStore() throws Exception {
+        Root.assumeRoot();
+        String store = dir.resolve("store").toString();
+        String da = digestOf(kcfs("store", "--store", store, "add", "--name", "a", tree("a", 1, new byte[20_000]).toString()));
+        String db = digestOf(kcfs("store", "--store", store, "add", "--name", "b", tree("b", 2, new byte[30_000]).toString()));
+        Path t1 = Files.createDirectories(dir.resolve("t1"));
+        assertThat(kcfs("mount", "--store", store, "a", t1.toString()).rc()).isZero();
+        // the mounts vanish without kcfs (a reboot, a mount namespace that is gone): the record stays
+        new KernelMounts().detach(t1);
+        new KernelMounts().detach(Path.of(store, "mounts", da));
+        assertThat(Path.of(store, "mounts", da)).isDirectory();
+
+        CliRun stats = kcfs("store", "--store", store, "stats");
+        assertThat(stats.outText()).contains("mounts:         0 (1 stale mount record(s)");
+        assertThat(kcfs("store", "--store", store, "refs", "rm", "a").rc()).isZero();
+        CliRun dry = kcfs("store", "--store", store, "gc", "--dry-run");
+        assertThat(dry.err()).contains("would release the unused shared mount (or stale mount record) of image " + da);
+        CliRun real = kcfs("store", "--store", store, "gc");
+        assertThat(real.rc()).as(real.toString()).isZero();
+        assertThat(dry.outText()).as("the dry run reports what the run then removes")
+                .isEqualTo("dry run: " + real.outText()).contains("1 images");
+        assertThat(Path.of(store, "images", da + ".cfs")).doesNotExist();
+
+        // umount without --store finds the store from the mount table
+        Path t2 = Files.createDirectories(dir.resolve("t2"));
+        Path t3 = Files.createDirectories(dir.resolve("t3"));
+        assertThat(kcfs("mount", "--store", store, "b", t2.toString()).rc()).isZero();
+        assertThat(kcfs("mount", "--store", store, "b", t3.toString()).rc()).isZero();
+        CliRun first = kcfs("umount", t2.toString());
+        assertThat(first.rc()).as(first.toString()).isZero();
+        assertThat(first.err()).contains("the shared mount " + Path.of(store, "mounts", db) + " stays: 1 other mount(s) use it");
+        CliRun last = kcfs("umount", t3.toString());
+        assertThat(last.err()).contains("released the shared mount of image " + db);
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(store);
+        assertThat(Path.of(store, "mounts", db)).doesNotExist();
     }
 }

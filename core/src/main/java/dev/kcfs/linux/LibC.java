@@ -89,6 +89,12 @@ public interface LibC extends Library {
 
     int link(String oldPath, String newPath) throws LastErrorException;
 
+    int mkdirat(int dirFd, String path, int mode) throws LastErrorException;
+
+    int AT_REMOVEDIR = 0x200;
+
+    int unlinkat(int dirFd, String path, int flags) throws LastErrorException;
+
     int LOCK_SH = 1;
     int LOCK_EX = 2;
     int LOCK_NB = 4;
@@ -110,8 +116,14 @@ public interface LibC extends Library {
     int posix_fadvise(int fd, long offset, long len, int advice);
 
     int MS_RDONLY = 1;
+    int MS_NOSUID = 2;
+    int MS_NODEV = 4;
+    int MS_REMOUNT = 32;
+    int MS_BIND = 4096;
     int MS_SILENT = 32768;
     int MNT_DETACH = 2;
+    /** umount2 flag: do not follow a symlink in the last component. */
+    int UMOUNT_NOFOLLOW = 8;
 
     /** {@code _IOW(0x94, 9, int)}: share the source fd's extents with the destination (reflink). */
     long FICLONE = 0x40049409L;

@@ -493,7 +493,8 @@ public final class ComposefsMounter {
         }
         int mfd;
         try {
-            mfd = ctx.mount(o.readOnly() ? FsContext.MOUNT_ATTR_RDONLY : 0);
+            mfd = ctx.mount((o.readOnly() ? FsContext.MOUNT_ATTR_RDONLY : 0)
+                    | (o.nosuidNodev() ? FsContext.MOUNT_ATTR_NOSUID | FsContext.MOUNT_ATTR_NODEV : 0));
         } catch (LastErrorException e) {
             throw new Refused(e.getErrorCode(), ctx.describe(step, e));
         }
@@ -517,7 +518,8 @@ public final class ComposefsMounter {
         if (enforce) {
             data.append(",verity=require");
         }
-        long flags = LibC.MS_SILENT | (o.readOnly() ? LibC.MS_RDONLY : 0);
+        long flags = LibC.MS_SILENT | (o.readOnly() ? LibC.MS_RDONLY : 0)
+                | (o.nosuidNodev() ? LibC.MS_NOSUID | LibC.MS_NODEV : 0);
         try {
             LibC.INSTANCE.mount("composefs", target.toString(), "overlay", new NativeLong(flags), data.toString());
         } catch (LastErrorException e) {

@@ -1,6 +1,7 @@
 package dev.kcfs.mount;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
 import dev.kcfs.linux.Errno;
 import dev.kcfs.linux.LibC;
@@ -27,7 +28,14 @@ final class FsContext implements AutoCloseable {
     static final int FSCONFIG_CMD_CREATE = 6;
     static final int FSMOUNT_CLOEXEC = 1;
     static final int MOUNT_ATTR_RDONLY = 1;
+    static final int MOUNT_ATTR_NOSUID = 2;
+    static final int MOUNT_ATTR_NODEV = 4;
     static final int MOVE_MOUNT_F_EMPTY_PATH = 4;
+    static final int MOVE_MOUNT_T_EMPTY_PATH = 0x40;
+    static final long SYS_OPEN_TREE = 428;
+    static final long SYS_MOUNT_SETATTR = 442;
+    static final int OPEN_TREE_CLONE = 1;
+    static final int AT_EMPTY_PATH = 0x1000;
 
     private final String fsType;
     private int fd;
@@ -63,6 +71,25 @@ final class FsContext implements AutoCloseable {
     /** Attaches a detached mount at {@code target}. */
     static void moveMount(int mountFd, Path target) {
         syscall(SYS_MOVE_MOUNT, mountFd, "", LibC.AT_FDCWD, target.toString(), MOVE_MOUNT_F_EMPTY_PATH);
+    }
+
+    /** Attaches a detached mount onto the directory open as {@code targetFd} (O_PATH is enough). */
+    static void moveMount(int mountFd, int targetFd) {
+        syscall(SYS_MOVE_MOUNT, mountFd, "", targetFd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    }
+
+    /** A detached copy of the mount at {@code source} (a bind not yet attached anywhere); returns its fd. */
+    static int openTreeClone(Path source) {
+        return syscall(SYS_OPEN_TREE, LibC.AT_FDCWD, source.toString(), OPEN_TREE_CLONE | LibC.O_CLOEXEC);
+    }
+
+    /** Sets mount attributes ({@code MOUNT_ATTR_*}) on a detached mount. */
+    static void setAttributes(int mountFd, long attributes) {
+        try (Memory attr = new Memory(32)) { // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+            attr.clear();
+            attr.setLong(0, attributes);
+            syscall(SYS_MOUNT_SETATTR, mountFd, "", AT_EMPTY_PATH, attr, new NativeLong(32));
+        }
     }
 
     /** The kernel's messages about this context so far ("e overlayfs: …"), joined; empty if none. */

@@ -8,9 +8,12 @@ import java.util.List;
 /**
  * What to mount besides the image: the object directories (data-only layers, in order), an
  * optional pinned image digest, the verity mode, and optional upper/work directories for a
- * writable view ({@code readOnly} then chooses whether the overlay itself is read-only).
+ * writable view ({@code readOnly} then chooses whether the overlay itself is read-only), and
+ * {@code nosuidNodev}: setuid bits and device nodes of the image show in {@code stat} but take
+ * no effect (the node store mounts images other people built this way).
  */
-public record MountOptions(List<Path> basedirs, Digest digest, VerityMode verity, Path upperdir, Path workdir, boolean readOnly) {
+public record MountOptions(List<Path> basedirs, Digest digest, VerityMode verity, Path upperdir, Path workdir, boolean readOnly,
+                           boolean nosuidNodev) {
     public MountOptions {
         basedirs = List.copyOf(basedirs);
         if ((upperdir == null) != (workdir == null)) {
@@ -19,20 +22,25 @@ public record MountOptions(List<Path> basedirs, Digest digest, VerityMode verity
     }
 
     public static MountOptions of(Path... basedirs) {
-        return new MountOptions(List.of(basedirs), null, VerityMode.OFF, null, null, true);
+        return new MountOptions(List.of(basedirs), null, VerityMode.OFF, null, null, true, false);
     }
 
     public MountOptions withDigest(Digest d) {
-        return new MountOptions(basedirs, d, verity, upperdir, workdir, readOnly);
+        return new MountOptions(basedirs, d, verity, upperdir, workdir, readOnly, nosuidNodev);
     }
 
     public MountOptions withVerity(VerityMode v) {
-        return new MountOptions(basedirs, digest, v, upperdir, workdir, readOnly);
+        return new MountOptions(basedirs, digest, v, upperdir, workdir, readOnly, nosuidNodev);
+    }
+
+    /** Setuid bits and device nodes of the image take no effect ({@code nosuid,nodev}). */
+    public MountOptions withNosuidNodev() {
+        return new MountOptions(basedirs, digest, verity, upperdir, workdir, readOnly, true);
     }
 
     /** A writable view: changes go to {@code upper}, the image and the objects stay untouched. */
     public MountOptions writable(Path upper, Path work) {
-        return new MountOptions(basedirs, digest, verity, upper, work, false);
+        return new MountOptions(basedirs, digest, verity, upper, work, false, nosuidNodev);
     }
 
     /**
@@ -99,7 +107,7 @@ public record MountOptions(List<Path> basedirs, Digest digest, VerityMode verity
             throw new IllegalArgumentException("mount option basedir=DIR is required (the object directory)");
         }
         boolean readOnly = ro != null ? ro : upper == null;
-        return new MountOptions(basedirs, digest, verity, upper, work, readOnly);
+        return new MountOptions(basedirs, digest, verity, upper, work, readOnly, false);
     }
 
     private static String requireValue(String key, String value) {

@@ -18,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -61,7 +63,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Store {
     public static final int FORMAT_VERSION = 1;
     public static final String DIGEST_ALGORITHM = "fs-verity-sha256-4096";
-    static final String META = "kcfs-store.properties";
+    /** The file that makes a directory a store. */
+    public static final String META = "kcfs-store.properties";
     private static final String IMAGE_SUFFIX = ".cfs";
     private static final String LIST_SUFFIX = ".objects";
 
@@ -125,7 +128,30 @@ public final class Store {
             throw new StoreException("cannot open store " + root + ": " + e.getMessage(), e);
         }
         ObjectDirectory objects = ObjectDirectory.open(root.resolve("objects"), root.resolve("tmp"));
+        restrictModes(root);
         return new Store(root, objects, Scratch.open(root.resolve("tmp")), reader);
+    }
+
+    /**
+     * The store and its directories are for root (or whoever owns it) only: the images' setuid
+     * programs and device nodes are in there, and the shared mounts under {@code mounts/} show
+     * them (nosuid, but readable). Pods see images through their own binds, never through the store.
+     */
+    static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
+
+    private static void restrictModes(Path root) throws StoreException {
+        for (String d : List.of("", "objects", "images", "refs", "mounts", "leases", "quarantine", "tmp")) {
+            Path dir = root.resolve(d);
+            try {
+                if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
+                        && !Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS).equals(DIRECTORY_MODE)) {
+                    Files.setPosixFilePermissions(dir, DIRECTORY_MODE);
+                }
+            } catch (IOException e) {
+                throw new StoreException("cannot make " + dir + " private to its owner (mode 0700): " + e.getMessage()
+                        + "; open the store as its owner (root)", e);
+            }
+        }
     }
 
     private static void writeMeta(Path root, Path meta) throws IOException {
@@ -453,6 +479,7 @@ public final class Store {
             }
             Path p = mountPoint(image);
             Files.createDirectories(p);
+            Files.deleteIfExists(mountNote(image)); // a new record starts without the note of an old one
             Durability.fsync(mounts);
             return p;
         } catch (StoreException e) {
@@ -462,11 +489,12 @@ public final class Store {
         }
     }
 
-    /** Removes the in-use record after unmounting; fails (EBUSY/not empty) while still mounted. */
+    /** Removes the in-use record (and its note) after unmounting; fails (EBUSY/not empty) while still mounted. */
     public void removeMountRecord(Digest image) throws StoreException {
         Path p = mountPoint(image);
         try {
             Files.deleteIfExists(p);
+            Files.deleteIfExists(mountNote(image));
         } catch (DirectoryNotEmptyException e) {
             throw new StoreException(p + " is not empty: the image is probably still mounted there; unmount it first", e);
         } catch (IOException e) {
@@ -475,11 +503,50 @@ public final class Store {
     }
 
     /**
+     * Keeps a short note with the mount record of an image (the mount package writes how the
+     * shared mount was made there); written atomically, removed with the record.
+     */
+    public void setMountNote(Digest image, String note) throws StoreException {
+        Path file = mountNote(image);
+        try (Scratch.Session session = scratch.session("note-")) {
+            Path temp = session.dir().resolve("note");
+            Files.writeString(temp, note + "\n", StandardCharsets.UTF_8);
+            Durability.replaceDurably(temp, file);
+        } catch (StoreException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new StoreException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The note kept with the mount record of an image, if any. */
+    public Optional<String> readMountNote(Digest image) throws StoreException {
+        Path file = mountNote(image);
+        try {
+            return Optional.of(Files.readString(file, StandardCharsets.UTF_8).trim());
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new StoreException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Path mountNote(Digest image) {
+        return mounts.resolve(image.hex() + ".note");
+    }
+
+    /**
      * Serializes changes to shared mounts (create, release) between threads and processes; the
      * mount package holds it while it decides whether a record is in use.
      */
     public Held lockMounts() throws StoreException {
         return FileLock.exclusive(root.resolve("mounts.lock"))::close;
+    }
+
+    /** {@link #lockMounts()}, waiting at most {@code wait}; null when another holder kept it that long. */
+    public Held lockMounts(Duration wait) throws StoreException {
+        FileLock lock = poll(root.resolve("mounts.lock"), System.nanoTime() + wait.toNanos());
+        return lock == null ? null : lock::close;
     }
 
     /** A held lock; closing releases it and cannot fail. */
@@ -513,6 +580,15 @@ public final class Store {
      * do not. If some kept image has no known object list, no object is removed (said in warnings).
      */
     public GcReport gc(boolean dryRun, Duration wait) throws StoreException {
+        return gc(dryRun, wait, Set.of());
+    }
+
+    /**
+     * {@link #gc(boolean, Duration)}, counting the mount records of {@code releasedMounts} as gone:
+     * the caller releases them first, or, for a dry run, would (stale records, unused shared
+     * mounts), so a dry run reports what the real run removes.
+     */
+    public GcReport gc(boolean dryRun, Duration wait, Set<Digest> releasedMounts) throws StoreException {
         FileLock lock = acquireExclusive(wait);
         if (lock == null) {
             return new GcReport(false, dryRun, 0, 0, 0, 0, 0, List.of("leases are held, GC did not run: " + describeLeases()));
@@ -524,7 +600,11 @@ public final class Store {
                 deleteQuietly(stale);
             }
             Set<Digest> roots = new TreeSet<>(refs().values());
-            roots.addAll(mountRecords());
+            for (Digest mounted : mountRecords()) {
+                if (!releasedMounts.contains(mounted)) {
+                    roots.add(mounted);
+                }
+            }
             SortedMap<Digest, Path> all = images();
             for (Digest r : roots) {
                 if (!all.containsKey(r)) {

@@ -55,6 +55,10 @@ class StoreMounterTest {
         assertThat(Files.getAttribute(t1.resolve("dir/big.bin"), "unix:dev")).as("one overlay, two binds")
                 .isEqualTo(Files.getAttribute(t2.resolve("dir/big.bin"), "unix:dev"));
         assertThat(Files.readString(t1.resolve("small.txt"))).isEqualTo("hello\n");
+        for (Path m : new Path[] {t1, t2, store.mountPoint(image)}) {
+            MountTable.Entry e = MountTable.read().at(m).orElseThrow();
+            assertThat(e.hasOption("nosuid") && e.hasOption("nodev") && e.hasOption("ro")).as("%s: %s", m, e.options()).isTrue();
+        }
 
         store.removeRef("example.org/app:1");
         Store.GcReport gc = store.gc(false, Duration.ZERO);

@@ -2,6 +2,7 @@ package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.PullSecrets;
+import dev.kcfs.csi.ExpectedDigests;
 import dev.kcfs.image.erofs.ErofsReader;
 import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
@@ -26,6 +27,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 
@@ -106,11 +108,10 @@ final class ImageBuilder {
         }
         Digest digest = result.image();
         try {
-            String expected = spec.getExpectedDigest();
-            if (expected != null && !expected.equals(digest.hex())) {
-                throw new BuildException("built composefs image " + digest.hex() + " from " + key.image()
-                        + " but spec.expectedDigest is " + expected + "; check the source image and spec.formatVersion ("
-                        + key.formatVersion() + "), or fix spec.expectedDigest", false);
+            Optional<String> wrong = ExpectedDigests.mismatch(name, spec.getExpectedDigest(), digest);
+            if (wrong.isPresent()) {
+                throw new BuildException("built " + key.image() + " with format version " + key.formatVersion() + ": "
+                        + wrong.get(), false);
             }
             ObjectList objects = store.objectList(digest).orElse(ObjectList.of(Set.of(), 0));
             long files = countFiles(digest);

@@ -10,6 +10,7 @@ import dev.kcfs.api.PullSecrets;
 import dev.kcfs.api.StoreStats;
 import dev.kcfs.api.Verity;
 import dev.kcfs.csi.CsiException;
+import dev.kcfs.csi.ExpectedDigests;
 import dev.kcfs.csi.ImageAccess;
 import dev.kcfs.csi.ImageSource;
 import dev.kcfs.csi.ImageVerity;
@@ -74,7 +75,7 @@ import org.slf4j.LoggerFactory;
  * drops its ref once no volume uses it, and removes it from the report with the next write (a list
  * change is written at once), which releases the finalizer.
  */
-public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseable {
+public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDigests, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
     /** Coalesces bursts of changes into one status write. */
     private static final long COALESCE_MILLIS = 200;
@@ -543,16 +544,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
             cancel(e);
         }
         if (e.built != null && e.built.key().equals(key)) {
-            String expected = spec.getExpectedDigest();
-            if (expected != null && !expected.equals(e.built.digest().hex())) {
+            Optional<String> wrong = ExpectedDigests.mismatch(e.name, spec.getExpectedDigest(), e.built.digest());
+            if (wrong.isPresent()) {
                 // built before expectedDigest said otherwise: no new pod may mount it, and rebuilding cannot help
                 e.failedKey = key;
                 e.failedGeneration = generation;
                 e.retryable = false;
                 unrefs.add(e.name);
-                return set(e, ImageState.Failed, "built composefs image " + e.built.digest().hex() + " but"
-                        + " spec.expectedDigest is " + expected + "; check the source image and spec.formatVersion, or"
-                        + " fix spec.expectedDigest (not retried until the ComposefsImage changes)");
+                return set(e, ImageState.Failed, wrong.get() + " (not retried until the ComposefsImage changes)");
             }
             return set(e, ImageState.Ready, null);
         }
@@ -742,6 +741,17 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, AutoCloseab
             return Set.of();
         }
         return Set.copyOf(ci.getSpec().getAllowedNamespaces());
+    }
+
+    @Override
+    public Optional<String> expectedDigest(String imageName) {
+        if (!synced()) {
+            throw new CsiException(Status.Code.UNAVAILABLE, "the kcfs node agent on node " + settings.nodeName()
+                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check the digest of "
+                    + imageName + "; the mount is retried");
+        }
+        ComposefsImage ci = images.getStore().getByKey(imageName);
+        return ci == null || ci.getSpec() == null ? Optional.empty() : Optional.ofNullable(ci.getSpec().getExpectedDigest());
     }
 
     /**

@@ -2,8 +2,14 @@ package dev.kcfs.csi;
 
 import dev.kcfs.agent.NodeAgent;
 import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.ImageMounter;
+import dev.kcfs.mount.MountRecords;
+import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.store.Store;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -16,9 +22,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -102,15 +105,16 @@ public final class NodeMain implements Callable<Integer> {
                     .withBuildConcurrency(buildConcurrency).withCacheMaxBytes(cacheMaxBytes)
                     .withPlainHttpRegistries(plainHttpRegistries), Clock.systemUTC());
         }
+        ImageMounter mounter = new StoreImageMounter(images.store(), new ComposefsMounter());
+        MountRecords records = MountRecords.of(images.store());
         // spec.verity of each ComposefsImage where the agent knows it, else --verity
-        ImageMounter mounter = new ComposefsImageMounter(new ComposefsMounter(), images.store().objects().root(),
-                agent == null ? ImageVerity.fixed(verity) : agent.verityPolicy(verity));
         NodePlugin plugin = NodePlugin.start(
                 new NodePlugin.Config(socket, node, store, kubeletDir, metricsPort, version == null ? "dev" : version),
                 agent == null
-                        ? new NodePlugin.Parts(images, images, mounter, ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED,
-                                images)
-                        : new NodePlugin.Parts(agent.trackingUse(images), images, mounter, agent, agent, images));
+                        ? new NodePlugin.Parts(images, records, mounter, ImageVerity.fixed(verity), ExpectedDigests.NONE,
+                                ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED, images)
+                        : new NodePlugin.Parts(agent.trackingUse(images), records, mounter, agent.verityPolicy(verity),
+                                agent, agent, agent, images));
         if (agent != null) {
             agent.start(plugin.volumes()::all, plugin.metrics().registry());
         }

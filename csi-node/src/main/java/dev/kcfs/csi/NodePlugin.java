@@ -1,5 +1,9 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.mount.ImageMounter;
+import dev.kcfs.mount.KernelMounts;
+import dev.kcfs.mount.MountRecords;
+import dev.kcfs.mount.MountTable;
 import io.grpc.BindableService;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,9 +25,13 @@ public final class NodePlugin implements AutoCloseable {
     public record Config(Path socket, String nodeId, Path storeRoot, Path kubeletDir, int metricsPort, String version) {
     }
 
-    /** The parts that come from the store, the mount code and the node agent. */
-    public record Parts(ImageSource images, MountPoints mountPoints, ImageMounter mounter, ImageAccess access,
-                        OnDemandBuilds builds, StoreStats storeStats) {
+    /**
+     * The parts that come from the store, the mount code and the node agent: {@code verity} is how
+     * strictly each image's shared mount must check file bodies, {@code expected} the digest each
+     * image must have.
+     */
+    public record Parts(ImageSource images, MountRecords mountRecords, ImageMounter mounter, ImageVerity verity,
+                        ExpectedDigests expected, ImageAccess access, OnDemandBuilds builds, StoreStats storeStats) {
     }
 
     private final PublishedVolumes volumes;
@@ -45,14 +53,14 @@ public final class NodePlugin implements AutoCloseable {
         Path storeRoot = config.storeRoot().toAbsolutePath().normalize();
         Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
         Files.createDirectories(storeRoot);
-        PublishedVolumes volumes = new PublishedVolumes(storeRoot, parts.mountPoints(), parts.mounter(),
-                new KernelMounts());
+        PublishedVolumes volumes = new PublishedVolumes(storeRoot, kubeletDir, parts.mountRecords(), parts.mounter(),
+                parts.verity(), new KernelMounts());
         // recover before serving, so no call sees half-rebuilt state
         PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);
         LOG.info("recovered from the mount table: {}", recovery);
         CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats());
-        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.access(),
-                parts.builds(), metrics);
+        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.expected(),
+                parts.access(), parts.builds(), metrics);
         List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
                 node, new ControllerService());
         MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(config.metricsPort(), metrics,

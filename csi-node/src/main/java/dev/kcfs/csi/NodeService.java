@@ -14,6 +14,8 @@ import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
 import dev.kcfs.csi.v1.NodeUnpublishVolumeResponse;
 import dev.kcfs.csi.v1.VolumeCondition;
 import dev.kcfs.csi.v1.VolumeUsage;
+import dev.kcfs.mount.MountException;
+import dev.kcfs.mount.MountTable;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -29,8 +31,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +53,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private final Path kubeletDir;
     private final PublishedVolumes volumes;
     private final ImageSource images;
+    private final ExpectedDigests expected;
     private final ImageAccess access;
     private final OnDemandBuilds builds;
     private final CsiMetrics metrics;
@@ -61,11 +64,12 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     });
 
     public NodeService(String nodeId, Path kubeletDir, PublishedVolumes volumes, ImageSource images,
-                       ImageAccess access, OnDemandBuilds builds, CsiMetrics metrics) {
+                       ExpectedDigests expected, ImageAccess access, OnDemandBuilds builds, CsiMetrics metrics) {
         this.nodeId = nodeId;
         this.kubeletDir = kubeletDir.toAbsolutePath().normalize();
         this.volumes = volumes;
         this.images = images;
+        this.expected = expected;
         this.access = access;
         this.builds = builds;
         this.metrics = metrics;
@@ -176,7 +180,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         return s.stream().sorted().toList().toString();
     }
 
-    /** Finds the image on the node; if it is missing, kicks off an on-demand build and says so. */
+    /**
+     * Finds the image on the node and checks it is the one {@code spec.expectedDigest} names (the
+     * shared mount then pins that digest); if it is missing, kicks off an on-demand build and says so.
+     */
     private ResolvedImage resolve(String name) {
         Optional<ResolvedImage> image;
         try {
@@ -186,6 +193,11 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                     + e.getMessage(), e);
         }
         if (image.isPresent()) {
+            Optional<String> wrong = ExpectedDigests.mismatch(name, expected.expectedDigest(name).orElse(null),
+                    image.get().digest());
+            if (wrong.isPresent()) {
+                throw new CsiException(Status.Code.FAILED_PRECONDITION, wrong.get() + "; not mounted on node " + nodeId);
+            }
             return image.get();
         }
         OnDemandBuilds.BuildState state = requestBuild(name);
@@ -262,6 +274,12 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     static CsiException toCsi(String rpc, String volumeId, Exception e) {
         if (e instanceof CsiException csi) {
             return csi;
+        }
+        if (e instanceof MountException m && m.kind() != MountException.Kind.FAILED) {
+            // BUSY: another operation holds the shared mounts; REFUSED: a rule, which the message explains
+            return new CsiException(m.kind() == MountException.Kind.BUSY ? Status.Code.ABORTED
+                    : Status.Code.FAILED_PRECONDITION, rpc + " of volume " + volumeId + ": " + m.getMessage()
+                    + (m.kind() == MountException.Kind.BUSY ? "; kubelet will retry" : ""), e);
         }
         if (e instanceof InterruptedException) {
             Thread.currentThread().interrupt();

@@ -1,12 +1,17 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.mount.ImageMounter;
+import dev.kcfs.mount.KernelMounts;
+import dev.kcfs.mount.MountRecords;
+import dev.kcfs.mount.MountTable;
+import dev.kcfs.mount.SharedMounts;
+import dev.kcfs.mount.TargetDir;
 import dev.kcfs.verity.Digest;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -26,7 +32,6 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * The driver state: which volumes are published where, and the shared image mounts behind them.
  *
  * <p>Every operation on one target path runs under that path's lock; operations on different
- * targets run in parallel and meet only at the per-digest lock of {@link SharedMounts}. Each
+ * targets run in parallel and meet only at the lock of {@link SharedMounts}, which covers making
+ * or finding the shared mount of an image, binding it to the target, and releasing it. Each
  * publication also has a small record under {@code publications/<key>/} (written before mounting,
  * removed after unmounting) next to a writable volume's upper and work dirs; with the kernel's
  * mount table it lets a restarted plugin rebuild this state without touching live mounts.
@@ -54,20 +60,22 @@ public final class PublishedVolumes {
     enum Outcome { MOUNTED, ALREADY_PUBLISHED }
 
     private final Path publicationsDir;
-    private final MountPoints mountPoints;
+    private final Path kubeletDir;
+    private final MountRecords records;
     private final SharedMounts shared;
+    private final ImageVerity verity;
     private final KernelMounts kernel;
     private final KeyedLocks<Path> targetLocks = new KeyedLocks<>();
     private final Map<Path, Publication> byTarget = new ConcurrentHashMap<>();
 
-    public PublishedVolumes(Path storeRoot, ImageMounter mounter, KernelMounts kernel) {
-        this(storeRoot, MountPoints.under(storeRoot.resolve("mounts")), mounter, kernel);
-    }
-
-    public PublishedVolumes(Path storeRoot, MountPoints mountPoints, ImageMounter mounter, KernelMounts kernel) {
+    /** Publishes under {@code kubeletDir} only: every target is resolved below it without following symlinks. */
+    public PublishedVolumes(Path storeRoot, Path kubeletDir, MountRecords records, ImageMounter mounter,
+                            ImageVerity verity, KernelMounts kernel) {
         this.publicationsDir = storeRoot.resolve("publications");
-        this.mountPoints = mountPoints;
-        this.shared = new SharedMounts(mountPoints, mounter, kernel);
+        this.kubeletDir = kubeletDir;
+        this.records = records;
+        this.shared = new SharedMounts(records, mounter, kernel);
+        this.verity = verity;
         this.kernel = kernel;
     }
 
@@ -104,35 +112,45 @@ public final class PublishedVolumes {
             }
 
             ResolvedImage image = resolver.resolve(spec.image());
-            Path source = shared.acquire(image, target, remaining(start, timeoutNanos));
             Publication publication = new Publication(spec.volumeId(), target, spec.image(), image.digest(),
-                    spec.writable(), spec.readonly());
-            Path volumeDir = volumeDir(target);
-            boolean createdTarget = false;
-            try {
-                writeRecord(volumeDir, publication);
-                if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.createDirectories(target);
-                    createdTarget = true;
-                } else if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                    throw CsiException.invalid("target_path " + target + " exists and is not a directory");
-                }
-                if (spec.writable()) {
-                    Path upper = Files.createDirectories(volumeDir.resolve("upper"));
-                    Path work = Files.createDirectories(volumeDir.resolve("work"));
-                    kernel.overlay(source, upper, work, target);
-                } else {
-                    kernel.bindReadOnly(source, target);
-                }
-                byTarget.put(target, publication);
-                return Outcome.MOUNTED;
-            } catch (IOException | RuntimeException e) {
-                deleteTree(volumeDir);
-                if (createdTarget) {
-                    Files.deleteIfExists(target);
-                }
-                shared.release(image.digest(), target, TimeUnit.SECONDS.toNanos(30));
-                throw e;
+                    spec.writable(), spec.readonly(), null);
+            // the bind happens under the shared mounts' lock, so no release can unmount the source meanwhile
+            return shared.acquire(image.digest(), verity.verityOf(spec.image()),
+                    Duration.ofNanos(remaining(start, timeoutNanos)), source -> bind(publication, source.target()));
+        }
+    }
+
+    /**
+     * Mounts the shared mount {@code source} at the publication's target, opened once below the
+     * kubelet dir without following symlinks and mounted on as opened; on failure leaves nothing behind.
+     */
+    private Outcome bind(Publication publication, Path source) throws IOException {
+        Path target = publication.target();
+        Path volumeDir = volumeDir(target);
+        writeRecord(volumeDir, publication);
+        TargetDir dir = null;
+        try {
+            dir = TargetDir.open(kubeletDir, target, true);
+            if (publication.writable()) {
+                Path upper = Files.createDirectories(volumeDir.resolve("upper"));
+                Path work = Files.createDirectories(volumeDir.resolve("work"));
+                kernel.overlay(source, upper, work, dir);
+            } else {
+                kernel.bindReadOnly(source, dir);
+            }
+            int id = dir.mountId();
+            byTarget.put(target, publication.withMount(MountTable.read().entries().stream().filter(m -> m.id() == id)
+                    .findFirst().orElse(null)));
+            return Outcome.MOUNTED;
+        } catch (IOException | RuntimeException e) {
+            deleteTree(volumeDir);
+            if (dir != null && dir.created()) {
+                dir.removeIfEmpty();
+            }
+            throw e;
+        } finally {
+            if (dir != null) {
+                dir.close();
             }
         }
     }
@@ -147,7 +165,7 @@ public final class PublishedVolumes {
                     + "); unpublish it first");
         }
         Publication p = new Publication(spec.volumeId(), orphan.target(), spec.image(), orphan.digest(),
-                spec.writable(), spec.readonly());
+                spec.writable(), spec.readonly(), orphan.mount());
         writeRecord(volumeDir(orphan.target()), p);
         byTarget.put(orphan.target(), p);
         return Outcome.ALREADY_PUBLISHED;
@@ -160,13 +178,7 @@ public final class PublishedVolumes {
             Publication p = byTarget.get(target);
             if (p == null) {
                 // nothing of ours; remove the directory only if it is an empty leftover of a failed publish
-                if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && !MountTable.read().isMountPoint(target)) {
-                    try {
-                        Files.deleteIfExists(target);
-                    } catch (DirectoryNotEmptyException ignored) {
-                        // not ours to clean
-                    }
-                }
+                removeIfEmpty(target);
                 return;
             }
             if (!p.volumeId().isEmpty() && !p.volumeId().equals(volumeId)) {
@@ -177,23 +189,36 @@ public final class PublishedVolumes {
         }
     }
 
-    /** Unmounts a publication and removes every trace of it. */
+    /**
+     * Unmounts a publication (through the target's parent, opened below the kubelet dir without
+     * following symlinks) and removes every trace of it. Fails while the mount it made is still in
+     * the mount table, wherever it is now, so unpublish never reports success over a live mount.
+     */
     private void drop(Publication p, long timeoutNanos) throws IOException, InterruptedException {
         Path target = p.target();
-        for (int i = 0; i < 16 && MountTable.read().isMountPoint(target); i++) {
-            kernel.unmount(target);
+        try (TargetDir parent = openParent(target)) {
+            for (int i = 0; parent != null && i < 16 && MountTable.read().isMountPoint(target); i++) {
+                kernel.unmount(parent);
+            }
+            if (parent != null && !MountTable.read().isMountPoint(target)) {
+                parent.removeIfEmpty();
+            }
         }
-        if (MountTable.read().isMountPoint(target)) {
-            throw new CsiException(Status.Code.INTERNAL, "cannot unmount " + target + ": still mounted after 16 unmounts");
+        MountTable table = MountTable.read();
+        Optional<MountTable.Entry> left = table.at(target);
+        if (left.isEmpty()) {
+            // moved away with a renamed directory; an id another volume's mount reuses is not ours
+            left = table.entries().stream().filter(p::madeMount)
+                    .filter(e -> !byTarget.containsKey(e.mountPoint())).findFirst();
         }
-        try {
-            Files.deleteIfExists(target);
-        } catch (DirectoryNotEmptyException e) {
-            LOG.warn("target {} is not empty after unmounting; leaving it", target);
+        if (left.isPresent()) {
+            throw new CsiException(Status.Code.INTERNAL, "cannot unpublish volume " + p.volumeId() + ": mount "
+                    + left.get().id() + " is still at " + left.get().mountPoint() + " (the target's path changed or"
+                    + " it stays busy); kubelet will retry");
         }
         deleteTree(volumeDir(target)); // a writable volume's upper dir goes with it
         byTarget.remove(target);
-        shared.release(p.digest(), target, timeoutNanos);
+        shared.release(p.digest(), Duration.ofNanos(timeoutNanos));
     }
 
     /**
@@ -212,7 +237,7 @@ public final class PublishedVolumes {
             for (Path volumeDir : list(publicationsDir)) {
                 Optional<Publication> record = readRecord(volumeDir);
                 if (record.isPresent() && table.isMountPoint(record.get().target())) {
-                    Publication p = record.get();
+                    Publication p = record.get().withMount(table.at(record.get().target()).orElseThrow());
                     byTarget.put(p.target(), p);
                     usersByDigest.computeIfAbsent(p.digest(), d -> new HashSet<>()).add(p.target());
                     restored++;
@@ -220,13 +245,7 @@ public final class PublishedVolumes {
                     unreadable.add(volumeDir); // may hold the upper dir of a volume adopted below
                 } else {
                     LOG.info("removing stale publication record {}", volumeDir);
-                    if (record.isPresent() && Files.isDirectory(record.get().target(), LinkOption.NOFOLLOW_LINKS)) {
-                        try {
-                            Files.deleteIfExists(record.get().target());
-                        } catch (DirectoryNotEmptyException ignored) {
-                            // not ours to clean
-                        }
-                    }
+                    removeIfEmpty(record.get().target());
                     deleteTree(volumeDir);
                     cleaned++;
                 }
@@ -240,26 +259,8 @@ public final class PublishedVolumes {
                 cleaned++;
             }
         }
-        int sharedDropped = 0;
-        for (Digest digest : mountPoints.recorded()) {
-            if (!usersByDigest.containsKey(digest)) {
-                Path dir = mountPoints.pathOf(digest);
-                if (SharedMounts.usedElsewhere(MountTable.read(), dir)) {
-                    LOG.info("keeping shared mount {}: bound outside the kubelet dir", dir);
-                    continue;
-                }
-                for (int i = 0; i < 16 && MountTable.read().isMountPoint(dir); i++) {
-                    kernel.detach(dir);
-                }
-                try {
-                    mountPoints.remove(digest);
-                } catch (IOException e) {
-                    LOG.warn("cannot remove unused shared mount directory {}: {}", dir, e.getMessage());
-                }
-                sharedDropped++;
-            }
-        }
-        usersByDigest.forEach(shared::adopt);
+        // shared mounts nothing uses (no live volume, no bind elsewhere) and records without a mount go
+        int sharedDropped = shared.releaseUnused(Duration.ofMinutes(1)).size();
         return new RecoveryReport(restored, adopted, cleaned, usersByDigest.size(), sharedDropped);
     }
 
@@ -273,8 +274,8 @@ public final class PublishedVolumes {
             throws IOException {
         Map<String, Digest> sharedByDevice = new HashMap<>();
         Map<String, Digest> sharedByPath = new HashMap<>();
-        for (Digest d : mountPoints.recorded()) {
-            Path dir = mountPoints.pathOf(d);
+        for (Digest d : records.recorded()) {
+            Path dir = records.pathOf(d);
             sharedByPath.put(dir.toString(), d);
             table.at(dir).ifPresent(e -> sharedByDevice.put(e.device(), d));
         }
@@ -286,8 +287,8 @@ public final class PublishedVolumes {
             }
             Digest digest = null;
             boolean writable = false;
-            Optional<String> lower = e.fsType().equals("overlay") ? e.superOption("lowerdir") : Optional.empty();
-            if (lower.isPresent() && sharedByPath.containsKey(lower.get())) {
+            Optional<String> lower = e.lowerLayers().stream().filter(sharedByPath::containsKey).findFirst();
+            if (lower.isPresent()) {
                 digest = sharedByPath.get(lower.get());
                 writable = true;
             } else if (sharedByDevice.containsKey(e.device())) {
@@ -296,7 +297,7 @@ public final class PublishedVolumes {
             if (digest == null) {
                 continue;
             }
-            Publication p = new Publication("", target, "", digest, writable, !writable);
+            Publication p = new Publication("", target, "", digest, writable, !writable, e);
             LOG.warn("adopting {} volume at {} (image digest {}) that has no publication record", writable
                     ? "a writable" : "a read-only", target, digest.hex());
             writeRecord(volumeDir(target), p);
@@ -325,12 +326,14 @@ public final class PublishedVolumes {
         return byTarget.size();
     }
 
+    /** Images mounted for at least one volume. */
     int sharedMountCount() {
-        return shared.count();
+        return (int) byTarget.values().stream().map(Publication::digest).distinct().count();
     }
 
+    /** Volumes using the shared mount of {@code digest}. */
     int sharedUsers(Digest digest) {
-        return shared.users(digest);
+        return (int) byTarget.values().stream().filter(p -> p.digest().equals(digest)).count();
     }
 
     Path sharedPath(Digest digest) {
@@ -344,6 +347,25 @@ public final class PublishedVolumes {
                     + volumeId + ") is still running; kubelet will retry");
         }
         return held;
+    }
+
+    /** The parent of a target below the kubelet dir, or null when it cannot be reached without a symlink. */
+    private TargetDir openParent(Path target) {
+        try {
+            return TargetDir.parentOf(kubeletDir, target);
+        } catch (IOException e) {
+            LOG.warn("cannot open the directory of {}: {}", target, e.getMessage());
+            return null;
+        }
+    }
+
+    /** Removes an empty leftover target directory, through its opened parent. */
+    private void removeIfEmpty(Path target) {
+        try (TargetDir parent = openParent(target)) {
+            if (parent != null) {
+                parent.removeIfEmpty();
+            }
+        }
     }
 
     private static long remaining(long start, long timeoutNanos) {
@@ -383,7 +405,7 @@ public final class PublishedVolumes {
             return Optional.of(new Publication(props.getProperty("volumeId"), Path.of(props.getProperty("target")),
                     props.getProperty("image"), Digest.parse(props.getProperty("digest")),
                     Boolean.parseBoolean(props.getProperty("writable")),
-                    Boolean.parseBoolean(props.getProperty("readonly"))));
+                    Boolean.parseBoolean(props.getProperty("readonly")), null));
         } catch (IOException | RuntimeException e) {
             LOG.warn("unreadable publication record {}: {}", file, e.toString());
             return Optional.empty();

@@ -5,15 +5,10 @@ import dev.kcfs.store.StoreException;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.Optional;
-import java.util.Set;
 
-/**
- * The node store seen from the CSI plugin: image refs by name, the shared mount points (whose
- * existence keeps GC away from a mounted image), and the numbers for {@code /metrics}.
- */
-public final class StoreImages implements ImageSource, MountPoints, StoreStats {
+/** The node store seen from the CSI plugin: image refs by name, and the numbers for {@code /metrics}. */
+public final class StoreImages implements ImageSource, StoreStats {
     private final Store store;
 
     public StoreImages(Store store) {
@@ -31,32 +26,7 @@ public final class StoreImages implements ImageSource, MountPoints, StoreStats {
         if (digest.isEmpty() || !store.hasImage(digest.get())) {
             return Optional.empty();
         }
-        return Optional.of(new ResolvedImage(name, digest.get(), store.imagePath(digest.get())));
-    }
-
-    @Override
-    public Path pathOf(Digest image) {
-        return store.mountPoint(image);
-    }
-
-    @Override
-    public Path create(Digest image) throws StoreException {
-        return store.recordMount(image);
-    }
-
-    @Override
-    public void remove(Digest image) throws StoreException {
-        store.removeMountRecord(image);
-    }
-
-    @Override
-    public Lock lock() throws StoreException {
-        return store.lockMounts()::close;
-    }
-
-    @Override
-    public Set<Digest> recorded() throws StoreException {
-        return store.mountRecords();
+        return Optional.of(new ResolvedImage(name, digest.get()));
     }
 
     @Override

@@ -97,7 +97,7 @@ class BuildFailuresTest {
         await().atMost(WAIT).untilAsserted(() -> {
             NodeImage r = cluster.reported("n1", "tools");
             assertThat(r.getState()).isEqualTo(ImageState.Failed);
-            assertThat(r.getMessage()).contains("built composefs image " + right).contains(WRONG);
+            assertThat(r.getMessage()).contains("has digest " + right + " but spec.expectedDigest is " + WRONG);
             assertThat(n1.store.ref("tools")).isEmpty();
             assertThat(n1.store.images()).as("and GC frees it").isEmpty();
             cluster.assertCondition("tools", "Degraded", "True", "BuildFailed");

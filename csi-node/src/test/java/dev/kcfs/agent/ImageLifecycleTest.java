@@ -9,7 +9,7 @@ import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsNode;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
-import dev.kcfs.csi.MountTable;
+import dev.kcfs.mount.MountTable;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestRegistry;

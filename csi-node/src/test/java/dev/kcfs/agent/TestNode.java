@@ -1,6 +1,5 @@
 package dev.kcfs.agent;
 
-import dev.kcfs.csi.ComposefsImageMounter;
 import dev.kcfs.csi.LeftoverMounts;
 import dev.kcfs.csi.NodePlugin;
 import dev.kcfs.csi.StoreImages;
@@ -9,6 +8,8 @@ import dev.kcfs.csi.v1.NodePublishVolumeRequest;
 import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
 import dev.kcfs.csi.v1.VolumeCapability;
 import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.MountRecords;
+import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.KernelVerity;
@@ -69,12 +70,12 @@ final class TestNode implements AutoCloseable {
     TestNode withCsi() throws Exception {
         agent = new NodeAgent(client, store, settings, Clock.systemUTC());
         StoreImages images = new StoreImages(store);
-        ComposefsImageMounter mounter = new ComposefsImageMounter(
-                new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false),
-                store.objects().root(), agent.verityPolicy(VerityMode.IF_SUPPORTED));
+        StoreImageMounter mounter = new StoreImageMounter(store,
+                new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false));
         Path socket = root.resolve("csi.sock");
         plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
-                new NodePlugin.Parts(agent.trackingUse(images), images, mounter, agent, agent, images));
+                new NodePlugin.Parts(agent.trackingUse(images), MountRecords.of(store), mounter,
+                        agent.verityPolicy(VerityMode.IF_SUPPORTED), agent, agent, agent, images));
         agent.start(plugin.volumes()::all, plugin.metrics().registry());
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))

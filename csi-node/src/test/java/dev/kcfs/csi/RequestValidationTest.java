@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kcfs.csi.v1.NodePublishVolumeRequest;
 import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
 import dev.kcfs.csi.v1.VolumeCapability;
+import dev.kcfs.mount.MountTable;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;

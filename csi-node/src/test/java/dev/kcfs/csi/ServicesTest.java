@@ -16,6 +16,7 @@ import dev.kcfs.csi.v1.NodeGetVolumeStatsResponse;
 import dev.kcfs.csi.v1.NodeServiceCapability;
 import dev.kcfs.csi.v1.ProbeRequest;
 import dev.kcfs.csi.v1.VolumeUsage;
+import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.testing.Root;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;

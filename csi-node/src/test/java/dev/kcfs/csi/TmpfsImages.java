@@ -3,12 +3,17 @@ package dev.kcfs.csi;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.NativeLong;
 import dev.kcfs.linux.LibC;
+import dev.kcfs.mount.ImageMounter;
+import dev.kcfs.mount.MountException;
+import dev.kcfs.mount.Mounted;
+import dev.kcfs.mount.VerityMode;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -24,8 +29,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TmpfsImages implements ImageSource, ImageMounter {
     private final Map<String, ResolvedImage> images = new ConcurrentHashMap<>();
+    /** digest -> the name whose content it holds */
+    private final Map<Digest, String> contents = new ConcurrentHashMap<>();
     final AtomicInteger mounts = new AtomicInteger();
-    final AtomicInteger unmounts = new AtomicInteger();
 
     ResolvedImage add(String name) {
         return add(name, name);
@@ -33,7 +39,8 @@ final class TmpfsImages implements ImageSource, ImageMounter {
 
     /** Points {@code name} at the image whose content is derived from {@code content} (an image update). */
     ResolvedImage add(String name, String content) {
-        ResolvedImage image = new ResolvedImage(name, digestOf(content), Path.of("/nonexistent/images/" + content + ".cfs"));
+        ResolvedImage image = new ResolvedImage(name, digestOf(content));
+        contents.put(image.digest(), name);
         images.put(name, image);
         return image;
     }
@@ -60,29 +67,24 @@ final class TmpfsImages implements ImageSource, ImageMounter {
         return Optional.ofNullable(images.get(name));
     }
 
+    /** A read-only tmpfs; verity is never enforced (the test image has no file bodies to check). */
     @Override
-    public void mount(ResolvedImage image, Path mountpoint) throws IOException {
+    public Mounted mount(Digest image, Path mountpoint, VerityMode verity) throws IOException {
+        if (verity == VerityMode.REQUIRED) {
+            throw new MountException("verity was required for test image " + image.hex() + " but tmpfs has no fs-verity");
+        }
         try {
             LibC.INSTANCE.mount("kcfs-test", mountpoint.toString(), "tmpfs", new NativeLong(0), "size=1m,mode=0755");
-            Files.writeString(mountpoint.resolve("hello.txt"), hello(image.name()));
+            Files.writeString(mountpoint.resolve("hello.txt"), hello(contents.getOrDefault(image, "?")));
             Files.createDirectories(mountpoint.resolve("etc"));
-            Files.writeString(mountpoint.resolve("etc/digest"), image.digest().hex());
+            Files.writeString(mountpoint.resolve("etc/digest"), image.hex());
             LibC.INSTANCE.mount(null, mountpoint.toString(), null,
-                    new NativeLong(KernelMounts.MS_REMOUNT | KernelMounts.MS_RDONLY), null);
+                    new NativeLong(LibC.MS_REMOUNT | LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV), null);
         } catch (LastErrorException e) {
             throw new IOException("test image mount at " + mountpoint + ": errno " + e.getErrorCode(), e);
         }
         mounts.incrementAndGet();
-    }
-
-    @Override
-    public void unmount(Path mountpoint) throws IOException {
-        try {
-            LibC.INSTANCE.umount2(mountpoint.toString(), 0);
-            unmounts.incrementAndGet();
-        } catch (LastErrorException e) {
-            throw new IOException("test image unmount " + mountpoint + ": errno " + e.getErrorCode(), e);
-        }
+        return new Mounted(mountpoint, false, false, null, false, List.of());
     }
 
     /**
@@ -90,22 +92,14 @@ final class TmpfsImages implements ImageSource, ImageMounter {
      * signalling {@code mounting} first, so a test can act while a mount is in flight.
      */
     ImageMounter gated(CountDownLatch mounting, CountDownLatch release) {
-        return new ImageMounter() {
-            @Override
-            public void mount(ResolvedImage image, Path mountpoint) throws IOException {
-                mounting.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IOException(e);
-                }
-                TmpfsImages.this.mount(image, mountpoint);
+        return (image, mountpoint, verity) -> {
+            mounting.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new IOException(e);
             }
-
-            @Override
-            public void unmount(Path mountpoint) throws IOException {
-                TmpfsImages.this.unmount(mountpoint);
-            }
+            return TmpfsImages.this.mount(image, mountpoint, verity);
         };
     }
 

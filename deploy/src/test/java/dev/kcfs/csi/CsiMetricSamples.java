@@ -1,5 +1,6 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.mount.KernelMounts;
 import io.grpc.Status;
 import java.nio.file.Path;
 
@@ -12,7 +13,7 @@ public final class CsiMetricSamples {
     }
 
     public static String scrape(Path storeRoot) {
-        PublishedVolumes volumes = new PublishedVolumes(storeRoot, null, new KernelMounts());
+        PublishedVolumes volumes = new PublishedVolumes(storeRoot, storeRoot, null, null, null, new KernelMounts());
         CsiMetrics metrics = new CsiMetrics(volumes, () -> new StoreStats.Snapshot(3, 300, 900));
         metrics.published(PublishedVolumes.Outcome.MOUNTED);
         metrics.unpublished();

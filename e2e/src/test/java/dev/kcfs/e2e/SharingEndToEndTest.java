@@ -7,7 +7,7 @@ import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsNode;
 import dev.kcfs.api.ImageSource;
-import dev.kcfs.csi.MountTable;
+import dev.kcfs.mount.MountTable;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.store.ErofsImageObjects;
 import dev.kcfs.testing.Root;

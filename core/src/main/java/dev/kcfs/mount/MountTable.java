@@ -1,4 +1,4 @@
-package dev.kcfs.csi;
+package dev.kcfs.mount;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,9 +14,14 @@ import java.util.Optional;
  * instead of trusting remembered state.
  */
 public final class MountTable {
-    /** One line of mountinfo (proc(5)). */
-    public record Entry(int id, int parentId, String device, String root, Path mountPoint, String fsType,
-                        String source, String superOptions) {
+    /** One line of mountinfo (proc(5)): {@code options} are the per-mount ones (ro, nosuid, nodev, …). */
+    public record Entry(int id, int parentId, String device, String root, Path mountPoint, String options,
+                        String fsType, String source, String superOptions) {
+        /** Whether the per-mount options include {@code option} (e.g. nosuid). */
+        public boolean hasOption(String option) {
+            return List.of(options.split(",")).contains(option);
+        }
+
         /** The value of {@code key=} in the super options (e.g. overlay's lowerdir), if present. */
         public Optional<String> superOption(String key) {
             for (String option : splitOptions(superOptions)) {
@@ -25,6 +30,22 @@ public final class MountTable {
                 }
             }
             return Optional.empty();
+        }
+
+        /** The lower layers an overlay names ({@code lowerdir=A:B}, {@code lowerdir+=A}); empty for other file systems. */
+        public List<String> lowerLayers() {
+            if (!fsType.equals("overlay")) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            for (String option : splitOptions(superOptions)) {
+                if (option.startsWith("lowerdir=")) {
+                    out.addAll(List.of(option.substring("lowerdir=".length()).split(":")));
+                } else if (option.startsWith("lowerdir+=")) {
+                    out.add(option.substring("lowerdir+=".length()));
+                }
+            }
+            return out;
         }
     }
 
@@ -61,7 +82,7 @@ public final class MountTable {
                 throw new IllegalArgumentException("unexpected mountinfo line: " + line);
             }
             entries.add(new Entry(Integer.parseInt(f[0]), Integer.parseInt(f[1]), f[2], unescape(f[3]),
-                    Path.of(unescape(f[4])), f[dash + 1], unescape(f[dash + 2]),
+                    Path.of(unescape(f[4])), f[5], f[dash + 1], unescape(f[dash + 2]),
                     dash + 3 < f.length ? unescape(f[dash + 3]) : ""));
         }
         return new MountTable(entries);
@@ -84,6 +105,27 @@ public final class MountTable {
 
     public boolean isMountPoint(Path path) {
         return at(path).isPresent();
+    }
+
+    /**
+     * The mounts that use the mount at {@code mountPoint}, besides its own entries there: binds
+     * show its device, overlays name it as a lower layer. This is the one "still in use?" rule of
+     * shared image mounts; empty when nothing is mounted at {@code mountPoint}.
+     */
+    public List<Entry> usersOf(Path mountPoint) {
+        Optional<Entry> top = at(mountPoint);
+        if (top.isEmpty()) {
+            return List.of();
+        }
+        String path = mountPoint.toString();
+        List<Entry> out = new ArrayList<>();
+        for (Entry e : entries) {
+            if (!e.mountPoint().equals(mountPoint)
+                    && (e.device().equals(top.get().device()) || e.lowerLayers().contains(path))) {
+                out.add(e);
+            }
+        }
+        return out;
     }
 
     public long count(Path mountPoint) {
