@@ -38,10 +38,12 @@ cleanup_cgroups() {
   done
 }
 
-if (($# == 0)); then set -- "$here/lib/scenario.sh"; fi
+# the scripts run from a copy, so editing them during a run cannot change a running one
+cp -r "$here/lib" "$WORK/lib"
+if (($# == 0)); then set -- "$WORK/lib/scenario.sh"; fi
 start=$SECONDS
 rc=0
-unshare --pid --fork --mount-proc --mount --net --propagation private -- "$here/lib/node.sh" "$@" || rc=$?
+unshare --pid --fork --mount-proc --mount --net --propagation private -- "$WORK/lib/node.sh" "$@" || rc=$?
 cleanup_cgroups
 if grep -q " $WORK\| /var/lib/kcfs/\| /var/lib/kubelet/" /proc/self/mountinfo; then
   echo "run.sh: mounts were left behind:" >&2; grep " $WORK\| /var/lib/kcfs/\| /var/lib/kubelet/" /proc/self/mountinfo >&2; rc=1

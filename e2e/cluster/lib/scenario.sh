@@ -60,6 +60,30 @@ kubectl -n "$ns" rollout status deployment/kcfs-operator --timeout=60s
 until_ok 60 "kubelet registered csi.kcfs.dev on $NODE" \
   sh -c "kubectl get csinode $NODE -o jsonpath='{.spec.drivers[*].name}' | grep -qw csi.kcfs.dev"
 note "helm install: operator (2 replicas) and node DaemonSet ready; CSINode lists csi.kcfs.dev"
+lease() { kubectl -n "$ns" get lease kcfs-operator -o jsonpath="{.spec.$1}"; }
+until_ok 60 "an operator replica holds the Lease kcfs-operator" sh -c "kubectl -n $ns get lease kcfs-operator -o jsonpath='{.spec.holderIdentity}' | grep -q ."
+leader0=$(lease holderIdentity) renew0=$(lease renewTime) transitions0=$(lease leaseTransitions) lease_start=$SECONDS
+
+# Prometheus (Debian's) scrapes the node plugin and the operator the way the chart's ServiceMonitor
+# says: the Services labelled kcfs.dev/metrics, port "metrics", the pod's node as label "node".
+mkdir -p "$out/prometheus"
+cat > "$out/prometheus/prometheus.yml" <<YAML
+global: {scrape_interval: 5s, evaluation_interval: 5s}
+scrape_configs:
+  - job_name: kcfs
+    kubernetes_sd_configs:
+      - role: endpoints
+        kubeconfig_file: $KUBECONFIG
+        namespaces: {names: [$ns]}
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_service_label_kcfs_dev_metrics], regex: "true", action: keep}
+      - {source_labels: [__meta_kubernetes_endpoint_port_name], regex: metrics, action: keep}
+      - {source_labels: [__meta_kubernetes_pod_node_name], target_label: node}
+      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+YAML
+prometheus --config.file="$out/prometheus/prometheus.yml" --storage.tsdb.path="$out/prometheus/data" \
+  --web.listen-address=127.0.0.1:9090 >"$WORK/logs/prometheus.log" 2>&1 &
+prom_start=$(date +%s)
 
 say "kubectl apply -f examples/composefsimage.yaml"
 t0=$(ms)
@@ -192,6 +216,78 @@ kubectl -n team-a delete pod app-c --wait=true
 until_ok 120 "ComposefsImage app-c deleted after its pod" sh -c '! kubectl get composefsimage app-c'
 until_ok 120 "the store drops app-c" sh -c "! ls /var/lib/kcfs/images/ | grep -q '${digest_c#sha256:}'"
 note "app-c waited on its finalizer while in use; after its pod was gone the node store dropped it"
+
+say "chart values that change node behaviour: node.verity and node.cacheMaxBytes"
+helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.verity=REQUIRED --wait --timeout 3m
+kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=120s
+kubectl -n team-a run strict --image="$busybox" --restart=Never --overrides='{"spec": {"securityContext":
+  {"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "strict",
+  "image": "'"$busybox"'", "command": ["sleep", "86400"], "securityContext": {"allowPrivilegeEscalation": false,
+  "capabilities": {"drop": ["ALL"]}}, "volumeMounts": [{"name": "tools", "mountPath": "/data"}]}], "volumes": [{"name":
+  "tools", "csi": {"driver": "csi.kcfs.dev", "readOnly": true, "volumeAttributes": {"image": "app-b"}}}]}}'
+until_ok 90 "kubelet reports the verity refusal of pod strict" \
+  sh -c "kubectl -n team-a get events --field-selector involvedObject.name=strict,reason=FailedMount -o jsonpath='{.items[*].message}' | grep -qi verity"
+[[ "$(kubectl -n team-a get pod strict -o jsonpath='{.status.phase}')" == Pending ]] || fail "pod strict runs without verity"
+note "node.verity=REQUIRED: a new pod of app-b (spec IfSupported) is refused on this kernel: $(kubectl -n team-a get events \
+  --field-selector involvedObject.name=strict,reason=FailedMount -o jsonpath='{.items[0].message}' | cut -c1-160)"
+helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.verity=IF_SUPPORTED \
+  --set node.cacheMaxBytes=1K --wait --timeout 3m
+kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=120s
+kubectl -n team-a wait --for=condition=Ready pod/strict --timeout=180s || fail "pod strict did not start after node.verity went back"
+note "node.verity=IF_SUPPORTED again: kubelet's retry mounted pod strict"
+# app-c is wanted again but no pod uses it: over a 1 KiB cache limit it is evicted
+examples "$REPO/examples/composefsimage.yaml" | kubectl apply -f -
+image_state() { kubectl get composefsnode "$NODE" -o json | jq -r --arg n "$1" '.status.images[]? | select(.name == $n) | .state'; }
+until_ok 180 "app-c built again" sh -c "[ \"\$(kubectl get composefsimage app-c -o jsonpath='{.status.ready}')\" = 1/1 ] || \
+  kubectl get composefsnode $NODE -o json | jq -e '.status.images[] | select(.name == \"app-c\")' >/dev/null"
+until_ok 180 "node.cacheMaxBytes=1K evicts the unmounted app-c" sh -c "[ \"\$(kubectl get composefsnode $NODE -o json | jq -r '.status.images[] | select(.name == \"app-c\") | .state')\" = Pending ] && ! ls /var/lib/kcfs/images | grep -q '${digest_c#sha256:}'"
+[[ "$(image_state app-a)" == Ready && "$(image_state app-b)" == Ready ]] || fail "eviction took images that pods use"
+note "node.cacheMaxBytes=1K: the unmounted app-c was evicted (Pending, image file gone); app-a and app-b, in use, stayed Ready"
+helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.cacheMaxBytes=0 --wait --timeout 3m
+
+say "leader election: the Lease is renewed for 3 minutes, then passes to the other replica"
+wait_s=$((180 - (SECONDS - lease_start)))
+((wait_s > 0)) && { echo "waiting ${wait_s}s more for 3 minutes of renewals"; sleep "$wait_s"; }
+[[ "$(lease holderIdentity)" == "$leader0" ]] || fail "the Lease changed hands without a failure: $leader0 -> $(lease holderIdentity)"
+[[ "$(lease leaseTransitions)" == "$transitions0" ]] || fail "the Lease had transitions while its leader was healthy"
+[[ "$(lease renewTime)" > "$renew0" ]] || fail "the leader did not renew the Lease in 3 minutes ($renew0)"
+operators=$(kubectl -n "$ns" get pods -l app.kubernetes.io/component=operator -o jsonpath='{.items[*].metadata.name}')
+leader_pod=""
+for p in $operators; do [[ "$leader0" == *"$p"* ]] && leader_pod=$p; done
+[[ -n "$leader_pod" ]] || fail "the Lease holder '$leader0' is none of the operator pods ($operators)"
+standby=$(tr ' ' '\n' <<< "$operators" | grep -vx "$leader_pod")
+note "leader $leader_pod renewed the Lease for $((SECONDS - lease_start))s ($renew0 -> $(lease renewTime)), no transitions"
+t0=$(ms)
+kubectl -n "$ns" delete pod "$leader_pod" --wait=false
+until_ok 120 "the standby replica $standby takes the Lease" sh -c "kubectl -n $ns get lease kcfs-operator -o jsonpath='{.spec.holderIdentity}' | grep -q '$standby'"
+note "leader pod deleted -> $standby holds the Lease after $(( $(ms) - t0 )) ms"
+kubectl apply -f - <<YAML
+apiVersion: kcfs.dev/v1alpha1
+kind: ComposefsImage
+metadata: { name: after-failover }
+spec:
+  source: { image: "$REGISTRY/e2e/app-b:v1" }
+YAML
+kubectl wait --for=condition=Ready composefsimage/after-failover --timeout=180s || fail "the new leader did not reconcile a new image"
+note "the new leader reconciled ComposefsImage after-failover to Ready"
+
+say "Prometheus: every query of the Grafana dashboard returns data"
+until_ok 60 "Prometheus up" curl -fsS http://127.0.0.1:9090/-/ready
+until_ok 120 "Prometheus scrapes the node plugin and the operators" sh -c \
+  "[ \"\$(curl -fsS 'http://127.0.0.1:9090/api/v1/query?query=count(up{job=\"kcfs\"}==1)' | jq -r '.data.result[0].value[1]')\" -ge 3 ]"
+sleep 15
+end=$(date +%s)
+jq -r '.. | objects | select(has("expr")) | .expr' "$REPO/charts/kcfs/dashboards/kcfs.json" | sort -u > "$out/queries.txt"
+count=0
+while IFS= read -r q; do
+  query=$(sed -e 's/\$node/.*/g' -e 's/\$__rate_interval/1m/g' <<< "$q")
+  points=$(curl -fsS --get http://127.0.0.1:9090/api/v1/query_range --data-urlencode "query=$query" \
+    --data-urlencode "start=$prom_start" --data-urlencode "end=$end" --data-urlencode step=15 \
+    | jq '[.data.result[].values[] | select(.[1] != "NaN")] | length')
+  ((points > 0)) || fail "the dashboard query returns no data over the run: $q"
+  count=$((count + 1))
+done < "$out/queries.txt"
+note "Prometheus scraped $(curl -fsS 'http://127.0.0.1:9090/api/v1/query?query=count(up{job="kcfs"}==1)' | jq -r '.data.result[0].value[1]') targets; all $count dashboard queries return data"
 
 say "report"
 cat "$report"

@@ -755,24 +755,24 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     }
 
     /**
-     * The verity mode of each image from its {@code spec.verity} (Required, IfSupported, Disabled);
-     * {@code fallback} where the spec says nothing or the watch cache is not loaded yet.
+     * The verity mode of each image: {@code nodeMode} where it is REQUIRED (the node's admin demands
+     * verified mounts whatever an image's spec says), else the image's {@code spec.verity} (Required,
+     * IfSupported, Disabled), else {@code nodeMode} where the spec says nothing or the watch cache is
+     * not loaded yet. The API server defaults spec.verity to IfSupported, so a weaker node mode never
+     * overrides a spec.
      */
-    public ImageVerity verityPolicy(VerityMode fallback) {
+    public ImageVerity verityPolicy(VerityMode nodeMode) {
         return imageName -> {
+            if (nodeMode == VerityMode.REQUIRED) {
+                return VerityMode.REQUIRED;
+            }
             ComposefsImage ci = synced() ? images.getStore().getByKey(imageName) : null;
             Verity v = ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity();
-            if (v == null) {
-                return fallback;
-            }
-            switch (v) {
-                case Required:
-                    return VerityMode.REQUIRED;
-                case Disabled:
-                    return VerityMode.OFF;
-                default:
-                    return VerityMode.IF_SUPPORTED;
-            }
+            return v == null ? nodeMode : switch (v) {
+                case Required -> VerityMode.REQUIRED;
+                case Disabled -> VerityMode.OFF;
+                case IfSupported -> VerityMode.IF_SUPPORTED;
+            };
         };
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.kcfs.mount.VerityMode;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
 import dev.kcfs.api.Verity;
@@ -129,6 +130,13 @@ class CsiHooksTest {
                 .as("the shared mount of a Disabled image has no verity=require").isNotEmpty()
                 .noneMatch(l -> l.contains("verity=require"));
         n1.csi().nodeUnpublishVolume(unpublish("vol-relaxed", relaxed));
+
+        // the node's mode (kcfs-node --verity, chart node.verity): REQUIRED overrides every spec; a
+        // weaker one only fills in where no spec says (the API server defaults spec.verity)
+        assertThat(n1.agent.verityPolicy(VerityMode.REQUIRED).verityOf("relaxed")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(n1.agent.verityPolicy(VerityMode.IF_SUPPORTED).verityOf("relaxed")).isEqualTo(VerityMode.OFF);
+        assertThat(n1.agent.verityPolicy(VerityMode.OFF).verityOf("strict")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(n1.agent.verityPolicy(VerityMode.OFF).verityOf("no-such-image")).isEqualTo(VerityMode.OFF);
     }
 
     @Test
