@@ -50,11 +50,6 @@ public final class ErofsReader {
     public record Image(Directory root, int version, int flags, long inodes) {
     }
 
-    /**
-     * Deepest directory nesting accepted. Paths the kernel can resolve are under 4096 bytes, so at
-     * most 2048 levels; the limit also bounds this reader's recursion on hostile images.
-     */
-    private static final int MAX_DEPTH = 2048;
     private static final byte[] EMPTY = new byte[0];
 
     private final ByteBuffer b;
@@ -473,9 +468,6 @@ public final class ErofsReader {
     }
 
     private void fillDirectory(Directory dir, Raw r, int depth, Set<byte[]> filter) throws ErofsException {
-        if (depth > MAX_DEPTH) {
-            throw bad("directory nesting deeper than " + MAX_DEPTH + " levels (corrupt image?)");
-        }
         checkFlat(r, "directory");
         dirBytesBudget -= r.size;
         if (dirBytesBudget < 0) {
@@ -519,6 +511,11 @@ public final class ErofsReader {
                 }
                 if (filter != null && !filter.contains(childName)) {
                     continue;
+                }
+                if (depth + 1 > ImageLimits.MAX_DEPTH) {
+                    // the writer's limit too, so only a foreign or hostile image gets here; it also bounds the recursion
+                    throw bad("directory nid " + r.nid + " is " + depth + " levels deep and not empty; images nest at most "
+                            + ImageLimits.MAX_DEPTH + " levels");
                 }
                 Inode child = child(nid, depth);
                 if (child != null) {

@@ -381,6 +381,10 @@ public final class ErofsWriter {
                     continue;
                 }
                 checkName(f.node, name);
+                if (stack.size() > ImageLimits.MAX_DEPTH) {
+                    throw new ErofsException("Path " + f.node.pathString() + "/" + new String(name, StandardCharsets.UTF_8)
+                            + " is " + stack.size() + " levels deep; images nest at most " + ImageLimits.MAX_DEPTH + " levels");
+                }
                 n = create(f.node, name, in);
                 nodes.put(in, n);
                 f.add(name, n);
