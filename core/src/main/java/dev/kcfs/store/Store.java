@@ -100,22 +100,40 @@ public final class Store {
     /**
      * Opens a store, creating it in an empty or missing directory. Refuses a directory that is
      * neither empty nor a store, and a store of a newer format. Removes leftovers of crashed writers.
+     * Creation is atomic and safe when several processes open the same new store at once: the
+     * metadata file appears complete or not at all, and whoever comes second opens what the first made.
      */
     public static Store open(Path root, ImageObjects reader) throws StoreException {
+        return open(root, reader, true);
+    }
+
+    /** Whether {@code root} holds a kcfs store (its metadata file). */
+    public static boolean exists(Path root) {
+        return Files.isRegularFile(root.toAbsolutePath().resolve(META));
+    }
+
+    /**
+     * Opens a store that must already exist: for commands that only read or tidy a store, which
+     * must not leave a new empty store behind a mistyped path.
+     */
+    public static Store openExisting(Path root) throws StoreException {
+        return open(root, new ErofsImageObjects(), false);
+    }
+
+    private static Store open(Path root, ImageObjects reader, boolean create) throws StoreException {
         root = root.toAbsolutePath();
         Path meta = root.resolve(META);
         try {
+            if (!create && !Files.isRegularFile(meta)) {
+                throw new StoreException("no kcfs store at " + root + (Files.isDirectory(root)
+                        ? " (the directory has no " + META + ")" : "") + "; pull or add an image to create one");
+            }
             Files.createDirectories(root);
             if (!Files.exists(meta)) {
-                try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
-                    if (s.iterator().hasNext()) {
-                        throw new StoreException(root + " is not empty and has no " + META
-                                + "; it is not a kcfs store. Use an empty directory or an existing store.");
-                    }
-                }
-                writeMeta(root, meta);
+                initialise(root, meta);
             }
             checkMeta(meta);
+            removeInitLeftovers(root);
             for (String d : List.of("images", "refs", "mounts", "leases", "quarantine")) {
                 Files.createDirectories(root.resolve(d));
             }
@@ -128,15 +146,59 @@ public final class Store {
         return new Store(root, objects, Scratch.open(root.resolve("tmp")), reader);
     }
 
-    private static void writeMeta(Path root, Path meta) throws IOException {
+    /** Temporary metadata files: {@code kcfs-store.properties.*.new}. */
+    private static boolean isInitLeftover(String name) {
+        return name.startsWith(META + ".") && name.endsWith(".new");
+    }
+
+    /**
+     * Makes {@code root} a store: the metadata is written to a file of this process's own, made
+     * durable, then linked to its final name, which fails if another process got there first (then
+     * its metadata stands). A crash leaves either no metadata (and a temporary file that the next
+     * open ignores and removes) or complete metadata.
+     */
+    private static void initialise(Path root, Path meta) throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
+            for (Path p : s) {
+                String name = p.getFileName().toString();
+                boolean fresh = name.equals("lost+found") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+                // a concurrent initialiser's files: its temporary metadata, or (once it has won) the store's own
+                if (!fresh && !isInitLeftover(name) && !Files.exists(meta)) {
+                    throw new StoreException(root + " is not empty and has no " + META
+                            + "; it is not a kcfs store. Use an empty directory or an existing store.");
+                }
+            }
+        }
         Properties p = new Properties();
         p.setProperty("format", Integer.toString(FORMAT_VERSION));
         p.setProperty("digest", DIGEST_ALGORITHM);
-        Path temp = root.resolve(META + ".new");
-        try (OutputStream out = Files.newOutputStream(temp)) {
-            p.store(out, "kcfs node store; do not edit");
+        Path temp = Files.createTempFile(root, META + ".", ".new");
+        try {
+            try (OutputStream out = Files.newOutputStream(temp)) {
+                p.store(out, "kcfs node store; do not edit");
+            }
+            Durability.fsync(temp);
+            Files.createLink(meta, temp);
+            Durability.fsync(root);
+        } catch (IOException e) {
+            if (Files.isRegularFile(meta)) {
+                // another process created the store first (and may have removed our temporary as a
+                // leftover): its metadata stands, open what it made
+                return;
+            }
+            throw e;
+        } finally {
+            Files.deleteIfExists(temp);
         }
-        Durability.replaceDurably(temp, meta);
+    }
+
+    /** Temporary metadata of initialisers that crashed (once the store exists, no initialiser needs its own any more). */
+    private static void removeInitLeftovers(Path root) throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, e -> isInitLeftover(e.getFileName().toString()))) {
+            for (Path p : s) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static void checkMeta(Path meta) throws IOException {
