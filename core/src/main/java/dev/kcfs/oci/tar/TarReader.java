@@ -254,6 +254,11 @@ public final class TarReader {
         if (type == TarEntryType.CHAR_DEVICE || type == TarEntryType.BLOCK_DEVICE) {
             major = number(329, 8, "devmajor", headerOffset);
             minor = number(337, 8, "devminor", headerOffset);
+            if (major > 0xFFF || minor > 0xFFFFF) {
+                // the kernel's dev_t: 12 bits of major, 20 of minor (the image keeps rdev in 32 bits)
+                throw error("entry " + display(name) + " has device " + major + ":" + minor
+                        + ", outside the kernel's 0..4095:0..1048575");
+            }
         }
         List<Xattr> xattrs;
         if (pax.local().isEmpty()) {
