@@ -157,6 +157,30 @@ class ImportFailuresTest {
         assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("kcfs-image-writer"));
     }
 
+    /** The config's diff_ids used to be ignored: a layer that is not the one the config names is refused. */
+    @Test
+    void layersMustMatchTheConfigsDiffIds(@TempDir Path dir) throws Exception {
+        Store store = Store.open(dir.resolve("store"));
+        byte[] tar = layer();
+        byte[] other = new TarBuilder().file("other", "y").build();
+        TestImage wrong = new TestImage("amd64", List.of(Layer.gzip(tar), new Layer(Layer.gzip(tar).mediaType(), Layer.gzip(tar).blob(), other)));
+        wrong.writeLayout(dir.resolve("wrong"), "t");
+        try (Importer importer = importer(store); ImageSource source = new OciLayoutDirectory(dir.resolve("wrong"), "t")) {
+            assertThatThrownBy(() -> importer.importImage(source, Platform.current(), "app", null))
+                    .isInstanceOf(OciException.class)
+                    .hasMessageContaining("uncompressed content is " + dev.kcfs.oci.Digests.sha256(tar))
+                    .hasMessageContaining("rootfs.diff_ids[1] says " + dev.kcfs.oci.Digests.sha256(other));
+        }
+        assertThat(store.refs()).isEmpty();
+        assertStoreReleased(store);
+        // a plain (uncompressed) layer is its own diff_id; the right ids import
+        TestImage right = new TestImage("amd64", List.of(Layer.gzip(tar), Layer.plain(other)));
+        right.writeLayout(dir.resolve("right"), "t");
+        try (Importer importer = importer(store); ImageSource source = new OciLayoutDirectory(dir.resolve("right"), "t")) {
+            assertThat(importer.importImage(source, Platform.current(), "app", null).layers()).isEqualTo(2);
+        }
+    }
+
     private static void assertStoreReleased(Store store) throws Exception {
         try (Stream<Path> s = Files.list(store.root().resolve("leases"))) {
             assertThat(s).as("lease files").isEmpty();
