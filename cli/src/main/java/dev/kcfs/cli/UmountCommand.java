@@ -38,7 +38,11 @@ final class UmountCommand implements Callable<Integer> {
         mounter.unmount(target, lazy);
         Path dir = store != null ? store : Path.of(System.getenv().getOrDefault("KCFS_STORE", StoreOption.DEFAULT));
         if (store != null || Files.isDirectory(dir.resolve("objects"))) {
-            List<Digest> released = new StoreMounter(Store.open(dir), mounter).releaseUnused();
+            // an explicit --store must be one; the default is used only where a store exists
+            if (store == null && !Store.exists(dir)) {
+                return 0;
+            }
+            List<Digest> released = new StoreMounter(StoreOption.existing(dir), mounter).releaseUnused();
             for (Digest d : released) {
                 kcfs.err().println("kcfs umount: released the shared mount of image " + d.hex());
             }

@@ -246,14 +246,23 @@ public final class Store {
         try (FileLock gate = FileLock.shared(gcGate)) {
             lock = FileLock.shared(gcLock);
         }
+        // the lock is what holds GC off; the file only tells GC reports who holds it. So a lease whose
+        // file cannot be written (a full disk) still holds, and leaves no empty file behind.
+        Path file = null;
         try {
-            Path file = Files.createTempFile(leases, "lease-", "");
+            file = Files.createTempFile(leases, "lease-", "");
             Files.writeString(file, "pid " + ProcessHandle.current().pid() + " since " + Instant.now() + ": " + purpose + "\n");
-            return new Lease(lock, file, purpose);
         } catch (IOException e) {
-            lock.close();
-            throw new StoreException("cannot record a lease in " + leases + ": " + e.getMessage(), e);
+            if (file != null) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // GC removes stale lease files
+                }
+            }
+            file = null;
         }
+        return new Lease(lock, file, purpose);
     }
 
     public static final class Lease implements AutoCloseable {
@@ -274,7 +283,9 @@ public final class Store {
         @Override
         public void close() {
             try {
-                Files.deleteIfExists(file);
+                if (file != null) {
+                    Files.deleteIfExists(file);
+                }
             } catch (IOException e) {
                 // a stale lease file is informational only; GC removes it
             } finally {
@@ -387,8 +398,38 @@ public final class Store {
 
     // ---------------------------------------------------------------- refs
 
+    /** Longest ref name once encoded as a file name (see {@link #encodeRefName}): the kernel's NAME_MAX. */
+    public static final int MAX_REF_FILE_NAME = 255;
+
+    /**
+     * What is wrong with {@code name} as a ref name, or null: not empty, no control characters (refs are
+     * listed one per line), and short enough to be a file name once encoded. Check it before the work
+     * whose result it would name.
+     */
+    public static String refNameProblem(String name) {
+        if (name.isEmpty()) {
+            return "a ref name must not be empty";
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return "ref name '" + name.replaceAll("\\p{Cntrl}", "?") + "' contains a control character";
+            }
+        }
+        int length = encodeRefName(name).length();
+        if (length > MAX_REF_FILE_NAME) {
+            return "ref name of " + name.length() + " characters is too long (" + length + " bytes as a file name, at most "
+                    + MAX_REF_FILE_NAME + "; characters outside A-Z a-z 0-9 . _ - take 3 bytes each)";
+        }
+        return null;
+    }
+
     /** Points a name at an image (replacing what it pointed at). The image must be in the store. */
     public void setRef(String name, Digest image) throws StoreException {
+        String problem = refNameProblem(name);
+        if (problem != null) {
+            throw new StoreException("cannot set ref: " + problem);
+        }
         Path file = refs.resolve(encodeRefName(name));
         try (FileLock lock = FileLock.shared(gcLock); Scratch.Session session = scratch.session("ref-")) {
             if (!hasImage(image)) {
