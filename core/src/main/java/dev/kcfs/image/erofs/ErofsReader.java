@@ -217,8 +217,19 @@ public final class ErofsReader {
         Directory root = new Directory(stat(r), r.xattrs);
         dirsSeen.put(rootNid, root);
         fillDirectory(root, r, 0, filter);
+        // directories found below are filled from a work list, not by recursion: the depth of an
+        // image must not depend on the reading thread's stack size
+        for (PendingDirectory p = pending.pollLast(); p != null; p = pending.pollLast()) {
+            fillDirectory(p.dir(), p.raw(), p.depth(), null);
+        }
         return new Image(root, version, flags, inodes);
     }
+
+    /** A directory whose inode was read but whose entries are still to be read. */
+    private record PendingDirectory(Directory dir, Raw raw, int depth) {
+    }
+
+    private final java.util.ArrayDeque<PendingDirectory> pending = new java.util.ArrayDeque<>();
 
     /** An inode's fields with its xattrs already converted back. */
     private static final class Raw {
@@ -545,8 +556,7 @@ public final class ErofsReader {
                 }
                 Directory d = new Directory(stat, r.xattrs);
                 dirsSeen.put(nid, d);
-                r = r.copy(); // the scratch is reused while the directory's children are read
-                fillDirectory(d, r, depth + 1, null);
+                pending.add(new PendingDirectory(d, r.copy(), depth + 1)); // the scratch is reused meanwhile
                 return d;
             }
             case 0100000:

@@ -230,7 +230,19 @@ class ErofsWriterTest {
     @Test
     void writerAndReaderShareOneDepthLimit() throws Exception {
         byte[] img = write(nested(ImageLimits.MAX_DEPTH), WriteOptions.defaults());
-        Directory d = ErofsReader.read(img, "deep", null).root();
+        // on a thread with the JVM's default 1 MiB stack, as the CLI's and the node's workers have
+        java.util.concurrent.atomic.AtomicReference<Object> read = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(null, () -> {
+            try {
+                read.set(ErofsReader.read(img, "deep", null).root());
+            } catch (Throwable e) {
+                read.set(e);
+            }
+        }, "small-stack", 1 << 20);
+        t.start();
+        t.join();
+        assertThat(read.get()).isInstanceOf(Directory.class);
+        Directory d = (Directory) read.get();
         int depth = 0;
         while (d.child("d".getBytes(StandardCharsets.US_ASCII)) instanceof Directory next) {
             d = next;
