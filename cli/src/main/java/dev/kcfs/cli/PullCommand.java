@@ -46,7 +46,8 @@ final class PullCommand implements Callable<Integer> {
     @Option(names = "--authfile", paramLabel = "FILE", description = "Docker config JSON or .dockerconfigjson with registry credentials.")
     Path authfile;
 
-    @Option(names = "--plain-http", description = "Talk plain HTTP to the registry (only for local test registries).")
+    @Option(names = "--plain-http",
+            description = "Talk plain HTTP to the registry, which is not on loopback (loopback registries always are).")
     boolean plainHttp;
 
     @Option(names = "--progress", negatable = true, description = "Show progress on stderr (default: when stderr is a terminal).")
