@@ -109,10 +109,11 @@ class CliHardeningTest {
     @Test
     void countsAndWordsSayWhatHappened() throws Exception {
         Path store = dir.resolve("store");
-        CliRun add = kcfs("store", "--store", store.toString(), "add", source().toString());
+        Path src = source();
+        CliRun add = kcfs("store", "--store", store.toString(), "add", src.toString());
         // d and its 6 files: the image's 256 hidden whiteout stubs are not the user's entries
         assertThat(add.err()).contains(": 7 entries, 0 new objects");
-        kcfs("store", "--store", store.toString(), "add", "--name", "kept", source().toString());
+        kcfs("store", "--store", store.toString(), "add", "--name", "kept", src.toString());
         CliRun dry = kcfs("store", "--store", store.toString(), "gc", "--dry-run");
         assertThat(dry.outText()).startsWith("0 images and 0 objects would be removed").doesNotContain(" removed (");
         Path other = Files.createDirectories(dir.resolve("other"));

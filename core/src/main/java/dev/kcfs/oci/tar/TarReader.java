@@ -51,7 +51,7 @@ public final class TarReader {
      * Largest PAX header or GNU long name accepted: above any path and xattr set an image can hold
      * (see {@link ImageLimits}), so a bigger one is hostile.
      */
-    public static final int MAX_META_SIZE = 1 << 20;
+    public static final int MAX_META_SIZE = 2 << 20;
     /**
      * Largest total of the global PAX records in force (keys and values). They apply to every later
      * entry, so they are kept small: real writers put a comment or a time there, if anything.
