@@ -115,7 +115,7 @@ class CliHardeningTest {
         assertThat(add.err()).contains(": 7 entries, 0 new objects");
         kcfs("store", "--store", store.toString(), "add", "--name", "kept", src.toString());
         CliRun dry = kcfs("store", "--store", store.toString(), "gc", "--dry-run");
-        assertThat(dry.outText()).startsWith("0 images and 0 objects would be removed").doesNotContain(" removed (");
+        assertThat(dry.outText()).startsWith("0 images and 0 objects would be removed").doesNotContain("objects removed");
         Path other = Files.createDirectories(dir.resolve("other"));
         Files.writeString(other.resolve("x"), "only here".repeat(20));
         kcfs("store", "--store", store.toString(), "add", other.toString());
