@@ -33,7 +33,10 @@ import java.util.TreeSet;
  * digest on every machine (see {@link dev.kcfs.oci.layer.TreeBuilder} for how tar maps to the tree).
  *
  * <p>Threads: the calling thread inflates and parses; the {@link BodyPipeline}'s workers hash and
- * write bodies. Memory is bounded by the pipeline's chunk pool plus the tree's metadata.
+ * write bodies; the image is written on a thread of its own straight into the store through a
+ * {@link Handoff}. A failure on any of them ends the import at once with that failure, and the
+ * lease, locks and temporaries are released. Memory is bounded by the pipeline's chunk pool plus
+ * the tree's metadata.
  */
 public final class Importer implements AutoCloseable {
     /** The composefs format version of every imported image: pinned so the digest never depends on the tree. */

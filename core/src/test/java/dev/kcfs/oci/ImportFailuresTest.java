@@ -26,7 +26,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -224,7 +223,6 @@ class ImportFailuresTest {
     private static final class BreakingSource implements ImageSource {
         private final ImageSource inner;
         private final long limit;
-        private final List<InputStream> opened = new ArrayList<>();
 
         BreakingSource(ImageSource inner, long limit) {
             this.inner = inner;
@@ -238,7 +236,7 @@ class ImportFailuresTest {
 
         @Override
         public InputStream openBlob(Descriptor blob) throws IOException {
-            InputStream in = new FilterInputStream(inner.openBlob(blob)) {
+            return new FilterInputStream(inner.openBlob(blob)) {
                 long count;
 
                 @Override
@@ -259,8 +257,6 @@ class ImportFailuresTest {
                     return n;
                 }
             };
-            opened.add(in);
-            return in;
         }
 
         @Override
