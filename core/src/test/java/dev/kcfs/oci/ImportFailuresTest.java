@@ -180,6 +180,29 @@ class ImportFailuresTest {
         }
     }
 
+    /**
+     * Layers as Go-based writers (umoci insert) leave them: no end-of-archive blocks, even the last
+     * body's padding missing. Their digests check out, so they import like the complete tar.
+     */
+    @Test
+    void layersWithoutTheirTrailerImport(@TempDir Path dir) throws Exception {
+        byte[] body = Fixtures.random(5, 1000);
+        byte[] noEnd = new TarBuilder().file("a", "1").file("b", body).buildWithoutEnd();
+        byte[] noPadding = Arrays.copyOf(noEnd, 512 * 3 + body.length);
+        byte[] complete = new TarBuilder().file("a", "1").file("b", body).build();
+        Store store = Store.open(dir.resolve("store"));
+        List<dev.kcfs.verity.Digest> images = new java.util.ArrayList<>();
+        int n = 0;
+        for (Layer layer : List.of(Layer.plain(complete), Layer.gzip(noEnd), Layer.plain(noPadding), Layer.zstd(noPadding))) {
+            Path layout = dir.resolve("layout" + n++);
+            new TestImage("amd64", List.of(layer)).writeLayout(layout, "t");
+            try (Importer importer = importer(store); ImageSource source = new OciLayoutDirectory(layout, "t")) {
+                images.add(importer.importImage(source, Platform.current(), null, null).image());
+            }
+        }
+        assertThat(images).as("the same tree from every form").containsOnly(images.get(0));
+    }
+
     private static void assertStoreReleased(Store store) throws Exception {
         try (Stream<Path> s = Files.list(store.root().resolve("leases"))) {
             assertThat(s).as("lease files").isEmpty();

@@ -39,6 +39,37 @@ class StoreFullDiskTest {
         }
     }
 
+    /** The body workers' stage of an import: a body that does not fit ends the whole import. */
+    @Test
+    void importThatFillsTheDiskEndsPromptlyAndReleasesTheStore(@TempDir Path dir) throws Exception {
+        Root.assumeRoot();
+        dev.kcfs.oci.registry.TestImage image = new dev.kcfs.oci.registry.TestImage(
+                dev.kcfs.oci.Platform.current().architecture(), java.util.List.of(dev.kcfs.oci.registry.TestImage.Layer.gzip(
+                        new dev.kcfs.oci.tar.TarBuilder().file("big", dev.kcfs.oci.registry.Fixtures.random(9, 3 << 20)).build())));
+        image.writeLayout(dir.resolve("layout"), "t");
+        Path fs = Files.createDirectories(dir.resolve("fs"));
+        run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", fs.toString());
+        try {
+            Store store = Store.open(fs.resolve("store"));
+            try (dev.kcfs.oci.Importer importer = new dev.kcfs.oci.Importer(store,
+                    new dev.kcfs.oci.registry.RegistryClient(dev.kcfs.oci.registry.DockerConfig.empty()),
+                    new dev.kcfs.oci.layer.BodyPipeline(2, 1 << 20));
+                 dev.kcfs.oci.ImageSource source = new dev.kcfs.oci.layout.OciLayoutDirectory(dir.resolve("layout"), "t")) {
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () ->
+                        assertThatThrownBy(() -> importer.importImage(source, dev.kcfs.oci.Platform.current(), "big", null))
+                                .hasMessageContaining("No space left on device"));
+            }
+            assertThat(leaseFiles(store)).isZero();
+            assertThat(store.gc(false, java.time.Duration.ofSeconds(2)).ran()).isTrue();
+            assertThat(store.refs()).isEmpty();
+            try (Stream<Path> tmp = Files.list(store.root().resolve("tmp"))) {
+                assertThat(tmp.map(p -> p.getFileName().toString())).containsOnly(Scratch.USERS_LOCK);
+            }
+        } finally {
+            run("umount", fs.toString());
+        }
+    }
+
     private static long leaseFiles(Store store) throws IOException {
         try (Stream<Path> s = Files.list(store.root().resolve("leases"))) {
             return s.count();
