@@ -59,6 +59,12 @@ public final class TarReader {
     public static final int MAX_GLOBAL_PAX_BYTES = 64 << 10;
     /** Most global PAX records in force at once. */
     public static final int MAX_GLOBAL_PAX_RECORDS = 256;
+    /**
+     * Most records in one PAX header. An entry's xattr names fit in 64 KiB ({@link ImageLimits}), so
+     * it holds at most about 9,400 xattrs; the bound is looser so that the xattr check, which says
+     * more, names the problem of anything in between, while it still caps the memory of parsing.
+     */
+    public static final int MAX_PAX_RECORDS = 65536;
     /** Most extended headers (PAX, GNU long name/link) in a row before one entry: one of each kind is normal. */
     public static final int MAX_EXTENDED_HEADERS = 8;
 
@@ -497,6 +503,10 @@ public final class TarReader {
                 throw error("PAX record without '=' at byte " + pos + " of the PAX header at offset " + headerOffset);
             }
             // keys are UTF-8 by the standard, but an xattr name inside one can be any bytes: keep them 1:1
+            if (out.size() >= MAX_PAX_RECORDS) {
+                throw error("PAX header at offset " + headerOffset + " has more than " + MAX_PAX_RECORDS
+                        + " records: more than any entry an image can hold");
+            }
             String key = new String(data, sp + 1, eq - sp - 1, StandardCharsets.ISO_8859_1);
             out.put(key, Arrays.copyOfRange(data, eq + 1, recordEnd));
             pos = recordEnd + 1;

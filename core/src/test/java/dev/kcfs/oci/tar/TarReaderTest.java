@@ -287,6 +287,12 @@ class TarReaderTest {
         }
         byte[] chained = chain.file("f", "1").build();
         assertThatThrownBy(() -> TarBuilder.readAll(chained)).hasMessageContaining("9th extended header in a row");
+        TarBuilder.Entry manyRecords = new TarBuilder().entry("f");
+        for (int i = 0; i <= TarReader.MAX_PAX_RECORDS; i++) {
+            manyRecords.pax("k" + i, "v");
+        }
+        byte[] tooManyRecords = manyRecords.add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(tooManyRecords)).hasMessageContaining("has more than 65536 records");
         byte[] hugePax = new TarBuilder().entry("f").pax("comment", new byte[TarReader.MAX_META_SIZE + 1]).add().build();
         assertThatThrownBy(() -> TarBuilder.readAll(hugePax)).hasMessageContaining("PAX header at offset 0 has absurd size");
         // global xattrs within the bounds still apply to every entry, the entry's own win
