@@ -148,6 +148,25 @@ class StoreConcurrencyTest {
         }
     }
 
+    /** The same race between processes, as when several kcfs commands meet a new store. */
+    @Test
+    void manyProcessesOpeningANewStoreAllSucceed() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        for (int round = 0; round < 3; round++) {
+            Path root = dir.resolve("proc-" + round);
+            List<Process> processes = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                processes.add(new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                        OpenStoreMain.class.getName(), root.toString()).redirectErrorStream(true).start());
+            }
+            for (Process p : processes) {
+                String out = new String(p.getInputStream().readAllBytes());
+                assertThat(p.waitFor()).as("round %d: %s", round, out).isZero();
+            }
+            assertThat(Store.exists(root)).isTrue();
+        }
+    }
+
     /** A crash during initialisation leaves at most a temporary file, which the next open ignores and removes. */
     @Test
     void leftoversOfACrashedInitialisationAndLostFoundAreNoObstacle() throws Exception {
