@@ -66,21 +66,28 @@ until_ok 60 "an operator replica holds the Lease kcfs-operator" sh -c "kubectl -
 leader0=$(lease holderIdentity) renew0=$(lease renewTime) transitions0=$(lease leaseTransitions) lease_start=$SECONDS
 
 # Prometheus (Debian's) scrapes the node plugin and the operator the way the chart's ServiceMonitor
-# says: the Services labelled kcfs.dev/metrics, port "metrics", the pod's node as label "node".
+# says: the endpoints of the Services labelled kcfs.dev/metrics, port "metrics", the pod's node as
+# label "node". Debian builds Prometheus without Kubernetes discovery, so a loop here writes the
+# same targets for its file discovery every few seconds.
 mkdir -p "$out/prometheus"
+write_targets() {
+  local services slices=""
+  services=$(kubectl -n "$ns" get services -l kcfs.dev/metrics=true -o jsonpath='{.items[*].metadata.name}')
+  for svc in $services; do
+    slices+=$(kubectl -n "$ns" get endpointslices -l "kubernetes.io/service-name=$svc" -o json)
+  done
+  jq -s '[.[].items[] | (.ports[] | select(.name == "metrics") | .port) as $port | .endpoints[]
+      | select(.conditions.ready != false) | {targets: [.addresses[0] + ":" + ($port | tostring)],
+        labels: {node: (.nodeName // ""), pod: (.targetRef.name // "")}}]' <<< "$slices" \
+    > "$out/prometheus/targets.json.new" && mv "$out/prometheus/targets.json.new" "$out/prometheus/targets.json"
+}
+write_targets
+(while sleep 3; do write_targets 2>/dev/null || true; done) &
 cat > "$out/prometheus/prometheus.yml" <<YAML
 global: {scrape_interval: 5s, evaluation_interval: 5s}
 scrape_configs:
   - job_name: kcfs
-    kubernetes_sd_configs:
-      - role: endpoints
-        kubeconfig_file: $KUBECONFIG
-        namespaces: {names: [$ns]}
-    relabel_configs:
-      - {source_labels: [__meta_kubernetes_service_label_kcfs_dev_metrics], regex: "true", action: keep}
-      - {source_labels: [__meta_kubernetes_endpoint_port_name], regex: metrics, action: keep}
-      - {source_labels: [__meta_kubernetes_pod_node_name], target_label: node}
-      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+    file_sd_configs: [{files: ["$out/prometheus/targets.json"], refresh_interval: 5s}]
 YAML
 prometheus --config.file="$out/prometheus/prometheus.yml" --storage.tsdb.path="$out/prometheus/data" \
   --web.listen-address=127.0.0.1:9090 >"$WORK/logs/prometheus.log" 2>&1 &
@@ -232,7 +239,8 @@ until_ok 90 "kubelet reports the verity refusal of pod strict" \
   sh -c "kubectl -n team-a get events --field-selector involvedObject.name=strict,reason=FailedMount -o jsonpath='{.items[*].message}' | grep -qi verity"
 [[ "$(kubectl -n team-a get pod strict -o jsonpath='{.status.phase}')" == Pending ]] || fail "pod strict runs without verity"
 note "node.verity=REQUIRED: a new pod of app-b (spec IfSupported) is refused on this kernel: $(kubectl -n team-a get events \
-  --field-selector involvedObject.name=strict,reason=FailedMount -o jsonpath='{.items[0].message}' | cut -c1-160)"
+  --field-selector involvedObject.name=strict,reason=FailedMount -o jsonpath='{range .items[*]}{.message}{"\n"}{end}' \
+  | grep -i verity | head -1 | cut -c1-200)"
 helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.verity=IF_SUPPORTED \
   --set node.cacheMaxBytes=1K --wait --timeout 3m
 kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=120s

@@ -657,6 +657,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                     : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
             metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
             failed(name, token, key, generation, be);
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            // this process also serves CSI: what the failed build allocated is garbage once we are here, so
+            // the build fails (and is reported, with backoff) instead of taking the thread, or the node, down
+            String what = e instanceof OutOfMemoryError ? "ran out of memory" : "nested too deeply";
+            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
+            failed(name, token, key, generation, new BuildException("building ComposefsImage " + name + " from " + key.image()
+                    + " " + what + " (" + e.getMessage() + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
+                    + " if the image is that large", true, e));
         }
         storeStatsStale = true;
         gcRequested = true; // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
