@@ -59,7 +59,8 @@ if [[ ! -f $repo/cli/target/kcfs-cli.jar || ! -f $repo/csi-node/target/kcfs-csi-
     (cd "$repo" && ./mvnw -B -q -pl cli,csi-node -am -DskipTests package)
 fi
 
-rm -rf "$work/guest" "$work/kernel" "$work"/*.img "$work/initrd.gz"
+# the jlinked JRE in $work/guest/jre is kept: build-rootfs.sh reuses it while the JDK is the same
+rm -rf "$work/guest/initrd" "$work/guest/vm" "$work/kernel" "$work"/*.img "$work/initrd.gz"
 mkdir -p "$work/kernel"
 # --- the kernel and its modules ------------------------------------------------------------------
 dpkg-deb -x "$deb" "$work/kernel"
@@ -122,10 +123,10 @@ done
 install -m 0755 "$here/guest/guest-main.sh" "$here/guest/verity-test.sh" "$root/verity-vm/"
 "$here/guest/make-testdata.sh" "$root/verity-vm/data"
 size_mb=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 64 ))
-mkfs.ext4 -q -F -L kcfs-sys -d "$root" "$work/sys.img" "${size_mb}M"
+mkfs.ext4 -q -F -L kcfs-sys -d "$root" "$work/sys.img" "${size_mb}M" > /dev/null
 # the store: 4 KiB blocks (fs-verity on ext4 needs the Merkle tree block size <= the page and
 # fs block size; 1 KiB blocks give "Unsupported log_blocksize") and the verity feature
-mkfs.ext4 -q -F -L kcfs-store -b 4096 -O verity "$work/store.img" 256M
+mkfs.ext4 -q -F -L kcfs-store -b 4096 -O verity "$work/store.img" 256M > /dev/null
 
 # --- boot --------------------------------------------------------------------------------------
 # TCG by default: CI machines have no usable /dev/kvm (where one exists, nested, qemu 7.2 failed
@@ -148,7 +149,7 @@ timeout "${KCFS_VM_TIMEOUT:-540}" "$qemu" "${accel_args[@]}" -m 2048 -smp 1 -nog
     -append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init" \
     -drive file="$work/sys.img",format=raw,if=virtio \
     -drive file="$work/store.img",format=raw,if=virtio \
-    < /dev/null 2>&1 | tr -d '\r' | tee "$work/console.log"
+    < /dev/null 2>&1 | sed -u 's/\r$//' | tee "$work/console.log"
 qemu_rc=${PIPESTATUS[0]}
 set -e
 guest_s=$(awk -v s="$boot_started" -v n="$(date +%s.%N)" 'BEGIN {printf "%.1f", n - s}')

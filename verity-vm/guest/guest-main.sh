@@ -4,6 +4,8 @@
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# a line of its own: the firmware leaves the console mid-line
+echo
 echo "KCFS-VM: booted in $(cut -d' ' -f1 /proc/uptime) s (kernel $(uname -r))"
 sh /verity-vm/verity-test.sh
 rc=$?
