@@ -43,8 +43,8 @@ if [[ -z $deb ]]; then
     fi
 fi
 [[ -f $deb ]] || die "KCFS_VM_KERNEL_DEB=$deb is not a file"
-for tool in mkfs.ext4 filefrag fsverity xz gzip dpkg-deb ldd; do
-    command -v "$tool" > /dev/null || die "$tool not found (Debian packages: e2fsprogs fsverity xz-utils dpkg)"
+for tool in mkfs.ext4 filefrag fsverity xz gzip dpkg-deb ldd docker-registry; do
+    command -v "$tool" > /dev/null || die "$tool not found (Debian packages: e2fsprogs fsverity xz-utils dpkg docker-registry)"
 done
 busybox=${KCFS_VM_BUSYBOX:-/bin/busybox}
 if [[ ! -x $busybox ]] || ldd "$busybox" > /dev/null 2>&1; then
@@ -52,11 +52,13 @@ if [[ ! -x $busybox ]] || ldd "$busybox" > /dev/null 2>&1; then
 fi
 jdk=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
 
-# --- kcfs jars, and the test classes (the guest's CSI client) --------------------------------------
-if [[ ! -f $repo/cli/target/kcfs-cli.jar || ! -f $repo/csi-node/target/kcfs-csi-node.jar \
-      || ! -f $repo/csi-node/target/test-classes/dev/kcfs/csi/GuestCsiClient.class ]]; then
-    echo "verity-vm: building the jars (./mvnw -pl cli,csi-node -am -DskipTests package)"
-    (cd "$repo" && ./mvnw -B -q -pl cli,csi-node -am -DskipTests package)
+# --- kcfs jars, the test classes (the guest's CSI client and agent check) and their classpath -----
+test_classpath=$repo/csi-node/target/test-classpath.txt
+if [[ ! -f $repo/cli/target/kcfs-cli.jar || ! -f $repo/csi-node/target/kcfs-csi-node.jar || ! -f $test_classpath \
+      || ! -f $repo/csi-node/target/test-classes/dev/kcfs/agent/GuestVerityPolicy.class ]]; then
+    echo "verity-vm: building the jars (./mvnw -pl cli,csi-node -am -DskipTests package dependency:build-classpath)"
+    (cd "$repo" && ./mvnw -B -q -pl cli,csi-node -am -DskipTests package dependency:build-classpath \
+        -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt)
 fi
 
 # the jlinked JRE in $work/guest/jre is kept: build-rootfs.sh reuses it while the JDK is the same
@@ -102,9 +104,15 @@ install -m 0755 "$here/guest/init" "$initrd_root/init"
     "$repo/csi-node/target/lib" > /dev/null
 root=$work/guest/vm/rootfs
 cp "$repo/cli/target/kcfs-cli.jar" "$repo"/cli/target/lib/*.jar "$root/app/lib/"
-mkdir -p "$root/app/test-classes"
+mkdir -p "$root/app/test-classes" "$root/app/test-lib"
 cp -R "$repo/csi-node/target/test-classes/." "$root/app/test-classes/"
 rm -f "$root"/app/test-classes/logback-test.xml
+# csi-node's test classpath (the mock API server, the registry fixtures of core's tests, ...)
+tr ':' '\n' < "$test_classpath" | while read -r entry; do
+    if [[ -f $entry ]]; then cp -n "$entry" "$root/app/test-lib/"
+    elif [[ -d $entry ]]; then cp -R "$entry/." "$root/app/test-classes/"
+    fi
+done
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,run,mnt,verity-vm,var/lib}
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
@@ -112,16 +120,44 @@ for applet in $("$busybox" --list); do
 done
 # independent checkers: fsverity measure (FS_IOC_MEASURE_VERITY) and filefrag (where an object's
 # bytes lie on the store disk, for the tamper test); dynamic, so their libraries come along
-for tool in fsverity filefrag; do
+# and docker-registry: the registry the node agent pulls from in GuestVerityPolicy
+for tool in fsverity filefrag docker-registry; do
     src=$(command -v "$tool")
     rm -f "$root/bin/$tool"
     cp -L "$src" "$root/bin/$tool"
+    [[ $tool == docker-registry ]] && cp -L "$src" "$root/usr/bin/$tool"   # TestRegistry's fixed path
     ldd "$src" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
         [[ -e $root$lib ]] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
     done
 done
 install -m 0755 "$here/guest/guest-main.sh" "$here/guest/verity-test.sh" "$root/verity-vm/"
 "$here/guest/make-testdata.sh" "$root/verity-vm/data"
+# The options of every JVM in the guest (verity-test.sh reads them): C1 only, one GC thread, a small
+# heap. Under emulation loading classes dominates a JVM start, so CDS archives are made with the
+# same options in the guest's own paths (a chroot with /proc): the JDK's classes for every JVM, and
+# what a `kcfs store add` loads for the CLI and kcfs-node runs (their class path is the same).
+# JVM warnings go to stderr: the script reads digests from stdout.
+jvm_options="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xmx384m -Xss4m -Xlog:all=warning:stderr"
+jvm_options+=" --enable-native-access=ALL-UNNAMED -Djna.tmpdir=/tmp"
+echo "$jvm_options" > "$root/verity-vm/jvm-options"
+# An explicit class path: a CDS archive records it, and "/app/lib/*" expands in directory order,
+# which differs between this directory and the guest's ext4.
+classpath=$(cd "$root" && ls app/lib/*.jar | sort | sed 's|^|/|' | paste -sd:)
+echo "$classpath" > "$root/verity-vm/classpath"
+if [[ $(id -u) -eq 0 ]]; then
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    unshare --mount --propagation private sh -c '
+        mount -t proc proc "$1/proc" &&
+        chroot "$1" /opt/java/bin/java $2 -Xshare:dump > /dev/null &&
+        chroot "$1" /opt/java/bin/java $2 -XX:ArchiveClassesAtExit=/app/kcfs.jsa -cp "$3" dev.kcfs.cli.Kcfs \
+            store --store /tmp/cds-store add /verity-vm/data/src > /dev/null 2>&1 &&
+        chroot "$1" /opt/java/bin/java $2 -XX:SharedArchiveFile=/app/kcfs.jsa -Xshare:on -cp "$3" dev.kcfs.cli.Kcfs \
+            --help > /dev/null' _ "$root" "$jvm_options" "$classpath" \
+        || die "could not make or use the CDS archives in $root"
+    rm -rf "${root:?}"/tmp/* "${root:?}"/tmp/.[!.]*
+else
+    echo "verity-vm: not root, so no CDS archives (chroot): JVMs start slower in the guest"
+fi
 size_mb=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 64 ))
 mkfs.ext4 -q -F -L kcfs-sys -d "$root" "$work/sys.img" "${size_mb}M" > /dev/null
 # the store: 4 KiB blocks (fs-verity on ext4 needs the Merkle tree block size <= the page and

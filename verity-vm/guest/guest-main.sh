@@ -4,6 +4,9 @@
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# the mock API server and the registry of the agent check listen on 127.0.0.1
+ip link set lo up
+printf '127.0.0.1 localhost\n' > /etc/hosts
 # a line of its own: the firmware leaves the console mid-line
 echo
 echo "KCFS-VM: booted in $(cut -d' ' -f1 /proc/uptime) s (kernel $(uname -r))"

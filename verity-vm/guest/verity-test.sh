@@ -11,10 +11,12 @@ pass() { echo "KCFS-VM: PASS $*"; }
 fail() { echo "KCFS-VM: FAIL $*"; failures=$((failures + 1)); }
 note() { echo "KCFS-VM: NOTE $*"; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
-# A JVM start costs seconds under emulation: C1 only, one GC thread, small heap.
-JAVA="/opt/java/bin/java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xmx384m -Xss4m
-    --enable-native-access=ALL-UNNAMED -Djna.tmpdir=/tmp"
-kcfs() { $JAVA -cp '/app/lib/*' dev.kcfs.cli.Kcfs "$@"; }
+# A JVM start costs seconds under emulation: run.sh chose the options and made CDS archives with them.
+JAVA="/opt/java/bin/java $(cat /verity-vm/jvm-options)"
+CDS=""
+[ -f /app/kcfs.jsa ] && CDS="-XX:SharedArchiveFile=/app/kcfs.jsa"
+CP=$(cat /verity-vm/classpath)
+kcfs() { $JAVA $CDS -cp "$CP" dev.kcfs.cli.Kcfs "$@"; }
 csi() { $JAVA -cp '/app/test-classes:/app/lib/*' dev.kcfs.csi.GuestCsiClient /run/csi.sock "$@"; }
 
 # every regular file under $1 reads back through $2 byte for byte; prints what differs
@@ -39,6 +41,9 @@ shared_mount_options() { grep " $S/mounts/$1 " /proc/self/mountinfo | sed 's/.* 
 
 mkdir -p /store /mnt/src /mnt/app /mnt/pinned /mnt/hand /var/lib/kubelet
 mount -t ext4 /dev/vdb /store || { fail "mount the ext4 store disk /dev/vdb"; exit 1; }
+if [ -n "$CDS" ] && ! $JAVA $CDS -Xshare:on -cp "$CP" dev.kcfs.cli.Kcfs --help > /dev/null 2>&1; then
+    note "the CDS archive /app/kcfs.jsa is not usable here: JVMs start without it"
+fi
 note "store filesystem: $(grep ' /store ' /proc/mounts)"
 
 # ---------------------------------------------------------------- add and pull enable verity
@@ -178,7 +183,7 @@ if same_tree /tmp/others /mnt/src; then
 else
     fail "files other than the tampered one do not read back"
 fi
-note "kernel: $(dmesg | grep -i -m2 -E 'verity|overlayfs' | tr '\n' ' ')"
+note "kernel: $(dmesg | grep -i -E 'corrupt|fs-verity digest' | tail -2 | tr '\n' ' ')"
 kcfs umount --store $S /mnt/src
 
 # ---------------------------------------------------------------- the CSI plugin, then fsck
@@ -187,7 +192,7 @@ target_app=/var/lib/kubelet/pods/uid-vol-app/volumes/kubernetes.io~csi/app/mount
 mkdir -p "$(dirname $target)" "$(dirname $target_app)"
 start_node() { # VERITY
     rm -f /run/csi.sock
-    $JAVA -cp '/app/lib/*' dev.kcfs.csi.NodeMain --endpoint unix:///run/csi.sock --node-id vm --no-agent \
+    $JAVA $CDS -cp "$CP" dev.kcfs.csi.NodeMain --endpoint unix:///run/csi.sock --node-id vm --no-agent \
         --store $S --kubelet-dir /var/lib/kubelet --metrics-port -1 --verity "$1" > /tmp/node-$1.log 2>&1 &
     node_pid=$!
     for i in $(seq 1 600); do
@@ -251,5 +256,17 @@ if start_node IF_SUPPORTED; then
         fail "CSI publish with verity IF_SUPPORTED: $out; shared mount options '$opts'"
     fi
     stop_node
+fi
+
+# ---------------------------------------------------------------- spec.verity through the node agent
+# The agent and the plugin as kcfs-node wires them, a mock API server and docker-registry, in one JVM
+# (GuestVerityPolicy prints its own PASS/FAIL lines); its node directory is on the verity store disk.
+$JAVA -Xmx512m -cp '/app/test-classes:/app/lib/kcfs-csi-node.jar:/app/test-lib/*' dev.kcfs.agent.GuestVerityPolicy \
+    /store/agent-node > /tmp/policy.log 2>&1
+rc=$?
+grep '^KCFS-VM: ' /tmp/policy.log
+failures=$((failures + rc))
+if [ $rc != 0 ] && ! grep -q '^KCFS-VM: FAIL' /tmp/policy.log; then
+    fail "GuestVerityPolicy exited $rc: $(tail -20 /tmp/policy.log)"
 fi
 exit $failures
