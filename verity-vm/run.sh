@@ -131,6 +131,7 @@ for tool in fsverity filefrag docker-registry; do
     done
 done
 install -m 0755 "$here/guest/guest-main.sh" "$here/guest/verity-test.sh" "$root/verity-vm/"
+cp -R "$repo/crds" "$root/verity-vm/crds"   # the mock API server of GuestVerityPolicy learns the CRDs
 "$here/guest/make-testdata.sh" "$root/verity-vm/data"
 # The options of every JVM in the guest (verity-test.sh reads them): C1 only, one GC thread, a small
 # heap. Under emulation loading classes dominates a JVM start, so CDS archives are made with the

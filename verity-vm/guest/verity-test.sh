@@ -261,7 +261,8 @@ fi
 # ---------------------------------------------------------------- spec.verity through the node agent
 # The agent and the plugin as kcfs-node wires them, a mock API server and docker-registry, in one JVM
 # (GuestVerityPolicy prints its own PASS/FAIL lines); its node directory is on the verity store disk.
-$JAVA -Xmx512m -cp '/app/test-classes:/app/lib/kcfs-csi-node.jar:/app/test-lib/*' dev.kcfs.agent.GuestVerityPolicy \
+$JAVA -Xmx512m -Dkcfs.crds.dir=/verity-vm/crds -cp '/app/test-classes:/app/lib/kcfs-csi-node.jar:/app/test-lib/*' \
+    dev.kcfs.agent.GuestVerityPolicy \
     /store/agent-node > /tmp/policy.log 2>&1
 rc=$?
 grep '^KCFS-VM: ' /tmp/policy.log
