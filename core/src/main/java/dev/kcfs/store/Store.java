@@ -884,7 +884,7 @@ public final class Store {
                             } catch (StoreException e) {
                                 failure.compareAndSet(null, e);
                             } catch (IOException e) {
-                                problems.add("cannot read object " + f + ": " + e.getMessage());
+                                readFailed(f, e, dryRun, problems, quarantined, failure);
                             }
                         }
                         return null;
@@ -980,6 +980,32 @@ public final class Store {
             }
         }
         return Optional.of(rebuilt);
+    }
+
+    /**
+     * An object that cannot be read. On a file with fs-verity the kernel answers EIO when a block
+     * does not match the Merkle tree, so its bytes on disk were changed: quarantine it like any
+     * object with the wrong content (a pod would only get EIO from it).
+     */
+    private void readFailed(Path f, IOException e, boolean dryRun, List<String> problems, List<Path> quarantined,
+                            AtomicReference<StoreException> failure) {
+        boolean hasVerity;
+        try {
+            hasVerity = verity.measure(f).status() == KernelVerity.Measurement.Status.MEASURED;
+        } catch (VerityException ve) {
+            hasVerity = false;
+        }
+        if (!hasVerity) {
+            problems.add("cannot read object " + f + ": " + e.getMessage());
+            return;
+        }
+        problems.add("object " + f + " fails the kernel's fs-verity check when read (" + e.getMessage()
+                + "): its bytes on disk were changed (tampered or corrupt)");
+        try {
+            quarantine(f, dryRun, quarantined);
+        } catch (StoreException se) {
+            failure.compareAndSet(null, se);
+        }
     }
 
     private void quarantine(Path bad, boolean dryRun, List<Path> quarantined) throws StoreException {

@@ -722,18 +722,26 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     /** Wraps the CSI plugin's image lookup so every publish counts as a use (for lastUsed and LRU eviction). */
     public ImageSource trackingUse(ImageSource inner) {
-        return name -> {
-            Optional<ResolvedImage> found = inner.resolve(name);
-            if (found.isPresent()) {
-                synchronized (this) {
-                    Entry e = entries.get(name);
-                    if (e != null) {
-                        e.lastUsed = clock.instant();
+        return new ImageSource() {
+            @Override
+            public Optional<ResolvedImage> resolve(String name) throws IOException {
+                Optional<ResolvedImage> found = inner.resolve(name);
+                if (found.isPresent()) {
+                    synchronized (NodeAgent.this) {
+                        Entry e = entries.get(name);
+                        if (e != null) {
+                            e.lastUsed = clock.instant();
+                        }
                     }
+                    scheduleReport();
                 }
-                scheduleReport();
+                return found;
             }
-            return found;
+
+            @Override
+            public Optional<String> damage(Digest image) throws IOException {
+                return inner.damage(image);
+            }
         };
     }
 
