@@ -25,19 +25,15 @@ dump_state() {
     echo "--- logs of $p"; kubectl -n "$ns" logs "$p" --all-containers --tail=60 2>&1 || true
   done
 }
-# until_ok SECONDS WHAT COMMAND...: retries COMMAND every second.
-until_ok() {
-  local limit="$1" what="$2"; shift 2
-  local start=$SECONDS
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS - start < limit)) || fail "$what: not true after ${limit}s"
-    sleep 1
-  done
-}
+. "$lib/wait.sh"
 # ms: milliseconds since the epoch, for the latency figures
 ms() { date +%s%3N; }
 examples() { sed -e "s#registry.example.com/team#$REGISTRY/e2e#g" -e "s#registry.example.com/busybox:latest#$busybox#g" "$@"; }
-node_pod() { kubectl -n "$ns" get pods -l app.kubernetes.io/component=node -o jsonpath='{.items[0].metadata.name}'; }
+# the node plugin pod of this node (the DaemonSet also makes one for the fake Node of the admission step)
+node_pod() {
+  kubectl -n "$ns" get pods -l app.kubernetes.io/component=node --field-selector "spec.nodeName=$NODE" \
+    -o jsonpath='{.items[0].metadata.name}'
+}
 helm_values=(
   --set node.image.repository=ghcr.io/kcfs/kcfs-node --set node.image.tag="$tag" --set node.image.pullPolicy=Never
   --set operator.image.repository=ghcr.io/kcfs/kcfs-operator --set operator.image.tag="$tag"
@@ -177,7 +173,8 @@ status_patch() {
 }
 # the agent's own credentials: the token kubelet projected into the node plugin's pod
 node_uid=$(kubectl -n "$ns" get pod "$(node_pod)" -o jsonpath='{.metadata.uid}')
-own_file=$(find "/var/lib/kubelet/pods/$node_uid/volumes/kubernetes.io~projected" -path '*/kube-api-access-*/token' | head -1)
+own_file=$(find "/var/lib/kubelet/pods/$node_uid/volumes/kubernetes.io~projected" -path '*/kube-api-access-*/token' \
+  2>/dev/null | head -1 || true)
 [[ -n "$own_file" ]] || { find "/var/lib/kubelet/pods/$node_uid" -maxdepth 4 >&2; fail "no projected token in pod $(node_pod)"; }
 own=$(cat "$own_file")
 [[ "$(status_patch "$own")" == 200 ]] || fail "the node agent's own token cannot patch its ComposefsNode: $(cat "$out/vap.json")"
