@@ -250,7 +250,8 @@ public final class ComposefsMounter {
                     + " Enable it (fsverity enable FILE) or remove them and import the image again";
         }
         if (o.verity() == VerityMode.REQUIRED) {
-            throw new MountException("verity was required for " + image + " but " + missing + why + ". "
+            // a rule the node cannot meet, not a fault: callers (CSI: FAILED_PRECONDITION) say so
+            throw new MountException(MountException.Kind.REFUSED, "verity was required for " + image + " but " + missing + why + ". "
                     + "Nothing was mounted; mount with tryverity (or without verity) to accept unverified file contents");
         }
         notes.add("fs-verity unavailable (" + missing + "): mounted WITHOUT verity enforcement");
@@ -524,7 +525,7 @@ public final class ComposefsMounter {
                     ctx.setString("verity", "require");
                 } catch (LastErrorException e) {
                     if (o.verity() == VerityMode.REQUIRED) {
-                        throw new MountException(ctx.describe("verity was required but this kernel's overlayfs does not accept verity=require (needs Linux 6.6); nothing was mounted", e));
+                        throw new MountException(MountException.Kind.REFUSED, ctx.describe("verity was required but this kernel's overlayfs does not accept verity=require (needs Linux 6.6); nothing was mounted", e));
                     }
                     notes.add(VERITY_DROPPED);
                 }
