@@ -287,8 +287,13 @@ note "the new leader reconciled ComposefsImage after-failover to Ready"
 
 say "Prometheus: every query of the Grafana dashboard returns data"
 until_ok 60 "Prometheus up" curl -fsS http://127.0.0.1:9090/-/ready
-until_ok 120 "Prometheus scrapes the node plugin and the operators" sh -c \
-  "[ \"\$(curl -fsS 'http://127.0.0.1:9090/api/v1/query?query=count(up{job=\"kcfs\"}==1)' | jq -r '.data.result[0].value[1]')\" -ge 3 ]"
+# up_targets: how many kcfs targets Prometheus scraped successfully last time
+up_targets() {
+  curl -fsS --get http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=count(up{job="kcfs"} == 1)' \
+    | jq -r '.data.result[0].value[1] // 0'
+}
+three_up() { [ "$(up_targets)" -ge 3 ]; }
+until_ok 120 "Prometheus scrapes the node plugin and the operators" three_up
 sleep 15
 end=$(date +%s)
 jq -r '.. | objects | select(has("expr")) | .expr' "$REPO/charts/kcfs/dashboards/kcfs.json" | sort -u > "$out/queries.txt"
@@ -301,7 +306,7 @@ while IFS= read -r q; do
   ((points > 0)) || fail "the dashboard query returns no data over the run: $q"
   count=$((count + 1))
 done < "$out/queries.txt"
-note "Prometheus scraped $(curl -fsS 'http://127.0.0.1:9090/api/v1/query?query=count(up{job="kcfs"}==1)' | jq -r '.data.result[0].value[1]') targets; all $count dashboard queries return data"
+note "Prometheus scraped $(up_targets) targets (the node plugin, both operators); all $count dashboard queries return data"
 
 say "report"
 cat "$report"
