@@ -125,6 +125,14 @@ check_pod() { # POD IMAGE: every file under /data hashes as in the source image
   diff -u "$out/fixtures/expected/$2.sha256" "$out/$1.sha256" >&2 || fail "pod $1 does not see the files of $2"
 }
 pods_of() { kubectl -n team-a get pods -l "$1" -o jsonpath='{.items[*].metadata.name}'; }
+# volume_pod NAME IMAGE: a restricted-level pod in team-a with ComposefsImage IMAGE read-only at /data
+volume_pod() {
+  kubectl -n team-a run "$1" --image="$busybox" --restart=Never --overrides='{"spec": {"securityContext":
+    {"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "main",
+    "image": "'"$busybox"'", "command": ["sleep", "86400"], "securityContext": {"allowPrivilegeEscalation": false,
+    "capabilities": {"drop": ["ALL"]}}, "volumeMounts": [{"name": "tools", "mountPath": "/data"}]}], "volumes": [{"name":
+    "tools", "csi": {"driver": "csi.kcfs.dev", "readOnly": true, "volumeAttributes": {"image": "'"$2"'"}}}]}}'
+}
 check_all_pods() {
   for p in $(pods_of app=tools); do check_pod "$p" app-a; done
   check_pod app-b app-b
@@ -227,11 +235,7 @@ note "app-c waited on its finalizer while in use; after its pod was gone the nod
 say "chart values that change node behaviour: node.verity and node.cacheMaxBytes"
 helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.verity=REQUIRED --wait --timeout 3m
 kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=120s
-kubectl -n team-a run strict --image="$busybox" --restart=Never --overrides='{"spec": {"securityContext":
-  {"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "strict",
-  "image": "'"$busybox"'", "command": ["sleep", "86400"], "securityContext": {"allowPrivilegeEscalation": false,
-  "capabilities": {"drop": ["ALL"]}}, "volumeMounts": [{"name": "tools", "mountPath": "/data"}]}], "volumes": [{"name":
-  "tools", "csi": {"driver": "csi.kcfs.dev", "readOnly": true, "volumeAttributes": {"image": "app-b"}}}]}}'
+volume_pod strict app-b
 until_ok 90 "kubelet reports the verity refusal of pod strict" \
   sh -c "kubectl -n team-a get events --field-selector involvedObject.name=strict,reason=FailedMount -o jsonpath='{.items[*].message}' | grep -qi verity"
 [[ "$(kubectl -n team-a get pod strict -o jsonpath='{.status.phase}')" == Pending ]] || fail "pod strict runs without verity"
@@ -294,7 +298,16 @@ up_targets() {
 }
 three_up() { [ "$(up_targets)" -ge 3 ]; }
 until_ok 120 "Prometheus scrapes the node plugin and the operators" three_up
-sleep 15
+# traffic for the panels that show rates, while Prometheus watches this node plugin: publishes (2
+# more replicas) and errors (a pod asking for an image no ComposefsImage names)
+kubectl -n team-a scale deployment/tools --replicas=4
+kubectl -n team-a rollout status deployment/tools --timeout=120s
+volume_pod missing-image no-such-image
+until_ok 90 "kubelet reports the refusal of pod missing-image" \
+  sh -c "kubectl -n team-a get events --field-selector involvedObject.name=missing-image,reason=FailedMount -o name | grep -q ."
+kubectl -n team-a scale deployment/tools --replicas=2
+kubectl -n team-a delete pod missing-image --wait=false
+sleep 20
 end=$(date +%s)
 jq -r '.. | objects | select(has("expr")) | .expr' "$REPO/charts/kcfs/dashboards/kcfs.json" | sort -u > "$out/queries.txt"
 count=0
