@@ -48,6 +48,10 @@ public final class OperatorMain implements Callable<Integer> {
       description = "how long a deleted image waits for nodes to release it, ISO-8601 (default ${DEFAULT-VALUE})")
   Duration releaseTimeout;
 
+  @Option(names = "--no-server-side-apply",
+      description = "write the finalizer and status with JSON patches instead of server-side apply (only for an API server without it)")
+  boolean noServerSideApply;
+
   @Option(names = "--plain-http-registry",
       description = "registry host[:port] (or host, for every port) to reach over http (repeatable); localhost, 127.0.0.1 and [::1] always are")
   List<String> plainHttpRegistries = new ArrayList<>();
@@ -75,7 +79,7 @@ public final class OperatorMain implements Callable<Integer> {
       String identity = Optional.ofNullable(System.getenv("POD_NAME")).orElse(InetAddress.getLocalHost().getHostName());
       election = Optional.of(new LeaderElectionConfiguration(leaseName, ns, identity));
     }
-    Operator operator = KcfsOperator.create(client, reconciler, election);
+    Operator operator = KcfsOperator.create(client, reconciler, election, !noServerSideApply);
     String[] hostPort = metricsAddress.split(":(?=[0-9]+$)");
     if (hostPort.length != 2) {
       throw new CommandLine.ParameterException(new CommandLine(this),
