@@ -385,4 +385,24 @@ class ComposefsImageReconcilerTest {
     return entries.stream().map(m -> m.getManager() + " " + m.getOperation() + " " + m.getSubresource())
         .collect(Collectors.joining(", "));
   }
+
+  /**
+   * Why the operator refuses --event-namespace other than "default": the API server refuses an event
+   * about a cluster-scoped object anywhere else (the mock took it), so every event would be lost.
+   */
+  @Test
+  void eventsAboutImagesAreAcceptedOnlyInTheDefaultNamespace() {
+    var settings = MockCluster.fastSettings();
+    cluster.start(new ComposefsImageReconciler.Settings(settings.releaseTimeout(), settings.releasePoll(),
+        settings.resolveRetry(), settings.secretRetry(), "kcfs-system", settings.countsInterval()));
+    cluster.apply("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+    await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("tools", "Ready", "False", "NoNodesSelected"));
+    assertThat(client.v1().events().inNamespace("kcfs-system").list().getItems()).isEmpty();
+    assertThat(cluster.metrics.count("kcfs_operator_events_total")).as("events written").isZero();
+    cluster.close();
+
+    cluster.start(settings);
+    cluster.apply("other", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(cluster.events("other", "Resolved")).hasSize(1));
+  }
 }
