@@ -48,13 +48,30 @@ public final class RealApiServer implements BeforeAllCallback, AfterAllCallback,
   /** Namespaces the tests write into; a real server without a controller manager never finishes deleting one. */
   private static final List<String> NAMESPACES = List.of("ci", "kcfs-system");
 
+  private Path binaries;
   private Path dir;
   private KubeAPIServer server;
   private KubernetesClient client;
   private String version;
 
+  /** A cluster admin (kube-api-test's client certificate is in system:masters). */
   public KubernetesClient client() {
     return client;
+  }
+
+  /**
+   * A client that impersonates {@code user}, e.g. {@code system:serviceaccount:NS:NAME} (the server
+   * adds a service account's groups): what RBAC grants that user, and nothing more. Close it.
+   */
+  public KubernetesClient clientAs(String user) {
+    Config config = Config.fromKubeconfig(server.getKubeConfigYaml());
+    config.setImpersonateUsername(user);
+    return new KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  /** The directory of KCFS_KUBE_BINARIES (e2e/cluster/build.sh also puts helm there). */
+  public Path binaries() {
+    return binaries;
   }
 
   /** The server's version, e.g. 1.34.4. */
@@ -68,7 +85,7 @@ public final class RealApiServer implements BeforeAllCallback, AfterAllCallback,
     Assumptions.assumeTrue(configured != null && !configured.isBlank(),
         BINARIES_ENV + " is not set: no kube-apiserver to test against (set it to the directory"
             + " e2e/cluster/build.sh prints; .ci/run does)");
-    Path binaries = Path.of(configured);
+    binaries = Path.of(configured);
     for (String name : List.of("kube-apiserver", "etcd", "kubectl")) {
       Assumptions.assumeTrue(Files.isExecutable(binaries.resolve(name)),
           BINARIES_ENV + "=" + configured + " has no executable " + name + " (run e2e/cluster/build.sh)");
