@@ -405,4 +405,34 @@ class ComposefsImageReconcilerTest {
     cluster.apply("other", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
     await().atMost(WAIT).untilAsserted(() -> assertThat(cluster.events("other", "Resolved")).hasSize(1));
   }
+
+  /**
+   * An operator that wrote the status with JSON patches (before server-side apply) left its fields
+   * owned by an Update manager; the applying operator that follows must still be able to drop them.
+   */
+  @Test
+  void statusFieldsWrittenBeforeServerSideApplyCanStillBeDropped() {
+    threeNodes();
+    try (MockCluster before = new MockCluster(client)) {
+      before.start(MockCluster.fastSettings());
+      before.apply("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+      before.report("n1", built("tools", D1));
+      before.report("n2", built("tools", D1));
+      await().atMost(WAIT).untilAsserted(() -> {
+        before.assertCondition("tools", "Ready", "True", "AllNodesReady");
+        assertThat(before.get("tools").getStatus().getDigest()).isEqualTo(D1);
+      });
+    }
+    cluster.start(MockCluster.fastSettings());
+    cluster.report("n2", built("tools", D2));
+    await().atMost(WAIT).untilAsserted(() -> {
+      cluster.assertCondition("tools", "Degraded", "True", "DigestDisagreement");
+      var s = cluster.get("tools").getStatus();
+      assertThat(s.getDigest()).as("no agreed digest").isNull();
+      assertThat(s.getShortDigest()).isNull();
+    });
+    assertThat(cluster.get("tools").getMetadata().getManagedFields())
+        .as("status fields owned by Update managers").noneMatch(m -> "status".equals(m.getSubresource())
+            && "Update".equals(m.getOperation()));
+  }
 }
