@@ -14,6 +14,7 @@ import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirementBuilder;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -37,8 +38,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * binaries): status and conditions, events, finalizer, and what only a real server does (CRD
  * defaults, schema validation, the status subresource, server-side apply field ownership), with a
  * real docker-registry where a registry is needed. Node agents are simulated by writing
- * ComposefsNode reports. The fabric8 mock ran these tests no faster per test, so only the one the
- * mock alone can reach stays there ({@link ComposefsImageReconcilerMockTest}).
+ * ComposefsNode reports. These tests ran on the fabric8 mock before; it was no faster per test, and
+ * it has neither schema nor server-side apply.
  */
 class ComposefsImageReconcilerTest {
   @RegisterExtension
@@ -434,5 +435,33 @@ class ComposefsImageReconcilerTest {
     assertThat(cluster.get("tools").getMetadata().getManagedFields())
         .as("status fields owned by Update managers").noneMatch(m -> "status".equals(m.getSubresource())
             && "Update".equals(m.getOperation()));
+  }
+
+  /**
+   * What the schema cannot say (a selector operator, values per operator) the operator's own check
+   * reports: a condition and one event, no retry loop, and recovery when the spec is fixed.
+   */
+  @Test
+  void specTheSchemaLetsThroughGivesConditionAndEventWithoutRetrying() throws Exception {
+    cluster.start(MockCluster.fastSettings());
+    ComposefsImage ci = MockCluster.newImage("bad", "example.org/a/b@sha256:" + D1, Map.of("zone", "a"), null);
+    ci.getSpec().getNodeSelector().setMatchExpressions(List.of(
+        new LabelSelectorRequirementBuilder().withKey("zone").withOperator("Near").withValues("a").build(),
+        new LabelSelectorRequirementBuilder().withKey("pool").withOperator("In").build()));
+    client.resource(ci).create();
+    await().atMost(WAIT).untilAsserted(() -> {
+      cluster.assertCondition("bad", "Resolved", "False", "InvalidSpec");
+      cluster.assertCondition("bad", "Ready", "False", "InvalidSpec");
+      assertThat(cluster.condition("bad", "Resolved").getMessage())
+          .contains("spec.nodeSelector.matchExpressions[0].operator 'Near'")
+          .contains("spec.nodeSelector.matchExpressions[1]: operator In needs values");
+    });
+    assertThat(cluster.events("bad", "InvalidSpec")).hasSize(1);
+    double reconciles = cluster.metrics.count("kcfs_operator_reconciles_total");
+    Thread.sleep(3000); // longer than every retry interval in fastSettings
+    assertThat(cluster.metrics.count("kcfs_operator_reconciles_total")).as("no retry loop on a bad spec").isEqualTo(reconciles);
+
+    cluster.editImage("bad", x -> x.getSpec().getNodeSelector().setMatchExpressions(List.of()));
+    await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("bad", "Resolved", "True", "Pinned"));
   }
 }
