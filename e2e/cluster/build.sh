@@ -4,6 +4,9 @@
 # version, so a second run builds nothing. Prints the directory holding the binaries.
 #   KCFS_E2E_CACHE  cache root (default /var/cache/kcfs-e2e)
 set -euo pipefail
+# the Go distribution's usual place, for shells whose PATH lacks it
+command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "build.sh: needs the go command (Go 1.24 or newer)" >&2; exit 1; }
 here="$(cd "$(dirname "$0")" && pwd)"
 cache_root="${KCFS_E2E_CACHE:-/var/cache/kcfs-e2e}"
 

@@ -68,7 +68,10 @@ say "fixture images -> $push"
 "$here/make-fixtures.sh" "$out" "$push"
 
 say "helm install kcfs"
-helm upgrade --install kcfs "$repo/charts/kcfs" --namespace "$ns" --create-namespace --wait --timeout 5m \
+# as the README tells users: the node plugin is privileged, its namespace must allow it
+kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
+kubectl label --overwrite namespace "$ns" pod-security.kubernetes.io/enforce=privileged
+helm upgrade --install kcfs "$repo/charts/kcfs" --namespace "$ns" --wait --timeout 5m \
     --set node.image.repository="$kcfs_repo/kcfs-node" --set node.image.tag="$tag" \
     --set operator.image.repository="$kcfs_repo/kcfs-operator" --set operator.image.tag="$tag" \
     --set "plainHttpRegistries={$pull}"

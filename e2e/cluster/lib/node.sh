@@ -15,18 +15,11 @@ export KUBECONFIG="$pki/admin.kubeconfig"
 export REGISTRY="$NODE_IP:5000"
 
 log() { printf '%s cluster: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-fail() { log "FAILED: $*"; exit 1; }
+fail() { log "FAILED: $* (logs: $logs)"; exit 1; }
 
-# wait_for SECONDS WHAT COMMAND...: polls COMMAND until it succeeds.
-wait_for() {
-  local limit="$1" what="$2"; shift 2
-  local start=$SECONDS
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS - start < limit)) || fail "$what not ready after ${limit}s (logs: $logs)"
-    sleep 1
-  done
-  log "$what ready after $((SECONDS - start))s"
-}
+. "$lib/wait.sh"
+# wait_for SECONDS WHAT COMMAND...: until_ok, then says how long it took
+wait_for() { until_ok "$@"; log "$2 ready after ${waited}s"; }
 
 pids=()
 # start NAME COMMAND...: runs COMMAND in the background, its output in logs/NAME.log.

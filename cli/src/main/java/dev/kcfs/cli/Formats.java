@@ -47,4 +47,24 @@ final class Formats {
         names.addAll(filter);
         return ErofsReader.read(image, names.isEmpty() ? null : names).root();
     }
+
+    /** {@code s} with control characters and backslashes escaped (\n, \t, \\, \xNN), so it prints on one line. */
+    static String printable(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\') {
+                out.append("\\\\");
+            } else if (c == '\n') {
+                out.append("\\n");
+            } else if (c == '\t') {
+                out.append("\\t");
+            } else if (c < 0x20 || c == 0x7f) {
+                out.append(String.format("\\x%02x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
 }

@@ -139,6 +139,9 @@ final class InfoCommand implements Callable<Integer> {
         if (!Files.exists(p)) {
             throw new CommandException("Failed to open '" + image + "': no such file");
         }
+        if (Files.isDirectory(p)) {
+            throw new CommandException("'" + image + "' is a directory, not a composefs image (make one with kcfs mkcomposefs)");
+        }
         return Formats.readImage(p, filter);
     }
 

@@ -94,9 +94,16 @@ public final class Kcfs implements Runnable {
 
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Kcfs.class.getPackage().getImplementationVersion();
-            return new String[] {"kcfs " + (v != null ? v : "(development build)")};
+        public String[] getVersion() throws java.io.IOException {
+            java.util.Properties p = new java.util.Properties();
+            try (InputStream in = Kcfs.class.getResourceAsStream("version.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            }
+            String v = p.getProperty("version", "");
+            // unfiltered (an IDE build that skipped Maven's resource filtering): say so rather than print ${...}
+            return new String[] {"kcfs " + (v.isEmpty() || v.startsWith("${") ? "(version unknown: not built with Maven)" : v)};
         }
     }
 }

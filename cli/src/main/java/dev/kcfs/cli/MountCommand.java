@@ -4,10 +4,12 @@ import dev.kcfs.mount.ComposefsMounter;
 import dev.kcfs.mount.MountOptions;
 import dev.kcfs.mount.Mounted;
 import dev.kcfs.mount.StoreMounter;
-import dev.kcfs.store.Store;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -41,19 +43,31 @@ final class MountCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "TARGET", description = "Directory to mount on.")
     Path target;
 
+    @Spec
+    CommandSpec spec;
+
+    /** The -o options, or a usage error (exit 2) saying what is wrong with them. */
+    private MountOptions parse(String text) {
+        try {
+            return MountOptions.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "-o " + options + ": " + e.getMessage());
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         Mounted mounted;
         if (store != null) {
-            MountOptions opts = MountOptions.parse(options.isEmpty() ? "basedir=/" : "basedir=/," + options);
+            MountOptions opts = parse(options.isEmpty() ? "basedir=/" : "basedir=/," + options);
             if (opts.upperdir() != null || opts.digest() != null) {
                 throw new CommandException("with --store only verity and tryverity options apply; "
                         + "the store pins the image digest and store mounts are read-only");
             }
-            StoreMounter mounter = new StoreMounter(Store.open(store), new ComposefsMounter());
+            StoreMounter mounter = new StoreMounter(StoreOption.existing(store), new ComposefsMounter());
             mounted = mounter.mount(image, target, opts.verity());
         } else {
-            MountOptions opts = MountOptions.parse(options);
+            MountOptions opts = parse(options);
             if (opts.basedirs().isEmpty()) {
                 throw new CommandException("no object directory: give -o basedir=DIR (or use --store DIR NAME)");
             }

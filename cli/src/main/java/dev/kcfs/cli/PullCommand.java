@@ -46,7 +46,8 @@ final class PullCommand implements Callable<Integer> {
     @Option(names = "--authfile", paramLabel = "FILE", description = "Docker config JSON or .dockerconfigjson with registry credentials.")
     Path authfile;
 
-    @Option(names = "--plain-http", description = "Talk plain HTTP to the registry (only for local test registries).")
+    @Option(names = "--plain-http",
+            description = "Talk plain HTTP to the registry, which is not on loopback (loopback registries always are).")
     boolean plainHttp;
 
     @Option(names = "--progress", negatable = true, description = "Show progress on stderr (default: when stderr is a terminal).")
@@ -66,8 +67,14 @@ final class PullCommand implements Callable<Integer> {
         DockerConfig credentials = authfile != null ? DockerConfig.read(authfile) : DockerConfig.empty();
         RegistryClient client = new RegistryClient(credentials, plainHttp, 5, Duration.ofMillis(500));
         String ref = name != null ? name : ImageSources.defaultRefName(reference);
+        String problem = Store.refNameProblem(ref);
+        if (problem != null) {
+            // before the download: a name that cannot be stored should not cost a whole pull
+            throw new CommandException((name != null ? "--name: " : "the ref name from " + reference + ": ") + problem
+                    + (name != null ? "" : "; give a shorter one with --name"));
+        }
         boolean show = progress != null ? progress : System.console() != null;
-        try (Importer importer = new Importer(Store.open(store.dir), client)) {
+        try (Importer importer = new Importer(StoreOption.forAdding(store.dir, kcfs.err(), "pull"), client)) {
             long start = System.nanoTime();
             Importer.Result r = importer.pull(reference, wanted, ref, show ? new Progress(kcfs.err(), start) : ImportProgress.NONE);
             if (show) {

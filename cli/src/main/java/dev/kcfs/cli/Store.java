@@ -21,9 +21,11 @@ final class Store implements AutoCloseable {
      */
     static final String TMP_DIR = ".kcfs-tmp";
 
+    private final ObjectDirectory objects;
     private final ObjectDirectory.Batch batch;
 
-    private Store(ObjectDirectory.Batch batch) {
+    private Store(ObjectDirectory objects, ObjectDirectory.Batch batch) {
+        this.objects = objects;
         this.batch = batch;
     }
 
@@ -32,7 +34,7 @@ final class Store implements AutoCloseable {
             throw new CommandException("--digest-store " + dir + ": not a directory");
         }
         ObjectDirectory objects = ObjectDirectory.open(dir, dir.resolve(TMP_DIR));
-        return new Store(objects.batch());
+        return new Store(objects, objects.batch());
     }
 
     /** Thread-safe. */
@@ -59,5 +61,7 @@ final class Store implements AutoCloseable {
     @Override
     public void close() throws IOException {
         batch.close();
+        // upstream's tools share this directory: leave no .kcfs-tmp (or its lock file) behind
+        objects.removeTemporaryDirectory();
     }
 }

@@ -33,9 +33,9 @@ final class StoreCommand implements Runnable {
     @Option(names = "--store", paramLabel = "DIR", description = "Node store (default: $KCFS_STORE or " + StoreOption.DEFAULT + ").")
     Path dir;
 
-    /** The store named before the subcommand ({@code kcfs store --store D gc}) or after it. */
+    /** The existing store named before the subcommand ({@code kcfs store --store D gc}) or after it. */
     Store open(StoreOption option) throws dev.kcfs.store.StoreException {
-        return Store.open(dir != null ? dir : option.dir);
+        return StoreOption.existing(dir(option));
     }
 
     Path dir(StoreOption option) {
@@ -66,6 +66,8 @@ final class StoreCommand implements Runnable {
     static final class Add implements Callable<Integer> {
         @ParentCommand
         StoreCommand parent;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
         @Mixin
         StoreOption store;
         @Option(names = "--name", paramLabel = "NAME", description = "Point this ref at the image.")
@@ -83,13 +85,20 @@ final class StoreCommand implements Runnable {
             if (version != 0 && version != 1) {
                 throw new CommandException("--format-version must be 0 or 1, got " + version);
             }
-            if (name != null && name.isEmpty()) {
-                throw new CommandException("--name must not be empty");
+            if (name != null) {
+                String problem = Store.refNameProblem(name);
+                if (problem != null) {
+                    throw new CommandException("--name: " + problem);
+                }
             }
             if (scan.problem() != null) {
                 throw new CommandException(scan.problem());
             }
-            DirectoryImport.Result r = DirectoryImport.run(parent.open(store), source, name, scan.toOptions(), ErofsWriter.WriteOptions.pinned(version));
+            if (!java.nio.file.Files.isDirectory(source)) {
+                throw new CommandException(source + ": " + (java.nio.file.Files.exists(source) ? "not a directory" : "no such directory"));
+            }
+            Store target = StoreOption.forAdding(parent.dir(store), parent.kcfs.err(), "store add");
+            DirectoryImport.Result r = DirectoryImport.run(target, source, name, scan.toOptions(), ErofsWriter.WriteOptions.pinned(version));
             parent.kcfs.err().printf("kcfs store add: %s: %d entries, %d new objects, %d already stored%n",
                     source, r.entries(), r.objectsAdded(), r.objectsPresent());
             parent.kcfs.out().println(r.image().hex());
@@ -101,6 +110,8 @@ final class StoreCommand implements Runnable {
     static final class Gc implements Callable<Integer> {
         @ParentCommand
         StoreCommand parent;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
         @Mixin
         StoreOption store;
         @Option(names = {"-n", "--dry-run"}, description = "Only say what would be removed.")
@@ -128,8 +139,8 @@ final class StoreCommand implements Runnable {
             if (!r.ran()) {
                 throw new CommandException("gc did not run: imports or mounts in progress held the store for " + waitSeconds + " s; try again later");
             }
-            out.printf("%s%d images and %d objects removed (%s), %d images and %d objects kept%n",
-                    dryRun ? "dry run: " : "", r.imagesRemoved(), r.objectsRemoved(), bytes(r.bytesFreed()),
+            out.printf("%d images and %d objects %s (%s), %d images and %d objects kept%n",
+                    r.imagesRemoved(), r.objectsRemoved(), dryRun ? "would be removed" : "removed", bytes(r.bytesFreed()),
                     r.imagesKept(), r.objectsKept());
             return 0;
         }
@@ -139,6 +150,8 @@ final class StoreCommand implements Runnable {
     static final class Fsck implements Callable<Integer> {
         @ParentCommand
         StoreCommand parent;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
         @Mixin
         StoreOption store;
         @Option(names = {"-n", "--dry-run"}, description = "Report only; move nothing to quarantine.")
@@ -175,6 +188,8 @@ final class StoreCommand implements Runnable {
     static final class Stats implements Callable<Integer> {
         @ParentCommand
         StoreCommand parent;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
         @Mixin
         StoreOption store;
 
@@ -203,6 +218,8 @@ final class StoreCommand implements Runnable {
     static final class Refs implements Callable<Integer> {
         @ParentCommand
         StoreCommand parent;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
         @Mixin
         StoreOption store;
         @Parameters(arity = "0..3", paramLabel = "ARGS")
@@ -214,12 +231,17 @@ final class StoreCommand implements Runnable {
             Path storeDir = parent.dir(store);
             if (args.isEmpty()) {
                 for (Map.Entry<String, Digest> e : s.refs().entrySet()) {
-                    parent.kcfs.out().println(e.getKey() + " " + e.getValue().hex());
+                    // one line per ref whatever the name holds (refs written by older kcfs may have control characters)
+                    parent.kcfs.out().println(Formats.printable(e.getKey()) + " " + e.getValue().hex());
                 }
                 return 0;
             }
             String verb = args.get(0);
             if (verb.equals("set") && args.size() == 3) {
+                String problem = Store.refNameProblem(args.get(1));
+                if (problem != null) {
+                    throw new CommandException("ref name: " + problem);
+                }
                 Digest d = s.resolve(args.get(2));
                 if (!s.hasImage(d)) {
                     throw new CommandException("image " + d.hex() + " is not in the store " + storeDir);

@@ -3,7 +3,6 @@ package dev.kcfs.cli;
 import dev.kcfs.mount.ComposefsMounter;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.mount.StoreMounter;
-import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,7 +48,7 @@ final class UmountCommand implements Callable<Integer> {
                     + ", which is not in a kcfs store; it stays mounted (unmount it yourself when unused)"));
             return 0;
         }
-        StoreMounter mounts = new StoreMounter(Store.open(dir), mounter);
+        StoreMounter mounts = new StoreMounter(StoreOption.existing(dir), mounter);
         List<Digest> released = mounts.releaseUnused();
         for (Digest d : released) {
             kcfs.err().println("kcfs umount: released the shared mount of image " + d.hex());

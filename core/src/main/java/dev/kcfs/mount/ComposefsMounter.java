@@ -4,6 +4,8 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.NativeLong;
 import dev.kcfs.linux.Errno;
 import dev.kcfs.linux.LibC;
+import dev.kcfs.store.ErofsImageObjects;
+import dev.kcfs.store.ObjectList;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerityHasher;
 import dev.kcfs.verity.KernelVerity;
@@ -235,16 +237,65 @@ public final class ComposefsMounter {
         } catch (VerityException | LastErrorException e) {
             throw new MountException("cannot probe fs-verity support for " + image + ": " + e.getMessage(), e);
         }
+        String why = " (FS_IOC_MEASURE_VERITY: EOPNOTSUPP/ENOTTY; the kernel needs CONFIG_FS_VERITY and the filesystem the verity feature)";
         if (missing == null) {
-            return true;
+            // overlayfs fails every open of a backing file without verity with EIO, only once a pod reads it
+            List<Path> unverified = objectsWithoutVerity(image, o.basedirs());
+            if (unverified.isEmpty()) {
+                return true;
+            }
+            missing = unverified.size() + " of its objects have no fs-verity enabled (first: " + unverified.get(0) + ")";
+            why = "; they were put into the object directory without it (copied in by hand, or written where the filesystem"
+                    + " had no verity), and with verity=require the kernel would fail every read of them with EIO."
+                    + " Enable it (fsverity enable FILE) or remove them and import the image again";
         }
         if (o.verity() == VerityMode.REQUIRED) {
-            throw new MountException("verity was required for " + image + " but " + missing
-                    + " (FS_IOC_MEASURE_VERITY: EOPNOTSUPP/ENOTTY; the kernel needs CONFIG_FS_VERITY and the filesystem the verity feature). "
+            // a rule the node cannot meet, not a fault: callers (CSI: FAILED_PRECONDITION) say so
+            throw new MountException(MountException.Kind.REFUSED, "verity was required for " + image + " but " + missing + why + ". "
                     + "Nothing was mounted; mount with tryverity (or without verity) to accept unverified file contents");
         }
         notes.add("fs-verity unavailable (" + missing + "): mounted WITHOUT verity enforcement");
         return false;
+    }
+
+    /**
+     * The image's objects that exist in a basedir but have no fs-verity enabled (kernel
+     * measurement: one open and one ioctl per object, on verity-capable filesystems only). Objects
+     * found in no basedir are left to the caller's checks: the kernel reports them as missing.
+     */
+    private List<Path> objectsWithoutVerity(Path image, List<Path> basedirs) throws MountException {
+        ObjectList objects;
+        try {
+            objects = new ErofsImageObjects().read(image);
+        } catch (IOException | RuntimeException e) {
+            throw new MountException("cannot list the objects of image " + image + " to check their fs-verity: " + e.getMessage(), e);
+        }
+        List<Path> unverified = new ArrayList<>();
+        for (Digest d : objects.digests()) {
+            for (Path b : basedirs) {
+                Path object = b.resolve(d.objectPath());
+                int fd;
+                try {
+                    fd = LibC.INSTANCE.open(object.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() == Errno.ENOENT) {
+                        continue;
+                    }
+                    throw new MountException(Errno.describe("cannot open object " + object + " of image " + image, e));
+                }
+                try {
+                    if (verity.measure(fd, object.toString()).status() != KernelVerity.Measurement.Status.MEASURED) {
+                        unverified.add(object);
+                    }
+                } catch (VerityException e) {
+                    throw new MountException("cannot check fs-verity of object " + object + " of image " + image + ": " + e.getMessage(), e);
+                } finally {
+                    LibC.INSTANCE.close(fd);
+                }
+                break;
+            }
+        }
+        return unverified;
     }
 
     // ---------------------------------------------------------------- erofs
@@ -474,7 +525,7 @@ public final class ComposefsMounter {
                     ctx.setString("verity", "require");
                 } catch (LastErrorException e) {
                     if (o.verity() == VerityMode.REQUIRED) {
-                        throw new MountException(ctx.describe("verity was required but this kernel's overlayfs does not accept verity=require (needs Linux 6.6); nothing was mounted", e));
+                        throw new MountException(MountException.Kind.REFUSED, ctx.describe("verity was required but this kernel's overlayfs does not accept verity=require (needs Linux 6.6); nothing was mounted", e));
                     }
                     notes.add(VERITY_DROPPED);
                 }

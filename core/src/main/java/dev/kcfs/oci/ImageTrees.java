@@ -9,6 +9,7 @@ import dev.kcfs.oci.tar.TarFormatException;
 import dev.kcfs.tree.Directory;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 
 /** Streams the layers of a resolved image into a composefs tree, each layer once. */
 public final class ImageTrees {
@@ -63,6 +64,54 @@ public final class ImageTrees {
         return parseError;
     }
 
+    /** The config's diff_ids, one per layer (read through the config's own digest check). */
+    private static List<String> diffIds(ImageSource source, ImageManifest image) throws IOException {
+        Descriptor config = image.config();
+        String what = source.describe() + " config " + config.digest();
+        if (config.size() > Manifests.MAX_CONFIG_SIZE) {
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": " + config.size() + " bytes exceeds the "
+                    + Manifests.MAX_CONFIG_SIZE + "-byte limit for image configs");
+        }
+        byte[] bytes;
+        try (InputStream in = source.openBlob(config)) {
+            bytes = in.readAllBytes();
+        }
+        List<String> ids = Manifests.diffIds(bytes, what);
+        if (ids.size() != image.layers().size()) {
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": rootfs.diff_ids lists " + ids.size()
+                    + " layers, the manifest " + image.layers().size() + "; the image is inconsistent, refused");
+        }
+        return ids;
+    }
+
+    /** Passes a layer's uncompressed tar through, computing its sha256 (its diff_id) on the way. */
+    private static final class Sha256Stream extends BlockInputStream {
+        private final InputStream in;
+        private final java.security.MessageDigest sha256;
+
+        Sha256Stream(InputStream in) {
+            this.in = in;
+            try {
+                this.sha256 = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                sha256.update(b, off, n);
+            }
+            return n;
+        }
+
+        String digest() {
+            return "sha256:" + java.util.HexFormat.of().formatHex(sha256.digest());
+        }
+    }
+
     /**
      * Applies every layer of {@code image} in order. Each blob is read to its end, so each is verified
      * against its digest; file bodies go to {@code sink} (on {@code pipeline}'s threads if given).
@@ -72,6 +121,7 @@ public final class ImageTrees {
     public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
                                   ImportProgress progress) throws IOException {
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
+        List<String> diffIds = diffIds(source, image);
         TreeBuilder builder = new TreeBuilder(sink, pipeline);
         boolean ok = false;
         try {
@@ -86,14 +136,22 @@ public final class ImageTrees {
                 String what = source.describe() + " layer " + layer.digest();
                 int layerIndex = index;
                 try (InputStream blob = counting(source.openBlob(layer), n -> listener.layerBytes(layerIndex, layer, n))) {
+                    Sha256Stream tar;
                     try {
-                        InputStream tar = compression.decompress(blob);
+                        tar = new Sha256Stream(compression.decompress(blob));
                         builder.apply(tar, what);
                     } catch (IOException e) {
                         throw rootCause(blob, e);
                     }
                     // the decompressor may stop before the blob's end (trailing bytes): read them for the digest check
                     blob.transferTo(java.io.OutputStream.nullOutputStream());
+                    // only now is the blob verified, so a mismatch here is the config's (or the image's) fault
+                    String diffId = tar.digest();
+                    if (!diffId.equals(diffIds.get(index))) {
+                        throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": uncompressed content is " + diffId
+                                + " but the image config's rootfs.diff_ids[" + index + "] says " + diffIds.get(index)
+                                + "; the image is inconsistent (built or edited wrongly), refused");
+                    }
                 } catch (TarFormatException | OciException e) {
                     throw e;
                 } catch (java.util.zip.ZipException e) {

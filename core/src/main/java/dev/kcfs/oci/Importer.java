@@ -1,9 +1,11 @@
 package dev.kcfs.oci;
 
+import dev.kcfs.image.erofs.ErofsException;
 import dev.kcfs.image.erofs.ErofsWriter;
 import dev.kcfs.oci.layer.BodyPipeline;
 import dev.kcfs.oci.layer.BodySink;
 import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.oci.stream.Handoff;
 import dev.kcfs.store.ObjectDirectory;
 import dev.kcfs.store.ObjectList;
 import dev.kcfs.store.Store;
@@ -12,14 +14,10 @@ import dev.kcfs.tree.Inode;
 import dev.kcfs.tree.RegularFile;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Imports an OCI image into the node store: reference → manifest (platform chosen) → each layer
@@ -35,7 +33,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * digest on every machine (see {@link dev.kcfs.oci.layer.TreeBuilder} for how tar maps to the tree).
  *
  * <p>Threads: the calling thread inflates and parses; the {@link BodyPipeline}'s workers hash and
- * write bodies. Memory is bounded by the pipeline's chunk pool plus the tree's metadata.
+ * write bodies; the image is written on a thread of its own straight into the store through a
+ * {@link Handoff}. A failure on any of them ends the import at once with that failure, and the
+ * lease, locks and temporaries are released. Memory is bounded by the pipeline's chunk pool plus
+ * the tree's metadata.
  */
 public final class Importer implements AutoCloseable {
     /** The composefs format version of every imported image: pinned so the digest never depends on the tree. */
@@ -126,7 +127,7 @@ public final class Importer implements AutoCloseable {
             });
             // every layer was read to its end and matched its digest: now objects may become visible
             ObjectDirectory.Committed committed = batch.commit();
-            Digest image = writeImage(root, options);
+            Digest image = writeImage(store, root, options);
             if (refName != null) {
                 store.setRef(refName, image);
             }
@@ -136,46 +137,20 @@ public final class Importer implements AutoCloseable {
         }
     }
 
-    /** Streams the EROFS image straight into the store (no temporary copy of our own). */
-    private Digest writeImage(Directory root, ErofsWriter.WriteOptions options) throws IOException {
+    /**
+     * Streams the EROFS image straight into the store (no temporary copy of our own). A writer that
+     * rejects the tree ends the store's read at once (and the other way round), so a failed image
+     * never keeps the store's locks.
+     */
+    static Digest writeImage(Store store, Directory root, ErofsWriter.WriteOptions options) throws IOException {
         ObjectList objects = objectList(root);
-        PipedInputStream in = new PipedInputStream(1 << 20);
-        PipedOutputStream out = new PipedOutputStream(in);
-        AtomicReference<Throwable> writeError = new AtomicReference<>();
-        Thread writer = new Thread(() -> {
+        return Handoff.run("kcfs-image-writer", 1 << 20, out -> {
             try {
                 ErofsWriter.write(root, options, out);
-                out.close(); // only a complete image ends the stream normally
-            } catch (Throwable e) {
-                // not closing: the reader then fails with "write end dead" instead of storing a short image
-                writeError.set(e);
+            } catch (ErofsException e) {
+                throw new OciException("cannot write the composefs image: " + e.getMessage(), e);
             }
-        }, "kcfs-image-writer");
-        writer.setDaemon(true);
-        writer.start();
-        Digest digest = null;
-        IOException storeError = null;
-        try {
-            digest = store.addImage(in, objects);
-        } catch (IOException e) {
-            storeError = e;
-        } finally {
-            in.close(); // unblocks the writer if the store stopped reading
-            try {
-                writer.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while writing the image");
-            }
-        }
-        Throwable e = writeError.get();
-        if (e != null) {
-            throw new OciException("cannot write the composefs image: " + e.getMessage(), e);
-        }
-        if (storeError != null) {
-            throw storeError;
-        }
-        return digest;
+        }, in -> store.addImage(in, objects));
     }
 
     /** The objects the image refers to, and its logical size (each external file once, hardlinks once). */

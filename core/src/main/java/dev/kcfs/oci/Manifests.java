@@ -130,6 +130,34 @@ public final class Manifests {
                 + "); choose one with --platform");
     }
 
+    /** Largest image config read: configs hold the history and environment, far below this. */
+    public static final int MAX_CONFIG_SIZE = 8 << 20;
+
+    /**
+     * The {@code rootfs.diff_ids} of an image config: the sha256 of each layer's uncompressed tar, in
+     * layer order. Every config has them (OCI and Docker alike); a config without is refused.
+     */
+    public static List<String> diffIds(byte[] config, String what) throws OciException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(config);
+        } catch (IOException e) {
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": config is not valid JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
+        }
+        JsonNode ids = root == null ? null : root.path("rootfs").get("diff_ids");
+        if (ids == null || !ids.isArray()) {
+            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": config has no rootfs.diff_ids");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode id : ids) {
+            String digest = id.isTextual() ? id.asText() : String.valueOf(id);
+            Digests.sha256Hex(digest, what + ": config rootfs.diff_ids[" + out.size() + "]");
+            out.add(digest);
+        }
+        return out;
+    }
+
     private static Descriptor descriptor(JsonNode n, String what) throws OciException {
         String mediaType = text(n, "mediaType");
         String digest = text(n, "digest");

@@ -20,8 +20,24 @@ public final class DirectoryImport {
     private DirectoryImport() {
     }
 
-    /** What an import produced. */
+    /**
+     * What an import produced.
+     *
+     * @param entries names below the source directory (each hardlink counts; the image's own
+     *                bookkeeping entries, such as the root's whiteout stubs, do not)
+     */
     public record Result(Digest image, int version, long entries, int objectsAdded, int objectsPresent) {
+    }
+
+    private static long names(dev.kcfs.tree.Directory dir) {
+        long n = 0;
+        for (dev.kcfs.tree.Inode i : dir.children().values()) {
+            n++;
+            if (i instanceof dev.kcfs.tree.Directory d) {
+                n += names(d);
+            }
+        }
+        return n;
     }
 
     public static Result run(Store store, Path source, String refName, DirectoryScanner.Options scan,
@@ -38,7 +54,7 @@ public final class DirectoryImport {
             if (refName != null) {
                 store.setRef(refName, image);
             }
-            return new Result(image, written.version(), written.inodes(), committed.added(), committed.alreadyPresent());
+            return new Result(image, written.version(), names(result.root()), committed.added(), committed.alreadyPresent());
         }
     }
 }

@@ -130,6 +130,14 @@ public final class ObjectDirectory {
         return scratch.cleanIfIdle();
     }
 
+    /**
+     * Removes the temporary directory itself when no writer is active (see {@link Scratch#removeIfIdle});
+     * for object directories other tools read too. A later batch creates it again.
+     */
+    public boolean removeTemporaryDirectory() throws StoreException {
+        return scratch.removeIfIdle();
+    }
+
     public Batch batch() throws StoreException {
         return new Batch(scratch.session("objects-"));
     }

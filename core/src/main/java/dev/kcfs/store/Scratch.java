@@ -74,6 +74,33 @@ final class Scratch {
         }
     }
 
+    /**
+     * Removes the whole temporary directory, lock file included, if no writer is active; returns
+     * whether it did. For object directories shared with other tools (upstream's), which should not
+     * find a foreign directory there afterwards. The directory is renamed away under the exclusive
+     * lock first, so a writer that starts meanwhile fails to create its session instead of working in
+     * a directory being deleted.
+     */
+    boolean removeIfIdle() throws StoreException {
+        Path gone = dir.resolveSibling(dir.getFileName() + ".gone-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        try (FileLock lock = FileLock.tryExclusive(dir.resolve(USERS_LOCK))) {
+            if (lock == null) {
+                return false;
+            }
+            Files.move(dir, gone, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            return true;
+        } catch (IOException e) {
+            throw new StoreException("cannot remove temporary directory " + dir + ": " + e.getMessage(), e);
+        }
+        try {
+            deleteTree(gone);
+        } catch (IOException e) {
+            throw new StoreException("cannot remove temporary directory " + gone + ": " + e.getMessage(), e);
+        }
+        return true;
+    }
+
     static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;

@@ -103,22 +103,40 @@ public final class Store {
     /**
      * Opens a store, creating it in an empty or missing directory. Refuses a directory that is
      * neither empty nor a store, and a store of a newer format. Removes leftovers of crashed writers.
+     * Creation is atomic and safe when several processes open the same new store at once: the
+     * metadata file appears complete or not at all, and whoever comes second opens what the first made.
      */
     public static Store open(Path root, ImageObjects reader) throws StoreException {
+        return open(root, reader, true);
+    }
+
+    /** Whether {@code root} holds a kcfs store (its metadata file). */
+    public static boolean exists(Path root) {
+        return Files.isRegularFile(root.toAbsolutePath().resolve(META));
+    }
+
+    /**
+     * Opens a store that must already exist: for commands that only read or tidy a store, which
+     * must not leave a new empty store behind a mistyped path.
+     */
+    public static Store openExisting(Path root) throws StoreException {
+        return open(root, new ErofsImageObjects(), false);
+    }
+
+    private static Store open(Path root, ImageObjects reader, boolean create) throws StoreException {
         root = root.toAbsolutePath();
         Path meta = root.resolve(META);
         try {
+            if (!create && !Files.isRegularFile(meta)) {
+                throw new StoreException("no kcfs store at " + root + (Files.isDirectory(root)
+                        ? " (the directory has no " + META + ")" : "") + "; pull or add an image to create one");
+            }
             Files.createDirectories(root);
             if (!Files.exists(meta)) {
-                try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
-                    if (s.iterator().hasNext()) {
-                        throw new StoreException(root + " is not empty and has no " + META
-                                + "; it is not a kcfs store. Use an empty directory or an existing store.");
-                    }
-                }
-                writeMeta(root, meta);
+                initialise(root, meta);
             }
             checkMeta(meta);
+            removeInitLeftovers(root);
             for (String d : List.of("images", "refs", "mounts", "leases", "quarantine")) {
                 Files.createDirectories(root.resolve(d));
             }
@@ -154,15 +172,59 @@ public final class Store {
         }
     }
 
-    private static void writeMeta(Path root, Path meta) throws IOException {
+    /** Temporary metadata files: {@code kcfs-store.properties.*.new}. */
+    private static boolean isInitLeftover(String name) {
+        return name.startsWith(META + ".") && name.endsWith(".new");
+    }
+
+    /**
+     * Makes {@code root} a store: the metadata is written to a file of this process's own, made
+     * durable, then linked to its final name, which fails if another process got there first (then
+     * its metadata stands). A crash leaves either no metadata (and a temporary file that the next
+     * open ignores and removes) or complete metadata.
+     */
+    private static void initialise(Path root, Path meta) throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
+            for (Path p : s) {
+                String name = p.getFileName().toString();
+                boolean fresh = name.equals("lost+found") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+                // a concurrent initialiser's files: its temporary metadata, or (once it has won) the store's own
+                if (!fresh && !isInitLeftover(name) && !Files.exists(meta)) {
+                    throw new StoreException(root + " is not empty and has no " + META
+                            + "; it is not a kcfs store. Use an empty directory or an existing store.");
+                }
+            }
+        }
         Properties p = new Properties();
         p.setProperty("format", Integer.toString(FORMAT_VERSION));
         p.setProperty("digest", DIGEST_ALGORITHM);
-        Path temp = root.resolve(META + ".new");
-        try (OutputStream out = Files.newOutputStream(temp)) {
-            p.store(out, "kcfs node store; do not edit");
+        Path temp = Files.createTempFile(root, META + ".", ".new");
+        try {
+            try (OutputStream out = Files.newOutputStream(temp)) {
+                p.store(out, "kcfs node store; do not edit");
+            }
+            Durability.fsync(temp);
+            Files.createLink(meta, temp);
+            Durability.fsync(root);
+        } catch (IOException e) {
+            if (Files.isRegularFile(meta)) {
+                // another process created the store first (and may have removed our temporary as a
+                // leftover): its metadata stands, open what it made
+                return;
+            }
+            throw e;
+        } finally {
+            Files.deleteIfExists(temp);
         }
-        Durability.replaceDurably(temp, meta);
+    }
+
+    /** Temporary metadata of initialisers that crashed (once the store exists, no initialiser needs its own any more). */
+    private static void removeInitLeftovers(Path root) throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, e -> isInitLeftover(e.getFileName().toString()))) {
+            for (Path p : s) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static void checkMeta(Path meta) throws IOException {
@@ -210,14 +272,23 @@ public final class Store {
         try (FileLock gate = FileLock.shared(gcGate)) {
             lock = FileLock.shared(gcLock);
         }
+        // the lock is what holds GC off; the file only tells GC reports who holds it. So a lease whose
+        // file cannot be written (a full disk) still holds, and leaves no empty file behind.
+        Path file = null;
         try {
-            Path file = Files.createTempFile(leases, "lease-", "");
+            file = Files.createTempFile(leases, "lease-", "");
             Files.writeString(file, "pid " + ProcessHandle.current().pid() + " since " + Instant.now() + ": " + purpose + "\n");
-            return new Lease(lock, file, purpose);
         } catch (IOException e) {
-            lock.close();
-            throw new StoreException("cannot record a lease in " + leases + ": " + e.getMessage(), e);
+            if (file != null) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // GC removes stale lease files
+                }
+            }
+            file = null;
         }
+        return new Lease(lock, file, purpose);
     }
 
     public static final class Lease implements AutoCloseable {
@@ -238,7 +309,9 @@ public final class Store {
         @Override
         public void close() {
             try {
-                Files.deleteIfExists(file);
+                if (file != null) {
+                    Files.deleteIfExists(file);
+                }
             } catch (IOException e) {
                 // a stale lease file is informational only; GC removes it
             } finally {
@@ -351,8 +424,38 @@ public final class Store {
 
     // ---------------------------------------------------------------- refs
 
+    /** Longest ref name once encoded as a file name (see {@link #encodeRefName}): the kernel's NAME_MAX. */
+    public static final int MAX_REF_FILE_NAME = 255;
+
+    /**
+     * What is wrong with {@code name} as a ref name, or null: not empty, no control characters (refs are
+     * listed one per line), and short enough to be a file name once encoded. Check it before the work
+     * whose result it would name.
+     */
+    public static String refNameProblem(String name) {
+        if (name.isEmpty()) {
+            return "a ref name must not be empty";
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return "ref name '" + name.replaceAll("\\p{Cntrl}", "?") + "' contains a control character";
+            }
+        }
+        int length = encodeRefName(name).length();
+        if (length > MAX_REF_FILE_NAME) {
+            return "ref name of " + name.length() + " characters is too long (" + length + " bytes as a file name, at most "
+                    + MAX_REF_FILE_NAME + "; characters outside A-Z a-z 0-9 . _ - take 3 bytes each)";
+        }
+        return null;
+    }
+
     /** Points a name at an image (replacing what it pointed at). The image must be in the store. */
     public void setRef(String name, Digest image) throws StoreException {
+        String problem = refNameProblem(name);
+        if (problem != null) {
+            throw new StoreException("cannot set ref: " + problem);
+        }
         Path file = refs.resolve(encodeRefName(name));
         try (FileLock lock = FileLock.shared(gcLock); Scratch.Session session = scratch.session("ref-")) {
             if (!hasImage(image)) {
@@ -781,7 +884,7 @@ public final class Store {
                             } catch (StoreException e) {
                                 failure.compareAndSet(null, e);
                             } catch (IOException e) {
-                                problems.add("cannot read object " + f + ": " + e.getMessage());
+                                readFailed(f, e, dryRun, problems, quarantined, failure);
                             }
                         }
                         return null;
@@ -877,6 +980,32 @@ public final class Store {
             }
         }
         return Optional.of(rebuilt);
+    }
+
+    /**
+     * An object that cannot be read. On a file with fs-verity the kernel answers EIO when a block
+     * does not match the Merkle tree, so its bytes on disk were changed: quarantine it like any
+     * object with the wrong content (a pod would only get EIO from it).
+     */
+    private void readFailed(Path f, IOException e, boolean dryRun, List<String> problems, List<Path> quarantined,
+                            AtomicReference<StoreException> failure) {
+        boolean hasVerity;
+        try {
+            hasVerity = verity.measure(f).status() == KernelVerity.Measurement.Status.MEASURED;
+        } catch (VerityException ve) {
+            hasVerity = false;
+        }
+        if (!hasVerity) {
+            problems.add("cannot read object " + f + ": " + e.getMessage());
+            return;
+        }
+        problems.add("object " + f + " fails the kernel's fs-verity check when read (" + e.getMessage()
+                + "): its bytes on disk were changed (tampered or corrupt)");
+        try {
+            quarantine(f, dryRun, quarantined);
+        } catch (StoreException se) {
+            failure.compareAndSet(null, se);
+        }
     }
 
     private void quarantine(Path bad, boolean dryRun, List<Path> quarantined) throws StoreException {

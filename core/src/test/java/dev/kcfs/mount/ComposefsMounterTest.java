@@ -175,13 +175,61 @@ class ComposefsMounterTest {
                 "skipped: this kernel and filesystem support fs-verity, so 'unsupported' cannot be shown here");
         assertThatThrownBy(() -> mounter.mount(img.image(), target, MountOptions.of(img.objects()).withVerity(VerityMode.REQUIRED)))
                 .isInstanceOf(MountException.class).hasMessageContaining("verity was required").hasMessageContaining("image.cfs")
-                .hasMessageContaining("Nothing was mounted");
+                .hasMessageContaining("Nothing was mounted")
+                // a rule the node cannot meet (CSI answers FAILED_PRECONDITION), not a fault
+                .satisfies(e -> assertThat(((MountException) e).kind()).isEqualTo(MountException.Kind.REFUSED));
         assertNothingLeft();
         Mounted m = mounter.mount(img.image(), target, MountOptions.of(img.objects()).withVerity(VerityMode.IF_SUPPORTED));
         try {
             assertThat(m.verityEnforced()).isFalse();
             assertThat(m.notes()).anyMatch(n -> n.contains("WITHOUT verity"));
             assertThat(Files.readAllBytes(target.resolve("dir/big.bin"))).isEqualTo(img.big());
+        } finally {
+            mounter.unmount(target, false);
+        }
+    }
+
+    @Test
+    void anObjectWithoutVerityFailsARequiredMountAndTryverityMountsWithoutIt() throws Exception {
+        // an image as kcfs writes it (metacopy digests), in a store
+        Path tree = Files.createDirectories(dir.resolve("tree/dir"));
+        byte[] big = new byte[100000];
+        new java.util.Random(11).nextBytes(big);
+        Files.write(tree.resolve("big.bin"), big);
+        dev.kcfs.store.Store store = dev.kcfs.store.Store.open(dir.resolve("store"));
+        Digest imageDigest = dev.kcfs.scan.DirectoryImport.run(store, tree.getParent(), "app",
+                dev.kcfs.scan.DirectoryScanner.Options.defaults(), dev.kcfs.image.erofs.ErofsWriter.WriteOptions.pinned(1)).image();
+        Path image = store.imagePath(imageDigest);
+        Path objects = store.objects().root();
+        Path object = store.objects().path(FsVerity.digest(big));
+        // fs-verity as a kernel and filesystem that have it answer: everything measures, except the
+        // object that was copied in without verity (ENODATA)
+        KernelVerity verity = new KernelVerity((fd, request, arg) -> {
+            Path file;
+            try {
+                file = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            if (file.equals(object)) {
+                throw new com.sun.jna.LastErrorException(dev.kcfs.linux.Errno.ENODATA);
+            }
+            arg.setShort(0, (short) KernelVerity.HASH_ALG_SHA256);
+            arg.setShort(2, (short) Digest.LENGTH);
+        });
+        ComposefsMounter withVerity = new ComposefsMounter(verity, scratch, false);
+        assertThatThrownBy(() -> withVerity.mount(image, target, MountOptions.of(objects).withVerity(VerityMode.REQUIRED)))
+                .isInstanceOf(MountException.class).hasMessageContaining("verity was required")
+                .hasMessageContaining("1 of its objects have no fs-verity enabled").hasMessageContaining(object.toString())
+                .hasMessageContaining("Nothing was mounted");
+        assertNothingLeft();
+
+        Mounted m = withVerity.mount(image, target, MountOptions.of(objects).withVerity(VerityMode.IF_SUPPORTED));
+        try {
+            assertThat(m.verityEnforced()).isFalse();
+            assertThat(m.notes()).anyMatch(n -> n.contains("WITHOUT verity") && n.contains(object.toString()));
+            assertThat(ourMounts()).singleElement().asString().doesNotContain("verity=");
+            assertThat(Files.readAllBytes(target.resolve("dir/big.bin"))).isEqualTo(big);
         } finally {
             mounter.unmount(target, false);
         }

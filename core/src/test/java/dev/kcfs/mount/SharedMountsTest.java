@@ -40,13 +40,7 @@ class SharedMountsTest {
         Root.assumeRoot();
         img = TestImages.build(dir.resolve("build"));
         store = Store.open(dir.resolve("store"));
-        try (Store.Lease lease = store.lease("test import")) {
-            try (ObjectDirectory.Batch b = store.objects().batch()) {
-                b.addFile(img.objects().resolve(img.bigDigest().objectPath()), img.bigDigest());
-                b.commit();
-            }
-            image = store.addImage(img.image(), ObjectList.of(List.of(img.bigDigest()), img.big().length));
-        }
+        image = img.addTo(store);
         records = MountRecords.of(store);
         shared = new SharedMounts(records, new StoreImageMounter(store,
                 new ComposefsMounter(new KernelVerity(), Files.createDirectories(dir.resolve("scratch")), false)), kernel);

@@ -33,14 +33,8 @@ class StoreMounterTest {
         Root.assumeRoot();
         img = TestImages.build(dir.resolve("build"));
         store = Store.open(dir.resolve("store"));
-        try (Store.Lease lease = store.lease("test import")) {
-            try (ObjectDirectory.Batch b = store.objects().batch()) {
-                b.addFile(img.objects().resolve(img.bigDigest().objectPath()), img.bigDigest());
-                b.commit();
-            }
-            image = store.addImage(img.image(), ObjectList.of(List.of(img.bigDigest()), img.big().length));
-            store.setRef("example.org/app:1", image);
-        }
+        image = img.addTo(store);
+        store.setRef("example.org/app:1", image);
         mounts = new StoreMounter(store, new ComposefsMounter(new KernelVerity(), Files.createDirectories(dir.resolve("scratch")), false));
     }
 

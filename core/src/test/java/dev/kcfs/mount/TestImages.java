@@ -2,6 +2,9 @@ package dev.kcfs.mount;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.kcfs.store.ObjectDirectory;
+import dev.kcfs.store.ObjectList;
+import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerity;
 import java.io.IOException;
@@ -11,6 +14,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Random;
 
 /**
@@ -23,6 +27,17 @@ final class TestImages {
     }
 
     record Built(Path image, Path objects, Path tree, byte[] big, Digest bigDigest) {
+        /** Imports the image and its one external object into {@code store} (under a lease); returns the image digest. */
+        Digest addTo(Store store) throws Exception {
+            try (Store.Lease lease = store.lease("test import")) {
+                try (ObjectDirectory.Batch b = store.objects().batch()) {
+                    b.addFile(objects.resolve(bigDigest.objectPath()), bigDigest);
+                    b.commit();
+                }
+                return store.addImage(image, ObjectList.of(List.of(bigDigest), big.length));
+            }
+        }
+
     }
 
     static Built build(Path dir) throws Exception {

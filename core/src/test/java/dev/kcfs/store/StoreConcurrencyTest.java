@@ -119,4 +119,72 @@ class StoreConcurrencyTest {
         assertThat(last.imagesKept()).isEqualTo(2);
         assertThat(store.fsck(false, 2).clean()).isTrue();
     }
+
+    /** Several openers of one brand-new store used to see each other's half-written metadata and refuse it. */
+    @Test
+    void manyOpenersOfANewStoreAllSucceed() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            for (int round = 0; round < 40; round++) {
+                Path root = dir.resolve("new-" + round);
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(8);
+                List<Future<Store>> openers = new ArrayList<>();
+                for (int t = 0; t < 8; t++) {
+                    openers.add(pool.submit(() -> {
+                        start.await();
+                        return Store.open(root);
+                    }));
+                }
+                for (Future<Store> f : openers) {
+                    assertThat(f.get().root()).isEqualTo(root.toAbsolutePath());
+                }
+                try (java.util.stream.Stream<Path> left = java.nio.file.Files.list(root)) {
+                    assertThat(left.map(p -> p.getFileName().toString())).as("round %d", round)
+                            .noneMatch(n -> n.endsWith(".new"));
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** The same race between processes, as when several kcfs commands meet a new store. */
+    @Test
+    void manyProcessesOpeningANewStoreAllSucceed() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        for (int round = 0; round < 3; round++) {
+            Path root = dir.resolve("proc-" + round);
+            List<Process> processes = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                processes.add(new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                        OpenStoreMain.class.getName(), root.toString()).redirectErrorStream(true).start());
+            }
+            for (Process p : processes) {
+                String out = new String(p.getInputStream().readAllBytes());
+                assertThat(p.waitFor()).as("round %d: %s", round, out).isZero();
+            }
+            assertThat(Store.exists(root)).isTrue();
+        }
+    }
+
+    /** A crash during initialisation leaves at most a temporary file, which the next open ignores and removes. */
+    @Test
+    void leftoversOfACrashedInitialisationAndLostFoundAreNoObstacle() throws Exception {
+        Path crashed = java.nio.file.Files.createDirectories(dir.resolve("crashed"));
+        java.nio.file.Files.writeString(crashed.resolve(Store.META + ".new"), "format=");
+        java.nio.file.Files.writeString(crashed.resolve(Store.META + ".4711.new"), "");
+        Store.open(crashed);
+        assertThat(crashed.resolve(Store.META)).isRegularFile();
+        assertThat(crashed.resolve(Store.META + ".new")).doesNotExist();
+        assertThat(crashed.resolve(Store.META + ".4711.new")).doesNotExist();
+        // a fresh filesystem's root
+        Path fresh = java.nio.file.Files.createDirectories(dir.resolve("fresh/lost+found"));
+        Store.open(fresh.getParent());
+        assertThat(Store.exists(fresh.getParent())).isTrue();
+        // anything else still makes it not a store
+        Path other = java.nio.file.Files.createDirectories(dir.resolve("other"));
+        java.nio.file.Files.writeString(other.resolve("notes.txt"), "mine");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Store.open(other))
+                .hasMessageContaining("is not empty and has no " + Store.META);
+    }
 }

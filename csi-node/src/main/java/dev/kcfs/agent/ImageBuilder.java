@@ -20,8 +20,6 @@ import dev.kcfs.tree.RegularFile;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -153,35 +151,12 @@ final class ImageBuilder {
     }
 
     private RegistryClient client(ImageReference ref, DockerConfig credentials) {
-        boolean plain = plainHttpRegistries.contains(ref.registry()) || isLoopback(ref.registry());
+        // loopback registries are plain HTTP by the client's own rule (RegistryClient.Options#isPlainHttp)
+        RegistryClient.Options options = RegistryClient.Options.defaults().withPlainHttpRegistries(plainHttpRegistries)
+                .withRetries(4, Duration.ofMillis(500)).withStallTimeout(stallTimeout);
+        boolean plain = options.isPlainHttp(ref.registry());
         String who = credentials.forRegistry(ref.registry()).map(RegistryCredentials::username).orElse("")
                 + "\0" + credentials.forRegistry(ref.registry()).map(RegistryCredentials::password).orElse("");
-        return clients.computeIfAbsent(ref.registry() + "\0" + plain + "\0" + who,
-                k -> new RegistryClient(credentials, plain, 4, Duration.ofMillis(500), stallTimeout));
+        return clients.computeIfAbsent(ref.registry() + "\0" + plain + "\0" + who, k -> new RegistryClient(credentials, options));
     }
-
-    /**
-     * Registries on the loopback address talk plain HTTP, as Docker and containerd assume for
-     * {@code localhost}: a node-local mirror rarely has a certificate, and the traffic never leaves the host.
-     */
-    static boolean isLoopback(String registry) {
-        String host = registry;
-        if (host.startsWith("[")) {
-            host = host.substring(1, host.indexOf(']') < 0 ? host.length() : host.indexOf(']'));
-        } else if (host.indexOf(':') >= 0) {
-            host = host.substring(0, host.indexOf(':'));
-        }
-        if (host.equals("localhost")) {
-            return true;
-        }
-        if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) {
-            return false; // never resolve names here: DNS must not decide the transport
-        }
-        try {
-            return InetAddress.getByName(host).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            return false;
-        }
-    }
-
 }

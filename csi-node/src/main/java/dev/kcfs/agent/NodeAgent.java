@@ -657,6 +657,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                     : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
             metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
             failed(name, token, key, generation, be);
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            // this process also serves CSI: what the failed build allocated is garbage once we are here, so
+            // the build fails (and is reported, with backoff) instead of taking the thread, or the node, down
+            String what = e instanceof OutOfMemoryError ? "ran out of memory" : "nested too deeply";
+            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
+            failed(name, token, key, generation, new BuildException("building ComposefsImage " + name + " from " + key.image()
+                    + " " + what + " (" + e.getMessage() + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
+                    + " if the image is that large", true, e));
         }
         storeStatsStale = true;
         gcRequested = true; // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
@@ -714,18 +722,26 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     /** Wraps the CSI plugin's image lookup so every publish counts as a use (for lastUsed and LRU eviction). */
     public ImageSource trackingUse(ImageSource inner) {
-        return name -> {
-            Optional<ResolvedImage> found = inner.resolve(name);
-            if (found.isPresent()) {
-                synchronized (this) {
-                    Entry e = entries.get(name);
-                    if (e != null) {
-                        e.lastUsed = clock.instant();
+        return new ImageSource() {
+            @Override
+            public Optional<ResolvedImage> resolve(String name) throws IOException {
+                Optional<ResolvedImage> found = inner.resolve(name);
+                if (found.isPresent()) {
+                    synchronized (NodeAgent.this) {
+                        Entry e = entries.get(name);
+                        if (e != null) {
+                            e.lastUsed = clock.instant();
+                        }
                     }
+                    scheduleReport();
                 }
-                scheduleReport();
+                return found;
             }
-            return found;
+
+            @Override
+            public Optional<String> damage(Digest image) throws IOException {
+                return inner.damage(image);
+            }
         };
     }
 

@@ -1,5 +1,6 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.util.Optional;
 
@@ -7,4 +8,12 @@ import java.util.Optional;
 public interface ImageSource {
     /** The image built on this node for {@code name}, or empty when the node does not have it (yet). */
     Optional<ResolvedImage> resolve(String name) throws IOException;
+
+    /**
+     * Why the node can no longer serve every file of a mounted image (say, objects that
+     * {@code kcfs store fsck} quarantined), for the volume condition; empty when nothing is known wrong.
+     */
+    default Optional<String> damage(Digest image) throws IOException {
+        return Optional.empty();
+    }
 }

@@ -130,6 +130,12 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                         .setMessage("volume " + volumeId + " (image " + p.get().image() + ") is no longer mounted at "
                                 + path)).build();
             }
+            Optional<String> damage = images.damage(p.get().digest());
+            if (damage.isPresent()) {
+                return response.setVolumeCondition(VolumeCondition.newBuilder().setAbnormal(true)
+                        .setMessage("volume " + volumeId + " (image " + p.get().image() + ", "
+                                + p.get().digest().hex().substring(0, 12) + "): " + damage.get())).build();
+            }
             FileStore fs = Files.getFileStore(path);
             long total = fs.getTotalSpace();
             long available = fs.getUsableSpace();

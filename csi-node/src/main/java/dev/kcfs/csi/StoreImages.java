@@ -5,6 +5,8 @@ import dev.kcfs.store.StoreException;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /** The node store seen from the CSI plugin: image refs by name, and the numbers for {@code /metrics}. */
@@ -27,6 +29,30 @@ public final class StoreImages implements ImageSource, StoreStats {
             return Optional.empty();
         }
         return Optional.of(new ResolvedImage(name, digest.get()));
+    }
+
+    @Override
+    public Optional<String> damage(Digest image) throws IOException {
+        if (!store.hasImage(image)) {
+            return Optional.of("its image file " + store.imagePath(image) + " is gone from the node store");
+        }
+        var list = store.objectList(image);
+        if (list.isEmpty()) {
+            return Optional.empty();
+        }
+        // one stat per object: a quarantined object would otherwise only show up as EIO/ENOENT in the pod
+        List<Digest> missing = new ArrayList<>();
+        for (Digest o : list.get().digests()) {
+            if (!store.objects().contains(o)) {
+                missing.add(o);
+            }
+        }
+        if (missing.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(missing.size() + " of its objects are missing from the node store (first: "
+                + missing.get(0).objectPath() + "; quarantined by kcfs store fsck, or deleted), so reading those files"
+                + " fails; import the image again");
     }
 
     @Override

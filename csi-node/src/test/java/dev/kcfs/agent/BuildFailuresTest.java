@@ -156,4 +156,37 @@ class BuildFailuresTest {
                 assertThat(cluster.reported("n1", "offline").getMessage()).containsPattern("attempt [2-9]"));
         assertThat(n1.store.refs()).isEmpty();
     }
+
+    /** An image the writer cannot hold used to hang the build with the store's GC lock held. */
+    @Test
+    void hostileLayerFailsItsBuildNamingTheEntryAndTheNodeBuildsOn() throws Exception {
+        dev.kcfs.oci.tar.TarBuilder.Entry many = new dev.kcfs.oci.tar.TarBuilder().entry("etc/many");
+        for (int i = 0; i < 30_000; i++) {
+            many.xattr(String.format("user.x%05d", i), new byte[0]);
+        }
+        TestImage hostile = new TestImage(dev.kcfs.oci.Platform.current().architecture(),
+                List.of(TestImage.Layer.gzip(many.add().build())));
+        String digest = AgentCluster.push(registry, hostile, "kcfs/hostile", "v1");
+        AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
+        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).startAgent();
+        cluster.apply("hostile", registry.address() + "/kcfs/hostile:v1", null, spec -> { });
+        cluster.pin("hostile", registry.address() + "/kcfs/hostile@" + digest);
+        await().atMost(WAIT).untilAsserted(() -> {
+            NodeImage r = cluster.reported("n1", "hostile");
+            assertThat(r.getState()).isEqualTo(ImageState.Failed);
+            assertThat(r.getMessage()).contains("entry etc/many has 30000 xattrs");
+        });
+        // between the (fast) retries of the test node, nothing is held
+        await().atMost(WAIT).untilAsserted(() -> {
+            try (java.util.stream.Stream<Path> leases = java.nio.file.Files.list(n1.store.root().resolve("leases"))) {
+                assertThat(leases).as("no lease left by the failed build").isEmpty();
+            }
+            assertThat(n1.store.gc(true, Duration.ofSeconds(5)).ran()).as("GC gets the store's lock").isTrue();
+        });
+        String tools = AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
+        cluster.apply("tools", registry.address() + "/kcfs/tools:v1", null, spec -> { });
+        cluster.pin("tools", registry.address() + "/kcfs/tools@" + tools);
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(cluster.reported("n1", "tools").getState()).isEqualTo(ImageState.Ready));
+    }
 }

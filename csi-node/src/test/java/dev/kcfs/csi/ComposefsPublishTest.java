@@ -200,4 +200,30 @@ class ComposefsPublishTest {
         node.node().nodeUnpublishVolume(unpublish("vol-2", second));
         assertThat(store.mountRecords()).isEmpty();
     }
+
+    @Test
+    void aVolumeWhoseImageLostAnObjectIsReportedAbnormal() throws Exception {
+        Path ro = node.target("pod-ro");
+        node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
+        assertThat(node.node().nodeGetVolumeStats(stats("vol-ro", ro)).getVolumeCondition().getAbnormal()).isFalse();
+
+        // what fsck does with an object whose bytes changed: it moves it to quarantine/
+        Path object = store.objects().path(dev.kcfs.verity.FsVerity.digest(big));
+        byte[] changed = big.clone();
+        changed[0] ^= 1;
+        Files.write(object, changed);
+        Store.FsckReport fsck = store.fsck(false, 1);
+        assertThat(fsck.quarantined()).hasSize(1);
+
+        var condition = node.node().nodeGetVolumeStats(stats("vol-ro", ro)).getVolumeCondition();
+        assertThat(condition.getAbnormal()).isTrue();
+        assertThat(condition.getMessage()).contains("vol-ro").contains("tools").contains("1 of its objects are missing")
+                .contains(object.getParent().getFileName() + "/" + object.getFileName());
+        node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
+    }
+
+    private static dev.kcfs.csi.v1.NodeGetVolumeStatsRequest stats(String volumeId, Path path) {
+        return dev.kcfs.csi.v1.NodeGetVolumeStatsRequest.newBuilder().setVolumeId(volumeId).setVolumePath(path.toString())
+                .build();
+    }
 }

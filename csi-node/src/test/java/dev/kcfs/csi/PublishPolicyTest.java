@@ -84,7 +84,7 @@ class PublishPolicyTest {
         verity.put("tools", VerityMode.REQUIRED);
         Path a = node.target("pod-a");
         assertCode(() -> node.node().nodePublishVolume(publish("vol-a", a, "tools").build()),
-                Status.Code.INTERNAL, "verity was required");
+                Status.Code.FAILED_PRECONDITION, "verity was required");
         assertThat(a).doesNotExist();
         assertThat(node.store.resolve("mounts").resolve(TmpfsImages.digestOf("tools").hex())).doesNotExist();
     }

@@ -133,6 +133,24 @@ class ServicesTest {
                 .setVolumeId("vol-a").build()), Status.Code.INVALID_ARGUMENT, "volume_path is empty");
     }
 
+    /** csi-sanity's "NodeGetVolumeStats should fail when volume does not exist on the specified path". */
+    @Test
+    void volumeStatsOfAPublishedVolumeAskedAtAnotherPathAreNotFound() throws Exception {
+        Path target = node.target("pod-a");
+        node.node().nodePublishVolume(publish("vol-a", target, "tools")
+                .putVolumeContext("csi.storage.k8s.io/pod.namespace", "team-a").build());
+
+        PublishTest.assertCode(() -> node.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder()
+                        .setVolumeId("vol-a").setVolumePath("some/path").build()),
+                Status.Code.NOT_FOUND, "vol-a is not published at some/path");
+        Path other = node.target("pod-b");
+        PublishTest.assertCode(() -> node.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder()
+                        .setVolumeId("vol-a").setVolumePath(other.toString()).build()),
+                Status.Code.NOT_FOUND, "vol-a is not published at " + other);
+        assertThat(node.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder()
+                .setVolumeId("vol-a").setVolumePath(target.toString()).build()).getUsageCount()).isEqualTo(1);
+    }
+
     @Test
     void metricsCountPublishesErrorsLatencyMountsAndStore() throws Exception {
         Path a = node.target("pod-a");

@@ -71,7 +71,7 @@ final class TmpfsImages implements ImageSource, ImageMounter {
     @Override
     public Mounted mount(Digest image, Path mountpoint, VerityMode verity) throws IOException {
         if (verity == VerityMode.REQUIRED) {
-            throw new MountException("verity was required for test image " + image.hex() + " but tmpfs has no fs-verity");
+            throw new MountException(MountException.Kind.REFUSED, "verity was required for test image " + image.hex() + " but tmpfs has no fs-verity");
         }
         try {
             LibC.INSTANCE.mount("kcfs-test", mountpoint.toString(), "tmpfs", new NativeLong(0), "size=1m,mode=0755");

@@ -38,7 +38,8 @@ public final class OperatorMain implements Callable<Integer> {
       description = "reconcile without taking the Lease first (only for a single replica or local runs)")
   boolean noLeaderElection;
 
-  @Option(names = "--lease-name", defaultValue = "kcfs-operator")
+  @Option(names = "--lease-name", defaultValue = "kcfs-operator",
+      description = "name of the coordination.k8s.io Lease the replicas elect their leader with (default ${DEFAULT-VALUE})")
   String leaseName;
 
   @Option(names = "--lease-namespace",

@@ -8,6 +8,14 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class OperatorMainTest {
+  /** {@code --lease-name} had none: every option says what it is for in {@code --help}. */
+  @Test
+  void everyOptionHasADescription() {
+    for (CommandLine.Model.OptionSpec o : new CommandLine(new OperatorMain()).getCommandSpec().options()) {
+      assertThat(String.join(" ", o.description())).as(o.longestName()).isNotBlank();
+    }
+  }
+
   /** Refused before any API call: the server would refuse each event (ComposefsImageReconcilerTest). */
   @Test
   void eventNamespaceOtherThanDefaultIsRefused() {

@@ -224,6 +224,11 @@ public final class DumpParser {
         long uid = parseUnsigned(b, fs[4], fe[4], "uid");
         long gid = parseUnsigned(b, fs[5], fe[5], "gid");
         long rdev = parseUnsigned(b, fs[6], fe[6], "rdev");
+        // the image keeps these in 32 bits: a wider value would be cut (a uid of 4294967296 would become 0, root)
+        checkU32(nlink, "nlink");
+        checkU32(uid, "uid");
+        checkU32(gid, "gid");
+        checkU32(rdev, "rdev");
         long mtimeSec;
         long mtimeNsec;
         {
@@ -534,6 +539,12 @@ public final class DumpParser {
             v = v * 10 + d;
         }
         return v;
+    }
+
+    private void checkU32(long v, String what) throws DumpFormatException {
+        if (Long.compareUnsigned(v, 0xFFFFFFFFL) > 0) {
+            throw error("Invalid " + what + " " + Long.toUnsignedString(v) + ": out of range 0..4294967295");
+        }
     }
 
     private long parseSigned(byte[] b, int s, int e, String what) throws DumpFormatException {

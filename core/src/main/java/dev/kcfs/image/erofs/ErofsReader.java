@@ -50,11 +50,6 @@ public final class ErofsReader {
     public record Image(Directory root, int version, int flags, long inodes) {
     }
 
-    /**
-     * Deepest directory nesting accepted. Paths the kernel can resolve are under 4096 bytes, so at
-     * most 2048 levels; the limit also bounds this reader's recursion on hostile images.
-     */
-    private static final int MAX_DEPTH = 2048;
     private static final byte[] EMPTY = new byte[0];
 
     private final ByteBuffer b;
@@ -222,8 +217,19 @@ public final class ErofsReader {
         Directory root = new Directory(stat(r), r.xattrs);
         dirsSeen.put(rootNid, root);
         fillDirectory(root, r, 0, filter);
+        // directories found below are filled from a work list, not by recursion: the depth of an
+        // image must not depend on the reading thread's stack size
+        for (PendingDirectory p = pending.pollLast(); p != null; p = pending.pollLast()) {
+            fillDirectory(p.dir(), p.raw(), p.depth(), null);
+        }
         return new Image(root, version, flags, inodes);
     }
+
+    /** A directory whose inode was read but whose entries are still to be read. */
+    private record PendingDirectory(Directory dir, Raw raw, int depth) {
+    }
+
+    private final java.util.ArrayDeque<PendingDirectory> pending = new java.util.ArrayDeque<>();
 
     /** An inode's fields with its xattrs already converted back. */
     private static final class Raw {
@@ -473,9 +479,6 @@ public final class ErofsReader {
     }
 
     private void fillDirectory(Directory dir, Raw r, int depth, Set<byte[]> filter) throws ErofsException {
-        if (depth > MAX_DEPTH) {
-            throw bad("directory nesting deeper than " + MAX_DEPTH + " levels (corrupt image?)");
-        }
         checkFlat(r, "directory");
         dirBytesBudget -= r.size;
         if (dirBytesBudget < 0) {
@@ -520,6 +523,11 @@ public final class ErofsReader {
                 if (filter != null && !filter.contains(childName)) {
                     continue;
                 }
+                if (depth + 1 > ImageLimits.MAX_DEPTH) {
+                    // the writer's limit too, so only a foreign or hostile image gets here; it also bounds the recursion
+                    throw bad("directory nid " + r.nid + " is " + depth + " levels deep and not empty; images nest at most "
+                            + ImageLimits.MAX_DEPTH + " levels");
+                }
                 Inode child = child(nid, depth);
                 if (child != null) {
                     if (dir.put(childName, child) != null) {
@@ -548,8 +556,7 @@ public final class ErofsReader {
                 }
                 Directory d = new Directory(stat, r.xattrs);
                 dirsSeen.put(nid, d);
-                r = r.copy(); // the scratch is reused while the directory's children are read
-                fillDirectory(d, r, depth + 1, null);
+                pending.add(new PendingDirectory(d, r.copy(), depth + 1)); // the scratch is reused meanwhile
                 return d;
             }
             case 0100000:

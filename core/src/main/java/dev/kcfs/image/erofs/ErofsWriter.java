@@ -381,6 +381,10 @@ public final class ErofsWriter {
                     continue;
                 }
                 checkName(f.node, name);
+                if (stack.size() > ImageLimits.MAX_DEPTH) {
+                    throw new ErofsException("Path " + f.node.pathString() + "/" + new String(name, StandardCharsets.UTF_8)
+                            + " is " + stack.size() + " levels deep; images nest at most " + ImageLimits.MAX_DEPTH + " levels");
+                }
                 n = create(f.node, name, in);
                 nodes.put(in, n);
                 f.add(name, n);
@@ -426,6 +430,15 @@ public final class ErofsWriter {
 
         private Node create(Node parent, byte[] name, Inode in) throws ErofsException {
             Stat st = in.stat();
+            // EROFS stores these in 32 bits: a wider value must never be truncated (a uid of 2^32 would become root)
+            long rdev = in instanceof DeviceNode dev ? dev.rdev() : 0;
+            if (Long.compareUnsigned(st.uid(), 0xFFFFFFFFL) > 0 || Long.compareUnsigned(st.gid(), 0xFFFFFFFFL) > 0
+                    || Long.compareUnsigned(st.nlink(), 0xFFFFFFFFL) > 0 || Long.compareUnsigned(rdev, 0xFFFFFFFFL) > 0) {
+                throw new ErofsException(parent.pathString() + "/" + new String(name, StandardCharsets.UTF_8) + ": uid "
+                        + Long.toUnsignedString(st.uid()) + ", gid " + Long.toUnsignedString(st.gid()) + ", nlink "
+                        + Long.toUnsignedString(st.nlink()) + " or rdev " + Long.toUnsignedString(rdev)
+                        + " does not fit the image's 32 bits");
+            }
             if (in instanceof DeviceNode dev && dev.isWhiteout()) {
                 // 4.4 step 3: an input whiteout becomes an escaped one (a regular file)
                 Node n = new Node(parent, name, 0100000 | (st.mode() & 07777), st, in.xattrs());

@@ -99,7 +99,8 @@ public final class BodyPipeline implements AutoCloseable {
                     break; // the worker failed; its future says why
                 }
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
+            // every failure (an Error too) must reach the worker, or it waits for the next chunk forever
             pipe.fail(e);
             // let the worker see the failure and clean up before the caller discards the store batch
             try {
@@ -148,7 +149,7 @@ public final class BodyPipeline implements AutoCloseable {
             notifyAll();
         }
 
-        synchronized void fail(Exception e) {
+        synchronized void fail(Throwable e) {
             queue.add(e);
             notifyAll();
         }
@@ -213,7 +214,7 @@ public final class BodyPipeline implements AutoCloseable {
                         atEnd = true;
                         return -1;
                     }
-                    if (o instanceof Exception e) {
+                    if (o instanceof Throwable e) {
                         throw new IOException("layer stream failed while this file was streaming: " + e.getMessage(), e);
                     }
                     current = (Chunk) o;

@@ -171,9 +171,13 @@ public final class RegistryClient {
             return new Options(plainHttp, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
         }
 
-        /** Whether {@code registry} (host[:port] of a reference) is spoken to over HTTP. */
+        /**
+         * Whether {@code registry} (host[:port] of a reference) is spoken to over HTTP: every registry
+         * with {@code plainHttp}, those listed, and always those on the loopback address. This is the
+         * one place that rule lives; the CLI, the node agent and the operator all ask it.
+         */
         public boolean isPlainHttp(String registry) {
-            if (plainHttp) {
+            if (plainHttp || isLoopback(registry)) {
                 return true;
             }
             String r = registry.toLowerCase(Locale.ROOT);
@@ -183,6 +187,32 @@ public final class RegistryClient {
             // the host without its port: "[::1]:5000" -> "[::1]", "reg:5000" -> "reg"
             int end = r.startsWith("[") ? r.indexOf(']') + 1 : r.indexOf(':');
             return end > 0 && end < r.length() && plainHttpRegistries.contains(r.substring(0, end));
+        }
+    }
+
+    /**
+     * Whether a registry (host[:port]) is on the loopback address. Such registries talk plain HTTP,
+     * as Docker and containerd assume for {@code localhost}: a node-local mirror or a test registry
+     * rarely has a certificate, and the traffic never leaves the host. Names other than
+     * {@code localhost} are never resolved here: DNS must not decide the transport.
+     */
+    public static boolean isLoopback(String registry) {
+        String host = registry.toLowerCase(Locale.ROOT);
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.indexOf(']') < 0 ? host.length() : host.indexOf(']'));
+        } else if (host.indexOf(':') >= 0) {
+            host = host.substring(0, host.indexOf(':'));
+        }
+        if (host.equals("localhost")) {
+            return true;
+        }
+        if (!host.matches("[0-9.]+|[0-9a-f:]+")) {
+            return false;
+        }
+        try {
+            return java.net.InetAddress.getByName(host).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
         }
     }
 
@@ -479,6 +509,21 @@ public final class RegistryClient {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException(what + ": interrupted");
+            } catch (java.net.ConnectException e) {
+                // nothing listens there: retrying in a few seconds rarely changes that, and callers
+                // (the node agent, the operator) retry whole pulls with their own backoff
+                throw new OciException(OciException.Kind.UNREACHABLE, what + ": cannot connect to " + uri.getHost()
+                        + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + " (" + (e.getMessage() != null ? e.getMessage()
+                        : "connection refused") + "); is the registry running and the address right?", e);
+            } catch (javax.net.ssl.SSLException e) {
+                if (isPlainHttpAnswer(e)) {
+                    throw new OciException(OciException.Kind.UNREACHABLE, what + ": " + uri.getHost()
+                            + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + " answered the TLS handshake with plain HTTP;"
+                            + " if this registry really serves plain HTTP, allow it (kcfs pull --plain-http, kcfs-node"
+                            + " --plain-http-registry, the operator's plain-HTTP registries)", e);
+                }
+                last = new OciException(OciException.Kind.UNREACHABLE, what + ": TLS with " + uri.getHost() + " failed ("
+                        + e.getMessage() + ") after " + attempt + " attempts", e);
             } catch (IOException e) {
                 last = new OciException(OciException.Kind.UNREACHABLE, what + ": cannot reach " + uri + " (" + e + ") after " + attempt + " attempts", e);
             }
@@ -487,6 +532,17 @@ public final class RegistryClient {
             }
         }
         throw last;
+    }
+
+    /** A TLS client that got an HTTP response instead of a ServerHello (the JDK's wording for it). */
+    private static boolean isPlainHttpAnswer(javax.net.ssl.SSLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && (m.contains("Unsupported or unrecognized SSL message") || m.contains("plaintext connection"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Closes a small response body (manifest, token) that has not been read completely within the stall timeout. */

@@ -1,5 +1,6 @@
 package dev.kcfs.oci.tar;
 
+import dev.kcfs.image.erofs.ImageLimits;
 import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.tree.Xattr;
 import java.io.IOException;
@@ -30,17 +31,42 @@ import java.util.Map;
  *
  * <p>Bodies are never buffered: {@link #body()} reads straight from the underlying stream, and
  * {@link #next()} skips whatever the caller did not read. The end of the archive is the first
- * all-zero header block, or the end of the stream at a header boundary: layers written without the
- * end-of-archive blocks exist (umoci's), and GNU tar, Go and containerd accept them. A stream that
- * ends inside a header or a body, or right after an extended header, is reported as truncated; a
- * blob cut exactly at an entry boundary is caught by its digest check instead.
+ * all-zero header block (even cut short), or the end of the stream at a header boundary or inside
+ * the padding after the last body: layers written without the end-of-archive blocks or the final
+ * padding exist (umoci's, Go tools'), and GNU tar, Go and containerd accept them. A stream that ends
+ * inside a header or a body, or right after an extended header, is reported as truncated; a blob
+ * cut anywhere else is caught by its digest and size check instead.
+ *
+ * <p>Hostile archives are bounded: PAX headers and GNU long names by {@link #MAX_META_SIZE}, the
+ * global PAX records in force by {@link #MAX_GLOBAL_PAX_RECORDS} and {@link #MAX_GLOBAL_PAX_BYTES},
+ * extended headers in a row by {@link #MAX_EXTENDED_HEADERS}; an entry costs memory for its own
+ * headers only. The limits of {@link ImageLimits} (name length, depth, xattr sizes and counts) are
+ * checked as each entry is read, so the error names the entry.
  */
 public final class TarReader {
     public static final int BLOCK = 512;
     /** Largest file body accepted: the composefs format limit (1024 chunks of 2^43 bytes). */
     public static final long MAX_ENTRY_SIZE = 1L << 53;
-    /** Largest PAX header or GNU long name accepted: far above any real path or xattr set. */
-    public static final int MAX_META_SIZE = 8 << 20;
+    /**
+     * Largest PAX header or GNU long name accepted: above any path and xattr set an image can hold
+     * (see {@link ImageLimits}), so a bigger one is hostile.
+     */
+    public static final int MAX_META_SIZE = 2 << 20;
+    /**
+     * Largest total of the global PAX records in force (keys and values). They apply to every later
+     * entry, so they are kept small: real writers put a comment or a time there, if anything.
+     */
+    public static final int MAX_GLOBAL_PAX_BYTES = 64 << 10;
+    /** Most global PAX records in force at once. */
+    public static final int MAX_GLOBAL_PAX_RECORDS = 256;
+    /**
+     * Most records in one PAX header. An entry's xattr names fit in 64 KiB ({@link ImageLimits}), so
+     * it holds at most about 9,400 xattrs; the bound is looser so that the xattr check, which says
+     * more, names the problem of anything in between, while it still caps the memory of parsing.
+     */
+    public static final int MAX_PAX_RECORDS = 65536;
+    /** Most extended headers (PAX, GNU long name/link) in a row before one entry: one of each kind is normal. */
+    public static final int MAX_EXTENDED_HEADERS = 8;
 
     private static final byte[] SCHILY_XATTR = "SCHILY.xattr.".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.".getBytes(StandardCharsets.US_ASCII);
@@ -49,6 +75,8 @@ public final class TarReader {
     private final String source;
     private final byte[] header = new byte[BLOCK];
     private final Map<String, byte[]> globalPax = new LinkedHashMap<>();
+    /** The xattrs of {@link #globalPax}, decoded once per global header rather than once per entry. */
+    private List<Xattr> globalXattrs = List.of();
     private TarEntry current;
     private long remaining;
     private long padding;
@@ -72,20 +100,22 @@ public final class TarReader {
             return null;
         }
         skipRest();
+        if (finished) {
+            return null;
+        }
         byte[] longName = null;
         byte[] longLink = null;
         Map<String, byte[]> pax = null;
+        int extended = 0;
         while (true) {
             long headerOffset = offset;
             if (!readBlock(header, current == null ? "the first header" : "the header after " + current.displayName())) {
                 if (longName != null || longLink != null || pax != null) {
                     throw error("truncated: stream ended at offset " + headerOffset + " after an extended header, before its entry");
                 }
-                if (headerOffset == 0) {
-                    throw error("truncated: the stream is empty (not even an end-of-archive block)");
-                }
-                // no end-of-archive block: real layer writers omit it (umoci's Go writer does), and
-                // GNU tar, Go's archive/tar and containerd all accept it; a cut blob fails its digest check
+                // no end-of-archive block (or nothing at all: an empty layer): real layer writers
+                // omit it (umoci's Go writer does), and GNU tar, Go's archive/tar and containerd all
+                // accept it; a blob cut short fails its digest and size check instead
                 finished = true;
                 current = null;
                 return null;
@@ -98,12 +128,16 @@ public final class TarReader {
             verifyChecksum(headerOffset);
             byte flag = header[156];
             long size = number(124, 12, "size", headerOffset);
+            if ((flag == 'x' || flag == 'g' || flag == 'L' || flag == 'K') && ++extended > MAX_EXTENDED_HEADERS) {
+                throw error("header at offset " + headerOffset + " is the " + extended
+                        + "th extended header in a row (limit " + MAX_EXTENDED_HEADERS + "): the archive is hostile or corrupt");
+            }
             switch (flag) {
                 case 'x':
                     pax = parsePax(readMeta(size, "PAX header", headerOffset), headerOffset);
                     continue;
                 case 'g':
-                    globalPax.putAll(parsePax(readMeta(size, "PAX global header", headerOffset), headerOffset));
+                    global(parsePax(readMeta(size, "PAX global header", headerOffset), headerOffset), headerOffset);
                     continue;
                 case 'L':
                     longName = trimNul(readMeta(size, "GNU long name", headerOffset));
@@ -148,12 +182,33 @@ public final class TarReader {
         return remaining;
     }
 
+    /**
+     * Applies a global PAX header to the records in force. Bounded in records and bytes, and its
+     * xattrs decoded here once: every later entry then costs only its own headers.
+     */
+    private void global(Map<String, byte[]> records, long headerOffset) throws TarFormatException {
+        for (String key : records.keySet()) {
+            if (key.startsWith("GNU.sparse.")) {
+                throw error("PAX global header at offset " + headerOffset + " has " + key + " (GNU sparse files are not supported)");
+            }
+        }
+        globalPax.putAll(records);
+        long bytes = 0;
+        for (Map.Entry<String, byte[]> e : globalPax.entrySet()) {
+            bytes += e.getKey().length() + e.getValue().length;
+        }
+        if (globalPax.size() > MAX_GLOBAL_PAX_RECORDS || bytes > MAX_GLOBAL_PAX_BYTES) {
+            throw error("PAX global header at offset " + headerOffset + " brings the global records to " + globalPax.size()
+                    + " records of " + bytes + " bytes (limit " + MAX_GLOBAL_PAX_RECORDS + " records, " + MAX_GLOBAL_PAX_BYTES
+                    + " bytes): they apply to every entry, so more is refused");
+        }
+        globalXattrs = xattrs(globalPax, "the PAX global header at offset " + headerOffset);
+    }
+
     private TarEntry entry(byte flag, long headerSize, byte[] longName, byte[] longLink, Map<String, byte[]> localPax,
                            long headerOffset) throws IOException {
-        Map<String, byte[]> pax = new LinkedHashMap<>(globalPax);
-        if (localPax != null) {
-            pax.putAll(localPax);
-        }
+        // local records first, then the global ones: a lookup, never a copy of the global records
+        Pax pax = new Pax(localPax != null ? localPax : Map.of(), globalPax);
         // an empty PAX value removes the keyword (falls back to the header field): see nonEmpty() below
         TarEntryType type = switch (flag) {
             case '0', 0, '7' -> TarEntryType.REGULAR;
@@ -170,7 +225,7 @@ public final class TarReader {
             throw error("entry " + display(name) + " at offset " + headerOffset + " has unsupported type '"
                     + describeFlag(flag) + "' (supported: regular, hardlink, symlink, char/block device, directory, fifo)");
         }
-        for (String key : pax.keySet()) {
+        for (String key : pax.local().keySet()) {
             if (key.startsWith("GNU.sparse.")) {
                 throw error("entry " + display(name) + " is a GNU sparse file (PAX " + key + "), which is not supported");
             }
@@ -205,9 +260,82 @@ public final class TarReader {
         if (type == TarEntryType.CHAR_DEVICE || type == TarEntryType.BLOCK_DEVICE) {
             major = number(329, 8, "devmajor", headerOffset);
             minor = number(337, 8, "devminor", headerOffset);
+            if (major > 0xFFF || minor > 0xFFFFF) {
+                // the kernel's dev_t: 12 bits of major, 20 of minor (the image keeps rdev in 32 bits)
+                throw error("entry " + display(name) + " has device " + major + ":" + minor
+                        + ", outside the kernel's 0..4095:0..1048575");
+            }
         }
+        List<Xattr> xattrs;
+        if (pax.local().isEmpty()) {
+            xattrs = globalXattrs;
+        } else {
+            List<Xattr> local = xattrs(pax.local(), "entry " + display(name));
+            if (globalXattrs.isEmpty()) {
+                xattrs = local;
+            } else {
+                xattrs = new ArrayList<>(globalXattrs);
+                xattrs.addAll(local); // later records win: the entry's own after the global ones
+            }
+        }
+        checkLimits(type, name, link, xattrs);
+        // Only regular files carry bodies we hand out; any other body (allowed by PAX for hardlinks) is skipped.
+        remaining = size;
+        padding = (BLOCK - size % BLOCK) % BLOCK;
+        if (name.length == 0) {
+            throw error("entry at offset " + headerOffset + " has an empty name");
+        }
+        return new TarEntry(type, name, type == TarEntryType.HARDLINK || type == TarEntryType.SYMLINK ? link : new byte[0],
+                mode, uid, gid, type == TarEntryType.REGULAR ? size : 0, mtimeSec, mtimeNsec, major, minor, xattrs);
+    }
+
+    /**
+     * The kernel's and the image format's limits, checked here so the error names this entry (and
+     * the import stops before spending work on an image that cannot be written).
+     */
+    private void checkLimits(TarEntryType type, byte[] name, byte[] link, List<Xattr> xattrs) throws TarFormatException {
+        String problem = checkPath(name);
+        if (problem == null && type == TarEntryType.SYMLINK) {
+            problem = ImageLimits.checkSymlinkTarget(link);
+        }
+        if (problem == null && type == TarEntryType.HARDLINK) {
+            problem = checkPath(link);
+            if (problem != null) {
+                problem = "is a hardlink whose target " + problem;
+            }
+        }
+        if (problem == null) {
+            problem = ImageLimits.checkXattrs(xattrs);
+        }
+        if (problem != null) {
+            throw error("entry " + display(name) + " " + problem);
+        }
+    }
+
+    /** Component lengths, NULs and depth of a path as the tree builder will split it. */
+    private static String checkPath(byte[] path) {
+        int components = 0;
+        int start = 0;
+        for (int i = 0; i <= path.length; i++) {
+            if (i == path.length || path[i] == '/') {
+                int len = i - start;
+                if (len > 0 && !(len == 1 && path[start] == '.')) {
+                    components++;
+                    String problem = ImageLimits.checkName(Arrays.copyOfRange(path, start, i));
+                    if (problem != null) {
+                        return problem;
+                    }
+                }
+                start = i + 1;
+            }
+        }
+        return ImageLimits.checkDepth(components);
+    }
+
+    /** The {@code SCHILY.xattr.*} and {@code LIBARCHIVE.xattr.*} records of {@code records}, in order. */
+    private List<Xattr> xattrs(Map<String, byte[]> records, String where) throws TarFormatException {
         List<Xattr> xattrs = new ArrayList<>();
-        for (Map.Entry<String, byte[]> e : pax.entrySet()) {
+        for (Map.Entry<String, byte[]> e : records.entrySet()) {
             byte[] key = e.getKey().getBytes(StandardCharsets.ISO_8859_1);
             if (startsWith(key, SCHILY_XATTR)) {
                 xattrs.add(new Xattr(Arrays.copyOfRange(key, SCHILY_XATTR.length, key.length), e.getValue()));
@@ -218,24 +346,20 @@ public final class TarReader {
                 try {
                     value = Base64.getDecoder().decode(e.getValue());
                 } catch (IllegalArgumentException ex) {
-                    throw error("entry " + display(name) + " has a LIBARCHIVE.xattr value that is not base64");
+                    throw error(where + " has a LIBARCHIVE.xattr value that is not base64");
                 }
                 xattrs.add(new Xattr(xname, value));
             }
         }
-        for (Xattr x : xattrs) {
-            if (x.name().length == 0 || indexOf(x.name(), (byte) 0) >= 0) {
-                throw error("entry " + display(name) + " has an xattr with an empty name or a NUL in its name");
-            }
+        return xattrs;
+    }
+
+    /** The PAX records of one entry: its own, falling back to the global ones. */
+    private record Pax(Map<String, byte[]> local, Map<String, byte[]> global) {
+        byte[] get(String key) {
+            byte[] v = local.get(key);
+            return v != null ? v : global.get(key);
         }
-        // Only regular files carry bodies we hand out; any other body (allowed by PAX for hardlinks) is skipped.
-        remaining = size;
-        padding = (BLOCK - size % BLOCK) % BLOCK;
-        if (name.length == 0) {
-            throw error("entry at offset " + headerOffset + " has an empty name");
-        }
-        return new TarEntry(type, name, type == TarEntryType.HARDLINK || type == TarEntryType.SYMLINK ? link : new byte[0],
-                mode, uid, gid, type == TarEntryType.REGULAR ? size : 0, mtimeSec, mtimeNsec, major, minor, xattrs);
     }
 
     private static boolean nonEmpty(byte[] v) {
@@ -379,6 +503,10 @@ public final class TarReader {
                 throw error("PAX record without '=' at byte " + pos + " of the PAX header at offset " + headerOffset);
             }
             // keys are UTF-8 by the standard, but an xattr name inside one can be any bytes: keep them 1:1
+            if (out.size() >= MAX_PAX_RECORDS) {
+                throw error("PAX header at offset " + headerOffset + " has more than " + MAX_PAX_RECORDS
+                        + " records: more than any entry an image can hold");
+            }
             String key = new String(data, sp + 1, eq - sp - 1, StandardCharsets.ISO_8859_1);
             out.put(key, Arrays.copyOfRange(data, eq + 1, recordEnd));
             pos = recordEnd + 1;
@@ -423,7 +551,17 @@ public final class TarReader {
         if (current != null) {
             skipBytes(remaining, "body of " + current.displayName());
             remaining = 0;
-            skipBytes(padding, "padding of " + current.displayName());
+            // the padding after the last body may be missing too (same writers, same reasoning)
+            while (padding > 0) {
+                int r = in.read(skipBuffer, 0, (int) Math.min(padding, skipBuffer.length));
+                if (r < 0) {
+                    finished = true;
+                    current = null;
+                    break;
+                }
+                padding -= r;
+                offset += r;
+            }
             padding = 0;
         }
     }
@@ -447,6 +585,9 @@ public final class TarReader {
             return false;
         }
         if (got < BLOCK) {
+            if (isZero(block, got)) {
+                return false; // the start of an end-of-archive block, cut short: still the end
+            }
             throw error("truncated: stream ended inside " + what + " (" + got + " of 512 bytes)");
         }
         return true;
@@ -475,8 +616,12 @@ public final class TarReader {
     }
 
     private static boolean isZero(byte[] block) {
-        for (byte b : block) {
-            if (b != 0) {
+        return isZero(block, block.length);
+    }
+
+    private static boolean isZero(byte[] block, int length) {
+        for (int i = 0; i < length; i++) {
+            if (block[i] != 0) {
                 return false;
             }
         }

@@ -229,4 +229,21 @@ class DumpParserTest {
         }
         assertThat(parse(sb.toString()).size()).isEqualTo(40000);
     }
+
+    /** A uid of 4294967296 used to be cut to 0 (root) when the image was written. */
+    @Test
+    void fieldsWiderThanTheImageKeepsAreRejectedWithTheirLine() throws Exception {
+        String[][] cases = {
+                {"/f 0 100644 1 4294967296 0 0 0.0 - - -", "line 2: Invalid uid 4294967296: out of range 0..4294967295"},
+                {"/f 0 100644 1 0 4294967297 0 0.0 - - -", "line 2: Invalid gid 4294967297"},
+                {"/f 0 100644 4294967296 0 0 0 0.0 - - -", "line 2: Invalid nlink 4294967296"},
+                {"/c 0 20644 1 0 0 4294967296 0.0 - - -", "line 2: Invalid rdev 4294967296"},
+        };
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> lenient(ROOT + c[0] + "\n")).as(c[0]).isInstanceOf(DumpFormatException.class)
+                    .hasMessageContaining(c[1]);
+        }
+        Directory max = parse(ROOT + "/f 0 100644 1 4294967295 4294967295 0 0.0 - - -\n");
+        assertThat(at(max, "/f").stat().uid()).isEqualTo(4294967295L);
+    }
 }

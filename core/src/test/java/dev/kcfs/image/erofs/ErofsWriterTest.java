@@ -216,4 +216,51 @@ class ErofsWriterTest {
                 .isSameAs(back.root().child("a".getBytes(StandardCharsets.US_ASCII)));
         assertThat(a.stat().nlink()).isEqualTo(2);
     }
+
+    @Test
+    void idsWiderThan32BitsAreRefusedNotTruncated() {
+        Directory root = new Directory(new Stat(0040755, 0, 0, 2, 0, 0), List.of());
+        root.put("f".getBytes(StandardCharsets.US_ASCII),
+                new RegularFile(new Stat(0100644, 1L << 32, 0, 1, 0, 0), List.of(), 0, null, null, null));
+        assertThatThrownBy(() -> write(root, WriteOptions.defaults())).isInstanceOf(ErofsException.class)
+                .hasMessageContaining("/f: uid 4294967296").hasMessageContaining("does not fit the image's 32 bits");
+    }
+
+    /** One depth limit: what the writer accepts the reader reads back (the reader used to refuse some). */
+    @Test
+    void writerAndReaderShareOneDepthLimit() throws Exception {
+        byte[] img = write(nested(ImageLimits.MAX_DEPTH), WriteOptions.defaults());
+        // on a thread with the JVM's default 1 MiB stack, as the CLI's and the node's workers have
+        java.util.concurrent.atomic.AtomicReference<Object> read = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(null, () -> {
+            try {
+                read.set(ErofsReader.read(img, "deep", null).root());
+            } catch (Throwable e) {
+                read.set(e);
+            }
+        }, "small-stack", 1 << 20);
+        t.start();
+        t.join();
+        assertThat(read.get()).isInstanceOf(Directory.class);
+        Directory d = (Directory) read.get();
+        int depth = 0;
+        while (d.child("d".getBytes(StandardCharsets.US_ASCII)) instanceof Directory next) {
+            d = next;
+            depth++;
+        }
+        assertThat(depth).isEqualTo(ImageLimits.MAX_DEPTH);
+        assertThatThrownBy(() -> write(nested(ImageLimits.MAX_DEPTH + 1), WriteOptions.defaults()))
+                .isInstanceOf(ErofsException.class).hasMessageContaining("is 2049 levels deep; images nest at most 2048 levels");
+    }
+
+    private static Directory nested(int depth) {
+        Directory root = new Directory(new Stat(0040755, 0, 0, 2, 0, 0), List.of());
+        Directory d = root;
+        for (int i = 0; i < depth; i++) {
+            Directory next = new Directory(new Stat(0040755, 0, 0, 2, 0, 0), List.of());
+            d.put("d".getBytes(StandardCharsets.US_ASCII), next);
+            d = next;
+        }
+        return root;
+    }
 }

@@ -85,7 +85,7 @@ class HostileRegistryTest {
         try (ImageSource src = ImageSources.open(proxy.address() + "/plain:v1", client)) {
             assertThatThrownBy(() -> ImageTrees.build(src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null))
                     .isInstanceOf(OciException.class)
-                    .hasMessageContaining("blob " + dev.kcfs.oci.Digests.sha256(img.layers.get(0).blob()))
+                    .hasMessageContaining("blob " + dev.kcfs.oci.Digests.sha256(img.config)) // the config is read first
                     .hasMessageContaining("digest mismatch");
         }
     }
@@ -129,7 +129,7 @@ class HostileRegistryTest {
         proxy.mode = TamperingProxy.Mode.REDIRECT_BLOBS;
         proxy.requests.set(0);
         assertThat(pull(1)).isEqualTo(expected);
-        assertThat(proxy.requests.get()).isEqualTo(3); // manifest + 2 layer blobs (then fetched from the other host)
+        assertThat(proxy.requests.get()).isEqualTo(4); // manifest, config and 2 layer blobs (then fetched from the other host)
     }
 
     @Test

@@ -165,8 +165,7 @@ class RegistryPullTest {
         int closed = TestRegistry.freePort();
         RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(5));
         assertThatThrownBy(() -> client.manifestDigest(ImageReference.parse("127.0.0.1:" + closed + "/test/pin:v1")))
-                .hasMessageContaining("cannot reach http://127.0.0.1:" + closed + "/v2/test/pin/manifests/v1")
-                .hasMessageContaining("after 2 attempts")
+                .hasMessageContaining("cannot connect to 127.0.0.1:" + closed)
                 .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNREACHABLE));
     }
 
@@ -180,9 +179,8 @@ class RegistryPullTest {
             RegistryClient client = new RegistryClient(DockerConfig.empty(), https.withPlainHttpRegistries(java.util.Set.of(listed)));
             assertThat(client.manifestDigest(ref)).as(listed).isEqualTo(image.digest());
         }
-        // not listed: HTTPS, which the plain registry cannot answer
+        // not listed, but on loopback: plain HTTP all the same
         RegistryClient other = new RegistryClient(DockerConfig.empty(), https.withPlainHttpRegistries(java.util.Set.of("127.0.0.2", "registry.example:5000")));
-        assertThatThrownBy(() -> other.manifestDigest(ref)).hasMessageContaining("cannot reach https://" + registry.address())
-                .satisfies(e -> assertThat(((OciException) e).kind()).isEqualTo(OciException.Kind.UNREACHABLE));
+        assertThat(other.manifestDigest(ref)).isEqualTo(image.digest());
     }
 }

@@ -10,6 +10,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -130,7 +131,7 @@ class TarReaderTest {
 
     @Test
     void gnuLongNamesAndLinks() throws Exception {
-        String name = "gnu/" + "n".repeat(300);
+        String name = "gnu/" + "n".repeat(200) + "/" + "m".repeat(100);
         String link = "target/" + "k".repeat(250);
         byte[] tar = new TarBuilder().entry(name).type('1').link(link).gnuLongName().gnuLongLink().add()
                 .entry(name + "2").body("data").gnuLongName().add().build();
@@ -207,7 +208,7 @@ class TarReaderTest {
 
     @Test
     void truncatedHeaderAndMissingEndAreReported() throws Exception {
-        byte[] tar = new TarBuilder().file("a", "1").build();
+        byte[] tar = new TarBuilder().file("a", "1").file("b", "2").build();
         assertThatThrownBy(() -> TarBuilder.readAll(Arrays.copyOf(tar, 1024 + 100)))
                 .hasMessageContaining("truncated: stream ended inside the header after a");
         // a missing end-of-archive block is accepted (umoci writes such layers); a cut after a PAX header is not
@@ -215,7 +216,108 @@ class TarReaderTest {
         byte[] paxOnly = new TarBuilder().entry("p").pax("path", "x").add().buildWithoutEnd();
         assertThatThrownBy(() -> TarBuilder.readAll(java.util.Arrays.copyOf(paxOnly, 1024)))
                 .hasMessageContaining("after an extended header, before its entry");
-        assertThatThrownBy(() -> TarBuilder.readAll(new byte[0])).hasMessageContaining("truncated: the stream is empty");
+    }
+
+    /** Go-based writers (umoci insert) may end a layer without the end blocks, or even inside the last padding. */
+    @Test
+    void missingEndBlocksAndFinalPaddingAreTheEnd() throws Exception {
+        byte[] noEnd = new TarBuilder().file("a", "1").file("b", new byte[700]).buildWithoutEnd();
+        for (int cut : new int[] {512 + 512 + 512 + 700, 512 + 512 + 512 + 700 + 100, noEnd.length}) {
+            List<TarEntry> all = TarBuilder.readAll(Arrays.copyOf(noEnd, cut));
+            assertThat(all).as("cut at " + cut).extracting(TarEntry::displayName).containsExactly("a", "b");
+        }
+        // the body itself cut short is still an error
+        assertThatThrownBy(() -> {
+            TarReader r = new TarReader(new ByteArrayInputStream(Arrays.copyOf(noEnd, 512 + 512 + 512 + 600)), "t");
+            r.next();
+            r.next();
+            r.body().readAllBytes();
+        }).hasMessageContaining("truncated: entry b expects 700 bytes");
+        // an end block cut short, and an empty layer, are the end too
+        byte[] withEnd = new TarBuilder().file("a", "1").build();
+        assertThat(TarBuilder.readAll(Arrays.copyOf(withEnd, 1024 + 100))).hasSize(1);
+        assertThat(TarBuilder.readAll(new byte[0])).isEmpty();
+    }
+
+    @Test
+    void kernelLimitsAreCheckedWhenTheEntryIsRead() throws Exception {
+        byte[] longName = new TarBuilder().entry("dir/" + "n".repeat(256)).pax("path", "dir/" + "n".repeat(256)).add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(longName)).isInstanceOf(TarFormatException.class)
+                .hasMessageContaining("entry dir/nnn").hasMessageContaining("name component of 256 bytes")
+                .hasMessageContaining("at most 255 bytes");
+        assertThat(TarBuilder.readAll(new TarBuilder().entry("n".repeat(255)).pax("path", "n".repeat(255)).add().build()))
+                .hasSize(1);
+        byte[] nul = new TarBuilder().entry("x").pax("path", b("etc/pass\0wd")).add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(nul)).hasMessageContaining("entry etc/pass").hasMessageContaining("NUL byte in its name");
+        byte[] nulLink = new TarBuilder().entry("l").type('2').pax("linkpath", b("a\0b")).add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(nulLink)).hasMessageContaining("entry l is a symlink whose target has a NUL");
+        byte[] bigValue = new TarBuilder().entry("f").xattr("user.big", new byte[200_000]).add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(bigValue)).hasMessageContaining("entry f has a 200000-byte value for xattr user.big")
+                .hasMessageContaining("at most 65535 bytes");
+        TarBuilder.Entry many = new TarBuilder().entry("many");
+        for (int i = 0; i < 30_000; i++) {
+            many.xattr(String.format("user.x%05d", i), new byte[0]);
+        }
+        byte[] manyXattrs = many.add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(manyXattrs)).hasMessageContaining("entry many has 30000 xattrs")
+                .hasMessageContaining("65536 bytes of xattr names");
+        byte[] longXattrName = new TarBuilder().entry("f").xattr("user." + "x".repeat(251), new byte[1]).add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(longXattrName)).hasMessageContaining("xattr name of 256 bytes");
+        byte[] deep = new TarBuilder().entry("x").pax("path", "d/".repeat(2048) + "f").add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(deep)).hasMessageContaining("is 2049 directories deep")
+                .hasMessageContaining("at most 2048 levels");
+        assertThat(TarBuilder.readAll(new TarBuilder().entry("x").pax("path", "d/".repeat(2047) + "f").add().build())).hasSize(1);
+    }
+
+    @Test
+    void everyHeaderKindIsBounded() throws Exception {
+        TarBuilder manyGlobals = new TarBuilder();
+        for (int i = 0; i < 300; i++) {
+            manyGlobals.entry("g").type('g').body(TarBuilder.paxRecords(java.util.Map.of("comment" + i, b("x")))).add()
+                    .file("f" + i, "1");
+        }
+        assertThatThrownBy(() -> TarBuilder.readAll(manyGlobals.build())).hasMessageContaining("PAX global header at offset")
+                .hasMessageContaining("limit 256 records");
+        byte[] bigGlobal = new TarBuilder().entry("g").type('g').body(TarBuilder.paxRecords(java.util.Map.of("comment", new byte[70_000])))
+                .add().file("f", "1").build();
+        assertThatThrownBy(() -> TarBuilder.readAll(bigGlobal)).hasMessageContaining("65536 bytes");
+        TarBuilder chain = new TarBuilder();
+        for (int i = 0; i < 9; i++) {
+            chain.entry("PaxHeader").type('x').body(TarBuilder.paxRecords(java.util.Map.of("path", b("p" + i)))).add();
+        }
+        byte[] chained = chain.file("f", "1").build();
+        assertThatThrownBy(() -> TarBuilder.readAll(chained)).hasMessageContaining("9th extended header in a row");
+        TarBuilder.Entry manyRecords = new TarBuilder().entry("f");
+        for (int i = 0; i <= TarReader.MAX_PAX_RECORDS; i++) {
+            manyRecords.pax("k" + i, "v");
+        }
+        byte[] tooManyRecords = manyRecords.add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(tooManyRecords)).hasMessageContaining("has more than 65536 records");
+        byte[] hugePax = new TarBuilder().entry("f").pax("comment", new byte[TarReader.MAX_META_SIZE + 1]).add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(hugePax)).hasMessageContaining("PAX header at offset 0 has absurd size");
+        // global xattrs within the bounds still apply to every entry, the entry's own win
+        byte[] ok = new TarBuilder().entry("g").type('g').body(TarBuilder.paxRecords(java.util.Map.of("SCHILY.xattr.user.g", b("1")))).add()
+                .entry("a").xattr("user.g", b("2")).add().file("b", "x").build();
+        List<TarEntry> all = TarBuilder.readAll(ok);
+        assertThat(all.get(1).xattrs()).contains(new Xattr(b("user.g"), b("1")));
+        assertThat(all.get(0).xattrs()).last().isEqualTo(new Xattr(b("user.g"), b("2")));
+    }
+
+    /** A layer of many global headers used to cost (entries x global records): now each entry costs its own headers. */
+    @Test
+    void globalRecordsDoNotMakeEachEntryExpensive() throws Exception {
+        java.util.Map<String, byte[]> records = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 200; i++) {
+            records.put("comment" + i, new byte[250]);
+        }
+        TarBuilder t = new TarBuilder().entry("g").type('g').body(TarBuilder.paxRecords(records)).add();
+        for (int i = 0; i < 100_000; i++) {
+            t.entry("f" + i).add();
+        }
+        byte[] tar = t.build();
+        long start = System.nanoTime();
+        assertThat(TarBuilder.readAll(tar)).hasSize(100_000);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
     }
 
     @Test
@@ -259,5 +361,12 @@ class TarReaderTest {
         }
         byte[] s = String.format("%06o\0 ", sum).getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(s, 0, h, 148, 8);
+    }
+
+    @Test
+    void devicesOutsideTheKernelsDevTAreRefused() throws Exception {
+        byte[] wide = new TarBuilder().entry("dev/x").type('3').dev(4096, 1).add().build();
+        assertThatThrownBy(() -> TarBuilder.readAll(wide)).hasMessageContaining("entry dev/x has device 4096:1");
+        assertThat(TarBuilder.readAll(new TarBuilder().entry("dev/y").type('4').dev(4095, 1048575).add().build())).hasSize(1);
     }
 }

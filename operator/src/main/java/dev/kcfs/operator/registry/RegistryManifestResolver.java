@@ -17,19 +17,17 @@ import java.util.Set;
  */
 public final class RegistryManifestResolver implements ManifestResolver {
   /** Loopback registries are always plain HTTP, as docker and containerd treat them. */
-  static final Set<String> LOOPBACK = Set.of("localhost", "127.0.0.1", "[::1]");
 
   private final RegistryClient client;
 
   /**
    * @param plainHttpRegistries registries (host[:port], or host for every port) reached over http
-   *     instead of https, in addition to {@link #LOOPBACK}
+   *     instead of https, in addition to the loopback ones ({@link RegistryClient.Options#isPlainHttp})
    * @param connectTimeout connection set-up to a registry
    * @param requestTimeout one request, and the longest silence while reading a manifest
    */
   public RegistryManifestResolver(Collection<String> plainHttpRegistries, Duration connectTimeout, Duration requestTimeout) {
     Set<String> plain = new HashSet<>(plainHttpRegistries);
-    plain.addAll(LOOPBACK);
     // Two quick attempts only: the reconciler retries a failed pin itself, without blocking a worker.
     this.client = new RegistryClient(DockerConfig.empty(), RegistryClient.Options.defaults()
         .withPlainHttpRegistries(plain)
