@@ -293,8 +293,9 @@ class SharingEndToEndTest {
     }
 
     private void startOperator(Path repo, Path run, TestRegistry registry, Map<String, String> env) throws Exception {
+        // --no-server-side-apply: the fabric8 mock answers an apply patch with 415
         KcfsProcess operator = start(repo, "kcfs-operator", repo.resolve("operator/target/kcfs-operator.jar"), List.of(
-                "--no-leader-election", "--metrics-address", "127.0.0.1:" + freePort(),
+                "--no-leader-election", "--no-server-side-apply", "--metrics-address", "127.0.0.1:" + freePort(),
                 "--plain-http-registry", registry.address(), "--release-timeout", "PT2M"), env, run);
         operator.assertAlive();
     }

@@ -198,7 +198,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       metrics.imageState(name, ImageHealth.Invalid, 0, 0, 0);
       metrics.reconciled("invalid");
       // Nothing to retry: the next spec change triggers a reconcile.
-      return write(image, before, null);
+      return write(image, before, null, context);
     }
 
     Duration retry = null;
@@ -211,7 +211,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
 
     fold(image, spec, status, generation, now);
     metrics.reconciled(retry == null ? "ok" : "retry");
-    return write(image, before, retry);
+    return write(image, before, retry, context);
   }
 
   /** Pins spec.source.image; returns when to retry, or null when done or retrying cannot help. */
@@ -345,7 +345,8 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
    * would otherwise cost one write per image), writes are paced to one per countsInterval; the
    * rescheduled reconcile then writes the latest counts. Everything else is written at once.
    */
-  private UpdateControl<ComposefsImage> write(ComposefsImage image, JsonNode before, Duration retry) {
+  private UpdateControl<ComposefsImage> write(ComposefsImage image, JsonNode before, Duration retry,
+      Context<ComposefsImage> context) {
     JsonNode after = json.valueToTree(image.getStatus());
     if (after.equals(before)) {
       UpdateControl<ComposefsImage> none = UpdateControl.noUpdate();
@@ -359,6 +360,14 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       if (!wait.isNegative() && !wait.isZero()) {
         UpdateControl<ComposefsImage> later = UpdateControl.noUpdate();
         return later.rescheduleAfter(retry != null && retry.compareTo(wait) < 0 ? retry : wait);
+      }
+    }
+    var config = context.getControllerConfiguration();
+    if (config.getConfigurationService().useSSAToPatchPrimaryResource()) {
+      StatusOwnership ownership = new StatusOwnership(config.fieldManager(), json, clock);
+      if (ownership.needsAdoption(image)) {
+        // the apply below carries this resourceVersion: the adopted one, not a conflict
+        image.getMetadata().setResourceVersion(ownership.adopt(context.getClient(), image));
       }
     }
     lastWrite.put(uid, now);

@@ -9,14 +9,17 @@ import java.util.Optional;
 public final class KcfsOperator {
   private KcfsOperator() {}
 
+  /**
+   * @param serverSideApply write the finalizer and the status with server-side apply (JOSDK's
+   *     default), so the operator's field manager owns exactly those fields. Off only for an API
+   *     server without it: the fabric8 mock answers 415 to an apply patch.
+   */
   public static Operator create(KubernetesClient client, ComposefsImageReconciler reconciler,
-      Optional<LeaderElectionConfiguration> leaderElection) {
+      Optional<LeaderElectionConfiguration> leaderElection, boolean serverSideApply) {
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
-          // No server-side apply: status is patched with JSON patches (see DEPENDENCIES.md; the
-          // fabric8 mock API server has no SSA, and nothing here needs field ownership).
-          .withUseSSAToPatchPrimaryResource(false)
-          .withSSABasedCreateUpdateMatchForDependentResources(false)
+          .withUseSSAToPatchPrimaryResource(serverSideApply)
+          .withSSABasedCreateUpdateMatchForDependentResources(serverSideApply)
           // Compare resourceVersions so a status this operator just wrote is not replaced in its cache
           // by an older watch event (that stale read re-emitted "Ready" events in the scale benchmark).
           // Kubernetes resourceVersions are etcd revisions: integers that grow.

@@ -19,12 +19,17 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code kcfs-operator}: connects with the usual kubeconfig or in-cluster config and runs until stopped. */
 @Command(name = "kcfs-operator", mixinStandardHelpOptions = true,
     description = "Reconciles ComposefsImages: pins tags to digests and folds node reports into their status.")
 public final class OperatorMain implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
   @Option(names = "--metrics-address", defaultValue = "0.0.0.0:8080",
       description = "host:port serving /metrics and /healthz (default ${DEFAULT-VALUE})")
   String metricsAddress;
@@ -42,12 +47,16 @@ public final class OperatorMain implements Callable<Integer> {
   String leaseNamespace;
 
   @Option(names = "--event-namespace", defaultValue = "default",
-      description = "namespace for events about the cluster-scoped images (default ${DEFAULT-VALUE})")
+      description = "namespace for events about the cluster-scoped images; the API server accepts them only in 'default' (default ${DEFAULT-VALUE})")
   String eventNamespace;
 
   @Option(names = "--release-timeout", defaultValue = "PT10M",
       description = "how long a deleted image waits for nodes to release it, ISO-8601 (default ${DEFAULT-VALUE})")
   Duration releaseTimeout;
+
+  @Option(names = "--no-server-side-apply",
+      description = "write the finalizer and status with JSON patches instead of server-side apply (only for an API server without it)")
+  boolean noServerSideApply;
 
   @Option(names = "--plain-http-registry",
       description = "registry host[:port] (or host, for every port) to reach over http (repeatable); localhost, 127.0.0.1 and [::1] always are")
@@ -55,6 +64,13 @@ public final class OperatorMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // The API server refuses a core/v1 Event about a cluster-scoped object in any namespace but
+    // "default" (or none): every event would be lost, each with only a log line.
+    if (!"default".equals(eventNamespace)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--event-namespace '" + eventNamespace
+          + "': the API server accepts events about cluster-scoped objects such as ComposefsImages only in"
+          + " 'default'; leave the option out");
+    }
     KubernetesClient client = new KubernetesClientBuilder().build();
     ObjectMapper json = new ObjectMapper();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -70,16 +86,16 @@ public final class OperatorMain implements Callable<Integer> {
       String ns = leaseNamespace != null ? leaseNamespace
           : Optional.ofNullable(System.getenv("POD_NAMESPACE")).orElse(client.getNamespace());
       if (ns == null) {
-        throw new CommandLine.ParameterException(new CommandLine(this),
+        throw new CommandLine.ParameterException(spec.commandLine(),
             "no namespace for the leader-election Lease: pass --lease-namespace or set POD_NAMESPACE");
       }
       String identity = Optional.ofNullable(System.getenv("POD_NAME")).orElse(InetAddress.getLocalHost().getHostName());
       election = Optional.of(new LeaderElectionConfiguration(leaseName, ns, identity));
     }
-    Operator operator = KcfsOperator.create(client, reconciler, election);
+    Operator operator = KcfsOperator.create(client, reconciler, election, !noServerSideApply);
     String[] hostPort = metricsAddress.split(":(?=[0-9]+$)");
     if (hostPort.length != 2) {
-      throw new CommandLine.ParameterException(new CommandLine(this),
+      throw new CommandLine.ParameterException(spec.commandLine(),
           "--metrics-address '" + metricsAddress + "' must be host:port");
     }
     MetricsServer server = new MetricsServer(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), registry,

@@ -3,45 +3,59 @@ package dev.kcfs.operator;
 import static dev.kcfs.operator.MockCluster.built;
 import static dev.kcfs.operator.MockCluster.state;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.SecretRef;
+import dev.kcfs.api.Verity;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirementBuilder;
+import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The operator against the fabric8 mock API server in CRUD mode, with a real docker-registry where a
- * registry is needed. Node agents are simulated by writing ComposefsNode reports.
+ * The operator against a real kube-apiserver + etcd ({@link RealApiServer}; skipped without the
+ * binaries): status and conditions, events, finalizer, and what only a real server does (CRD
+ * defaults, schema validation, the status subresource, server-side apply field ownership), with a
+ * real docker-registry where a registry is needed. Node agents are simulated by writing
+ * ComposefsNode reports. These tests ran on the fabric8 mock before; it was no faster per test, and
+ * it has neither schema nor server-side apply.
  */
-@EnableKubernetesMockClient(crud = true)
 class ComposefsImageReconcilerTest {
-  private static final Duration WAIT = Duration.ofSeconds(30);
-  private static final String D1 = "1111111111111111111111111111111111111111111111111111111111111111";
-  private static final String D2 = "2222222222222222222222222222222222222222222222222222222222222222";
+  @RegisterExtension
+  static final RealApiServer API = new RealApiServer();
 
-  KubernetesMockServer server;
+  static final Duration WAIT = Duration.ofSeconds(30);
+  static final String D1 = "1111111111111111111111111111111111111111111111111111111111111111";
+  static final String D2 = "2222222222222222222222222222222222222222222222222222222222222222";
+
   KubernetesClient client;
   MockCluster cluster;
 
   @BeforeEach
-  void setUp() throws Exception {
-    cluster = new MockCluster(client).installCrds();
+  void setUp() {
+    cluster = MockCluster.onApiServer(API.client());
+    client = API.client();
   }
 
   @AfterEach
@@ -243,29 +257,6 @@ class ComposefsImageReconcilerTest {
   }
 
   @Test
-  void invalidSpecGivesConditionAndEventWithoutRetrying() throws Exception {
-    cluster.start(MockCluster.fastSettings());
-    cluster.apply("bad", "Not An Image!", Map.of("zone", "a"), "xyz");
-    await().atMost(WAIT).untilAsserted(() -> {
-      cluster.assertCondition("bad", "Resolved", "False", "InvalidSpec");
-      cluster.assertCondition("bad", "Ready", "False", "InvalidSpec");
-      assertThat(cluster.condition("bad", "Resolved").getMessage())
-          .contains("spec.source.image 'Not An Image!'").contains("spec.expectedDigest 'xyz'");
-    });
-    assertThat(cluster.events("bad", "InvalidSpec")).hasSize(1);
-    double reconciles = cluster.metrics.count("kcfs_operator_reconciles_total");
-    Thread.sleep(3000); // longer than every retry interval in fastSettings
-    assertThat(cluster.metrics.count("kcfs_operator_reconciles_total")).as("no retry loop on a bad spec").isEqualTo(reconciles);
-
-    // Fixing the spec recovers without a restart.
-    cluster.editImage("bad", x -> {
-      x.getSpec().getSource().setImage("example.org/a/b@sha256:" + D1);
-      x.getSpec().setExpectedDigest(null);
-    });
-    await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("bad", "Resolved", "True", "Pinned"));
-  }
-
-  @Test
   void deletionWaitsForNodesToRelease() {
     threeNodes();
     cluster.start(MockCluster.fastSettings());
@@ -304,5 +295,173 @@ class ComposefsImageReconcilerTest {
     await().atMost(WAIT).until(() -> cluster.get("tools") == null);
     assertThat(cluster.events("tools", "ReleaseTimedOut")).hasSize(1);
     assertThat(cluster.events("tools", "ReleaseTimedOut").get(0).getMessage()).contains("n1");
+  }
+
+  @Test
+  void serverAppliesTheCrdDefaults() {
+    ComposefsImage created = cluster.apply("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+    assertThat(created.getSpec().getVerity()).as("spec.verity defaulted by the API server").isEqualTo(Verity.IfSupported);
+    assertThat(cluster.get("tools").getSpec().getVerity()).isEqualTo(Verity.IfSupported);
+  }
+
+  @Test
+  void schemaRefusesInvalidSpecs() {
+    assertRefused(Map.of("source", Map.of("image", "Not An Image!")), "spec.source.image");
+    assertRefused(Map.of("source", Map.of("image", "example.org/a/b:v1"), "expectedDigest", "xyz"), "spec.expectedDigest");
+    assertRefused(Map.of("source", Map.of("image", "example.org/a/b:v1"), "formatVersion", 2), "spec.formatVersion");
+    assertRefused(Map.of("source", Map.of("image", "example.org/a/b:v1"), "verity", "Sometimes"), "spec.verity");
+    assertRefused(Map.of("source", Map.of("image", "example.org/a/b:v1", "pullSecrets",
+        List.of(Map.of("namespace", "Bad_NS", "name", "regcred")))), "spec.source.pullSecrets[0].namespace");
+    assertRefused(Map.of("nodeSelector", Map.of()), "spec.source");
+    assertThat(client.resources(ComposefsImage.class).list().getItems()).as("nothing stored").isEmpty();
+  }
+
+  private void assertRefused(Map<String, Object> spec, String field) {
+    GenericKubernetesResource r = new GenericKubernetesResource();
+    r.setApiVersion(ComposefsImage.GROUP + "/" + ComposefsImage.VERSION);
+    r.setKind("ComposefsImage");
+    r.setMetadata(new ObjectMetaBuilder().withName("bad").build());
+    r.setAdditionalProperty("spec", spec);
+    assertThatThrownBy(() -> client.resource(r).create())
+        .as("spec %s", spec)
+        .isInstanceOfSatisfying(KubernetesClientException.class, e -> {
+          assertThat(e.getCode()).isEqualTo(422);
+          assertThat(e.getMessage()).contains(field);
+        });
+  }
+
+  @Test
+  void statusIsOnlyWrittenThroughItsSubresource() {
+    cluster.node("n1", Map.of("zone", "a"));
+    cluster.report("n1");
+    cluster.start(MockCluster.fastSettings());
+    cluster.apply("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+    await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("tools", "Resolved", "True", "Pinned"));
+    long generation = cluster.get("tools").getMetadata().getGeneration();
+    assertThat(generation).as("status writes and the finalizer do not bump the generation").isEqualTo(1);
+
+    // A spec edit that also carries a status: the server keeps the status, bumps the generation,
+    // and the operator observes the new generation.
+    cluster.editImage("tools", ci -> {
+      ci.getSpec().setAllowedNamespaces(List.of("team-a"));
+      ci.getStatus().setResolvedImage("evil.example/x@sha256:" + D2);
+    });
+    assertThat(cluster.get("tools").getMetadata().getGeneration()).isEqualTo(2);
+    await().atMost(WAIT).untilAsserted(() -> {
+      cluster.assertCondition("tools", "Resolved", "True", "Pinned");
+      assertThat(cluster.get("tools").getStatus().getObservedGeneration()).isEqualTo(2);
+    });
+    assertThat(cluster.get("tools").getStatus().getResolvedImage()).isEqualTo("example.org/kcfs/tools@sha256:" + D1);
+  }
+
+  /**
+   * With server-side apply the operator's field manager owns the status and its finalizer only; the
+   * user's spec (here a list the operator never writes) stays the user's.
+   */
+  @Test
+  void operatorOwnsItsFinalizerAndStatusOnly() {
+    cluster.node("n1", Map.of("zone", "a"));
+    cluster.report("n1");
+    cluster.start(MockCluster.fastSettings());
+    ComposefsImage ci = MockCluster.newImage("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+    ci.getSpec().setAllowedNamespaces(List.of("team-a", "team-b"));
+    client.resource(ci).create();
+    await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("tools", "Ready", "False", "Building"));
+
+    ComposefsImage stored = cluster.get("tools");
+    assertThat(stored.getSpec().getAllowedNamespaces()).containsExactly("team-a", "team-b");
+    assertThat(stored.getMetadata().getFinalizers()).hasSize(1);
+    Map<String, String> owners = stored.getMetadata().getManagedFields().stream()
+        .filter(m -> "Apply".equals(m.getOperation()))
+        .collect(Collectors.toMap(m -> m.getManager() + "/" + (m.getSubresource() == null ? "" : m.getSubresource()),
+            m -> Serialization.asJson(m.getFieldsV1()), (a, b) -> a + b));
+    String manager = ComposefsImageReconciler.NAME;
+    assertThat(owners).as("server-side apply managers: %s", describe(stored.getMetadata().getManagedFields()))
+        .containsOnlyKeys(manager + "/", manager + "/status");
+    assertThat(owners.get(manager + "/")).contains("f:finalizers").doesNotContain("f:spec");
+    assertThat(owners.get(manager + "/status")).contains("f:conditions").doesNotContain("f:spec");
+  }
+
+  private static String describe(List<ManagedFieldsEntry> entries) {
+    return entries.stream().map(m -> m.getManager() + " " + m.getOperation() + " " + m.getSubresource())
+        .collect(Collectors.joining(", "));
+  }
+
+  /**
+   * Why the operator refuses --event-namespace other than "default": the API server refuses an event
+   * about a cluster-scoped object anywhere else (the mock took it), so every event would be lost.
+   */
+  @Test
+  void eventsAboutImagesAreAcceptedOnlyInTheDefaultNamespace() {
+    var settings = MockCluster.fastSettings();
+    cluster.start(new ComposefsImageReconciler.Settings(settings.releaseTimeout(), settings.releasePoll(),
+        settings.resolveRetry(), settings.secretRetry(), "kcfs-system", settings.countsInterval()));
+    cluster.apply("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+    await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("tools", "Ready", "False", "NoNodesSelected"));
+    assertThat(client.v1().events().inNamespace("kcfs-system").list().getItems()).isEmpty();
+    assertThat(cluster.metrics.count("kcfs_operator_events_total")).as("events written").isZero();
+    cluster.close();
+
+    cluster.start(settings);
+    cluster.apply("other", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(cluster.events("other", "Resolved")).hasSize(1));
+  }
+
+  /**
+   * An operator that wrote the status with JSON patches (before server-side apply) left its fields
+   * owned by an Update manager; the applying operator that follows must still be able to drop them.
+   */
+  @Test
+  void statusFieldsWrittenBeforeServerSideApplyCanStillBeDropped() {
+    threeNodes();
+    try (MockCluster before = new MockCluster(client)) {
+      before.start(MockCluster.fastSettings());
+      before.apply("tools", "example.org/kcfs/tools@sha256:" + D1, Map.of("zone", "a"), null);
+      before.report("n1", built("tools", D1));
+      before.report("n2", built("tools", D1));
+      await().atMost(WAIT).untilAsserted(() -> {
+        before.assertCondition("tools", "Ready", "True", "AllNodesReady");
+        assertThat(before.get("tools").getStatus().getDigest()).isEqualTo(D1);
+      });
+    }
+    cluster.start(MockCluster.fastSettings());
+    cluster.report("n2", built("tools", D2));
+    await().atMost(WAIT).untilAsserted(() -> {
+      cluster.assertCondition("tools", "Degraded", "True", "DigestDisagreement");
+      var s = cluster.get("tools").getStatus();
+      assertThat(s.getDigest()).as("no agreed digest").isNull();
+      assertThat(s.getShortDigest()).isNull();
+    });
+    assertThat(cluster.get("tools").getMetadata().getManagedFields())
+        .as("status fields owned by Update managers").noneMatch(m -> "status".equals(m.getSubresource())
+            && "Update".equals(m.getOperation()));
+  }
+
+  /**
+   * What the schema cannot say (a selector operator, values per operator) the operator's own check
+   * reports: a condition and one event, no retry loop, and recovery when the spec is fixed.
+   */
+  @Test
+  void specTheSchemaLetsThroughGivesConditionAndEventWithoutRetrying() throws Exception {
+    cluster.start(MockCluster.fastSettings());
+    ComposefsImage ci = MockCluster.newImage("bad", "example.org/a/b@sha256:" + D1, Map.of("zone", "a"), null);
+    ci.getSpec().getNodeSelector().setMatchExpressions(List.of(
+        new LabelSelectorRequirementBuilder().withKey("zone").withOperator("Near").withValues("a").build(),
+        new LabelSelectorRequirementBuilder().withKey("pool").withOperator("In").build()));
+    client.resource(ci).create();
+    await().atMost(WAIT).untilAsserted(() -> {
+      cluster.assertCondition("bad", "Resolved", "False", "InvalidSpec");
+      cluster.assertCondition("bad", "Ready", "False", "InvalidSpec");
+      assertThat(cluster.condition("bad", "Resolved").getMessage())
+          .contains("spec.nodeSelector.matchExpressions[0].operator 'Near'")
+          .contains("spec.nodeSelector.matchExpressions[1]: operator In needs values");
+    });
+    assertThat(cluster.events("bad", "InvalidSpec")).hasSize(1);
+    double reconciles = cluster.metrics.count("kcfs_operator_reconciles_total");
+    Thread.sleep(3000); // longer than every retry interval in fastSettings
+    assertThat(cluster.metrics.count("kcfs_operator_reconciles_total")).as("no retry loop on a bad spec").isEqualTo(reconciles);
+
+    cluster.editImage("bad", x -> x.getSpec().getNodeSelector().setMatchExpressions(List.of()));
+    await().atMost(WAIT).untilAsserted(() -> cluster.assertCondition("bad", "Resolved", "True", "Pinned"));
   }
 }

@@ -35,7 +35,11 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-/** Test-side view of a mock API server: the CRDs, Nodes, node reports, images and a running operator. */
+/**
+ * Test-side view of an API server: the CRDs, Nodes, node reports, images and a running operator. Made
+ * for the fabric8 mock (which has no server-side apply, so the operator writes with JSON patches);
+ * {@link #onApiServer} runs the operator as in production, against a real API server.
+ */
 public final class MockCluster implements AutoCloseable {
   /** The mock web server logs every request at INFO through java.util.logging; held so the level sticks. */
   private static final java.util.logging.Logger MOCK_LOG = quiet("io.fabric8.mockwebserver");
@@ -49,10 +53,21 @@ public final class MockCluster implements AutoCloseable {
   final KubernetesClient client;
   final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   final OperatorMetrics metrics = new OperatorMetrics(registry);
+  private final boolean serverSideApply;
   private Operator operator;
 
   public MockCluster(KubernetesClient client) {
+    this(client, false);
+  }
+
+  private MockCluster(KubernetesClient client, boolean serverSideApply) {
     this.client = client;
+    this.serverSideApply = serverSideApply;
+  }
+
+  /** A real API server (see {@link RealApiServer}): the operator writes with server-side apply. */
+  public static MockCluster onApiServer(KubernetesClient client) {
+    return new MockCluster(client, true);
   }
 
   /** Installs crds/*.yml, as an admin would; the CRUD mock learns scope and subresources from them. */
@@ -78,7 +93,7 @@ public final class MockCluster implements AutoCloseable {
       Optional<io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration> leaderElection) {
     var resolver = new RegistryManifestResolver(Set.of(), Duration.ofSeconds(2), Duration.ofSeconds(5));
     var reconciler = new ComposefsImageReconciler(resolver, settings, metrics, Clock.systemUTC(), new ObjectMapper());
-    operator = KcfsOperator.create(client, reconciler, leaderElection);
+    operator = KcfsOperator.create(client, reconciler, leaderElection, serverSideApply);
     operator.start();
     return this;
   }
@@ -191,6 +206,7 @@ public final class MockCluster implements AutoCloseable {
   public void close() {
     if (operator != null) {
       operator.stop();
+      operator = null;
     }
   }
 }

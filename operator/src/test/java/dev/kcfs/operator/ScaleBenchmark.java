@@ -73,7 +73,7 @@ class ScaleBenchmark {
       var reconciler = new ComposefsImageReconciler(
           new RegistryManifestResolver(Set.of(), Duration.ofSeconds(5), Duration.ofSeconds(5)),
           ComposefsImageReconciler.Settings.defaults(), metrics, Clock.systemUTC(), new ObjectMapper());
-      Operator operator = KcfsOperator.create(operatorClient, reconciler, Optional.empty());
+      Operator operator = KcfsOperator.create(operatorClient, reconciler, Optional.empty(), false); // the mock has no SSA
       operator.start();
       try {
         long t0 = System.nanoTime();
