@@ -109,6 +109,16 @@ public record VolumeSpec(String volumeId, Path target, String image, boolean wri
         if (targetPath.indexOf('\0') >= 0) {
             throw CsiException.invalid("target_path holds a NUL character");
         }
+        // the kernel's limits (PATH_MAX, NAME_MAX), checked before any syscall fails on them
+        if (targetPath.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 4096) {
+            throw CsiException.invalid("target_path is " + targetPath.length() + " characters long; Linux paths end at 4095 bytes");
+        }
+        for (String part : targetPath.split("/")) {
+            if (part.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+                throw CsiException.invalid("target_path has a component of " + part.length()
+                        + " characters (" + printable(part.substring(0, 20)) + "...); Linux file names end at 255 bytes");
+            }
+        }
         Path target = Path.of(targetPath);
         if (!target.isAbsolute() || !target.normalize().toString().equals(targetPath.replaceAll("/+$", ""))) {
             throw CsiException.invalid("target_path " + targetPath + " must be an absolute path without . or .. parts");

@@ -88,7 +88,11 @@ class RequestValidationTest {
                 bad("block volume", r -> r.setVolumeCapability(block), "volumeMode: Filesystem"),
                 bad("no access mode", r -> r.setVolumeCapability(noAccessMode), "access_mode"),
                 bad("empty target", r -> r.setTargetPath(""), "target_path is empty"),
-                bad("relative target", r -> r.setTargetPath("pods/x/mount"), "absolute path"));
+                bad("relative target", r -> r.setTargetPath("pods/x/mount"), "absolute path"),
+                bad("5000-character target", r -> r.setTargetPath(r.getTargetPath() + "/x".repeat(2500)),
+                        "Linux paths end at 4095 bytes"),
+                bad("300-character file name in the target", r -> r.setTargetPath(r.getTargetPath() + "/" + "n".repeat(300)),
+                        "Linux file names end at 255 bytes"));
     }
 
     private static Arguments bad(String name, UnaryOperator<NodePublishVolumeRequest.Builder> change, String message) {
