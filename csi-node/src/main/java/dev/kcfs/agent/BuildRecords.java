@@ -1,14 +1,13 @@
 package dev.kcfs.agent;
 
+import dev.kcfs.store.RecordFile;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
@@ -62,11 +61,7 @@ final class BuildRecords {
             p.setProperty("lastUsed", r.lastUsed().toString());
         }
         Path target = file(r.name());
-        Path temp = dir.resolve("." + r.name() + ".new");
-        try (OutputStream out = Files.newOutputStream(temp)) {
-            p.store(out, "kcfs node agent build record");
-        }
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        RecordFile.replace(target, p, "kcfs node agent build record");
     }
 
     void remove(String name) throws IOException {

@@ -6,17 +6,16 @@ import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.mount.SharedMounts;
 import dev.kcfs.mount.TargetDir;
+import dev.kcfs.store.RecordFile;
 import dev.kcfs.verity.Digest;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -390,11 +389,7 @@ public final class PublishedVolumes {
         props.setProperty("digest", p.digest().hex());
         props.setProperty("writable", Boolean.toString(p.writable()));
         props.setProperty("readonly", Boolean.toString(p.readonly()));
-        Path tmp = volumeDir.resolve(RECORD + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            props.store(out, "kcfs CSI publication");
-        }
-        Files.move(tmp, volumeDir.resolve(RECORD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        RecordFile.replace(volumeDir.resolve(RECORD), props, "kcfs CSI publication");
     }
 
     private static Optional<Publication> readRecord(Path volumeDir) {
