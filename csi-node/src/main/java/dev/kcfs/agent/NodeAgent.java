@@ -773,14 +773,11 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     /**
      * The verity mode of each image by {@link Verity#effectiveMode}: {@code nodeMode} where it is
      * REQUIRED, else the image's {@code spec.verity}, else {@code nodeMode} where the spec says nothing
-     * or the watch cache is not loaded yet. The API server defaults spec.verity to IfSupported, so a weaker node mode never
-     * overrides a spec.
+     * or the watch cache is not loaded yet. The API server defaults spec.verity to IfSupported, so a
+     * weaker node mode never overrides a spec.
      */
     public ImageVerity verityPolicy(VerityMode nodeMode) {
         return imageName -> {
-            if (nodeMode == VerityMode.REQUIRED) {
-                return VerityMode.REQUIRED; // no need to look the image up
-            }
             ComposefsImage ci = synced() ? images.getStore().getByKey(imageName) : null;
             return Verity.effectiveMode(nodeMode, ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity());
         };
