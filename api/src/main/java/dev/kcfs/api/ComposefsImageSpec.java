@@ -1,6 +1,7 @@
 package dev.kcfs.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.kcfs.image.erofs.ErofsFormat;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
@@ -28,8 +29,9 @@ public class ComposefsImageSpec {
   @Pattern(DIGEST_PATTERN)
   private String expectedDigest;
 
-  @Min(0)
-  @Max(1)
+  /** Composefs format version of the image built; absent: {@link ErofsFormat#DEFAULT_FORMAT_VERSION}. */
+  @Min(ErofsFormat.MIN_FORMAT_VERSION)
+  @Max(ErofsFormat.MAX_FORMAT_VERSION)
   private Integer formatVersion;
 
   /** Namespaces whose pods may mount the image; empty = all. */

@@ -1,6 +1,7 @@
 package dev.kcfs.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.kcfs.oci.ImageReference;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import java.util.ArrayList;
@@ -11,12 +12,13 @@ import java.util.List;
 public class ImageSource {
   /**
    * An image reference: optional registry host[:port], a lowercase repository path, then a tag, a
-   * sha256 digest, or both. Kept as one constant so the CRD schema and the operator's own check agree.
+   * sha256 digest, or both. Kept as one constant so the CRD schema and the operator's own check agree;
+   * the repository and tag grammar is {@link ImageReference}'s, the parser the operator and nodes use.
    */
   public static final String IMAGE_PATTERN =
       "^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
-          + "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-          + "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$";
+          + ImageReference.REPOSITORY_PATTERN
+          + "(?::" + ImageReference.TAG_PATTERN + ")?(?:@sha256:[a-f0-9]{64})?$";
 
   /** os/arch[/variant], as in OCI image indexes. */
   public static final String PLATFORM_PATTERN = "^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$";

@@ -2,6 +2,7 @@ package dev.kcfs.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kcfs.image.erofs.ErofsFormat;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
@@ -45,8 +46,10 @@ class GeneratedCrdTest {
         .containsExactlyInAnyOrder("Required", "IfSupported", "Disabled");
     assertThat(spec.getProperties().get("verity").getDefault().asText()).isEqualTo("IfSupported");
     assertThat(spec.getProperties().get("expectedDigest").getPattern()).isEqualTo("^[0-9a-f]{64}$");
-    assertThat(spec.getProperties().get("formatVersion").getMinimum()).isEqualTo(0.0);
-    assertThat(spec.getProperties().get("formatVersion").getMaximum()).isEqualTo(1.0);
+    assertThat(spec.getProperties().get("formatVersion").getMinimum()).as("the range core reads and writes")
+        .isEqualTo((double) ErofsFormat.MIN_FORMAT_VERSION);
+    assertThat(spec.getProperties().get("formatVersion").getMaximum())
+        .isEqualTo((double) ErofsFormat.MAX_FORMAT_VERSION);
     JSONSchemaProps source = spec.getProperties().get("source");
     assertThat(source.getRequired()).containsExactly("image");
     assertThat(source.getProperties().get("image").getPattern()).isEqualTo(ImageSource.IMAGE_PATTERN);

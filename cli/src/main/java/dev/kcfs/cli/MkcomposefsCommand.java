@@ -1,5 +1,6 @@
 package dev.kcfs.cli;
 
+import dev.kcfs.image.erofs.ErofsFormat;
 import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.verity.Digest;
@@ -30,9 +31,6 @@ import picocli.CommandLine.Spec;
         description = {"Build a composefs image from a directory or a dump file.",
             "Regular files over 64 bytes are referenced by fs-verity digest; --digest-store copies them into an object directory."})
 final class MkcomposefsCommand implements Callable<Integer> {
-    /** Highest format version kcfs (like upstream 1.0.8) writes. */
-    static final int MAX_FORMAT_VERSION = 1;
-
     @ParentCommand
     Kcfs kcfs;
 
@@ -125,8 +123,8 @@ final class MkcomposefsCommand implements Callable<Integer> {
             min = version;
             max = version;
         } else if (minVersion == null && maxVersion == null) {
-            min = 0;
-            max = MAX_FORMAT_VERSION;
+            min = ErofsFormat.MIN_FORMAT_VERSION;
+            max = ErofsFormat.MAX_FORMAT_VERSION;
         } else {
             min = minVersion != null ? minVersion : 0;
             max = maxVersion != null ? maxVersion : 0;
@@ -134,8 +132,9 @@ final class MkcomposefsCommand implements Callable<Integer> {
         if (max < min) {
             max = min;
         }
-        if (min < 0 || max > MAX_FORMAT_VERSION) {
-            throw usage("unsupported format version " + (min < 0 ? min : max) + ": kcfs writes versions 0 to " + MAX_FORMAT_VERSION);
+        if (!ErofsFormat.isSupportedFormatVersion(min) || !ErofsFormat.isSupportedFormatVersion(max)) {
+            throw usage("unsupported format version " + (ErofsFormat.isSupportedFormatVersion(min) ? max : min)
+                    + ": kcfs writes versions " + ErofsFormat.MIN_FORMAT_VERSION + " to " + ErofsFormat.MAX_FORMAT_VERSION);
         }
         return new int[] {min, max};
     }

@@ -1,5 +1,6 @@
 package dev.kcfs.cli;
 
+import dev.kcfs.image.erofs.ErofsFormat;
 import dev.kcfs.image.erofs.ErofsWriter;
 import dev.kcfs.scan.DirectoryImport;
 import dev.kcfs.mount.ComposefsMounter;
@@ -74,7 +75,7 @@ final class StoreCommand implements Runnable {
         String name;
         @Mixin
         ScanOptions scan;
-        @Option(names = "--format-version", paramLabel = "N", defaultValue = "1",
+        @Option(names = "--format-version", paramLabel = "N", defaultValue = "" + ErofsFormat.DEFAULT_FORMAT_VERSION,
                 description = "Image format version, pinned so the digest never changes with the input (default: ${DEFAULT-VALUE}).")
         int version;
         @Parameters(paramLabel = "SOURCE", description = "Directory to import.")
@@ -82,8 +83,9 @@ final class StoreCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (version != 0 && version != 1) {
-                throw new CommandException("--format-version must be 0 or 1, got " + version);
+            if (!ErofsFormat.isSupportedFormatVersion(version)) {
+                throw new CommandException("--format-version must be from " + ErofsFormat.MIN_FORMAT_VERSION + " to "
+                        + ErofsFormat.MAX_FORMAT_VERSION + ", got " + version);
             }
             if (name != null) {
                 String problem = Store.refNameProblem(name);

@@ -95,7 +95,7 @@ class StoreCommandsTest {
         assertThat(unknownRef.err()).contains("no ref named 'ghost'");
         CliRun badVersion = kcfs("store", "--store", store, "add", "--format-version", "7", dir.toString());
         assertThat(badVersion.rc()).isEqualTo(1);
-        assertThat(badVersion.err()).contains("--format-version must be 0 or 1");
+        assertThat(badVersion.err()).contains("--format-version must be from 0 to 1, got");
         CliRun noCommand = kcfs("store", "--store", store);
         assertThat(noCommand.rc()).isNotZero();
     }

@@ -12,8 +12,12 @@ import java.util.regex.Pattern;
  */
 public record ImageReference(String registry, String repository, String tag, String digest) {
     public static final String DOCKER_HUB = "docker.io";
-    private static final Pattern REPOSITORY = Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
-    private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+    /** A repository path: lowercase components joined by {@code /}; the CRD's image pattern is built from it. */
+    public static final String REPOSITORY_PATTERN = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*";
+    /** A tag, as in the OCI distribution spec; the CRD's image pattern is built from it. */
+    public static final String TAG_PATTERN = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+    private static final Pattern REPOSITORY = Pattern.compile(REPOSITORY_PATTERN);
+    private static final Pattern TAG = Pattern.compile(TAG_PATTERN);
 
     /** Parses a reference; throws {@link IllegalArgumentException} saying which part is wrong. */
     public static ImageReference parse(String ref) {

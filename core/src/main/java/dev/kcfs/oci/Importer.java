@@ -1,6 +1,7 @@
 package dev.kcfs.oci;
 
 import dev.kcfs.image.erofs.ErofsException;
+import dev.kcfs.image.erofs.ErofsFormat;
 import dev.kcfs.image.erofs.ErofsWriter;
 import dev.kcfs.oci.layer.BodyPipeline;
 import dev.kcfs.oci.layer.BodySink;
@@ -22,7 +23,7 @@ import java.util.TreeSet;
 /**
  * Imports an OCI image into the node store: reference → manifest (platform chosen) → each layer
  * streamed once (verified against its digest while it arrives) → file bodies into {@code objects/}
- * while they stream → tree → composefs image ({@link #FORMAT_VERSION pinned format}) → {@code images/}
+ * while they stream → tree → composefs image (pinned to {@link ErofsFormat#DEFAULT_FORMAT_VERSION}) → {@code images/}
  * → ref.
  *
  * <p>Guarantees: a store lease is held for the whole import, so GC cannot collect objects between
@@ -39,9 +40,6 @@ import java.util.TreeSet;
  * the tree's metadata.
  */
 public final class Importer implements AutoCloseable {
-    /** The composefs format version of every imported image: pinned so the digest never depends on the tree. */
-    public static final int FORMAT_VERSION = 1;
-
     private final Store store;
     private final RegistryClient registry;
     private final BodyPipeline pipeline;
@@ -80,11 +78,11 @@ public final class Importer implements AutoCloseable {
      * (null: no ref; the image is then only kept by a later ref or a mount).
      */
     public Result pull(String reference, Platform platform, String refName, ImportProgress progress) throws IOException {
-        return pull(reference, platform, refName, progress, FORMAT_VERSION);
+        return pull(reference, platform, refName, progress, ErofsFormat.DEFAULT_FORMAT_VERSION);
     }
 
     /**
-     * {@link #pull} writing composefs format {@code formatVersion} (0 or 1) instead of the pinned default:
+     * {@link #pull} writing composefs format {@code formatVersion} (in {@link ErofsFormat}'s range) instead of the pinned default:
      * a ComposefsImage may ask for version 0 so old kernels and tools can read it.
      */
     public Result pull(String reference, Platform platform, String refName, ImportProgress progress, int formatVersion)
@@ -99,7 +97,7 @@ public final class Importer implements AutoCloseable {
      * at a time (they share its body pipeline); use several importers for parallel pulls.
      */
     public Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
-        return importImage(source, platform, refName, progress, FORMAT_VERSION);
+        return importImage(source, platform, refName, progress, ErofsFormat.DEFAULT_FORMAT_VERSION);
     }
 
     /** {@link #importImage(ImageSource, Platform, String, ImportProgress)} writing composefs format {@code formatVersion}. */

@@ -61,7 +61,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * locks work across threads and processes alike.
  */
 public final class Store {
-    public static final int FORMAT_VERSION = 1;
+    /** The version of the store's own layout and metadata (not a composefs image format version). */
+    public static final int STORE_FORMAT = 1;
     public static final String DIGEST_ALGORITHM = "fs-verity-sha256-4096";
     /** The file that makes a directory a store. */
     public static final String META = "kcfs-store.properties";
@@ -196,7 +197,7 @@ public final class Store {
             }
         }
         Properties p = new Properties();
-        p.setProperty("format", Integer.toString(FORMAT_VERSION));
+        p.setProperty("format", Integer.toString(STORE_FORMAT));
         p.setProperty("digest", DIGEST_ALGORITHM);
         Path temp = Files.createTempFile(root, META + ".", ".new");
         try {
@@ -238,9 +239,9 @@ public final class Store {
         } catch (NumberFormatException e) {
             throw new StoreException(meta + ": no valid 'format' entry; the store metadata is damaged");
         }
-        if (format > FORMAT_VERSION) {
+        if (format > STORE_FORMAT) {
             throw new StoreException(meta + ": store format " + format + " is newer than this kcfs supports ("
-                    + FORMAT_VERSION + "); use a newer kcfs");
+                    + STORE_FORMAT + "); use a newer kcfs");
         }
         if (format < 1) {
             throw new StoreException(meta + ": unknown store format " + format);

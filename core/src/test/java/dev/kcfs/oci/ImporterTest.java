@@ -68,7 +68,7 @@ class ImporterTest {
             r1 = importer.pull(ref, Platform.current(), "app", null);
         }
         assertThat(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).version()).isZero();
-        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).version()).isEqualTo(Importer.FORMAT_VERSION);
+        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).version()).isEqualTo(dev.kcfs.image.erofs.ErofsFormat.DEFAULT_FORMAT_VERSION);
         assertThat(r0.image()).isNotEqualTo(r1.image());
         assertThat(TreeText.render(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).root()))
                 .isEqualTo(TreeText.render(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).root()));

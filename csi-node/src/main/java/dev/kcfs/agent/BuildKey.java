@@ -2,6 +2,7 @@ package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
+import dev.kcfs.image.erofs.ErofsFormat;
 import dev.kcfs.oci.Platform;
 
 /**
@@ -10,9 +11,6 @@ import dev.kcfs.oci.Platform;
  * only when its key changes (pull secrets and expectedDigest change access and checks, not bytes).
  */
 record BuildKey(String image, int formatVersion, String platform) {
-    /** Absent a spec.formatVersion: 1, the version every import is pinned to by default. */
-    static final int DEFAULT_FORMAT_VERSION = 1;
-
     /** The key of the image as it stands, or null while the operator has not pinned it yet. */
     static BuildKey of(ComposefsImage image) {
         if (image.getStatus() == null || image.getStatus().getResolvedImage() == null) {
@@ -21,7 +19,7 @@ record BuildKey(String image, int formatVersion, String platform) {
         ComposefsImageSpec spec = image.getSpec();
         Integer fv = spec == null ? null : spec.getFormatVersion();
         String platform = spec == null || spec.getSource() == null ? null : spec.getSource().getPlatform();
-        return new BuildKey(image.getStatus().getResolvedImage(), fv == null ? DEFAULT_FORMAT_VERSION : fv,
+        return new BuildKey(image.getStatus().getResolvedImage(), fv == null ? ErofsFormat.DEFAULT_FORMAT_VERSION : fv,
                 platform == null ? Platform.current().toString() : platform);
     }
 }

@@ -771,24 +771,15 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     }
 
     /**
-     * The verity mode of each image: {@code nodeMode} where it is REQUIRED (the node's admin demands
-     * verified mounts whatever an image's spec says), else the image's {@code spec.verity} (Required,
-     * IfSupported, Disabled), else {@code nodeMode} where the spec says nothing or the watch cache is
-     * not loaded yet. The API server defaults spec.verity to IfSupported, so a weaker node mode never
-     * overrides a spec.
+     * The verity mode of each image by {@link Verity#effectiveMode}: {@code nodeMode} where it is
+     * REQUIRED, else the image's {@code spec.verity}, else {@code nodeMode} where the spec says nothing
+     * or the watch cache is not loaded yet. The API server defaults spec.verity to IfSupported, so a
+     * weaker node mode never overrides a spec.
      */
     public ImageVerity verityPolicy(VerityMode nodeMode) {
         return imageName -> {
-            if (nodeMode == VerityMode.REQUIRED) {
-                return VerityMode.REQUIRED;
-            }
             ComposefsImage ci = synced() ? images.getStore().getByKey(imageName) : null;
-            Verity v = ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity();
-            return v == null ? nodeMode : switch (v) {
-                case Required -> VerityMode.REQUIRED;
-                case Disabled -> VerityMode.OFF;
-                case IfSupported -> VerityMode.IF_SUPPORTED;
-            };
+            return Verity.effectiveMode(nodeMode, ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity());
         };
     }
 

@@ -1,6 +1,7 @@
 package dev.kcfs.csi;
 
 import dev.kcfs.agent.NodeAgent;
+import dev.kcfs.api.Verity;
 import dev.kcfs.mount.ComposefsMounter;
 import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.MountRecords;
@@ -47,8 +48,10 @@ public final class NodeMain implements Callable<Integer> {
             defaultValue = "/var/lib/kubelet")
     Path kubeletDir;
 
-    @Option(names = "--verity", description = "fs-verity enforcement of image files: OFF, IF_SUPPORTED, REQUIRED"
-            + " (default: ${DEFAULT-VALUE}); an image's spec.verity wins where the node agent knows it", defaultValue = "IF_SUPPORTED")
+    @Option(names = "--verity", converter = VeritySetting.class, description = "fs-verity enforcement of image files:"
+            + " OFF, IF_SUPPORTED, REQUIRED, or as spelled in spec.verity: Disabled, IfSupported, Required (any case;"
+            + " default: ${DEFAULT-VALUE}); REQUIRED holds for every image, else an image's spec.verity wins where the"
+            + " node agent knows it", defaultValue = "IF_SUPPORTED")
     VerityMode verity;
 
     @Option(names = "--metrics-port", description = "port of the Prometheus /metrics endpoint, -1 to turn it off (default: ${DEFAULT-VALUE})",
@@ -162,6 +165,18 @@ public final class NodeMain implements Callable<Integer> {
                     "--endpoint " + endpoint + " must name an absolute path: unix:///PATH");
         }
         return p;
+    }
+
+    /** {@code --verity} in either spelling, read by {@link Verity#parseMode}. */
+    static final class VeritySetting implements CommandLine.ITypeConverter<VerityMode> {
+        @Override
+        public VerityMode convert(String value) {
+            try {
+                return Verity.parseMode(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
     }
 
     /** Byte counts with optional binary suffixes: 512, 64K, 10G. */

@@ -3,6 +3,7 @@ package dev.kcfs.csi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kcfs.mount.VerityMode;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -28,6 +29,25 @@ class NodeMainTest {
         assertThat(main.store).isEqualTo(Path.of("/var/lib/kcfs"));
         assertThat(main.kubeletDir).isEqualTo(Path.of("/var/lib/kubelet"));
         assertThat(main.metricsPort).isEqualTo(9820);
+        assertThat(main.verity).isEqualTo(VerityMode.IF_SUPPORTED);
+    }
+
+    @Test
+    void verityTakesTheNodeOrTheSpecSpellingInAnyCase() {
+        assertThat(verityOf("REQUIRED")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(verityOf("Required")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(verityOf("IF_SUPPORTED")).isEqualTo(VerityMode.IF_SUPPORTED);
+        assertThat(verityOf("IfSupported")).isEqualTo(VerityMode.IF_SUPPORTED);
+        assertThat(verityOf("OFF")).isEqualTo(VerityMode.OFF);
+        assertThat(verityOf("disabled")).isEqualTo(VerityMode.OFF);
+        assertThatThrownBy(() -> verityOf("SOMETIMES")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("'SOMETIMES' is not a verity setting");
+    }
+
+    private static VerityMode verityOf(String value) {
+        NodeMain main = new NodeMain();
+        new CommandLine(main).parseArgs("--verity", value);
+        return main.verity;
     }
 
     @Test

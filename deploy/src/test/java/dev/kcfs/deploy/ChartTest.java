@@ -233,9 +233,19 @@ class ChartTest {
     }
 
     @Test
+    void nodeVerityTakesEitherSpellingAndPassesTheNodeOne() {
+        Map<String, String> expected = Map.of("REQUIRED", "REQUIRED", "Required", "REQUIRED", "IF_SUPPORTED", "IF_SUPPORTED",
+                "IfSupported", "IF_SUPPORTED", "ifsupported", "IF_SUPPORTED", "OFF", "OFF", "off", "OFF", "Disabled", "OFF");
+        expected.forEach((value, flag) -> assertThat(args(container(
+                RenderedChart.render(Map.of("node.verity", value)).get("DaemonSet", NODE_DS), "kcfs-node")))
+                .as("node.verity=%s", value).contains("--verity=" + flag));
+    }
+
+    @Test
     void badValuesFailWithTheValueNamed() {
         assertThatThrownBy(() -> RenderedChart.render(Map.of("node.verity", "SOMETIMES")))
-                .hasMessageContaining("node.verity \"SOMETIMES\" is not one of OFF, IF_SUPPORTED, REQUIRED");
+                .hasMessageContaining("node.verity \"SOMETIMES\" is not one of OFF, IF_SUPPORTED, REQUIRED, Disabled,"
+                        + " IfSupported, Required");
         assertThatThrownBy(() -> RenderedChart.render(Map.of("kubeletDir", "var/lib/kubelet")))
                 .hasMessageContaining("kubeletDir \"var/lib/kubelet\" must be an absolute host path");
         assertThatThrownBy(() -> RenderedChart.render(Map.of("logLevel", "LOUD")))

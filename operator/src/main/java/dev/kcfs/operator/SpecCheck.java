@@ -3,6 +3,7 @@ package dev.kcfs.operator;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ImageSource;
 import dev.kcfs.api.SecretRef;
+import dev.kcfs.image.erofs.ErofsFormat;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import java.util.ArrayList;
@@ -56,8 +57,9 @@ final class SpecCheck {
     if (spec.getExpectedDigest() != null && !DIGEST.matcher(spec.getExpectedDigest()).matches()) {
       out.add("spec.expectedDigest '" + spec.getExpectedDigest() + "' must be 64 lowercase hex digits (a composefs image fs-verity digest)");
     }
-    if (spec.getFormatVersion() != null && spec.getFormatVersion() != 0 && spec.getFormatVersion() != 1) {
-      out.add("spec.formatVersion " + spec.getFormatVersion() + " is not supported: use 0 or 1");
+    if (spec.getFormatVersion() != null && !ErofsFormat.isSupportedFormatVersion(spec.getFormatVersion())) {
+      out.add("spec.formatVersion " + spec.getFormatVersion() + " is not supported: use a version from " + ErofsFormat.MIN_FORMAT_VERSION
+          + " to " + ErofsFormat.MAX_FORMAT_VERSION);
     }
     if (spec.getAllowedNamespaces() != null) {
       for (String ns : spec.getAllowedNamespaces()) {

@@ -16,7 +16,7 @@ class SpecCheckTest {
         .endMatchExpression().addNewMatchExpression().withKey("gpu").withOperator("In").endMatchExpression().build());
     spec.setFormatVersion(2);
     assertThat(SpecCheck.problems(spec)).containsExactly(
-        "spec.formatVersion 2 is not supported: use 0 or 1",
+        "spec.formatVersion 2 is not supported: use a version from 0 to 1",
         "spec.nodeSelector.matchExpressions[0].operator 'Has' must be one of In, NotIn, Exists, DoesNotExist",
         "spec.nodeSelector.matchExpressions[1]: operator In needs values");
   }

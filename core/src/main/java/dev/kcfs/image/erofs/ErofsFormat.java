@@ -26,9 +26,19 @@ public final class ErofsFormat {
     /** Header flag: some inode carries a POSIX ACL xattr, so mount must not pass {@code noacl}. */
     public static final int FLAG_HAS_ACL = 1;
 
-    /** Format versions this code reads and writes (4.11). */
+    /** Format versions this code reads and writes (4.11); spec.formatVersion and the CLI flags take this range. */
     public static final int MIN_FORMAT_VERSION = 0;
     public static final int MAX_FORMAT_VERSION = 1;
+    /**
+     * The version an image is pinned to where no one names one (OCI imports, {@code kcfs store add},
+     * a ComposefsImage without spec.formatVersion): pinned so the digest never depends on the tree.
+     */
+    public static final int DEFAULT_FORMAT_VERSION = 1;
+
+    /** Whether {@code version} lies in [{@link #MIN_FORMAT_VERSION}, {@link #MAX_FORMAT_VERSION}]. */
+    public static boolean isSupportedFormatVersion(int version) {
+        return version >= MIN_FORMAT_VERSION && version <= MAX_FORMAT_VERSION;
+    }
 
     // EROFS superblock (offset 1024, 128 bytes); offsets relative to SUPERBLOCK_OFFSET
     public static final int SUPERBLOCK_OFFSET = 1024;

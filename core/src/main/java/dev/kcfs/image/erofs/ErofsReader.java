@@ -187,7 +187,7 @@ public final class ErofsReader {
         }
         int flags = u32(ErofsFormat.HDR_FLAGS, "header flags");
         int version = u32(ErofsFormat.HDR_COMPOSEFS_VERSION, "composefs version");
-        if (version < ErofsFormat.MIN_FORMAT_VERSION || version > ErofsFormat.MAX_FORMAT_VERSION) {
+        if (!ErofsFormat.isSupportedFormatVersion(version)) {
             throw bad("unsupported composefs format version " + Integer.toUnsignedString(version));
         }
         long sb = ErofsFormat.SUPERBLOCK_OFFSET;

@@ -45,9 +45,9 @@ public final class ErofsWriter {
      */
     public record WriteOptions(int minVersion, int maxVersion) {
         public WriteOptions {
-            if (minVersion < ErofsFormat.MIN_FORMAT_VERSION || minVersion > ErofsFormat.MAX_FORMAT_VERSION) {
+            if (!ErofsFormat.isSupportedFormatVersion(minVersion)) {
                 throw new IllegalArgumentException("unsupported composefs format version " + minVersion
-                        + " (supported: 0 and 1)");
+                        + " (supported: " + ErofsFormat.MIN_FORMAT_VERSION + " to " + ErofsFormat.MAX_FORMAT_VERSION + ")");
             }
             if (maxVersion < minVersion) {
                 maxVersion = minVersion;
@@ -56,7 +56,7 @@ public final class ErofsWriter {
 
         /** Upstream's defaults: min 0, max 1. */
         public static WriteOptions defaults() {
-            return new WriteOptions(0, 1);
+            return new WriteOptions(ErofsFormat.MIN_FORMAT_VERSION, ErofsFormat.MAX_FORMAT_VERSION);
         }
 
         /** Exactly this version, for long-term reproducible images. */

@@ -60,7 +60,23 @@ class ErofsWriterTest {
 
     @Test
     void versionsOutsideZeroAndOneAreRejected() {
-        assertThatThrownBy(() -> new WriteOptions(2, 2)).hasMessageContaining("unsupported composefs format version 2");
+        assertThatThrownBy(() -> new WriteOptions(2, 2)).hasMessageContaining("unsupported composefs format version 2")
+                .hasMessageContaining("supported: 0 to 1");
+        assertThatThrownBy(() -> new WriteOptions(-1, 1)).hasMessageContaining("unsupported composefs format version -1");
+    }
+
+    @Test
+    void oneRangeAndOneDefaultOfImageFormatVersions() throws Exception {
+        assertThat(ErofsFormat.MIN_FORMAT_VERSION).isZero();
+        assertThat(ErofsFormat.MAX_FORMAT_VERSION).isEqualTo(1);
+        assertThat(ErofsFormat.isSupportedFormatVersion(ErofsFormat.DEFAULT_FORMAT_VERSION)).isTrue();
+        assertThat(ErofsFormat.isSupportedFormatVersion(ErofsFormat.MIN_FORMAT_VERSION - 1)).isFalse();
+        assertThat(ErofsFormat.isSupportedFormatVersion(ErofsFormat.MAX_FORMAT_VERSION + 1)).isFalse();
+        // the writer writes every version of the range
+        for (int v = ErofsFormat.MIN_FORMAT_VERSION; v <= ErofsFormat.MAX_FORMAT_VERSION; v++) {
+            assertThat(ErofsWriter.write(parse(ROOT), WriteOptions.pinned(v), new ByteArrayOutputStream()).version())
+                    .isEqualTo(v);
+        }
     }
 
     @Test
