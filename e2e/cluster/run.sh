@@ -33,7 +33,7 @@ mkdir -p "$WORK"
 cleanup_cgroups() {
   # kubelet's cgroupfs hierarchy under every v1 controller: empty once the namespace's processes are gone
   local d
-  for d in /sys/fs/cgroup/*/kubepods* /sys/fs/cgroup/*/kubepods.slice; do
+  for d in /sys/fs/cgroup/*/kubepods*; do
     [[ -d "$d" ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
 }

@@ -196,7 +196,7 @@ wait_for 180 "node $NODE" kubectl wait --for=condition=Ready "node/$NODE" --time
 log "cluster up in ${SECONDS}s: kubectl --kubeconfig $KUBECONFIG (inside these namespaces)"
 
 if [[ "${KCFS_E2E_HOLD:-}" == 1 ]]; then
-  log "holding the cluster: nsenter -t $$ -a bash; kill $$ ends it"
+  log "holding the cluster: enter it with nsenter -t PID -m -n -p, PID being this lib/node.sh as the host sees it (pgrep -f lib/node.sh); kill that PID to end it"
   sleep infinity &
   wait $! || true
   exit 0

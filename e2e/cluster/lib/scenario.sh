@@ -223,6 +223,7 @@ note "after the restart: a deleted pod's volume was unpublished, its replacement
 
 say "delete a ComposefsImage in use: the finalizer holds it until the pods are gone"
 digest_c=$(kubectl get composefsimage app-c -o jsonpath='{.status.digest}')
+[[ -n "$digest_c" ]] || fail "ComposefsImage app-c reports no digest"
 kubectl delete composefsimage app-c --wait=false
 sleep 10
 kubectl get composefsimage app-c >/dev/null 2>&1 || fail "app-c vanished while pod app-c still mounts it"
@@ -242,19 +243,22 @@ until_ok 90 "kubelet reports the verity refusal of pod strict" \
 note "node.verity=REQUIRED: a new pod of app-b (spec IfSupported) is refused on this kernel: $(kubectl -n team-a get events \
   --field-selector involvedObject.name=strict,reason=FailedMount -o jsonpath='{range .items[*]}{.message}{"\n"}{end}' \
   | grep -i verity | head -1 | cut -c1-200)"
-helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.verity=IF_SUPPORTED \
-  --set node.cacheMaxBytes=1K --wait --timeout 3m
+helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.verity=IF_SUPPORTED --wait --timeout 3m
 kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=120s
 kubectl -n team-a wait --for=condition=Ready pod/strict --timeout=180s || fail "pod strict did not start after node.verity went back"
 note "node.verity=IF_SUPPORTED again: kubelet's retry mounted pod strict"
-# app-c is wanted again but no pod uses it: over a 1 KiB cache limit it is evicted
+# app-c, wanted again but used by no pod, is built first; then a 1 KiB cache limit must evict it
 examples "$REPO/examples/composefsimage.yaml" | kubectl apply -f -
 image_state() { kubectl get composefsnode "$NODE" -o json | jq -r --arg n "$1" '.status.images[]? | select(.name == $n) | .state'; }
-until_ok 180 "app-c built again" sh -c "[ \"\$(kubectl get composefsimage app-c -o jsonpath='{.status.ready}')\" = 1/1 ] || \
-  kubectl get composefsnode $NODE -o json | jq -e '.status.images[] | select(.name == \"app-c\")' >/dev/null"
-until_ok 180 "node.cacheMaxBytes=1K evicts the unmounted app-c" sh -c "[ \"\$(kubectl get composefsnode $NODE -o json | jq -r '.status.images[] | select(.name == \"app-c\") | .state')\" = Pending ] && ! ls /var/lib/kcfs/images | grep -q '${digest_c#sha256:}'"
+app_c_stored() { [[ -f "/var/lib/kcfs/images/${digest_c#sha256:}.cfs" ]]; }
+app_c_built() { [[ "$(image_state app-c)" == Ready ]] && app_c_stored; }
+app_c_evicted() { [[ "$(image_state app-c)" == Pending ]] && ! app_c_stored; }
+until_ok 180 "app-c built again into the node store" app_c_built
+helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.cacheMaxBytes=1K --wait --timeout 3m
+kubectl -n "$ns" rollout status daemonset/kcfs-node --timeout=120s
+until_ok 180 "node.cacheMaxBytes=1K evicts the unmounted app-c" app_c_evicted
 [[ "$(image_state app-a)" == Ready && "$(image_state app-b)" == Ready ]] || fail "eviction took images that pods use"
-note "node.cacheMaxBytes=1K: the unmounted app-c was evicted (Pending, image file gone); app-a and app-b, in use, stayed Ready"
+note "node.cacheMaxBytes=1K: app-c, built and unmounted, was evicted (Pending, image file gone); app-a and app-b, in use, stayed Ready"
 helm upgrade kcfs "$REPO/charts/kcfs" --namespace "$ns" --reuse-values --set node.cacheMaxBytes=0 --wait --timeout 3m
 
 say "leader election: the Lease is renewed for 3 minutes, then passes to the other replica"

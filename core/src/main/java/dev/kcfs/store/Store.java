@@ -257,6 +257,11 @@ public final class Store {
         return root;
     }
 
+    /** Where fsck moves files whose content does not match their name. */
+    public Path quarantineDir() {
+        return quarantine;
+    }
+
     public ObjectDirectory objects() {
         return objects;
     }

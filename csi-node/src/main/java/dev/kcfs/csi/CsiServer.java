@@ -71,7 +71,8 @@ public final class CsiServer implements AutoCloseable {
         builder.addService(health.getHealthService());
         Server server = builder.build().start();
         health.setStatus("", ServingStatus.SERVING);
-        LOG.info("serving CSI on unix://{}", socket);
+        LOG.info("serving {} on unix://{}", services.stream()
+                .map(s -> s.bindService().getServiceDescriptor().getName()).toList(), socket);
         return new CsiServer(socket, server, group, executor, health);
     }
 

@@ -5,13 +5,35 @@ import dev.kcfs.store.StoreException;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /** The node store seen from the CSI plugin: image refs by name, and the numbers for {@code /metrics}. */
 public final class StoreImages implements ImageSource, StoreStats {
+    /**
+     * kubelet asks for the stats of every volume about once a minute, and checking an image stats
+     * each of its objects: the answer is kept per image until fsck quarantines something (the
+     * quarantine directory changes) or {@link #DAMAGE_RECHECK} has passed (objects deleted by hand).
+     */
+    static final Duration DAMAGE_RECHECK = Duration.ofMinutes(5);
+
+    private record DamageCheck(Optional<String> damage, Quarantine quarantine, long checkedAtNanos) {
+    }
+
+    /** What tells whether fsck quarantined something since: the directory's time and its entry count. */
+    private record Quarantine(FileTime changed, long entries) {
+    }
+
     private final Store store;
+    private final Map<Digest, DamageCheck> damageChecks = new ConcurrentHashMap<>();
 
     public StoreImages(Store store) {
         this.store = store;
@@ -33,6 +55,22 @@ public final class StoreImages implements ImageSource, StoreStats {
 
     @Override
     public Optional<String> damage(Digest image) throws IOException {
+        Quarantine quarantine;
+        try (Stream<Path> entries = Files.list(store.quarantineDir())) {
+            quarantine = new Quarantine(Files.getLastModifiedTime(store.quarantineDir()), entries.count());
+        }
+        long now = System.nanoTime();
+        DamageCheck last = damageChecks.get(image);
+        if (last != null && last.quarantine().equals(quarantine)
+                && now - last.checkedAtNanos() < DAMAGE_RECHECK.toNanos() && store.hasImage(image)) {
+            return last.damage();
+        }
+        Optional<String> damage = checkDamage(image);
+        damageChecks.put(image, new DamageCheck(damage, quarantine, now));
+        return damage;
+    }
+
+    private Optional<String> checkDamage(Digest image) throws IOException {
         if (!store.hasImage(image)) {
             return Optional.of("its image file " + store.imagePath(image) + " is gone from the node store");
         }
