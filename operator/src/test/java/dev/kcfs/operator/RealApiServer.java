@@ -19,6 +19,8 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +49,8 @@ public final class RealApiServer implements BeforeAllCallback, AfterAllCallback,
   static final String BINARIES_PROPERTY = "kcfs.kube.binaries";
   /** Namespaces the tests write into; a real server without a controller manager never finishes deleting one. */
   private static final List<String> NAMESPACES = List.of("ci", "kcfs-system");
+
+  private static final int STARTUP_TIMEOUT_MS = 120_000;
 
   private Path binaries;
   private Path dir;
@@ -99,6 +103,7 @@ public final class RealApiServer implements BeforeAllCallback, AfterAllCallback,
     for (String name : List.of("kube-apiserver", "etcd", "kubectl")) {
       Files.createSymbolicLink(layout.resolve(name), binaries.resolve(name).toAbsolutePath());
     }
+    waitOutMidnight();
     server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
         .withTestDir(dir.toString())
         .withApiServerVersion(version)
@@ -106,7 +111,7 @@ public final class RealApiServer implements BeforeAllCallback, AfterAllCallback,
         .withUpdateKubeConfig(false)
         // Reachable from this machine only (etcd's listener is kube-api-test's choice).
         .withApiServerFlag("--bind-address", "127.0.0.1")
-        .withStartupTimeout(120_000)
+        .withStartupTimeout(STARTUP_TIMEOUT_MS)
         .build());
     server.start();
     client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build();
@@ -114,6 +119,24 @@ public final class RealApiServer implements BeforeAllCallback, AfterAllCallback,
     for (String ns : NAMESPACES) {
       client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
           .serverSideApply();
+    }
+  }
+
+  /**
+   * kube-api-test 7.5.2 computes its readiness deadline as a wall-clock {@link LocalTime}, which
+   * wraps at local midnight: a server started less than the startup timeout before midnight gets a
+   * deadline "earlier" than now and is reported as "did not start properly" on the first poll
+   * (seen in CI at 23:58). Starting after midnight instead costs at most that timeout once a day.
+   */
+  private static void waitOutMidnight() throws InterruptedException {
+    LocalTime now = LocalTime.now();
+    long toMidnightMs = Duration.between(now, LocalTime.MAX).toMillis() + 1;
+    // the margin covers etcd's start and the certificates, which come before the deadline is taken
+    long margin = 30_000;
+    if (toMidnightMs < STARTUP_TIMEOUT_MS + margin) {
+      System.err.printf("RealApiServer: waiting %d s for local midnight to pass (kube-api-test's"
+          + " readiness deadline wraps there)%n", toMidnightMs / 1000 + 1);
+      Thread.sleep(toMidnightMs + 1000);
     }
   }
 
