@@ -1,11 +1,13 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.http.MetricsServer;
 import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
 import io.grpc.BindableService;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,7 +65,7 @@ public final class NodePlugin implements AutoCloseable {
                 parts.access(), parts.builds(), metrics);
         List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
                 node, new ControllerService());
-        MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(config.metricsPort(), metrics,
+        MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(new InetSocketAddress(config.metricsPort()), metrics::scrape,
                 () -> health(storeRoot, kubeletDir));
         CsiServer server;
         try {

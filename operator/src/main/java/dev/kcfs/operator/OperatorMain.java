@@ -1,6 +1,7 @@
 package dev.kcfs.operator;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kcfs.http.MetricsServer;
 import dev.kcfs.operator.registry.RegistryManifestResolver;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -98,8 +99,8 @@ public final class OperatorMain implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(),
           "--metrics-address '" + metricsAddress + "' must be host:port");
     }
-    MetricsServer server = new MetricsServer(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), registry,
-        () -> operator.getRuntimeInfo().allEventSourcesAreHealthy());
+    MetricsServer server = MetricsServer.start(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])),
+        registry::scrape, () -> health(operator));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       operator.stop();
@@ -117,6 +118,18 @@ public final class OperatorMain implements Callable<Integer> {
     }
     stopped.await();
     return 0;
+  }
+
+  /** What /healthz reports: empty while every controller's event sources are healthy, else which are not. */
+  static Optional<String> health(Operator operator) {
+    var info = operator.getRuntimeInfo();
+    if (info.allEventSourcesAreHealthy()) {
+      return Optional.empty();
+    }
+    List<String> unhealthy = new ArrayList<>();
+    info.unhealthyEventSources().forEach((controller, sources) ->
+        sources.keySet().forEach(source -> unhealthy.add(controller + "/" + source)));
+    return Optional.of("unhealthy event sources: " + String.join(", ", unhealthy));
   }
 
   private static String rootMessage(Throwable e) {

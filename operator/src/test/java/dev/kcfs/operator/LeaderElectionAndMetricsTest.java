@@ -3,6 +3,7 @@ package dev.kcfs.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.kcfs.http.MetricsServer;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
@@ -63,8 +64,8 @@ class LeaderElectionAndMetricsTest {
         assertThat(lease.getSpec().getHolderIdentity()).isEqualTo("replica-a");
       });
 
-      try (MetricsServer server = new MetricsServer(new InetSocketAddress("127.0.0.1", 0), cluster.registry,
-          () -> cluster.operator().getRuntimeInfo().allEventSourcesAreHealthy())) {
+      try (MetricsServer server = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), cluster.registry::scrape,
+          () -> OperatorMain.health(cluster.operator()))) {
         HttpClient http = HttpClient.newHttpClient();
         HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
