@@ -172,7 +172,7 @@ public final class Manifests {
             platform = new Platform(text(p, "os"), text(p, "architecture"), text(p, "variant"));
         }
         Map<String, String> annotations = new HashMap<>();
-        n.path("annotations").fields().forEachRemaining(e -> annotations.put(e.getKey(), e.getValue().asText()));
+        n.path("annotations").properties().forEach(e -> annotations.put(e.getKey(), e.getValue().asText()));
         return new Descriptor(mediaType, digest, size.asLong(), platform, annotations);
     }
 

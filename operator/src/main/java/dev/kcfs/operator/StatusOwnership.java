@@ -14,7 +14,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -68,7 +67,7 @@ final class StatusOwnership {
       merge(fields, fields(mine));
     }
     FieldsV1 merged = new FieldsV1();
-    fields.fields().forEachRemaining(f -> merged.setAdditionalProperty(f.getKey(), json.convertValue(f.getValue(), Object.class)));
+    fields.properties().forEach(f -> merged.setAdditionalProperty(f.getKey(), json.convertValue(f.getValue(), Object.class)));
     kept.add(new ManagedFieldsEntryBuilder().withManager(manager).withOperation("Apply").withSubresource("status")
         .withApiVersion(image.getApiVersion()).withFieldsType("FieldsV1").withFieldsV1(merged)
         .withTime(clock.instant().truncatedTo(ChronoUnit.SECONDS).toString()).build());
@@ -89,9 +88,7 @@ final class StatusOwnership {
 
   /** Set union of two fieldsV1 trees. */
   private static void merge(ObjectNode into, JsonNode from) {
-    Iterator<Map.Entry<String, JsonNode>> it = from.fields();
-    while (it.hasNext()) {
-      Map.Entry<String, JsonNode> f = it.next();
+    for (Map.Entry<String, JsonNode> f : from.properties()) {
       JsonNode existing = into.get(f.getKey());
       if (existing instanceof ObjectNode && f.getValue().isObject()) {
         merge((ObjectNode) existing, f.getValue());

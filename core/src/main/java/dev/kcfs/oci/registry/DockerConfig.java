@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
 
@@ -53,8 +52,7 @@ public final class DockerConfig {
         }
         JsonNode auths = root.has("auths") ? root.get("auths") : root; // legacy .dockercfg has no "auths" level
         Map<String, RegistryCredentials> out = new HashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = auths.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : auths.properties()) {
             JsonNode a = e.getValue();
             if (!a.isObject()) {
                 continue;
