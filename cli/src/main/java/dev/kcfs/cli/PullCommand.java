@@ -11,7 +11,6 @@ import dev.kcfs.oci.registry.RegistryClient;
 import dev.kcfs.store.Store;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -65,7 +64,7 @@ final class PullCommand implements Callable<Integer> {
             throw new CommandException("--platform " + platform + ": " + e.getMessage());
         }
         DockerConfig credentials = authfile != null ? DockerConfig.read(authfile) : DockerConfig.empty();
-        RegistryClient client = new RegistryClient(credentials, plainHttp, 5, Duration.ofMillis(500));
+        RegistryClient client = new RegistryClient(credentials, RegistryClient.Options.defaults().withPlainHttp(plainHttp));
         String ref = name != null ? name : ImageSources.defaultRefName(reference);
         String problem = Store.refNameProblem(ref);
         if (problem != null) {
