@@ -67,6 +67,33 @@ class SharingEndToEndTest {
 
     private final List<KcfsProcess> processes = new ArrayList<>();
 
+    // what the steps share, in the order they are set
+    private Path repo;
+    private Path run;
+    private TestRegistry registry;
+    private FixtureImages fixtures;
+    private final Map<String, String> pushed = new LinkedHashMap<>();
+    private ApiServer cluster;
+    private Kubelet kubelet;
+    private Path kubeletDir;
+    private Path store;
+    private int metricsPort;
+    private final Map<String, Digest> cfsDigests = new LinkedHashMap<>();
+    private final List<Kubelet.Volume> volumes = new ArrayList<>();
+    private final List<Double> publishMillis = new ArrayList<>();
+    private long podLogical;
+    private SortedMap<Digest, Long> unique;
+    private SortedMap<Digest, Path> objects;
+    private long storeBytes;
+    private long storeDisk;
+    private long imageFileBytes;
+    private final List<Path> imageFiles = new ArrayList<>();
+    private long perImagePages;
+    private long cachedAfterFirst;
+    private long cachedAfterAll;
+    private long cachedDelta;
+    private long bytesRead;
+
     @Test
     void podsOverImagesShareEachFileOnceOnDiskAndInPageCache() throws Throwable {
         Root.assumeRoot();
@@ -74,204 +101,21 @@ class SharingEndToEndTest {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/fincore")), "fincore is not installed (Debian util-linux)");
         String repoDir = System.getProperty("kcfs.repo.dir");
         assumeTrue(repoDir != null, "run through Maven (e2e/run.sh): kcfs.repo.dir is not set");
-        Path repo = Path.of(repoDir).toRealPath();
-        Path run = Path.of(System.getProperty("kcfs.e2e.dir")).toAbsolutePath();
+        repo = Path.of(repoDir).toRealPath();
+        run = Path.of(System.getProperty("kcfs.e2e.dir")).toAbsolutePath();
         clean(run);
 
-        TestRegistry registry = TestRegistry.anonymous();
-        ApiServer api = null;
-        Kubelet kubelet = null;
+        registry = TestRegistry.anonymous();
         try {
-            registry.start();
-            FixtureImages fixtures = new FixtureImages();
-            Map<String, String> pushed = new LinkedHashMap<>();
-            for (FixtureImages.Image image : fixtures.images) {
-                pushed.put(image.name(), image.oci().push(registry.pusher(), "e2e/" + image.name(), "v1"));
-            }
-
-            ApiServer cluster = ApiServer.start(run.resolve("api"));
-            api = cluster;
-            cluster.installCrds(repo.resolve("crds"));
-            cluster.node(NODE, Map.of("kubernetes.io/hostname", NODE, "kcfs.dev/e2e", "true"));
-            Map<String, String> env = Map.of("KUBECONFIG", cluster.kubeconfig.toString());
-
-            startOperator(repo, run, registry, env);
-            Path kubeletDir = Files.createDirectories(run.resolve("kubelet"));
-            Path store = run.resolve("store");
-            Path socket = socketPath(kubeletDir);
-            int metricsPort = freePort();
-            KcfsProcess node = start(repo, "kcfs-node", repo.resolve("csi-node/target/kcfs-csi-node.jar"), List.of(
-                    "--endpoint", "unix://" + socket, "--node-id", NODE, "--store", store.toString(),
-                    "--kubelet-dir", kubeletDir.toString(), "--plain-http-registry", registry.address(),
-                    "--metrics-port", Integer.toString(metricsPort), "--kubeconfig", cluster.kubeconfig.toString()),
-                    env, run);
-            kubelet = new Kubelet(kubeletDir, socket);
-            kubelet.awaitReady(node, socket, START);
-
-            // --- the admin applies the images; the operator pins them, the agent prebuilds them, the operator folds the report
-            for (FixtureImages.Image image : fixtures.images) {
-                apply(api, image.name(), registry.address() + "/e2e/" + image.name() + ":v1");
-            }
-            Map<String, Digest> cfsDigests = new LinkedHashMap<>();
-            for (FixtureImages.Image image : fixtures.images) {
-                ComposefsImage ready = awaitValue("ComposefsImage " + image.name() + " Ready", CONVERGE, () -> {
-                    ComposefsImage ci = cluster.client.resources(ComposefsImage.class).withName(image.name()).get();
-                    Condition c = ci.getStatus() == null ? null : ci.getStatus().getConditions().stream()
-                            .filter(x -> "Ready".equals(x.getType())).findFirst().orElse(null);
-                    return c != null && "True".equals(c.getStatus()) && ci.getStatus().getDigest() != null
-                            && ci.getStatus().getNodes() != null && ci.getStatus().getNodes().getReady() == 1 ? ci : null;
-                });
-                assertThat(ready.getStatus().getResolvedImage()).as("pinned by manifest digest")
-                        .isEqualTo(registry.address() + "/e2e/" + image.name() + "@" + pushed.get(image.name()));
-                assertThat(ready.getStatus().getFiles()).as("files of %s", image.name())
-                        .isGreaterThanOrEqualTo((long) image.files().size());
-                assertThat(ready.getStatus().getBytes()).as("logical bytes of %s", image.name()).isEqualTo(image.bytes());
-                assertThat(ready.getMetadata().getFinalizers()).as("the operator's finalizer").isNotEmpty();
-                cfsDigests.put(image.name(), Digest.parse(ready.getStatus().getDigest()));
-            }
-
-            // --- kubelet publishes one inline volume per pod; pod i uses image i mod 3
-            List<Kubelet.Volume> volumes = new ArrayList<>();
-            List<Double> publishMillis = new ArrayList<>();
-            for (int i = 0; i < PODS; i++) {
-                Kubelet.Volume v = kubelet.volume("pod-" + i, "tools", fixtures.images.get(i % fixtures.images.size()).name());
-                publishMillis.add(kubelet.publish(v) / 1e6);
-                volumes.add(v);
-            }
-            MountTable mounts = MountTable.read();
-            for (Kubelet.Volume v : volumes) {
-                assertThat(mounts.isMountPoint(v.target())).as("%s is mounted", v.target()).isTrue();
-            }
-
-            // --- every pod sees exactly its image's files, byte for byte
-            long podLogical = 0;
-            for (Kubelet.Volume v : volumes) {
-                FixtureImages.Image image = image(fixtures, v.image());
-                assertThat(regularFiles(v.target())).as("files in %s's volume (%s)", v.pod(), v.image())
-                        .isEqualTo(image.files().keySet());
-                for (Map.Entry<String, byte[]> f : image.files().entrySet()) {
-                    byte[] seen = Files.readAllBytes(v.target().resolve(f.getKey()));
-                    assertThat(seen).as("%s in %s (%s)", f.getKey(), v.pod(), v.image()).isEqualTo(f.getValue());
-                }
-                assertThat(Files.isWritable(v.target().resolve(image.files().firstKey()))
-                        && canWrite(v.target().resolve(image.files().firstKey())))
-                        .as("read-only volume").isFalse();
-                podLogical += image.bytes();
-            }
-
-            // --- one object per distinct file content, and every image refers to the same objects
-            SortedMap<Digest, Long> unique = fixtures.uniqueObjects();
-            SortedMap<Digest, Path> objects = storeObjects(store);
-            assertThat(objects.keySet()).as("store objects = distinct file contents of all images").isEqualTo(unique.keySet());
-            long storeBytes = 0;
-            for (Map.Entry<Digest, Path> o : objects.entrySet()) {
-                assertThat(Files.size(o.getValue())).as("size of %s", o.getValue()).isEqualTo(unique.get(o.getKey()));
-                assertThat((Integer) Files.getAttribute(o.getValue(), "unix:nlink")).as("links of %s", o.getValue()).isEqualTo(1);
-                storeBytes += Files.size(o.getValue());
-            }
-            long storeDisk = allocated(objects.values());
-            Set<Digest> runtime = fixtures.runtimeObjects();
-            long imageFileBytes = 0;
-            List<Path> imageFiles = new ArrayList<>();
-            for (FixtureImages.Image image : fixtures.images) {
-                Path cfs = store.resolve("images").resolve(cfsDigests.get(image.name()).hex() + ".cfs");
-                assertThat(cfs).as("the EROFS image of %s named by the digest in its status", image.name()).isRegularFile();
-                imageFiles.add(cfs);
-                imageFileBytes += Files.size(cfs);
-                Set<Digest> referenced = new TreeSet<>(new ErofsImageObjects().read(cfs).digests());
-                Set<Digest> own = new TreeSet<>();
-                image.files().values().forEach(b -> own.add(FsVerity.digest(b)));
-                assertThat(referenced).as("objects %s's image refers to", image.name()).isEqualTo(own);
-                assertThat(referenced).as("%s refers to the shared runtime objects", image.name()).containsAll(runtime);
-            }
-
-            // --- page cache: evict the objects, read through the pods, measure residency of the objects
-            List<Path> objectPaths = new ArrayList<>(objects.values());
-            long uniquePages = unique.values().stream().mapToLong(PageCache::pages).sum();
-            PageCache.evict(objectPaths);
-            long evicted = PageCache.residentTotal(objectPaths);
-            assertThat(evicted).as("page cache of the store objects after posix_fadvise(DONTNEED); the store is on %s, page-cache figures need a"
-                    + " disk filesystem (not tmpfs) under e2e/target", Files.getFileStore(store).type()).isLessThan(uniquePages / 20);
-
-            long cachedBefore = meminfoCached();
-            long read = 0;
-            Kubelet.Volume first = volumes.get(0);
-            for (String f : image(fixtures, first.image()).files().keySet()) {
-                read += PageCache.readThrough(first.target().resolve(f));
-            }
-            long afterFirst = PageCache.residentTotal(objectPaths);
-            long firstPages = image(fixtures, first.image()).files().values().stream().mapToLong(b -> PageCache.pages(b.length)).sum();
-            assertThat(afterFirst).as("page cache of the objects after %s read %s", first.pod(), first.image())
-                    .isBetween(firstPages * 95 / 100, firstPages);
-            // the other images' runtime files are now cached too, without anyone reading them: same pages
-            for (Kubelet.Volume other : volumes.subList(1, fixtures.images.size())) {
-                FixtureImages.Image img = image(fixtures, other.image());
-                List<Path> runtimeFiles = img.files().entrySet().stream()
-                        .filter(e -> runtime.contains(FsVerity.digest(e.getValue())))
-                        .map(e -> other.target().resolve(e.getKey())).collect(Collectors.toList());
-                assertThat(runtimeFiles).hasSize(FixtureImages.RUNTIME_FILES);
-                assertThat(PageCache.residentTotal(runtimeFiles)).as("cached runtime files of %s, seen in %s, never read there",
-                        other.image(), other.pod()).isEqualTo(fixtures.runtime.values().stream()
-                        .mapToLong(b -> PageCache.pages(b.length)).sum());
-            }
-            for (Kubelet.Volume v : volumes) {
-                for (String f : image(fixtures, v.image()).files().keySet()) {
-                    read += PageCache.readThrough(v.target().resolve(f));
-                }
-            }
-            long cached = PageCache.residentTotal(objectPaths);
-            long cachedDelta = meminfoCached() - cachedBefore;
-            long perImagePages = fixtures.images.stream().flatMap(i -> i.files().values().stream())
-                    .mapToLong(b -> PageCache.pages(b.length)).sum();
-            assertThat(cached).as("page cache of the objects after every pod read every file: one copy of each")
-                    .isBetween(uniquePages * 95 / 100, uniquePages);
-            assertThat(cached).as("less than a copy per image").isLessThan(perImagePages * 6 / 10);
-            long imagePageCache = PageCache.residentTotal(imageFiles);
-
-            // --- the node plugin's own view
-            String metrics = awaitValue("node metrics with the store figures", CONVERGE, () -> {
-                String m = scrape(metricsPort);
-                return gauge(m, "kcfs_store_objects") == unique.size() && gauge(m, "kcfs_mounts{kind=\"volume\"}") == PODS ? m : null;
-            });
-            String storeMetrics = metrics.lines().filter(l -> l.startsWith("kcfs_store_") || l.startsWith("kcfs_mounts"))
-                    .collect(Collectors.joining("\n"));
-
-            SharingReport report = new SharingReport(PODS, fixtures.images.stream().map(FixtureImages.Image::name)
-                    .collect(Collectors.toList()), podLogical, fixtures.images.stream().mapToLong(FixtureImages.Image::bytes).sum(),
-                    objects.size(), storeBytes, storeDisk, imageFileBytes, perImagePages, cached, afterFirst,
-                    imagePageCache, read, cachedDelta, publishMillis, storeMetrics);
-            String text = report.format();
-            System.out.println(text);
-            Path reportFile = Path.of(System.getProperty("kcfs.e2e.report"));
-            Files.createDirectories(reportFile.getParent());
-            Files.writeString(reportFile, text);
-
-            // --- pods go: unpublish; then the images go: finalizer, agent drop, GC
-            for (Kubelet.Volume v : volumes) {
-                kubelet.unpublish(v);
-            }
-            MountTable after = MountTable.read();
-            assertThat(after.entries().stream().filter(e -> e.mountPoint().startsWith(kubeletDir)).collect(Collectors.toList()))
-                    .as("mounts left under the kubelet dir").isEmpty();
-            for (FixtureImages.Image image : fixtures.images) {
-                cluster.client.resources(ComposefsImage.class).withName(image.name()).delete();
-            }
-            for (FixtureImages.Image image : fixtures.images) {
-                awaitValue("ComposefsImage " + image.name() + " gone (finalizer released)", CONVERGE,
-                        () -> cluster.client.resources(ComposefsImage.class).withName(image.name()).get() == null ? true : null);
-            }
-            awaitValue("store emptied by GC", CONVERGE, () -> storeObjects(store).isEmpty()
-                    && list(store.resolve("images")).isEmpty() && list(store.resolve("refs")).isEmpty() ? true : null);
-            ComposefsNode cn = awaitValue("node report without images", CONVERGE, () -> {
-                ComposefsNode n = cluster.client.resources(ComposefsNode.class).withName(NODE).get();
-                return n != null && n.getStatus() != null && n.getStatus().getImages().isEmpty() ? n : null;
-            });
-            assertThat(cn.getStatus().getLastGC()).as("lastGC in the node report").isNotNull();
-            assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(store))
-                    .collect(Collectors.toList())).as("shared image mounts left in the store").isEmpty();
-            for (KcfsProcess p : processes) {
-                p.assertAlive();
-            }
+            pushThreeImagesThatShareFilesButNoLayers();
+            startApiServerOperatorAndNodePlugin();
+            applyImagesAndAwaitReadyWithNodeCounts();
+            publishOneVolumePerPod();
+            everyPodSeesExactlyItsImageFiles();
+            theStoreHoldsOneObjectPerDistinctContent();
+            podsReadingSharedFilesFillPageCacheOnce();
+            writeSharingReportWithTheNodeMetrics();
+            unpublishingAndDeletingTheImagesEmptiesTheStore();
         } catch (Throwable t) {
             for (KcfsProcess p : processes) {
                 System.out.println("----- " + p.name + " (" + p.log + ") -----\n" + p.output());
@@ -285,10 +129,209 @@ class SharingEndToEndTest {
                 p.close();
             }
             detachAll(run);
-            if (api != null) {
-                api.close();
+            if (cluster != null) {
+                cluster.close();
             }
             registry.stop();
+        }
+    }
+
+    private void pushThreeImagesThatShareFilesButNoLayers() throws Exception {
+        registry.start();
+        fixtures = new FixtureImages();
+        for (FixtureImages.Image image : fixtures.images) {
+            pushed.put(image.name(), image.oci().push(registry.pusher(), "e2e/" + image.name(), "v1"));
+        }
+    }
+
+    private void startApiServerOperatorAndNodePlugin() throws Exception {
+        cluster = ApiServer.start(run.resolve("api"));
+        cluster.installCrds(repo.resolve("crds"));
+        cluster.node(NODE, Map.of("kubernetes.io/hostname", NODE, "kcfs.dev/e2e", "true"));
+        Map<String, String> env = Map.of("KUBECONFIG", cluster.kubeconfig.toString());
+
+        startOperator(repo, run, registry, env);
+        kubeletDir = Files.createDirectories(run.resolve("kubelet"));
+        store = run.resolve("store");
+        Path socket = socketPath(kubeletDir);
+        metricsPort = freePort();
+        KcfsProcess node = start(repo, "kcfs-node", repo.resolve("csi-node/target/kcfs-csi-node.jar"), List.of(
+                "--endpoint", "unix://" + socket, "--node-id", NODE, "--store", store.toString(),
+                "--kubelet-dir", kubeletDir.toString(), "--plain-http-registry", registry.address(),
+                "--metrics-port", Integer.toString(metricsPort), "--kubeconfig", cluster.kubeconfig.toString()),
+                env, run);
+        kubelet = new Kubelet(kubeletDir, socket);
+        kubelet.awaitReady(node, socket, START);
+    }
+
+    /** The admin applies the images; the operator pins them, the agent prebuilds them, the operator folds the report. */
+    private void applyImagesAndAwaitReadyWithNodeCounts() throws Exception {
+        for (FixtureImages.Image image : fixtures.images) {
+            apply(cluster, image.name(), registry.address() + "/e2e/" + image.name() + ":v1");
+        }
+        for (FixtureImages.Image image : fixtures.images) {
+            ComposefsImage ready = awaitValue("ComposefsImage " + image.name() + " Ready", CONVERGE, () -> {
+                ComposefsImage ci = cluster.client.resources(ComposefsImage.class).withName(image.name()).get();
+                Condition c = ci.getStatus() == null ? null : ci.getStatus().getConditions().stream()
+                        .filter(x -> "Ready".equals(x.getType())).findFirst().orElse(null);
+                return c != null && "True".equals(c.getStatus()) && ci.getStatus().getDigest() != null
+                        && ci.getStatus().getNodes() != null && ci.getStatus().getNodes().getReady() == 1 ? ci : null;
+            });
+            assertThat(ready.getStatus().getResolvedImage()).as("pinned by manifest digest")
+                    .isEqualTo(registry.address() + "/e2e/" + image.name() + "@" + pushed.get(image.name()));
+            assertThat(ready.getStatus().getFiles()).as("files of %s", image.name())
+                    .isGreaterThanOrEqualTo((long) image.files().size());
+            assertThat(ready.getStatus().getBytes()).as("logical bytes of %s", image.name()).isEqualTo(image.bytes());
+            assertThat(ready.getMetadata().getFinalizers()).as("the operator's finalizer").isNotEmpty();
+            cfsDigests.put(image.name(), Digest.parse(ready.getStatus().getDigest()));
+        }
+    }
+
+    /** Kubelet publishes one inline volume per pod; pod i uses image i mod 3. */
+    private void publishOneVolumePerPod() throws Exception {
+        for (int i = 0; i < PODS; i++) {
+            Kubelet.Volume v = kubelet.volume("pod-" + i, "tools", fixtures.images.get(i % fixtures.images.size()).name());
+            publishMillis.add(kubelet.publish(v) / 1e6);
+            volumes.add(v);
+        }
+        MountTable mounts = MountTable.read();
+        for (Kubelet.Volume v : volumes) {
+            assertThat(mounts.isMountPoint(v.target())).as("%s is mounted", v.target()).isTrue();
+        }
+    }
+
+    private void everyPodSeesExactlyItsImageFiles() throws IOException {
+        for (Kubelet.Volume v : volumes) {
+            FixtureImages.Image image = image(v.image());
+            assertThat(regularFiles(v.target())).as("files in %s's volume (%s)", v.pod(), v.image())
+                    .isEqualTo(image.files().keySet());
+            for (Map.Entry<String, byte[]> f : image.files().entrySet()) {
+                byte[] seen = Files.readAllBytes(v.target().resolve(f.getKey()));
+                assertThat(seen).as("%s in %s (%s)", f.getKey(), v.pod(), v.image()).isEqualTo(f.getValue());
+            }
+            assertThat(Files.isWritable(v.target().resolve(image.files().firstKey()))
+                    && canWrite(v.target().resolve(image.files().firstKey())))
+                    .as("read-only volume").isFalse();
+            podLogical += image.bytes();
+        }
+    }
+
+    /** One object per distinct file content, and every image refers to the same objects. */
+    private void theStoreHoldsOneObjectPerDistinctContent() throws Exception {
+        unique = fixtures.uniqueObjects();
+        objects = storeObjects(store);
+        assertThat(objects.keySet()).as("store objects = distinct file contents of all images").isEqualTo(unique.keySet());
+        for (Map.Entry<Digest, Path> o : objects.entrySet()) {
+            assertThat(Files.size(o.getValue())).as("size of %s", o.getValue()).isEqualTo(unique.get(o.getKey()));
+            assertThat((Integer) Files.getAttribute(o.getValue(), "unix:nlink")).as("links of %s", o.getValue()).isEqualTo(1);
+            storeBytes += Files.size(o.getValue());
+        }
+        storeDisk = allocated(objects.values());
+        Set<Digest> runtime = fixtures.runtimeObjects();
+        for (FixtureImages.Image image : fixtures.images) {
+            Path cfs = store.resolve("images").resolve(cfsDigests.get(image.name()).hex() + ".cfs");
+            assertThat(cfs).as("the EROFS image of %s named by the digest in its status", image.name()).isRegularFile();
+            imageFiles.add(cfs);
+            imageFileBytes += Files.size(cfs);
+            Set<Digest> referenced = new TreeSet<>(new ErofsImageObjects().read(cfs).digests());
+            Set<Digest> own = new TreeSet<>();
+            image.files().values().forEach(b -> own.add(FsVerity.digest(b)));
+            assertThat(referenced).as("objects %s's image refers to", image.name()).isEqualTo(own);
+            assertThat(referenced).as("%s refers to the shared runtime objects", image.name()).containsAll(runtime);
+        }
+    }
+
+    /** Evict the objects, read through the pods, and measure how much of the objects is resident. */
+    private void podsReadingSharedFilesFillPageCacheOnce() throws Exception {
+        List<Path> objectPaths = new ArrayList<>(objects.values());
+        long uniquePages = unique.values().stream().mapToLong(PageCache::pages).sum();
+        PageCache.evict(objectPaths);
+        long evicted = PageCache.residentTotal(objectPaths);
+        assertThat(evicted).as("page cache of the store objects after posix_fadvise(DONTNEED); the store is on %s, page-cache figures need a"
+                + " disk filesystem (not tmpfs) under e2e/target", Files.getFileStore(store).type()).isLessThan(uniquePages / 20);
+
+        long cachedBefore = meminfoCached();
+        Kubelet.Volume first = volumes.get(0);
+        for (String f : image(first.image()).files().keySet()) {
+            bytesRead += PageCache.readThrough(first.target().resolve(f));
+        }
+        cachedAfterFirst = PageCache.residentTotal(objectPaths);
+        long firstPages = image(first.image()).files().values().stream().mapToLong(b -> PageCache.pages(b.length)).sum();
+        assertThat(cachedAfterFirst).as("page cache of the objects after %s read %s", first.pod(), first.image())
+                .isBetween(firstPages * 95 / 100, firstPages);
+        // the other images' runtime files are now cached too, without anyone reading them: same pages
+        Set<Digest> runtime = fixtures.runtimeObjects();
+        for (Kubelet.Volume other : volumes.subList(1, fixtures.images.size())) {
+            FixtureImages.Image img = image(other.image());
+            List<Path> runtimeFiles = img.files().entrySet().stream()
+                    .filter(e -> runtime.contains(FsVerity.digest(e.getValue())))
+                    .map(e -> other.target().resolve(e.getKey())).collect(Collectors.toList());
+            assertThat(runtimeFiles).hasSize(FixtureImages.RUNTIME_FILES);
+            assertThat(PageCache.residentTotal(runtimeFiles)).as("cached runtime files of %s, seen in %s, never read there",
+                    other.image(), other.pod()).isEqualTo(fixtures.runtime.values().stream()
+                    .mapToLong(b -> PageCache.pages(b.length)).sum());
+        }
+        for (Kubelet.Volume v : volumes) {
+            for (String f : image(v.image()).files().keySet()) {
+                bytesRead += PageCache.readThrough(v.target().resolve(f));
+            }
+        }
+        cachedAfterAll = PageCache.residentTotal(objectPaths);
+        cachedDelta = meminfoCached() - cachedBefore;
+        perImagePages = fixtures.images.stream().flatMap(i -> i.files().values().stream())
+                .mapToLong(b -> PageCache.pages(b.length)).sum();
+        assertThat(cachedAfterAll).as("page cache of the objects after every pod read every file: one copy of each")
+                .isBetween(uniquePages * 95 / 100, uniquePages);
+        assertThat(cachedAfterAll).as("less than a copy per image").isLessThan(perImagePages * 6 / 10);
+    }
+
+    /** The node plugin's own view (its metrics) and the figures, into {@code kcfs.e2e.report}. */
+    private void writeSharingReportWithTheNodeMetrics() throws Exception {
+        long imagePageCache = PageCache.residentTotal(imageFiles);
+        String metrics = awaitValue("node metrics with the store figures", CONVERGE, () -> {
+            String m = scrape(metricsPort);
+            return gauge(m, "kcfs_store_objects") == unique.size() && gauge(m, "kcfs_mounts{kind=\"volume\"}") == PODS ? m : null;
+        });
+        String storeMetrics = metrics.lines().filter(l -> l.startsWith("kcfs_store_") || l.startsWith("kcfs_mounts"))
+                .collect(Collectors.joining("\n"));
+
+        SharingReport report = new SharingReport(PODS, fixtures.images.stream().map(FixtureImages.Image::name)
+                .collect(Collectors.toList()), podLogical, fixtures.images.stream().mapToLong(FixtureImages.Image::bytes).sum(),
+                objects.size(), storeBytes, storeDisk, imageFileBytes, perImagePages, cachedAfterAll, cachedAfterFirst,
+                imagePageCache, bytesRead, cachedDelta, publishMillis, storeMetrics);
+        String text = report.format();
+        System.out.println(text);
+        Path reportFile = Path.of(System.getProperty("kcfs.e2e.report"));
+        Files.createDirectories(reportFile.getParent());
+        Files.writeString(reportFile, text);
+    }
+
+    /** Pods go (unpublish); then the images go: the finalizer, the agent's drop, GC. */
+    private void unpublishingAndDeletingTheImagesEmptiesTheStore() throws Exception {
+        for (Kubelet.Volume v : volumes) {
+            kubelet.unpublish(v);
+        }
+        MountTable after = MountTable.read();
+        assertThat(after.entries().stream().filter(e -> e.mountPoint().startsWith(kubeletDir)).collect(Collectors.toList()))
+                .as("mounts left under the kubelet dir").isEmpty();
+        for (FixtureImages.Image image : fixtures.images) {
+            cluster.client.resources(ComposefsImage.class).withName(image.name()).delete();
+        }
+        for (FixtureImages.Image image : fixtures.images) {
+            awaitValue("ComposefsImage " + image.name() + " gone (finalizer released)", CONVERGE,
+                    () -> cluster.client.resources(ComposefsImage.class).withName(image.name()).get() == null ? true : null);
+        }
+        awaitValue("store emptied by GC", CONVERGE, () -> storeObjects(store).isEmpty()
+                && list(store.resolve("images")).isEmpty() && list(store.resolve("refs")).isEmpty() ? true : null);
+        ComposefsNode cn = awaitValue("node report without images", CONVERGE, () -> {
+            ComposefsNode n = cluster.client.resources(ComposefsNode.class).withName(NODE).get();
+            return n != null && n.getStatus() != null && n.getStatus().getImages().isEmpty() ? n : null;
+        });
+        assertThat(cn.getStatus().getLastGC()).as("lastGC in the node report").isNotNull();
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(store))
+                .collect(Collectors.toList())).as("shared image mounts left in the store").isEmpty();
+        for (KcfsProcess p : processes) {
+            p.assertAlive();
         }
     }
 
@@ -342,7 +385,7 @@ class SharingEndToEndTest {
         }
     }
 
-    private static FixtureImages.Image image(FixtureImages fixtures, String name) {
+    private FixtureImages.Image image(String name) {
         return fixtures.images.stream().filter(i -> i.name().equals(name)).findFirst().orElseThrow();
     }
 
