@@ -20,6 +20,9 @@ public final class CsiMetrics {
      */
     private static final long STORE_SNAPSHOT_TTL_NANOS = 60_000_000_000L;
 
+    /** The {@code result} tag of a publish that succeeded; failures carry their gRPC code. */
+    static final String OK = "OK";
+
     private final StoreStats storeStats;
     private final AtomicReference<Timed> storeSnapshot = new AtomicReference<>();
 
@@ -42,6 +45,14 @@ public final class CsiMetrics {
             StoreStats.Snapshot s = store();
             return s.bytes() == 0 ? 1.0 : (double) s.logicalBytes() / s.bytes();
         }).description("logical bytes per stored byte").register(registry);
+        // The series of the usual outcomes exist from the start at 0: Prometheus' rate() ignores the
+        // first sample of a series, so a counter born at its first event would hide that event (the
+        // dashboard's publish latency stayed empty after a plugin restart on the real cluster).
+        for (PublishedVolumes.Outcome outcome : PublishedVolumes.Outcome.values()) {
+            publishes(outcome);
+        }
+        unpublishes();
+        publishTimer(OK);
     }
 
     private StoreStats.Snapshot store() {
@@ -59,15 +70,29 @@ public final class CsiMetrics {
         return last.snapshot();
     }
 
-    void published(PublishedVolumes.Outcome outcome) {
-        Counter.builder("kcfs.csi.publishes").tag("outcome", outcome == PublishedVolumes.Outcome.MOUNTED
+    private Counter publishes(PublishedVolumes.Outcome outcome) {
+        return Counter.builder("kcfs.csi.publishes").tag("outcome", outcome == PublishedVolumes.Outcome.MOUNTED
                 ? "mounted" : "already_published").description("successful NodePublishVolume calls")
-                .register(registry).increment();
+                .register(registry);
+    }
+
+    private Counter unpublishes() {
+        return Counter.builder("kcfs.csi.unpublishes").description("successful NodeUnpublishVolume calls")
+                .register(registry);
+    }
+
+    private Timer publishTimer(String result) {
+        return Timer.builder("kcfs.publish.duration").tag("result", result).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
+                .description("NodePublishVolume latency").register(registry);
+    }
+
+    void published(PublishedVolumes.Outcome outcome) {
+        publishes(outcome).increment();
     }
 
     void unpublished() {
-        Counter.builder("kcfs.csi.unpublishes").description("successful NodeUnpublishVolume calls")
-                .register(registry).increment();
+        unpublishes().increment();
     }
 
     void error(String rpc, io.grpc.Status.Code code) {
@@ -76,10 +101,7 @@ public final class CsiMetrics {
     }
 
     void publishDuration(long nanos, String result) {
-        Timer.builder("kcfs.publish.duration").tag("result", result).publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
-                .description("NodePublishVolume latency").register(registry)
-                .record(Duration.ofNanos(nanos));
+        publishTimer(result).record(Duration.ofNanos(nanos));
     }
 
     /** Where the node agent registers its metrics, so one /metrics serves both. */

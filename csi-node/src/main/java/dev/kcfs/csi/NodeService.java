@@ -89,7 +89,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         } catch (Exception e) {
             error = toCsi("NodePublishVolume", request.getVolumeId(), e);
         }
-        metrics.publishDuration(System.nanoTime() - start, error == null ? "OK" : error.code().name());
+        metrics.publishDuration(System.nanoTime() - start, error == null ? CsiMetrics.OK : error.code().name());
         if (error != null) {
             fail("NodePublishVolume", error, out);
         } else {

@@ -152,6 +152,20 @@ class ServicesTest {
     }
 
     @Test
+    void publishSeriesExistAtZeroBeforeTheFirstCall() throws Exception {
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + node.plugin.metricsPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        // rate() needs a sample before the first event, or a freshly started plugin's publishes never show
+        assertThat(metrics)
+                .contains("kcfs_csi_publishes_total{outcome=\"mounted\"} 0.0")
+                .contains("kcfs_csi_publishes_total{outcome=\"already_published\"} 0.0")
+                .contains("kcfs_csi_unpublishes_total 0.0")
+                .contains("kcfs_publish_duration_seconds_count{result=\"OK\"} 0")
+                .contains("kcfs_publish_duration_seconds_bucket{result=\"OK\",le=");
+    }
+
+    @Test
     void metricsCountPublishesErrorsLatencyMountsAndStore() throws Exception {
         Path a = node.target("pod-a");
         Path b = node.target("pod-b");
