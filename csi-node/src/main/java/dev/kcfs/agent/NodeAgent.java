@@ -9,18 +9,17 @@ import dev.kcfs.api.NodeImage;
 import dev.kcfs.api.PullSecrets;
 import dev.kcfs.api.StoreStats;
 import dev.kcfs.api.Verity;
-import dev.kcfs.csi.CsiException;
-import dev.kcfs.csi.ExpectedDigests;
-import dev.kcfs.csi.ImageAccess;
-import dev.kcfs.csi.ImageSource;
-import dev.kcfs.csi.ImageVerity;
-import dev.kcfs.csi.OnDemandBuilds;
-import dev.kcfs.csi.Publication;
-import dev.kcfs.csi.ResolvedImage;
 import dev.kcfs.linux.LibC;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.ImportProgress;
+import dev.kcfs.publish.ExpectedDigests;
+import dev.kcfs.publish.ImageAccess;
+import dev.kcfs.publish.ImagePolicy;
+import dev.kcfs.publish.ImageVerity;
+import dev.kcfs.publish.OnDemandBuilds;
+import dev.kcfs.publish.PolicyUnavailableException;
+import dev.kcfs.publish.PublishedImages;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.KernelVerity;
@@ -29,7 +28,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -38,7 +36,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -56,7 +53,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -185,7 +181,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private final ExecutorService builds;
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
     private final AtomicInteger gcRuns = new AtomicInteger();
-    private volatile Supplier<Collection<Publication>> volumes = List::of;
+    private volatile PublishedImages volumes = PublishedImages.NONE;
     private volatile AgentMetrics metrics;
     private volatile boolean closed;
     private volatile boolean started;
@@ -238,12 +234,12 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
      *
      * @param publishedVolumes the CSI plugin's published volumes, for mount counts and what GC must keep
      */
-    public synchronized void start(Supplier<Collection<Publication>> publishedVolumes) throws IOException {
+    public synchronized void start(PublishedImages publishedVolumes) throws IOException {
         start(publishedVolumes, null);
     }
 
-    /** {@link #start(Supplier)}, registering the agent's metrics in {@code registry} (the CSI plugin's). */
-    public synchronized void start(Supplier<Collection<Publication>> publishedVolumes,
+    /** {@link #start(PublishedImages)}, registering the agent's metrics in {@code registry} (the CSI plugin's). */
+    public synchronized void start(PublishedImages publishedVolumes,
                                    io.micrometer.core.instrument.MeterRegistry registry) throws IOException {
         if (registry != null) {
             metrics = new AgentMetrics(registry, this::count);
@@ -720,35 +716,21 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     // ---------------------------------------------------------------- CSI hooks
 
-    /** Wraps the CSI plugin's image lookup so every publish counts as a use (for lastUsed and LRU eviction). */
-    public ImageSource trackingUse(ImageSource inner) {
-        return new ImageSource() {
-            @Override
-            public Optional<ResolvedImage> resolve(String name) throws IOException {
-                Optional<ResolvedImage> found = inner.resolve(name);
-                if (found.isPresent()) {
-                    synchronized (NodeAgent.this) {
-                        Entry e = entries.get(name);
-                        if (e != null) {
-                            e.lastUsed = clock.instant();
-                        }
-                    }
-                    scheduleReport();
-                }
-                return found;
+    /** Every publish counts as a use (for lastUsed and LRU eviction). */
+    private void used(String imageName) {
+        synchronized (this) {
+            Entry e = entries.get(imageName);
+            if (e != null) {
+                e.lastUsed = clock.instant();
             }
-
-            @Override
-            public Optional<String> damage(Digest image) throws IOException {
-                return inner.damage(image);
-            }
-        };
+        }
+        scheduleReport();
     }
 
     @Override
     public Set<String> allowedNamespaces(String imageName) {
         if (!synced()) {
-            throw new CsiException(Status.Code.UNAVAILABLE, "the kcfs node agent on node " + settings.nodeName()
+            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
                     + " has not loaded the ComposefsImages from the API server yet, so it cannot check who may mount "
                     + imageName + "; the mount is retried");
         }
@@ -762,12 +744,17 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     @Override
     public Optional<String> expectedDigest(String imageName) {
         if (!synced()) {
-            throw new CsiException(Status.Code.UNAVAILABLE, "the kcfs node agent on node " + settings.nodeName()
+            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
                     + " has not loaded the ComposefsImages from the API server yet, so it cannot check the digest of "
                     + imageName + "; the mount is retried");
         }
         ComposefsImage ci = images.getStore().getByKey(imageName);
         return ci == null || ci.getSpec() == null ? Optional.empty() : Optional.ofNullable(ci.getSpec().getExpectedDigest());
+    }
+
+    /** What the cluster says about publishing each image, answered from the watch cache; {@code nodeMode} as in {@link #verityPolicy}. */
+    public ImagePolicy policy(VerityMode nodeMode) {
+        return new ImagePolicy(this, verityPolicy(nodeMode), this, this, this::used);
     }
 
     /**
@@ -824,13 +811,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     // ---------------------------------------------------------------- GC
 
     private Map<String, Integer> mountsByImage() {
-        Map<String, Integer> out = new HashMap<>();
-        for (Publication p : volumes.get()) {
-            if (p.image() != null && !p.image().isEmpty()) {
-                out.merge(p.image(), 1, Integer::sum);
-            }
-        }
-        return out;
+        return volumes.volumesByImage();
     }
 
     private Set<Digest> mountRecords() {

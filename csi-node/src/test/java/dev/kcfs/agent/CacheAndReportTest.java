@@ -5,14 +5,14 @@ import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
-import dev.kcfs.csi.ImageSource;
-import dev.kcfs.csi.OnDemandBuilds;
-import dev.kcfs.csi.StoreImages;
+import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.publish.ImageUses;
+import dev.kcfs.publish.OnDemandBuilds;
 import dev.kcfs.store.Store;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -115,11 +115,11 @@ class CacheAndReportTest {
         long before = n1.agent.statusWrites();
 
         // a publish every 50 ms for 4.5 s: lastUsed (in seconds) changes 4-5 times, the report at most twice
-        ImageSource images = n1.agent.trackingUse(new StoreImages(n1.store));
+        ImageUses uses = n1.agent.policy(VerityMode.IF_SUPPORTED).uses();
         Instant last = null;
         long end = System.nanoTime() + 4_500_000_000L;
         while (System.nanoTime() < end) {
-            assertThat(images.resolve("tools")).isPresent();
+            uses.used("tools");
             last = Instant.now();
             Thread.sleep(50);
         }
