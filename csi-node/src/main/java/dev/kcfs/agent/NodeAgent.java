@@ -129,6 +129,10 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         }
     }
 
+    /** The build of an image running (or queued) now: its key, the token that tells it its result still counts, the task. */
+    private record Running(BuildKey key, Object token, Future<?> task) {
+    }
+
     /** The state of one image on this node. Guarded by the agent's monitor. */
     private static final class Entry {
         final String name;
@@ -137,14 +141,9 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         /** What the ref points at, when the agent knows how it was built. */
         BuildRecords.Record built;
         /** The running or queued build, or null. */
-        Object buildToken;
-        BuildKey buildingKey;
-        Future<?> running;
-        int failures;
-        Instant nextAttempt = Instant.MIN;
-        BuildKey failedKey;
-        long failedGeneration = -1;
-        boolean retryable;
+        Running running;
+        /** The last failed build, or null. */
+        ImagePlanner.Failure failure;
         Instant lastUsed;
         Instant requestedAt;
         boolean evicted;
@@ -153,12 +152,13 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             this.name = name;
         }
 
-        boolean onDemandActive(Instant now, Duration keep) {
-            Instant last = requestedAt;
-            if (lastUsed != null && (last == null || lastUsed.isAfter(last))) {
-                last = lastUsed;
-            }
-            return last != null && now.isBefore(last.plus(keep));
+        /** Whether the build holding {@code token} is still this image's current build. */
+        boolean runs(Object token) {
+            return running != null && running.token() == token;
+        }
+
+        ImagePlanner.Have have() {
+            return new ImagePlanner.Have(state, built, running == null ? null : running.key(), failure, evicted);
         }
 
         Instant lruTime() {
@@ -175,6 +175,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private final Clock clock;
     private final BuildRecords records;
     private final ImageBuilder builder;
+    private final ImagePlanner planner;
     private final NodeReporter reporter;
     private final Map<String, Entry> entries = new HashMap<>();
     private final ScheduledExecutorService loop;
@@ -210,6 +211,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         this.builder = new ImageBuilder(store, new PullSecrets(client, "the kcfs node agent"), settings.plainHttpRegistries(),
                 settings.registryStall());
         this.reporter = new NodeReporter(client, settings.nodeName());
+        this.planner = new ImagePlanner(settings);
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));
         AtomicInteger n = new AtomicInteger();
         this.builds = Executors.newFixedThreadPool(settings.buildConcurrency(),
@@ -425,7 +427,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 }
                 Entry e = entries.get(name);
                 boolean selected = LabelSelectors.matches(ci.getSpec().getNodeSelector(), labels);
-                boolean onDemand = e != null && e.onDemandActive(now, settings.onDemandKeep());
+                boolean onDemand = e != null
+                        && ImagePlanner.onDemandActive(e.requestedAt, e.lastUsed, now, settings.onDemandKeep());
                 if (!selected && !onDemand) {
                     continue;
                 }
@@ -435,22 +438,27 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                     entries.put(name, e);
                     changed = true;
                 }
-                changed |= plan(e, ci, now, onDemand, unrefs);
+                long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
+                ImagePlanner.Wanted w = new ImagePlanner.Wanted(name, BuildKey.of(ci), generation,
+                        ci.getSpec().getExpectedDigest(), onDemand);
+                ImagePlanner.Plan plan = planner.wanted(w, e.have(), now);
+                if (plan.cancelBuild()) {
+                    LOG.info("image {} changed to {} while building {}; starting over", name, w.key(), e.running.key());
+                }
+                changed |= apply(e, plan, ci.getSpec(), unrefs);
             }
             for (Entry e : entries.values()) {
                 if (wanted.contains(e.name)) {
                     continue;
                 }
-                if (e.running != null) {
+                boolean recorded = e.built != null && mountRecords.contains(e.built.digest());
+                ImagePlanner.Plan plan = planner.unwanted(e.have(), mounts.getOrDefault(e.name, 0), recorded);
+                changed |= plan.cancelBuild(); // a report without the build is a change
+                if (plan.action() instanceof ImagePlanner.Action.Drop) {
                     cancel(e);
-                    changed = true;
-                }
-                int users = mounts.getOrDefault(e.name, 0);
-                if (users > 0 || (e.built != null && mountRecords.contains(e.built.digest()))) {
-                    changed |= set(e, e.built != null ? ImageState.Ready : e.state,
-                            "no longer wanted on this node; kept while " + Math.max(users, 1) + " volume(s) use it");
-                } else {
                     drops.add(e.name);
+                } else {
+                    changed |= apply(e, plan, null, unrefs);
                 }
             }
         }
@@ -517,73 +525,48 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         gcRequested = true;
     }
 
-    /** Decides what to do about one wanted image; returns whether its reported state changed. */
-    private boolean plan(Entry e, ComposefsImage ci, Instant now, boolean onDemand, List<String> unrefs) {
-        ComposefsImageSpec spec = ci.getSpec();
-        BuildKey key = BuildKey.of(ci);
-        long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
-        if (e.evicted && !onDemand) {
-            return set(e, ImageState.Pending, "evicted to keep the node store under --cache-max-bytes "
-                    + settings.cacheMaxBytes() + "; built again when a pod mounts it");
-        }
-        if (key == null) {
-            if (e.running == null && e.built == null) {
-                return set(e, ImageState.Pending, "waiting for the operator to pin spec.source.image (status.resolvedImage)");
-            }
-            return false; // keep serving what was built while the operator pins the new spec
-        }
-        if (e.running != null) {
-            if (key.equals(e.buildingKey)) {
-                return false;
-            }
-            LOG.info("image {} changed to {} while building {}; starting over", e.name, key, e.buildingKey);
+    /** Carries out the planner's plan for one image; returns whether its reported state changed. */
+    private boolean apply(Entry e, ImagePlanner.Plan plan, ComposefsImageSpec spec, List<String> unrefs) {
+        if (plan.cancelBuild()) {
             cancel(e);
         }
-        if (e.built != null && e.built.key().equals(key)) {
-            Optional<String> wrong = ExpectedDigests.mismatch(e.name, spec.getExpectedDigest(), e.built.digest());
-            if (wrong.isPresent()) {
-                // built before expectedDigest said otherwise: no new pod may mount it, and rebuilding cannot help
-                e.failedKey = key;
-                e.failedGeneration = generation;
-                e.retryable = false;
-                unrefs.add(e.name);
-                return set(e, ImageState.Failed, wrong.get() + " (not retried until the ComposefsImage changes)");
-            }
-            return set(e, ImageState.Ready, null);
+        ImagePlanner.Action action = plan.action();
+        if (action instanceof ImagePlanner.Action.Report r) {
+            return set(e, r.state(), r.message());
         }
-        boolean sameFailure = e.state == ImageState.Failed && key.equals(e.failedKey) && generation == e.failedGeneration;
-        if (sameFailure) {
-            if (!e.retryable) {
-                return false; // only a spec change (a new generation) can help
-            }
-            if (now.isBefore(e.nextAttempt)) {
-                long wait = Math.max(1, Duration.between(now, e.nextAttempt).toMillis());
-                loop.schedule(this::poke, wait, TimeUnit.MILLISECONDS);
-                return false;
-            }
-        } else if (e.failedKey != null) {
-            e.failures = 0; // a changed spec starts the backoff over
-            e.failedKey = null;
+        if (action instanceof ImagePlanner.Action.Reject r) {
+            ImagePlanner.Failure f = e.failure;
+            e.failure = new ImagePlanner.Failure(r.key(), r.generation(), false, f == null ? 0 : f.attempts(),
+                    f == null ? Instant.MIN : f.nextAttempt());
+            unrefs.add(e.name);
+            return set(e, ImageState.Failed, r.message());
         }
-        startBuild(e, spec, key, generation);
-        return set(e, ImageState.Pending, "queued: at most " + settings.buildConcurrency() + " build(s) run at once");
+        if (action instanceof ImagePlanner.Action.RetryAt r) {
+            long wait = Math.max(1, Duration.between(clock.instant(), r.at()).toMillis());
+            loop.schedule(this::poke, wait, TimeUnit.MILLISECONDS);
+            return false;
+        }
+        if (action instanceof ImagePlanner.Action.Build b) {
+            if (b.resetBackoff()) {
+                e.failure = null;
+            }
+            startBuild(e, spec, b.key(), b.generation());
+            return set(e, ImageState.Pending, b.message());
+        }
+        return false; // Keep (a Drop is carried out by the caller)
     }
 
     private void startBuild(Entry e, ComposefsImageSpec spec, BuildKey key, long generation) {
-        Object token = new Object();
-        e.buildToken = token;
-        e.buildingKey = key;
         String name = e.name;
-        e.running = builds.submit(() -> runBuild(name, spec, key, generation, token));
+        Object token = new Object();
+        e.running = new Running(key, token, builds.submit(() -> runBuild(name, spec, key, generation, token)));
     }
 
     private void cancel(Entry e) {
         if (e.running != null) {
-            e.running.cancel(true);
+            e.running.task().cancel(true);
         }
         e.running = null;
-        e.buildToken = null;
-        e.buildingKey = null;
     }
 
     /** Sets the reported state; returns whether it changed. */
@@ -596,7 +579,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     private synchronized boolean current(String name, Object token) {
         Entry e = entries.get(name);
-        return !closed && e != null && e.buildToken == token;
+        return !closed && e != null && e.runs(token);
     }
 
     // ---------------------------------------------------------------- building
@@ -604,7 +587,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private void runBuild(String name, ComposefsImageSpec spec, BuildKey key, long generation, Object token) {
         synchronized (this) {
             Entry e = entries.get(name);
-            if (closed || e == null || e.buildToken != token) {
+            if (closed || e == null || !e.runs(token)) {
                 return;
             }
             set(e, ImageState.Building, "pulling " + key.image());
@@ -623,13 +606,10 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             records.save(r);
             synchronized (this) {
                 Entry e = entries.get(name);
-                if (e != null && e.buildToken == token) {
+                if (e != null && e.runs(token)) {
                     e.built = r;
                     e.running = null;
-                    e.buildToken = null;
-                    e.buildingKey = null;
-                    e.failures = 0;
-                    e.failedKey = null;
+                    e.failure = null;
                     e.evicted = false;
                     set(e, ImageState.Ready, null);
                 }
@@ -641,10 +621,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             LOG.info("build of image {} stopped: {}", name, e.getMessage());
             synchronized (this) {
                 Entry en = entries.get(name);
-                if (en != null && en.buildToken == token) {
+                if (en != null && en.runs(token)) {
                     en.running = null;
-                    en.buildToken = null;
-                    en.buildingKey = null;
                     set(en, ImageState.Pending, "build interrupted; starting again");
                 }
             }
@@ -672,32 +650,19 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         Duration wait;
         synchronized (this) {
             Entry e = entries.get(name);
-            if (e == null || e.buildToken != token) {
+            if (e == null || !e.runs(token)) {
                 return;
             }
             e.running = null;
-            e.buildToken = null;
-            e.buildingKey = null;
-            e.failures++;
-            e.failedKey = key;
-            e.failedGeneration = generation;
-            e.retryable = error.retryable();
-            long first = settings.firstRetry().toMillis();
-            long millis = Math.min(settings.maxRetry().toMillis(), first << Math.min(20, e.failures - 1));
-            wait = Duration.ofMillis(millis);
-            e.nextAttempt = clock.instant().plus(wait);
-            set(e, ImageState.Failed, error.getMessage() + (error.retryable()
-                    ? " (attempt " + e.failures + "; retrying in " + human(wait) + ")"
-                    : " (not retried until the ComposefsImage changes)"));
+            Instant now = clock.instant();
+            e.failure = planner.failed(e.failure, key, generation, error.retryable(), now);
+            wait = Duration.between(now, e.failure.nextAttempt());
+            set(e, ImageState.Failed, ImagePlanner.failureMessage(error, e.failure, wait));
         }
         LOG.warn("build of image {} failed: {}", name, error.getMessage());
         if (error.retryable() && !closed) {
             loop.schedule(this::poke, wait.toMillis(), TimeUnit.MILLISECONDS);
         }
-    }
-
-    private static String human(Duration d) {
-        return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
     }
 
     private ImportProgress progress(String name, Object token) {
@@ -706,7 +671,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             public void layerDone(int index, int total, Descriptor layer, long fileBytesSoFar) {
                 synchronized (NodeAgent.this) {
                     Entry e = entries.get(name);
-                    if (e != null && e.buildToken == token) {
+                    if (e != null && e.runs(token)) {
                         e.message = "pulled layer " + (index + 1) + " of " + total;
                     }
                 }
@@ -792,8 +757,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 answer = new BuildState(BuildState.Kind.BUILDING, e.message == null ? "building" : e.message);
             } else if (e.state == ImageState.Failed) {
                 answer = new BuildState(BuildState.Kind.FAILED, e.message);
-                if (e.retryable) {
-                    e.nextAttempt = Instant.MIN; // a pod waiting for it is worth an early retry
+                if (e.failure != null) {
+                    e.failure = e.failure.retryNow(); // a pod waiting for it is worth an early retry
                 }
             } else if (BuildKey.of(ci) == null) {
                 answer = new BuildState(BuildState.Kind.BUILDING,
@@ -899,8 +864,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             synchronized (this) {
                 victim.built = null;
                 victim.evicted = true;
-                set(victim, ImageState.Pending, "evicted to keep the node store under --cache-max-bytes "
-                        + settings.cacheMaxBytes() + "; built again when a pod mounts it");
+                set(victim, ImageState.Pending, planner.evictedMessage());
             }
             LOG.info("evicted image {} (least recently used) : store uses {} bytes, limit {}", victim.name, used,
                     settings.cacheMaxBytes());
