@@ -2,14 +2,11 @@ package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
-import dev.kcfs.api.ComposefsNodeStatus;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.LabelSelectors;
 import dev.kcfs.api.NodeImage;
 import dev.kcfs.api.PullSecrets;
-import dev.kcfs.api.StoreStats;
 import dev.kcfs.api.Verity;
-import dev.kcfs.linux.LibC;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.ImportProgress;
@@ -22,15 +19,11 @@ import dev.kcfs.publish.PolicyUnavailableException;
 import dev.kcfs.publish.PublishedImages;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
-import dev.kcfs.verity.KernelVerity;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -62,9 +55,11 @@ import org.slf4j.LoggerFactory;
  * the ones pods ask for, see {@link #request}) into the node store, reports them in this node's
  * {@code ComposefsNode}, and drops and collects what is no longer wanted.
  *
- * <p>Threads: informer callbacks only poke the agent loop (one thread) that plans builds, drops
- * refs, runs GC and writes the report; builds run on a pool of {@code buildConcurrency} threads.
- * The per-image state is guarded by this object's monitor; no store or API I/O happens under it.
+ * <p>Threads: informer callbacks only poke the agent loop (one thread) that plans builds
+ * ({@link ImagePlanner} decides, this class carries it out), drops refs, runs GC ({@link NodeGc})
+ * and writes the report ({@link StatusWriter}); builds run on a pool of {@code buildConcurrency}
+ * threads. The per-image state is guarded by this object's monitor; no store or API I/O happens
+ * under it. Every time, for plans, backoff, pacing and GC intervals, comes from the injected clock.
  *
  * <p>Image deletion: the operator holds its finalizer until no live node lists the image in its
  * {@code ComposefsNode} status. The agent stops wanting an image whose deletionTimestamp is set,
@@ -176,12 +171,12 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private final BuildRecords records;
     private final ImageBuilder builder;
     private final ImagePlanner planner;
-    private final NodeReporter reporter;
+    private final StatusWriter status;
+    private final NodeGc gc;
     private final Map<String, Entry> entries = new HashMap<>();
     private final ScheduledExecutorService loop;
     private final ExecutorService builds;
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
-    private final AtomicInteger gcRuns = new AtomicInteger();
     private volatile PublishedImages volumes = PublishedImages.NONE;
     private volatile AgentMetrics metrics;
     private volatile boolean closed;
@@ -190,17 +185,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private SharedIndexInformer<Node> nodes;
 
     // loop-thread state
-    private long startedNanos;
-    private long lastSyncWarningNanos = Long.MIN_VALUE / 2;
-    private Instant lastGc;
-    private volatile boolean gcRequested;
-    private long lastGcAttemptNanos;
-    private long lastWriteNanos = Long.MIN_VALUE / 2;
-    private List<List<String>> lastWrittenView;
-    private StoreStats storeStats;
-    private long storeStatsNanos = Long.MIN_VALUE / 2;
-    private boolean storeStatsStale = true;
-    private final boolean veritySupported;
+    private Instant startedAt;
+    private Instant lastSyncWarning = Instant.MIN;
 
     public NodeAgent(KubernetesClient client, Store store, Settings settings, Clock clock) throws IOException {
         this.client = client;
@@ -210,13 +196,13 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         this.records = new BuildRecords(store.root());
         this.builder = new ImageBuilder(store, new PullSecrets(client, "the kcfs node agent"), settings.plainHttpRegistries(),
                 settings.registryStall());
-        this.reporter = new NodeReporter(client, settings.nodeName());
+        this.status = new StatusWriter(client, settings.nodeName(), store, settings.reportInterval(), clock);
+        this.gc = new NodeGc(store, records, settings.nodeName(), settings.cacheMaxBytes(), settings.gcInterval(), clock);
         this.planner = new ImagePlanner(settings);
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));
         AtomicInteger n = new AtomicInteger();
         this.builds = Executors.newFixedThreadPool(settings.buildConcurrency(),
                 r -> daemon(r, "kcfs-build-" + n.incrementAndGet()));
-        this.veritySupported = probeVerity(store);
         this.metrics = new AgentMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), this::count);
     }
 
@@ -250,7 +236,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             throw new IllegalStateException("the node agent is already started");
         }
         started = true;
-        startedNanos = System.nanoTime();
+        startedAt = clock.instant();
         this.volumes = publishedVolumes;
         Map<String, BuildRecords.Record> saved = records.loadAll();
         for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
@@ -323,7 +309,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             reconcile();
             report();
         }), report, report, TimeUnit.MILLISECONDS);
-        gcRequested = true; // leftovers of a previous run
+        gc.request(); // leftovers of a previous run
         poke();
     }
 
@@ -355,12 +341,12 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     /** Status writes sent so far. */
     public long statusWrites() {
-        return reporter.writes();
+        return status.writes();
     }
 
     /** Finished GC runs. */
     public int gcRuns() {
-        return gcRuns.get();
+        return gc.runs();
     }
 
     /** Asks the loop for a planning pass (coalesced). */
@@ -380,7 +366,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     /** Asks for a GC pass soon (tests, and after an image is dropped). */
     public void requestGc() {
         loop.execute(() -> guarded("gc", () -> {
-            gcRequested = true;
+            gc.request();
             reconcile();
         }));
     }
@@ -400,13 +386,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     private void reconcile() {
         if (closed || !synced()) {
-            long waited = System.nanoTime() - startedNanos;
-            if (!closed && waited > TimeUnit.SECONDS.toNanos(30) && System.nanoTime() - lastSyncWarningNanos > TimeUnit.MINUTES.toNanos(1)) {
-                lastSyncWarningNanos = System.nanoTime();
+            Instant now = clock.instant();
+            Duration waited = Duration.between(startedAt, now);
+            if (!closed && waited.toSeconds() > 30 && now.isAfter(lastSyncWarning.plus(Duration.ofMinutes(1)))) {
+                lastSyncWarning = now;
                 LOG.warn("node {} has not listed the ComposefsImages ({}) and its Node ({}) from the API server {} s after"
                         + " starting; nothing is built until it has. Check --kubeconfig or the service account and its RBAC",
                         settings.nodeName(), images != null && images.hasSynced() ? "done" : "not yet",
-                        nodes != null && nodes.hasSynced() ? "done" : "not yet", TimeUnit.NANOSECONDS.toSeconds(waited));
+                        nodes != null && nodes.hasSynced() ? "done" : "not yet", waited.toSeconds());
             }
             return;
         }
@@ -414,7 +401,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         Node node = nodes.getStore().getByKey(settings.nodeName());
         Map<String, String> labels = node == null ? Map.of() : node.getMetadata().getLabels();
         Map<String, Integer> mounts = mountsByImage();
-        Set<Digest> mountRecords = mountRecords();
+        Set<Digest> mountRecords = gc.mountRecords();
         List<String> drops = new ArrayList<>();
         List<String> unrefs = new ArrayList<>();
         boolean changed = false;
@@ -478,18 +465,21 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 entries.remove(name);
             }
             changed = true;
-            gcRequested = true;
+            gc.request();
         }
         if (changed) {
-            storeStatsStale = true;
+            status.storeChanged();
         }
-        if (changed || lastWrittenView == null) {
+        if (changed || status.nothingWritten()) {
             // the first report at once: the operator counts only nodes that have a ComposefsNode
             scheduleReport();
         }
-        long sinceGc = System.nanoTime() - lastGcAttemptNanos;
-        if (gcRequested || lastGc == null || sinceGc >= settings.gcInterval().toNanos()) {
-            gc(mounts);
+        if (gc.due()) {
+            gc.run(mounts, gcView).ifPresent(freed -> {
+                metrics.gc(freed);
+                status.storeChanged();
+                scheduleReport();
+            });
         }
     }
 
@@ -522,7 +512,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 e.built = null;
             }
         }
-        gcRequested = true;
+        gc.request();
     }
 
     /** Carries out the planner's plan for one image; returns whether its reported state changed. */
@@ -593,7 +583,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             set(e, ImageState.Building, "pulling " + key.image());
         }
         scheduleReport();
-        long t0 = System.nanoTime();
+        Instant t0 = clock.instant();
         try {
             ImageBuilder.Built b = builder.build(name, spec, key, () -> current(name, token), progress(name, token));
             Instant now = clock.instant();
@@ -614,9 +604,10 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                     set(e, ImageState.Ready, null);
                 }
             }
-            metrics.built(Duration.ofNanos(System.nanoTime() - t0), true, b.layerBytes());
+            Duration took = Duration.between(t0, clock.instant());
+            metrics.built(took, true, b.layerBytes());
             LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects", name, key.image(),
-                    (System.nanoTime() - t0) / 1_000_000, b.digest().hex(), b.files(), b.objects());
+                    took.toMillis(), b.digest().hex(), b.files(), b.objects());
         } catch (InterruptedException e) {
             LOG.info("build of image {} stopped: {}", name, e.getMessage());
             synchronized (this) {
@@ -629,19 +620,19 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         } catch (BuildException | IOException | RuntimeException e) {
             BuildException be = e instanceof BuildException b ? b
                     : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
-            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
+            metrics.built(Duration.between(t0, clock.instant()), false, 0);
             failed(name, token, key, generation, be);
         } catch (OutOfMemoryError | StackOverflowError e) {
             // this process also serves CSI: what the failed build allocated is garbage once we are here, so
             // the build fails (and is reported, with backoff) instead of taking the thread, or the node, down
             String what = e instanceof OutOfMemoryError ? "ran out of memory" : "nested too deeply";
-            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
+            metrics.built(Duration.between(t0, clock.instant()), false, 0);
             failed(name, token, key, generation, new BuildException("building ComposefsImage " + name + " from " + key.image()
                     + " " + what + " (" + e.getMessage() + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
                     + " if the image is that large", true, e));
         }
-        storeStatsStale = true;
-        gcRequested = true; // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
+        status.storeChanged();
+        gc.request(); // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
         scheduleReport();
         poke();
     }
@@ -779,98 +770,47 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         return volumes.volumesByImage();
     }
 
-    private Set<Digest> mountRecords() {
-        try {
-            return store.mountRecords();
-        } catch (IOException e) {
-            LOG.warn("cannot list the mount records of store {}: {}", store.root(), e.getMessage());
-            return Set.of();
-        }
-    }
-
-    /**
-     * Drops refs no entry accounts for (temporary refs of dead builds, images gone while the agent
-     * was down), runs the store's GC, then evicts least recently used unmounted images while the
-     * store is over {@code cacheMaxBytes}.
-     */
-    private void gc(Map<String, Integer> mounts) {
-        lastGcAttemptNanos = System.nanoTime();
-        gcRequested = false;
-        try {
-            Set<Digest> pinned = mountRecords();
-            Set<String> known;
-            Set<String> building = new HashSet<>();
-            synchronized (this) {
-                known = new HashSet<>(entries.keySet());
-                entries.values().stream().filter(e -> e.running != null).forEach(e -> building.add(e.name));
+    /** The image table as GC sees it. */
+    private final NodeGc.Images gcView = new NodeGc.Images() {
+        @Override
+        public Set<String> known() {
+            synchronized (NodeAgent.this) {
+                return new HashSet<>(entries.keySet());
             }
-            for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
-                String name = ref.getKey();
-                String owner = name.startsWith(ImageBuilder.BUILDING_PREFIX)
-                        ? name.substring(ImageBuilder.BUILDING_PREFIX.length()) : null;
-                boolean keep = owner != null ? building.contains(owner)
-                        : known.contains(name) || mounts.containsKey(name) || pinned.contains(ref.getValue());
-                if (!keep) {
-                    store.removeRef(name);
-                    LOG.info("dropped ref {} of image {}: nothing on node {} wants it", name, ref.getValue().hex(),
-                            settings.nodeName());
+        }
+
+        @Override
+        public Set<String> building() {
+            synchronized (NodeAgent.this) {
+                Set<String> out = new HashSet<>();
+                entries.values().stream().filter(e -> e.running != null).forEach(e -> out.add(e.name));
+                return out;
+            }
+        }
+
+        @Override
+        public String leastRecentlyUsed(Map<String, Integer> mounts, Set<Digest> mountRecords) {
+            synchronized (NodeAgent.this) {
+                return entries.values().stream()
+                        .filter(e -> e.built != null && e.running == null && !e.evicted
+                                && !mounts.containsKey(e.name) && !mountRecords.contains(e.built.digest()))
+                        .min(Comparator.comparing(Entry::lruTime).thenComparing(e -> e.name))
+                        .map(e -> e.name).orElse(null);
+            }
+        }
+
+        @Override
+        public void evicted(String name) {
+            synchronized (NodeAgent.this) {
+                Entry e = entries.get(name);
+                if (e != null) {
+                    e.built = null;
+                    e.evicted = true;
+                    set(e, ImageState.Pending, planner.evictedMessage());
                 }
             }
-            Store.GcReport report = store.gc(false, Duration.ofSeconds(1));
-            if (!report.ran()) {
-                gcRequested = true; // builds hold leases: try again next pass
-                LOG.debug("GC postponed: {}", report.warnings());
-                return;
-            }
-            if (report.imagesRemoved() > 0 || report.objectsRemoved() > 0) {
-                LOG.info("GC on node {}: removed {} image(s) and {} object(s), freed {} bytes", settings.nodeName(),
-                        report.imagesRemoved(), report.objectsRemoved(), report.bytesFreed());
-            }
-            if (settings.cacheMaxBytes() > 0) {
-                evict(mounts, pinned);
-            }
-            lastGc = clock.instant();
-            gcRuns.incrementAndGet();
-            metrics.gc(report.bytesFreed());
-            storeStatsStale = true;
-            scheduleReport();
-        } catch (IOException e) {
-            LOG.warn("GC of store {} failed (retried next pass): {}", store.root(), e.getMessage());
         }
-    }
-
-    private void evict(Map<String, Integer> mounts, Set<Digest> pinned) throws IOException {
-        while (true) {
-            Store.Stats s = store.stats();
-            long used = s.objectDiskBytes() + s.imageBytes();
-            if (used <= settings.cacheMaxBytes()) {
-                return;
-            }
-            Entry victim;
-            synchronized (this) {
-                victim = entries.values().stream()
-                        .filter(e -> e.built != null && e.running == null && !e.evicted
-                                && !mounts.containsKey(e.name) && !pinned.contains(e.built.digest()))
-                        .min(Comparator.comparing(Entry::lruTime).thenComparing(e -> e.name))
-                        .orElse(null);
-            }
-            if (victim == null) {
-                LOG.warn("node store {} uses {} bytes, over --cache-max-bytes {}, but every image in it is mounted or"
-                        + " building", store.root(), used, settings.cacheMaxBytes());
-                return;
-            }
-            store.removeRef(victim.name);
-            records.remove(victim.name);
-            synchronized (this) {
-                victim.built = null;
-                victim.evicted = true;
-                set(victim, ImageState.Pending, planner.evictedMessage());
-            }
-            LOG.info("evicted image {} (least recently used) : store uses {} bytes, limit {}", victim.name, used,
-                    settings.cacheMaxBytes());
-            store.gc(false, Duration.ofSeconds(1));
-        }
-    }
+    };
 
     // ---------------------------------------------------------------- report
 
@@ -886,85 +826,23 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         }
     }
 
-    /**
-     * Writes the status when it changed: at once when an image appeared, went or changed state or
-     * digest; otherwise (mounts, lastUsed, store numbers, messages) at most once per reportInterval.
-     */
+    /** Writes the status when it changed, as {@link StatusWriter} paces it. */
     private void report() {
         if (closed || !synced()) {
             return;
         }
-        long now = System.nanoTime();
-        refreshStoreStats(now);
-        ComposefsNodeStatus status = status();
-        List<List<String>> view = view(status);
-        boolean significant = !view.equals(lastWrittenView);
-        if (!reporter.differs(status)) {
-            return;
+        StatusWriter.Outcome outcome = status.report(imageReports(), gc.lastRun());
+        if (outcome.written()) {
+            metrics.statusWritten();
         }
-        long due = lastWriteNanos + settings.reportInterval().toNanos();
-        if (!significant && now < due) {
-            loop.schedule(() -> guarded("report", this::report), due - now, TimeUnit.NANOSECONDS);
-            return;
-        }
-        try {
-            if (reporter.write(status)) {
-                metrics.statusWritten();
-                lastWriteNanos = now;
-                lastWrittenView = view;
-            }
-        } catch (KubernetesClientException e) {
-            LOG.warn("cannot write the status of ComposefsNode {} (HTTP {}): {}; retrying", settings.nodeName(),
-                    e.getCode(), e.getMessage());
-            loop.schedule(() -> guarded("report", this::report), 5, TimeUnit.SECONDS);
+        if (outcome.again() != null) {
+            loop.schedule(() -> guarded("report", this::report), outcome.again().toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
-    private static List<List<String>> view(ComposefsNodeStatus s) {
-        List<List<String>> out = new ArrayList<>();
-        for (NodeImage i : s.getImages()) {
-            out.add(List.of(i.getName(), String.valueOf(i.getState()), String.valueOf(i.getDigest())));
-        }
-        return out;
-    }
-
-    private void refreshStoreStats(long now) {
-        boolean old = now - storeStatsNanos >= settings.reportInterval().toNanos();
-        boolean staleAndNotJustDone = storeStatsStale && now - storeStatsNanos >= TimeUnit.SECONDS.toNanos(1);
-        if (storeStats != null && !old && !staleAndNotJustDone) {
-            if (storeStatsStale) {
-                // walked the store less than a second ago: look again shortly instead of walking it per build
-                loop.schedule(() -> guarded("report", this::report), 1, TimeUnit.SECONDS);
-            }
-            return;
-        }
-        try {
-            Store.Stats s = store.stats();
-            StoreStats out = new StoreStats();
-            out.setObjects(s.objects());
-            out.setBytesOnDisk(s.objectDiskBytes() + s.imageBytes());
-            out.setLogicalBytes(s.logicalBytes());
-            out.setDedupRatio(Math.round(s.dedupRatio() * 100) / 100.0);
-            FileStore fs = Files.getFileStore(store.root());
-            long capacity = fs.getTotalSpace();
-            // free space moves with every write on the disk: reported in steps of 1% of the capacity so
-            // it alone does not make a status write every interval
-            long step = Math.max(1, capacity / 100);
-            out.setCapacityBytes(capacity);
-            out.setFreeBytes(fs.getUsableSpace() / step * step);
-            out.setVeritySupported(veritySupported);
-            storeStats = out;
-            storeStatsNanos = now;
-            storeStatsStale = false;
-        } catch (IOException e) {
-            LOG.warn("cannot read the statistics of store {}: {}", store.root(), e.getMessage());
-        }
-    }
-
-    private ComposefsNodeStatus status() {
+    /** Each image's line of the report, by name. */
+    private List<NodeImage> imageReports() {
         Map<String, Integer> mounts = mountsByImage();
-        ComposefsNodeStatus s = new ComposefsNodeStatus();
-        s.setStore(storeStats);
         SortedMap<String, NodeImage> list = new TreeMap<>();
         synchronized (this) {
             for (Entry e : entries.values()) {
@@ -983,30 +861,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 list.put(e.name, i);
             }
         }
-        s.setImages(new ArrayList<>(list.values()));
-        s.setImageCount(list.size());
-        if (lastGc != null) {
-            s.setLastGC(lastGc.truncatedTo(ChronoUnit.SECONDS).toString());
-        }
-        return s;
-    }
-
-    /** Whether the kernel and the store's filesystem can enforce fs-verity (measured on the store directory). */
-    private static boolean probeVerity(Store store) {
-        try {
-            int fd = LibC.INSTANCE.open(store.root().toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
-            if (fd < 0) {
-                return false;
-            }
-            try {
-                return new KernelVerity().measure(fd, store.root().toString()).status()
-                        != KernelVerity.Measurement.Status.UNSUPPORTED;
-            } finally {
-                LibC.INSTANCE.close(fd);
-            }
-        } catch (Exception | LinkageError e) {
-            return false;
-        }
+        return new ArrayList<>(list.values());
     }
 
     // ---------------------------------------------------------------- shutdown
