@@ -192,7 +192,7 @@ target_app=/var/lib/kubelet/pods/uid-vol-app/volumes/kubernetes.io~csi/app/mount
 mkdir -p "$(dirname $target)" "$(dirname $target_app)"
 start_node() { # VERITY
     rm -f /run/csi.sock
-    $JAVA $CDS -cp "$CP" dev.kcfs.csi.NodeMain --endpoint unix:///run/csi.sock --node-id vm --no-agent \
+    $JAVA $CDS -cp "$CP" dev.kcfs.node.NodeMain --endpoint unix:///run/csi.sock --node-id vm --no-agent \
         --store $S --kubelet-dir /var/lib/kubelet --metrics-port -1 --verity "$1" > /tmp/node-$1.log 2>&1 &
     node_pid=$!
     for i in $(seq 1 600); do

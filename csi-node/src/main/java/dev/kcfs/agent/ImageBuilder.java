@@ -2,7 +2,6 @@ package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.PullSecrets;
-import dev.kcfs.csi.ExpectedDigests;
 import dev.kcfs.image.erofs.ErofsReader;
 import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
@@ -12,6 +11,7 @@ import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.RegistryClient;
 import dev.kcfs.oci.registry.RegistryCredentials;
+import dev.kcfs.publish.ExpectedDigests;
 import dev.kcfs.store.ObjectList;
 import dev.kcfs.store.Store;
 import dev.kcfs.tree.Directory;

@@ -2,43 +2,33 @@ package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
-import dev.kcfs.api.ComposefsNodeStatus;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.LabelSelectors;
 import dev.kcfs.api.NodeImage;
 import dev.kcfs.api.PullSecrets;
-import dev.kcfs.api.StoreStats;
 import dev.kcfs.api.Verity;
-import dev.kcfs.csi.CsiException;
-import dev.kcfs.csi.ExpectedDigests;
-import dev.kcfs.csi.ImageAccess;
-import dev.kcfs.csi.ImageSource;
-import dev.kcfs.csi.ImageVerity;
-import dev.kcfs.csi.OnDemandBuilds;
-import dev.kcfs.csi.Publication;
-import dev.kcfs.csi.ResolvedImage;
-import dev.kcfs.linux.LibC;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.ImportProgress;
+import dev.kcfs.publish.ExpectedDigests;
+import dev.kcfs.publish.ImageAccess;
+import dev.kcfs.publish.ImagePolicy;
+import dev.kcfs.publish.ImageVerity;
+import dev.kcfs.publish.OnDemandBuilds;
+import dev.kcfs.publish.PolicyUnavailableException;
+import dev.kcfs.publish.PublishedImages;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
-import dev.kcfs.verity.KernelVerity;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.grpc.Status;
 import java.io.IOException;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -56,7 +46,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,9 +55,11 @@ import org.slf4j.LoggerFactory;
  * the ones pods ask for, see {@link #request}) into the node store, reports them in this node's
  * {@code ComposefsNode}, and drops and collects what is no longer wanted.
  *
- * <p>Threads: informer callbacks only poke the agent loop (one thread) that plans builds, drops
- * refs, runs GC and writes the report; builds run on a pool of {@code buildConcurrency} threads.
- * The per-image state is guarded by this object's monitor; no store or API I/O happens under it.
+ * <p>Threads: informer callbacks only poke the agent loop (one thread) that plans builds
+ * ({@link ImagePlanner} decides, this class carries it out), drops refs, runs GC ({@link NodeGc})
+ * and writes the report ({@link StatusWriter}); builds run on a pool of {@code buildConcurrency}
+ * threads. The per-image state is guarded by this object's monitor; no store or API I/O happens
+ * under it. Every time, for plans, backoff, pacing and GC intervals, comes from the injected clock.
  *
  * <p>Image deletion: the operator holds its finalizer until no live node lists the image in its
  * {@code ComposefsNode} status. The agent stops wanting an image whose deletionTimestamp is set,
@@ -133,6 +124,10 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         }
     }
 
+    /** The build of an image running (or queued) now: its key, the token that tells it its result still counts, the task. */
+    private record Running(BuildKey key, Object token, Future<?> task) {
+    }
+
     /** The state of one image on this node. Guarded by the agent's monitor. */
     private static final class Entry {
         final String name;
@@ -141,14 +136,9 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         /** What the ref points at, when the agent knows how it was built. */
         BuildRecords.Record built;
         /** The running or queued build, or null. */
-        Object buildToken;
-        BuildKey buildingKey;
-        Future<?> running;
-        int failures;
-        Instant nextAttempt = Instant.MIN;
-        BuildKey failedKey;
-        long failedGeneration = -1;
-        boolean retryable;
+        Running running;
+        /** The last failed build, or null. */
+        ImagePlanner.Failure failure;
         Instant lastUsed;
         Instant requestedAt;
         boolean evicted;
@@ -157,12 +147,13 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             this.name = name;
         }
 
-        boolean onDemandActive(Instant now, Duration keep) {
-            Instant last = requestedAt;
-            if (lastUsed != null && (last == null || lastUsed.isAfter(last))) {
-                last = lastUsed;
-            }
-            return last != null && now.isBefore(last.plus(keep));
+        /** Whether the build holding {@code token} is still this image's current build. */
+        boolean runs(Object token) {
+            return running != null && running.token() == token;
+        }
+
+        ImagePlanner.Have have() {
+            return new ImagePlanner.Have(state, built, running == null ? null : running.key(), failure, evicted);
         }
 
         Instant lruTime() {
@@ -179,13 +170,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private final Clock clock;
     private final BuildRecords records;
     private final ImageBuilder builder;
-    private final NodeReporter reporter;
+    private final ImagePlanner planner;
+    private final StatusWriter status;
+    private final NodeGc gc;
     private final Map<String, Entry> entries = new HashMap<>();
     private final ScheduledExecutorService loop;
     private final ExecutorService builds;
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
-    private final AtomicInteger gcRuns = new AtomicInteger();
-    private volatile Supplier<Collection<Publication>> volumes = List::of;
+    private volatile PublishedImages volumes = PublishedImages.NONE;
     private volatile AgentMetrics metrics;
     private volatile boolean closed;
     private volatile boolean started;
@@ -193,17 +185,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private SharedIndexInformer<Node> nodes;
 
     // loop-thread state
-    private long startedNanos;
-    private long lastSyncWarningNanos = Long.MIN_VALUE / 2;
-    private Instant lastGc;
-    private volatile boolean gcRequested;
-    private long lastGcAttemptNanos;
-    private long lastWriteNanos = Long.MIN_VALUE / 2;
-    private List<List<String>> lastWrittenView;
-    private StoreStats storeStats;
-    private long storeStatsNanos = Long.MIN_VALUE / 2;
-    private boolean storeStatsStale = true;
-    private final boolean veritySupported;
+    private Instant startedAt;
+    private Instant lastSyncWarning = Instant.MIN;
 
     public NodeAgent(KubernetesClient client, Store store, Settings settings, Clock clock) throws IOException {
         this.client = client;
@@ -213,12 +196,13 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         this.records = new BuildRecords(store.root());
         this.builder = new ImageBuilder(store, new PullSecrets(client, "the kcfs node agent"), settings.plainHttpRegistries(),
                 settings.registryStall());
-        this.reporter = new NodeReporter(client, settings.nodeName());
+        this.status = new StatusWriter(client, settings.nodeName(), store, settings.reportInterval(), clock);
+        this.gc = new NodeGc(store, records, settings.nodeName(), settings.cacheMaxBytes(), settings.gcInterval(), clock);
+        this.planner = new ImagePlanner(settings);
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));
         AtomicInteger n = new AtomicInteger();
         this.builds = Executors.newFixedThreadPool(settings.buildConcurrency(),
                 r -> daemon(r, "kcfs-build-" + n.incrementAndGet()));
-        this.veritySupported = probeVerity(store);
         this.metrics = new AgentMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), this::count);
     }
 
@@ -238,12 +222,12 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
      *
      * @param publishedVolumes the CSI plugin's published volumes, for mount counts and what GC must keep
      */
-    public synchronized void start(Supplier<Collection<Publication>> publishedVolumes) throws IOException {
+    public synchronized void start(PublishedImages publishedVolumes) throws IOException {
         start(publishedVolumes, null);
     }
 
-    /** {@link #start(Supplier)}, registering the agent's metrics in {@code registry} (the CSI plugin's). */
-    public synchronized void start(Supplier<Collection<Publication>> publishedVolumes,
+    /** {@link #start(PublishedImages)}, registering the agent's metrics in {@code registry} (the CSI plugin's). */
+    public synchronized void start(PublishedImages publishedVolumes,
                                    io.micrometer.core.instrument.MeterRegistry registry) throws IOException {
         if (registry != null) {
             metrics = new AgentMetrics(registry, this::count);
@@ -252,7 +236,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             throw new IllegalStateException("the node agent is already started");
         }
         started = true;
-        startedNanos = System.nanoTime();
+        startedAt = clock.instant();
         this.volumes = publishedVolumes;
         Map<String, BuildRecords.Record> saved = records.loadAll();
         for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
@@ -325,7 +309,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             reconcile();
             report();
         }), report, report, TimeUnit.MILLISECONDS);
-        gcRequested = true; // leftovers of a previous run
+        gc.request(); // leftovers of a previous run
         poke();
     }
 
@@ -357,12 +341,12 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     /** Status writes sent so far. */
     public long statusWrites() {
-        return reporter.writes();
+        return status.writes();
     }
 
     /** Finished GC runs. */
     public int gcRuns() {
-        return gcRuns.get();
+        return gc.runs();
     }
 
     /** Asks the loop for a planning pass (coalesced). */
@@ -382,7 +366,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     /** Asks for a GC pass soon (tests, and after an image is dropped). */
     public void requestGc() {
         loop.execute(() -> guarded("gc", () -> {
-            gcRequested = true;
+            gc.request();
             reconcile();
         }));
     }
@@ -402,13 +386,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     private void reconcile() {
         if (closed || !synced()) {
-            long waited = System.nanoTime() - startedNanos;
-            if (!closed && waited > TimeUnit.SECONDS.toNanos(30) && System.nanoTime() - lastSyncWarningNanos > TimeUnit.MINUTES.toNanos(1)) {
-                lastSyncWarningNanos = System.nanoTime();
+            Instant now = clock.instant();
+            Duration waited = Duration.between(startedAt, now);
+            if (!closed && waited.toSeconds() > 30 && now.isAfter(lastSyncWarning.plus(Duration.ofMinutes(1)))) {
+                lastSyncWarning = now;
                 LOG.warn("node {} has not listed the ComposefsImages ({}) and its Node ({}) from the API server {} s after"
                         + " starting; nothing is built until it has. Check --kubeconfig or the service account and its RBAC",
                         settings.nodeName(), images != null && images.hasSynced() ? "done" : "not yet",
-                        nodes != null && nodes.hasSynced() ? "done" : "not yet", TimeUnit.NANOSECONDS.toSeconds(waited));
+                        nodes != null && nodes.hasSynced() ? "done" : "not yet", waited.toSeconds());
             }
             return;
         }
@@ -416,7 +401,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         Node node = nodes.getStore().getByKey(settings.nodeName());
         Map<String, String> labels = node == null ? Map.of() : node.getMetadata().getLabels();
         Map<String, Integer> mounts = mountsByImage();
-        Set<Digest> mountRecords = mountRecords();
+        Set<Digest> mountRecords = gc.mountRecords();
         List<String> drops = new ArrayList<>();
         List<String> unrefs = new ArrayList<>();
         boolean changed = false;
@@ -429,7 +414,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 }
                 Entry e = entries.get(name);
                 boolean selected = LabelSelectors.matches(ci.getSpec().getNodeSelector(), labels);
-                boolean onDemand = e != null && e.onDemandActive(now, settings.onDemandKeep());
+                boolean onDemand = e != null
+                        && ImagePlanner.onDemandActive(e.requestedAt, e.lastUsed, now, settings.onDemandKeep());
                 if (!selected && !onDemand) {
                     continue;
                 }
@@ -439,22 +425,27 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                     entries.put(name, e);
                     changed = true;
                 }
-                changed |= plan(e, ci, now, onDemand, unrefs);
+                long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
+                ImagePlanner.Wanted w = new ImagePlanner.Wanted(name, BuildKey.of(ci), generation,
+                        ci.getSpec().getExpectedDigest(), onDemand);
+                ImagePlanner.Plan plan = planner.wanted(w, e.have(), now);
+                if (plan.cancelBuild()) {
+                    LOG.info("image {} changed to {} while building {}; starting over", name, w.key(), e.running.key());
+                }
+                changed |= apply(e, plan, ci.getSpec(), unrefs);
             }
             for (Entry e : entries.values()) {
                 if (wanted.contains(e.name)) {
                     continue;
                 }
-                if (e.running != null) {
+                boolean recorded = e.built != null && mountRecords.contains(e.built.digest());
+                ImagePlanner.Plan plan = planner.unwanted(e.have(), mounts.getOrDefault(e.name, 0), recorded);
+                changed |= plan.cancelBuild(); // a report without the build is a change
+                if (plan.action() instanceof ImagePlanner.Action.Drop) {
                     cancel(e);
-                    changed = true;
-                }
-                int users = mounts.getOrDefault(e.name, 0);
-                if (users > 0 || (e.built != null && mountRecords.contains(e.built.digest()))) {
-                    changed |= set(e, e.built != null ? ImageState.Ready : e.state,
-                            "no longer wanted on this node; kept while " + Math.max(users, 1) + " volume(s) use it");
-                } else {
                     drops.add(e.name);
+                } else {
+                    changed |= apply(e, plan, null, unrefs);
                 }
             }
         }
@@ -474,18 +465,21 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 entries.remove(name);
             }
             changed = true;
-            gcRequested = true;
+            gc.request();
         }
         if (changed) {
-            storeStatsStale = true;
+            status.storeChanged();
         }
-        if (changed || lastWrittenView == null) {
+        if (changed || status.nothingWritten()) {
             // the first report at once: the operator counts only nodes that have a ComposefsNode
             scheduleReport();
         }
-        long sinceGc = System.nanoTime() - lastGcAttemptNanos;
-        if (gcRequested || lastGc == null || sinceGc >= settings.gcInterval().toNanos()) {
-            gc(mounts);
+        if (gc.due()) {
+            gc.run(mounts, gcView).ifPresent(freed -> {
+                metrics.gc(freed);
+                status.storeChanged();
+                scheduleReport();
+            });
         }
     }
 
@@ -518,76 +512,51 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 e.built = null;
             }
         }
-        gcRequested = true;
+        gc.request();
     }
 
-    /** Decides what to do about one wanted image; returns whether its reported state changed. */
-    private boolean plan(Entry e, ComposefsImage ci, Instant now, boolean onDemand, List<String> unrefs) {
-        ComposefsImageSpec spec = ci.getSpec();
-        BuildKey key = BuildKey.of(ci);
-        long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
-        if (e.evicted && !onDemand) {
-            return set(e, ImageState.Pending, "evicted to keep the node store under --cache-max-bytes "
-                    + settings.cacheMaxBytes() + "; built again when a pod mounts it");
-        }
-        if (key == null) {
-            if (e.running == null && e.built == null) {
-                return set(e, ImageState.Pending, "waiting for the operator to pin spec.source.image (status.resolvedImage)");
-            }
-            return false; // keep serving what was built while the operator pins the new spec
-        }
-        if (e.running != null) {
-            if (key.equals(e.buildingKey)) {
-                return false;
-            }
-            LOG.info("image {} changed to {} while building {}; starting over", e.name, key, e.buildingKey);
+    /** Carries out the planner's plan for one image; returns whether its reported state changed. */
+    private boolean apply(Entry e, ImagePlanner.Plan plan, ComposefsImageSpec spec, List<String> unrefs) {
+        if (plan.cancelBuild()) {
             cancel(e);
         }
-        if (e.built != null && e.built.key().equals(key)) {
-            Optional<String> wrong = ExpectedDigests.mismatch(e.name, spec.getExpectedDigest(), e.built.digest());
-            if (wrong.isPresent()) {
-                // built before expectedDigest said otherwise: no new pod may mount it, and rebuilding cannot help
-                e.failedKey = key;
-                e.failedGeneration = generation;
-                e.retryable = false;
-                unrefs.add(e.name);
-                return set(e, ImageState.Failed, wrong.get() + " (not retried until the ComposefsImage changes)");
-            }
-            return set(e, ImageState.Ready, null);
+        ImagePlanner.Action action = plan.action();
+        if (action instanceof ImagePlanner.Action.Report r) {
+            return set(e, r.state(), r.message());
         }
-        boolean sameFailure = e.state == ImageState.Failed && key.equals(e.failedKey) && generation == e.failedGeneration;
-        if (sameFailure) {
-            if (!e.retryable) {
-                return false; // only a spec change (a new generation) can help
-            }
-            if (now.isBefore(e.nextAttempt)) {
-                long wait = Math.max(1, Duration.between(now, e.nextAttempt).toMillis());
-                loop.schedule(this::poke, wait, TimeUnit.MILLISECONDS);
-                return false;
-            }
-        } else if (e.failedKey != null) {
-            e.failures = 0; // a changed spec starts the backoff over
-            e.failedKey = null;
+        if (action instanceof ImagePlanner.Action.Reject r) {
+            ImagePlanner.Failure f = e.failure;
+            e.failure = new ImagePlanner.Failure(r.key(), r.generation(), false, f == null ? 0 : f.attempts(),
+                    f == null ? Instant.MIN : f.nextAttempt());
+            unrefs.add(e.name);
+            return set(e, ImageState.Failed, r.message());
         }
-        startBuild(e, spec, key, generation);
-        return set(e, ImageState.Pending, "queued: at most " + settings.buildConcurrency() + " build(s) run at once");
+        if (action instanceof ImagePlanner.Action.RetryAt r) {
+            long wait = Math.max(1, Duration.between(clock.instant(), r.at()).toMillis());
+            loop.schedule(this::poke, wait, TimeUnit.MILLISECONDS);
+            return false;
+        }
+        if (action instanceof ImagePlanner.Action.Build b) {
+            if (b.resetBackoff()) {
+                e.failure = null;
+            }
+            startBuild(e, spec, b.key(), b.generation());
+            return set(e, ImageState.Pending, b.message());
+        }
+        return false; // Keep (a Drop is carried out by the caller)
     }
 
     private void startBuild(Entry e, ComposefsImageSpec spec, BuildKey key, long generation) {
-        Object token = new Object();
-        e.buildToken = token;
-        e.buildingKey = key;
         String name = e.name;
-        e.running = builds.submit(() -> runBuild(name, spec, key, generation, token));
+        Object token = new Object();
+        e.running = new Running(key, token, builds.submit(() -> runBuild(name, spec, key, generation, token)));
     }
 
     private void cancel(Entry e) {
         if (e.running != null) {
-            e.running.cancel(true);
+            e.running.task().cancel(true);
         }
         e.running = null;
-        e.buildToken = null;
-        e.buildingKey = null;
     }
 
     /** Sets the reported state; returns whether it changed. */
@@ -600,7 +569,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     private synchronized boolean current(String name, Object token) {
         Entry e = entries.get(name);
-        return !closed && e != null && e.buildToken == token;
+        return !closed && e != null && e.runs(token);
     }
 
     // ---------------------------------------------------------------- building
@@ -608,13 +577,13 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private void runBuild(String name, ComposefsImageSpec spec, BuildKey key, long generation, Object token) {
         synchronized (this) {
             Entry e = entries.get(name);
-            if (closed || e == null || e.buildToken != token) {
+            if (closed || e == null || !e.runs(token)) {
                 return;
             }
             set(e, ImageState.Building, "pulling " + key.image());
         }
         scheduleReport();
-        long t0 = System.nanoTime();
+        Instant t0 = clock.instant();
         try {
             ImageBuilder.Built b = builder.build(name, spec, key, () -> current(name, token), progress(name, token));
             Instant now = clock.instant();
@@ -627,47 +596,43 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             records.save(r);
             synchronized (this) {
                 Entry e = entries.get(name);
-                if (e != null && e.buildToken == token) {
+                if (e != null && e.runs(token)) {
                     e.built = r;
                     e.running = null;
-                    e.buildToken = null;
-                    e.buildingKey = null;
-                    e.failures = 0;
-                    e.failedKey = null;
+                    e.failure = null;
                     e.evicted = false;
                     set(e, ImageState.Ready, null);
                 }
             }
-            metrics.built(Duration.ofNanos(System.nanoTime() - t0), true, b.layerBytes());
+            Duration took = Duration.between(t0, clock.instant());
+            metrics.built(took, true, b.layerBytes());
             LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects", name, key.image(),
-                    (System.nanoTime() - t0) / 1_000_000, b.digest().hex(), b.files(), b.objects());
+                    took.toMillis(), b.digest().hex(), b.files(), b.objects());
         } catch (InterruptedException e) {
             LOG.info("build of image {} stopped: {}", name, e.getMessage());
             synchronized (this) {
                 Entry en = entries.get(name);
-                if (en != null && en.buildToken == token) {
+                if (en != null && en.runs(token)) {
                     en.running = null;
-                    en.buildToken = null;
-                    en.buildingKey = null;
                     set(en, ImageState.Pending, "build interrupted; starting again");
                 }
             }
         } catch (BuildException | IOException | RuntimeException e) {
             BuildException be = e instanceof BuildException b ? b
                     : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
-            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
+            metrics.built(Duration.between(t0, clock.instant()), false, 0);
             failed(name, token, key, generation, be);
         } catch (OutOfMemoryError | StackOverflowError e) {
             // this process also serves CSI: what the failed build allocated is garbage once we are here, so
             // the build fails (and is reported, with backoff) instead of taking the thread, or the node, down
             String what = e instanceof OutOfMemoryError ? "ran out of memory" : "nested too deeply";
-            metrics.built(Duration.ofNanos(System.nanoTime() - t0), false, 0);
+            metrics.built(Duration.between(t0, clock.instant()), false, 0);
             failed(name, token, key, generation, new BuildException("building ComposefsImage " + name + " from " + key.image()
                     + " " + what + " (" + e.getMessage() + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
                     + " if the image is that large", true, e));
         }
-        storeStatsStale = true;
-        gcRequested = true; // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
+        status.storeChanged();
+        gc.request(); // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
         scheduleReport();
         poke();
     }
@@ -676,32 +641,19 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         Duration wait;
         synchronized (this) {
             Entry e = entries.get(name);
-            if (e == null || e.buildToken != token) {
+            if (e == null || !e.runs(token)) {
                 return;
             }
             e.running = null;
-            e.buildToken = null;
-            e.buildingKey = null;
-            e.failures++;
-            e.failedKey = key;
-            e.failedGeneration = generation;
-            e.retryable = error.retryable();
-            long first = settings.firstRetry().toMillis();
-            long millis = Math.min(settings.maxRetry().toMillis(), first << Math.min(20, e.failures - 1));
-            wait = Duration.ofMillis(millis);
-            e.nextAttempt = clock.instant().plus(wait);
-            set(e, ImageState.Failed, error.getMessage() + (error.retryable()
-                    ? " (attempt " + e.failures + "; retrying in " + human(wait) + ")"
-                    : " (not retried until the ComposefsImage changes)"));
+            Instant now = clock.instant();
+            e.failure = planner.failed(e.failure, key, generation, error.retryable(), now);
+            wait = Duration.between(now, e.failure.nextAttempt());
+            set(e, ImageState.Failed, ImagePlanner.failureMessage(error, e.failure, wait));
         }
         LOG.warn("build of image {} failed: {}", name, error.getMessage());
         if (error.retryable() && !closed) {
             loop.schedule(this::poke, wait.toMillis(), TimeUnit.MILLISECONDS);
         }
-    }
-
-    private static String human(Duration d) {
-        return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
     }
 
     private ImportProgress progress(String name, Object token) {
@@ -710,7 +662,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             public void layerDone(int index, int total, Descriptor layer, long fileBytesSoFar) {
                 synchronized (NodeAgent.this) {
                     Entry e = entries.get(name);
-                    if (e != null && e.buildToken == token) {
+                    if (e != null && e.runs(token)) {
                         e.message = "pulled layer " + (index + 1) + " of " + total;
                     }
                 }
@@ -720,35 +672,21 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     // ---------------------------------------------------------------- CSI hooks
 
-    /** Wraps the CSI plugin's image lookup so every publish counts as a use (for lastUsed and LRU eviction). */
-    public ImageSource trackingUse(ImageSource inner) {
-        return new ImageSource() {
-            @Override
-            public Optional<ResolvedImage> resolve(String name) throws IOException {
-                Optional<ResolvedImage> found = inner.resolve(name);
-                if (found.isPresent()) {
-                    synchronized (NodeAgent.this) {
-                        Entry e = entries.get(name);
-                        if (e != null) {
-                            e.lastUsed = clock.instant();
-                        }
-                    }
-                    scheduleReport();
-                }
-                return found;
+    /** Every publish counts as a use (for lastUsed and LRU eviction). */
+    private void used(String imageName) {
+        synchronized (this) {
+            Entry e = entries.get(imageName);
+            if (e != null) {
+                e.lastUsed = clock.instant();
             }
-
-            @Override
-            public Optional<String> damage(Digest image) throws IOException {
-                return inner.damage(image);
-            }
-        };
+        }
+        scheduleReport();
     }
 
     @Override
     public Set<String> allowedNamespaces(String imageName) {
         if (!synced()) {
-            throw new CsiException(Status.Code.UNAVAILABLE, "the kcfs node agent on node " + settings.nodeName()
+            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
                     + " has not loaded the ComposefsImages from the API server yet, so it cannot check who may mount "
                     + imageName + "; the mount is retried");
         }
@@ -762,12 +700,17 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     @Override
     public Optional<String> expectedDigest(String imageName) {
         if (!synced()) {
-            throw new CsiException(Status.Code.UNAVAILABLE, "the kcfs node agent on node " + settings.nodeName()
+            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
                     + " has not loaded the ComposefsImages from the API server yet, so it cannot check the digest of "
                     + imageName + "; the mount is retried");
         }
         ComposefsImage ci = images.getStore().getByKey(imageName);
         return ci == null || ci.getSpec() == null ? Optional.empty() : Optional.ofNullable(ci.getSpec().getExpectedDigest());
+    }
+
+    /** What the cluster says about publishing each image, answered from the watch cache; {@code nodeMode} as in {@link #verityPolicy}. */
+    public ImagePolicy policy(VerityMode nodeMode) {
+        return new ImagePolicy(this, verityPolicy(nodeMode), this, this, this::used);
     }
 
     /**
@@ -805,8 +748,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 answer = new BuildState(BuildState.Kind.BUILDING, e.message == null ? "building" : e.message);
             } else if (e.state == ImageState.Failed) {
                 answer = new BuildState(BuildState.Kind.FAILED, e.message);
-                if (e.retryable) {
-                    e.nextAttempt = Instant.MIN; // a pod waiting for it is worth an early retry
+                if (e.failure != null) {
+                    e.failure = e.failure.retryNow(); // a pod waiting for it is worth an early retry
                 }
             } else if (BuildKey.of(ci) == null) {
                 answer = new BuildState(BuildState.Kind.BUILDING,
@@ -824,108 +767,50 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     // ---------------------------------------------------------------- GC
 
     private Map<String, Integer> mountsByImage() {
-        Map<String, Integer> out = new HashMap<>();
-        for (Publication p : volumes.get()) {
-            if (p.image() != null && !p.image().isEmpty()) {
-                out.merge(p.image(), 1, Integer::sum);
-            }
-        }
-        return out;
+        return volumes.volumesByImage();
     }
 
-    private Set<Digest> mountRecords() {
-        try {
-            return store.mountRecords();
-        } catch (IOException e) {
-            LOG.warn("cannot list the mount records of store {}: {}", store.root(), e.getMessage());
-            return Set.of();
-        }
-    }
-
-    /**
-     * Drops refs no entry accounts for (temporary refs of dead builds, images gone while the agent
-     * was down), runs the store's GC, then evicts least recently used unmounted images while the
-     * store is over {@code cacheMaxBytes}.
-     */
-    private void gc(Map<String, Integer> mounts) {
-        lastGcAttemptNanos = System.nanoTime();
-        gcRequested = false;
-        try {
-            Set<Digest> pinned = mountRecords();
-            Set<String> known;
-            Set<String> building = new HashSet<>();
-            synchronized (this) {
-                known = new HashSet<>(entries.keySet());
-                entries.values().stream().filter(e -> e.running != null).forEach(e -> building.add(e.name));
+    /** The image table as GC sees it. */
+    private final NodeGc.Images gcView = new NodeGc.Images() {
+        @Override
+        public Set<String> known() {
+            synchronized (NodeAgent.this) {
+                return new HashSet<>(entries.keySet());
             }
-            for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
-                String name = ref.getKey();
-                String owner = name.startsWith(ImageBuilder.BUILDING_PREFIX)
-                        ? name.substring(ImageBuilder.BUILDING_PREFIX.length()) : null;
-                boolean keep = owner != null ? building.contains(owner)
-                        : known.contains(name) || mounts.containsKey(name) || pinned.contains(ref.getValue());
-                if (!keep) {
-                    store.removeRef(name);
-                    LOG.info("dropped ref {} of image {}: nothing on node {} wants it", name, ref.getValue().hex(),
-                            settings.nodeName());
+        }
+
+        @Override
+        public Set<String> building() {
+            synchronized (NodeAgent.this) {
+                Set<String> out = new HashSet<>();
+                entries.values().stream().filter(e -> e.running != null).forEach(e -> out.add(e.name));
+                return out;
+            }
+        }
+
+        @Override
+        public String leastRecentlyUsed(Map<String, Integer> mounts, Set<Digest> mountRecords) {
+            synchronized (NodeAgent.this) {
+                return entries.values().stream()
+                        .filter(e -> e.built != null && e.running == null && !e.evicted
+                                && !mounts.containsKey(e.name) && !mountRecords.contains(e.built.digest()))
+                        .min(Comparator.comparing(Entry::lruTime).thenComparing(e -> e.name))
+                        .map(e -> e.name).orElse(null);
+            }
+        }
+
+        @Override
+        public void evicted(String name) {
+            synchronized (NodeAgent.this) {
+                Entry e = entries.get(name);
+                if (e != null) {
+                    e.built = null;
+                    e.evicted = true;
+                    set(e, ImageState.Pending, planner.evictedMessage());
                 }
             }
-            Store.GcReport report = store.gc(false, Duration.ofSeconds(1));
-            if (!report.ran()) {
-                gcRequested = true; // builds hold leases: try again next pass
-                LOG.debug("GC postponed: {}", report.warnings());
-                return;
-            }
-            if (report.imagesRemoved() > 0 || report.objectsRemoved() > 0) {
-                LOG.info("GC on node {}: removed {} image(s) and {} object(s), freed {} bytes", settings.nodeName(),
-                        report.imagesRemoved(), report.objectsRemoved(), report.bytesFreed());
-            }
-            if (settings.cacheMaxBytes() > 0) {
-                evict(mounts, pinned);
-            }
-            lastGc = clock.instant();
-            gcRuns.incrementAndGet();
-            metrics.gc(report.bytesFreed());
-            storeStatsStale = true;
-            scheduleReport();
-        } catch (IOException e) {
-            LOG.warn("GC of store {} failed (retried next pass): {}", store.root(), e.getMessage());
         }
-    }
-
-    private void evict(Map<String, Integer> mounts, Set<Digest> pinned) throws IOException {
-        while (true) {
-            Store.Stats s = store.stats();
-            long used = s.objectDiskBytes() + s.imageBytes();
-            if (used <= settings.cacheMaxBytes()) {
-                return;
-            }
-            Entry victim;
-            synchronized (this) {
-                victim = entries.values().stream()
-                        .filter(e -> e.built != null && e.running == null && !e.evicted
-                                && !mounts.containsKey(e.name) && !pinned.contains(e.built.digest()))
-                        .min(Comparator.comparing(Entry::lruTime).thenComparing(e -> e.name))
-                        .orElse(null);
-            }
-            if (victim == null) {
-                LOG.warn("node store {} uses {} bytes, over --cache-max-bytes {}, but every image in it is mounted or"
-                        + " building", store.root(), used, settings.cacheMaxBytes());
-                return;
-            }
-            store.removeRef(victim.name);
-            records.remove(victim.name);
-            synchronized (this) {
-                victim.built = null;
-                victim.evicted = true;
-                set(victim, ImageState.Pending, "evicted to keep the node store under --cache-max-bytes "
-                        + settings.cacheMaxBytes() + "; built again when a pod mounts it");
-            }
-            LOG.info("evicted image {} (least recently used) : store uses {} bytes, limit {}", victim.name, used,
-                    settings.cacheMaxBytes());
-            store.gc(false, Duration.ofSeconds(1));
-        }
-    }
+    };
 
     // ---------------------------------------------------------------- report
 
@@ -941,85 +826,23 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         }
     }
 
-    /**
-     * Writes the status when it changed: at once when an image appeared, went or changed state or
-     * digest; otherwise (mounts, lastUsed, store numbers, messages) at most once per reportInterval.
-     */
+    /** Writes the status when it changed, as {@link StatusWriter} paces it. */
     private void report() {
         if (closed || !synced()) {
             return;
         }
-        long now = System.nanoTime();
-        refreshStoreStats(now);
-        ComposefsNodeStatus status = status();
-        List<List<String>> view = view(status);
-        boolean significant = !view.equals(lastWrittenView);
-        if (!reporter.differs(status)) {
-            return;
+        StatusWriter.Outcome outcome = status.report(imageReports(), gc.lastRun());
+        if (outcome.written()) {
+            metrics.statusWritten();
         }
-        long due = lastWriteNanos + settings.reportInterval().toNanos();
-        if (!significant && now < due) {
-            loop.schedule(() -> guarded("report", this::report), due - now, TimeUnit.NANOSECONDS);
-            return;
-        }
-        try {
-            if (reporter.write(status)) {
-                metrics.statusWritten();
-                lastWriteNanos = now;
-                lastWrittenView = view;
-            }
-        } catch (KubernetesClientException e) {
-            LOG.warn("cannot write the status of ComposefsNode {} (HTTP {}): {}; retrying", settings.nodeName(),
-                    e.getCode(), e.getMessage());
-            loop.schedule(() -> guarded("report", this::report), 5, TimeUnit.SECONDS);
+        if (outcome.again() != null) {
+            loop.schedule(() -> guarded("report", this::report), outcome.again().toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
-    private static List<List<String>> view(ComposefsNodeStatus s) {
-        List<List<String>> out = new ArrayList<>();
-        for (NodeImage i : s.getImages()) {
-            out.add(List.of(i.getName(), String.valueOf(i.getState()), String.valueOf(i.getDigest())));
-        }
-        return out;
-    }
-
-    private void refreshStoreStats(long now) {
-        boolean old = now - storeStatsNanos >= settings.reportInterval().toNanos();
-        boolean staleAndNotJustDone = storeStatsStale && now - storeStatsNanos >= TimeUnit.SECONDS.toNanos(1);
-        if (storeStats != null && !old && !staleAndNotJustDone) {
-            if (storeStatsStale) {
-                // walked the store less than a second ago: look again shortly instead of walking it per build
-                loop.schedule(() -> guarded("report", this::report), 1, TimeUnit.SECONDS);
-            }
-            return;
-        }
-        try {
-            Store.Stats s = store.stats();
-            StoreStats out = new StoreStats();
-            out.setObjects(s.objects());
-            out.setBytesOnDisk(s.objectDiskBytes() + s.imageBytes());
-            out.setLogicalBytes(s.logicalBytes());
-            out.setDedupRatio(Math.round(s.dedupRatio() * 100) / 100.0);
-            FileStore fs = Files.getFileStore(store.root());
-            long capacity = fs.getTotalSpace();
-            // free space moves with every write on the disk: reported in steps of 1% of the capacity so
-            // it alone does not make a status write every interval
-            long step = Math.max(1, capacity / 100);
-            out.setCapacityBytes(capacity);
-            out.setFreeBytes(fs.getUsableSpace() / step * step);
-            out.setVeritySupported(veritySupported);
-            storeStats = out;
-            storeStatsNanos = now;
-            storeStatsStale = false;
-        } catch (IOException e) {
-            LOG.warn("cannot read the statistics of store {}: {}", store.root(), e.getMessage());
-        }
-    }
-
-    private ComposefsNodeStatus status() {
+    /** Each image's line of the report, by name. */
+    private List<NodeImage> imageReports() {
         Map<String, Integer> mounts = mountsByImage();
-        ComposefsNodeStatus s = new ComposefsNodeStatus();
-        s.setStore(storeStats);
         SortedMap<String, NodeImage> list = new TreeMap<>();
         synchronized (this) {
             for (Entry e : entries.values()) {
@@ -1038,30 +861,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 list.put(e.name, i);
             }
         }
-        s.setImages(new ArrayList<>(list.values()));
-        s.setImageCount(list.size());
-        if (lastGc != null) {
-            s.setLastGC(lastGc.truncatedTo(ChronoUnit.SECONDS).toString());
-        }
-        return s;
-    }
-
-    /** Whether the kernel and the store's filesystem can enforce fs-verity (measured on the store directory). */
-    private static boolean probeVerity(Store store) {
-        try {
-            int fd = LibC.INSTANCE.open(store.root().toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
-            if (fd < 0) {
-                return false;
-            }
-            try {
-                return new KernelVerity().measure(fd, store.root().toString()).status()
-                        != KernelVerity.Measurement.Status.UNSUPPORTED;
-            } finally {
-                LibC.INSTANCE.close(fd);
-            }
-        } catch (Exception | LinkageError e) {
-            return false;
-        }
+        return new ArrayList<>(list.values());
     }
 
     // ---------------------------------------------------------------- shutdown

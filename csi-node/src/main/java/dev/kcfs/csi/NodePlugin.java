@@ -5,6 +5,8 @@ import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
+import dev.kcfs.publish.ImagePolicy;
+import dev.kcfs.publish.ImageSource;
 import io.grpc.BindableService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -28,12 +30,12 @@ public final class NodePlugin implements AutoCloseable {
     }
 
     /**
-     * The parts that come from the store, the mount code and the node agent: {@code verity} is how
-     * strictly each image's shared mount must check file bodies, {@code expected} the digest each
-     * image must have.
+     * The parts that come from the store and the mount code ({@code images} finds an image's digest,
+     * {@code storeStats} gives the numbers for /metrics), and what the cluster says about each image
+     * ({@code policy}: the node agent's, or {@link ImagePolicy#standalone} without it).
      */
-    public record Parts(ImageSource images, MountRecords mountRecords, ImageMounter mounter, ImageVerity verity,
-                        ExpectedDigests expected, ImageAccess access, OnDemandBuilds builds, StoreStats storeStats) {
+    public record Parts(ImageSource images, StoreStats storeStats, MountRecords mountRecords, ImageMounter mounter,
+                        ImagePolicy policy) {
     }
 
     private final PublishedVolumes volumes;
@@ -56,13 +58,13 @@ public final class NodePlugin implements AutoCloseable {
         Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
         Files.createDirectories(storeRoot);
         PublishedVolumes volumes = new PublishedVolumes(storeRoot, kubeletDir, parts.mountRecords(), parts.mounter(),
-                parts.verity(), new KernelMounts());
+                parts.policy().verity(), new KernelMounts());
         // recover before serving, so no call sees half-rebuilt state
         PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);
         LOG.info("recovered from the mount table: {}", recovery);
         CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats());
-        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.expected(),
-                parts.access(), parts.builds(), metrics);
+        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.policy(),
+                metrics);
         List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
                 node, new ControllerService());
         MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(new InetSocketAddress(config.metricsPort()), metrics::scrape,

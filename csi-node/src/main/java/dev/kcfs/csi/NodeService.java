@@ -16,6 +16,12 @@ import dev.kcfs.csi.v1.VolumeCondition;
 import dev.kcfs.csi.v1.VolumeUsage;
 import dev.kcfs.mount.MountException;
 import dev.kcfs.mount.MountTable;
+import dev.kcfs.publish.ExpectedDigests;
+import dev.kcfs.publish.ImagePolicy;
+import dev.kcfs.publish.ImageSource;
+import dev.kcfs.publish.OnDemandBuilds;
+import dev.kcfs.publish.PolicyUnavailableException;
+import dev.kcfs.publish.ResolvedImage;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -53,9 +59,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private final Path kubeletDir;
     private final PublishedVolumes volumes;
     private final ImageSource images;
-    private final ExpectedDigests expected;
-    private final ImageAccess access;
-    private final OnDemandBuilds builds;
+    private final ImagePolicy policy;
     private final CsiMetrics metrics;
     private final ExecutorService buildRequests = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "build-request");
@@ -64,14 +68,12 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     });
 
     public NodeService(String nodeId, Path kubeletDir, PublishedVolumes volumes, ImageSource images,
-                       ExpectedDigests expected, ImageAccess access, OnDemandBuilds builds, CsiMetrics metrics) {
+                       ImagePolicy policy, CsiMetrics metrics) {
         this.nodeId = nodeId;
         this.kubeletDir = kubeletDir.toAbsolutePath().normalize();
         this.volumes = volumes;
         this.images = images;
-        this.expected = expected;
-        this.access = access;
-        this.builds = builds;
+        this.policy = policy;
         this.metrics = metrics;
     }
 
@@ -166,7 +168,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     }
 
     private void checkNamespace(VolumeSpec spec) {
-        Set<String> allowed = access.allowedNamespaces(spec.image());
+        Set<String> allowed = policy.access().allowedNamespaces(spec.image());
         if (allowed.isEmpty()) {
             return;
         }
@@ -199,7 +201,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                     + e.getMessage(), e);
         }
         if (image.isPresent()) {
-            Optional<String> wrong = ExpectedDigests.mismatch(name, expected.expectedDigest(name).orElse(null),
+            policy.uses().used(name);
+            Optional<String> wrong = ExpectedDigests.mismatch(name, policy.expected().expectedDigest(name).orElse(null),
                     image.get().digest());
             if (wrong.isPresent()) {
                 throw new CsiException(Status.Code.FAILED_PRECONDITION, wrong.get() + "; not mounted on node " + nodeId);
@@ -234,7 +237,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
      */
     private OnDemandBuilds.BuildState requestBuild(String name) {
         CompletableFuture<OnDemandBuilds.BuildState> answer =
-                CompletableFuture.supplyAsync(() -> builds.request(name), buildRequests);
+                CompletableFuture.supplyAsync(() -> policy.builds().request(name), buildRequests);
         try {
             return answer.get(Math.min(timeoutNanos(), BUILD_REQUEST_TIMEOUT_NANOS), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
@@ -280,6 +283,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     static CsiException toCsi(String rpc, String volumeId, Exception e) {
         if (e instanceof CsiException csi) {
             return csi;
+        }
+        if (e instanceof PolicyUnavailableException p) {
+            return new CsiException(Status.Code.UNAVAILABLE, p.getMessage(), p);
         }
         if (e instanceof MountException m && m.kind() != MountException.Kind.FAILED) {
             // BUSY: another operation holds the shared mounts; REFUSED: a rule, which the message explains

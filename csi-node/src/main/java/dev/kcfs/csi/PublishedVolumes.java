@@ -6,6 +6,9 @@ import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.mount.SharedMounts;
 import dev.kcfs.mount.TargetDir;
+import dev.kcfs.publish.ImageVerity;
+import dev.kcfs.publish.PublishedImages;
+import dev.kcfs.publish.ResolvedImage;
 import dev.kcfs.store.RecordFile;
 import dev.kcfs.verity.Digest;
 import io.grpc.Status;
@@ -20,7 +23,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -45,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * removed after unmounting) next to a writable volume's upper and work dirs; with the kernel's
  * mount table it lets a restarted plugin rebuild this state without touching live mounts.
  */
-public final class PublishedVolumes {
+public final class PublishedVolumes implements PublishedImages {
     private static final Logger LOG = LoggerFactory.getLogger(PublishedVolumes.class);
     private static final String RECORD = "publication.properties";
 
@@ -316,9 +318,15 @@ public final class PublishedVolumes {
         return Optional.ofNullable(byTarget.get(target));
     }
 
-    /** Every volume published now (the node agent counts mounts per image from it). */
-    public Collection<Publication> all() {
-        return List.copyOf(byTarget.values());
+    @Override
+    public Map<String, Integer> volumesByImage() {
+        Map<String, Integer> out = new HashMap<>();
+        for (Publication p : byTarget.values()) {
+            if (p.image() != null && !p.image().isEmpty()) {
+                out.merge(p.image(), 1, Integer::sum);
+            }
+        }
+        return out;
     }
 
     int volumeCount() {

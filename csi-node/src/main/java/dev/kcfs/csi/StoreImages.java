@@ -1,5 +1,7 @@
 package dev.kcfs.csi;
 
+import dev.kcfs.publish.ImageSource;
+import dev.kcfs.publish.ResolvedImage;
 import dev.kcfs.store.Store;
 import dev.kcfs.store.StoreException;
 import dev.kcfs.verity.Digest;

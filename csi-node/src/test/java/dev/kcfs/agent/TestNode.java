@@ -11,6 +11,7 @@ import dev.kcfs.mount.ComposefsMounter;
 import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.VerityMode;
+import dev.kcfs.publish.PublishedImages;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.KernelVerity;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -25,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -62,7 +62,7 @@ final class TestNode implements AutoCloseable {
 
     TestNode startAgent() throws Exception {
         agent = new NodeAgent(client, store, settings, Clock.systemUTC());
-        agent.start(plugin == null ? List::of : plugin.volumes()::all);
+        agent.start(plugin == null ? PublishedImages.NONE : plugin.volumes());
         return this;
     }
 
@@ -74,9 +74,8 @@ final class TestNode implements AutoCloseable {
                 new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false));
         Path socket = root.resolve("csi.sock");
         plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
-                new NodePlugin.Parts(agent.trackingUse(images), MountRecords.of(store), mounter,
-                        agent.verityPolicy(VerityMode.IF_SUPPORTED), agent, agent, agent, images));
-        agent.start(plugin.volumes()::all, plugin.metrics().registry());
+                new NodePlugin.Parts(images, images, MountRecords.of(store), mounter, agent.policy(VerityMode.IF_SUPPORTED)));
+        agent.start(plugin.volumes(), plugin.metrics().registry());
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollDomainSocketChannel.class).eventLoopGroup(clientGroup).usePlaintext().build();

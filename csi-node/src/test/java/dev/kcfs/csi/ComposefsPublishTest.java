@@ -12,6 +12,7 @@ import dev.kcfs.mount.MountTable;
 import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.StoreMounter;
 import dev.kcfs.mount.VerityMode;
+import dev.kcfs.publish.ImagePolicy;
 import dev.kcfs.store.Store;
 import dev.kcfs.testing.Root;
 import dev.kcfs.verity.Digest;
@@ -53,10 +54,9 @@ class ComposefsPublishTest {
 
         node = new CsiTestNode(tmp.resolve("node"), null);
         StoreImages images = new StoreImages(store);
-        node.parts = new NodePlugin.Parts(images, MountRecords.of(store), new StoreImageMounter(store,
+        node.parts = new NodePlugin.Parts(images, images, MountRecords.of(store), new StoreImageMounter(store,
                 new ComposefsMounter(new KernelVerity(), Files.createDirectories(tmp.resolve("scratch")), false)),
-                ImageVerity.fixed(VerityMode.IF_SUPPORTED), ExpectedDigests.NONE, ImageAccess.ANY_NAMESPACE,
-                OnDemandBuilds.DISABLED, images);
+                ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
         node.start();
     }
 

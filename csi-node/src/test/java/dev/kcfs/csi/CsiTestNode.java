@@ -8,6 +8,12 @@ import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
 import dev.kcfs.csi.v1.VolumeCapability;
 import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.VerityMode;
+import dev.kcfs.publish.ExpectedDigests;
+import dev.kcfs.publish.ImageAccess;
+import dev.kcfs.publish.ImagePolicy;
+import dev.kcfs.publish.ImageUses;
+import dev.kcfs.publish.ImageVerity;
+import dev.kcfs.publish.OnDemandBuilds;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -65,9 +71,9 @@ final class CsiTestNode implements AutoCloseable {
     CsiTestNode start() throws IOException {
         Files.createDirectories(store);
         plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts
-                : new NodePlugin.Parts(images, new DirectoryMountRecords(store.resolve("mounts")),
-                        mounter == null ? images : mounter, verity, expected, access, name -> builds.request(name),
-                        () -> new StoreStats.Snapshot(3, 300, 900)));
+                : new NodePlugin.Parts(images, () -> new StoreStats.Snapshot(3, 300, 900),
+                        new DirectoryMountRecords(store.resolve("mounts")), mounter == null ? images : mounter,
+                        new ImagePolicy(access, verity, expected, name -> builds.request(name), ImageUses.NONE)));
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollDomainSocketChannel.class)

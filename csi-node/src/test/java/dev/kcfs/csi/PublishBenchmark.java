@@ -1,6 +1,8 @@
 package dev.kcfs.csi;
 
 import dev.kcfs.csi.v1.NodeGrpc;
+import dev.kcfs.mount.VerityMode;
+import dev.kcfs.publish.ImagePolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -37,10 +39,9 @@ public final class PublishBenchmark {
             dev.kcfs.store.Store store = dev.kcfs.store.Store.open(setup.store);
             ComposefsImages.build(store, tree, "bench");
             StoreImages storeImages = new StoreImages(store);
-            setup.parts = new NodePlugin.Parts(storeImages, dev.kcfs.mount.MountRecords.of(store),
+            setup.parts = new NodePlugin.Parts(storeImages, storeImages, dev.kcfs.mount.MountRecords.of(store),
                     new dev.kcfs.mount.StoreImageMounter(store, new dev.kcfs.mount.ComposefsMounter()),
-                    ImageVerity.fixed(dev.kcfs.mount.VerityMode.IF_SUPPORTED), ExpectedDigests.NONE,
-                    ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED, storeImages);
+                    ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
         }
         System.out.println("image: " + (composefs ? "composefs (500 files, real node store)" : "tmpfs stand-in"));
         try (CsiTestNode node = setup.start()) {

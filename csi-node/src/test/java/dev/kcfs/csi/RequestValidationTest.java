@@ -9,6 +9,7 @@ import dev.kcfs.csi.v1.NodePublishVolumeRequest;
 import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
 import dev.kcfs.csi.v1.VolumeCapability;
 import dev.kcfs.mount.MountTable;
+import dev.kcfs.publish.OnDemandBuilds;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.kcfs.csi;
+package dev.kcfs.publish;
 
 /**
  * Hook for building an image that a pod asks for but the node has not prebuilt. Implemented by the

@@ -5,20 +5,17 @@ import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
-import dev.kcfs.csi.ImageSource;
-import dev.kcfs.csi.OnDemandBuilds;
-import dev.kcfs.csi.StoreImages;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.publish.OnDemandBuilds;
 import dev.kcfs.store.Store;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -27,9 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** --cache-max-bytes evicts the least recently used image; status writes stay within the rate limit. */
+/** --cache-max-bytes evicts the least recently used image. */
 @EnableKubernetesMockClient(crud = true)
-class CacheAndReportTest {
+class CacheLimitTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final long LIMIT = 1 << 20;
 
@@ -100,36 +97,5 @@ class CacheAndReportTest {
             assertThat(n1.store.refs()).containsOnlyKeys("first");
             assertThat(used(n1.store)).isLessThanOrEqualTo(LIMIT);
         });
-    }
-
-    @Test
-    void usesAreReportedAtMostOncePerInterval() throws Exception {
-        Duration interval = Duration.ofSeconds(3);
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")
-                .withIntervals(interval, Duration.ofMinutes(10), Duration.ofMillis(300), Duration.ofSeconds(2)))
-                .startAgent();
-        apply("tools", 3);
-        await().atMost(WAIT).untilAsserted(() -> assertThat(report("tools").getState()).isEqualTo(ImageState.Ready));
-        await().atMost(WAIT).untilAsserted(() -> assertThat(cluster.composefsNode("n1").getStatus().getLastGC()).isNotNull());
-        Thread.sleep(interval.toMillis() + 500); // let the stats refresh settle
-        long before = n1.agent.statusWrites();
-
-        // a publish every 50 ms for 4.5 s: lastUsed (in seconds) changes 4-5 times, the report at most twice
-        ImageSource images = n1.agent.trackingUse(new StoreImages(n1.store));
-        Instant last = null;
-        long end = System.nanoTime() + 4_500_000_000L;
-        while (System.nanoTime() < end) {
-            assertThat(images.resolve("tools")).isPresent();
-            last = Instant.now();
-            Thread.sleep(50);
-        }
-        long during = n1.agent.statusWrites() - before;
-        assertThat(during).as("status writes while in use").isBetween(1L, 2L);
-        Instant lastUse = last;
-        await().atMost(WAIT).untilAsserted(() -> assertThat(Instant.parse(report("tools").getLastUsed()))
-                .isBetween(lastUse.minusSeconds(1), lastUse.plusSeconds(1)));
-        long settled = n1.agent.statusWrites();
-        Thread.sleep(interval.toMillis() + 500);
-        assertThat(n1.agent.statusWrites()).as("nothing changed, nothing written").isEqualTo(settled);
     }
 }

@@ -1,4 +1,4 @@
-package dev.kcfs.csi;
+package dev.kcfs.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.kcfs.csi;
+package dev.kcfs.publish;
 
 import dev.kcfs.verity.Digest;
 import java.util.Optional;

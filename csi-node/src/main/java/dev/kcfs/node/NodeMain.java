@@ -1,12 +1,16 @@
-package dev.kcfs.csi;
+package dev.kcfs.node;
 
 import dev.kcfs.agent.NodeAgent;
 import dev.kcfs.api.Verity;
+import dev.kcfs.csi.IdentityService;
+import dev.kcfs.csi.KubeletRegistration;
+import dev.kcfs.csi.NodePlugin;
+import dev.kcfs.csi.StoreImages;
 import dev.kcfs.mount.ComposefsMounter;
-import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.VerityMode;
+import dev.kcfs.publish.ImagePolicy;
 import dev.kcfs.store.Store;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -96,30 +100,15 @@ public final class NodeMain implements Callable<Integer> {
         }
         String version = NodeMain.class.getPackage().getImplementationVersion();
         // the store first: it refuses to open a non-empty directory that is not yet a store
-        StoreImages images = new StoreImages(Store.open(store));
-        // the short-lived EROFS mount points go to java.io.tmpdir: the store's tmp/ is swept by the store
-        KubernetesClient client = null;
-        NodeAgent agent = null;
-        if (!noAgent) {
-            client = kubeconfig == null ? new KubernetesClientBuilder().build()
-                    : new KubernetesClientBuilder().withConfig(
-                            Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString())).build();
-            agent = new NodeAgent(client, images.store(), NodeAgent.Settings.defaults(node)
-                    .withBuildConcurrency(buildConcurrency).withCacheMaxBytes(cacheMaxBytes)
-                    .withPlainHttpRegistries(plainHttpRegistries), Clock.systemUTC());
-        }
-        ImageMounter mounter = new StoreImageMounter(images.store(), new ComposefsMounter());
-        MountRecords records = MountRecords.of(images.store());
-        // spec.verity of each ComposefsImage where the agent knows it, else --verity
+        StoreImages storeImages = new StoreImages(Store.open(store));
+        KubernetesClient client = noAgent ? null : kubernetesClient();
+        NodeAgent agent = client == null ? null : new NodeAgent(client, storeImages.store(), agentSettings(node),
+                Clock.systemUTC());
         NodePlugin plugin = NodePlugin.start(
                 new NodePlugin.Config(socket, node, store, kubeletDir, metricsPort, version == null ? "dev" : version),
-                agent == null
-                        ? new NodePlugin.Parts(images, records, mounter, ImageVerity.fixed(verity), ExpectedDigests.NONE,
-                                ImageAccess.ANY_NAMESPACE, OnDemandBuilds.DISABLED, images)
-                        : new NodePlugin.Parts(agent.trackingUse(images), records, mounter, agent.verityPolicy(verity),
-                                agent, agent, agent, images));
+                pluginParts(storeImages, agent));
         if (agent != null) {
-            agent.start(plugin.volumes()::all, plugin.metrics().registry());
+            agent.start(plugin.volumes(), plugin.metrics().registry());
         }
         // last: kubelet sends calls as soon as it has registered the driver
         KubeletRegistration registration = registrationDir == null ? null
@@ -152,6 +141,30 @@ public final class NodeMain implements Callable<Integer> {
         plugin.awaitTermination();
         stopped.await(30, TimeUnit.SECONDS);
         return 0;
+    }
+
+    private KubernetesClient kubernetesClient() throws IOException {
+        return kubeconfig == null ? new KubernetesClientBuilder().build()
+                : new KubernetesClientBuilder().withConfig(
+                        Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString())).build();
+    }
+
+    private NodeAgent.Settings agentSettings(String node) {
+        return NodeAgent.Settings.defaults(node).withBuildConcurrency(buildConcurrency).withCacheMaxBytes(cacheMaxBytes)
+                .withPlainHttpRegistries(plainHttpRegistries);
+    }
+
+    /**
+     * The CSI plugin over the store: its images and numbers, its mount records, the composefs mounter
+     * (the short-lived EROFS mount points go to java.io.tmpdir: the store's tmp/ is swept by the store),
+     * and what the cluster says about each image: the agent's policy (spec.verity of each
+     * ComposefsImage where the agent knows it, else --verity), or --verity alone without an agent.
+     */
+    private NodePlugin.Parts pluginParts(StoreImages storeImages, NodeAgent agent) {
+        Store s = storeImages.store();
+        ImagePolicy policy = agent == null ? ImagePolicy.standalone(verity) : agent.policy(verity);
+        return new NodePlugin.Parts(storeImages, storeImages, MountRecords.of(s),
+                new StoreImageMounter(s, new ComposefsMounter()), policy);
     }
 
     static Path socketOf(String endpoint) {
