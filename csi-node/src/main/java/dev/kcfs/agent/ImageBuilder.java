@@ -10,7 +10,6 @@ import dev.kcfs.oci.Importer;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.RegistryClient;
-import dev.kcfs.oci.registry.RegistryCredentials;
 import dev.kcfs.publish.ExpectedDigests;
 import dev.kcfs.store.ObjectList;
 import dev.kcfs.store.Store;
@@ -23,8 +22,6 @@ import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
@@ -47,21 +44,18 @@ final class ImageBuilder {
 
     private final Store store;
     private final PullSecrets secrets;
-    private final Set<String> plainHttpRegistries;
-    private final Duration stallTimeout;
-    /** Registry clients by registry, transport and credentials: each keeps tokens and a watchdog thread. */
-    private final Map<String, RegistryClient> clients = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, RegistryClient> eldest) {
-            return size() > 32;
-        }
-    });
+    /**
+     * One client for every build: its connections and watchdog thread are shared, and each build
+     * gets a view with its own credentials and token cache ({@link RegistryClient#withCredentials}).
+     * Loopback and listed registries are plain HTTP by the client's own rule.
+     */
+    private final RegistryClient registry;
 
     ImageBuilder(Store store, PullSecrets secrets, Set<String> plainHttpRegistries, Duration stallTimeout) {
         this.store = store;
         this.secrets = secrets;
-        this.plainHttpRegistries = Set.copyOf(plainHttpRegistries);
-        this.stallTimeout = stallTimeout;
+        this.registry = new RegistryClient(DockerConfig.empty(), RegistryClient.Options.defaults()
+                .withPlainHttpRegistries(plainHttpRegistries).withStallTimeout(stallTimeout));
     }
 
     /**
@@ -88,7 +82,7 @@ final class ImageBuilder {
         } catch (PullSecrets.PullSecretException e) {
             throw new BuildException(e.getMessage(), true, e); // a secret can be created or fixed later: retry
         }
-        RegistryClient client = client(ref, credentials);
+        RegistryClient client = registry.withCredentials(credentials);
         String temp = BUILDING_PREFIX + name;
         Importer.Result result;
         try (Importer importer = new Importer(store, client); ImageSource source = client.open(ref)) {
@@ -148,15 +142,5 @@ final class ImageBuilder {
             }
         }
         return n;
-    }
-
-    private RegistryClient client(ImageReference ref, DockerConfig credentials) {
-        // loopback registries are plain HTTP by the client's own rule (RegistryClient.Options#isPlainHttp)
-        RegistryClient.Options options = RegistryClient.Options.defaults().withPlainHttpRegistries(plainHttpRegistries)
-                .withRetries(4, Duration.ofMillis(500)).withStallTimeout(stallTimeout);
-        boolean plain = options.isPlainHttp(ref.registry());
-        String who = credentials.forRegistry(ref.registry()).map(RegistryCredentials::username).orElse("")
-                + "\0" + credentials.forRegistry(ref.registry()).map(RegistryCredentials::password).orElse("");
-        return clients.computeIfAbsent(ref.registry() + "\0" + plain + "\0" + who, k -> new RegistryClient(credentials, options));
     }
 }
