@@ -535,8 +535,8 @@ public final class ComposefsMounter {
                 ctx.setString("datadir+", b.toString());
             }
             if (o.upperdir() != null) {
-                ctx.setString("upperdir", o.upperdir().toString());
-                ctx.setString("workdir", o.workdir().toString());
+                ctx.setOverlayDir("upperdir", o.upperdir());
+                ctx.setOverlayDir("workdir", o.workdir());
             }
             ctx.create();
         } catch (LastErrorException e) {
@@ -578,7 +578,11 @@ public final class ComposefsMounter {
         }
     }
 
-    /** overlayfs legacy option syntax: ',' separates options, ':' layers; both escaped with '\'. */
+    /**
+     * The legacy mount(2) data string of overlayfs: ',' separates options and ':' layers, and a '\'
+     * escapes the next character, so all three are escaped in paths. (The new mount API needs this
+     * for none of the layer paths; see {@link FsContext#setOverlayDir} for the upper and work dirs.)
+     */
     static String escape(Path p) {
         StringBuilder out = new StringBuilder();
         for (char c : p.toString().toCharArray()) {

@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * A filesystem context of the new mount API (fsopen/fsconfig/fsmount/move_mount, Linux 5.2+),
  * which glibc 2.36 does not wrap. Its advantage over mount(2): options are set one by one (no
- * escaping of commas and colons in paths), and the kernel explains failures in the context's
+ * escaping of commas and colons in paths; overlayfs' upper and work dirs still unescape
+ * backslashes, see {@link #setOverlayDir}), and the kernel explains failures in the context's
  * log, which {@link #log()} returns for error messages.
  */
 final class FsContext implements AutoCloseable {
@@ -53,6 +54,17 @@ final class FsContext implements AutoCloseable {
 
     void setString(String key, String value) {
         syscall(SYS_FSCONFIG, fd, FSCONFIG_SET_STRING, key, value, 0);
+    }
+
+    /**
+     * Sets overlayfs' {@code upperdir} or {@code workdir}. Through fsconfig, overlayfs still strips one
+     * level of backslash escaping from these two (a backslash escapes the next character), whereas
+     * {@code lowerdir+} and {@code datadir+} take their path as it is; commas and colons need nothing
+     * on either. So this doubles the backslashes, and the directory named is the one meant (checked
+     * on Linux 6.18 with a directory named {@code up\per,a:b}).
+     */
+    void setOverlayDir(String key, Path dir) {
+        setString(key, dir.toString().replace("\\", "\\\\"));
     }
 
     void setFlag(String key) {

@@ -58,8 +58,9 @@ public final class KernelMounts {
 
     /**
      * A writable overlay on the opened {@code target}: {@code lower} read-only below, writes into
-     * {@code upper} (discarded by the caller at unpublish). Options are passed one by one, so no
-     * path needs escaping.
+     * {@code upper} (discarded by the caller at unpublish). Options are passed one by one through
+     * the new mount API: the lower path goes as it is, the upper and work dirs through
+     * {@link FsContext#setOverlayDir}.
      */
     public void overlay(Path lower, Path upper, Path work, TargetDir target) throws IOException {
         String what = "mount a writable overlay over " + lower + " at " + target.path();
@@ -68,8 +69,8 @@ public final class KernelMounts {
             try {
                 ctx.setString("source", "overlay");
                 ctx.setString("lowerdir+", lower.toString());
-                ctx.setString("upperdir", upper.toString());
-                ctx.setString("workdir", work.toString());
+                ctx.setOverlayDir("upperdir", upper);
+                ctx.setOverlayDir("workdir", work);
                 ctx.create();
                 mfd = ctx.mount(FsContext.MOUNT_ATTR_NOSUID | FsContext.MOUNT_ATTR_NODEV);
             } catch (LastErrorException e) {

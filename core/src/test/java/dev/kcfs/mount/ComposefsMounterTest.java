@@ -117,6 +117,26 @@ class ComposefsMounterTest {
     }
 
     @Test
+    void writableDirsWithBackslashesCommasAndColonsAreTheOnesUsed() throws Exception {
+        // overlayfs unescapes upperdir/workdir even through fsconfig; an unescaped "\\" would name
+        // another directory (or none)
+        TestImages.Built img = TestImages.build(dir);
+        Path upper = Files.createDirectories(dir.resolve("up\\per,a:b"));
+        Path work = Files.createDirectories(dir.resolve("wo\\rk,c:d"));
+        Files.createDirectories(dir.resolve("upper,a:b"));
+        Mounted m = mounter.mount(img.image(), target, MountOptions.of(img.objects()).writable(upper, work));
+        try {
+            assertThat(m.writable()).isTrue();
+            Files.writeString(target.resolve("new.txt"), "fresh");
+        } finally {
+            mounter.unmount(target, false);
+        }
+        assertThat(Files.readString(upper.resolve("new.txt"))).isEqualTo("fresh");
+        assertThat(dir.resolve("upper,a:b")).as("the unescaped name").isEmptyDirectory();
+        assertNothingLeft();
+    }
+
+    @Test
     void badImagesGiveClearErrorsAndLeaveNothingMounted() throws Exception {
         TestImages.Built img = TestImages.build(dir);
         Path random = dir.resolve("random.cfs");
