@@ -3,6 +3,7 @@ package dev.kcfs.oci.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kcfs.oci.stream.BlockInputStream;
+import dev.kcfs.oci.BlobRanges;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.Digests;
 import dev.kcfs.oci.ImageManifest;
@@ -276,7 +277,7 @@ public final class RegistryClient {
             return ref.digest();
         }
         String what = manifestWhat(ref, ref.tag());
-        HttpResponse<InputStream> r = request(ref, api(ref, "/manifests/" + ref.tag()), "HEAD", Manifests.ACCEPT, what, -1);
+        HttpResponse<InputStream> r = request(ref, api(ref, "/manifests/" + ref.tag()), "HEAD", Manifests.ACCEPT, what, null);
         r.body().close();
         Optional<String> announced = r.headers().firstValue("Docker-Content-Digest");
         if (announced.isPresent()) {
@@ -305,6 +306,55 @@ public final class RegistryClient {
             throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry announces " + declared + " bytes, the manifest says " + d.size());
         }
         return new VerifiedBlobStream(new Resuming(ref, d, what, r.body()), d.digest(), d.size(), what);
+    }
+
+    /**
+     * Bytes {@code [offset, offset+length)} of a blob (HTTP Range). Returns null when the registry
+     * answers with the whole blob (200: it ignores Range), so the caller can pull the layer whole.
+     * A transfer that breaks is asked again up to the client's attempts; an answer with another
+     * range or another length than asked is refused (the bytes cannot be checked against the blob's
+     * digest, so they must at least be where they were asked for).
+     */
+    public byte[] blobRange(ImageReference ref, Descriptor d, long offset, int length) throws IOException {
+        String what = "blob " + d.digest() + " of " + ref.registry() + "/" + ref.repository();
+        Digests.sha256Hex(d.digest(), what);
+        if (offset < 0 || length <= 0 || offset + length > d.size()) {
+            throw new IllegalArgumentException("range " + offset + "+" + length + " outside blob of " + d.size() + " bytes");
+        }
+        long last = offset + length - 1;
+        IOException failure = null;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            HttpResponse<InputStream> r = request(ref, api(ref, "/blobs/" + d.digest()), "GET", "*/*", what, "bytes=" + offset + "-" + last);
+            try (InputStream body = r.body()) {
+                if (r.statusCode() == 200) {
+                    return null;
+                }
+                String range = r.headers().firstValue("Content-Range").orElse("");
+                if (!range.equals("bytes " + offset + "-" + last + "/" + d.size()) && !range.equals("bytes " + offset + "-" + last + "/*")) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for bytes " + offset + "-" + last
+                            + ", the registry answered Content-Range '" + range + "'; refused");
+                }
+                byte[] bytes = body.readNBytes(length + 1);
+                if (bytes.length == length) {
+                    return bytes;
+                }
+                if (bytes.length > length) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for " + length + " bytes at " + offset
+                            + ", the registry sent more; refused");
+                }
+                failure = new OciException(OciException.Kind.UNREACHABLE, what + ": range " + offset + "-" + last + " ended after "
+                        + bytes.length + " of " + length + " bytes");
+            } catch (OciException e) {
+                throw e;
+            } catch (IOException e) {
+                failure = new OciException(OciException.Kind.UNREACHABLE, what + ": range " + offset + "-" + last + " broke off ("
+                        + e.getMessage() + ")", e);
+            }
+            if (attempt < attempts) {
+                sleep(backoff(attempt));
+            }
+        }
+        throw failure;
     }
 
     /**
@@ -425,11 +475,11 @@ public final class RegistryClient {
 
     /** As above; {@code from >= 0} asks for the bytes from there on (a 206 answer is then accepted). */
     private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what, long from) throws IOException {
-        return request(ref, uri, "GET", accept, what, from);
+        return request(ref, uri, "GET", accept, what, from >= 0 ? "bytes=" + from + "-" : null);
     }
 
     /** GET or HEAD with auth, redirects and retries. */
-    private HttpResponse<InputStream> request(ImageReference ref, URI uri, String method, String accept, String what, long from)
+    private HttpResponse<InputStream> request(ImageReference ref, URI uri, String method, String accept, String what, String range)
             throws IOException {
         String scopeKey = ref.apiHost() + "/" + ref.repository();
         boolean triedAuth = false;
@@ -437,9 +487,9 @@ public final class RegistryClient {
         for (int redirects = 0; ; ) {
             boolean sameHost = target.getHost().equalsIgnoreCase(uri.getHost()) && target.getPort() == uri.getPort();
             String auth = sameHost ? authorization.get(scopeKey) : null;
-            HttpResponse<InputStream> r = send(target, method, accept, auth, what, from);
+            HttpResponse<InputStream> r = send(target, method, accept, auth, what, range);
             int status = r.statusCode();
-            if (status == 200 || (status == 206 && from >= 0)) {
+            if (status == 200 || (status == 206 && range != null)) {
                 return r;
             }
             String challenge = r.headers().firstValue("WWW-Authenticate").orElse(null);
@@ -474,10 +524,11 @@ public final class RegistryClient {
 
     /** One request, retried on transient failures. */
     private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what) throws IOException {
-        return send(uri, "GET", accept, auth, what, -1);
+        return send(uri, "GET", accept, auth, what, null);
     }
 
-    private HttpResponse<InputStream> send(URI uri, String method, String accept, String auth, String what, long from) throws IOException {
+    /** @param range a Range header value ({@code bytes=A-B}), or null */
+    private HttpResponse<InputStream> send(URI uri, String method, String accept, String auth, String what, String range) throws IOException {
         IOException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
@@ -486,8 +537,8 @@ public final class RegistryClient {
                 // an HTTP/2 client would offer an h2c upgrade that plain registries and proxies need not understand
                 b.version(HttpClient.Version.HTTP_1_1);
             }
-            if (from > 0) {
-                b.header("Range", "bytes=" + from + "-");
+            if (range != null) {
+                b.header("Range", range);
             }
             if (auth != null) {
                 b.header("Authorization", auth);
@@ -700,6 +751,11 @@ public final class RegistryClient {
         @Override
         public InputStream openBlob(Descriptor blob) throws IOException {
             return blob(ref, blob);
+        }
+
+        @Override
+        public BlobRanges ranges(Descriptor blob) {
+            return (offset, length) -> blobRange(ref, blob, offset, length);
         }
 
         @Override
