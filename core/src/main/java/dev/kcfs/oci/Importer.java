@@ -43,12 +43,22 @@ public final class Importer implements AutoCloseable {
     private final Store store;
     private final RegistryClient registry;
     private final BodyPipeline pipeline;
+    private final boolean partialPulls;
 
     /** @param pipeline body workers, owned (closed) by this importer */
     public Importer(Store store, RegistryClient registry, BodyPipeline pipeline) {
+        this(store, registry, pipeline, true);
+    }
+
+    /**
+     * @param partialPulls false: stream every layer whole even where a zstd:chunked layer could be
+     *                     pulled partially (for comparisons and benchmarks)
+     */
+    public Importer(Store store, RegistryClient registry, BodyPipeline pipeline, boolean partialPulls) {
         this.store = store;
         this.registry = registry;
         this.pipeline = pipeline;
+        this.partialPulls = partialPulls;
     }
 
     /** An importer with one body worker per core and 32 MiB of body buffers. */
@@ -163,7 +173,7 @@ public final class Importer implements AutoCloseable {
      */
     private ImageTrees.PartialPulls partialPulls() {
         ObjectDirectory objects = store.objects();
-        if (objects.index() == null) {
+        if (!partialPulls || objects.index() == null) {
             return null;
         }
         return new ImageTrees.PartialPulls((sha256, size) -> {

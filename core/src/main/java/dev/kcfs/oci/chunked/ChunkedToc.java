@@ -57,7 +57,7 @@ public final class ChunkedToc {
         return bodies;
     }
 
-    /** Where the compressed TOC starts; the tar's frames end before its skippable-frame header. */
+    /** Where the skippable frame holding the TOC starts: the tar's frames end there. */
     public long tocOffset() {
         return tocOffset;
     }
@@ -142,7 +142,7 @@ public final class ChunkedToc {
         if (json.length != uncompressed) {
             throw bad(what, "the table of contents decompresses to " + json.length + " bytes, the annotation says " + uncompressed);
         }
-        return new ChunkedToc(parse(json, offset - 8, what), offset, length + 8);
+        return new ChunkedToc(parse(json, offset - 8, what), offset - 8, length + 8);
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
