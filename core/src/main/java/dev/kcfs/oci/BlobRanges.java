@@ -15,4 +15,20 @@ public interface BlobRanges {
      * of this blob after all (a registry that ignores Range and answers with the whole blob).
      */
     byte[] read(long offset, int length) throws IOException;
+
+    /**
+     * Several ranges ({@code {offset, length}} each, ascending, apart), in as few requests as the
+     * source allows; null as for {@link #read}. This default asks for one at a time.
+     */
+    default java.util.List<byte[]> readMany(java.util.List<long[]> ranges) throws IOException {
+        java.util.List<byte[]> out = new java.util.ArrayList<>();
+        for (long[] r : ranges) {
+            byte[] b = read(r[0], (int) r[1]);
+            if (b == null) {
+                return null;
+            }
+            out.add(b);
+        }
+        return out;
+    }
 }

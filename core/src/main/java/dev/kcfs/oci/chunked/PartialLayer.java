@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -139,6 +138,27 @@ public final class PartialLayer implements AutoCloseable {
         }
     }
 
+    /** Pieces per request at most (the Range header stays a few KiB). */
+    static final int RANGES_PER_REQUEST = 100;
+
+    /** Where each batch of pieces starts (and, last, the piece count): up to {@link #RANGES_PER_REQUEST} pieces and {@link #PIECE} bytes. */
+    private int[] batchStarts() {
+        List<Integer> starts = new ArrayList<>();
+        long bytes = 0;
+        int count = 0;
+        for (int i = 0; i < pieces.size(); i++) {
+            if (i == 0 || count == RANGES_PER_REQUEST || bytes + pieces.get(i).length() > PIECE) {
+                starts.add(i);
+                bytes = 0;
+                count = 0;
+            }
+            bytes += pieces.get(i).length();
+            count++;
+        }
+        starts.add(pieces.size());
+        return starts.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     /** Compressed bytes this layer transfers: the table of contents and the planned ranges. */
     public long bytesFetched() {
         return tocBytes + plannedBytes;
@@ -152,8 +172,9 @@ public final class PartialLayer implements AutoCloseable {
         return filesFetched;
     }
 
+    /** Requests for the ranges (the table of contents aside), where the source serves several ranges per request. */
     public int requests() {
-        return pieces.size();
+        return pieces.isEmpty() ? 0 : batchStarts().length - 1;
     }
 
     private Tar tar;
@@ -184,9 +205,14 @@ public final class PartialLayer implements AutoCloseable {
         fetchers.shutdownNow();
     }
 
-    /** Fetches pieces in order, at most {@link #inFlight} ahead of the reader. */
+    /**
+     * Fetches pieces in order, in batches (several ranges per request where the source allows), at
+     * most {@link #inFlight} batches ahead of the reader.
+     */
     private final class Feed {
-        private final ArrayDeque<Future<byte[]>> ahead = new ArrayDeque<>();
+        private final java.util.Map<Integer, Future<List<byte[]>>> ahead = new java.util.HashMap<>();
+        private final byte[][] fetched = new byte[pieces.size()][];
+        private final int[] batchStart = batchStarts();
         private int submitted;
         private int current = -1;
         private byte[] bytes;
@@ -194,30 +220,45 @@ public final class PartialLayer implements AutoCloseable {
         /** The piece holding blob offset {@code pos}, fetched; pieces before it are dropped. */
         private void seek(long pos) throws IOException {
             while (current < 0 || pos >= pieces.get(current).start() + pieces.get(current).length()) {
-                while (submitted < pieces.size() && ahead.size() < inFlight) {
-                    Piece p = pieces.get(submitted++);
-                    ahead.add(fetchers.submit(() -> fetch(p)));
-                }
-                if (ahead.isEmpty()) {
-                    throw new IllegalStateException("blob offset " + pos + " is in no planned range");
+                if (current >= 0) {
+                    fetched[current] = null;
                 }
                 current++;
-                bytes = await(ahead.poll());
+                if (current >= pieces.size()) {
+                    throw new IllegalStateException("blob offset " + pos + " is in no planned range");
+                }
+                if (fetched[current] == null) {
+                    int batch = java.util.Arrays.binarySearch(batchStart, current);
+                    while (submitted < batchStart.length - 1 && submitted < batch + inFlight) {
+                        int from = batchStart[submitted];
+                        int to = batchStart[submitted + 1];
+                        ahead.put(submitted++, fetchers.submit(() -> fetch(from, to)));
+                    }
+                    List<byte[]> got = await(ahead.remove(batch));
+                    for (int i = 0; i < got.size(); i++) {
+                        fetched[current + i] = got.get(i);
+                    }
+                }
+                bytes = fetched[current];
             }
             if (pos < pieces.get(current).start()) {
                 throw new IllegalStateException("blob offset " + pos + " is in no planned range");
             }
         }
 
-        private byte[] fetch(Piece p) throws IOException {
-            byte[] b = ranges.read(p.start(), p.length());
-            if (b == null) {
+        private List<byte[]> fetch(int from, int to) throws IOException {
+            List<long[]> want = new ArrayList<>();
+            for (int i = from; i < to; i++) {
+                want.add(new long[] {pieces.get(i).start(), pieces.get(i).length()});
+            }
+            List<byte[]> b = ranges.readMany(want);
+            if (b == null || b.size() != want.size()) {
                 throw new OciException(what + ": the registry stopped answering Range requests in the middle of a partial pull");
             }
             return b;
         }
 
-        private byte[] await(Future<byte[]> f) throws IOException {
+        private List<byte[]> await(Future<List<byte[]>> f) throws IOException {
             try {
                 return f.get();
             } catch (InterruptedException e) {

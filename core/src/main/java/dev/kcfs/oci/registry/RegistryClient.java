@@ -23,7 +23,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -355,6 +357,78 @@ public final class RegistryClient {
             }
         }
         throw failure;
+    }
+
+    /**
+     * Several ranges of a blob in one request (a {@code multipart/byteranges} answer, as registries
+     * serving blobs through Go's {@code http.ServeContent} give). A registry that answers with one
+     * part or the whole blob is asked range by range instead; each part must be the range asked.
+     */
+    List<byte[]> blobRanges(ImageReference ref, Descriptor d, List<long[]> ranges) throws IOException {
+        String what = "blob " + d.digest() + " of " + ref.registry() + "/" + ref.repository();
+        StringBuilder header = new StringBuilder("bytes=");
+        for (long[] r : ranges) {
+            header.append(header.length() > 6 ? "," : "").append(r[0]).append('-').append(r[0] + r[1] - 1);
+        }
+        HttpResponse<InputStream> resp = request(ref, api(ref, "/blobs/" + d.digest()), "GET", "*/*", what, header.toString());
+        String type = resp.headers().firstValue("Content-Type").orElse("");
+        int b = type.indexOf("boundary=");
+        if (resp.statusCode() != 206 || !type.startsWith("multipart/byteranges") || b < 0) {
+            resp.body().close();
+            List<byte[]> out = new ArrayList<>();
+            for (long[] r : ranges) {
+                byte[] got = blobRange(ref, d, r[0], (int) r[1]);
+                if (got == null) {
+                    return null;
+                }
+                out.add(got);
+            }
+            return out;
+        }
+        String boundary = type.substring(b + 9).replace("\"", "").trim();
+        List<byte[]> out = new ArrayList<>();
+        try (InputStream in = new java.io.BufferedInputStream(resp.body(), 1 << 16)) {
+            for (long[] r : ranges) {
+                String want = "bytes " + r[0] + "-" + (r[0] + r[1] - 1) + "/" + d.size();
+                String line;
+                do {
+                    line = line(in, what);
+                } while (line.isEmpty());
+                if (!line.equals("--" + boundary)) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": multipart answer has '" + line + "' where a part should start");
+                }
+                String range = null;
+                while (!(line = line(in, what)).isEmpty()) {
+                    if (line.regionMatches(true, 0, "Content-Range:", 0, 14)) {
+                        range = line.substring(14).trim();
+                    }
+                }
+                if (!want.equals(range)) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for " + want + ", the registry answered Content-Range '"
+                            + range + "'; refused");
+                }
+                byte[] part = in.readNBytes((int) r[1]);
+                if (part.length != r[1]) {
+                    throw new OciException(OciException.Kind.UNREACHABLE, what + ": multipart answer ended inside " + want);
+                }
+                out.add(part);
+            }
+        }
+        return out;
+    }
+
+    private static String line(InputStream in, String what) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) != '\n') {
+            if (c < 0 || sb.length() > 8192) {
+                throw new OciException(OciException.Kind.UNREACHABLE, what + ": multipart answer broke off");
+            }
+            if (c != '\r') {
+                sb.append((char) c);
+            }
+        }
+        return sb.toString();
     }
 
     /**
@@ -755,7 +829,17 @@ public final class RegistryClient {
 
         @Override
         public BlobRanges ranges(Descriptor blob) {
-            return (offset, length) -> blobRange(ref, blob, offset, length);
+            return new BlobRanges() {
+                @Override
+                public byte[] read(long offset, int length) throws IOException {
+                    return blobRange(ref, blob, offset, length);
+                }
+
+                @Override
+                public List<byte[]> readMany(List<long[]> ranges) throws IOException {
+                    return ranges.size() == 1 ? BlobRanges.super.readMany(ranges) : blobRanges(ref, blob, ranges);
+                }
+            };
         }
 
         @Override
