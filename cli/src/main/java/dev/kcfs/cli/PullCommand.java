@@ -49,6 +49,10 @@ final class PullCommand implements Callable<Integer> {
             description = "Talk plain HTTP to the registry, which is not on loopback (loopback registries always are).")
     boolean plainHttp;
 
+    @Option(names = "--partial", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Pull zstd:chunked layers partially: fetch only the files the store lacks (default: on; --no-partial streams every layer whole).")
+    boolean partial;
+
     @Option(names = "--progress", negatable = true, description = "Show progress on stderr (default: when stderr is a terminal).")
     Boolean progress;
 
@@ -73,7 +77,8 @@ final class PullCommand implements Callable<Integer> {
                     + (name != null ? "" : "; give a shorter one with --name"));
         }
         boolean show = progress != null ? progress : System.console() != null;
-        try (Importer importer = new Importer(StoreOption.forAdding(store.dir, kcfs.err(), "pull"), client)) {
+        try (Importer importer = new Importer(StoreOption.forAdding(store.dir, kcfs.err(), "pull"), client,
+                dev.kcfs.oci.layer.BodyPipeline.forThisMachine(), partial)) {
             long start = System.nanoTime();
             Importer.Result r = importer.pull(reference, wanted, ref, show ? new Progress(kcfs.err(), start) : ImportProgress.NONE);
             if (show) {
@@ -81,6 +86,8 @@ final class PullCommand implements Callable<Integer> {
                 kcfs.err().printf("\r%s: %d layers, %s of files (%.0f MB/s), %d new objects, %d already stored; ref %s%n",
                         reference, r.layers(), StoreCommand.bytes(r.fileBytes()), r.fileBytes() / 1e6 / Math.max(s, 1e-3),
                         r.objectsAdded(), r.objectsPresent(), ref);
+                kcfs.err().printf("%s fetched of %s of layers (%d of %d layers partially)%n", StoreCommand.bytes(r.bytesFetched()),
+                        StoreCommand.bytes(r.layerBytes()), r.partialLayers(), r.layers());
             }
             kcfs.out().println(r.image().hex());
         }
@@ -111,6 +118,11 @@ final class PullCommand implements Callable<Integer> {
             double s = Math.max((System.nanoTime() - start) / 1e9, 1e-3);
             err.printf("\rlayer %d/%d: %s of %s (%.0f MB/s)   ", index + 1, layers, StoreCommand.bytes(soFar),
                     StoreCommand.bytes(layer.size()), (doneCompressed + soFar) / 1e6 / s);
+        }
+
+        @Override
+        public void layerPulled(int index, Descriptor layer, LayerPull how) {
+            err.printf("\rlayer %d/%d: %s%n", index + 1, layers, how.describe());
         }
 
         @Override

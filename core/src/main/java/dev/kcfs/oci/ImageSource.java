@@ -14,6 +14,14 @@ public interface ImageSource extends AutoCloseable {
      */
     InputStream openBlob(Descriptor blob) throws IOException;
 
+    /**
+     * Random access to a blob, or null when this source has none (then only {@link #openBlob} reads it).
+     * Used for partial pulls of zstd:chunked layers.
+     */
+    default BlobRanges ranges(Descriptor blob) throws IOException {
+        return null;
+    }
+
     /** Names the source for messages. */
     String describe();
 

@@ -1,5 +1,7 @@
 package dev.kcfs.oci;
 
+import dev.kcfs.oci.chunked.ChunkedToc;
+import dev.kcfs.oci.chunked.PartialLayer;
 import dev.kcfs.oci.layer.BodyPipeline;
 import dev.kcfs.oci.layer.BodySink;
 import dev.kcfs.oci.layer.LayerCompression;
@@ -7,6 +9,7 @@ import dev.kcfs.oci.layer.TreeBuilder;
 import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.oci.tar.TarFormatException;
 import dev.kcfs.tree.Directory;
+import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -43,6 +46,33 @@ public final class ImageTrees {
                 return n;
             }
         };
+    }
+
+    /** A zstd:chunked layer pulled partially: the rebuilt tar goes through the same builder and diff_id check. */
+    private static void applyPartial(TreeBuilder builder, ChunkedToc toc, BlobRanges ranges, PartialPulls partials, String diffId,
+                                     int index, Descriptor layer, String what, ImportProgress listener) throws IOException {
+        try (PartialLayer partial = new PartialLayer(toc, ranges, partials.lookup(), partials.objectPath(), partials.inFlight(), what)) {
+            listener.layerPulled(index, layer, new ImportProgress.LayerPull(true, null, partial.bytesFetched(), layer.size(),
+                    partial.filesPresent(), partial.filesFetched()));
+            Sha256Stream tar = new Sha256Stream(partial.tar());
+            try {
+                builder.apply(tar, what, partial.known());
+            } catch (IOException e) {
+                if (e.getClass().getName().startsWith("com.github.luben.zstd")) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": a fetched range is not valid zstd ("
+                            + e.getMessage() + "); the table of contents does not match the blob's frames, refused", e);
+                }
+                throw e;
+            }
+            partial.checkComplete();
+            String actual = tar.digest();
+            if (!actual.equals(diffId)) {
+                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the tar rebuilt from the fetched ranges"
+                        + " and the stored objects is " + actual + " but the image config's rootfs.diff_ids[" + index + "] says "
+                        + diffId + "; the layer's frames or table of contents are inconsistent (or a stored object is corrupt:"
+                        + " run kcfs store fsck), refused");
+            }
+        }
     }
 
     /**
@@ -120,6 +150,28 @@ public final class ImageTrees {
      */
     public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
                                   ImportProgress progress) throws IOException {
+        return build(source, image, sink, pipeline, progress, null);
+    }
+
+    /**
+     * What partial pulls of zstd:chunked layers need from the store.
+     *
+     * @param lookup     finds a stored object by the sha256 of its content
+     * @param objectPath where a stored object's bytes are
+     * @param inFlight   range requests at once per layer
+     */
+    public record PartialPulls(PartialLayer.Lookup lookup, java.util.function.Function<Digest, java.nio.file.Path> objectPath, int inFlight) {
+    }
+
+    /**
+     * {@link #build(ImageSource, ImageManifest, BodySink, BodyPipeline, ImportProgress)}, pulling
+     * zstd:chunked layers partially where {@code partials} is given, the source serves ranges and
+     * the layer has a table of contents: only the tar headers and the bodies the store lacks are
+     * fetched (see {@link PartialLayer}). Any other layer is streamed whole. Either way the same tar
+     * is applied and checked against its diff_id, so the tree is the same.
+     */
+    public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
+                                  ImportProgress progress, PartialPulls partials) throws IOException {
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         List<String> diffIds = diffIds(source, image);
         TreeBuilder builder = new TreeBuilder(sink, pipeline);
@@ -135,32 +187,53 @@ public final class ImageTrees {
                 }
                 String what = source.describe() + " layer " + layer.digest();
                 int layerIndex = index;
-                try (InputStream blob = counting(source.openBlob(layer), n -> listener.layerBytes(layerIndex, layer, n))) {
-                    Sha256Stream tar;
+                String reason = partials == null ? "partial pulls off" : ChunkedToc.notChunked(layer);
+                BlobRanges ranges = reason == null ? source.ranges(layer) : null;
+                if (reason == null && ranges == null) {
+                    reason = "the source cannot read parts of blobs";
+                }
+                ChunkedToc toc = null;
+                if (reason == null) {
                     try {
-                        tar = new Sha256Stream(compression.decompress(blob));
-                        builder.apply(tar, what);
+                        toc = ChunkedToc.read(layer, ranges, what);
+                        if (toc == null) {
+                            reason = "the registry ignores Range requests";
+                        }
+                    } catch (ChunkedToc.Unsupported e) {
+                        reason = "table of contents not usable: " + e.getMessage();
+                    }
+                }
+                if (toc != null) {
+                    applyPartial(builder, toc, ranges, partials, diffIds.get(index), index, layer, what, listener);
+                } else {
+                    listener.layerPulled(index, layer, new ImportProgress.LayerPull(false, reason, layer.size(), layer.size(), 0, 0));
+                    try (InputStream blob = counting(source.openBlob(layer), n -> listener.layerBytes(layerIndex, layer, n))) {
+                        Sha256Stream tar;
+                        try {
+                            tar = new Sha256Stream(compression.decompress(blob));
+                            builder.apply(tar, what);
+                        } catch (IOException e) {
+                            throw rootCause(blob, e);
+                        }
+                        // the decompressor may stop before the blob's end (trailing bytes): read them for the digest check
+                        blob.transferTo(java.io.OutputStream.nullOutputStream());
+                        // only now is the blob verified, so a mismatch here is the config's (or the image's) fault
+                        String diffId = tar.digest();
+                        if (!diffId.equals(diffIds.get(index))) {
+                            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": uncompressed content is " + diffId
+                                    + " but the image config's rootfs.diff_ids[" + index + "] says " + diffIds.get(index)
+                                    + "; the image is inconsistent (built or edited wrongly), refused");
+                        }
+                    } catch (TarFormatException | OciException e) {
+                        throw e;
+                    } catch (java.util.zip.ZipException e) {
+                        throw new OciException(what + ": not valid gzip (" + e.getMessage() + ")", e);
                     } catch (IOException e) {
-                        throw rootCause(blob, e);
+                        if (e.getClass().getName().startsWith("com.github.luben.zstd")) {
+                            throw new OciException(what + ": not valid zstd (" + e.getMessage() + ")", e);
+                        }
+                        throw e;
                     }
-                    // the decompressor may stop before the blob's end (trailing bytes): read them for the digest check
-                    blob.transferTo(java.io.OutputStream.nullOutputStream());
-                    // only now is the blob verified, so a mismatch here is the config's (or the image's) fault
-                    String diffId = tar.digest();
-                    if (!diffId.equals(diffIds.get(index))) {
-                        throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": uncompressed content is " + diffId
-                                + " but the image config's rootfs.diff_ids[" + index + "] says " + diffIds.get(index)
-                                + "; the image is inconsistent (built or edited wrongly), refused");
-                    }
-                } catch (TarFormatException | OciException e) {
-                    throw e;
-                } catch (java.util.zip.ZipException e) {
-                    throw new OciException(what + ": not valid gzip (" + e.getMessage() + ")", e);
-                } catch (IOException e) {
-                    if (e.getClass().getName().startsWith("com.github.luben.zstd")) {
-                        throw new OciException(what + ": not valid zstd (" + e.getMessage() + ")", e);
-                    }
-                    throw e;
                 }
                 listener.layerDone(index, image.layers().size(), layer, builder.bodyBytes());
             }

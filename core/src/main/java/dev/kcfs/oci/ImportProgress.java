@@ -14,6 +14,27 @@ public interface ImportProgress {
     }
 
     /**
+     * How a layer was (or is being) pulled; told once per layer, before its {@link #layerDone}.
+     *
+     * @param partial      true: only what the store lacked was fetched (zstd:chunked); false: the whole blob
+     * @param reason       why the layer was pulled whole (null when partial)
+     * @param bytesFetched compressed bytes transferred for this layer (with a partial pull: table of contents, tar headers, missing bodies)
+     * @param layerBytes   the layer blob's size
+     * @param filesPresent file bodies taken from the store instead of the network (partial pulls)
+     * @param filesFetched file bodies fetched (partial pulls)
+     */
+    record LayerPull(boolean partial, String reason, long bytesFetched, long layerBytes, int filesPresent, int filesFetched) {
+        public String describe() {
+            return partial ? "partial (" + bytesFetched + " of " + layerBytes + " bytes, " + filesPresent + " files from the store, "
+                    + filesFetched + " fetched)" : "whole (" + reason + ")";
+        }
+    }
+
+    /** The layer at {@code index} is pulled as {@code how} says. */
+    default void layerPulled(int index, Descriptor layer, LayerPull how) {
+    }
+
+    /**
      * A layer was fully read and verified.
      *
      * @param index          0-based

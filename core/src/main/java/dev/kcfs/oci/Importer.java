@@ -43,12 +43,22 @@ public final class Importer implements AutoCloseable {
     private final Store store;
     private final RegistryClient registry;
     private final BodyPipeline pipeline;
+    private final boolean partialPulls;
 
     /** @param pipeline body workers, owned (closed) by this importer */
     public Importer(Store store, RegistryClient registry, BodyPipeline pipeline) {
+        this(store, registry, pipeline, true);
+    }
+
+    /**
+     * @param partialPulls false: stream every layer whole even where a zstd:chunked layer could be
+     *                     pulled partially (for comparisons and benchmarks)
+     */
+    public Importer(Store store, RegistryClient registry, BodyPipeline pipeline, boolean partialPulls) {
         this.store = store;
         this.registry = registry;
         this.pipeline = pipeline;
+        this.partialPulls = partialPulls;
     }
 
     /** An importer with one body worker per core and 32 MiB of body buffers. */
@@ -67,10 +77,24 @@ public final class Importer implements AutoCloseable {
      * @param fileBytes      uncompressed bytes of regular-file bodies in the layers
      * @param objectsAdded   objects new to the store
      * @param objectsPresent bodies whose object was already there (or repeated within the image)
+     * @param bytesFetched   compressed bytes transferred for the layers (less than layerBytes when layers were pulled partially)
+     * @param pulls          how each layer was pulled, in layer order
      */
     public record Result(Digest image, String manifestDigest, String refName, int layers, long layerBytes,
-                         long fileBytes, int objectsAdded, int objectsPresent) {
+                         long fileBytes, int objectsAdded, int objectsPresent, long bytesFetched,
+                         java.util.List<ImportProgress.LayerPull> pulls) {
+        public Result {
+            pulls = java.util.List.copyOf(pulls);
+        }
+
+        /** Layers pulled partially (zstd:chunked, only what the store lacked). */
+        public int partialLayers() {
+            return (int) pulls.stream().filter(ImportProgress.LayerPull::partial).count();
+        }
     }
+
+    /** Range requests in flight per partially pulled layer. */
+    static final int RANGE_REQUESTS_IN_FLIGHT = 4;
 
     /**
      * Pulls {@code reference} (registry reference, {@code oci:DIR[:TAG]} or
@@ -111,7 +135,14 @@ public final class Importer implements AutoCloseable {
             listener.resolved(source.describe(), manifest);
             BodySink sink = (body, size) -> batch.addStream(body);
             long[] fileBytes = new long[1];
+            ImportProgress.LayerPull[] pulls = new ImportProgress.LayerPull[manifest.layers().size()];
             Directory root = ImageTrees.build(source, manifest, sink, pipeline, new ImportProgress() {
+                @Override
+                public void layerPulled(int index, Descriptor layer, LayerPull how) {
+                    pulls[index] = how;
+                    listener.layerPulled(index, layer, how);
+                }
+
                 @Override
                 public void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {
                     listener.layerBytes(index, layer, compressedBytesSoFar);
@@ -122,7 +153,7 @@ public final class Importer implements AutoCloseable {
                     fileBytes[0] = bodies;
                     listener.layerDone(index, total, layer, bodies);
                 }
-            });
+            }, partialPulls());
             // every layer was read to its end and matched its digest: now objects may become visible
             ObjectDirectory.Committed committed = batch.commit();
             Digest image = writeImage(store, root, options);
@@ -130,9 +161,29 @@ public final class Importer implements AutoCloseable {
                 store.setRef(refName, image);
             }
             long layerBytes = manifest.layers().stream().mapToLong(Descriptor::size).sum();
+            long fetched = java.util.Arrays.stream(pulls).mapToLong(ImportProgress.LayerPull::bytesFetched).sum();
             return new Result(image, manifest.digest(), refName, manifest.layers().size(), layerBytes, fileBytes[0],
-                    committed.added(), committed.alreadyPresent());
+                    committed.added(), committed.alreadyPresent(), fetched, java.util.Arrays.asList(pulls));
         }
+    }
+
+    /**
+     * Stored objects found by the sha256 a zstd:chunked table of contents gives for a file. The
+     * import's lease keeps GC away until the image that uses them is written.
+     */
+    private ImageTrees.PartialPulls partialPulls() {
+        ObjectDirectory objects = store.objects();
+        if (!partialPulls || objects.index() == null) {
+            return null;
+        }
+        return new ImageTrees.PartialPulls((sha256, size) -> {
+            Digest d = objects.index().lookup(sha256, objects).orElse(null);
+            try {
+                return d != null && java.nio.file.Files.size(objects.path(d)) == size ? d : null;
+            } catch (IOException e) {
+                return null; // collected meanwhile: fetch it
+            }
+        }, objects::path, RANGE_REQUESTS_IN_FLIGHT);
     }
 
     /**

@@ -16,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -55,6 +57,8 @@ public final class ObjectDirectory {
     private final int syncThreads;
     /** Prefix directories this instance has seen (and made durable) already. */
     private final Set<String> knownPrefixes = ConcurrentHashMap.newKeySet();
+    /** Where committed objects are recorded by sha256, or null (a plain digest store for other tools). */
+    private volatile Sha256Index index;
     // Capabilities detected on first use; per instance (one filesystem), not static.
     private volatile boolean verityUnsupported;
     private volatile boolean reflinkUnsupported;
@@ -110,6 +114,19 @@ public final class ObjectDirectory {
         return root;
     }
 
+    /**
+     * From now on every committed object (and every object a batch found already present) is
+     * recorded in {@code index} by its sha256.
+     */
+    void useIndex(Sha256Index index) {
+        this.index = index;
+    }
+
+    /** The sha256 index, or null when this directory keeps none. */
+    public Sha256Index index() {
+        return index;
+    }
+
     /** Where the object with this digest lives (whether or not it exists). */
     public Path path(Digest digest) {
         String hex = digest.hex();
@@ -153,6 +170,8 @@ public final class ObjectDirectory {
     public final class Batch implements AutoCloseable {
         private final Scratch.Session session;
         private final Map<Digest, Path> pending = new ConcurrentHashMap<>();
+        /** The sha256 of every object added or found present, for the index (only with one). */
+        private final Map<Digest, byte[]> sha256 = new ConcurrentHashMap<>();
         private final AtomicLong names = new AtomicLong();
         private final AtomicInteger skipped = new AtomicInteger();
         /** Adds hold the read side so commit (write side) sees no half-added object. */
@@ -174,6 +193,7 @@ public final class ObjectDirectory {
             try {
                 checkOpen();
                 if (contains(knownDigest) || pending.containsKey(knownDigest)) {
+                    // its index entry was made when it was added (fsck makes those older kcfs did not)
                     skipped.incrementAndGet();
                     return false;
                 }
@@ -184,6 +204,9 @@ public final class ObjectDirectory {
                 }
                 try {
                     copy(source, temp);
+                    if (index != null) {
+                        sha256.put(knownDigest, sha256Of(temp));
+                    }
                     enableVerity(temp);
                 } catch (StoreException | RuntimeException e) {
                     pending.remove(knownDigest);
@@ -203,11 +226,15 @@ public final class ObjectDirectory {
                 checkOpen();
                 Path temp = newTempName();
                 Digest digest;
+                MessageDigest sha = index != null ? newSha256() : null;
                 try {
-                    digest = writeHashing(body, temp);
+                    digest = writeHashing(body, temp, sha);
                 } catch (IOException e) {
                     deleteQuietly(temp);
                     throw new StoreException("cannot write object to " + temp + ": " + e.getMessage(), e);
+                }
+                if (sha != null) {
+                    sha256.putIfAbsent(digest, sha.digest());
                 }
                 if (contains(digest) || pending.putIfAbsent(digest, temp) != null) {
                     skipped.incrementAndGet();
@@ -249,6 +276,7 @@ public final class ObjectDirectory {
                 finished = true;
                 List<Map.Entry<Digest, Path>> items = new ArrayList<>(pending.entrySet());
                 if (items.isEmpty()) {
+                    recordInIndex();
                     return new Committed(0, skipped.get());
                 }
                 if (items.size() <= fsyncEachLimit) {
@@ -283,6 +311,8 @@ public final class ObjectDirectory {
                     items.forEach(i -> knownPrefixes.add(i.getKey().hex().substring(0, 2)));
                 }
                 pending.clear();
+                // only now are the objects durable and in place: the index may point at them
+                recordInIndex();
                 return new Committed(added, present);
             } finally {
                 phase.writeLock().unlock();
@@ -300,6 +330,14 @@ public final class ObjectDirectory {
             } finally {
                 phase.writeLock().unlock();
             }
+        }
+
+        private void recordInIndex() {
+            Sha256Index idx = index;
+            if (idx != null) {
+                sha256.forEach((digest, sha) -> idx.put(sha, digest));
+            }
+            sha256.clear();
         }
 
         private void checkOpen() {
@@ -436,13 +474,38 @@ public final class ObjectDirectory {
         }
     }
 
-    private static Digest writeHashing(InputStream body, Path temp) throws IOException {
+    static MessageDigest newSha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    private static byte[] sha256Of(Path file) throws StoreException {
+        MessageDigest sha = newSha256();
+        byte[] buf = new byte[STREAM_BUFFER];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                sha.update(buf, 0, n);
+            }
+        } catch (IOException e) {
+            throw new StoreException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        return sha.digest();
+    }
+
+    private static Digest writeHashing(InputStream body, Path temp, MessageDigest sha) throws IOException {
         FsVerityHasher hasher = new FsVerityHasher();
         byte[] buf = new byte[STREAM_BUFFER];
         try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             int n;
             while ((n = body.readNBytes(buf, 0, buf.length)) > 0) {
                 hasher.update(buf, 0, n);
+                if (sha != null) {
+                    sha.update(buf, 0, n);
+                }
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                 while (bb.hasRemaining()) {
                     out.write(bb);

@@ -51,6 +51,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * mounts/&lt;hex&gt;/             mount point of the shared mount of an image; its existence pins the image
  * leases/&lt;id&gt;               who holds a lease (informational; the lock is what counts)
  * quarantine/                 files fsck found with wrong content
+ * index/sha256/ab/cdef…       -&gt; the object with that sha256 ({@link Sha256Index}; a cache that fsck rebuilds)
  * tmp/                        partial writes, garbage after a crash
  * gc.lock                     shared by leases and writers, exclusive for GC
  * gc.gate                     held by a GC waiting for leases to end, so new leases wait behind it
@@ -138,7 +139,7 @@ public final class Store {
             }
             checkMeta(meta);
             removeInitLeftovers(root);
-            for (String d : List.of("images", "refs", "mounts", "leases", "quarantine")) {
+            for (String d : List.of("images", "refs", "mounts", "leases", "quarantine", "index/sha256")) {
                 Files.createDirectories(root.resolve(d));
             }
         } catch (StoreException e) {
@@ -147,6 +148,7 @@ public final class Store {
             throw new StoreException("cannot open store " + root + ": " + e.getMessage(), e);
         }
         ObjectDirectory objects = ObjectDirectory.open(root.resolve("objects"), root.resolve("tmp"));
+        objects.useIndex(new Sha256Index(root.resolve("index/sha256")));
         restrictModes(root);
         return new Store(root, objects, Scratch.open(root.resolve("tmp")), reader);
     }
@@ -159,7 +161,7 @@ public final class Store {
     static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
 
     private static void restrictModes(Path root) throws StoreException {
-        for (String d : List.of("", "objects", "images", "refs", "mounts", "leases", "quarantine", "tmp")) {
+        for (String d : List.of("", "objects", "images", "refs", "mounts", "leases", "quarantine", "tmp", "index")) {
             Path dir = root.resolve(d);
             try {
                 if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
@@ -783,6 +785,8 @@ public final class Store {
                 }
             }
             if (!dryRun) {
+                // entries whose object just went (or went earlier): a lookup would skip them anyway
+                objects.index().sweep(objects::contains);
                 scratch.cleanIfIdle();
             }
             return new GcReport(true, dryRun, imagesRemoved, objectsRemoved, freed, imagesKept, objectsKept, List.copyOf(warnings));
@@ -863,6 +867,7 @@ public final class Store {
                 files.addAll(list(prefix));
             }
             AtomicLong checked = new AtomicLong();
+            Map<Digest, byte[]> good = new java.util.concurrent.ConcurrentHashMap<>();
             ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
             try {
                 List<Future<?>> work = new ArrayList<>();
@@ -881,11 +886,14 @@ public final class Store {
                                     quarantine(f, dryRun, quarantined);
                                     continue;
                                 }
-                                Digest actual = FsVerity.digest(f, hasher, buf);
+                                java.security.MessageDigest sha = ObjectDirectory.newSha256();
+                                Digest actual = digestBoth(f, hasher, sha, buf);
                                 checked.incrementAndGet();
                                 if (!actual.equals(named)) {
                                     problems.add("object " + f + " has content " + actual.hex() + " (tampered or corrupt)");
                                     quarantine(f, dryRun, quarantined);
+                                } else {
+                                    good.put(named, sha.digest());
                                 }
                             } catch (StoreException e) {
                                 failure.compareAndSet(null, e);
@@ -911,6 +919,9 @@ public final class Store {
                 pool.shutdownNow();
             }
 
+            if (!dryRun) {
+                rebuildIndex(good);
+            }
             SortedMap<Digest, List<Digest>> missing = new TreeMap<>();
             int imagesChecked = 0;
             for (Map.Entry<Digest, Path> img : images().entrySet()) {
@@ -951,6 +962,43 @@ public final class Store {
             }
             return new FsckReport((int) checked.get(), imagesChecked, List.copyOf(quarantined), missing, List.copyOf(problems));
         }
+    }
+
+    /**
+     * Makes the sha256 index say exactly what the objects hold: entries of objects fsck did not find
+     * good (or whose sha256 is another) go, every good object gets its entry.
+     */
+    private void rebuildIndex(Map<Digest, byte[]> good) throws StoreException {
+        Sha256Index index = objects.index();
+        Map<String, Digest> bySha = new java.util.HashMap<>();
+        good.forEach((d, sha) -> bySha.put(java.util.HexFormat.of().formatHex(sha), d));
+        index.sweep(d -> good.containsKey(d));
+        // an entry whose object is good but whose name is not that object's sha256 points wrong
+        index.sweep(d -> {
+            byte[] sha = good.get(d);
+            return sha != null && index.lookup(sha, objects).map(d::equals).orElse(false);
+        });
+        good.forEach((d, sha) -> index.put(sha, d));
+    }
+
+    /** fs-verity digest and sha256 of a file in one read. */
+    private static Digest digestBoth(Path f, FsVerityHasher hasher, java.security.MessageDigest sha, ByteBuffer buf) throws IOException {
+        hasher.reset();
+        buf.clear();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.READ)) {
+            while (ch.read(buf) >= 0) {
+                if (!buf.hasRemaining()) {
+                    buf.flip();
+                    sha.update(buf.duplicate());
+                    hasher.update(buf);
+                    buf.clear();
+                }
+            }
+        }
+        buf.flip();
+        sha.update(buf.duplicate());
+        hasher.update(buf);
+        return hasher.digest();
     }
 
     /** The saved object list, rebuilt from the image reader when missing or damaged. */

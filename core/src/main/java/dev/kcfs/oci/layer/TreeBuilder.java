@@ -102,6 +102,7 @@ public final class TreeBuilder {
     private long bodyBytes;
     private long entries;
     private final long maxEntries;
+    private KnownBodies known = KnownBodies.NONE;
 
     /**
      * @param sink     receives every body larger than {@link #INLINE_LIMIT}
@@ -130,7 +131,16 @@ public final class TreeBuilder {
      * @param source names the layer in error messages (e.g. its digest)
      */
     public void apply(InputStream tar, String source) throws IOException {
+        apply(tar, source, KnownBodies.NONE);
+    }
+
+    /**
+     * {@link #apply(InputStream, String)}, taking the bodies {@code known} names from the store instead
+     * of the stream (they are still read past, so a check around the stream sees every byte).
+     */
+    public void apply(InputStream tar, String source, KnownBodies known) throws IOException {
         this.source = source;
+        this.known = known;
         touched = Collections.newSetFromMap(new IdentityHashMap<>());
         TarReader reader = new TarReader(tar, source);
         TarEntry e;
@@ -272,7 +282,13 @@ public final class TreeBuilder {
         if (size == 0) {
             return new RegularFile(st, xattrs, 0, null, null, null);
         }
+        Digest stored = known.known(reader.offset(), e);
         InputStream body = reader.body();
+        if (stored != null && size > INLINE_LIMIT) {
+            RegularFile placeholder = new RegularFile(st, xattrs, size, null, null, null);
+            pending.put(placeholder, CompletableFuture.completedFuture(stored));
+            return placeholder; // the reader skips the body at the next entry
+        }
         if (size <= INLINE_LIMIT) {
             byte[] content = body.readNBytes((int) size);
             if (content.length != size) {

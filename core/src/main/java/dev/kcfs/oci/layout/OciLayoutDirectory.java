@@ -8,6 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.channels.FileChannel;
+import java.nio.ByteBuffer;
+import dev.kcfs.oci.BlobRanges;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.Digests;
 
 /** An OCI image layout directory. */
 public final class OciLayoutDirectory extends OciLayout {
@@ -42,6 +48,30 @@ public final class OciLayoutDirectory extends OciLayout {
         } catch (NoSuchFileException e) {
             throw new OciException(describe() + ": blob sha256:" + hex + " is missing at " + p);
         }
+    }
+
+    /** The blob file read at offsets: a layout on disk needs no download to skip what the store has. */
+    @Override
+    public BlobRanges ranges(Descriptor blob) throws IOException {
+        String what = describe() + " blob " + blob.digest();
+        Path p = dir.resolve("blobs").resolve("sha256").resolve(Digests.sha256Hex(blob.digest(), what));
+        return (offset, length) -> {
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                if (ch.size() != blob.size()) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the file " + p + " has " + ch.size()
+                            + " bytes, the manifest says " + blob.size());
+                }
+                ByteBuffer buf = ByteBuffer.allocate(length);
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf, offset + buf.position()) < 0) {
+                        throw new OciException(what + ": " + p + " ended before byte " + (offset + length));
+                    }
+                }
+                return buf.array();
+            } catch (NoSuchFileException e) {
+                throw new OciException(OciException.Kind.NOT_FOUND, what + " is missing at " + p);
+            }
+        };
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.kcfs.oci.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kcfs.oci.stream.BlockInputStream;
+import dev.kcfs.oci.BlobRanges;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.Digests;
 import dev.kcfs.oci.ImageManifest;
@@ -22,7 +23,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -276,7 +279,7 @@ public final class RegistryClient {
             return ref.digest();
         }
         String what = manifestWhat(ref, ref.tag());
-        HttpResponse<InputStream> r = request(ref, api(ref, "/manifests/" + ref.tag()), "HEAD", Manifests.ACCEPT, what, -1);
+        HttpResponse<InputStream> r = request(ref, api(ref, "/manifests/" + ref.tag()), "HEAD", Manifests.ACCEPT, what, null);
         r.body().close();
         Optional<String> announced = r.headers().firstValue("Docker-Content-Digest");
         if (announced.isPresent()) {
@@ -305,6 +308,127 @@ public final class RegistryClient {
             throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry announces " + declared + " bytes, the manifest says " + d.size());
         }
         return new VerifiedBlobStream(new Resuming(ref, d, what, r.body()), d.digest(), d.size(), what);
+    }
+
+    /**
+     * Bytes {@code [offset, offset+length)} of a blob (HTTP Range). Returns null when the registry
+     * answers with the whole blob (200: it ignores Range), so the caller can pull the layer whole.
+     * A transfer that breaks is asked again up to the client's attempts; an answer with another
+     * range or another length than asked is refused (the bytes cannot be checked against the blob's
+     * digest, so they must at least be where they were asked for).
+     */
+    public byte[] blobRange(ImageReference ref, Descriptor d, long offset, int length) throws IOException {
+        String what = "blob " + d.digest() + " of " + ref.registry() + "/" + ref.repository();
+        Digests.sha256Hex(d.digest(), what);
+        if (offset < 0 || length <= 0 || offset + length > d.size()) {
+            throw new IllegalArgumentException("range " + offset + "+" + length + " outside blob of " + d.size() + " bytes");
+        }
+        long last = offset + length - 1;
+        IOException failure = null;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            HttpResponse<InputStream> r = request(ref, api(ref, "/blobs/" + d.digest()), "GET", "*/*", what, "bytes=" + offset + "-" + last);
+            try (InputStream body = r.body()) {
+                if (r.statusCode() == 200) {
+                    return null;
+                }
+                String range = r.headers().firstValue("Content-Range").orElse("");
+                if (!range.equals("bytes " + offset + "-" + last + "/" + d.size()) && !range.equals("bytes " + offset + "-" + last + "/*")) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for bytes " + offset + "-" + last
+                            + ", the registry answered Content-Range '" + range + "'; refused");
+                }
+                byte[] bytes = body.readNBytes(length + 1);
+                if (bytes.length == length) {
+                    return bytes;
+                }
+                if (bytes.length > length) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for " + length + " bytes at " + offset
+                            + ", the registry sent more; refused");
+                }
+                failure = new OciException(OciException.Kind.UNREACHABLE, what + ": range " + offset + "-" + last + " ended after "
+                        + bytes.length + " of " + length + " bytes");
+            } catch (OciException e) {
+                throw e;
+            } catch (IOException e) {
+                failure = new OciException(OciException.Kind.UNREACHABLE, what + ": range " + offset + "-" + last + " broke off ("
+                        + e.getMessage() + ")", e);
+            }
+            if (attempt < attempts) {
+                sleep(backoff(attempt));
+            }
+        }
+        throw failure;
+    }
+
+    /**
+     * Several ranges of a blob in one request (a {@code multipart/byteranges} answer, as registries
+     * serving blobs through Go's {@code http.ServeContent} give). A registry that answers with one
+     * part or the whole blob is asked range by range instead; each part must be the range asked.
+     */
+    List<byte[]> blobRanges(ImageReference ref, Descriptor d, List<long[]> ranges) throws IOException {
+        String what = "blob " + d.digest() + " of " + ref.registry() + "/" + ref.repository();
+        StringBuilder header = new StringBuilder("bytes=");
+        for (long[] r : ranges) {
+            header.append(header.length() > 6 ? "," : "").append(r[0]).append('-').append(r[0] + r[1] - 1);
+        }
+        HttpResponse<InputStream> resp = request(ref, api(ref, "/blobs/" + d.digest()), "GET", "*/*", what, header.toString());
+        String type = resp.headers().firstValue("Content-Type").orElse("");
+        int b = type.indexOf("boundary=");
+        if (resp.statusCode() != 206 || !type.startsWith("multipart/byteranges") || b < 0) {
+            resp.body().close();
+            List<byte[]> out = new ArrayList<>();
+            for (long[] r : ranges) {
+                byte[] got = blobRange(ref, d, r[0], (int) r[1]);
+                if (got == null) {
+                    return null;
+                }
+                out.add(got);
+            }
+            return out;
+        }
+        String boundary = type.substring(b + 9).replace("\"", "").trim();
+        List<byte[]> out = new ArrayList<>();
+        try (InputStream in = new java.io.BufferedInputStream(resp.body(), 1 << 16)) {
+            for (long[] r : ranges) {
+                String want = "bytes " + r[0] + "-" + (r[0] + r[1] - 1) + "/" + d.size();
+                String line;
+                do {
+                    line = line(in, what);
+                } while (line.isEmpty());
+                if (!line.equals("--" + boundary)) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": multipart answer has '" + line + "' where a part should start");
+                }
+                String range = null;
+                while (!(line = line(in, what)).isEmpty()) {
+                    if (line.regionMatches(true, 0, "Content-Range:", 0, 14)) {
+                        range = line.substring(14).trim();
+                    }
+                }
+                if (!want.equals(range)) {
+                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for " + want + ", the registry answered Content-Range '"
+                            + range + "'; refused");
+                }
+                byte[] part = in.readNBytes((int) r[1]);
+                if (part.length != r[1]) {
+                    throw new OciException(OciException.Kind.UNREACHABLE, what + ": multipart answer ended inside " + want);
+                }
+                out.add(part);
+            }
+        }
+        return out;
+    }
+
+    private static String line(InputStream in, String what) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) != '\n') {
+            if (c < 0 || sb.length() > 8192) {
+                throw new OciException(OciException.Kind.UNREACHABLE, what + ": multipart answer broke off");
+            }
+            if (c != '\r') {
+                sb.append((char) c);
+            }
+        }
+        return sb.toString();
     }
 
     /**
@@ -425,11 +549,11 @@ public final class RegistryClient {
 
     /** As above; {@code from >= 0} asks for the bytes from there on (a 206 answer is then accepted). */
     private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what, long from) throws IOException {
-        return request(ref, uri, "GET", accept, what, from);
+        return request(ref, uri, "GET", accept, what, from >= 0 ? "bytes=" + from + "-" : null);
     }
 
     /** GET or HEAD with auth, redirects and retries. */
-    private HttpResponse<InputStream> request(ImageReference ref, URI uri, String method, String accept, String what, long from)
+    private HttpResponse<InputStream> request(ImageReference ref, URI uri, String method, String accept, String what, String range)
             throws IOException {
         String scopeKey = ref.apiHost() + "/" + ref.repository();
         boolean triedAuth = false;
@@ -437,9 +561,9 @@ public final class RegistryClient {
         for (int redirects = 0; ; ) {
             boolean sameHost = target.getHost().equalsIgnoreCase(uri.getHost()) && target.getPort() == uri.getPort();
             String auth = sameHost ? authorization.get(scopeKey) : null;
-            HttpResponse<InputStream> r = send(target, method, accept, auth, what, from);
+            HttpResponse<InputStream> r = send(target, method, accept, auth, what, range);
             int status = r.statusCode();
-            if (status == 200 || (status == 206 && from >= 0)) {
+            if (status == 200 || (status == 206 && range != null)) {
                 return r;
             }
             String challenge = r.headers().firstValue("WWW-Authenticate").orElse(null);
@@ -474,10 +598,11 @@ public final class RegistryClient {
 
     /** One request, retried on transient failures. */
     private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what) throws IOException {
-        return send(uri, "GET", accept, auth, what, -1);
+        return send(uri, "GET", accept, auth, what, null);
     }
 
-    private HttpResponse<InputStream> send(URI uri, String method, String accept, String auth, String what, long from) throws IOException {
+    /** @param range a Range header value ({@code bytes=A-B}), or null */
+    private HttpResponse<InputStream> send(URI uri, String method, String accept, String auth, String what, String range) throws IOException {
         IOException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
@@ -486,8 +611,8 @@ public final class RegistryClient {
                 // an HTTP/2 client would offer an h2c upgrade that plain registries and proxies need not understand
                 b.version(HttpClient.Version.HTTP_1_1);
             }
-            if (from > 0) {
-                b.header("Range", "bytes=" + from + "-");
+            if (range != null) {
+                b.header("Range", range);
             }
             if (auth != null) {
                 b.header("Authorization", auth);
@@ -700,6 +825,21 @@ public final class RegistryClient {
         @Override
         public InputStream openBlob(Descriptor blob) throws IOException {
             return blob(ref, blob);
+        }
+
+        @Override
+        public BlobRanges ranges(Descriptor blob) {
+            return new BlobRanges() {
+                @Override
+                public byte[] read(long offset, int length) throws IOException {
+                    return blobRange(ref, blob, offset, length);
+                }
+
+                @Override
+                public List<byte[]> readMany(List<long[]> ranges) throws IOException {
+                    return ranges.size() == 1 ? BlobRanges.super.readMany(ranges) : blobRanges(ref, blob, ranges);
+                }
+            };
         }
 
         @Override

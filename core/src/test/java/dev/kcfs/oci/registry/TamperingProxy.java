@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * broken networks, proxies and hostile mirrors the client must survive or reject.
  */
 final class TamperingProxy implements AutoCloseable {
-    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED, NO_DIGEST_HEADER }
+    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED, NO_DIGEST_HEADER, IGNORE_RANGE, SHIFT_RANGE }
 
     volatile Mode mode = Mode.FORWARD;
     final AtomicInteger requests = new AtomicInteger();
@@ -80,6 +80,13 @@ final class TamperingProxy implements AutoCloseable {
             }
             for (String h : List.of("Accept", "Authorization", "Range")) {
                 String v = ex.getRequestHeaders().getFirst(h);
+                if (h.equals("Range") && v != null && mode == Mode.IGNORE_RANGE) {
+                    continue; // a server without Range support: the whole blob, 200
+                }
+                if (h.equals("Range") && v != null && mode == Mode.SHIFT_RANGE && v.matches("bytes=\\d+-\\d+")) {
+                    long[] r = java.util.Arrays.stream(v.substring(6).split("-")).mapToLong(Long::parseLong).toArray();
+                    v = "bytes=" + (r[0] + 1) + "-" + (r[1] + 1); // another range than asked (the Content-Range says so)
+                }
                 if (v != null) {
                     b.header(h, v);
                 }
