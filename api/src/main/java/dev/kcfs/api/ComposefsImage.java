@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
- * A composefs image admins ask the cluster to prebuild (ARCHITECTURE.md section 3). Cluster-scoped:
+ * A composefs image admins ask the cluster to prebuild (docs/architecture.md, 'From a ComposefsImage to a pod's files'). Cluster-scoped:
  * it does not implement {@link Namespaced}. The operator writes the status; node agents read the spec.
  */
 @Group(ComposefsImage.GROUP)

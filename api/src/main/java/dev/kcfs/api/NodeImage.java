@@ -5,7 +5,7 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 
 /**
- * One image on one node. files and objects are not in ARCHITECTURE.md's list but the image status
+ * One image on one node. files and objects are extra fields, but the image status
  * reports them, and only the nodes that built the image know them.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
-/** The generated CRDs carry the validation, scope and columns of ARCHITECTURE.md section 3. */
+/** The generated CRDs carry the validation, scope and printer columns users rely on (README, 'ComposefsImage'). */
 class GeneratedCrdTest {
   private static final String SHA =
       "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -29,7 +29,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code kcfs info}: upstream composefs-info (FORMAT.md 8). */
+/** {@code kcfs info}: upstream composefs-info's commands and output. */
 @Command(name = "info", sortOptions = false,
         description = {"Show what composefs images hold.",
             "  ls               entries with symlink targets and backing objects",
@@ -120,7 +120,7 @@ final class InfoCommand implements Callable<Integer> {
 
     /**
      * Like composefs-info: the kernel's measurement when the file has fs-verity enabled, else
-     * computed here (same value; for empty files the kernel's all-zero root hash, see FORMAT.md 6.1).
+     * computed here (same value; for empty files the kernel's all-zero root hash, see docs/format.md, 'fs-verity digests').
      */
     private static Digest measure(KernelVerity kernel, Path file) throws IOException {
         try {

@@ -112,7 +112,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
         }
     }
 
-    /** [min, max] with upstream's rules (FORMAT.md 4.11). */
+    /** [min, max] with upstream's rules (docs/format.md, 'Format versions'). */
     int[] versions() {
         int min;
         int max;

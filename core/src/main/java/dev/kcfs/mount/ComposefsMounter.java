@@ -19,7 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Mounts composefs images the way {@code mount.composefs} does (FORMAT.md 7.1), through JNA:
+ * Mounts composefs images the way {@code mount.composefs} does (docs/format.md, 'Mounting'), through JNA:
  * EROFS straight from the image file (loop device where the kernel cannot), then an overlay with
  * the EROFS as lower layer and the object directories as data-only layers, {@code metacopy=on},
  * {@code redirect_dir=on} and, when asked and available, {@code verity=require}. The EROFS mount

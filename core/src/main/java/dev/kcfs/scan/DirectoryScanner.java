@@ -50,7 +50,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Builds a {@link Directory} tree from a directory on disk with the semantics of upstream
- * {@code mkcomposefs SRC_DIR} (FORMAT.md 5.1):
+ * {@code mkcomposefs SRC_DIR} (docs/format.md, 'Building from a directory'):
  * <ul>
  *   <li>every entry is {@code lstat}ed (symlinks are never followed below the root);</li>
  *   <li>hardlinks are <em>not</em> detected: every path is its own inode and non-directories get

@@ -30,7 +30,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A content-addressed directory of file bodies, {@code ab/cdef…} named by their fs-verity digest
- * (FORMAT.md 5.2), usable as an overlayfs data-only layer.
+ * (docs/format.md, 'Object names'), usable as an overlayfs data-only layer.
  *
  * <p>Guarantee, also across crashes: a file under a digest name always has exactly the content
  * that digest names, and an existing object is never rewritten. Objects are written to a private

@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The node store (ARCHITECTURE.md 5):
+ * The node store (docs/store.md):
  * <pre>
  * kcfs-store.properties       format version and digest algorithm
  * objects/ab/cdef…            file bodies ({@link ObjectDirectory})

@@ -11,7 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 
 /**
- * The kernel's fs-verity ioctls (FORMAT.md 6.3): enable verity on a file and measure it.
+ * The kernel's fs-verity ioctls (docs/format.md, 'fs-verity digests'): enable verity on a file and measure it.
  *
  * <p>Verity is a detected capability: kernels without {@code CONFIG_FS_VERITY} and filesystems
  * without the feature answer EOPNOTSUPP/ENOTTY, which this class reports as {@link Enable#UNSUPPORTED}

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** FORMAT.md 4.12: the min and small images, their sha256 and their own fs-verity digest. */
+/** Upstream's golden min and small images: their sha256 and their own fs-verity digest. */
 class GoldenVectorsTest {
     static final String MIN = "/ 4096 40755 2 0 0 0 0.0 - - -\n";
     static final String SMALL = MIN

@@ -77,7 +77,7 @@ class ImageConformanceTest {
         Directory root = DumpParser.parse(a.dumpBytes(), a.strict());
         ErofsWriter.write(root, a.options(), f);
         Fsck.assertClean(fsck, f, false);
-        // Files over 8 TiB get upstream's chunk-map quirk (FORMAT.md 10.16): the map is moved to a data
+        // Files over 8 TiB get upstream's chunk-map quirk (docs/format.md, 'Inodes'): the map is moved to a data
         // block that the kernel never reads, so extracting them fails for upstream's images as well.
         boolean huge = TreeWalker.entries(root).stream().anyMatch(e -> e.inode() instanceof RegularFile rf
                 && rf.isExternal() && Long.compareUnsigned(rf.size(), 1L << 43) > 0);

@@ -91,7 +91,7 @@ public final class ObjectDirectoryBenchmark {
         }
     }
 
-    /** Per object: copy to a temp, fsync it, rename (FORMAT.md 5.3), as mkcomposefs --digest-store does. */
+    /** Per object: copy to a temp, fsync it, rename, as mkcomposefs --digest-store does (docs/format.md, 'Building from a directory'). */
     private static void upstreamLike(List<Path> files, List<Digest> digests, Path objects, Path tmp, int threads) throws Exception {
         Files.createDirectories(tmp);
         parallel(threads, files.size(), i -> {

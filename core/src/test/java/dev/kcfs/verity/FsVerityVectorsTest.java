@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The fs-verity vectors of FORMAT.md 6.2 (checked there against `fsverity digest`). */
+/** Upstream's fs-verity vectors (each also what `fsverity digest` prints; docs/format.md, 'fs-verity digests'). */
 class FsVerityVectorsTest {
 
     static byte[] content(String kind, int size) {

@@ -8,7 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.function.ToIntFunction;
 
-/** The node agent's Prometheus metrics (names as in ARCHITECTURE.md §8), next to the CSI plugin's. */
+/** The node agent's Prometheus metrics (docs/architecture.md, 'Metrics'), next to the CSI plugin's. */
 final class AgentMetrics {
     private final MeterRegistry registry;
 

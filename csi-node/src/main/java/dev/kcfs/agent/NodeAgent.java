@@ -50,7 +50,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node agent (ARCHITECTURE.md 4): runs in the CSI plugin process, watches the ComposefsImages and
+ * The node agent (docs/architecture.md, steps 3-4 of 'From a ComposefsImage to a pod's files'): runs in the CSI plugin process, watches the ComposefsImages and
  * this node's Node, builds every image whose {@code spec.nodeSelector} matches the node's labels (and
  * the ones pods ask for, see {@link #request}) into the node store, reports them in this node's
  * {@code ComposefsNode}, and drops and collects what is no longer wanted.

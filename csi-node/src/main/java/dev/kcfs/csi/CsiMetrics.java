@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The node plugin's Prometheus metrics (names as in ARCHITECTURE.md §8): publishes, errors by RPC
+ * The node plugin's Prometheus metrics (docs/architecture.md, 'Metrics'): publishes, errors by RPC
  * and code, the publish latency histogram, mounts, and store statistics.
  */
 public final class CsiMetrics {

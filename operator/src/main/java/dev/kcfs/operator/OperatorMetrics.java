@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The operator's Prometheus metrics (ARCHITECTURE.md section 8). Per-image gauges are the only
+ * The operator's Prometheus metrics (docs/architecture.md, 'Metrics'). Per-image gauges are the only
  * labelled-by-name series; they are removed when the image goes, so series stay O(images).
  */
 public final class OperatorMetrics {

@@ -3,7 +3,7 @@ package dev.kcfs.image.dump;
 import java.io.ByteArrayOutputStream;
 
 /**
- * The escaping of composefs dump fields (FORMAT.md 3.2), both ways. Decoding accepts {@code \\},
+ * The escaping of composefs dump fields (docs/format.md, 'Escaping'), both ways. Decoding accepts {@code \\},
  * {@code \n}, {@code \r}, {@code \t} and {@code \xHH}; encoding is canonical (what composefs-info
  * prints), so a decoded-then-encoded field of a canonical dump is byte-identical.
  */

@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Reads a composefs dump (composefs-dump(5), FORMAT.md section 3) into a tree, with the rules of
+ * Reads a composefs dump (composefs-dump(5); docs/format.md, 'The dump format') into a tree, with the rules of
  * upstream {@code mkcomposefs --from-file} 1.0.8.
  *
  * <p>Strict mode (the default for callers; upstream's {@code CFS_PARSE_STRICT}) additionally rejects
@@ -39,7 +39,7 @@ import java.util.TreeMap;
  * <p>Errors are {@link DumpFormatException}s naming the line and the problem.
  */
 public final class DumpParser {
-    /** Upstream limits (FORMAT.md 3.1). */
+    /** Upstream limits (docs/format.md, 'The dump format'). */
     public static final int MAX_NAME = 255;
     public static final int MAX_INLINE_CONTENT = 5000;
     public static final int MAX_XATTR_NAME = 255;

@@ -14,7 +14,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * Writes a tree as a composefs dump exactly like {@code composefs-info dump} (FORMAT.md 3.2, 8):
+ * Writes a tree as a composefs dump exactly like {@code composefs-info dump} (docs/format.md, 'Escaping'):
  * depth-first, children sorted bytewise, canonical escaping, hardlinks after their first
  * occurrence printed with {@code @MODE} and the first path as PAYLOAD, xattrs in list order (the
  * image order when the tree came from {@link dev.kcfs.image.erofs.ErofsReader}).

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * Every on-disk constant and struct layout of a composefs image (composefs header + EROFS), in one
- * place, as written by upstream mkcomposefs 1.0.8. See FORMAT.md section 4. All integers are
+ * place, as written by upstream mkcomposefs 1.0.8. See docs/format.md, 'Image layout'. All integers are
  * little-endian.
  */
 public final class ErofsFormat {

@@ -29,7 +29,7 @@ import java.util.TreeSet;
 
 /**
  * Loads a composefs image (ours or upstream's) back into a tree, undoing the writer's rewrite the
- * way {@code composefs-info} does (FORMAT.md 4.4 end, 10.10, 10.11): metacopy and redirect become
+ * way {@code composefs-info} does (docs/format.md, 'Tree rewrite' and 'Upstream quirks kcfs keeps'): metacopy and redirect become
  * digest and payload, overlay bookkeeping xattrs are dropped, escaped ones unescaped, escaped
  * whiteouts become 0/0 character devices again, the root stubs and {@code .}/{@code ..} are skipped.
  * An inode reached through several dirents (the same nid) becomes one {@link Inode} object.
@@ -385,7 +385,7 @@ public final class ErofsReader {
         return a.length >= p.length && Arrays.equals(a, 0, p.length, p, 0, p.length);
     }
 
-    /** FORMAT.md 4.4 (end): what composefs-info does to xattrs when loading. */
+    /** What composefs-info does to xattrs when loading (docs/format.md, 'Tree rewrite', last paragraph). */
     private List<Xattr> undoRewrite(Raw r, List<Xattr> xs) {
         List<Xattr> out = scratchKept;
         out.clear();
@@ -413,7 +413,7 @@ public final class ErofsReader {
                     }
                 } else if (is(n, ErofsFormat.XATTR_REDIRECT)) {
                     byte[] v = x.value();
-                    // upstream over-reads here (FORMAT.md 10.10); we strip one '/' and keep the exact length
+                    // upstream over-reads here (docs/format.md, 'Upstream quirks kcfs keeps'); we strip one '/' and keep the exact length
                     r.payload = v.length > 0 && v[0] == '/' ? Arrays.copyOfRange(v, 1, v.length) : v;
                 }
                 continue;

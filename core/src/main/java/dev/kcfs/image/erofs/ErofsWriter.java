@@ -30,8 +30,8 @@ import java.util.Map;
 
 /**
  * Writes a tree as a composefs image byte-identical to upstream {@code mkcomposefs} 1.0.8
- * (FORMAT.md section 4): the tree rewrite of 4.4 on an internal copy (the caller's tree is not
- * touched), BFS inode order, compact/extended inodes, the placement loop, dirents, the shared xattr
+ * (docs/format.md, 'Image layout'): the tree rewrite ('Tree rewrite' there) on an internal copy
+ * (the caller's tree is not touched), BFS inode order, compact/extended inodes, the placement loop, dirents, the shared xattr
  * table with the xattr name filter, chunk-based external files and version selection.
  *
  * <p>Layout is computed first on a compact per-inode model; the image is then streamed once, in
@@ -830,7 +830,7 @@ public final class ErofsWriter {
                 layout = ErofsFormat.LAYOUT_CHUNK_BASED;
                 iu = n.chunkBits - ErofsFormat.BLOCK_BITS;
                 if (n.nBlocks > 0) {
-                    // FORMAT.md 10.16: upstream sets raw_blkaddr, then overwrites the low 16 bits (union)
+                    // docs/format.md, 'Inodes': upstream sets raw_blkaddr, then overwrites the low 16 bits (union)
                     iu |= n.blkaddr & 0xFFFF0000L; // int widened with sign, masked to the low 32 bits
                 }
             } else {
