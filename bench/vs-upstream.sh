@@ -65,9 +65,10 @@ printf '%-11s %-5s %9s %9s %9s   %s\n' job tool wall_s cpu_s rss_MiB "runs (wall
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
-# one timed run: appends "wall cpu rss_kib" to FILE; the command's output goes to $work/last.log
-timed() { # FILE PREPARE CMD...
-  local file=$1 prepare=$2; shift 2
+# one timed run: appends "wall cpu rss_kib" to FILE; the command's output goes to $work/last.log.
+# PREPARE is evaluated first with $side set to k (kcfs) or c (the reference).
+timed() { # FILE SIDE PREPARE CMD...
+  local file=$1 side=$2 prepare=$3; shift 3
   eval "$prepare"
   if ! /usr/bin/time -o "$work/time.out" -f '%e %U %S %M' "$@" >"$work/last.log" 2>&1; then
     echo "failed: $*" >&2; cat "$work/last.log" >&2; exit 1
@@ -83,13 +84,13 @@ compare() {
   shift; rcmd=("$@")
   : > "$work/$job.kcfs"; : > "$work/$job.ref"
   if [[ $prepare == : ]]; then   # one unmeasured run of each first: page cache, dentries, jars
-    timed /dev/null : "${kcmd[@]}"; timed /dev/null : "${rcmd[@]}"
+    timed /dev/null k : "${kcmd[@]}"; timed /dev/null c : "${rcmd[@]}"
   fi
   for ((i = 0; i < n; i++)); do
     if ((i % 2)); then
-      timed "$work/$job.ref" "$prepare" "${rcmd[@]}"; timed "$work/$job.kcfs" "$prepare" "${kcmd[@]}"
+      timed "$work/$job.ref" c "$prepare" "${rcmd[@]}"; timed "$work/$job.kcfs" k "$prepare" "${kcmd[@]}"
     else
-      timed "$work/$job.kcfs" "$prepare" "${kcmd[@]}"; timed "$work/$job.ref" "$prepare" "${rcmd[@]}"
+      timed "$work/$job.kcfs" k "$prepare" "${kcmd[@]}"; timed "$work/$job.ref" c "$prepare" "${rcmd[@]}"
     fi
   done
   local t c w u r
@@ -142,7 +143,7 @@ for job in "${jobs[@]}"; do
       same "$work/usr.k.cfs" "$work/usr.c.cfs" ;;
     store)
       [[ -n $runs ]] || job_runs=3
-      compare store "rm -rf '$work/store.k' '$work/store.c'; sync" \
+      compare store "rm -rf '$work/store.'\$side; sync" \
         "$kcfs" mkcomposefs --threads="$threads" --digest-store="$work/store.k" "$store_src" "$work/store.k.cfs" \
         -- "$ref" --threads="$threads" --digest-store="$work/store.c" "$store_src" "$work/store.c.cfs"
       same "$work/store.k.cfs" "$work/store.c.cfs"
