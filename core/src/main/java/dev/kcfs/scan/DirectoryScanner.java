@@ -2,9 +2,7 @@ package dev.kcfs.scan;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
-import com.sun.jna.NativeLong;
 import dev.kcfs.linux.Errno;
-import dev.kcfs.linux.LibC;
 import dev.kcfs.tree.DeviceNode;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.tree.Fifo;
@@ -185,7 +183,6 @@ public final class DirectoryScanner {
          */
         private final Memory listBuf = new Memory(XATTR_MAX);
         private final Memory valueBuf = new Memory(XATTR_MAX);
-        private final NativeLong xattrMax = new NativeLong(XATTR_MAX);
         private byte[] list = new byte[256];
         private final byte[] linkBuf = new byte[4097];
         private final ThreadLocal<Hashing> hashing = ThreadLocal.withInitial(Hashing::new);
@@ -469,7 +466,7 @@ public final class DirectoryScanner {
             }
             int listLen;
             try {
-                listLen = LibC.INSTANCE.llistxattr(cPath, listBuf, xattrMax).intValue();
+                listLen = (int) ScanCalls.llistxattr(cPath, listBuf, XATTR_MAX);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == Errno.EOPNOTSUPP) {
                     return List.of(); // the filesystem has no xattrs at all
@@ -507,7 +504,7 @@ public final class DirectoryScanner {
         /** The value, or null if the xattr vanished between list and get. */
         private byte[] getxattr(Path file, byte[] cPath, byte[] name, byte[] cName) throws ScanException {
             try {
-                int n = LibC.INSTANCE.lgetxattr(cPath, cName, valueBuf, xattrMax).intValue();
+                int n = (int) ScanCalls.lgetxattr(cPath, cName, valueBuf, XATTR_MAX);
                 return valueBuf.getByteArray(0, n);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == Errno.ENODATA) {
@@ -520,7 +517,7 @@ public final class DirectoryScanner {
 
         private byte[] readlink(Path file, byte[] cPath) throws ScanException {
             try {
-                int n = LibC.INSTANCE.readlink(cPath, linkBuf, new NativeLong(linkBuf.length)).intValue();
+                int n = (int) ScanCalls.readlink(cPath, linkBuf, linkBuf.length);
                 if (n >= linkBuf.length) {
                     throw new ScanException(file + ": symlink target longer than 4096 bytes");
                 }

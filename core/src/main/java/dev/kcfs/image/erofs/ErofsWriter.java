@@ -637,7 +637,9 @@ public final class ErofsWriter {
 
         // 4.10: shared iff the same (name, value) occurs on more than one inode
         void shareXattrs() throws ErofsException {
-            Map<XInfo, XInfo> infos = new HashMap<>(1 << 12);
+            // sized for two distinct xattrs per inode (an external file's metacopy and redirect), so
+            // the table of a large tree is not rehashed six times on the way
+            Map<XInfo, XInfo> infos = new HashMap<>(Math.max(1 << 12, order.size() * 3));
             Map<Xattr, XInfo> byIdentity = new IdentityHashMap<>();
             for (Node n : order) {
                 int plain = n.xattrs.length;
