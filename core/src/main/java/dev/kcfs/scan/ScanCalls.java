@@ -24,4 +24,16 @@ final class ScanCalls {
     static native long lgetxattr(byte[] path, byte[] name, Pointer value, long size) throws LastErrorException;
 
     static native long readlink(byte[] path, byte[] buf, long size) throws LastErrorException;
+
+    static final int O_RDONLY = 0;
+    static final int O_NOFOLLOW = 0400000;
+    static final int O_CLOEXEC = 02000000;
+    static final int POSIX_FADV_WILLNEED = 3;
+
+    static native int open(byte[] path, int flags) throws LastErrorException;
+
+    static native int close(int fd) throws LastErrorException;
+
+    /** Returns 0 or an error number (it does not set errno). */
+    static native int posix_fadvise(int fd, long offset, long len, int advice);
 }
