@@ -55,20 +55,30 @@ public final class Kcfs implements Runnable {
 
     /** Runs one command line; returns the exit code. */
     public int execute(String... args) {
+        if (args.length > 0 && args[0].equals("mkcomposefs")) {
+            Integer rc = MkcomposefsCommand.quickRun(this, args);
+            if (rc != null) {
+                out.flush();
+                return rc;
+            }
+        }
         CommandLine cl = new CommandLine(this);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
-        cl.setExecutionExceptionHandler((e, line, parseResult) -> {
-            err.println("kcfs: " + Failures.describe(e));
-            if (debug) {
-                e.printStackTrace(err);
-            }
-            err.flush();
-            return 1;
-        });
+        cl.setExecutionExceptionHandler((e, line, parseResult) -> failed(e));
         int rc = cl.execute(args);
         out.flush();
         return rc;
+    }
+
+    /** Reports a failed command (no stack trace unless --debug); returns the exit code 1. */
+    int failed(Throwable e) {
+        err.println("kcfs: " + Failures.describe(e));
+        if (debug) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
     }
 
     @Override

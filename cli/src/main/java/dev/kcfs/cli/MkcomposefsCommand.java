@@ -180,7 +180,8 @@ final class MkcomposefsCommand implements Callable<Integer> {
     /**
      * Writes the image to a temporary file beside the target, makes it durable, commits the object
      * store, then renames: readers see either no image or the whole one, and an image never
-     * refers to objects that are not durable yet. Returns the image's fs-verity digest.
+     * refers to objects that are not durable yet. Returns the image's fs-verity digest with
+     * {@code --print-digest}, else null.
      */
     private Digest writeAtomically(Path target, Directory root, int[] versions, Store store) throws IOException {
         if (Files.isDirectory(target)) {
@@ -197,11 +198,14 @@ final class MkcomposefsCommand implements Callable<Integer> {
         try {
             Digest digest;
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                DigestingOutputStream out = new DigestingOutputStream(Channels.newOutputStream(ch));
+                // hash the image only when asked: the bin/kcfs JIT choice for dumps (C1) has no SHA-256 intrinsic
+                OutputStream file = Channels.newOutputStream(ch);
+                DigestingOutputStream digesting = printDigest ? new DigestingOutputStream(file) : null;
+                OutputStream out = digesting != null ? digesting : file;
                 Formats.writeImage(root, versions[0], versions[1], out);
                 out.flush();
                 ch.force(true);
-                digest = out.digest();
+                digest = digesting != null ? digesting.digest() : null;
             } catch (IOException e) {
                 if (e.getClass().getName().startsWith("dev.kcfs.")) {
                     throw e; // the tree cannot be written: the writer's message says why
@@ -252,6 +256,144 @@ final class MkcomposefsCommand implements Callable<Integer> {
     }
 
     private ParameterException usage(String message) {
+        if (spec == null) {
+            throw new QuickFallback(); // parsed by quickRun: let picocli parse it again and report
+        }
         return new ParameterException(spec.commandLine(), message);
+    }
+
+    // -------------------------------------------------------------------------------------------
+    // the common command lines without picocli
+
+    /**
+     * Runs the common command lines (known options, one or two operands) without building
+     * picocli's model, which costs ~0.25 s of CPU per process, a third of a whole dump -> image
+     * run (bench/README.md, issue 13). Returns null, having done nothing, when the line holds
+     * anything else or fails a check: picocli then parses it again and reports as usual, so
+     * messages and exit codes are picocli's in every case this path does not run to the end.
+     */
+    static Integer quickRun(Kcfs kcfs, String[] args) {
+        MkcomposefsCommand c = quickParse(args);
+        if (c == null) {
+            return null;
+        }
+        c.kcfs = kcfs;
+        if (c.debugFlag) {
+            kcfs.debug = true;
+        }
+        try {
+            c.versions();
+            c.checkArguments();
+        } catch (RuntimeException e) {
+            return null;
+        }
+        try {
+            return c.call();
+        } catch (Exception | OutOfMemoryError e) {
+            return kcfs.failed(e); // what picocli's execution exception handler does
+        }
+    }
+
+    private boolean debugFlag;
+
+    private static final class QuickFallback extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        QuickFallback() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** args[0] is "mkcomposefs"; null for anything but plain known options and operands. */
+    static MkcomposefsCommand quickParse(String[] args) {
+        MkcomposefsCommand c = new MkcomposefsCommand();
+        c.scan = new ScanOptions();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        int operands = 0;
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-") || !a.startsWith("-")) {
+                if (a.startsWith("@") || operands == 2) {
+                    return null; // picocli expands @argument files
+                }
+                if (operands++ == 0) {
+                    c.source = a;
+                } else {
+                    c.image = a;
+                }
+                continue;
+            }
+            int eq = a.indexOf('=');
+            String name = eq < 0 ? a : a.substring(0, eq);
+            if (!seen.add(name)) {
+                return null; // picocli rejects repeated options
+            }
+            boolean flag = true;
+            switch (name) {
+                case "--from-file" -> c.fromFile = true;
+                case "--print-digest" -> c.printDigest = true;
+                case "--print-digest-only" -> c.printDigestOnly = true;
+                case "--lenient" -> c.lenient = true;
+                case "--debug" -> c.debugFlag = true;
+                case "--use-epoch" -> c.scan.useEpoch = true;
+                case "--skip-devices" -> c.scan.skipDevices = true;
+                case "--skip-xattrs" -> c.scan.skipXattrs = true;
+                case "--user-xattrs" -> c.scan.userXattrs = true;
+                case "--no-prefetch" -> c.scan.noPrefetch = true;
+                default -> flag = false;
+            }
+            if (flag) {
+                if (eq >= 0) {
+                    return null;
+                }
+                continue;
+            }
+            String value;
+            if (eq >= 0) {
+                value = a.substring(eq + 1);
+            } else if (i + 1 < args.length) {
+                value = args[++i];
+            } else {
+                return null;
+            }
+            if (value.isEmpty() || value.startsWith("-") || value.startsWith("@")) {
+                return null;
+            }
+            if (name.equals("--digest-store")) {
+                try {
+                    c.digestStore = Path.of(value);
+                } catch (RuntimeException e) {
+                    return null;
+                }
+                continue;
+            }
+            Integer n = smallDecimal(value);
+            if (n == null) {
+                return null;
+            }
+            switch (name) {
+                case "--threads" -> c.scan.threads = n;
+                case "--version" -> c.version = n;
+                case "--min-version" -> c.minVersion = n;
+                case "--max-version" -> c.maxVersion = n;
+                default -> {
+                    return null;
+                }
+            }
+        }
+        return operands == 0 ? null : c;
+    }
+
+    /** Plain decimal digits without a leading zero (picocli would also take 0x.., #.., 0..). */
+    private static Integer smallDecimal(String s) {
+        if (s.length() > 6 || (s.length() > 1 && s.charAt(0) == '0')) {
+            return null;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+                return null;
+            }
+        }
+        return Integer.valueOf(s);
     }
 }

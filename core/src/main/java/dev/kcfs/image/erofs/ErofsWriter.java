@@ -218,6 +218,7 @@ public final class ErofsWriter {
         final byte[] value;
         final boolean slash;
         final int hash;
+        NameFacts facts;
         int prefixIndex;
         int prefixLength;
         int entrySize;
@@ -225,11 +226,14 @@ public final class ErofsWriter {
         int count;
         long offset;
 
-        XInfo(byte[] name, byte[] value, boolean slash) {
+        /** With {@code facts} of this very name array when known (saves hashing the name again). */
+        XInfo(byte[] name, NameFacts facts, byte[] value, boolean slash) {
             this.name = name;
             this.value = value;
             this.slash = slash;
-            this.hash = (Arrays.hashCode(name) * 31 + Arrays.hashCode(value)) * 2 + (slash ? 1 : 0);
+            this.facts = facts;
+            int nameHash = facts != null ? facts.hash : Arrays.hashCode(name);
+            this.hash = (nameHash * 31 + Arrays.hashCode(value)) * 2 + (slash ? 1 : 0);
         }
 
         int valueLength() {
@@ -237,11 +241,11 @@ public final class ErofsWriter {
         }
 
         void init() {
-            prefixIndex = prefixIndex(name);
-            prefixLength = prefixIndex == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[prefixIndex].length;
+            NameFacts f = facts != null ? facts : new NameFacts(name);
+            prefixIndex = f.prefixIndex;
+            prefixLength = f.prefixLength;
+            filterBit = f.filterBit;
             entrySize = roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + name.length - prefixLength + valueLength(), 4);
-            filterBit = 1 << (Xxh32.hash(name, prefixLength, name.length - prefixLength,
-                    ErofsFormat.XATTR_FILTER_SEED + prefixIndex) & 31);
         }
 
         boolean shared() {
@@ -263,6 +267,29 @@ public final class ErofsWriter {
             return new String(name, StandardCharsets.UTF_8);
         }
     }
+
+    /**
+     * What an xattr name alone decides: its hash, prefix and filter bit. Every external file
+     * carries a metacopy and most a redirect xattr with a value of their own, so these two names
+     * are worked out once, not once per file.
+     */
+    private static final class NameFacts {
+        final int hash;
+        final int prefixIndex;
+        final int prefixLength;
+        final int filterBit;
+
+        NameFacts(byte[] name) {
+            hash = Arrays.hashCode(name);
+            prefixIndex = prefixIndex(name);
+            prefixLength = prefixIndex == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[prefixIndex].length;
+            filterBit = 1 << (Xxh32.hash(name, prefixLength, name.length - prefixLength,
+                    ErofsFormat.XATTR_FILTER_SEED + prefixIndex) & 31);
+        }
+    }
+
+    private static final NameFacts METACOPY_FACTS = new NameFacts(ErofsFormat.XATTR_METACOPY);
+    private static final NameFacts REDIRECT_FACTS = new NameFacts(ErofsFormat.XATTR_REDIRECT);
 
     private static final Xattr[] NO_XATTRS = new Xattr[0];
 
@@ -610,7 +637,9 @@ public final class ErofsWriter {
 
         // 4.10: shared iff the same (name, value) occurs on more than one inode
         void shareXattrs() throws ErofsException {
-            Map<XInfo, XInfo> infos = new HashMap<>(1 << 12);
+            // sized for two distinct xattrs per inode (an external file's metacopy and redirect), so
+            // the table of a large tree is not rehashed six times on the way
+            Map<XInfo, XInfo> infos = new HashMap<>(Math.max(1 << 12, order.size() * 3));
             Map<Xattr, XInfo> byIdentity = new IdentityHashMap<>();
             for (Node n : order) {
                 int plain = n.xattrs.length;
@@ -626,8 +655,9 @@ public final class ErofsWriter {
                     Xattr x = i < plain ? n.xattrs[i] : null;
                     XInfo info = x == null ? null : byIdentity.get(x);
                     if (info == null) {
-                        XInfo key = x != null ? new XInfo(x.name(), x.value(), false)
-                                : new XInfo(ErofsFormat.XATTR_REDIRECT, n.data, true);
+                        XInfo key = x == null ? new XInfo(ErofsFormat.XATTR_REDIRECT, REDIRECT_FACTS, n.data, true)
+                                : new XInfo(x.name(), x.name() == ErofsFormat.XATTR_METACOPY ? METACOPY_FACTS : null,
+                                        x.value(), false);
                         info = infos.get(key);
                         if (info == null) {
                             info = key;
@@ -843,29 +873,31 @@ public final class ErofsWriter {
                 }
             }
             int icount = n.xsz == 0 ? 0 : (n.xsz - ErofsFormat.XATTR_HEADER_SIZE) / 4 + 1;
-            out.u16(layout << 1 | (n.extended ? 1 : 0));
-            out.u16(icount);
-            out.u16(n.mode);
+            out.reserve(ErofsFormat.EXTENDED_INODE_SIZE);
+            out.put16(layout << 1 | (n.extended ? 1 : 0));
+            out.put16(icount);
+            out.put16(n.mode);
             if (n.extended) {
-                out.u16(0);
-                out.u64(n.size);
-                out.u32((int) iu);
-                out.u32(n.index);
-                out.u32(n.uid);
-                out.u32(n.gid);
-                out.u64(n.mtimeSec);
-                out.u32(n.mtimeNsec);
-                out.u32(n.nlink);
-                out.zeros(16);
+                out.put16(0);
+                out.put64(n.size);
+                out.put32((int) iu);
+                out.put32(n.index);
+                out.put32(n.uid);
+                out.put32(n.gid);
+                out.put64(n.mtimeSec);
+                out.put32(n.mtimeNsec);
+                out.put32(n.nlink);
+                out.put64(0);
+                out.put64(0);
             } else {
-                out.u16(n.nlink);
-                out.u32((int) n.size);
-                out.u32(0);
-                out.u32((int) iu);
-                out.u32(n.index);
-                out.u16(n.uid);
-                out.u16(n.gid);
-                out.u32(0);
+                out.put16(n.nlink);
+                out.put32((int) n.size);
+                out.put32(0);
+                out.put32((int) iu);
+                out.put32(n.index);
+                out.put16(n.uid);
+                out.put16(n.gid);
+                out.put32(0);
             }
         }
 
@@ -931,10 +963,11 @@ public final class ErofsWriter {
             int nameoff = DIRENT_SIZE * (to - from);
             for (int i = from; i < to; i++) {
                 Node t = n.entryNodes[i];
-                out.u64(t.pos / SLOT_SIZE);
-                out.u16(nameoff);
-                out.u8(ErofsFormat.direntType(t.mode));
-                out.u8(0);
+                out.reserve(DIRENT_SIZE);
+                out.put64(t.pos / SLOT_SIZE);
+                out.put16(nameoff);
+                out.put8(ErofsFormat.direntType(t.mode));
+                out.put8(0);
                 nameoff += n.entryNames[i].length;
             }
             for (int i = from; i < to; i++) {
@@ -997,6 +1030,44 @@ public final class ErofsWriter {
         void u64(long v) throws IOException {
             u32((int) v);
             u32((int) (v >>> 32));
+        }
+
+        /** Makes room for {@code n} bytes (at most the buffer) written next with the put methods. */
+        void reserve(int n) throws IOException {
+            room(n);
+        }
+
+        // unchecked: only after reserve() covered them; the hot paths (inodes, dirents) call one
+        // reserve() instead of a bounds check per field
+
+        void put8(int v) {
+            buf[len++] = (byte) v;
+            pos++;
+        }
+
+        void put16(int v) {
+            byte[] b = buf;
+            int l = len;
+            b[l] = (byte) v;
+            b[l + 1] = (byte) (v >>> 8);
+            len = l + 2;
+            pos += 2;
+        }
+
+        void put32(int v) {
+            byte[] b = buf;
+            int l = len;
+            b[l] = (byte) v;
+            b[l + 1] = (byte) (v >>> 8);
+            b[l + 2] = (byte) (v >>> 16);
+            b[l + 3] = (byte) (v >>> 24);
+            len = l + 4;
+            pos += 4;
+        }
+
+        void put64(long v) {
+            put32((int) v);
+            put32((int) (v >>> 32));
         }
 
         void bytes(byte[] b, int off, int n) throws IOException {
