@@ -2,10 +2,15 @@ package dev.kcfs.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Field;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
 
 /** The picocli-free path of {@code mkcomposefs} takes plain lines and leaves everything else to picocli. */
 class MkcomposefsQuickParseTest {
@@ -38,6 +43,34 @@ class MkcomposefsQuickParseTest {
         assertThat(c.minVersion).isEqualTo(1);
         assertThat(c.maxVersion).isEqualTo(1);
         assertThat(c.image).isNull();
+    }
+
+    /**
+     * The two parsers agree on every option and operand, defaults included: each field picocli
+     * fills is compared, so an option added to the command with a default of its own fails here
+     * until the quick path leaves it to picocli or sets the same value.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "/src out", "--from-file d.dump out.cfs", "--from-file --print-digest d.dump out.cfs",
+        "--threads=3 --digest-store /s --use-epoch --skip-devices --user-xattrs --version 1 /src -",
+        "--skip-xattrs --threads 1 /src out", "--min-version=1 --max-version=1 --print-digest-only /src",
+        "--lenient --from-file - out", "--no-prefetch /src out"})
+    void picocliReadsPlainLinesTheSameWay(String line) throws Exception {
+        String[] args = ("mkcomposefs " + line).split(" ");
+        MkcomposefsCommand quick = MkcomposefsCommand.quickParse(args);
+        assertThat(quick).as("taken by the quick path: %s", line).isNotNull();
+        CommandLine cl = new CommandLine(new Kcfs(InputStream.nullInputStream(),
+                new PrintStream(OutputStream.nullOutputStream()), new PrintStream(OutputStream.nullOutputStream()), () -> false));
+        MkcomposefsCommand picocli = (MkcomposefsCommand) cl.parseArgs(args).subcommand().commandSpec().userObject();
+        for (Object[] pair : new Object[][] {{quick, picocli}, {quick.scan, picocli.scan}}) {
+            for (Field f : pair[0].getClass().getDeclaredFields()) {
+                if (f.isAnnotationPresent(CommandLine.Option.class) || f.isAnnotationPresent(CommandLine.Parameters.class)) {
+                    f.setAccessible(true);
+                    assertThat(f.get(pair[0])).as("%s in '%s'", f.getName(), line).isEqualTo(f.get(pair[1]));
+                }
+            }
+        }
     }
 
     @ParameterizedTest
