@@ -79,7 +79,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         int[] versions = versions();
         checkArguments();
-        try (Store store = digestStore != null ? Store.open(digestStore) : null) {
+        try (DigestStoreBatch store = digestStore != null ? DigestStoreBatch.open(digestStore) : null) {
             Directory root = fromFile ? parseDump()
                     : new DirectoryScanner(scan.toOptions()).scan(Path.of(source), store != null ? store::add : null).root();
             if (printDigestOnly) {
@@ -183,7 +183,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
      * refers to objects that are not durable yet. Returns the image's fs-verity digest with
      * {@code --print-digest}, else null.
      */
-    private Digest writeAtomically(Path target, Directory root, int[] versions, Store store) throws IOException {
+    private Digest writeAtomically(Path target, Directory root, int[] versions, DigestStoreBatch store) throws IOException {
         if (Files.isDirectory(target)) {
             throw new CommandException(target + ": is a directory; give the image file name");
         }

@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * are hashed and become visible (durably) on {@link #commit()}; closing without commit discards
  * them. The one place adapting the CLI to {@code dev.kcfs.store.ObjectDirectory}.
  */
-final class Store implements AutoCloseable {
+final class DigestStoreBatch implements AutoCloseable {
     /**
      * Temporaries live in the store itself (like upstream's {@code DIR/.tmpXXXXXX}): same
      * filesystem, so objects move into place by rename; the dot keeps it out of {@code ab/} names.
@@ -24,17 +24,17 @@ final class Store implements AutoCloseable {
     private final ObjectDirectory objects;
     private final ObjectDirectory.Batch batch;
 
-    private Store(ObjectDirectory objects, ObjectDirectory.Batch batch) {
+    private DigestStoreBatch(ObjectDirectory objects, ObjectDirectory.Batch batch) {
         this.objects = objects;
         this.batch = batch;
     }
 
-    static Store open(Path dir) throws IOException {
+    static DigestStoreBatch open(Path dir) throws IOException {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new CommandException("--digest-store " + dir + ": not a directory");
         }
         ObjectDirectory objects = ObjectDirectory.open(dir, dir.resolve(TMP_DIR));
-        return new Store(objects, objects.batch());
+        return new DigestStoreBatch(objects, objects.batch());
     }
 
     /** Thread-safe. */
