@@ -190,8 +190,7 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<String> problems = SpecCheck.problems(spec);
     if (!problems.isEmpty()) {
       String message = String.join("; ", problems);
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, "InvalidSpec", message, generation, now)
-          & firstAnnouncement(image, Conditions.RESOLVED, "False/InvalidSpec")) {
+      if (setAndAnnounce(image, conditions, Conditions.RESOLVED, false, "InvalidSpec", message, generation, now)) {
         events.warning(image, "InvalidSpec", message);
       }
       setReady(image, false, "InvalidSpec", "fix the spec: " + message, generation, now);
@@ -225,23 +224,21 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
       String pinned = resolver.pin(source, credentials);
       metrics.resolved("ok", Duration.ofNanos(System.nanoTime() - t0));
       status.setResolvedImage(pinned);
-      if (Conditions.set(conditions, Conditions.RESOLVED, true, "Pinned", "pinned " + source + " to " + pinned,
-          generation, now) & firstAnnouncement(image, Conditions.RESOLVED, "True/Pinned")) {
+      if (setAndAnnounce(image, conditions, Conditions.RESOLVED, true, "Pinned", "pinned " + source + " to " + pinned,
+          generation, now)) {
         events.normal(image, "Resolved", "pinned " + source + " to " + pinned);
       }
       return null;
     } catch (PullSecrets.PullSecretException e) {
       metrics.resolved("failed", Duration.ofNanos(System.nanoTime() - t0));
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)
-          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + e.reason())) {
+      if (setAndAnnounce(image, conditions, Conditions.RESOLVED, false, e.reason(), e.getMessage(), generation, now)) {
         events.warning(image, e.reason(), e.getMessage());
       }
       return settings.secretRetry();
     } catch (OciException e) {
       metrics.resolved("failed", Duration.ofNanos(System.nanoTime() - t0));
       String reason = RegistryManifestResolver.reason(e.kind());
-      if (Conditions.set(conditions, Conditions.RESOLVED, false, reason, e.getMessage(), generation, now)
-          & firstAnnouncement(image, Conditions.RESOLVED, "False/" + reason)) {
+      if (setAndAnnounce(image, conditions, Conditions.RESOLVED, false, reason, e.getMessage(), generation, now)) {
         events.warning(image, reason, e.getMessage());
       }
       return RegistryManifestResolver.retryable(e.kind()) ? settings.resolveRetry() : null;
@@ -276,14 +273,16 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
     List<Condition> conditions = status.getConditions();
     boolean wasDegraded = Conditions.isTrue(conditions, Conditions.DEGRADED);
     if (f.degradedReason() != null) {
-      if (Conditions.set(conditions, Conditions.DEGRADED, true, f.degradedReason(), f.degradedMessage(), generation, now)
-          & firstAnnouncement(image, Conditions.DEGRADED, "True/" + f.degradedReason())) {
+      if (setAndAnnounce(image, conditions, Conditions.DEGRADED, true, f.degradedReason(), f.degradedMessage(),
+          generation, now)) {
         events.warning(image, f.degradedReason(), f.degradedMessage());
       }
     } else {
       Conditions.set(conditions, Conditions.DEGRADED, false, "AsExpected",
           "no node failed and all nodes that built the image agree on its digest", generation, now);
-      if (wasDegraded & firstAnnouncement(image, Conditions.DEGRADED, "False")) {
+      // recorded even when it was not degraded, so a later degradation is announced again
+      boolean first = firstAnnouncement(image, Conditions.DEGRADED, "False");
+      if (wasDegraded && first) {
         events.normal(image, "Recovered", "no node failed and all nodes that built the image agree on its digest");
       }
     }
@@ -323,6 +322,17 @@ public final class ComposefsImageReconciler implements Reconciler<ComposefsImage
   }
 
   /** Records the transition and says whether it differs from the one last announced for this image. */
+  /**
+   * Sets a condition and says whether that is news worth an event: the condition changed, and this
+   * transition was not the last one announced for the image. Both are recorded either way.
+   */
+  private boolean setAndAnnounce(ComposefsImage image, List<Condition> conditions, String type, boolean value,
+      String reason, String message, long generation, Instant now) {
+    boolean changed = Conditions.set(conditions, type, value, reason, message, generation, now);
+    boolean first = firstAnnouncement(image, type, (value ? "True/" : "False/") + reason);
+    return changed && first;
+  }
+
   private boolean firstAnnouncement(ComposefsImage image, String type, String transition) {
     String key = image.getMetadata().getUid() + "/" + type;
     return !transition.equals(announced.put(key, transition));
