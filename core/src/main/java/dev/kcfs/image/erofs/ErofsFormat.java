@@ -1,5 +1,6 @@
 package dev.kcfs.image.erofs;
 
+import dev.kcfs.tree.FileType;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.tree.Inode;
 import java.nio.charset.StandardCharsets;
@@ -144,7 +145,7 @@ public final class ErofsFormat {
     public static final int METACOPY_SIZE = 36;
 
     /** Root stub whiteouts {@code 00}..{@code ff} (4.4 step 6). */
-    public static final int STUB_MODE = 020644;
+    public static final int STUB_MODE = FileType.S_IFCHR | 0644;
 
     public static final byte[] DOT = {'.'};
     public static final byte[] DOTDOT = {'.', '.'};
@@ -253,14 +254,14 @@ public final class ErofsFormat {
 
     /** The dirent file type of an inode type. */
     static int direntType(int mode) {
-        switch (mode & 0170000) {
-            case 0100000: return FT_REG;
-            case 0040000: return FT_DIR;
-            case 0020000: return FT_CHR;
-            case 0060000: return FT_BLK;
-            case 0010000: return FT_FIFO;
-            case 0140000: return FT_SOCK;
-            case 0120000: return FT_SYMLINK;
+        switch (mode & FileType.S_IFMT) {
+            case FileType.S_IFREG: return FT_REG;
+            case FileType.S_IFDIR: return FT_DIR;
+            case FileType.S_IFCHR: return FT_CHR;
+            case FileType.S_IFBLK: return FT_BLK;
+            case FileType.S_IFIFO: return FT_FIFO;
+            case FileType.S_IFSOCK: return FT_SOCK;
+            case FileType.S_IFLNK: return FT_SYMLINK;
             default: throw new IllegalArgumentException("no dirent type for mode " + Integer.toOctalString(mode));
         }
     }

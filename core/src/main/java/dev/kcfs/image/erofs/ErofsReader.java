@@ -211,7 +211,7 @@ public final class ErofsReader {
         xattrBase = (u32(sb + ErofsFormat.SB_XATTR_BLKADDR, "superblock") & 0xffffffffL) * BLOCK_SIZE;
 
         Raw r = raw(rootNid);
-        if ((r.mode & FileType.S_IFMT) != 0040000) {
+        if ((r.mode & FileType.S_IFMT) != FileType.S_IFDIR) {
             throw bad("root inode (nid " + rootNid + ") is not a directory");
         }
         Directory root = new Directory(stat(r), r.xattrs);
@@ -550,7 +550,7 @@ public final class ErofsReader {
         final String w = "inode";
         Inode inode;
         switch (type) {
-            case 0040000: {
+            case FileType.S_IFDIR: {
                 if (dirsSeen.get(nid) != null) {
                     throw bad("directory nid " + nid + " is reachable twice (directory hardlink or loop)");
                 }
@@ -559,9 +559,9 @@ public final class ErofsReader {
                 pending.add(new PendingDirectory(d, r.copy(), depth + 1)); // the scratch is reused meanwhile
                 return d;
             }
-            case 0100000:
+            case FileType.S_IFREG:
                 if (r.whiteout) {
-                    inode = new DeviceNode(stat.withMode(0020000 | (r.mode & 07777)), r.xattrs, 0);
+                    inode = new DeviceNode(stat.withMode(FileType.S_IFCHR | (r.mode & 07777)), r.xattrs, 0);
                 } else if (r.layout == ErofsFormat.LAYOUT_CHUNK_BASED) {
                     inode = new RegularFile(stat, r.xattrs, r.size, r.payload, null, r.digest);
                 } else if (r.size == 0) {
@@ -572,7 +572,7 @@ public final class ErofsReader {
                     inode = new RegularFile(stat, r.xattrs, r.size, null, content, null);
                 }
                 break;
-            case 0120000: {
+            case FileType.S_IFLNK: {
                 checkFlat(r, w);
                 if (r.size == 0 || r.size >= BLOCK_SIZE) {
                     throw bad("symlink nid " + nid + " has invalid target length " + r.size);
@@ -580,19 +580,19 @@ public final class ErofsReader {
                 inode = new Symlink(stat, r.xattrs, data(r, 0, (int) r.size, "symlink target"));
                 break;
             }
-            case 0020000:
-            case 0060000: {
+            case FileType.S_IFCHR:
+            case FileType.S_IFBLK: {
                 long rdev = r.iu & 0xffffffffL;
-                if (type == 0020000 && rdev == 0) {
+                if (type == FileType.S_IFCHR && rdev == 0) {
                     return null; // root stubs (and any other overlay whiteout) are not part of the tree
                 }
                 inode = new DeviceNode(stat, r.xattrs, rdev);
                 break;
             }
-            case 0010000:
+            case FileType.S_IFIFO:
                 inode = new Fifo(stat, r.xattrs);
                 break;
-            case 0140000:
+            case FileType.S_IFSOCK:
                 inode = new Socket(stat, r.xattrs);
                 break;
             default:

@@ -468,7 +468,7 @@ public final class ErofsWriter {
             }
             if (in instanceof DeviceNode dev && dev.isWhiteout()) {
                 // 4.4 step 3: an input whiteout becomes an escaped one (a regular file)
-                Node n = new Node(parent, name, 0100000 | (st.mode() & 07777), st, in.xattrs());
+                Node n = new Node(parent, name, FileType.S_IFREG | (st.mode() & 07777), st, in.xattrs());
                 n.set(ESCAPED_WHITEOUT);
                 n.set(USER_WHITEOUT);
                 parent.set(ESCAPED_WHITEOUTS);
@@ -584,7 +584,7 @@ public final class ErofsWriter {
             }
             for (Node n : order) {
                 switch (n.type()) {
-                    case 0040000: {
+                    case FileType.S_IFDIR: {
                         int[] starts = new int[4];
                         int nb = 0;
                         int used = 0;
@@ -610,11 +610,11 @@ public final class ErofsWriter {
                         n.size = (long) n.nBlocks * BLOCK_SIZE + n.tail;
                         break;
                     }
-                    case 0120000:
+                    case FileType.S_IFLNK:
                         n.nBlocks = 0;
                         n.tail = n.data.length;
                         break;
-                    case 0100000:
+                    case FileType.S_IFREG:
                         if (n.external) {
                             n.tail = 4 * (int) ((n.size + (1L << n.chunkBits) - 1) >>> n.chunkBits); // chunk map
                         } else if (n.data != null) {
@@ -742,7 +742,7 @@ public final class ErofsWriter {
                 long extra = 0;
                 long isz = n.extended ? ErofsFormat.EXTENDED_INODE_SIZE : ErofsFormat.COMPACT_INODE_SIZE;
                 long xsz = n.xsz;
-                if (n.type() == 0120000) {
+                if (n.type() == FileType.S_IFLNK) {
                     long total = isz + xsz + n.tail;
                     if (total >= BLOCK_SIZE) {
                         n.nBlocks++;
@@ -866,7 +866,7 @@ public final class ErofsWriter {
             } else {
                 layout = n.tail > 0 ? ErofsFormat.LAYOUT_FLAT_INLINE : ErofsFormat.LAYOUT_FLAT_PLAIN;
                 int t = n.type();
-                if (t == 0020000 || t == 0060000) {
+                if (t == FileType.S_IFCHR || t == FileType.S_IFBLK) {
                     iu = n.rdev;
                 } else if (n.nBlocks > 0) {
                     iu = Integer.toUnsignedLong(n.blkaddr);
@@ -920,10 +920,10 @@ public final class ErofsWriter {
                 return;
             }
             switch (n.type()) {
-                case 0040000:
+                case FileType.S_IFDIR:
                     dirBlock(out, n, n.blockStarts.length - 1);
                     break;
-                case 0120000:
+                case FileType.S_IFLNK:
                     out.bytes(n.data, 0, n.data.length);
                     break;
                 default:
@@ -938,13 +938,13 @@ public final class ErofsWriter {
         private void blocks(LeOut out, Node n) throws IOException {
             long start = out.pos;
             switch (n.type()) {
-                case 0040000:
+                case FileType.S_IFDIR:
                     for (int b = 0; b < n.nBlocks; b++) {
                         dirBlock(out, n, b);
                         out.padTo(start + (long) (b + 1) * BLOCK_SIZE);
                     }
                     break;
-                case 0120000:
+                case FileType.S_IFLNK:
                     out.bytes(n.data, 0, n.data.length);
                     break;
                 default:
