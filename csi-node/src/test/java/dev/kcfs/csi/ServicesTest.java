@@ -151,11 +151,15 @@ class ServicesTest {
                 .setVolumeId("vol-a").setVolumePath(target.toString()).build()).getUsageCount()).isEqualTo(1);
     }
 
-    @Test
-    void publishSeriesExistAtZeroBeforeTheFirstCall() throws Exception {
-        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+    private String scrape() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + node.plugin.metricsPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
+    void publishSeriesExistAtZeroBeforeTheFirstCall() throws Exception {
+        String metrics = scrape();
         // rate() needs a sample before the first event, or a freshly started plugin's publishes never show
         assertThat(metrics)
                 .contains("kcfs_csi_publishes_total{outcome=\"mounted\"} 0.0")
@@ -180,9 +184,7 @@ class ServicesTest {
                 Status.Code.PERMISSION_DENIED, "team-a");
         node.node().nodeUnpublishVolume(unpublish("vol-b", b));
 
-        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + node.plugin.metricsPort() + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+        String metrics = scrape();
 
         assertThat(metrics)
                 .contains("kcfs_csi_publishes_total{outcome=\"mounted\"} 2.0")
