@@ -6,16 +6,10 @@ import dev.kcfs.api.ImageState;
 import dev.kcfs.api.LabelSelectors;
 import dev.kcfs.api.NodeImage;
 import dev.kcfs.api.PullSecrets;
-import dev.kcfs.api.Verity;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.ImportProgress;
-import dev.kcfs.publish.ExpectedDigests;
-import dev.kcfs.publish.ImageAccess;
 import dev.kcfs.publish.ImagePolicy;
-import dev.kcfs.publish.ImageVerity;
-import dev.kcfs.publish.OnDemandBuilds;
-import dev.kcfs.publish.PolicyUnavailableException;
 import dev.kcfs.publish.PublishedImages;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
@@ -35,7 +29,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -52,7 +45,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The node agent (ARCHITECTURE.md 4): runs in the CSI plugin process, watches the ComposefsImages and
  * this node's Node, builds every image whose {@code spec.nodeSelector} matches the node's labels (and
- * the ones pods ask for, see {@link #request}) into the node store, reports them in this node's
+ * the ones pods ask for, see {@link AgentPolicy#request}) into the node store, reports them in this node's
  * {@code ComposefsNode}, and drops and collects what is no longer wanted.
  *
  * <p>Threads: informer callbacks only poke the agent loop (one thread) that plans builds
@@ -66,7 +59,7 @@ import org.slf4j.LoggerFactory;
  * drops its ref once no volume uses it, and removes it from the report with the next write (a list
  * change is written at once), which releases the finalizer.
  */
-public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDigests, AutoCloseable {
+public final class NodeAgent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
     /** Coalesces bursts of changes into one status write. */
     private static final long COALESCE_MILLIS = 200;
@@ -199,6 +192,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         this.status = new StatusWriter(client, settings.nodeName(), store, settings.reportInterval(), clock);
         this.gc = new NodeGc(store, records, settings.nodeName(), settings.cacheMaxBytes(), settings.gcInterval(), clock);
         this.planner = new ImagePlanner(settings);
+        this.policy = new AgentPolicy(settings.nodeName(), clusterView, tableView);
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));
         AtomicInteger n = new AtomicInteger();
         this.builds = Executors.newFixedThreadPool(settings.buildConcurrency(),
@@ -672,97 +666,70 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
 
     // ---------------------------------------------------------------- CSI hooks
 
-    /** Every publish counts as a use (for lastUsed and LRU eviction). */
-    private void used(String imageName) {
-        synchronized (this) {
-            Entry e = entries.get(imageName);
-            if (e != null) {
-                e.lastUsed = clock.instant();
-            }
-        }
-        scheduleReport();
-    }
-
-    @Override
-    public Set<String> allowedNamespaces(String imageName) {
-        if (!synced()) {
-            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
-                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check who may mount "
-                    + imageName + "; the mount is retried");
-        }
-        ComposefsImage ci = images.getStore().getByKey(imageName);
-        if (ci == null || ci.getSpec() == null || ci.getSpec().getAllowedNamespaces() == null) {
-            return Set.of();
-        }
-        return Set.copyOf(ci.getSpec().getAllowedNamespaces());
-    }
-
-    @Override
-    public Optional<String> expectedDigest(String imageName) {
-        if (!synced()) {
-            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
-                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check the digest of "
-                    + imageName + "; the mount is retried");
-        }
-        ComposefsImage ci = images.getStore().getByKey(imageName);
-        return ci == null || ci.getSpec() == null ? Optional.empty() : Optional.ofNullable(ci.getSpec().getExpectedDigest());
-    }
-
-    /** What the cluster says about publishing each image, answered from the watch cache; {@code nodeMode} as in {@link #verityPolicy}. */
+    /** What the cluster says about publishing each image, answered from the watch cache ({@link AgentPolicy}). */
     public ImagePolicy policy(VerityMode nodeMode) {
-        return new ImagePolicy(this, verityPolicy(nodeMode), this, this, this::used);
+        return policy.imagePolicy(nodeMode);
     }
 
-    /**
-     * The verity mode of each image by {@link Verity#effectiveMode}: {@code nodeMode} where it is
-     * REQUIRED, else the image's {@code spec.verity}, else {@code nodeMode} where the spec says nothing
-     * or the watch cache is not loaded yet. The API server defaults spec.verity to IfSupported, so a
-     * weaker node mode never overrides a spec.
-     */
-    public ImageVerity verityPolicy(VerityMode nodeMode) {
-        return imageName -> {
-            ComposefsImage ci = synced() ? images.getStore().getByKey(imageName) : null;
-            return Verity.effectiveMode(nodeMode, ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity());
-        };
-    }
+    /** The watch cache as {@link AgentPolicy} reads it. */
+    private final AgentPolicy.Cluster clusterView = new AgentPolicy.Cluster() {
+        @Override
+        public boolean synced() {
+            return NodeAgent.this.synced();
+        }
 
-    /** Starts (or reports) a build of an image a pod asks for; answers at once. */
-    @Override
-    public BuildState request(String imageName) {
-        if (closed) {
-            return new BuildState(BuildState.Kind.FAILED, "the kcfs node agent is stopping");
+        @Override
+        public ComposefsImage image(String imageName) {
+            return images.getStore().getByKey(imageName);
         }
-        if (!synced()) {
-            return new BuildState(BuildState.Kind.BUILDING, "the kcfs node agent is still loading the ComposefsImages");
+    };
+
+    /** The image table as {@link AgentPolicy} touches it. */
+    private final AgentPolicy.Table tableView = new AgentPolicy.Table() {
+        @Override
+        public boolean stopping() {
+            return closed;
         }
-        ComposefsImage ci = images.getStore().getByKey(imageName);
-        if (ci == null || ci.getMetadata().getDeletionTimestamp() != null) {
-            return new BuildState(BuildState.Kind.UNKNOWN_IMAGE, "no ComposefsImage named " + imageName);
-        }
-        BuildState answer;
-        synchronized (this) {
-            Entry e = entries.computeIfAbsent(imageName, Entry::new);
-            e.requestedAt = clock.instant();
-            e.evicted = false;
-            if (e.running != null) {
-                answer = new BuildState(BuildState.Kind.BUILDING, e.message == null ? "building" : e.message);
-            } else if (e.state == ImageState.Failed) {
-                answer = new BuildState(BuildState.Kind.FAILED, e.message);
-                if (e.failure != null) {
-                    e.failure = e.failure.retryNow(); // a pod waiting for it is worth an early retry
+
+        @Override
+        public AgentPolicy.Demand demand(String imageName, BuildKey key) {
+            AgentPolicy.Demand d;
+            synchronized (NodeAgent.this) {
+                Entry e = entries.computeIfAbsent(imageName, Entry::new);
+                e.requestedAt = clock.instant();
+                e.evicted = false;
+                if (e.running != null) {
+                    d = new AgentPolicy.Demand(AgentPolicy.Demand.Kind.BUILDING, e.message);
+                } else if (e.state == ImageState.Failed) {
+                    d = new AgentPolicy.Demand(AgentPolicy.Demand.Kind.FAILED, e.message);
+                    if (e.failure != null) {
+                        e.failure = e.failure.retryNow(); // a pod waiting for it is worth an early retry
+                    }
+                } else {
+                    if (key != null) {
+                        e.built = null;
+                    }
+                    d = new AgentPolicy.Demand(AgentPolicy.Demand.Kind.IDLE, e.message);
                 }
-            } else if (BuildKey.of(ci) == null) {
-                answer = new BuildState(BuildState.Kind.BUILDING,
-                        "waiting for the operator to pin spec.source.image");
-            } else {
-                // Ready but the CSI plugin did not find it: the ref went away; build it again
-                e.built = null;
-                answer = new BuildState(BuildState.Kind.STARTED, "building " + BuildKey.of(ci).image());
             }
+            poke();
+            return d;
         }
-        poke();
-        return answer;
-    }
+
+        /** Every publish counts as a use (for lastUsed and LRU eviction). */
+        @Override
+        public void used(String imageName) {
+            synchronized (NodeAgent.this) {
+                Entry e = entries.get(imageName);
+                if (e != null) {
+                    e.lastUsed = clock.instant();
+                }
+            }
+            scheduleReport();
+        }
+    };
+
+    private final AgentPolicy policy;
 
     // ---------------------------------------------------------------- GC
 

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestImage;
@@ -90,7 +91,8 @@ class CacheLimitTest {
                 assertThat(report("first").getState()).isEqualTo(ImageState.Pending));
 
         // a pod asking for it brings it back; now "second" is the least recently used
-        assertThat(n1.agent.request("first").kind()).isEqualTo(OnDemandBuilds.BuildState.Kind.STARTED);
+        assertThat(n1.agent.policy(VerityMode.IF_SUPPORTED).builds().request("first").kind())
+                .isEqualTo(OnDemandBuilds.BuildState.Kind.STARTED);
         await().atMost(WAIT).untilAsserted(() -> {
             assertThat(report("first").getState()).isEqualTo(ImageState.Ready);
             assertThat(report("second").getState()).isEqualTo(ImageState.Pending);

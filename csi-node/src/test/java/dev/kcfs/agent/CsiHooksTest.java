@@ -133,10 +133,10 @@ class CsiHooksTest {
 
         // the node's mode (kcfs-node --verity, chart node.verity): REQUIRED overrides every spec; a
         // weaker one only fills in where no spec says (the API server defaults spec.verity)
-        assertThat(n1.agent.verityPolicy(VerityMode.REQUIRED).verityOf("relaxed")).isEqualTo(VerityMode.REQUIRED);
-        assertThat(n1.agent.verityPolicy(VerityMode.IF_SUPPORTED).verityOf("relaxed")).isEqualTo(VerityMode.OFF);
-        assertThat(n1.agent.verityPolicy(VerityMode.OFF).verityOf("strict")).isEqualTo(VerityMode.REQUIRED);
-        assertThat(n1.agent.verityPolicy(VerityMode.OFF).verityOf("no-such-image")).isEqualTo(VerityMode.OFF);
+        assertThat(n1.agent.policy(VerityMode.REQUIRED).verity().verityOf("relaxed")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(n1.agent.policy(VerityMode.IF_SUPPORTED).verity().verityOf("relaxed")).isEqualTo(VerityMode.OFF);
+        assertThat(n1.agent.policy(VerityMode.OFF).verity().verityOf("strict")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(n1.agent.policy(VerityMode.OFF).verity().verityOf("no-such-image")).isEqualTo(VerityMode.OFF);
     }
 
     @Test
