@@ -1,7 +1,7 @@
 package dev.kcfs.agent;
 
-import static dev.kcfs.agent.TestNode.publish;
-import static dev.kcfs.agent.TestNode.unpublish;
+import static dev.kcfs.csi.KubeletRequests.publish;
+import static dev.kcfs.csi.KubeletRequests.unpublish;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -75,7 +75,7 @@ class CsiHooksTest {
                 assertThat(cluster.reported("n1", "restricted").getState()).isEqualTo(ImageState.Ready));
 
         Path denied = n1.target("pod-denied");
-        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-denied", denied, "restricted", "default")))
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-denied", denied, "restricted").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
                     assertThat(e.getStatus().getDescription()).contains("namespace default").contains("[team-a, team-b]");
@@ -83,7 +83,7 @@ class CsiHooksTest {
         assertThat(Files.exists(denied)).isFalse();
 
         Path allowed = n1.target("pod-allowed");
-        n1.csi().nodePublishVolume(publish("vol-allowed", allowed, "restricted", "team-b"));
+        n1.csi().nodePublishVolume(publish("vol-allowed", allowed, "restricted", "team-b").build());
         assertThat(Files.readString(allowed.resolve("etc/motd"))).isEqualTo("overridden by the middle layer\n");
         n1.csi().nodeUnpublishVolume(unpublish("vol-allowed", allowed));
 
@@ -93,7 +93,8 @@ class CsiHooksTest {
             return ci;
         });
         await().atMost(WAIT).untilAsserted(() ->
-                assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-b2", n1.target("pod-b2"), "restricted", "team-b")))
+                assertThatThrownBy(() -> n1.csi().nodePublishVolume(
+                        publish("vol-b2", n1.target("pod-b2"), "restricted", "team-b").build()))
                         .isInstanceOfSatisfying(StatusRuntimeException.class,
                                 e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED)));
     }
@@ -115,7 +116,7 @@ class CsiHooksTest {
         });
 
         Path strict = n1.target("pod-strict");
-        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-strict", strict, "strict", "default")))
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-strict", strict, "strict").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isNotEqualTo(Status.Code.OK);
                     assertThat(e.getStatus().getDescription()).contains("verity was required");
@@ -123,7 +124,7 @@ class CsiHooksTest {
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(strict.toString());
 
         Path relaxed = n1.target("pod-relaxed");
-        n1.csi().nodePublishVolume(publish("vol-relaxed", relaxed, "relaxed", "default"));
+        n1.csi().nodePublishVolume(publish("vol-relaxed", relaxed, "relaxed").build());
         assertThat(Files.readAllBytes(relaxed.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
         assertThat(Files.readString(Path.of("/proc/self/mountinfo")).lines()
                 .filter(l -> l.contains(n1.store.root().resolve("mounts").toString())))
@@ -151,7 +152,7 @@ class CsiHooksTest {
         List<String> answers = new ArrayList<>();
         await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
             try {
-                n1.csi().nodePublishVolume(publish("vol-lazy", target, "lazy", "default"));
+                n1.csi().nodePublishVolume(publish("vol-lazy", target, "lazy").build());
                 return true;
             } catch (StatusRuntimeException e) {
                 answers.add(e.getStatus().getCode() + ": " + e.getStatus().getDescription());
@@ -175,7 +176,7 @@ class CsiHooksTest {
                 .contains("kcfs_mounts{kind=\"volume\"} 1.0");
 
         // unknown images are not retried forever
-        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-x", n1.target("pod-x"), "no-such-image", "default")))
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-x", n1.target("pod-x"), "no-such-image").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
                     assertThat(e.getStatus().getDescription()).contains("no ComposefsImage named no-such-image");

@@ -1,7 +1,7 @@
 package dev.kcfs.agent;
 
-import static dev.kcfs.agent.TestNode.publish;
-import static dev.kcfs.agent.TestNode.unpublish;
+import static dev.kcfs.csi.KubeletRequests.publish;
+import static dev.kcfs.csi.KubeletRequests.unpublish;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -121,7 +121,7 @@ class ImageLifecycleTest {
 
         // a pod on n1 mounts it through the CSI plugin
         Path target = n1.target("pod-1");
-        n1.csi().nodePublishVolume(publish("vol-1", target, "tools", "default"));
+        n1.csi().nodePublishVolume(publish("vol-1", target, "tools").build());
         assertThat(Files.readString(target.resolve("etc/motd"))).isEqualTo("overridden by the middle layer\n");
         assertThat(Files.readAllBytes(target.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
         assertThat(Files.exists(target.resolve("etc/victim"))).isFalse();

@@ -4,11 +4,7 @@ import dev.kcfs.csi.LeftoverMounts;
 import dev.kcfs.csi.NodePlugin;
 import dev.kcfs.csi.StoreImages;
 import dev.kcfs.csi.v1.NodeGrpc;
-import dev.kcfs.csi.v1.NodePublishVolumeRequest;
-import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
-import dev.kcfs.csi.v1.VolumeCapability;
 import dev.kcfs.mount.ComposefsMounter;
-import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.publish.PublishedImages;
@@ -69,12 +65,12 @@ final class TestNode implements AutoCloseable {
     /** Agent and CSI plugin wired as kcfs-node wires them. */
     TestNode withCsi() throws Exception {
         agent = new NodeAgent(client, store, settings, Clock.systemUTC());
-        StoreImages images = new StoreImages(store);
         StoreImageMounter mounter = new StoreImageMounter(store,
                 new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false));
         Path socket = root.resolve("csi.sock");
         plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
-                new NodePlugin.Parts(images, images, MountRecords.of(store), mounter, agent.policy(VerityMode.IF_SUPPORTED)));
+                NodePlugin.Parts.overStore(new StoreImages(store)).mounter(mounter)
+                        .policy(agent.policy(VerityMode.IF_SUPPORTED)));
         agent.start(plugin.volumes(), plugin.metrics().registry());
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
@@ -100,28 +96,6 @@ final class TestNode implements AutoCloseable {
     Path target(String podUid) throws Exception {
         Path dir = Files.createDirectories(kubelet.resolve("pods/" + podUid + "/volumes/kubernetes.io~csi/tools"));
         return dir.resolve("mount");
-    }
-
-    /** A publish request as kubelet sends it for an inline volume with podInfoOnMount. */
-    static NodePublishVolumeRequest publish(String volumeId, Path target, String image, String namespace) {
-        return NodePublishVolumeRequest.newBuilder()
-                .setVolumeId(volumeId)
-                .setTargetPath(target.toString())
-                .setReadonly(true)
-                .setVolumeCapability(VolumeCapability.newBuilder()
-                        .setMount(VolumeCapability.MountVolume.getDefaultInstance())
-                        .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
-                .putVolumeContext("image", image)
-                .putVolumeContext("csi.storage.k8s.io/pod.name", "pod-" + volumeId)
-                .putVolumeContext("csi.storage.k8s.io/pod.namespace", namespace)
-                .putVolumeContext("csi.storage.k8s.io/pod.uid", "uid-" + volumeId)
-                .putVolumeContext("csi.storage.k8s.io/ephemeral", "true")
-                .build();
-    }
-
-    static NodeUnpublishVolumeRequest unpublish(String volumeId, Path target) {
-        return NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId).setTargetPath(target.toString()).build();
     }
 
     @Override
