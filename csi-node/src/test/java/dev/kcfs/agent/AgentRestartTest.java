@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.oci.registry.TamperingProxy;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.store.Store;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -34,12 +35,12 @@ class AgentRestartTest {
     Path tmp;
     AgentCluster cluster;
     TestNode n1;
-    GatedProxy proxy;
+    TamperingProxy proxy;
 
     @BeforeEach
     void setUp() throws Exception {
         cluster = new AgentCluster(client);
-        proxy = new GatedProxy(registry.address());
+        proxy = new TamperingProxy(registry.address(), TamperingProxy.Mode.GATE_LARGE_BLOBS);
     }
 
     @AfterEach
