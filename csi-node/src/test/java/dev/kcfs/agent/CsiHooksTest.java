@@ -14,8 +14,6 @@ import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.testing.Root;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
@@ -24,25 +22,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** What the agent answers the CSI plugin: who may mount an image, and builds for pods whose image is not prebuilt. */
 @Tag("root")
-@EnableKubernetesMockClient(crud = true)
 class CsiHooksTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @RegisterExtension
     static TestRegistry registry = TestRegistry.anonymous();
 
-    KubernetesClient client;
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     TestNode n1;
     String manifest;
@@ -50,15 +44,10 @@ class CsiHooksTest {
     @BeforeEach
     void setUp() throws Exception {
         Root.assumeRoot();
-        cluster = new AgentCluster(client);
+        cluster = agents.cluster();
         manifest = AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
         cluster.node("n1", Map.of("role", "web"));
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).withCsi();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cluster.closeWith(n1);
+        n1 = agents.node("n1").withCsi();
     }
 
     private void image(String name, String role, List<String> namespaces) {
@@ -88,7 +77,7 @@ class CsiHooksTest {
         n1.csi().nodeUnpublishVolume(unpublish("vol-allowed", allowed));
 
         // the policy follows the ComposefsImage as it changes
-        client.resources(dev.kcfs.api.ComposefsImage.class).withName("restricted").edit(ci -> {
+        agents.client().resources(dev.kcfs.api.ComposefsImage.class).withName("restricted").edit(ci -> {
             ci.getSpec().setAllowedNamespaces(List.of("team-a"));
             return ci;
         });
