@@ -64,7 +64,7 @@ class CacheLimitTest {
         n1 = agents.node("n1", TestNode.fast("n1").withCacheMaxBytes(LIMIT)).startAgent();
         apply("first", 1);
         await().atMost(WAIT).untilAsserted(() -> assertThat(report("first").getState()).isEqualTo(ImageState.Ready));
-        Thread.sleep(1100); // builtAt (the use time of images never mounted) one second apart
+        n1.clock.skip(Duration.ofSeconds(2)); // builtAt (the use time of images never mounted) apart
         apply("second", 2);
 
         await().atMost(WAIT).untilAsserted(() -> {

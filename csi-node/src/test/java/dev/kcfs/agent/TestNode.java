@@ -22,6 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,6 +39,8 @@ final class TestNode implements AutoCloseable {
     final Store store;
     private final KubernetesClient client;
     private final NodeAgent.Settings settings;
+    /** The agents' clock: the system's, moved forward by tests that need time to pass without waiting. */
+    final SkippingClock clock = new SkippingClock();
     NodeAgent agent;
     private NodePlugin plugin;
     private EventLoopGroup clientGroup;
@@ -50,6 +55,30 @@ final class TestNode implements AutoCloseable {
         this.settings = settings;
     }
 
+    /** The system clock plus what {@link #skip} added: time that passes for the agent without the test waiting. */
+    static final class SkippingClock extends Clock {
+        private volatile Duration skipped = Duration.ZERO;
+
+        void skip(Duration d) {
+            skipped = skipped.plus(d);
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.now().plus(skipped);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     /** Short intervals so tests do not wait for production timings. */
     static NodeAgent.Settings fast(String node) {
         return NodeAgent.Settings.defaults(node).withIntervals(Duration.ofMillis(500), Duration.ofMinutes(10),
@@ -57,14 +86,14 @@ final class TestNode implements AutoCloseable {
     }
 
     TestNode startAgent() throws Exception {
-        agent = new NodeAgent(client, store, settings, Clock.systemUTC());
+        agent = new NodeAgent(client, store, settings, clock);
         agent.start(plugin == null ? PublishedImages.NONE : plugin.volumes());
         return this;
     }
 
     /** Agent and CSI plugin wired as kcfs-node wires them. */
     TestNode withCsi() throws Exception {
-        agent = new NodeAgent(client, store, settings, Clock.systemUTC());
+        agent = new NodeAgent(client, store, settings, clock);
         StoreImageMounter mounter = new StoreImageMounter(store,
                 new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false));
         Path socket = root.resolve("csi.sock");
