@@ -4,18 +4,9 @@ import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.LabelSelectors;
-import dev.kcfs.api.NodeImage;
 import dev.kcfs.api.PullSecrets;
-import dev.kcfs.api.Verity;
 import dev.kcfs.mount.VerityMode;
-import dev.kcfs.oci.Descriptor;
-import dev.kcfs.oci.ImportProgress;
-import dev.kcfs.publish.ExpectedDigests;
-import dev.kcfs.publish.ImageAccess;
 import dev.kcfs.publish.ImagePolicy;
-import dev.kcfs.publish.ImageVerity;
-import dev.kcfs.publish.OnDemandBuilds;
-import dev.kcfs.publish.PolicyUnavailableException;
 import dev.kcfs.publish.PublishedImages;
 import dev.kcfs.store.Store;
 import dev.kcfs.verity.Digest;
@@ -27,21 +18,14 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
-import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,21 +36,22 @@ import org.slf4j.LoggerFactory;
 /**
  * The node agent (docs/architecture.md, steps 3-4 of 'From a ComposefsImage to a pod's files'): runs in the CSI plugin process, watches the ComposefsImages and
  * this node's Node, builds every image whose {@code spec.nodeSelector} matches the node's labels (and
- * the ones pods ask for, see {@link #request}) into the node store, reports them in this node's
+ * the ones pods ask for, see {@link AgentPolicy#request}) into the node store, reports them in this node's
  * {@code ComposefsNode}, and drops and collects what is no longer wanted.
  *
- * <p>Threads: informer callbacks only poke the agent loop (one thread) that plans builds
- * ({@link ImagePlanner} decides, this class carries it out), drops refs, runs GC ({@link NodeGc})
- * and writes the report ({@link StatusWriter}); builds run on a pool of {@code buildConcurrency}
- * threads. The per-image state is guarded by this object's monitor; no store or API I/O happens
- * under it. Every time, for plans, backoff, pacing and GC intervals, comes from the injected clock.
+ * <p>This class owns the threads and the watches and wires the parts: informer callbacks only poke
+ * the agent loop (one thread) that plans builds ({@link ImagePlanner} decides, this class carries it
+ * out), drops refs, runs GC ({@link NodeGc}) and writes the report ({@link StatusWriter}); builds run
+ * on a pool of {@code buildConcurrency} threads ({@link Builds}). The per-image state is the
+ * {@link ImageTable}, filled at start by {@link Recovery}; the CSI plugin asks {@link AgentPolicy}.
+ * Every time, for plans, backoff, pacing and GC intervals, comes from the injected clock.
  *
  * <p>Image deletion: the operator holds its finalizer until no live node lists the image in its
  * {@code ComposefsNode} status. The agent stops wanting an image whose deletionTimestamp is set,
  * drops its ref once no volume uses it, and removes it from the report with the next write (a list
  * change is written at once), which releases the finalizer.
  */
-public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDigests, AutoCloseable {
+public final class NodeAgent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
     /** Coalesces bursts of changes into one status write. */
     private static final long COALESCE_MILLIS = 200;
@@ -124,46 +109,6 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         }
     }
 
-    /** The build of an image running (or queued) now: its key, the token that tells it its result still counts, the task. */
-    private record Running(BuildKey key, Object token, Future<?> task) {
-    }
-
-    /** The state of one image on this node. Guarded by the agent's monitor. */
-    private static final class Entry {
-        final String name;
-        ImageState state = ImageState.Pending;
-        String message;
-        /** What the ref points at, when the agent knows how it was built. */
-        BuildRecords.Record built;
-        /** The running or queued build, or null. */
-        Running running;
-        /** The last failed build, or null. */
-        ImagePlanner.Failure failure;
-        Instant lastUsed;
-        Instant requestedAt;
-        boolean evicted;
-
-        Entry(String name) {
-            this.name = name;
-        }
-
-        /** Whether the build holding {@code token} is still this image's current build. */
-        boolean runs(Object token) {
-            return running != null && running.token() == token;
-        }
-
-        ImagePlanner.Have have() {
-            return new ImagePlanner.Have(state, built, running == null ? null : running.key(), failure, evicted);
-        }
-
-        Instant lruTime() {
-            if (lastUsed != null) {
-                return lastUsed;
-            }
-            return built != null ? built.builtAt() : Instant.MIN;
-        }
-    }
-
     private final KubernetesClient client;
     private final Store store;
     private final Settings settings;
@@ -173,9 +118,10 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     private final ImagePlanner planner;
     private final StatusWriter status;
     private final NodeGc gc;
-    private final Map<String, Entry> entries = new HashMap<>();
+    private final ImageTable table;
+    private final Builds builds;
     private final ScheduledExecutorService loop;
-    private final ExecutorService builds;
+    private final ExecutorService buildPool;
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
     private volatile PublishedImages volumes = PublishedImages.NONE;
     private volatile AgentMetrics metrics;
@@ -199,15 +145,35 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         this.status = new StatusWriter(client, settings.nodeName(), store, settings.reportInterval(), clock);
         this.gc = new NodeGc(store, records, settings.nodeName(), settings.cacheMaxBytes(), settings.gcInterval(), clock);
         this.planner = new ImagePlanner(settings);
+        this.table = new ImageTable(planner.evictedMessage());
+        this.policy = new AgentPolicy(settings.nodeName(), clusterView, tableView);
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));
         AtomicInteger n = new AtomicInteger();
-        this.builds = Executors.newFixedThreadPool(settings.buildConcurrency(),
+        this.buildPool = Executors.newFixedThreadPool(settings.buildConcurrency(),
                 r -> daemon(r, "kcfs-build-" + n.incrementAndGet()));
-        this.metrics = new AgentMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), this::count);
-    }
+        this.metrics = new AgentMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), table::count);
+        this.builds = new Builds(table, builder, records, planner, status, gc, clock, buildPool, () -> metrics,
+                new Builds.Loop() {
+                    @Override
+                    public boolean stopping() {
+                        return closed;
+                    }
 
-    private synchronized int count(ImageState state) {
-        return (int) entries.values().stream().filter(e -> e.state == state).count();
+                    @Override
+                    public void poke() {
+                        NodeAgent.this.poke();
+                    }
+
+                    @Override
+                    public void pokeIn(Duration wait) {
+                        loop.schedule(NodeAgent.this::poke, wait.toMillis(), TimeUnit.MILLISECONDS);
+                    }
+
+                    @Override
+                    public void report() {
+                        scheduleReport();
+                    }
+                });
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -230,7 +196,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     public synchronized void start(PublishedImages publishedVolumes,
                                    io.micrometer.core.instrument.MeterRegistry registry) throws IOException {
         if (registry != null) {
-            metrics = new AgentMetrics(registry, this::count);
+            metrics = new AgentMetrics(registry, table::count);
         }
         if (started) {
             throw new IllegalStateException("the node agent is already started");
@@ -238,25 +204,9 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         started = true;
         startedAt = clock.instant();
         this.volumes = publishedVolumes;
-        Map<String, BuildRecords.Record> saved = records.loadAll();
-        for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
-            String name = ref.getKey();
-            if (name.startsWith(ImageBuilder.BUILDING_PREFIX)) {
-                continue; // an import that did not finish: GC drops its ref
-            }
-            Entry e = new Entry(name);
-            BuildRecords.Record r = saved.get(name);
-            if (r != null && r.digest().equals(ref.getValue()) && store.hasImage(r.digest())) {
-                e.built = r;
-                e.state = ImageState.Ready;
-                e.lastUsed = r.lastUsed();
-            } else {
-                e.message = "found in the node store without a build record; rebuilt if still wanted";
-            }
-            entries.put(name, e);
-        }
+        int recovered = Recovery.load(store, records, table);
         LOG.info("node agent for node {}: {} image(s) in store {}; watching ComposefsImages", settings.nodeName(),
-                entries.size(), store.root());
+                recovered, store.root());
         ResourceEventHandler<ComposefsImage> onImage = new ResourceEventHandler<>() {
             @Override
             public void onAdd(ComposefsImage obj) {
@@ -405,14 +355,14 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         List<String> drops = new ArrayList<>();
         List<String> unrefs = new ArrayList<>();
         boolean changed = false;
-        synchronized (this) {
+        synchronized (table) {
             Set<String> wanted = new HashSet<>();
             for (ComposefsImage ci : images.getStore().list()) {
                 String name = ci.getMetadata().getName();
                 if (ci.getMetadata().getDeletionTimestamp() != null || ci.getSpec() == null) {
                     continue;
                 }
-                Entry e = entries.get(name);
+                ImageTable.Entry e = table.get(name);
                 boolean selected = LabelSelectors.matches(ci.getSpec().getNodeSelector(), labels);
                 boolean onDemand = e != null
                         && ImagePlanner.onDemandActive(e.requestedAt, e.lastUsed, now, settings.onDemandKeep());
@@ -421,8 +371,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 }
                 wanted.add(name);
                 if (e == null) {
-                    e = new Entry(name);
-                    entries.put(name, e);
+                    e = table.add(name);
                     changed = true;
                 }
                 long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
@@ -434,7 +383,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 }
                 changed |= apply(e, plan, ci.getSpec(), unrefs);
             }
-            for (Entry e : entries.values()) {
+            for (ImageTable.Entry e : table.all()) {
                 if (wanted.contains(e.name)) {
                     continue;
                 }
@@ -442,7 +391,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 ImagePlanner.Plan plan = planner.unwanted(e.have(), mounts.getOrDefault(e.name, 0), recorded);
                 changed |= plan.cancelBuild(); // a report without the build is a change
                 if (plan.action() instanceof ImagePlanner.Action.Drop) {
-                    cancel(e);
+                    e.cancel();
                     drops.add(e.name);
                 } else {
                     changed |= apply(e, plan, null, unrefs);
@@ -461,8 +410,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
                 LOG.warn("cannot drop image {} (retried next pass): {}", name, e.getMessage());
                 continue;
             }
-            synchronized (this) {
-                entries.remove(name);
+            synchronized (table) {
+                table.remove(name);
             }
             changed = true;
             gc.request();
@@ -475,7 +424,7 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             scheduleReport();
         }
         if (gc.due()) {
-            gc.run(mounts, gcView).ifPresent(freed -> {
+            gc.run(mounts, table).ifPresent(freed -> {
                 metrics.gc(freed);
                 status.storeChanged();
                 scheduleReport();
@@ -489,8 +438,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
      */
     private void unref(String name, Map<String, Integer> mounts, Set<Digest> mountRecords) {
         Digest digest;
-        synchronized (this) {
-            Entry e = entries.get(name);
+        synchronized (table) {
+            ImageTable.Entry e = table.get(name);
             if (e == null || e.built == null) {
                 return;
             }
@@ -506,8 +455,8 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             LOG.warn("cannot remove the ref of image {} (retried next pass): {}", name, e.getMessage());
             return;
         }
-        synchronized (this) {
-            Entry e = entries.get(name);
+        synchronized (table) {
+            ImageTable.Entry e = table.get(name);
             if (e != null && e.built != null && e.built.digest().equals(digest)) {
                 e.built = null;
             }
@@ -516,20 +465,20 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
     }
 
     /** Carries out the planner's plan for one image; returns whether its reported state changed. */
-    private boolean apply(Entry e, ImagePlanner.Plan plan, ComposefsImageSpec spec, List<String> unrefs) {
+    private boolean apply(ImageTable.Entry e, ImagePlanner.Plan plan, ComposefsImageSpec spec, List<String> unrefs) {
         if (plan.cancelBuild()) {
-            cancel(e);
+            e.cancel();
         }
         ImagePlanner.Action action = plan.action();
         if (action instanceof ImagePlanner.Action.Report r) {
-            return set(e, r.state(), r.message());
+            return e.set(r.state(), r.message());
         }
         if (action instanceof ImagePlanner.Action.Reject r) {
             ImagePlanner.Failure f = e.failure;
             e.failure = new ImagePlanner.Failure(r.key(), r.generation(), false, f == null ? 0 : f.attempts(),
                     f == null ? Instant.MIN : f.nextAttempt());
             unrefs.add(e.name);
-            return set(e, ImageState.Failed, r.message());
+            return e.set(ImageState.Failed, r.message());
         }
         if (action instanceof ImagePlanner.Action.RetryAt r) {
             long wait = Math.max(1, Duration.between(clock.instant(), r.at()).toMillis());
@@ -540,277 +489,61 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
             if (b.resetBackoff()) {
                 e.failure = null;
             }
-            startBuild(e, spec, b.key(), b.generation());
-            return set(e, ImageState.Pending, b.message());
+            builds.start(e, spec, b.key(), b.generation());
+            return e.set(ImageState.Pending, b.message());
         }
         return false; // Keep (a Drop is carried out by the caller)
     }
 
-    private void startBuild(Entry e, ComposefsImageSpec spec, BuildKey key, long generation) {
-        String name = e.name;
-        Object token = new Object();
-        e.running = new Running(key, token, builds.submit(() -> runBuild(name, spec, key, generation, token)));
-    }
-
-    private void cancel(Entry e) {
-        if (e.running != null) {
-            e.running.task().cancel(true);
-        }
-        e.running = null;
-    }
-
-    /** Sets the reported state; returns whether it changed. */
-    private boolean set(Entry e, ImageState state, String message) {
-        boolean changed = e.state != state || !Objects.equals(e.message, message);
-        e.state = state;
-        e.message = message;
-        return changed;
-    }
-
-    private synchronized boolean current(String name, Object token) {
-        Entry e = entries.get(name);
-        return !closed && e != null && e.runs(token);
-    }
-
-    // ---------------------------------------------------------------- building
-
-    private void runBuild(String name, ComposefsImageSpec spec, BuildKey key, long generation, Object token) {
-        synchronized (this) {
-            Entry e = entries.get(name);
-            if (closed || e == null || !e.runs(token)) {
-                return;
-            }
-            set(e, ImageState.Building, "pulling " + key.image());
-        }
-        scheduleReport();
-        Instant t0 = clock.instant();
-        try {
-            ImageBuilder.Built b = builder.build(name, spec, key, () -> current(name, token), progress(name, token));
-            Instant now = clock.instant();
-            BuildRecords.Record r;
-            synchronized (this) {
-                Entry e = entries.get(name);
-                r = new BuildRecords.Record(name, key, b.digest(), b.files(), b.objects(), b.bytes(), now,
-                        e == null ? null : e.lastUsed);
-            }
-            records.save(r);
-            synchronized (this) {
-                Entry e = entries.get(name);
-                if (e != null && e.runs(token)) {
-                    e.built = r;
-                    e.running = null;
-                    e.failure = null;
-                    e.evicted = false;
-                    set(e, ImageState.Ready, null);
-                }
-            }
-            Duration took = Duration.between(t0, clock.instant());
-            metrics.built(took, true, b.layerBytes());
-            LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects", name, key.image(),
-                    took.toMillis(), b.digest().hex(), b.files(), b.objects());
-        } catch (InterruptedException e) {
-            LOG.info("build of image {} stopped: {}", name, e.getMessage());
-            synchronized (this) {
-                Entry en = entries.get(name);
-                if (en != null && en.runs(token)) {
-                    en.running = null;
-                    set(en, ImageState.Pending, "build interrupted; starting again");
-                }
-            }
-        } catch (BuildException | IOException | RuntimeException e) {
-            BuildException be = e instanceof BuildException b ? b
-                    : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
-            metrics.built(Duration.between(t0, clock.instant()), false, 0);
-            failed(name, token, key, generation, be);
-        } catch (OutOfMemoryError | StackOverflowError e) {
-            // this process also serves CSI: what the failed build allocated is garbage once we are here, so
-            // the build fails (and is reported, with backoff) instead of taking the thread, or the node, down
-            String what = e instanceof OutOfMemoryError ? "ran out of memory" : "nested too deeply";
-            metrics.built(Duration.between(t0, clock.instant()), false, 0);
-            failed(name, token, key, generation, new BuildException("building ComposefsImage " + name + " from " + key.image()
-                    + " " + what + " (" + e.getMessage() + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
-                    + " if the image is that large", true, e));
-        }
-        status.storeChanged();
-        gc.request(); // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
-        scheduleReport();
-        poke();
-    }
-
-    private void failed(String name, Object token, BuildKey key, long generation, BuildException error) {
-        Duration wait;
-        synchronized (this) {
-            Entry e = entries.get(name);
-            if (e == null || !e.runs(token)) {
-                return;
-            }
-            e.running = null;
-            Instant now = clock.instant();
-            e.failure = planner.failed(e.failure, key, generation, error.retryable(), now);
-            wait = Duration.between(now, e.failure.nextAttempt());
-            set(e, ImageState.Failed, ImagePlanner.failureMessage(error, e.failure, wait));
-        }
-        LOG.warn("build of image {} failed: {}", name, error.getMessage());
-        if (error.retryable() && !closed) {
-            loop.schedule(this::poke, wait.toMillis(), TimeUnit.MILLISECONDS);
-        }
-    }
-
-    private ImportProgress progress(String name, Object token) {
-        return new ImportProgress() {
-            @Override
-            public void layerDone(int index, int total, Descriptor layer, long fileBytesSoFar) {
-                synchronized (NodeAgent.this) {
-                    Entry e = entries.get(name);
-                    if (e != null && e.runs(token)) {
-                        e.message = "pulled layer " + (index + 1) + " of " + total;
-                    }
-                }
-            }
-        };
-    }
-
     // ---------------------------------------------------------------- CSI hooks
 
-    /** Every publish counts as a use (for lastUsed and LRU eviction). */
-    private void used(String imageName) {
-        synchronized (this) {
-            Entry e = entries.get(imageName);
-            if (e != null) {
-                e.lastUsed = clock.instant();
-            }
-        }
-        scheduleReport();
-    }
-
-    @Override
-    public Set<String> allowedNamespaces(String imageName) {
-        if (!synced()) {
-            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
-                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check who may mount "
-                    + imageName + "; the mount is retried");
-        }
-        ComposefsImage ci = images.getStore().getByKey(imageName);
-        if (ci == null || ci.getSpec() == null || ci.getSpec().getAllowedNamespaces() == null) {
-            return Set.of();
-        }
-        return Set.copyOf(ci.getSpec().getAllowedNamespaces());
-    }
-
-    @Override
-    public Optional<String> expectedDigest(String imageName) {
-        if (!synced()) {
-            throw new PolicyUnavailableException("the kcfs node agent on node " + settings.nodeName()
-                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check the digest of "
-                    + imageName + "; the mount is retried");
-        }
-        ComposefsImage ci = images.getStore().getByKey(imageName);
-        return ci == null || ci.getSpec() == null ? Optional.empty() : Optional.ofNullable(ci.getSpec().getExpectedDigest());
-    }
-
-    /** What the cluster says about publishing each image, answered from the watch cache; {@code nodeMode} as in {@link #verityPolicy}. */
+    /** What the cluster says about publishing each image, answered from the watch cache ({@link AgentPolicy}). */
     public ImagePolicy policy(VerityMode nodeMode) {
-        return new ImagePolicy(this, verityPolicy(nodeMode), this, this, this::used);
+        return policy.imagePolicy(nodeMode);
     }
 
-    /**
-     * The verity mode of each image by {@link Verity#effectiveMode}: {@code nodeMode} where it is
-     * REQUIRED, else the image's {@code spec.verity}, else {@code nodeMode} where the spec says nothing
-     * or the watch cache is not loaded yet. The API server defaults spec.verity to IfSupported, so a
-     * weaker node mode never overrides a spec.
-     */
-    public ImageVerity verityPolicy(VerityMode nodeMode) {
-        return imageName -> {
-            ComposefsImage ci = synced() ? images.getStore().getByKey(imageName) : null;
-            return Verity.effectiveMode(nodeMode, ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity());
-        };
-    }
+    /** The watch cache as {@link AgentPolicy} reads it. */
+    private final AgentPolicy.Cluster clusterView = new AgentPolicy.Cluster() {
+        @Override
+        public boolean synced() {
+            return NodeAgent.this.synced();
+        }
 
-    /** Starts (or reports) a build of an image a pod asks for; answers at once. */
-    @Override
-    public BuildState request(String imageName) {
-        if (closed) {
-            return new BuildState(BuildState.Kind.FAILED, "the kcfs node agent is stopping");
+        @Override
+        public ComposefsImage image(String imageName) {
+            return images.getStore().getByKey(imageName);
         }
-        if (!synced()) {
-            return new BuildState(BuildState.Kind.BUILDING, "the kcfs node agent is still loading the ComposefsImages");
+    };
+
+    /** The image table as {@link AgentPolicy} touches it. */
+    private final AgentPolicy.Table tableView = new AgentPolicy.Table() {
+        @Override
+        public boolean stopping() {
+            return closed;
         }
-        ComposefsImage ci = images.getStore().getByKey(imageName);
-        if (ci == null || ci.getMetadata().getDeletionTimestamp() != null) {
-            return new BuildState(BuildState.Kind.UNKNOWN_IMAGE, "no ComposefsImage named " + imageName);
+
+        @Override
+        public AgentPolicy.Demand demand(String imageName, BuildKey key) {
+            AgentPolicy.Demand d = table.demand(imageName, key, clock.instant());
+            poke();
+            return d;
         }
-        BuildState answer;
-        synchronized (this) {
-            Entry e = entries.computeIfAbsent(imageName, Entry::new);
-            e.requestedAt = clock.instant();
-            e.evicted = false;
-            if (e.running != null) {
-                answer = new BuildState(BuildState.Kind.BUILDING, e.message == null ? "building" : e.message);
-            } else if (e.state == ImageState.Failed) {
-                answer = new BuildState(BuildState.Kind.FAILED, e.message);
-                if (e.failure != null) {
-                    e.failure = e.failure.retryNow(); // a pod waiting for it is worth an early retry
-                }
-            } else if (BuildKey.of(ci) == null) {
-                answer = new BuildState(BuildState.Kind.BUILDING,
-                        "waiting for the operator to pin spec.source.image");
-            } else {
-                // Ready but the CSI plugin did not find it: the ref went away; build it again
-                e.built = null;
-                answer = new BuildState(BuildState.Kind.STARTED, "building " + BuildKey.of(ci).image());
-            }
+
+        /** Every publish counts as a use (for lastUsed and LRU eviction). */
+        @Override
+        public void used(String imageName) {
+            table.used(imageName, clock.instant());
+            scheduleReport();
         }
-        poke();
-        return answer;
-    }
+    };
+
+    private final AgentPolicy policy;
 
     // ---------------------------------------------------------------- GC
 
     private Map<String, Integer> mountsByImage() {
         return volumes.volumesByImage();
     }
-
-    /** The image table as GC sees it. */
-    private final NodeGc.Images gcView = new NodeGc.Images() {
-        @Override
-        public Set<String> known() {
-            synchronized (NodeAgent.this) {
-                return new HashSet<>(entries.keySet());
-            }
-        }
-
-        @Override
-        public Set<String> building() {
-            synchronized (NodeAgent.this) {
-                Set<String> out = new HashSet<>();
-                entries.values().stream().filter(e -> e.running != null).forEach(e -> out.add(e.name));
-                return out;
-            }
-        }
-
-        @Override
-        public String leastRecentlyUsed(Map<String, Integer> mounts, Set<Digest> mountRecords) {
-            synchronized (NodeAgent.this) {
-                return entries.values().stream()
-                        .filter(e -> e.built != null && e.running == null && !e.evicted
-                                && !mounts.containsKey(e.name) && !mountRecords.contains(e.built.digest()))
-                        .min(Comparator.comparing(Entry::lruTime).thenComparing(e -> e.name))
-                        .map(e -> e.name).orElse(null);
-            }
-        }
-
-        @Override
-        public void evicted(String name) {
-            synchronized (NodeAgent.this) {
-                Entry e = entries.get(name);
-                if (e != null) {
-                    e.built = null;
-                    e.evicted = true;
-                    set(e, ImageState.Pending, planner.evictedMessage());
-                }
-            }
-        }
-    };
 
     // ---------------------------------------------------------------- report
 
@@ -831,37 +564,13 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         if (closed || !synced()) {
             return;
         }
-        StatusWriter.Outcome outcome = status.report(imageReports(), gc.lastRun());
+        StatusWriter.Outcome outcome = status.report(table.reports(mountsByImage()), gc.lastRun());
         if (outcome.written()) {
             metrics.statusWritten();
         }
         if (outcome.again() != null) {
             loop.schedule(() -> guarded("report", this::report), outcome.again().toNanos(), TimeUnit.NANOSECONDS);
         }
-    }
-
-    /** Each image's line of the report, by name. */
-    private List<NodeImage> imageReports() {
-        Map<String, Integer> mounts = mountsByImage();
-        SortedMap<String, NodeImage> list = new TreeMap<>();
-        synchronized (this) {
-            for (Entry e : entries.values()) {
-                NodeImage i = new NodeImage(e.name, e.state);
-                i.setMessage(e.message);
-                if (e.built != null) {
-                    i.setDigest(e.built.digest().hex());
-                    i.setFiles(e.built.files());
-                    i.setObjects(e.built.objects());
-                    i.setBytes(e.built.bytes());
-                }
-                i.setMounts(mounts.getOrDefault(e.name, 0));
-                if (e.lastUsed != null) {
-                    i.setLastUsed(e.lastUsed.truncatedTo(ChronoUnit.SECONDS).toString());
-                }
-                list.put(e.name, i);
-            }
-        }
-        return new ArrayList<>(list.values());
     }
 
     // ---------------------------------------------------------------- shutdown
@@ -879,9 +588,9 @@ public final class NodeAgent implements OnDemandBuilds, ImageAccess, ExpectedDig
         if (nodes != null) {
             nodes.stop();
         }
-        builds.shutdownNow();
+        buildPool.shutdownNow();
         loop.shutdownNow();
-        if (!builds.awaitTermination(10, TimeUnit.SECONDS)) {
+        if (!buildPool.awaitTermination(10, TimeUnit.SECONDS)) {
             LOG.warn("builds did not stop within 10 s; they finish in the background and leave nothing referenced");
         }
         loop.awaitTermination(5, TimeUnit.SECONDS);

@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,12 +31,64 @@ public final class NodePlugin implements AutoCloseable {
     }
 
     /**
-     * The parts that come from the store and the mount code ({@code images} finds an image's digest,
-     * {@code storeStats} gives the numbers for /metrics), and what the cluster says about each image
-     * ({@code policy}: the node agent's, or {@link ImagePolicy#standalone} without it).
+     * The parts that come from the store and the mount code, and what the cluster says about each
+     * image, set by name: {@code images} finds an image's digest, {@code storeStats} gives the numbers
+     * for /metrics, {@code mountRecords} the shared mounts in use, {@code mounter} mounts an image, and
+     * {@code policy} is the node agent's or {@link ImagePolicy#standalone} without it. {@link #overStore}
+     * sets the first three from the node store. Every part is required.
      */
-    public record Parts(ImageSource images, StoreStats storeStats, MountRecords mountRecords, ImageMounter mounter,
-                        ImagePolicy policy) {
+    public static final class Parts {
+        private ImageSource images;
+        private StoreStats storeStats;
+        private MountRecords mountRecords;
+        private ImageMounter mounter;
+        private ImagePolicy policy;
+
+        private Parts() {
+        }
+
+        /** No part set yet. */
+        public static Parts of() {
+            return new Parts();
+        }
+
+        /** The node store's images, numbers and mount records. */
+        public static Parts overStore(StoreImages store) {
+            return of().images(store).storeStats(store).mountRecords(MountRecords.of(store.store()));
+        }
+
+        public Parts images(ImageSource images) {
+            this.images = images;
+            return this;
+        }
+
+        public Parts storeStats(StoreStats storeStats) {
+            this.storeStats = storeStats;
+            return this;
+        }
+
+        public Parts mountRecords(MountRecords mountRecords) {
+            this.mountRecords = mountRecords;
+            return this;
+        }
+
+        public Parts mounter(ImageMounter mounter) {
+            this.mounter = mounter;
+            return this;
+        }
+
+        public Parts policy(ImagePolicy policy) {
+            this.policy = policy;
+            return this;
+        }
+
+        private void check() {
+            Objects.requireNonNull(images, "NodePlugin.Parts.images is not set");
+            Objects.requireNonNull(storeStats, "NodePlugin.Parts.storeStats is not set");
+            Objects.requireNonNull(mountRecords, "NodePlugin.Parts.mountRecords is not set");
+            Objects.requireNonNull(mounter, "NodePlugin.Parts.mounter is not set");
+            Objects.requireNonNull(policy, "NodePlugin.Parts.policy is not set");
+        }
     }
 
     private final PublishedVolumes volumes;
@@ -54,16 +107,17 @@ public final class NodePlugin implements AutoCloseable {
     }
 
     public static NodePlugin start(Config config, Parts parts) throws IOException {
+        parts.check();
         Path storeRoot = config.storeRoot().toAbsolutePath().normalize();
         Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
         Files.createDirectories(storeRoot);
-        PublishedVolumes volumes = new PublishedVolumes(storeRoot, kubeletDir, parts.mountRecords(), parts.mounter(),
-                parts.policy().verity(), new KernelMounts());
+        PublishedVolumes volumes = new PublishedVolumes(storeRoot, kubeletDir, parts.mountRecords, parts.mounter,
+                parts.policy.verity(), new KernelMounts());
         // recover before serving, so no call sees half-rebuilt state
         PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);
         LOG.info("recovered from the mount table: {}", recovery);
-        CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats());
-        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images(), parts.policy(),
+        CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats);
+        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images, parts.policy,
                 metrics);
         List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
                 node, new ControllerService());

@@ -7,7 +7,6 @@ import dev.kcfs.csi.KubeletRegistration;
 import dev.kcfs.csi.NodePlugin;
 import dev.kcfs.csi.StoreImages;
 import dev.kcfs.mount.ComposefsMounter;
-import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.publish.ImagePolicy;
@@ -161,10 +160,10 @@ public final class NodeMain implements Callable<Integer> {
      * ComposefsImage where the agent knows it, else --verity), or --verity alone without an agent.
      */
     private NodePlugin.Parts pluginParts(StoreImages storeImages, NodeAgent agent) {
-        Store s = storeImages.store();
         ImagePolicy policy = agent == null ? ImagePolicy.standalone(verity) : agent.policy(verity);
-        return new NodePlugin.Parts(storeImages, storeImages, MountRecords.of(s),
-                new StoreImageMounter(s, new ComposefsMounter()), policy);
+        return NodePlugin.Parts.overStore(storeImages)
+                .mounter(new StoreImageMounter(storeImages.store(), new ComposefsMounter()))
+                .policy(policy);
     }
 
     static Path socketOf(String endpoint) {

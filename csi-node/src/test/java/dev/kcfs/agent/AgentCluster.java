@@ -123,16 +123,6 @@ final class AgentCluster implements AutoCloseable {
         return image.push(registry.pusher(), repo, tag);
     }
 
-    /** A test's teardown: closes the nodes it started (null for those it did not), then the cluster. */
-    void closeWith(TestNode... nodes) throws Exception {
-        for (TestNode n : nodes) {
-            if (n != null) {
-                n.close();
-            }
-        }
-        close();
-    }
-
     @Override
     public void close() {
         mock.close();

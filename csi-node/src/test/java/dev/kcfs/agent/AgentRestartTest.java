@@ -5,10 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.oci.registry.TamperingProxy;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.store.Store;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,44 +18,37 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** An agent stopped in the middle of a build (a DaemonSet pod restart) and a new one on the same store. */
-@EnableKubernetesMockClient(crud = true)
 class AgentRestartTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @RegisterExtension
     static TestRegistry registry = TestRegistry.anonymous();
 
-    KubernetesClient client;
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     TestNode n1;
-    GatedProxy proxy;
+    TamperingProxy proxy;
 
     @BeforeEach
     void setUp() throws Exception {
-        cluster = new AgentCluster(client);
-        proxy = new GatedProxy(registry.address());
+        cluster = agents.cluster();
+        proxy = new TamperingProxy(registry.address(), TamperingProxy.Mode.GATE_LARGE_BLOBS);
     }
 
     @AfterEach
-    void tearDown() throws Exception {
-        if (n1 != null) {
-            n1.close();
-        }
+    void tearDown() {
         proxy.close();
-        cluster.close();
     }
 
     @Test
     void restartInTheMiddleOfABuildResumesAndEndsWithTheRightImage() throws Exception {
         String manifest = AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
-        String expected = ReferenceBuild.digest(tmp.resolve("ref"), registry, "kcfs/tools:v1");
+        String expected = ReferenceBuild.digest(agents.tmp().resolve("ref"), registry, "kcfs/tools:v1");
         cluster.node("n1", Map.of());
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).startAgent();
+        n1 = agents.node("n1").startAgent();
         cluster.apply("tools", proxy.address() + "/kcfs/tools:v1", null, spec -> { });
         cluster.pin("tools", proxy.address() + "/kcfs/tools@" + manifest);
 

@@ -9,21 +9,16 @@ import dev.kcfs.api.SecretRef;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestRegistry;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Builds that cannot succeed say why, on the node and (through the operator) on the image; fixing the cause heals them. */
-@EnableKubernetesMockClient(crud = true)
 class BuildFailuresTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final String WRONG = "ab".repeat(32);
@@ -33,31 +28,25 @@ class BuildFailuresTest {
     @RegisterExtension
     static TestRegistry secured = TestRegistry.basicAuth("kcfs", "s3cret-pw");
 
-    KubernetesClient client;
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     TestNode n1;
     TestNode n2;
 
     @BeforeEach
     void setUp() throws Exception {
-        cluster = new AgentCluster(client);
+        cluster = agents.cluster();
         cluster.node("n1", Map.of("zone", "a"));
         cluster.node("n2", Map.of("zone", "a"));
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cluster.closeWith(n1, n2);
     }
 
     @Test
     void wrongExpectedDigestFailsOnEveryNodeAndDegradesTheImageUntilFixed() throws Exception {
         AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
         cluster.startOperator();
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).startAgent();
-        n2 = new TestNode(client, "n2", tmp.resolve("n2"), TestNode.fast("n2")).startAgent();
+        n1 = agents.node("n1").startAgent();
+        n2 = agents.node("n2").startAgent();
         cluster.apply("tools", registry.address() + "/kcfs/tools:v1", null, spec -> spec.setExpectedDigest(WRONG));
 
         await().atMost(WAIT).untilAsserted(() -> {
@@ -77,8 +66,8 @@ class BuildFailuresTest {
         assertThat(n2.store.ref("tools")).isEmpty();
 
         // the right digest (what an independent import of the image gives) heals it
-        String right = ReferenceBuild.digest(tmp.resolve("ref"), registry, "kcfs/tools:v1");
-        client.resources(dev.kcfs.api.ComposefsImage.class).withName("tools").edit(ci -> {
+        String right = ReferenceBuild.digest(agents.tmp().resolve("ref"), registry, "kcfs/tools:v1");
+        agents.client().resources(dev.kcfs.api.ComposefsImage.class).withName("tools").edit(ci -> {
             ci.getSpec().setExpectedDigest(right);
             return ci;
         });
@@ -90,7 +79,7 @@ class BuildFailuresTest {
         assertThat(n2.store.ref("tools").orElseThrow().hex()).isEqualTo(right);
 
         // an expectedDigest that stops matching what was built takes the image out of service
-        client.resources(dev.kcfs.api.ComposefsImage.class).withName("tools").edit(ci -> {
+        agents.client().resources(dev.kcfs.api.ComposefsImage.class).withName("tools").edit(ci -> {
             ci.getSpec().setExpectedDigest(WRONG);
             return ci;
         });
@@ -108,7 +97,7 @@ class BuildFailuresTest {
     void missingPullSecretSaysWhichAndHealsOnceItExists() throws Exception {
         TestImage image = AgentCluster.testImage();
         String manifest = image.push(secured.pusher(), "kcfs/private", "v1");
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).startAgent();
+        n1 = agents.node("n1").startAgent();
         cluster.apply("private", secured.address() + "/kcfs/private:v1", null,
                 spec -> spec.getSource().setPullSecrets(List.of(new SecretRef("team-a", "regcred"))));
         // without the operator: status.resolvedImage as the operator writes it
@@ -123,7 +112,7 @@ class BuildFailuresTest {
         });
         assertThat(n1.store.refs()).isEmpty();
 
-        client.secrets().inNamespace("team-a").resource(new SecretBuilder().withNewMetadata().withName("regcred")
+        agents.client().secrets().inNamespace("team-a").resource(new SecretBuilder().withNewMetadata().withName("regcred")
                 .withNamespace("team-a").endMetadata().withType("kubernetes.io/dockerconfigjson")
                 .addToData(".dockerconfigjson", Base64.getEncoder().encodeToString(secured.dockerConfigJson()))
                 .build()).create();
@@ -141,7 +130,7 @@ class BuildFailuresTest {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
         }
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).startAgent();
+        n1 = agents.node("n1").startAgent();
         String gone = "127.0.0.1:" + closedPort + "/kcfs/tools@sha256:" + "12".repeat(32);
         cluster.apply("offline", gone, null, spec -> { });
         cluster.pin("offline", gone);
@@ -168,7 +157,7 @@ class BuildFailuresTest {
                 List.of(TestImage.Layer.gzip(many.add().build())));
         String digest = AgentCluster.push(registry, hostile, "kcfs/hostile", "v1");
         AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).startAgent();
+        n1 = agents.node("n1").startAgent();
         cluster.apply("hostile", registry.address() + "/kcfs/hostile:v1", null, spec -> { });
         cluster.pin("hostile", registry.address() + "/kcfs/hostile@" + digest);
         await().atMost(WAIT).untilAsserted(() -> {

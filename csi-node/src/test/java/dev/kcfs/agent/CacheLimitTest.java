@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.mount.VerityMode;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestImage;
@@ -12,20 +13,14 @@ import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
 import dev.kcfs.publish.OnDemandBuilds;
 import dev.kcfs.store.Store;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** --cache-max-bytes evicts the least recently used image. */
-@EnableKubernetesMockClient(crud = true)
 class CacheLimitTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final long LIMIT = 1 << 20;
@@ -33,21 +28,15 @@ class CacheLimitTest {
     @RegisterExtension
     static TestRegistry registry = TestRegistry.anonymous();
 
-    KubernetesClient client;
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     TestNode n1;
 
     @BeforeEach
     void setUp() throws Exception {
-        cluster = new AgentCluster(client);
+        cluster = agents.cluster();
         cluster.node("n1", Map.of());
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cluster.closeWith(n1);
     }
 
     /** An image of one 600 KB file of its own: two of them do not fit in LIMIT, one does. */
@@ -72,10 +61,10 @@ class CacheLimitTest {
 
     @Test
     void leastRecentlyUsedImageIsEvictedAndBuiltAgainOnDemand() throws Exception {
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1").withCacheMaxBytes(LIMIT)).startAgent();
+        n1 = agents.node("n1", TestNode.fast("n1").withCacheMaxBytes(LIMIT)).startAgent();
         apply("first", 1);
         await().atMost(WAIT).untilAsserted(() -> assertThat(report("first").getState()).isEqualTo(ImageState.Ready));
-        Thread.sleep(1100); // builtAt (the use time of images never mounted) one second apart
+        n1.clock.skip(Duration.ofSeconds(2)); // builtAt (the use time of images never mounted) apart
         apply("second", 2);
 
         await().atMost(WAIT).untilAsserted(() -> {
@@ -90,7 +79,8 @@ class CacheLimitTest {
                 assertThat(report("first").getState()).isEqualTo(ImageState.Pending));
 
         // a pod asking for it brings it back; now "second" is the least recently used
-        assertThat(n1.agent.request("first").kind()).isEqualTo(OnDemandBuilds.BuildState.Kind.STARTED);
+        assertThat(n1.agent.policy(VerityMode.IF_SUPPORTED).builds().request("first").kind())
+                .isEqualTo(OnDemandBuilds.BuildState.Kind.STARTED);
         await().atMost(WAIT).untilAsserted(() -> {
             assertThat(report("first").getState()).isEqualTo(ImageState.Ready);
             assertThat(report("second").getState()).isEqualTo(ImageState.Pending);

@@ -1,7 +1,7 @@
 package dev.kcfs.agent;
 
-import static dev.kcfs.agent.TestNode.publish;
-import static dev.kcfs.agent.TestNode.unpublish;
+import static dev.kcfs.csi.KubeletRequests.publish;
+import static dev.kcfs.csi.KubeletRequests.unpublish;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -14,8 +14,6 @@ import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.testing.Root;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
@@ -24,25 +22,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** What the agent answers the CSI plugin: who may mount an image, and builds for pods whose image is not prebuilt. */
 @Tag("root")
-@EnableKubernetesMockClient(crud = true)
 class CsiHooksTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @RegisterExtension
     static TestRegistry registry = TestRegistry.anonymous();
 
-    KubernetesClient client;
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     TestNode n1;
     String manifest;
@@ -50,15 +44,10 @@ class CsiHooksTest {
     @BeforeEach
     void setUp() throws Exception {
         Root.assumeRoot();
-        cluster = new AgentCluster(client);
+        cluster = agents.cluster();
         manifest = AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
         cluster.node("n1", Map.of("role", "web"));
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).withCsi();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cluster.closeWith(n1);
+        n1 = agents.node("n1").withCsi();
     }
 
     private void image(String name, String role, List<String> namespaces) {
@@ -75,7 +64,7 @@ class CsiHooksTest {
                 assertThat(cluster.reported("n1", "restricted").getState()).isEqualTo(ImageState.Ready));
 
         Path denied = n1.target("pod-denied");
-        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-denied", denied, "restricted", "default")))
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-denied", denied, "restricted").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
                     assertThat(e.getStatus().getDescription()).contains("namespace default").contains("[team-a, team-b]");
@@ -83,17 +72,18 @@ class CsiHooksTest {
         assertThat(Files.exists(denied)).isFalse();
 
         Path allowed = n1.target("pod-allowed");
-        n1.csi().nodePublishVolume(publish("vol-allowed", allowed, "restricted", "team-b"));
+        n1.csi().nodePublishVolume(publish("vol-allowed", allowed, "restricted", "team-b").build());
         assertThat(Files.readString(allowed.resolve("etc/motd"))).isEqualTo("overridden by the middle layer\n");
         n1.csi().nodeUnpublishVolume(unpublish("vol-allowed", allowed));
 
         // the policy follows the ComposefsImage as it changes
-        client.resources(dev.kcfs.api.ComposefsImage.class).withName("restricted").edit(ci -> {
+        agents.client().resources(dev.kcfs.api.ComposefsImage.class).withName("restricted").edit(ci -> {
             ci.getSpec().setAllowedNamespaces(List.of("team-a"));
             return ci;
         });
         await().atMost(WAIT).untilAsserted(() ->
-                assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-b2", n1.target("pod-b2"), "restricted", "team-b")))
+                assertThatThrownBy(() -> n1.csi().nodePublishVolume(
+                        publish("vol-b2", n1.target("pod-b2"), "restricted", "team-b").build()))
                         .isInstanceOfSatisfying(StatusRuntimeException.class,
                                 e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED)));
     }
@@ -115,7 +105,7 @@ class CsiHooksTest {
         });
 
         Path strict = n1.target("pod-strict");
-        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-strict", strict, "strict", "default")))
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-strict", strict, "strict").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isNotEqualTo(Status.Code.OK);
                     assertThat(e.getStatus().getDescription()).contains("verity was required");
@@ -123,7 +113,7 @@ class CsiHooksTest {
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(strict.toString());
 
         Path relaxed = n1.target("pod-relaxed");
-        n1.csi().nodePublishVolume(publish("vol-relaxed", relaxed, "relaxed", "default"));
+        n1.csi().nodePublishVolume(publish("vol-relaxed", relaxed, "relaxed").build());
         assertThat(Files.readAllBytes(relaxed.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
         assertThat(Files.readString(Path.of("/proc/self/mountinfo")).lines()
                 .filter(l -> l.contains(n1.store.root().resolve("mounts").toString())))
@@ -133,10 +123,10 @@ class CsiHooksTest {
 
         // the node's mode (kcfs-node --verity, chart node.verity): REQUIRED overrides every spec; a
         // weaker one only fills in where no spec says (the API server defaults spec.verity)
-        assertThat(n1.agent.verityPolicy(VerityMode.REQUIRED).verityOf("relaxed")).isEqualTo(VerityMode.REQUIRED);
-        assertThat(n1.agent.verityPolicy(VerityMode.IF_SUPPORTED).verityOf("relaxed")).isEqualTo(VerityMode.OFF);
-        assertThat(n1.agent.verityPolicy(VerityMode.OFF).verityOf("strict")).isEqualTo(VerityMode.REQUIRED);
-        assertThat(n1.agent.verityPolicy(VerityMode.OFF).verityOf("no-such-image")).isEqualTo(VerityMode.OFF);
+        assertThat(n1.agent.policy(VerityMode.REQUIRED).verity().verityOf("relaxed")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(n1.agent.policy(VerityMode.IF_SUPPORTED).verity().verityOf("relaxed")).isEqualTo(VerityMode.OFF);
+        assertThat(n1.agent.policy(VerityMode.OFF).verity().verityOf("strict")).isEqualTo(VerityMode.REQUIRED);
+        assertThat(n1.agent.policy(VerityMode.OFF).verity().verityOf("no-such-image")).isEqualTo(VerityMode.OFF);
     }
 
     @Test
@@ -151,7 +141,7 @@ class CsiHooksTest {
         List<String> answers = new ArrayList<>();
         await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> {
             try {
-                n1.csi().nodePublishVolume(publish("vol-lazy", target, "lazy", "default"));
+                n1.csi().nodePublishVolume(publish("vol-lazy", target, "lazy").build());
                 return true;
             } catch (StatusRuntimeException e) {
                 answers.add(e.getStatus().getCode() + ": " + e.getStatus().getDescription());
@@ -175,7 +165,7 @@ class CsiHooksTest {
                 .contains("kcfs_mounts{kind=\"volume\"} 1.0");
 
         // unknown images are not retried forever
-        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-x", n1.target("pod-x"), "no-such-image", "default")))
+        assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-x", n1.target("pod-x"), "no-such-image").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
                     assertThat(e.getStatus().getDescription()).contains("no ComposefsImage named no-such-image");

@@ -2,6 +2,7 @@ package dev.kcfs.agent;
 
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.Verity;
+import dev.kcfs.csi.KubeletRequests;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.verity.Digest;
@@ -92,7 +93,7 @@ public final class GuestVerityPolicy {
         String name = name(v);
         Path target = node.target("pod-" + name);
         try {
-            node.csi().nodePublishVolume(TestNode.publish("vol-" + name, target, name, "default"));
+            node.csi().nodePublishVolume(KubeletRequests.publish("vol-" + name, target, name).build());
         } catch (RuntimeException e) {
             System.out.println("KCFS-VM: FAIL CSI publish of ComposefsImage " + name + " (spec.verity " + v + "): " + e);
             return false;
@@ -105,7 +106,7 @@ public final class GuestVerityPolicy {
         boolean wanted = v != Verity.Disabled; // IfSupported: this kernel and the store's ext4 support verity
         boolean bytes = Arrays.equals(Files.readAllBytes(target.resolve("bin/tool")), Fixtures.BIG);
         // the three images have one composefs digest, so one shared mount: the next must make its own
-        node.csi().nodeUnpublishVolume(TestNode.unpublish("vol-" + name, target));
+        node.csi().nodeUnpublishVolume(KubeletRequests.unpublish("vol-" + name, target));
         String what = "ComposefsImage " + name + " (spec.verity " + v + ") published by the CSI plugin with its node agent: "
                 + (enforced ? "verity=require" : "no verity") + " on the shared mount";
         if (enforced == wanted && bytes) {

@@ -1,7 +1,7 @@
 package dev.kcfs.agent;
 
-import static dev.kcfs.agent.TestNode.publish;
-import static dev.kcfs.agent.TestNode.unpublish;
+import static dev.kcfs.csi.KubeletRequests.publish;
+import static dev.kcfs.csi.KubeletRequests.unpublish;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -17,18 +17,14 @@ import dev.kcfs.store.Store;
 import dev.kcfs.testing.Root;
 import dev.kcfs.verity.Digest;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole life of an image, with every part real except the API server (the fabric8 CRUD mock):
@@ -37,16 +33,14 @@ import org.junit.jupiter.api.io.TempDir;
  * CSI plugin over gRPC, and deletion waits for the nodes to release it before GC frees it.
  */
 @Tag("root")
-@EnableKubernetesMockClient(crud = true)
 class ImageLifecycleTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @RegisterExtension
     static TestRegistry registry = TestRegistry.anonymous();
 
-    KubernetesClient client;
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     TestNode n1;
     TestNode n2;
@@ -55,12 +49,7 @@ class ImageLifecycleTest {
     @BeforeEach
     void setUp() throws Exception {
         Root.assumeRoot();
-        cluster = new AgentCluster(client).startOperator();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cluster.closeWith(n1, n2, n3);
+        cluster = agents.cluster().startOperator();
     }
 
     @Test
@@ -70,9 +59,9 @@ class ImageLifecycleTest {
         cluster.node("n1", Map.of("zone", "a", "gpu", "yes"));
         cluster.node("n2", Map.of("zone", "a"));
         cluster.node("n3", Map.of("zone", "b"));
-        n1 = new TestNode(client, "n1", tmp.resolve("n1"), TestNode.fast("n1")).withCsi();
-        n2 = new TestNode(client, "n2", tmp.resolve("n2"), TestNode.fast("n2")).startAgent();
-        n3 = new TestNode(client, "n3", tmp.resolve("n3"), TestNode.fast("n3")).startAgent();
+        n1 = agents.node("n1").withCsi();
+        n2 = agents.node("n2").startAgent();
+        n3 = agents.node("n3").startAgent();
 
         // running agents announce themselves (the operator counts nodes that have a ComposefsNode)
         await().atMost(WAIT).untilAsserted(() -> {
@@ -121,7 +110,7 @@ class ImageLifecycleTest {
 
         // a pod on n1 mounts it through the CSI plugin
         Path target = n1.target("pod-1");
-        n1.csi().nodePublishVolume(publish("vol-1", target, "tools", "default"));
+        n1.csi().nodePublishVolume(publish("vol-1", target, "tools").build());
         assertThat(Files.readString(target.resolve("etc/motd"))).isEqualTo("overridden by the middle layer\n");
         assertThat(Files.readAllBytes(target.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
         assertThat(Files.exists(target.resolve("etc/victim"))).isFalse();

@@ -6,9 +6,6 @@ import dev.kcfs.api.ComposefsNode;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.api.NodeImage;
 import dev.kcfs.store.Store;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,20 +13,17 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** When the node's report is written, on a clock the test moves: no sleeping, no timing ranges. */
-@EnableKubernetesMockClient(crud = true)
 class StatusWriterTest {
     private static final Duration INTERVAL = Duration.ofSeconds(30);
     private static final Instant T0 = Instant.parse("2025-01-01T12:00:00Z");
 
-    KubernetesClient client;
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     ManualClock clock;
     StatusWriter writer;
@@ -64,15 +58,10 @@ class StatusWriterTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        cluster = new AgentCluster(client);
+        cluster = agents.cluster();
         cluster.node("n1", Map.of());
         clock = new ManualClock(T0);
-        writer = new StatusWriter(client, "n1", Store.open(tmp.resolve("store")), INTERVAL, clock);
-    }
-
-    @AfterEach
-    void tearDown() {
-        cluster.close();
+        writer = new StatusWriter(agents.client(), "n1", Store.open(agents.tmp().resolve("store")), INTERVAL, clock);
     }
 
     private static List<NodeImage> tools(ImageState state, Instant lastUsed) {

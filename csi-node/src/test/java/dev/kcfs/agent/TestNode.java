@@ -4,11 +4,7 @@ import dev.kcfs.csi.LeftoverMounts;
 import dev.kcfs.csi.NodePlugin;
 import dev.kcfs.csi.StoreImages;
 import dev.kcfs.csi.v1.NodeGrpc;
-import dev.kcfs.csi.v1.NodePublishVolumeRequest;
-import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
-import dev.kcfs.csi.v1.VolumeCapability;
 import dev.kcfs.mount.ComposefsMounter;
-import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.publish.PublishedImages;
@@ -26,6 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,6 +39,8 @@ final class TestNode implements AutoCloseable {
     final Store store;
     private final KubernetesClient client;
     private final NodeAgent.Settings settings;
+    /** The agents' clock: the system's, moved forward by tests that need time to pass without waiting. */
+    final SkippingClock clock = new SkippingClock();
     NodeAgent agent;
     private NodePlugin plugin;
     private EventLoopGroup clientGroup;
@@ -54,6 +55,30 @@ final class TestNode implements AutoCloseable {
         this.settings = settings;
     }
 
+    /** The system clock plus what {@link #skip} added: time that passes for the agent without the test waiting. */
+    static final class SkippingClock extends Clock {
+        private volatile Duration skipped = Duration.ZERO;
+
+        void skip(Duration d) {
+            skipped = skipped.plus(d);
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.now().plus(skipped);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     /** Short intervals so tests do not wait for production timings. */
     static NodeAgent.Settings fast(String node) {
         return NodeAgent.Settings.defaults(node).withIntervals(Duration.ofMillis(500), Duration.ofMinutes(10),
@@ -61,20 +86,20 @@ final class TestNode implements AutoCloseable {
     }
 
     TestNode startAgent() throws Exception {
-        agent = new NodeAgent(client, store, settings, Clock.systemUTC());
+        agent = new NodeAgent(client, store, settings, clock);
         agent.start(plugin == null ? PublishedImages.NONE : plugin.volumes());
         return this;
     }
 
     /** Agent and CSI plugin wired as kcfs-node wires them. */
     TestNode withCsi() throws Exception {
-        agent = new NodeAgent(client, store, settings, Clock.systemUTC());
-        StoreImages images = new StoreImages(store);
+        agent = new NodeAgent(client, store, settings, clock);
         StoreImageMounter mounter = new StoreImageMounter(store,
                 new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false));
         Path socket = root.resolve("csi.sock");
         plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
-                new NodePlugin.Parts(images, images, MountRecords.of(store), mounter, agent.policy(VerityMode.IF_SUPPORTED)));
+                NodePlugin.Parts.overStore(new StoreImages(store)).mounter(mounter)
+                        .policy(agent.policy(VerityMode.IF_SUPPORTED)));
         agent.start(plugin.volumes(), plugin.metrics().registry());
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
@@ -100,28 +125,6 @@ final class TestNode implements AutoCloseable {
     Path target(String podUid) throws Exception {
         Path dir = Files.createDirectories(kubelet.resolve("pods/" + podUid + "/volumes/kubernetes.io~csi/tools"));
         return dir.resolve("mount");
-    }
-
-    /** A publish request as kubelet sends it for an inline volume with podInfoOnMount. */
-    static NodePublishVolumeRequest publish(String volumeId, Path target, String image, String namespace) {
-        return NodePublishVolumeRequest.newBuilder()
-                .setVolumeId(volumeId)
-                .setTargetPath(target.toString())
-                .setReadonly(true)
-                .setVolumeCapability(VolumeCapability.newBuilder()
-                        .setMount(VolumeCapability.MountVolume.getDefaultInstance())
-                        .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
-                .putVolumeContext("image", image)
-                .putVolumeContext("csi.storage.k8s.io/pod.name", "pod-" + volumeId)
-                .putVolumeContext("csi.storage.k8s.io/pod.namespace", namespace)
-                .putVolumeContext("csi.storage.k8s.io/pod.uid", "uid-" + volumeId)
-                .putVolumeContext("csi.storage.k8s.io/ephemeral", "true")
-                .build();
-    }
-
-    static NodeUnpublishVolumeRequest unpublish(String volumeId, Path target) {
-        return NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId).setTargetPath(target.toString()).build();
     }
 
     @Override

@@ -1,13 +1,12 @@
 package dev.kcfs.csi;
 
-import static dev.kcfs.csi.CsiTestNode.publish;
-import static dev.kcfs.csi.CsiTestNode.publishWritable;
-import static dev.kcfs.csi.CsiTestNode.unpublish;
+import static dev.kcfs.csi.KubeletRequests.publish;
+import static dev.kcfs.csi.KubeletRequests.publishWritable;
+import static dev.kcfs.csi.KubeletRequests.unpublish;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.mount.ComposefsMounter;
-import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.mount.StoreImageMounter;
 import dev.kcfs.mount.StoreMounter;
@@ -53,10 +52,10 @@ class ComposefsPublishTest {
         digest = ComposefsImages.build(store, tree, "tools");
 
         node = new CsiTestNode(tmp.resolve("node"), null);
-        StoreImages images = new StoreImages(store);
-        node.parts = new NodePlugin.Parts(images, images, MountRecords.of(store), new StoreImageMounter(store,
-                new ComposefsMounter(new KernelVerity(), Files.createDirectories(tmp.resolve("scratch")), false)),
-                ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
+        node.parts = NodePlugin.Parts.overStore(new StoreImages(store))
+                .mounter(new StoreImageMounter(store,
+                        new ComposefsMounter(new KernelVerity(), Files.createDirectories(tmp.resolve("scratch")), false)))
+                .policy(ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
         node.start();
     }
 

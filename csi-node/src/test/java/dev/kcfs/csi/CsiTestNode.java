@@ -3,9 +3,6 @@ package dev.kcfs.csi;
 import dev.kcfs.csi.v1.ControllerGrpc;
 import dev.kcfs.csi.v1.IdentityGrpc;
 import dev.kcfs.csi.v1.NodeGrpc;
-import dev.kcfs.csi.v1.NodePublishVolumeRequest;
-import dev.kcfs.csi.v1.NodeUnpublishVolumeRequest;
-import dev.kcfs.csi.v1.VolumeCapability;
 import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.publish.ExpectedDigests;
@@ -25,8 +22,6 @@ import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -71,9 +66,10 @@ final class CsiTestNode implements AutoCloseable {
     CsiTestNode start() throws IOException {
         Files.createDirectories(store);
         plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts
-                : new NodePlugin.Parts(images, () -> new StoreStats.Snapshot(3, 300, 900),
-                        new DirectoryMountRecords(store.resolve("mounts")), mounter == null ? images : mounter,
-                        new ImagePolicy(access, verity, expected, name -> builds.request(name), ImageUses.NONE)));
+                : NodePlugin.Parts.of().images(images).storeStats(() -> new StoreStats.Snapshot(3, 300, 900))
+                        .mountRecords(new DirectoryMountRecords(store.resolve("mounts")))
+                        .mounter(mounter == null ? images : mounter)
+                        .policy(new ImagePolicy(access, verity, expected, name -> builds.request(name), ImageUses.NONE)));
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollDomainSocketChannel.class)
@@ -109,34 +105,6 @@ final class CsiTestNode implements AutoCloseable {
         Path dir = kubelet.resolve("pods/" + podUid + "/volumes/kubernetes.io~csi/tools");
         Files.createDirectories(dir);
         return dir.resolve("mount");
-    }
-
-    /** A publish request as kubelet sends it for an inline volume with podInfoOnMount. */
-    static NodePublishVolumeRequest.Builder publish(String volumeId, Path target, String image) {
-        Map<String, String> ctx = new HashMap<>();
-        ctx.put("image", image);
-        ctx.put("csi.storage.k8s.io/pod.name", "pod-" + volumeId);
-        ctx.put("csi.storage.k8s.io/pod.namespace", "default");
-        ctx.put("csi.storage.k8s.io/pod.uid", "uid-" + volumeId);
-        ctx.put("csi.storage.k8s.io/serviceAccount.name", "default");
-        ctx.put("csi.storage.k8s.io/ephemeral", "true");
-        return NodePublishVolumeRequest.newBuilder()
-                .setVolumeId(volumeId)
-                .setTargetPath(target.toString())
-                .setReadonly(true)
-                .setVolumeCapability(VolumeCapability.newBuilder()
-                        .setMount(VolumeCapability.MountVolume.getDefaultInstance())
-                        .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)))
-                .putAllVolumeContext(ctx);
-    }
-
-    static NodePublishVolumeRequest.Builder publishWritable(String volumeId, Path target, String image) {
-        return publish(volumeId, target, image).setReadonly(false).putVolumeContext("writable", "true");
-    }
-
-    static NodeUnpublishVolumeRequest unpublish(String volumeId, Path target) {
-        return NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId).setTargetPath(target.toString()).build();
     }
 
     void stop() throws InterruptedException {

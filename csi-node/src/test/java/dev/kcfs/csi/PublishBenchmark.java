@@ -38,10 +38,9 @@ public final class PublishBenchmark {
             }
             dev.kcfs.store.Store store = dev.kcfs.store.Store.open(setup.store);
             ComposefsImages.build(store, tree, "bench");
-            StoreImages storeImages = new StoreImages(store);
-            setup.parts = new NodePlugin.Parts(storeImages, storeImages, dev.kcfs.mount.MountRecords.of(store),
-                    new dev.kcfs.mount.StoreImageMounter(store, new dev.kcfs.mount.ComposefsMounter()),
-                    ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
+            setup.parts = NodePlugin.Parts.overStore(new StoreImages(store))
+                    .mounter(new dev.kcfs.mount.StoreImageMounter(store, new dev.kcfs.mount.ComposefsMounter()))
+                    .policy(ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
         }
         System.out.println("image: " + (composefs ? "composefs (500 files, real node store)" : "tmpfs stand-in"));
         try (CsiTestNode node = setup.start()) {
@@ -50,11 +49,11 @@ public final class PublishBenchmark {
             run(node, stub, "warmup", 500);
             report("no other volume open", run(node, stub, "alone", rounds));
             for (int i = 0; i < 20; i++) {
-                stub.nodePublishVolume(CsiTestNode.publish("open-" + i, node.target("open-" + i), "bench").build());
+                stub.nodePublishVolume(KubeletRequests.publish("open-" + i, node.target("open-" + i), "bench").build());
             }
             report("20 volumes of the image open", run(node, stub, "shared", rounds));
             for (int i = 0; i < 20; i++) {
-                stub.nodeUnpublishVolume(CsiTestNode.unpublish("open-" + i, node.target("open-" + i)));
+                stub.nodeUnpublishVolume(KubeletRequests.unpublish("open-" + i, node.target("open-" + i)));
             }
         } finally {
             PublishedVolumes.deleteTree(dir);
@@ -67,8 +66,8 @@ public final class PublishBenchmark {
         for (int i = 0; i < rounds; i++) {
             Path target = node.target(name + "-" + i);
             long start = System.nanoTime();
-            stub.nodePublishVolume(CsiTestNode.publish(name + "-" + i, target, "bench").build());
-            stub.nodeUnpublishVolume(CsiTestNode.unpublish(name + "-" + i, target));
+            stub.nodePublishVolume(KubeletRequests.publish(name + "-" + i, target, "bench").build());
+            stub.nodeUnpublishVolume(KubeletRequests.unpublish(name + "-" + i, target));
             nanos[i] = System.nanoTime() - start;
         }
         return nanos;

@@ -1,7 +1,7 @@
 package dev.kcfs.csi;
 
-import static dev.kcfs.csi.CsiTestNode.publish;
-import static dev.kcfs.csi.CsiTestNode.unpublish;
+import static dev.kcfs.csi.KubeletRequests.publish;
+import static dev.kcfs.csi.KubeletRequests.unpublish;
 import static dev.kcfs.csi.PublishTest.assertCode;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -14,13 +14,26 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A man in the middle between the client and the real registry: forwards GETs and, depending on
- * {@link #mode}, fails, corrupts, truncates or inflates what the registry answers. It stands for the
- * broken networks, proxies and hostile mirrors the client must survive or reject.
+ * {@link #mode}, fails, corrupts, truncates, inflates or holds back what the registry answers. It
+ * stands for the broken networks, proxies, slow and hostile mirrors the client must survive or reject.
  */
-final class TamperingProxy implements AutoCloseable {
-    enum Mode { FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS, HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED, NO_DIGEST_HEADER, IGNORE_RANGE, SHIFT_RANGE }
+public final class TamperingProxy implements AutoCloseable {
+    public enum Mode {
+        FORWARD, FAIL_FIRST_TWO, CORRUPT_BLOBS, TRUNCATE_BLOBS, TRUNCATE_FIRST_BLOB, STALL_FIRST_BLOB, REDIRECT_BLOBS,
+        HUGE_MANIFEST, HUGE_MANIFEST_UNANNOUNCED, NO_DIGEST_HEADER, IGNORE_RANGE, SHIFT_RANGE,
+        /**
+         * A slow registry, so a build can be caught in the middle: half of every blob over 64 KiB is
+         * sent, then the rest is held until {@link #release} (which also turns the gate off).
+         */
+        GATE_LARGE_BLOBS
+    }
 
-    volatile Mode mode = Mode.FORWARD;
+    private static final int LARGE = 64 * 1024;
+
+    public volatile Mode mode = Mode.FORWARD;
+    /** Counted down when {@link Mode#GATE_LARGE_BLOBS} holds back a blob. */
+    public final java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
+    private final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     final AtomicInteger requests = new AtomicInteger();
     final AtomicInteger truncated = new AtomicInteger();
     final java.util.List<String> ranges = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -28,6 +41,11 @@ final class TamperingProxy implements AutoCloseable {
     private final HttpServer server;
     private final String upstream;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    public TamperingProxy(String upstream, Mode mode) throws IOException {
+        this(upstream);
+        this.mode = mode;
+    }
 
     TamperingProxy(String upstream) throws IOException {
         this.upstream = upstream;
@@ -41,8 +59,14 @@ final class TamperingProxy implements AutoCloseable {
         server.start();
     }
 
-    String address() {
+    public String address() {
         return "127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    /** Sends what {@link Mode#GATE_LARGE_BLOBS} holds back, and forwards everything from now on. */
+    public void release() {
+        mode = Mode.FORWARD;
+        release.countDown();
     }
 
     private void handle(HttpExchange ex) throws IOException {
@@ -124,6 +148,21 @@ final class TamperingProxy implements AutoCloseable {
                 o.flush();
                 throw new IOException("dropping the connection on purpose");
             }
+            if (blob && mode == Mode.GATE_LARGE_BLOBS && body.length > LARGE) {
+                ex.sendResponseHeaders(200, body.length);
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(body, 0, body.length / 2);
+                    o.flush();
+                    stalled.countDown();
+                    release.await(2, java.util.concurrent.TimeUnit.MINUTES);
+                    o.write(body, body.length / 2, body.length - body.length / 2);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (IOException e) {
+                    // the client went away (an agent that was closed mid-download)
+                }
+                return;
+            }
             if (blob && mode == Mode.CORRUPT_BLOBS) {
                 body[body.length / 2] ^= 0x01;
             }
@@ -148,6 +187,7 @@ final class TamperingProxy implements AutoCloseable {
 
     @Override
     public void close() {
+        release.countDown();
         server.stop(0);
     }
 }
