@@ -18,15 +18,32 @@ final class AgentMetrics {
             Gauge.builder("kcfs.images", () -> imagesIn.applyAsInt(s)).tag("state", s.name())
                     .description("images on this node by state").register(registry);
         }
+        pulled(0, 0, 0, 0); // the pull series exist at 0, so rate() sees the first pull
+
     }
 
-    void built(Duration took, boolean ok, long pulledBytes) {
+    void built(Duration took, boolean ok) {
         Timer.builder("kcfs.build.duration").tag("result", ok ? "ok" : "failed")
                 .description("image builds (pull, import, image write)").register(registry).record(took);
-        if (pulledBytes > 0) {
-            Counter.builder("kcfs.pull.bytes").baseUnit("bytes").description("compressed layer bytes pulled")
-                    .register(registry).increment(pulledBytes);
-        }
+    }
+
+    /**
+     * What a build's pull transferred: {@code kcfs_pull_bytes_total} counts bytes fetched from the
+     * registry, {@code kcfs_pull_layer_bytes_total} the compressed size of the layers; they differ
+     * when zstd:chunked layers were pulled partially. {@code kcfs_pull_layers_total{how}} says how.
+     */
+    void pulled(long bytesFetched, long layerBytes, int wholeLayers, int partialLayers) {
+        Counter.builder("kcfs.pull.bytes").baseUnit("bytes").description("bytes fetched from registries")
+                .register(registry).increment(bytesFetched);
+        Counter.builder("kcfs.pull.layer.bytes").baseUnit("bytes").description("compressed bytes of the layers pulled")
+                .register(registry).increment(layerBytes);
+        layers("whole").increment(wholeLayers);
+        layers("partial").increment(partialLayers);
+    }
+
+    private Counter layers(String how) {
+        return Counter.builder("kcfs.pull.layers").tag("how", how)
+                .description("layers pulled whole or partially (zstd:chunked, only what the store lacked)").register(registry);
     }
 
     void gc(long freedBytes) {

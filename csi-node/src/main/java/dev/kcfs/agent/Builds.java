@@ -104,9 +104,10 @@ final class Builds {
                 }
             }
             Duration took = Duration.between(t0, clock.instant());
-            metrics.get().built(took, true, b.layerBytes());
-            LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects", name, key.image(),
-                    took.toMillis(), b.digest().hex(), b.files(), b.objects());
+            metrics.get().built(took, true);
+            metrics.get().pulled(b.bytesFetched(), b.layerBytes(), b.layers() - b.partialLayers(), b.partialLayers());
+            LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects; {}", name, key.image(),
+                    took.toMillis(), b.digest().hex(), b.files(), b.objects(), b.pulled());
         } catch (InterruptedException e) {
             LOG.info("build of image {} stopped: {}", name, e.getMessage());
             synchronized (table) {
@@ -119,13 +120,13 @@ final class Builds {
         } catch (BuildException | IOException | RuntimeException e) {
             BuildException be = e instanceof BuildException b ? b
                     : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
-            metrics.get().built(Duration.between(t0, clock.instant()), false, 0);
+            metrics.get().built(Duration.between(t0, clock.instant()), false);
             failed(name, token, key, generation, be);
         } catch (OutOfMemoryError | StackOverflowError e) {
             // this process also serves CSI: what the failed build allocated is garbage once we are here, so
             // the build fails (and is reported, with backoff) instead of taking the thread, or the node, down
             String what = e instanceof OutOfMemoryError ? "ran out of memory" : "nested too deeply";
-            metrics.get().built(Duration.between(t0, clock.instant()), false, 0);
+            metrics.get().built(Duration.between(t0, clock.instant()), false);
             failed(name, token, key, generation, new BuildException("building ComposefsImage " + name + " from " + key.image()
                     + " " + what + " (" + e.getMessage() + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
                     + " if the image is that large", true, e));

@@ -39,7 +39,13 @@ final class ImageBuilder {
     static final String BUILDING_PREFIX = "kcfs-agent-building:";
 
     /** A finished build. */
-    record Built(Digest digest, long files, long objects, long bytes, String manifestDigest, long layerBytes) {
+    record Built(Digest digest, long files, long objects, long bytes, String manifestDigest, long layerBytes,
+                 long bytesFetched, int layers, int partialLayers) {
+        /** How the layers came, for the log: e.g. "fetched 1.2 MB of 40.0 MB of layers, 2 of 3 partially". */
+        String pulled() {
+            return String.format(java.util.Locale.ROOT, "fetched %d of %d layer bytes, %d of %d layers partially",
+                    bytesFetched, layerBytes, partialLayers, layers);
+        }
     }
 
     private final Store store;
@@ -112,7 +118,7 @@ final class ImageBuilder {
             }
             store.setRef(name, digest);
             return new Built(digest, files, objects.digests().size(), objects.logicalBytes(), result.manifestDigest(),
-                    result.layerBytes());
+                    result.layerBytes(), result.bytesFetched(), result.layers(), result.partialLayers());
         } catch (IOException e) {
             throw new BuildException("built " + key.image() + " but cannot record it in the node store " + store.root()
                     + ": " + e.getMessage(), true, e);

@@ -163,6 +163,10 @@ class CsiHooksTest {
                 .contains("kcfs_build_duration_seconds_count{result=\"ok\"} 1")
                 .containsPattern("kcfs_pull_bytes_total [1-9]")
                 .contains("kcfs_mounts{kind=\"volume\"} 1.0");
+        // a gzip layer is pulled whole: everything fetched, nothing partial
+        assertThat(sample(metrics, "kcfs_pull_bytes_total")).isEqualTo(sample(metrics, "kcfs_pull_layer_bytes_total"));
+        assertThat(sample(metrics, "kcfs_pull_layers_total{how=\"whole\"}")).isPositive();
+        assertThat(sample(metrics, "kcfs_pull_layers_total{how=\"partial\"}")).isZero();
 
         // unknown images are not retried forever
         assertThatThrownBy(() -> n1.csi().nodePublishVolume(publish("vol-x", n1.target("pod-x"), "no-such-image").build()))
@@ -171,5 +175,11 @@ class CsiHooksTest {
                     assertThat(e.getStatus().getDescription()).contains("no ComposefsImage named no-such-image");
                 });
         n1.csi().nodeUnpublishVolume(unpublish("vol-lazy", target));
+    }
+
+    /** A sample's value in Prometheus text, by name and labels as printed. */
+    private static double sample(String metrics, String series) {
+        return metrics.lines().filter(l -> l.startsWith(series + " ")).map(l -> Double.parseDouble(l.substring(series.length() + 1)))
+                .findFirst().orElseThrow(() -> new AssertionError(series + " is not in the scrape"));
     }
 }
