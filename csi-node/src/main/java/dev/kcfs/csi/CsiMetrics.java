@@ -23,13 +23,13 @@ public final class CsiMetrics {
     /** The {@code result} tag of a publish that succeeded; failures carry their gRPC code. */
     static final String OK = "OK";
 
-    private final StoreStats storeStats;
+    private final StoreUsage storeStats;
     private final AtomicReference<Timed> storeSnapshot = new AtomicReference<>();
 
-    private record Timed(StoreStats.Snapshot snapshot, long takenAt) {
+    private record Timed(StoreUsage.Snapshot snapshot, long takenAt) {
     }
 
-    public CsiMetrics(PublishedVolumes volumes, StoreStats storeStats) {
+    public CsiMetrics(PublishedVolumes volumes, StoreUsage storeStats) {
         this.storeStats = storeStats;
         Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::volumeCount).tag("kind", "volume")
                 .description("volumes published into pods").register(registry);
@@ -42,7 +42,7 @@ public final class CsiMetrics {
         Gauge.builder("kcfs.store.logical.bytes", () -> store().logicalBytes()).baseUnit("bytes")
                 .description("bytes the images reference").register(registry);
         Gauge.builder("kcfs.store.dedup.ratio", () -> {
-            StoreStats.Snapshot s = store();
+            StoreUsage.Snapshot s = store();
             return s.bytes() == 0 ? 1.0 : (double) s.logicalBytes() / s.bytes();
         }).description("logical bytes per stored byte").register(registry);
         // The series of the usual outcomes exist from the start at 0: Prometheus' rate() ignores the
@@ -55,7 +55,7 @@ public final class CsiMetrics {
         publishTimer(OK);
     }
 
-    private StoreStats.Snapshot store() {
+    private StoreUsage.Snapshot store() {
         Timed last = storeSnapshot.get();
         long now = System.nanoTime();
         if (last == null || now - last.takenAt() > STORE_SNAPSHOT_TTL_NANOS) {
@@ -63,7 +63,7 @@ public final class CsiMetrics {
                 last = new Timed(storeStats.snapshot(), now);
             } catch (RuntimeException e) {
                 // a broken store must not break the scrape: report the last numbers (or zeros)
-                last = new Timed(last == null ? new StoreStats.Snapshot(0, 0, 0) : last.snapshot(), now);
+                last = new Timed(last == null ? new StoreUsage.Snapshot(0, 0, 0) : last.snapshot(), now);
             }
             storeSnapshot.set(last);
         }

@@ -6,7 +6,7 @@ import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.publish.ImagePolicy;
-import dev.kcfs.publish.ImageSource;
+import dev.kcfs.publish.BuiltImages;
 import io.grpc.BindableService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -38,8 +38,8 @@ public final class NodePlugin implements AutoCloseable {
      * sets the first three from the node store. Every part is required.
      */
     public static final class Parts {
-        private ImageSource images;
-        private StoreStats storeStats;
+        private BuiltImages images;
+        private StoreUsage storeStats;
         private MountRecords mountRecords;
         private ImageMounter mounter;
         private ImagePolicy policy;
@@ -57,12 +57,12 @@ public final class NodePlugin implements AutoCloseable {
             return of().images(store).storeStats(store).mountRecords(MountRecords.of(store.store()));
         }
 
-        public Parts images(ImageSource images) {
+        public Parts images(BuiltImages images) {
             this.images = images;
             return this;
         }
 
-        public Parts storeStats(StoreStats storeStats) {
+        public Parts storeStats(StoreUsage storeStats) {
             this.storeStats = storeStats;
             return this;
         }

@@ -18,7 +18,7 @@ import dev.kcfs.mount.MountException;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.publish.ExpectedDigests;
 import dev.kcfs.publish.ImagePolicy;
-import dev.kcfs.publish.ImageSource;
+import dev.kcfs.publish.BuiltImages;
 import dev.kcfs.publish.OnDemandBuilds;
 import dev.kcfs.publish.PolicyUnavailableException;
 import dev.kcfs.publish.ResolvedImage;
@@ -58,7 +58,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private final String nodeId;
     private final Path kubeletDir;
     private final PublishedVolumes volumes;
-    private final ImageSource images;
+    private final BuiltImages images;
     private final ImagePolicy policy;
     private final CsiMetrics metrics;
     private final ExecutorService buildRequests = Executors.newCachedThreadPool(r -> {
@@ -67,7 +67,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         return t;
     });
 
-    public NodeService(String nodeId, Path kubeletDir, PublishedVolumes volumes, ImageSource images,
+    public NodeService(String nodeId, Path kubeletDir, PublishedVolumes volumes, BuiltImages images,
                        ImagePolicy policy, CsiMetrics metrics) {
         this.nodeId = nodeId;
         this.kubeletDir = kubeletDir.toAbsolutePath().normalize();

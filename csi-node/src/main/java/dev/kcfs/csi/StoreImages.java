@@ -1,6 +1,6 @@
 package dev.kcfs.csi;
 
-import dev.kcfs.publish.ImageSource;
+import dev.kcfs.publish.BuiltImages;
 import dev.kcfs.publish.ResolvedImage;
 import dev.kcfs.store.Store;
 import dev.kcfs.store.StoreException;
@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /** The node store seen from the CSI plugin: image refs by name, and the numbers for {@code /metrics}. */
-public final class StoreImages implements ImageSource, StoreStats {
+public final class StoreImages implements BuiltImages, StoreUsage {
     /**
      * kubelet asks for the stats of every volume about once a minute, and checking an image stats
      * each of its objects: the answer is kept per image until fsck quarantines something (the

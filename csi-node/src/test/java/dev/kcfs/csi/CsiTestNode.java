@@ -66,7 +66,7 @@ final class CsiTestNode implements AutoCloseable {
     CsiTestNode start() throws IOException {
         Files.createDirectories(store);
         plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts
-                : NodePlugin.Parts.of().images(images).storeStats(() -> new StoreStats.Snapshot(3, 300, 900))
+                : NodePlugin.Parts.of().images(images).storeStats(() -> new StoreUsage.Snapshot(3, 300, 900))
                         .mountRecords(new DirectoryMountRecords(store.resolve("mounts")))
                         .mounter(mounter == null ? images : mounter)
                         .policy(new ImagePolicy(access, verity, expected, name -> builds.request(name), ImageUses.NONE)));

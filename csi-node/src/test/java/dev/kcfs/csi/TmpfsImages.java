@@ -8,7 +8,7 @@ import dev.kcfs.mount.MountException;
 import dev.kcfs.mount.Mounted;
 import dev.kcfs.mount.VerityMode;
 import dev.kcfs.publish.ImageAccess;
-import dev.kcfs.publish.ImageSource;
+import dev.kcfs.publish.BuiltImages;
 import dev.kcfs.publish.ResolvedImage;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * whose files say which image it is. The kernel mounts are real, so publishing, binding,
  * overlays, reference counts and recovery are exercised exactly as with composefs images.
  */
-final class TmpfsImages implements ImageSource, ImageMounter {
+final class TmpfsImages implements BuiltImages, ImageMounter {
     private final Map<String, ResolvedImage> images = new ConcurrentHashMap<>();
     /** digest -> the name whose content it holds */
     private final Map<Digest, String> contents = new ConcurrentHashMap<>();
