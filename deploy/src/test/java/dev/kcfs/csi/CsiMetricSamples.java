@@ -9,12 +9,12 @@ import java.nio.file.Path;
  * after the first publish or error, which this records once (hence this package).
  */
 public final class CsiMetricSamples {
-    private CsiMetricSamples() {
-    }
+    private CsiMetricSamples() {}
 
     public static String scrape(Path storeRoot) {
-        PublishedVolumes volumes = new PublishedVolumes(storeRoot, storeRoot, null, null, null, new KernelMounts());
-        CsiMetrics metrics = new CsiMetrics(volumes, () -> new StoreStats.Snapshot(3, 300, 900));
+        PublishedVolumes volumes =
+                new PublishedVolumes(storeRoot, storeRoot, null, null, null, new KernelMounts());
+        CsiMetrics metrics = new CsiMetrics(volumes, () -> new StoreUsage.Snapshot(3, 300, 900));
         metrics.published(PublishedVolumes.Outcome.MOUNTED);
         metrics.unpublished();
         metrics.error("NodePublishVolume", Status.Code.UNAVAILABLE);
