@@ -14,13 +14,25 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Group(ComposefsImage.GROUP)
 @Version(ComposefsImage.VERSION)
 @ShortNames("cfsimage")
-@AdditionalPrinterColumn(name = "IMAGE", jsonPath = ".spec.source.image", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "DIGEST", jsonPath = ".status.shortDigest", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "READY", jsonPath = ".status.ready", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(
+        name = "IMAGE",
+        jsonPath = ".spec.source.image",
+        type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+        name = "DIGEST",
+        jsonPath = ".status.shortDigest",
+        type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+        name = "READY",
+        jsonPath = ".status.ready",
+        type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+        name = "AGE",
+        jsonPath = ".metadata.creationTimestamp",
+        type = AdditionalPrinterColumn.Type.DATE)
 public class ComposefsImage extends CustomResource<ComposefsImageSpec, ComposefsImageStatus> {
-  public static final String GROUP = "kcfs.dev";
-  public static final String VERSION = "v1alpha1";
+    public static final String GROUP = "kcfs.dev";
+    public static final String VERSION = "v1alpha1";
 
-  public ComposefsImage() {}
+    public ComposefsImage() {}
 }

@@ -11,99 +11,106 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ComposefsImageStatus {
-  private Long observedGeneration;
-  /** spec.source.image pinned by manifest digest (repo@sha256:...). */
-  private String resolvedImage;
-  /** The composefs image fs-verity digest the nodes agree on. */
-  private String digest;
-  /** The first 12 hex digits of digest, for the DIGEST printer column. */
-  private String shortDigest;
-  /** "ready/desired", for the READY printer column (JSONPath cannot join two fields). */
-  private String ready;
-  private Long files;
-  private Long objects;
-  /** Logical bytes of all files in the image. */
-  private Long bytes;
-  private NodeCounts nodes;
-  private List<Condition> conditions = new ArrayList<>();
+    private Long observedGeneration;
 
-  public Long getObservedGeneration() {
-    return observedGeneration;
-  }
+    /** spec.source.image pinned by manifest digest (repo@sha256:...). */
+    private String resolvedImage;
 
-  public void setObservedGeneration(Long observedGeneration) {
-    this.observedGeneration = observedGeneration;
-  }
+    /** The composefs image fs-verity digest the nodes agree on. */
+    private String digest;
 
-  public String getResolvedImage() {
-    return resolvedImage;
-  }
+    /** The first 12 hex digits of digest, for the DIGEST printer column. */
+    private String shortDigest;
 
-  public void setResolvedImage(String resolvedImage) {
-    this.resolvedImage = resolvedImage;
-  }
+    /** "ready/desired", for the READY printer column (JSONPath cannot join two fields). */
+    private String ready;
 
-  public String getDigest() {
-    return digest;
-  }
+    private Long files;
+    private Long objects;
 
-  public void setDigest(String digest) {
-    this.digest = digest;
-  }
+    /** Logical bytes of all files in the image. */
+    private Long bytes;
 
-  public String getShortDigest() {
-    return shortDigest;
-  }
+    private NodeCounts nodes;
+    private List<Condition> conditions = new ArrayList<>();
 
-  public void setShortDigest(String shortDigest) {
-    this.shortDigest = shortDigest;
-  }
+    public Long getObservedGeneration() {
+        return observedGeneration;
+    }
 
-  public String getReady() {
-    return ready;
-  }
+    public void setObservedGeneration(Long observedGeneration) {
+        this.observedGeneration = observedGeneration;
+    }
 
-  public void setReady(String ready) {
-    this.ready = ready;
-  }
+    public String getResolvedImage() {
+        return resolvedImage;
+    }
 
-  public Long getFiles() {
-    return files;
-  }
+    public void setResolvedImage(String resolvedImage) {
+        this.resolvedImage = resolvedImage;
+    }
 
-  public void setFiles(Long files) {
-    this.files = files;
-  }
+    public String getDigest() {
+        return digest;
+    }
 
-  public Long getObjects() {
-    return objects;
-  }
+    public void setDigest(String digest) {
+        this.digest = digest;
+    }
 
-  public void setObjects(Long objects) {
-    this.objects = objects;
-  }
+    public String getShortDigest() {
+        return shortDigest;
+    }
 
-  public Long getBytes() {
-    return bytes;
-  }
+    public void setShortDigest(String shortDigest) {
+        this.shortDigest = shortDigest;
+    }
 
-  public void setBytes(Long bytes) {
-    this.bytes = bytes;
-  }
+    public String getReady() {
+        return ready;
+    }
 
-  public NodeCounts getNodes() {
-    return nodes;
-  }
+    public void setReady(String ready) {
+        this.ready = ready;
+    }
 
-  public void setNodes(NodeCounts nodes) {
-    this.nodes = nodes;
-  }
+    public Long getFiles() {
+        return files;
+    }
 
-  public List<Condition> getConditions() {
-    return conditions;
-  }
+    public void setFiles(Long files) {
+        this.files = files;
+    }
 
-  public void setConditions(List<Condition> conditions) {
-    this.conditions = conditions;
-  }
+    public Long getObjects() {
+        return objects;
+    }
+
+    public void setObjects(Long objects) {
+        this.objects = objects;
+    }
+
+    public Long getBytes() {
+        return bytes;
+    }
+
+    public void setBytes(Long bytes) {
+        this.bytes = bytes;
+    }
+
+    public NodeCounts getNodes() {
+        return nodes;
+    }
+
+    public void setNodes(NodeCounts nodes) {
+        this.nodes = nodes;
+    }
+
+    public List<Condition> getConditions() {
+        return conditions;
+    }
+
+    public void setConditions(List<Condition> conditions) {
+        this.conditions = conditions;
+    }
 }

@@ -13,12 +13,30 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Group(ComposefsImage.GROUP)
 @Version(ComposefsImage.VERSION)
 @ShortNames("cfsnode")
-@AdditionalPrinterColumn(name = "IMAGES", jsonPath = ".status.imageCount", type = AdditionalPrinterColumn.Type.INTEGER)
-@AdditionalPrinterColumn(name = "OBJECTS", jsonPath = ".status.store.objects", type = AdditionalPrinterColumn.Type.INTEGER)
-@AdditionalPrinterColumn(name = "DISK", jsonPath = ".status.store.bytesOnDisk", type = AdditionalPrinterColumn.Type.INTEGER)
-@AdditionalPrinterColumn(name = "SAVED", jsonPath = ".status.store.dedupRatio", type = AdditionalPrinterColumn.Type.NUMBER)
-@AdditionalPrinterColumn(name = "VERITY", jsonPath = ".status.store.veritySupported", type = AdditionalPrinterColumn.Type.BOOLEAN)
-@AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(
+        name = "IMAGES",
+        jsonPath = ".status.imageCount",
+        type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+        name = "OBJECTS",
+        jsonPath = ".status.store.objects",
+        type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+        name = "DISK",
+        jsonPath = ".status.store.bytesOnDisk",
+        type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+        name = "SAVED",
+        jsonPath = ".status.store.dedupRatio",
+        type = AdditionalPrinterColumn.Type.NUMBER)
+@AdditionalPrinterColumn(
+        name = "VERITY",
+        jsonPath = ".status.store.veritySupported",
+        type = AdditionalPrinterColumn.Type.BOOLEAN)
+@AdditionalPrinterColumn(
+        name = "AGE",
+        jsonPath = ".metadata.creationTimestamp",
+        type = AdditionalPrinterColumn.Type.DATE)
 public class ComposefsNode extends CustomResource<Void, ComposefsNodeStatus> {
-  public ComposefsNode() {}
+    public ComposefsNode() {}
 }

@@ -2,8 +2,8 @@ package dev.kcfs.api;
 
 /** Where one image stands on one node. */
 public enum ImageState {
-  Pending,
-  Building,
-  Ready,
-  Failed
+    Pending,
+    Building,
+    Ready,
+    Failed
 }

@@ -13,8 +13,7 @@ import java.util.Map;
  * not understand never makes a node build an image it was not meant to.
  */
 public final class LabelSelectors {
-    private LabelSelectors() {
-    }
+    private LabelSelectors() {}
 
     /** A null or empty selector selects every node. */
     public static boolean matches(LabelSelector selector, Map<String, String> labels) {

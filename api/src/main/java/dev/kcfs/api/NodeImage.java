@@ -10,99 +10,102 @@ import io.fabric8.generator.annotation.Required;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class NodeImage {
-  /** The ComposefsImage name. */
-  @Required
-  private String name;
-  /** The composefs image fs-verity digest this node built. */
-  @Pattern(ComposefsImageSpec.DIGEST_PATTERN)
-  private String digest;
-  @Required
-  private ImageState state;
-  private String message;
-  /** Logical bytes of the image's files. */
-  private Long bytes;
-  private Long files;
-  private Long objects;
-  private Integer mounts;
-  /** RFC 3339 time of the last mount or publish. */
-  private String lastUsed;
+    /** The ComposefsImage name. */
+    @Required private String name;
 
-  public NodeImage() {}
+    /** The composefs image fs-verity digest this node built. */
+    @Pattern(ComposefsImageSpec.DIGEST_PATTERN)
+    private String digest;
 
-  public NodeImage(String name, ImageState state) {
-    this.name = name;
-    this.state = state;
-  }
+    @Required private ImageState state;
+    private String message;
 
-  public String getName() {
-    return name;
-  }
+    /** Logical bytes of the image's files. */
+    private Long bytes;
 
-  public void setName(String name) {
-    this.name = name;
-  }
+    private Long files;
+    private Long objects;
+    private Integer mounts;
 
-  public String getDigest() {
-    return digest;
-  }
+    /** RFC 3339 time of the last mount or publish. */
+    private String lastUsed;
 
-  public void setDigest(String digest) {
-    this.digest = digest;
-  }
+    public NodeImage() {}
 
-  public ImageState getState() {
-    return state;
-  }
+    public NodeImage(String name, ImageState state) {
+        this.name = name;
+        this.state = state;
+    }
 
-  public void setState(ImageState state) {
-    this.state = state;
-  }
+    public String getName() {
+        return name;
+    }
 
-  public String getMessage() {
-    return message;
-  }
+    public void setName(String name) {
+        this.name = name;
+    }
 
-  public void setMessage(String message) {
-    this.message = message;
-  }
+    public String getDigest() {
+        return digest;
+    }
 
-  public Long getBytes() {
-    return bytes;
-  }
+    public void setDigest(String digest) {
+        this.digest = digest;
+    }
 
-  public void setBytes(Long bytes) {
-    this.bytes = bytes;
-  }
+    public ImageState getState() {
+        return state;
+    }
 
-  public Long getFiles() {
-    return files;
-  }
+    public void setState(ImageState state) {
+        this.state = state;
+    }
 
-  public void setFiles(Long files) {
-    this.files = files;
-  }
+    public String getMessage() {
+        return message;
+    }
 
-  public Long getObjects() {
-    return objects;
-  }
+    public void setMessage(String message) {
+        this.message = message;
+    }
 
-  public void setObjects(Long objects) {
-    this.objects = objects;
-  }
+    public Long getBytes() {
+        return bytes;
+    }
 
-  public Integer getMounts() {
-    return mounts;
-  }
+    public void setBytes(Long bytes) {
+        this.bytes = bytes;
+    }
 
-  public void setMounts(Integer mounts) {
-    this.mounts = mounts;
-  }
+    public Long getFiles() {
+        return files;
+    }
 
-  public String getLastUsed() {
-    return lastUsed;
-  }
+    public void setFiles(Long files) {
+        this.files = files;
+    }
 
-  public void setLastUsed(String lastUsed) {
-    this.lastUsed = lastUsed;
-  }
+    public Long getObjects() {
+        return objects;
+    }
+
+    public void setObjects(Long objects) {
+        this.objects = objects;
+    }
+
+    public Integer getMounts() {
+        return mounts;
+    }
+
+    public void setMounts(Integer mounts) {
+        this.mounts = mounts;
+    }
+
+    public String getLastUsed() {
+        return lastUsed;
+    }
+
+    public void setLastUsed(String lastUsed) {
+        this.lastUsed = lastUsed;
+    }
 }

@@ -15,75 +15,105 @@ import java.util.List;
  * says which secret and what to do.
  */
 public final class PullSecrets {
-  /** A pull secret that is missing or unusable; reason is the condition reason. */
-  public static final class PullSecretException extends Exception {
-    private final String reason;
+    /** A pull secret that is missing or unusable; reason is the condition reason. */
+    public static final class PullSecretException extends Exception {
+        private final String reason;
 
-    PullSecretException(String reason, String message) {
-      super(message);
-      this.reason = reason;
+        PullSecretException(String reason, String message) {
+            super(message);
+            this.reason = reason;
+        }
+
+        public String reason() {
+            return reason;
+        }
     }
 
-    public String reason() {
-      return reason;
+    public static final String DOCKER_CONFIG_KEY = ".dockerconfigjson";
+
+    private final KubernetesClient client;
+    private final String reader;
+
+    /** @param reader who reads them, for messages: "the operator", "the kcfs node agent" */
+    public PullSecrets(KubernetesClient client, String reader) {
+        this.client = client;
+        this.reader = reader;
     }
-  }
 
-  public static final String DOCKER_CONFIG_KEY = ".dockerconfigjson";
-
-  private final KubernetesClient client;
-  private final String reader;
-
-  /** @param reader who reads them, for messages: "the operator", "the kcfs node agent" */
-  public PullSecrets(KubernetesClient client, String reader) {
-    this.client = client;
-    this.reader = reader;
-  }
-
-  /**
-   * The logins of all the secrets of ComposefsImage {@code image}, in the order listed: for a
-   * registry that several secrets name, the first secret's login is used.
-   */
-  public DockerConfig load(String image, List<SecretRef> refs) throws PullSecretException {
-    DockerConfig all = DockerConfig.empty();
-    if (refs == null) {
-      return all;
+    /**
+     * The logins of all the secrets of ComposefsImage {@code image}, in the order listed: for a
+     * registry that several secrets name, the first secret's login is used.
+     */
+    public DockerConfig load(String image, List<SecretRef> refs) throws PullSecretException {
+        DockerConfig all = DockerConfig.empty();
+        if (refs == null) {
+            return all;
+        }
+        for (SecretRef ref : refs) {
+            String what = "pull secret " + ref + " of ComposefsImage " + image;
+            Secret secret;
+            try {
+                secret =
+                        client.secrets()
+                                .inNamespace(ref.getNamespace())
+                                .withName(ref.getName())
+                                .get();
+            } catch (KubernetesClientException e) {
+                throw new PullSecretException(
+                        "PullSecretUnreadable",
+                        what
+                                + " cannot be read (HTTP "
+                                + e.getCode()
+                                + "): grant "
+                                + reader
+                                + " get on secrets in "
+                                + ref.getNamespace());
+            }
+            if (secret == null) {
+                throw new PullSecretException(
+                        "PullSecretNotFound",
+                        what
+                                + " does not exist: create it (type kubernetes.io/dockerconfigjson) or fix spec.source.pullSecrets");
+            }
+            String data = secret.getData() == null ? null : secret.getData().get(DOCKER_CONFIG_KEY);
+            if (data == null) {
+                throw new PullSecretException(
+                        "PullSecretInvalid",
+                        what
+                                + " has no "
+                                + DOCKER_CONFIG_KEY
+                                + " key: make it a kubernetes.io/dockerconfigjson secret");
+            }
+            DockerConfig config;
+            try {
+                config =
+                        DockerConfig.parse(
+                                Base64.getDecoder().decode(data),
+                                what + " key " + DOCKER_CONFIG_KEY);
+            } catch (IllegalArgumentException e) {
+                throw new PullSecretException(
+                        "PullSecretInvalid",
+                        what
+                                + ": "
+                                + DOCKER_CONFIG_KEY
+                                + " is not base64 ("
+                                + e.getMessage()
+                                + ")");
+            } catch (OciException e) {
+                throw new PullSecretException("PullSecretInvalid", e.getMessage());
+            }
+            if (config.isEmpty()) {
+                // Most likely a typo in the document: say so rather than failing later with
+                // Unauthorized.
+                throw new PullSecretException(
+                        "PullSecretInvalid",
+                        what
+                                + ": "
+                                + DOCKER_CONFIG_KEY
+                                + " has no registry login (expected {\"auths\": {\"host\": {\"auth\": \"base64(user:password)\"}}})");
+            }
+            all = all.merge(config);
+        }
+        return all;
     }
-    for (SecretRef ref : refs) {
-      String what = "pull secret " + ref + " of ComposefsImage " + image;
-      Secret secret;
-      try {
-        secret = client.secrets().inNamespace(ref.getNamespace()).withName(ref.getName()).get();
-      } catch (KubernetesClientException e) {
-        throw new PullSecretException("PullSecretUnreadable",
-            what + " cannot be read (HTTP " + e.getCode() + "): grant " + reader + " get on secrets in "
-                + ref.getNamespace());
-      }
-      if (secret == null) {
-        throw new PullSecretException("PullSecretNotFound",
-            what + " does not exist: create it (type kubernetes.io/dockerconfigjson) or fix spec.source.pullSecrets");
-      }
-      String data = secret.getData() == null ? null : secret.getData().get(DOCKER_CONFIG_KEY);
-      if (data == null) {
-        throw new PullSecretException("PullSecretInvalid",
-            what + " has no " + DOCKER_CONFIG_KEY + " key: make it a kubernetes.io/dockerconfigjson secret");
-      }
-      DockerConfig config;
-      try {
-        config = DockerConfig.parse(Base64.getDecoder().decode(data), what + " key " + DOCKER_CONFIG_KEY);
-      } catch (IllegalArgumentException e) {
-        throw new PullSecretException("PullSecretInvalid",
-            what + ": " + DOCKER_CONFIG_KEY + " is not base64 (" + e.getMessage() + ")");
-      } catch (OciException e) {
-        throw new PullSecretException("PullSecretInvalid", e.getMessage());
-      }
-      if (config.isEmpty()) {
-        // Most likely a typo in the document: say so rather than failing later with Unauthorized.
-        throw new PullSecretException("PullSecretInvalid", what + ": " + DOCKER_CONFIG_KEY
-            + " has no registry login (expected {\"auths\": {\"host\": {\"auth\": \"base64(user:password)\"}}})");
-      }
-      all = all.merge(config);
-    }
-    return all;
-  }
 }

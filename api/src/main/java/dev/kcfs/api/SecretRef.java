@@ -5,45 +5,46 @@ import io.fabric8.generator.annotation.Required;
 
 /** A namespaced reference to a kubernetes.io/dockerconfigjson Secret (images are cluster-scoped). */
 public class SecretRef {
-  /** An RFC 1123 DNS label (namespace names). */
-  public static final String NAMESPACE_PATTERN = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
-  /** An RFC 1123 DNS subdomain (Secret names). */
-  public static final String NAME_PATTERN =
-      "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    /** An RFC 1123 DNS label (namespace names). */
+    public static final String NAMESPACE_PATTERN = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 
-  @Required
-  @Pattern(NAMESPACE_PATTERN)
-  private String namespace;
+    /** An RFC 1123 DNS subdomain (Secret names). */
+    public static final String NAME_PATTERN =
+            "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
-  @Required
-  @Pattern(NAME_PATTERN)
-  private String name;
+    @Required
+    @Pattern(NAMESPACE_PATTERN)
+    private String namespace;
 
-  public SecretRef() {}
+    @Required
+    @Pattern(NAME_PATTERN)
+    private String name;
 
-  public SecretRef(String namespace, String name) {
-    this.namespace = namespace;
-    this.name = name;
-  }
+    public SecretRef() {}
 
-  public String getNamespace() {
-    return namespace;
-  }
+    public SecretRef(String namespace, String name) {
+        this.namespace = namespace;
+        this.name = name;
+    }
 
-  public void setNamespace(String namespace) {
-    this.namespace = namespace;
-  }
+    public String getNamespace() {
+        return namespace;
+    }
 
-  public String getName() {
-    return name;
-  }
+    public void setNamespace(String namespace) {
+        this.namespace = namespace;
+    }
 
-  public void setName(String name) {
-    this.name = name;
-  }
+    public String getName() {
+        return name;
+    }
 
-  @Override
-  public String toString() {
-    return namespace + "/" + name;
-  }
+    public void setName(String name) {
+        this.name = name;
+    }
+
+    @Override
+    public String toString() {
+        return namespace + "/" + name;
+    }
 }

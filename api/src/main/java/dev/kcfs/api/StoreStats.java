@@ -5,69 +5,72 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 /** A node store's size and what sharing saves. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class StoreStats {
-  private Long objects;
-  private Long bytesOnDisk;
-  /** Sum of the sizes of all files of all images held, as if nothing were shared. */
-  private Long logicalBytes;
-  /** logicalBytes / bytesOnDisk. */
-  private Double dedupRatio;
-  private Long capacityBytes;
-  private Long freeBytes;
-  private Boolean veritySupported;
+    private Long objects;
+    private Long bytesOnDisk;
 
-  public Long getObjects() {
-    return objects;
-  }
+    /** Sum of the sizes of all files of all images held, as if nothing were shared. */
+    private Long logicalBytes;
 
-  public void setObjects(Long objects) {
-    this.objects = objects;
-  }
+    /** logicalBytes / bytesOnDisk. */
+    private Double dedupRatio;
 
-  public Long getBytesOnDisk() {
-    return bytesOnDisk;
-  }
+    private Long capacityBytes;
+    private Long freeBytes;
+    private Boolean veritySupported;
 
-  public void setBytesOnDisk(Long bytesOnDisk) {
-    this.bytesOnDisk = bytesOnDisk;
-  }
+    public Long getObjects() {
+        return objects;
+    }
 
-  public Long getLogicalBytes() {
-    return logicalBytes;
-  }
+    public void setObjects(Long objects) {
+        this.objects = objects;
+    }
 
-  public void setLogicalBytes(Long logicalBytes) {
-    this.logicalBytes = logicalBytes;
-  }
+    public Long getBytesOnDisk() {
+        return bytesOnDisk;
+    }
 
-  public Double getDedupRatio() {
-    return dedupRatio;
-  }
+    public void setBytesOnDisk(Long bytesOnDisk) {
+        this.bytesOnDisk = bytesOnDisk;
+    }
 
-  public void setDedupRatio(Double dedupRatio) {
-    this.dedupRatio = dedupRatio;
-  }
+    public Long getLogicalBytes() {
+        return logicalBytes;
+    }
 
-  public Long getCapacityBytes() {
-    return capacityBytes;
-  }
+    public void setLogicalBytes(Long logicalBytes) {
+        this.logicalBytes = logicalBytes;
+    }
 
-  public void setCapacityBytes(Long capacityBytes) {
-    this.capacityBytes = capacityBytes;
-  }
+    public Double getDedupRatio() {
+        return dedupRatio;
+    }
 
-  public Long getFreeBytes() {
-    return freeBytes;
-  }
+    public void setDedupRatio(Double dedupRatio) {
+        this.dedupRatio = dedupRatio;
+    }
 
-  public void setFreeBytes(Long freeBytes) {
-    this.freeBytes = freeBytes;
-  }
+    public Long getCapacityBytes() {
+        return capacityBytes;
+    }
 
-  public Boolean getVeritySupported() {
-    return veritySupported;
-  }
+    public void setCapacityBytes(Long capacityBytes) {
+        this.capacityBytes = capacityBytes;
+    }
 
-  public void setVeritySupported(Boolean veritySupported) {
-    this.veritySupported = veritySupported;
-  }
+    public Long getFreeBytes() {
+        return freeBytes;
+    }
+
+    public void setFreeBytes(Long freeBytes) {
+        this.freeBytes = freeBytes;
+    }
+
+    public Boolean getVeritySupported() {
+        return veritySupported;
+    }
+
+    public void setVeritySupported(Boolean veritySupported) {
+        this.veritySupported = veritySupported;
+    }
 }

@@ -14,11 +14,15 @@ import org.junit.jupiter.params.provider.CsvSource;
  * ({@code cli-only}: the CLI accepts them; the CRD keeps them out of the cluster).
  */
 class ImageReferenceGrammarTest {
-  private static final Pattern CRD = Pattern.compile(ImageSource.IMAGE_PATTERN);
-  private static final String HEX = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    private static final Pattern CRD = Pattern.compile(ImageSource.IMAGE_PATTERN);
+    private static final String HEX =
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-  @ParameterizedTest(name = "{0}: {1}")
-  @CsvSource(delimiter = '|', textBlock = """
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
       busybox                                    | valid
       busybox:1.36                               | valid
       library/busybox:latest                     | valid
@@ -55,17 +59,20 @@ class ImageReferenceGrammarTest {
       -reg.example/r                             | cli-only
       [::1]:5000/r                               | cli-only
       """)
-  void crdPatternAndParserAgree(String ref, String expected) {
-    String reference = ref == null ? "" : ref.replace("HEX", HEX);
-    boolean parses;
-    try {
-      ImageReference.parse(reference);
-      parses = true;
-    } catch (IllegalArgumentException e) {
-      parses = false;
+    void crdPatternAndParserAgree(String ref, String expected) {
+        String reference = ref == null ? "" : ref.replace("HEX", HEX);
+        boolean parses;
+        try {
+            ImageReference.parse(reference);
+            parses = true;
+        } catch (IllegalArgumentException e) {
+            parses = false;
+        }
+        assertThat(CRD.matcher(reference).matches())
+                .as("CRD pattern on '%s'", reference)
+                .isEqualTo(expected.equals("valid"));
+        assertThat(parses)
+                .as("ImageReference.parse('%s')", reference)
+                .isEqualTo(!expected.equals("invalid"));
     }
-    assertThat(CRD.matcher(reference).matches()).as("CRD pattern on '%s'", reference)
-        .isEqualTo(expected.equals("valid"));
-    assertThat(parses).as("ImageReference.parse('%s')", reference).isEqualTo(!expected.equals("invalid"));
-  }
 }

@@ -17,8 +17,7 @@ import java.nio.file.Path;
  * store), dumps it, and builds the image again from the dump, all inside WORK_DIR.
  */
 public final class AotTraining {
-    private AotTraining() {
-    }
+    private AotTraining() {}
 
     public static void main(String[] args) throws IOException {
         if (args.length != 2) {
@@ -31,12 +30,27 @@ public final class AotTraining {
         PrintStream err = new PrintStream(OutputStream.nullOutputStream());
         Path dir = work.resolve("dir.cfs");
         Path dump = work.resolve("dir.dump");
-        int rc = run(err, null, "mkcomposefs", "--threads=2", "--digest-store=" + work.resolve("store"), source, dir.toString());
+        int rc =
+                run(
+                        err,
+                        null,
+                        "mkcomposefs",
+                        "--threads=2",
+                        "--digest-store=" + work.resolve("store"),
+                        source,
+                        dir.toString());
         rc |= run(err, null, "mkcomposefs", "--print-digest-only", source);
         try (PrintStream out = new PrintStream(Files.newOutputStream(dump), false)) {
             rc |= run(err, out, "info", "dump", dir.toString());
         }
-        rc |= run(err, null, "mkcomposefs", "--from-file", dump.toString(), work.resolve("dump.cfs").toString());
+        rc |=
+                run(
+                        err,
+                        null,
+                        "mkcomposefs",
+                        "--from-file",
+                        dump.toString(),
+                        work.resolve("dump.cfs").toString());
         rc |= run(err, null, "info", "ls", dir.toString());
         System.exit(rc == 0 ? 0 : 1);
     }

@@ -49,7 +49,8 @@ final class DigestStoreBatch implements AutoCloseable {
         try (InputStream in = Files.newInputStream(source, LinkOption.NOFOLLOW_LINKS)) {
             Digest copied = batch.addStream(in);
             if (!copied.equals(file.digest())) {
-                throw new CommandException(source + ": changed while being copied into the object store");
+                throw new CommandException(
+                        source + ": changed while being copied into the object store");
             }
         }
     }

@@ -9,8 +9,7 @@ import java.nio.file.NotDirectoryException;
 
 /** Turns exceptions into one-line messages for users. */
 final class Failures {
-    private Failures() {
-    }
+    private Failures() {}
 
     /** What went wrong without the file name, for messages that already name it. */
     static String reason(Throwable e) {
@@ -44,7 +43,9 @@ final class Failures {
             return f.getFile() + ": directory not empty";
         }
         if (e instanceof FileSystemException f) {
-            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : f.getClass().getSimpleName());
+            return f.getFile()
+                    + ": "
+                    + (f.getReason() != null ? f.getReason() : f.getClass().getSimpleName());
         }
         if ((e instanceof java.io.IOException || e.getClass().getName().startsWith("dev.kcfs."))
                 && e.getMessage() != null) {

@@ -19,16 +19,21 @@ import java.util.TreeSet;
  * {@code dev.kcfs.image.dump} and {@code dev.kcfs.image.erofs}.
  */
 final class Formats {
-    private Formats() {
-    }
+    private Formats() {}
 
     /** Parses a dump; {@code source} names the input in error messages. */
     static Directory parseDump(InputStream in, String source, boolean lenient) throws IOException {
         try {
             return DumpParser.parse(in, !lenient);
         } catch (DumpFormatException e) {
-            throw new CommandException(source + ": " + e.getMessage()
-                    + (lenient ? "" : " (dumps are parsed strictly; --lenient accepts what upstream accepts by default)"), e);
+            throw new CommandException(
+                    source
+                            + ": "
+                            + e.getMessage()
+                            + (lenient
+                                    ? ""
+                                    : " (dumps are parsed strictly; --lenient accepts what upstream accepts by default)"),
+                    e);
         }
     }
 
@@ -37,7 +42,8 @@ final class Formats {
     }
 
     /** Writes the image of a tree, choosing the format version within [min, max] as upstream does. */
-    static void writeImage(Directory root, int minVersion, int maxVersion, OutputStream out) throws IOException {
+    static void writeImage(Directory root, int minVersion, int maxVersion, OutputStream out)
+            throws IOException {
         ErofsWriter.write(root, new ErofsWriter.WriteOptions(minVersion, maxVersion), out);
     }
 

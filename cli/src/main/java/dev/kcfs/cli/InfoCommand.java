@@ -30,34 +30,51 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code kcfs info}: upstream composefs-info's commands and output. */
-@Command(name = "info", sortOptions = false,
-        description = {"Show what composefs images hold.",
+@Command(
+        name = "info",
+        sortOptions = false,
+        description = {
+            "Show what composefs images hold.",
             "  ls               entries with symlink targets and backing objects",
             "  objects          backing objects of all IMAGEs (sorted, unique)",
             "  missing-objects  those of them not under --basedir",
             "  dump             the composefs-dump(5) text of each IMAGE",
-            "  measure-file     fs-verity digest of each FILE"})
+            "  measure-file     fs-verity digest of each FILE"
+        })
 final class InfoCommand implements Callable<Integer> {
-    @ParentCommand
-    Kcfs kcfs;
+    @ParentCommand Kcfs kcfs;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
     boolean help;
 
-    @Option(names = "--basedir", paramLabel = "DIR", description = "Object directory for missing-objects.")
+    @Option(
+            names = "--basedir",
+            paramLabel = "DIR",
+            description = "Object directory for missing-objects.")
     Path basedir;
 
-    @Option(names = "--filter", paramLabel = "NAME", description = "Load only this top-level entry (repeatable).")
+    @Option(
+            names = "--filter",
+            paramLabel = "NAME",
+            description = "Load only this top-level entry (repeatable).")
     List<String> filters = new ArrayList<>();
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "COMMAND",
+    @Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "COMMAND",
             description = "ls, objects, missing-objects, dump or measure-file.")
     String command;
 
-    @Parameters(index = "1..*", paramLabel = "IMAGE", description = "Images (files for measure-file).")
+    @Parameters(
+            index = "1..*",
+            paramLabel = "IMAGE",
+            description = "Images (files for measure-file).")
     List<String> files = new ArrayList<>();
 
     @Override
@@ -65,11 +82,15 @@ final class InfoCommand implements Callable<Integer> {
         if (command == null) {
             throw usage("No command specified");
         }
-        if (!List.of("ls", "objects", "missing-objects", "dump", "measure-file").contains(command)) {
+        if (!List.of("ls", "objects", "missing-objects", "dump", "measure-file")
+                .contains(command)) {
             throw usage("Unknown command '" + command + "'");
         }
         if (files.isEmpty()) {
-            throw usage(command.equals("measure-file") ? "No file specified" : "No image path specified");
+            throw usage(
+                    command.equals("measure-file")
+                            ? "No file specified"
+                            : "No image path specified");
         }
         List<byte[]> filter = new ArrayList<>();
         for (String f : filters) {
@@ -140,7 +161,10 @@ final class InfoCommand implements Callable<Integer> {
             throw new CommandException("Failed to open '" + image + "': no such file");
         }
         if (Files.isDirectory(p)) {
-            throw new CommandException("'" + image + "' is a directory, not a composefs image (make one with kcfs mkcomposefs)");
+            throw new CommandException(
+                    "'"
+                            + image
+                            + "' is a directory, not a composefs image (make one with kcfs mkcomposefs)");
         }
         return Formats.readImage(p, filter);
     }
@@ -214,7 +238,8 @@ final class InfoCommand implements Callable<Integer> {
                     out.print("\\t");
                     break;
                 default:
-                    boolean printable = keepSpace ? (c >= 0x20 && c < 0x7f) : (c > 0x20 && c < 0x7f);
+                    boolean printable =
+                            keepSpace ? (c >= 0x20 && c < 0x7f) : (c > 0x20 && c < 0x7f);
                     if (printable) {
                         out.write(c);
                     } else {

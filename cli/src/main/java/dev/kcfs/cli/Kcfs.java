@@ -20,24 +20,37 @@ import picocli.CommandLine.ScopeType;
  * ones. Exit codes: 0 success, 1 runtime failure (a message naming the input and the problem on
  * stderr), 2 usage error.
  */
-@Command(name = "kcfs", mixinStandardHelpOptions = true, versionProvider = Kcfs.Version.class,
+@Command(
+        name = "kcfs",
+        mixinStandardHelpOptions = true,
+        versionProvider = Kcfs.Version.class,
         description = "composefs images for Kubernetes.",
-        subcommands = {MkcomposefsCommand.class, InfoCommand.class, MountCommand.class, UmountCommand.class,
-            StoreCommand.class, PullCommand.class})
+        subcommands = {
+            MkcomposefsCommand.class,
+            InfoCommand.class,
+            MountCommand.class,
+            UmountCommand.class,
+            StoreCommand.class,
+            PullCommand.class
+        })
 public final class Kcfs implements Runnable {
     private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
+
     /** Asked only when an image goes to stdout, so other commands do not pay for loading JNA. */
     private final BooleanSupplier stdoutIsTerminal;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of failures.")
+    @Option(
+            names = "--debug",
+            scope = ScopeType.INHERIT,
+            description = "Print stack traces of failures.")
     boolean debug;
 
-    public Kcfs(InputStream in, PrintStream out, PrintStream err, BooleanSupplier stdoutIsTerminal) {
+    public Kcfs(
+            InputStream in, PrintStream out, PrintStream err, BooleanSupplier stdoutIsTerminal) {
         this.in = in;
         this.out = out;
         this.err = err;
@@ -46,9 +59,20 @@ public final class Kcfs implements Runnable {
 
     public static void main(String[] args) {
         // binary-safe, buffered stdout: images and dumps are bytes, not text
-        PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16), false);
-        PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        int rc = new Kcfs(new FileInputStream(FileDescriptor.in), out, err, () -> LibC.INSTANCE.isatty(1) == 1).execute(args);
+        PrintStream out =
+                new PrintStream(
+                        new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16),
+                        false);
+        PrintStream err =
+                new PrintStream(
+                        new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        int rc =
+                new Kcfs(
+                                new FileInputStream(FileDescriptor.in),
+                                out,
+                                err,
+                                () -> LibC.INSTANCE.isatty(1) == 1)
+                        .execute(args);
         out.flush();
         System.exit(rc);
     }
@@ -83,7 +107,8 @@ public final class Kcfs implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command (see --help)");
+        throw new CommandLine.ParameterException(
+                spec.commandLine(), "Missing command (see --help)");
     }
 
     InputStream in() {
@@ -112,8 +137,14 @@ public final class Kcfs implements Runnable {
                 }
             }
             String v = p.getProperty("version", "");
-            // unfiltered (an IDE build that skipped Maven's resource filtering): say so rather than print ${...}
-            return new String[] {"kcfs " + (v.isEmpty() || v.startsWith("${") ? "(version unknown: not built with Maven)" : v)};
+            // unfiltered (an IDE build that skipped Maven's resource filtering): say so rather than
+            // print ${...}
+            return new String[] {
+                "kcfs "
+                        + (v.isEmpty() || v.startsWith("${")
+                                ? "(version unknown: not built with Maven)"
+                                : v)
+            };
         }
     }
 }

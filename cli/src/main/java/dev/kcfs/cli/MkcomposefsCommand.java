@@ -18,8 +18,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
@@ -27,63 +27,99 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code kcfs mkcomposefs}: upstream mkcomposefs 1.0.8, same flags, same image bytes. */
-@Command(name = "mkcomposefs", sortOptions = false,
-        description = {"Build a composefs image from a directory or a dump file.",
-            "Regular files over 64 bytes are referenced by fs-verity digest; --digest-store copies them into an object directory."})
+@Command(
+        name = "mkcomposefs",
+        sortOptions = false,
+        description = {
+            "Build a composefs image from a directory or a dump file.",
+            "Regular files over 64 bytes are referenced by fs-verity digest; --digest-store copies them into an object directory."
+        })
 final class MkcomposefsCommand implements Callable<Integer> {
-    @ParentCommand
-    Kcfs kcfs;
+    @ParentCommand Kcfs kcfs;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
     boolean help;
 
-    @Option(names = "--digest-store", paramLabel = "DIR",
-            description = "Copy file bodies into this object directory as DIR/ab/cdef... (atomically, durable before the image appears).")
+    @Option(
+            names = "--digest-store",
+            paramLabel = "DIR",
+            description =
+                    "Copy file bodies into this object directory as DIR/ab/cdef... (atomically, durable before the image appears).")
     Path digestStore;
 
     @Option(names = "--print-digest", description = "Print the image's fs-verity digest.")
     boolean printDigest;
 
-    @Option(names = "--print-digest-only", description = "Print the image's fs-verity digest and write nothing (leave IMAGE out).")
+    @Option(
+            names = "--print-digest-only",
+            description = "Print the image's fs-verity digest and write nothing (leave IMAGE out).")
     boolean printDigestOnly;
 
-    @Mixin
-    ScanOptions scan;
+    @Mixin ScanOptions scan;
 
-    @Option(names = "--from-file", description = "SOURCE is a composefs-dump(5) file; - reads standard input.")
+    @Option(
+            names = "--from-file",
+            description = "SOURCE is a composefs-dump(5) file; - reads standard input.")
     boolean fromFile;
 
-    @Option(names = "--lenient", description = "With --from-file: accept what upstream accepts without CFS_PARSE_STRICT.")
+    @Option(
+            names = "--lenient",
+            description =
+                    "With --from-file: accept what upstream accepts without CFS_PARSE_STRICT.")
     boolean lenient;
 
-    @Option(names = "--version", paramLabel = "N", description = "Format version (sets --min-version and --max-version).")
+    @Option(
+            names = "--version",
+            paramLabel = "N",
+            description = "Format version (sets --min-version and --max-version).")
     Integer version;
 
-    @Option(names = "--min-version", paramLabel = "N", description = "Lowest format version (default 0).")
+    @Option(
+            names = "--min-version",
+            paramLabel = "N",
+            description = "Lowest format version (default 0).")
     Integer minVersion;
 
-    @Option(names = "--max-version", paramLabel = "N",
-            description = "Highest format version (default 1; only one of min/max given: the other is 0). Version 1 is used only if the tree has whiteouts.")
+    @Option(
+            names = "--max-version",
+            paramLabel = "N",
+            description =
+                    "Highest format version (default 1; only one of min/max given: the other is 0). Version 1 is used only if the tree has whiteouts.")
     Integer maxVersion;
 
-    @Parameters(index = "0", paramLabel = "SOURCE", description = "Source directory, or dump file with --from-file.")
+    @Parameters(
+            index = "0",
+            paramLabel = "SOURCE",
+            description = "Source directory, or dump file with --from-file.")
     String source;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "IMAGE", description = "Image to write; - writes to standard output.")
+    @Parameters(
+            index = "1",
+            arity = "0..1",
+            paramLabel = "IMAGE",
+            description = "Image to write; - writes to standard output.")
     String image;
 
     @Override
     public Integer call() throws IOException {
         int[] versions = versions();
         checkArguments();
-        try (DigestStoreBatch store = digestStore != null ? DigestStoreBatch.open(digestStore) : null) {
-            Directory root = fromFile ? parseDump()
-                    : new DirectoryScanner(scan.toOptions()).scan(Path.of(source), store != null ? store::add : null).root();
+        try (DigestStoreBatch store =
+                digestStore != null ? DigestStoreBatch.open(digestStore) : null) {
+            Directory root =
+                    fromFile
+                            ? parseDump()
+                            : new DirectoryScanner(scan.toOptions())
+                                    .scan(Path.of(source), store != null ? store::add : null)
+                                    .root();
             if (printDigestOnly) {
-                DigestingOutputStream sink = new DigestingOutputStream(OutputStream.nullOutputStream());
+                DigestingOutputStream sink =
+                        new DigestingOutputStream(OutputStream.nullOutputStream());
                 Formats.writeImage(root, versions[0], versions[1], sink);
                 kcfs.out().println(sink.digest().hex());
                 return 0;
@@ -118,7 +154,8 @@ final class MkcomposefsCommand implements Callable<Integer> {
         int max;
         if (version != null) {
             if (minVersion != null || maxVersion != null) {
-                throw usage("--version sets both --min-version and --max-version; give either --version or those two");
+                throw usage(
+                        "--version sets both --min-version and --max-version; give either --version or those two");
             }
             min = version;
             max = version;
@@ -132,9 +169,15 @@ final class MkcomposefsCommand implements Callable<Integer> {
         if (max < min) {
             max = min;
         }
-        if (!ErofsFormat.isSupportedFormatVersion(min) || !ErofsFormat.isSupportedFormatVersion(max)) {
-            throw usage("unsupported format version " + (ErofsFormat.isSupportedFormatVersion(min) ? max : min)
-                    + ": kcfs writes versions " + ErofsFormat.MIN_FORMAT_VERSION + " to " + ErofsFormat.MAX_FORMAT_VERSION);
+        if (!ErofsFormat.isSupportedFormatVersion(min)
+                || !ErofsFormat.isSupportedFormatVersion(max)) {
+            throw usage(
+                    "unsupported format version "
+                            + (ErofsFormat.isSupportedFormatVersion(min) ? max : min)
+                            + ": kcfs writes versions "
+                            + ErofsFormat.MIN_FORMAT_VERSION
+                            + " to "
+                            + ErofsFormat.MAX_FORMAT_VERSION);
         }
         return new int[] {min, max};
     }
@@ -147,8 +190,9 @@ final class MkcomposefsCommand implements Callable<Integer> {
             throw usage("No destination path specified");
         }
         if (fromFile && (digestStore != null || scan.anyTreeOption())) {
-            throw usage("--digest-store, --use-epoch, --skip-devices, --skip-xattrs and --user-xattrs apply to a"
-                    + " directory SOURCE; a dump already says what the image holds");
+            throw usage(
+                    "--digest-store, --use-epoch, --skip-devices, --skip-xattrs and --user-xattrs apply to a"
+                            + " directory SOURCE; a dump already says what the image holds");
         }
         if (lenient && !fromFile) {
             throw usage("--lenient applies to dump parsing: use it with --from-file");
@@ -157,23 +201,38 @@ final class MkcomposefsCommand implements Callable<Integer> {
             throw usage(scan.problem());
         }
         if ("-".equals(image) && !printDigestOnly && kcfs.stdoutIsTerminal()) {
-            throw new CommandException("stdout is a terminal: refusing to write a binary image there (redirect it, or give a file name)");
+            throw new CommandException(
+                    "stdout is a terminal: refusing to write a binary image there (redirect it, or give a file name)");
         }
         if (image != null && !image.equals("-")) {
             // fail before a long scan, not after it
             Path dir = Path.of(image).toAbsolutePath().getParent();
             if (!Files.isDirectory(dir)) {
-                throw new CommandException("cannot create the image " + image + ": directory " + dir + " does not exist");
+                throw new CommandException(
+                        "cannot create the image "
+                                + image
+                                + ": directory "
+                                + dir
+                                + " does not exist");
             }
             if (!Files.isWritable(dir)) {
-                throw new CommandException("cannot create the image " + image + ": directory " + dir + " is not writable");
+                throw new CommandException(
+                        "cannot create the image "
+                                + image
+                                + ": directory "
+                                + dir
+                                + " is not writable");
             }
             if (Files.isDirectory(Path.of(image))) {
-                throw new CommandException("cannot create the image " + image + ": it is a directory; give the image file name");
+                throw new CommandException(
+                        "cannot create the image "
+                                + image
+                                + ": it is a directory; give the image file name");
             }
         }
         if ("-".equals(image) && printDigest) {
-            throw usage("--print-digest with IMAGE - would mix the digest into the image on standard output");
+            throw usage(
+                    "--print-digest with IMAGE - would mix the digest into the image on standard output");
         }
     }
 
@@ -183,7 +242,9 @@ final class MkcomposefsCommand implements Callable<Integer> {
      * refers to objects that are not durable yet. Returns the image's fs-verity digest with
      * {@code --print-digest}, else null.
      */
-    private Digest writeAtomically(Path target, Directory root, int[] versions, DigestStoreBatch store) throws IOException {
+    private Digest writeAtomically(
+            Path target, Directory root, int[] versions, DigestStoreBatch store)
+            throws IOException {
         if (Files.isDirectory(target)) {
             throw new CommandException(target + ": is a directory; give the image file name");
         }
@@ -192,15 +253,18 @@ final class MkcomposefsCommand implements Callable<Integer> {
         try {
             temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
         } catch (IOException e) {
-            throw new CommandException("cannot create the image " + target + ": " + Failures.reason(e), e);
+            throw new CommandException(
+                    "cannot create the image " + target + ": " + Failures.reason(e), e);
         }
         boolean done = false;
         try {
             Digest digest;
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                // hash the image only when asked: the bin/kcfs JIT choice for dumps (C1) has no SHA-256 intrinsic
+                // hash the image only when asked: the bin/kcfs JIT choice for dumps (C1) has no
+                // SHA-256 intrinsic
                 OutputStream file = Channels.newOutputStream(ch);
-                DigestingOutputStream digesting = printDigest ? new DigestingOutputStream(file) : null;
+                DigestingOutputStream digesting =
+                        printDigest ? new DigestingOutputStream(file) : null;
                 OutputStream out = digesting != null ? digesting : file;
                 Formats.writeImage(root, versions[0], versions[1], out);
                 out.flush();
@@ -210,16 +274,22 @@ final class MkcomposefsCommand implements Callable<Integer> {
                 if (e.getClass().getName().startsWith("dev.kcfs.")) {
                     throw e; // the tree cannot be written: the writer's message says why
                 }
-                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
+                throw new CommandException(
+                        "cannot write the image " + target + ": " + Failures.reason(e), e);
             }
             Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
             if (store != null) {
                 store.commit();
             }
             try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(
+                        temp,
+                        target,
+                        StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
-                throw new CommandException("cannot write the image " + target + ": " + Failures.reason(e), e);
+                throw new CommandException(
+                        "cannot write the image " + target + ": " + Failures.reason(e), e);
             }
             done = true;
             return digest;

@@ -8,50 +8,65 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code kcfs mount}: like upstream mount.composefs ({@code -o basedir=…,digest=…,verity,tryverity,
  * upperdir=…,workdir=…,ro,rw IMAGE TARGET}), or from a node store by ref name or digest with
  * {@code --store DIR}.
  */
-@Command(name = "mount", sortOptions = false,
-        description = {"Mount a composefs image.",
+@Command(
+        name = "mount",
+        sortOptions = false,
+        description = {
+            "Mount a composefs image.",
             "  kcfs mount -o basedir=OBJECTS[,digest=HEX,verity|tryverity,upperdir=U,workdir=W,ro|rw] IMAGE TARGET",
-            "  kcfs mount --store DIR [-o verity|tryverity] NAME|DIGEST TARGET"})
+            "  kcfs mount --store DIR [-o verity|tryverity] NAME|DIGEST TARGET"
+        })
 final class MountCommand implements Callable<Integer> {
-    @ParentCommand
-    Kcfs kcfs;
+    @ParentCommand Kcfs kcfs;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
     boolean help;
 
-    @Option(names = "-o", paramLabel = "OPTIONS", description = "mount.composefs options, comma separated.")
+    @Option(
+            names = "-o",
+            paramLabel = "OPTIONS",
+            description = "mount.composefs options, comma separated.")
     String options = "";
 
-    @Option(names = "--store", paramLabel = "DIR",
-            description = "Mount NAME|DIGEST from this node store (shared mount under DIR/mounts, bound read-only onto TARGET).")
+    @Option(
+            names = "--store",
+            paramLabel = "DIR",
+            description =
+                    "Mount NAME|DIGEST from this node store (shared mount under DIR/mounts, bound read-only onto TARGET).")
     Path store;
 
-    @Parameters(index = "0", paramLabel = "IMAGE", description = "Image file, or with --store a ref name or image digest.")
+    @Parameters(
+            index = "0",
+            paramLabel = "IMAGE",
+            description = "Image file, or with --store a ref name or image digest.")
     String image;
 
     @Parameters(index = "1", paramLabel = "TARGET", description = "Directory to mount on.")
     Path target;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     /** The -o options, or a usage error (exit 2) saying what is wrong with them. */
     private MountOptions parse(String text) {
         try {
             return MountOptions.parse(text);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "-o " + options + ": " + e.getMessage());
+            throw new ParameterException(
+                    spec.commandLine(), "-o " + options + ": " + e.getMessage());
         }
     }
 
@@ -61,15 +76,18 @@ final class MountCommand implements Callable<Integer> {
         if (store != null) {
             MountOptions opts = parse(options.isEmpty() ? "basedir=/" : "basedir=/," + options);
             if (opts.upperdir() != null || opts.digest() != null) {
-                throw new CommandException("with --store only verity and tryverity options apply; "
-                        + "the store pins the image digest and store mounts are read-only");
+                throw new CommandException(
+                        "with --store only verity and tryverity options apply; "
+                                + "the store pins the image digest and store mounts are read-only");
             }
-            StoreMounter mounter = new StoreMounter(StoreOption.existing(store), new ComposefsMounter());
+            StoreMounter mounter =
+                    new StoreMounter(StoreOption.existing(store), new ComposefsMounter());
             mounted = mounter.mount(image, target, opts.verity());
         } else {
             MountOptions opts = parse(options);
             if (opts.basedirs().isEmpty()) {
-                throw new CommandException("no object directory: give -o basedir=DIR (or use --store DIR NAME)");
+                throw new CommandException(
+                        "no object directory: give -o basedir=DIR (or use --store DIR NAME)");
             }
             mounted = new ComposefsMounter().mount(Path.of(image), target, opts);
         }

@@ -17,10 +17,16 @@ final class ScanOptions {
     @Option(names = "--user-xattrs", description = "Keep only user.* extended attributes.")
     boolean userXattrs;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: available processors).")
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            description = "Hashing threads (default: available processors).")
     Integer threads;
 
-    @Option(names = "--no-prefetch", hidden = true, description = "Benchmarking: do not read files ahead of the hashers.")
+    @Option(
+            names = "--no-prefetch",
+            hidden = true,
+            description = "Benchmarking: do not read files ahead of the hashers.")
     boolean noPrefetch;
 
     /** Whether any option that only applies to a directory scan was given. */
@@ -40,9 +46,13 @@ final class ScanOptions {
     }
 
     DirectoryScanner.Options toOptions() {
-        DirectoryScanner.Options o = DirectoryScanner.Options.defaults()
-                .withUseEpoch(useEpoch).withSkipDevices(skipDevices).withSkipXattrs(skipXattrs).withUserXattrsOnly(userXattrs)
-                .withPrefetch(!noPrefetch);
+        DirectoryScanner.Options o =
+                DirectoryScanner.Options.defaults()
+                        .withUseEpoch(useEpoch)
+                        .withSkipDevices(skipDevices)
+                        .withSkipXattrs(skipXattrs)
+                        .withUserXattrsOnly(userXattrs)
+                        .withPrefetch(!noPrefetch);
         return threads != null ? o.withThreads(threads) : o;
     }
 }

@@ -7,7 +7,10 @@ import picocli.CommandLine.Option;
 final class StoreOption {
     static final String DEFAULT = "/var/lib/kcfs";
 
-    @Option(names = "--store", paramLabel = "DIR", defaultValue = "${env:KCFS_STORE:-" + DEFAULT + "}",
+    @Option(
+            names = "--store",
+            paramLabel = "DIR",
+            defaultValue = "${env:KCFS_STORE:-" + DEFAULT + "}",
             description = "Node store (default: $KCFS_STORE or " + DEFAULT + ").")
     Path dir;
 

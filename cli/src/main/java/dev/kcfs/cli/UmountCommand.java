@@ -18,19 +18,28 @@ import picocli.CommandLine.ParentCommand;
  * mount table, or given with {@code --store}), also releases the store's shared mounts nobody uses
  * any more, and says what stays.
  */
-@Command(name = "umount", description = "Unmount a composefs mount (and release unused shared mounts of its store).")
+@Command(
+        name = "umount",
+        description = "Unmount a composefs mount (and release unused shared mounts of its store).")
 final class UmountCommand implements Callable<Integer> {
-    @ParentCommand
-    Kcfs kcfs;
+    @ParentCommand Kcfs kcfs;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
     boolean help;
 
-    @Option(names = {"-l", "--lazy"}, description = "Detach now, clean up when no longer busy (MNT_DETACH).")
+    @Option(
+            names = {"-l", "--lazy"},
+            description = "Detach now, clean up when no longer busy (MNT_DETACH).")
     boolean lazy;
 
-    @Option(names = "--store", paramLabel = "DIR",
-            description = "Node store whose unused shared mounts to release afterwards (default: the store TARGET was mounted from).")
+    @Option(
+            names = "--store",
+            paramLabel = "DIR",
+            description =
+                    "Node store whose unused shared mounts to release afterwards (default: the store TARGET was mounted from).")
     Path store;
 
     @Parameters(paramLabel = "TARGET", description = "Mount point.")
@@ -44,8 +53,15 @@ final class UmountCommand implements Callable<Integer> {
         ComposefsMounter mounter = new ComposefsMounter();
         mounter.unmount(target, lazy);
         if (dir == null) {
-            shared.ifPresent(s -> kcfs.err().println("kcfs umount: " + target + " showed the shared mount " + s
-                    + ", which is not in a kcfs store; it stays mounted (unmount it yourself when unused)"));
+            shared.ifPresent(
+                    s ->
+                            kcfs.err()
+                                    .println(
+                                            "kcfs umount: "
+                                                    + target
+                                                    + " showed the shared mount "
+                                                    + s
+                                                    + ", which is not in a kcfs store; it stays mounted (unmount it yourself when unused)"));
             return 0;
         }
         StoreMounter mounts = new StoreMounter(StoreOption.existing(dir), mounter);
@@ -54,8 +70,13 @@ final class UmountCommand implements Callable<Integer> {
             kcfs.err().println("kcfs umount: released the shared mount of image " + d.hex());
         }
         if (shared.isPresent() && MountTable.read().isMountPoint(shared.get())) {
-            kcfs.err().println("kcfs umount: the shared mount " + shared.get() + " stays: "
-                    + MountTable.read().usersOf(shared.get()).size() + " other mount(s) use it");
+            kcfs.err()
+                    .println(
+                            "kcfs umount: the shared mount "
+                                    + shared.get()
+                                    + " stays: "
+                                    + MountTable.read().usersOf(shared.get()).size()
+                                    + " other mount(s) use it");
         }
         return 0;
     }

@@ -14,8 +14,7 @@ import picocli.CommandLine;
 
 /** What a new user runs into: store paths, help, messages and counts. */
 class CliHardeningTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private Path source() throws Exception {
         Path src = Files.createDirectories(dir.resolve("src/d"));
@@ -29,28 +28,52 @@ class CliHardeningTest {
     @Test
     void readingCommandsNeedAnExistingStore() throws Exception {
         Path missing = dir.resolve("no-store");
-        for (String[] args : List.of(new String[] {"stats"}, new String[] {"refs"}, new String[] {"fsck"}, new String[] {"gc"},
-                new String[] {"gc", "--dry-run"}, new String[] {"refs", "rm", "x"})) {
+        for (String[] args :
+                List.of(
+                        new String[] {"stats"},
+                        new String[] {"refs"},
+                        new String[] {"fsck"},
+                        new String[] {"gc"},
+                        new String[] {"gc", "--dry-run"},
+                        new String[] {"refs", "rm", "x"})) {
             List<String> line = new ArrayList<>(List.of("store", "--store", missing.toString()));
             line.addAll(List.of(args));
             CliRun r = kcfs(line.toArray(String[]::new));
             assertThat(r.rc()).as("%s: %s", line, r).isEqualTo(1);
-            assertThat(r.err()).as("%s", line).isEqualTo("kcfs: no kcfs store at " + missing.toAbsolutePath()
-                    + "; pull or add an image to create one\n");
+            assertThat(r.err())
+                    .as("%s", line)
+                    .isEqualTo(
+                            "kcfs: no kcfs store at "
+                                    + missing.toAbsolutePath()
+                                    + "; pull or add an image to create one\n");
             assertThat(missing).as("%s created nothing", line).doesNotExist();
         }
-        CliRun mount = kcfs("mount", "--store", missing.toString(), "app", dir.resolve("target").toString());
+        CliRun mount =
+                kcfs(
+                        "mount",
+                        "--store",
+                        missing.toString(),
+                        "app",
+                        dir.resolve("target").toString());
         assertThat(mount.err()).contains("no kcfs store at " + missing.toAbsolutePath());
         assertThat(missing).doesNotExist();
         // a failing add does not create it either
-        CliRun badAdd = kcfs("store", "--store", missing.toString(), "add", dir.resolve("nothing-here").toString());
+        CliRun badAdd =
+                kcfs(
+                        "store",
+                        "--store",
+                        missing.toString(),
+                        "add",
+                        dir.resolve("nothing-here").toString());
         assertThat(badAdd.rc()).isEqualTo(1);
         assertThat(badAdd.err()).contains("nothing-here: no such directory");
         assertThat(missing).doesNotExist();
 
         CliRun add = kcfs("store", "--store", missing.toString(), "add", source().toString());
         assertThat(add.rc()).as("%s", add).isZero();
-        assertThat(add.err()).contains("kcfs store add: created a new kcfs store at " + missing.toAbsolutePath());
+        assertThat(add.err())
+                .contains(
+                        "kcfs store add: created a new kcfs store at " + missing.toAbsolutePath());
         CliRun again = kcfs("store", "--store", missing.toString(), "add", source().toString());
         assertThat(again.err()).doesNotContain("created");
     }
@@ -84,23 +107,44 @@ class CliHardeningTest {
         Path src = source();
         CliRun dump = kcfs("info", "dump", src.toString());
         assertThat(dump.rc()).isEqualTo(1);
-        assertThat(dump.err()).isEqualTo("kcfs: '" + src + "' is a directory, not a composefs image (make one with kcfs mkcomposefs)\n");
+        assertThat(dump.err())
+                .isEqualTo(
+                        "kcfs: '"
+                                + src
+                                + "' is a directory, not a composefs image (make one with kcfs mkcomposefs)\n");
 
         CliRun mount = kcfs("mount", "-o", "basedir=/x,frobnicate", "img", dir.toString());
         assertThat(mount.rc()).as("%s", mount).isEqualTo(2);
-        assertThat(mount.err()).contains("-o basedir=/x,frobnicate: unknown mount option 'frobnicate'")
-                .doesNotContain("java.lang").doesNotContain("Exception");
+        assertThat(mount.err())
+                .contains("-o basedir=/x,frobnicate: unknown mount option 'frobnicate'")
+                .doesNotContain("java.lang")
+                .doesNotContain("Exception");
 
         Path store = dir.resolve("store");
-        CliRun longName = kcfs("store", "--store", store.toString(), "add", "--name", "n".repeat(300), src.toString());
+        CliRun longName =
+                kcfs(
+                        "store",
+                        "--store",
+                        store.toString(),
+                        "add",
+                        "--name",
+                        "n".repeat(300),
+                        src.toString());
         assertThat(longName.rc()).isEqualTo(1);
-        assertThat(longName.err()).contains("--name: ref name of 300 characters is too long").doesNotContain("errno");
+        assertThat(longName.err())
+                .contains("--name: ref name of 300 characters is too long")
+                .doesNotContain("errno");
         assertThat(store).as("checked before any work").doesNotExist();
-        CliRun newline = kcfs("store", "--store", store.toString(), "add", "--name", "a\nb", src.toString());
+        CliRun newline =
+                kcfs("store", "--store", store.toString(), "add", "--name", "a\nb", src.toString());
         assertThat(newline.err()).contains("contains a control character");
 
-        // a ref file with a newline in its name (an older kcfs could write one) is listed on one line
-        String digest = kcfs("store", "--store", store.toString(), "add", "--name", "ok", src.toString()).outText().strip();
+        // a ref file with a newline in its name (an older kcfs could write one) is listed on one
+        // line
+        String digest =
+                kcfs("store", "--store", store.toString(), "add", "--name", "ok", src.toString())
+                        .outText()
+                        .strip();
         Files.writeString(store.resolve("refs/evil%0Aname"), digest + "\n");
         assertThat(kcfs("store", "--store", store.toString(), "refs").outText())
                 .isEqualTo("evil\\nname " + digest + "\nok " + digest + "\n");
@@ -115,13 +159,16 @@ class CliHardeningTest {
         assertThat(add.err()).contains(": 7 entries, 0 new objects");
         kcfs("store", "--store", store.toString(), "add", "--name", "kept", src.toString());
         CliRun dry = kcfs("store", "--store", store.toString(), "gc", "--dry-run");
-        assertThat(dry.outText()).startsWith("0 images and 0 objects would be removed").doesNotContain("objects removed");
+        assertThat(dry.outText())
+                .startsWith("0 images and 0 objects would be removed")
+                .doesNotContain("objects removed");
         Path other = Files.createDirectories(dir.resolve("other"));
         Files.writeString(other.resolve("x"), "only here".repeat(20));
         kcfs("store", "--store", store.toString(), "add", other.toString());
         assertThat(kcfs("store", "--store", store.toString(), "gc", "--dry-run").outText())
                 .startsWith("1 images and 1 objects would be removed");
-        assertThat(kcfs("store", "--store", store.toString(), "gc").outText()).startsWith("1 images and 1 objects removed");
+        assertThat(kcfs("store", "--store", store.toString(), "gc").outText())
+                .startsWith("1 images and 1 objects removed");
     }
 
     /** Upstream's tools read the --digest-store directory too: no .kcfs-tmp (or its lock file) is left there. */
@@ -130,10 +177,16 @@ class CliHardeningTest {
         Path objects = dir.resolve("objects");
         Path big = Files.createDirectories(dir.resolve("big"));
         Files.write(big.resolve("body"), new byte[10_000]);
-        CliRun r = kcfs("mkcomposefs", "--digest-store=" + objects, big.toString(), dir.resolve("x.cfs").toString());
+        CliRun r =
+                kcfs(
+                        "mkcomposefs",
+                        "--digest-store=" + objects,
+                        big.toString(),
+                        dir.resolve("x.cfs").toString());
         assertThat(r.rc()).as("%s", r).isZero();
         try (Stream<Path> s = Files.list(objects)) {
-            assertThat(s.map(p -> p.getFileName().toString())).allMatch(n -> n.matches("[0-9a-f]{2}"));
+            assertThat(s.map(p -> p.getFileName().toString()))
+                    .allMatch(n -> n.matches("[0-9a-f]{2}"));
         }
     }
 
@@ -141,6 +194,8 @@ class CliHardeningTest {
     void versionIsTheProjectVersion() {
         CliRun v = kcfs("-V");
         assertThat(v.rc()).isZero();
-        assertThat(v.outText()).matches("kcfs \\d+\\.\\d+\\.\\d+\\S*\\n").doesNotContain("development");
+        assertThat(v.outText())
+                .matches("kcfs \\d+\\.\\d+\\.\\d+\\S*\\n")
+                .doesNotContain("development");
     }
 }

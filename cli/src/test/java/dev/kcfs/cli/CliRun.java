@@ -23,8 +23,11 @@ record CliRun(int rc, byte[] out, String err) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int rc;
-        try (PrintStream o = new PrintStream(out, true); PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            rc = new Kcfs(new ByteArrayInputStream(stdin), o, e, () -> stdoutIsTerminal).execute(args);
+        try (PrintStream o = new PrintStream(out, true);
+                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            rc =
+                    new Kcfs(new ByteArrayInputStream(stdin), o, e, () -> stdoutIsTerminal)
+                            .execute(args);
         }
         return new CliRun(rc, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
     }

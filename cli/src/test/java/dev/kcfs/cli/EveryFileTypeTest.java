@@ -37,8 +37,7 @@ class EveryFileTypeTest {
     /** Over 4 GiB, so sizes need more than 32 bits; sparse, so it costs no disk. */
     static final long SPARSE_SIZE = (4L << 30) + 4097;
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     static void xattr(Path p, String name, String value) {
         byte[] v = value.getBytes(StandardCharsets.UTF_8);
@@ -75,14 +74,20 @@ class EveryFileTypeTest {
             Files.write(sub.resolve("f" + size), random(size, size));
         }
         Files.createLink(sub.resolve("hardlink"), sub.resolve("f4097"));
-        Files.createSymbolicLink(src.resolve("symlink"), Path.of("dir with spaces/../f\u00e9 \\ =x"));
+        Files.createSymbolicLink(
+                src.resolve("symlink"), Path.of("dir with spaces/../f\u00e9 \\ =x"));
         try (RandomAccessFile f = new RandomAccessFile(src.resolve("sparse").toFile(), "rw")) {
             f.seek(SPARSE_SIZE - 3);
             f.write(new byte[] {1, 2, 3});
         }
-        List<byte[]> odd = List.of("with space".getBytes(StandardCharsets.UTF_8), "new\nline".getBytes(StandardCharsets.UTF_8),
-                "a=b".getBytes(StandardCharsets.UTF_8), "-".getBytes(StandardCharsets.UTF_8),
-                "back\\slash\ttab".getBytes(StandardCharsets.UTF_8), new byte[] {'n', (byte) 0xff, (byte) 0x80, 'u'});
+        List<byte[]> odd =
+                List.of(
+                        "with space".getBytes(StandardCharsets.UTF_8),
+                        "new\nline".getBytes(StandardCharsets.UTF_8),
+                        "a=b".getBytes(StandardCharsets.UTF_8),
+                        "-".getBytes(StandardCharsets.UTF_8),
+                        "back\\slash\ttab".getBytes(StandardCharsets.UTF_8),
+                        new byte[] {'n', (byte) 0xff, (byte) 0x80, 'u'});
         int i = 0;
         for (byte[] name : odd) {
             Files.write(child(src, name), random(100 + i, 50 + i));
@@ -93,10 +98,12 @@ class EveryFileTypeTest {
         xattr(x, "security.kcfs", "sec");
         xattr(x, "trusted.overlay.foo", "escaped");
         xattr(x, "trusted.kcfs", "trusted");
-        // not on a directory holding whiteouts: version 1 sets trusted.overlay.opaque=x there (upstream)
+        // not on a directory holding whiteouts: version 1 sets trusted.overlay.opaque=x there
+        // (upstream)
         xattr(Files.createDirectories(src.resolve("opaque")), "trusted.overlay.opaque", "y");
         xattr(src, "user.root", "r");
-        Files.setLastModifiedTime(x, FileTime.from(Instant.ofEpochSecond(1_600_000_000L, 987_654_321)));
+        Files.setLastModifiedTime(
+                x, FileTime.from(Instant.ofEpochSecond(1_600_000_000L, 987_654_321)));
         return src;
     }
 
@@ -108,7 +115,8 @@ class EveryFileTypeTest {
 
         CliRun r = kcfs("mkcomposefs", "--print-digest", src.toString(), image.toString());
         assertThat(r.rc()).as("%s", r).isZero();
-        assertThat(r.outText().trim()).isEqualTo(tool("fsverity", "digest", "--compact", image.toString()).trim());
+        assertThat(r.outText().trim())
+                .isEqualTo(tool("fsverity", "digest", "--compact", image.toString()).trim());
         assertThat(CliRun.headerVersion(image)).as("whiteouts make it version 1").isEqualTo(1);
         tool("fsck.erofs", image.toString());
 
@@ -129,19 +137,34 @@ class EveryFileTypeTest {
                 .contains("trusted.overlay.foo=escaped")
                 .contains("security.kcfs=sec")
                 .contains("user.comment=a\\x20value\\x20with\\x20\\x3d\\x20and\\x20\\n");
-        assertThat(text.lines().filter(l -> l.startsWith("/opaque "))).singleElement()
-                .asString().endsWith(" trusted.overlay.opaque=y");
-        assertThat(text.lines().filter(l -> l.startsWith("/dir\\x20with\\x20spaces "))).singleElement()
-                .asString().endsWith(" trusted.overlay.opaque=x user.overlay.opaque=x");
+        assertThat(text.lines().filter(l -> l.startsWith("/opaque ")))
+                .singleElement()
+                .asString()
+                .endsWith(" trusted.overlay.opaque=y");
+        assertThat(text.lines().filter(l -> l.startsWith("/dir\\x20with\\x20spaces ")))
+                .singleElement()
+                .asString()
+                .endsWith(" trusted.overlay.opaque=x user.overlay.opaque=x");
         // hardlinks are not detected (upstream): two inodes with nlink 1 and the same object
-        String f4097 = text.lines().filter(l -> l.startsWith("/dir\\x20with\\x20spaces/f4097 ")).findFirst().orElseThrow();
-        String hard = text.lines().filter(l -> l.startsWith("/dir\\x20with\\x20spaces/hardlink ")).findFirst().orElseThrow();
-        assertThat(hard.substring(hard.indexOf(' '))).isEqualTo(f4097.substring(f4097.indexOf(' ')));
+        String f4097 =
+                text.lines()
+                        .filter(l -> l.startsWith("/dir\\x20with\\x20spaces/f4097 "))
+                        .findFirst()
+                        .orElseThrow();
+        String hard =
+                text.lines()
+                        .filter(l -> l.startsWith("/dir\\x20with\\x20spaces/hardlink "))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(hard.substring(hard.indexOf(' ')))
+                .isEqualTo(f4097.substring(f4097.indexOf(' ')));
         assertThat(f4097.split(" ")[3]).isEqualTo("1");
 
         CliRun rebuilt = kcfsWithInput(dump.out(), "mkcomposefs", "--from-file", "-", "-");
         assertThat(rebuilt.rc()).as("%s", rebuilt).isZero();
-        assertThat(rebuilt.out()).as("image built from the dump").isEqualTo(Files.readAllBytes(image));
+        assertThat(rebuilt.out())
+                .as("image built from the dump")
+                .isEqualTo(Files.readAllBytes(image));
 
         checkMounted(image);
     }
@@ -151,18 +174,52 @@ class EveryFileTypeTest {
         Path mnt = Files.createDirectories(tmp.resolve("mnt"));
         tool("mount", "-t", "erofs", "-o", "ro", image.toString(), mnt.toString());
         try {
-            String opaque = tool("getfattr", "--absolute-names", "-d", "-m", "-", mnt.resolve("opaque").toString());
+            String opaque =
+                    tool(
+                            "getfattr",
+                            "--absolute-names",
+                            "-d",
+                            "-m",
+                            "-",
+                            mnt.resolve("opaque").toString());
             assertThat(opaque).contains("trusted.overlay.overlay.opaque=\"y\"");
-            String dir = tool("getfattr", "--absolute-names", "-d", "-m", "-", mnt.resolve("dir with spaces").toString());
-            assertThat(dir).contains("trusted.overlay.overlay.whiteouts").contains("trusted.overlay.overlay.opaque=\"x\"");
-            String file = tool("getfattr", "--absolute-names", "-d", "-m", "-", mnt.resolve("dir with spaces/f65").toString());
-            assertThat(file).contains("trusted.overlay.overlay.foo=\"escaped\"").contains("security.kcfs=\"sec\"")
-                    .contains("trusted.kcfs=\"trusted\"").contains("user.comment=")
+            String dir =
+                    tool(
+                            "getfattr",
+                            "--absolute-names",
+                            "-d",
+                            "-m",
+                            "-",
+                            mnt.resolve("dir with spaces").toString());
+            assertThat(dir)
+                    .contains("trusted.overlay.overlay.whiteouts")
+                    .contains("trusted.overlay.overlay.opaque=\"x\"");
+            String file =
+                    tool(
+                            "getfattr",
+                            "--absolute-names",
+                            "-d",
+                            "-m",
+                            "-",
+                            mnt.resolve("dir with spaces/f65").toString());
+            assertThat(file)
+                    .contains("trusted.overlay.overlay.foo=\"escaped\"")
+                    .contains("security.kcfs=\"sec\"")
+                    .contains("trusted.kcfs=\"trusted\"")
+                    .contains("user.comment=")
                     .contains("trusted.overlay.redirect=\"/");
-            String wh = tool("getfattr", "--absolute-names", "-d", "-m", "-", mnt.resolve("whiteout").toString());
+            String wh =
+                    tool(
+                            "getfattr",
+                            "--absolute-names",
+                            "-d",
+                            "-m",
+                            "-",
+                            mnt.resolve("whiteout").toString());
             assertThat(wh).contains("trusted.overlay.overlay.whiteout=");
             assertThat(Files.size(mnt.resolve("sparse"))).isEqualTo(SPARSE_SIZE);
-            assertThat(Files.readAllBytes(mnt.resolve("dir with spaces/f64"))).isEqualTo(random(64, 64));
+            assertThat(Files.readAllBytes(mnt.resolve("dir with spaces/f64")))
+                    .isEqualTo(random(64, 64));
         } finally {
             tool("umount", mnt.toString());
         }
@@ -197,6 +254,9 @@ class EveryFileTypeTest {
         assertThat(stored).containsExactlyInAnyOrderElementsOf(objects.outText().lines().toList());
         // 65, 4095, 4096, 4097 (hardlink shares it) and the six odd names
         assertThat(stored).hasSize(10);
-        assertThat(kcfs("info", "--basedir=" + store, "missing-objects", image.toString()).outText()).isEmpty();
+        assertThat(
+                        kcfs("info", "--basedir=" + store, "missing-objects", image.toString())
+                                .outText())
+                .isEmpty();
     }
 }

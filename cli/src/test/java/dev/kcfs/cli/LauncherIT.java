@@ -18,8 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code ./mvnw -pl core,cli verify -Dtest=LauncherIT} (-Dtest also runs it in the test phase).
  */
 class LauncherIT {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     record Proc(int rc, byte[] out, String err) {
         String outText() {
@@ -29,7 +28,13 @@ class LauncherIT {
 
     static Proc bash(String script) throws IOException, InterruptedException {
         Path kcfs = SharedAssets.repoRoot().resolve("bin/kcfs");
-        List<String> cmd = new ArrayList<>(List.of("bash", "-c", "set -o pipefail; kcfs=\"$0\"; " + script, kcfs.toString()));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                "bash",
+                                "-c",
+                                "set -o pipefail; kcfs=\"$0\"; " + script,
+                                kcfs.toString()));
         Process p = new ProcessBuilder(cmd).start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
@@ -49,17 +54,26 @@ class LauncherIT {
         assertThat(mk.outText()).matches("[0-9a-f]{64}\n");
 
         Proc ls = bash("\"$kcfs\" info ls " + image);
-        assertThat(ls.outText()).isEqualTo("/d/\t\n/d/big\t@ " + objectPath(src.resolve("big")) + "\n/d/hello\n");
+        assertThat(ls.outText())
+                .isEqualTo("/d/\t\n/d/big\t@ " + objectPath(src.resolve("big")) + "\n/d/hello\n");
 
-        Proc pipe = bash("\"$kcfs\" info dump " + image + " | \"$kcfs\" mkcomposefs --from-file - - | cmp - " + image);
+        Proc pipe =
+                bash(
+                        "\"$kcfs\" info dump "
+                                + image
+                                + " | \"$kcfs\" mkcomposefs --from-file - - | cmp - "
+                                + image);
         assertThat(pipe.rc()).as(pipe.err()).isZero();
     }
 
     @Test
     void exitCodesAndMessages() throws Exception {
-        Proc missing = bash("\"$kcfs\" mkcomposefs " + tmp.resolve("nope") + " " + tmp.resolve("x.cfs"));
+        Proc missing =
+                bash("\"$kcfs\" mkcomposefs " + tmp.resolve("nope") + " " + tmp.resolve("x.cfs"));
         assertThat(missing.rc()).isEqualTo(1);
-        assertThat(missing.err()).startsWith("kcfs: " + tmp.resolve("nope")).doesNotContain("\tat ");
+        assertThat(missing.err())
+                .startsWith("kcfs: " + tmp.resolve("nope"))
+                .doesNotContain("\tat ");
         assertThat(missing.err().lines()).hasSize(1);
         assertThat(Files.exists(tmp.resolve("x.cfs"))).isFalse();
 

@@ -28,7 +28,9 @@ class MkcomposefsQuickParseTest {
         assertThat(c.source).isEqualTo("d.dump");
         assertThat(c.image).isEqualTo("out.cfs");
 
-        c = parse("--threads=3 --digest-store /s --use-epoch --skip-devices --user-xattrs --version 1 /src -");
+        c =
+                parse(
+                        "--threads=3 --digest-store /s --use-epoch --skip-devices --user-xattrs --version 1 /src -");
         assertThat(c).isNotNull();
         assertThat(c.scan.threads).isEqualTo(3);
         assertThat(c.digestStore).isEqualTo(Path.of("/s"));
@@ -51,34 +53,64 @@ class MkcomposefsQuickParseTest {
      * until the quick path leaves it to picocli or sets the same value.
      */
     @ParameterizedTest
-    @ValueSource(strings = {
-        "/src out", "--from-file d.dump out.cfs", "--from-file --print-digest d.dump out.cfs",
-        "--threads=3 --digest-store /s --use-epoch --skip-devices --user-xattrs --version 1 /src -",
-        "--skip-xattrs --threads 1 /src out", "--min-version=1 --max-version=1 --print-digest-only /src",
-        "--lenient --from-file - out", "--no-prefetch /src out"})
+    @ValueSource(
+            strings = {
+                "/src out",
+                "--from-file d.dump out.cfs",
+                "--from-file --print-digest d.dump out.cfs",
+                "--threads=3 --digest-store /s --use-epoch --skip-devices --user-xattrs --version 1 /src -",
+                "--skip-xattrs --threads 1 /src out",
+                "--min-version=1 --max-version=1 --print-digest-only /src",
+                "--lenient --from-file - out",
+                "--no-prefetch /src out"
+            })
     void picocliReadsPlainLinesTheSameWay(String line) throws Exception {
         String[] args = ("mkcomposefs " + line).split(" ");
         MkcomposefsCommand quick = MkcomposefsCommand.quickParse(args);
         assertThat(quick).as("taken by the quick path: %s", line).isNotNull();
-        CommandLine cl = new CommandLine(new Kcfs(InputStream.nullInputStream(),
-                new PrintStream(OutputStream.nullOutputStream()), new PrintStream(OutputStream.nullOutputStream()), () -> false));
-        MkcomposefsCommand picocli = (MkcomposefsCommand) cl.parseArgs(args).subcommand().commandSpec().userObject();
+        CommandLine cl =
+                new CommandLine(
+                        new Kcfs(
+                                InputStream.nullInputStream(),
+                                new PrintStream(OutputStream.nullOutputStream()),
+                                new PrintStream(OutputStream.nullOutputStream()),
+                                () -> false));
+        MkcomposefsCommand picocli =
+                (MkcomposefsCommand) cl.parseArgs(args).subcommand().commandSpec().userObject();
         for (Object[] pair : new Object[][] {{quick, picocli}, {quick.scan, picocli.scan}}) {
             for (Field f : pair[0].getClass().getDeclaredFields()) {
-                if (f.isAnnotationPresent(CommandLine.Option.class) || f.isAnnotationPresent(CommandLine.Parameters.class)) {
+                if (f.isAnnotationPresent(CommandLine.Option.class)
+                        || f.isAnnotationPresent(CommandLine.Parameters.class)) {
                     f.setAccessible(true);
-                    assertThat(f.get(pair[0])).as("%s in '%s'", f.getName(), line).isEqualTo(f.get(pair[1]));
+                    assertThat(f.get(pair[0]))
+                            .as("%s in '%s'", f.getName(), line)
+                            .isEqualTo(f.get(pair[1]));
                 }
             }
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-        "--threads 0x2 /src out", "--threads=010 /src out", "--threads=-1 /src out", "--threads= /src out",
-        "--from-file --from-file d out", "--from-file=true d out", "@args", "/src @out", "-- /src out",
-        "-h", "--help", "--unknown /src out", "/src out extra", "--threads", "--digest-store", "--debug",
-        "--version 99999999 /src out"})
+    @ValueSource(
+            strings = {
+                "--threads 0x2 /src out",
+                "--threads=010 /src out",
+                "--threads=-1 /src out",
+                "--threads= /src out",
+                "--from-file --from-file d out",
+                "--from-file=true d out",
+                "@args",
+                "/src @out",
+                "-- /src out",
+                "-h",
+                "--help",
+                "--unknown /src out",
+                "/src out extra",
+                "--threads",
+                "--digest-store",
+                "--debug",
+                "--version 99999999 /src out"
+            })
     void anythingElseIsLeftToPicocli(String line) {
         assertThat(parse(line)).as(line).isNull();
     }
@@ -87,6 +119,8 @@ class MkcomposefsQuickParseTest {
     void usageErrorsStillComeFromPicocli() {
         CliRun r = CliRun.kcfs("mkcomposefs", "--print-digest-only", "/src", "out");
         assertThat(r.rc()).as("%s", r).isEqualTo(2);
-        assertThat(r.err()).contains("--print-digest-only writes no image").contains("Usage: kcfs mkcomposefs");
+        assertThat(r.err())
+                .contains("--print-digest-only writes no image")
+                .contains("Usage: kcfs mkcomposefs");
     }
 }

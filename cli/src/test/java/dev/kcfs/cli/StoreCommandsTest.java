@@ -17,8 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code kcfs store …}, {@code kcfs mount} and {@code kcfs umount} against a real store. */
 class StoreCommandsTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private Path tree(String name, int seed, byte[] shared) throws Exception {
         Path src = Files.createDirectories(dir.resolve(name).resolve("sub"));
@@ -53,13 +52,21 @@ class StoreCommandsTest {
         try (Stream<Path> objects = Files.walk(Path.of(store, "objects"))) {
             assertThat(objects.filter(Files::isRegularFile).count()).isEqualTo(3);
         }
-        assertThat(Files.readAllBytes(Path.of(store, "objects", FsVerity.digest(shared).objectPath()))).isEqualTo(shared);
+        assertThat(
+                        Files.readAllBytes(
+                                Path.of(store, "objects", FsVerity.digest(shared).objectPath())))
+                .isEqualTo(shared);
 
         CliRun refs = kcfs("store", "--store", store, "refs");
         assertThat(refs.outText()).isEqualTo("a " + da + "\nb " + db + "\n");
         CliRun stats = kcfs("store", "--store", store, "stats");
-        assertThat(stats.outText()).contains("objects:        3 ").contains("images:         2 ").contains("dedup ratio:    1.60");
-        assertThat(kcfs("store", "--store", store, "fsck").outText()).contains("checked 3 objects and 2 images").endsWith("clean\n");
+        assertThat(stats.outText())
+                .contains("objects:        3 ")
+                .contains("images:         2 ")
+                .contains("dedup ratio:    1.60");
+        assertThat(kcfs("store", "--store", store, "fsck").outText())
+                .contains("checked 3 objects and 2 images")
+                .endsWith("clean\n");
 
         // dropping ref b lets gc remove image b and its own object, but not the shared one
         assertThat(kcfs("store", "--store", store, "refs", "rm", "b").rc()).isZero();
@@ -69,7 +76,10 @@ class StoreCommandsTest {
         CliRun gc = kcfs("store", "--store", store, "gc");
         assertThat(gc.outText()).as(gc.toString()).startsWith("1 images and 1 objects removed");
         assertThat(Files.exists(Path.of(store, "images", db + ".cfs"))).isFalse();
-        assertThat(Files.readAllBytes(Path.of(store, "objects", FsVerity.digest(shared).objectPath()))).isEqualTo(shared);
+        assertThat(
+                        Files.readAllBytes(
+                                Path.of(store, "objects", FsVerity.digest(shared).objectPath())))
+                .isEqualTo(shared);
         assertThat(kcfs("store", "--store", store, "fsck").outText()).endsWith("clean\n");
 
         // a damaged object is reported, quarantined and fsck fails
@@ -79,7 +89,9 @@ class StoreCommandsTest {
         Files.write(victim, bad);
         CliRun fsck = kcfs("store", "--store", store, "fsck");
         assertThat(fsck.rc()).isEqualTo(1);
-        assertThat(fsck.outText()).contains("quarantined: ").contains("image " + da + " misses 1 objects");
+        assertThat(fsck.outText())
+                .contains("quarantined: ")
+                .contains("image " + da + " misses 1 objects");
         assertThat(Files.exists(victim)).isFalse();
     }
 
@@ -93,7 +105,8 @@ class StoreCommandsTest {
         CliRun unknownRef = kcfs("store", "--store", store, "refs", "rm", "ghost");
         assertThat(unknownRef.rc()).isEqualTo(1);
         assertThat(unknownRef.err()).contains("no ref named 'ghost'");
-        CliRun badVersion = kcfs("store", "--store", store, "add", "--format-version", "7", dir.toString());
+        CliRun badVersion =
+                kcfs("store", "--store", store, "add", "--format-version", "7", dir.toString());
         assertThat(badVersion.rc()).isEqualTo(1);
         assertThat(badVersion.err()).contains("--format-version must be from 0 to 1, got");
         CliRun noCommand = kcfs("store", "--store", store);
@@ -116,25 +129,37 @@ class StoreCommandsTest {
         try {
             assertThat(Files.readAllBytes(target.resolve("sub/shared.bin"))).isEqualTo(shared);
             assertThat(Files.readString(target.resolve("sub/small.txt"))).isEqualTo("inline a");
-            assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).contains(Path.of(store, "mounts", da).toString());
+            assertThat(Files.readString(Path.of("/proc/self/mountinfo")))
+                    .contains(Path.of(store, "mounts", da).toString());
         } finally {
             CliRun umount = kcfs("umount", "--store", store, target.toString());
             assertThat(umount.rc()).as(umount.toString()).isZero();
             assertThat(umount.err()).contains("released the shared mount of image " + da);
         }
         String mountinfo = Files.readString(Path.of("/proc/self/mountinfo"));
-        assertThat(mountinfo).doesNotContain(target.toString()).doesNotContain(Path.of(store, "mounts").toString());
+        assertThat(mountinfo)
+                .doesNotContain(target.toString())
+                .doesNotContain(Path.of(store, "mounts").toString());
 
         // image file + explicit basedir, as upstream mount.composefs, with a pinned digest check
         Path image = Path.of(store, "images", da + ".cfs");
         String objects = Path.of(store, "objects").toString();
-        CliRun wrongDigest = kcfs("mount", "-o", "basedir=" + objects + ",digest=" + "00".repeat(32), image.toString(), target.toString());
+        CliRun wrongDigest =
+                kcfs(
+                        "mount",
+                        "-o",
+                        "basedir=" + objects + ",digest=" + "00".repeat(32),
+                        image.toString(),
+                        target.toString());
         assertThat(wrongDigest.rc()).isEqualTo(1);
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(target.toString());
-        CliRun plain = kcfs("mount", "-o", "basedir=" + objects, image.toString(), target.toString());
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo")))
+                .doesNotContain(target.toString());
+        CliRun plain =
+                kcfs("mount", "-o", "basedir=" + objects, image.toString(), target.toString());
         assertThat(plain.rc()).as(plain.toString()).isZero();
         try {
-            assertThat(Files.readAllBytes(target.resolve("sub/own.bin"))).isEqualTo(Files.readAllBytes(a.resolve("sub/own.bin")));
+            assertThat(Files.readAllBytes(target.resolve("sub/own.bin")))
+                    .isEqualTo(Files.readAllBytes(a.resolve("sub/own.bin")));
         } finally {
             assertThat(kcfs("umount", target.toString()).rc()).isZero();
         }
@@ -146,11 +171,30 @@ class StoreCommandsTest {
     void staleMountRecordsAreCheckedAgainstTheMountTableAndUmountFindsTheStore() throws Exception {
         Root.assumeRoot();
         String store = dir.resolve("store").toString();
-        String da = digestOf(kcfs("store", "--store", store, "add", "--name", "a", tree("a", 1, new byte[20_000]).toString()));
-        String db = digestOf(kcfs("store", "--store", store, "add", "--name", "b", tree("b", 2, new byte[30_000]).toString()));
+        String da =
+                digestOf(
+                        kcfs(
+                                "store",
+                                "--store",
+                                store,
+                                "add",
+                                "--name",
+                                "a",
+                                tree("a", 1, new byte[20_000]).toString()));
+        String db =
+                digestOf(
+                        kcfs(
+                                "store",
+                                "--store",
+                                store,
+                                "add",
+                                "--name",
+                                "b",
+                                tree("b", 2, new byte[30_000]).toString()));
         Path t1 = Files.createDirectories(dir.resolve("t1"));
         assertThat(kcfs("mount", "--store", store, "a", t1.toString()).rc()).isZero();
-        // the mounts vanish without kcfs (a reboot, a mount namespace that is gone): the record stays
+        // the mounts vanish without kcfs (a reboot, a mount namespace that is gone): the record
+        // stays
         new KernelMounts().detach(t1);
         new KernelMounts().detach(Path.of(store, "mounts", da));
         assertThat(Path.of(store, "mounts", da)).isDirectory();
@@ -159,11 +203,16 @@ class StoreCommandsTest {
         assertThat(stats.outText()).contains("mounts:         0 (1 stale mount record(s)");
         assertThat(kcfs("store", "--store", store, "refs", "rm", "a").rc()).isZero();
         CliRun dry = kcfs("store", "--store", store, "gc", "--dry-run");
-        assertThat(dry.err()).contains("would release the unused shared mount (or stale mount record) of image " + da);
+        assertThat(dry.err())
+                .contains(
+                        "would release the unused shared mount (or stale mount record) of image "
+                                + da);
         CliRun real = kcfs("store", "--store", store, "gc");
         assertThat(real.rc()).as(real.toString()).isZero();
-        assertThat(dry.outText()).as("the dry run reports what the run then removes")
-                .isEqualTo(real.outText().replace(" removed", " would be removed")).contains("1 images");
+        assertThat(dry.outText())
+                .as("the dry run reports what the run then removes")
+                .isEqualTo(real.outText().replace(" removed", " would be removed"))
+                .contains("1 images");
         assertThat(Path.of(store, "images", da + ".cfs")).doesNotExist();
 
         // umount without --store finds the store from the mount table
@@ -173,7 +222,11 @@ class StoreCommandsTest {
         assertThat(kcfs("mount", "--store", store, "b", t3.toString()).rc()).isZero();
         CliRun first = kcfs("umount", t2.toString());
         assertThat(first.rc()).as(first.toString()).isZero();
-        assertThat(first.err()).contains("the shared mount " + Path.of(store, "mounts", db) + " stays: 1 other mount(s) use it");
+        assertThat(first.err())
+                .contains(
+                        "the shared mount "
+                                + Path.of(store, "mounts", db)
+                                + " stays: 1 other mount(s) use it");
         CliRun last = kcfs("umount", t3.toString());
         assertThat(last.err()).contains("released the shared mount of image " + db);
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(store);

@@ -41,23 +41,42 @@ public final class MetricsServer implements AutoCloseable {
      * @param scrape the metrics in the Prometheus text format, made on each request
      * @param health empty when healthy, else what is wrong
      */
-    public static MetricsServer start(InetSocketAddress address, Supplier<String> scrape,
-            Supplier<Optional<String>> health) throws IOException {
+    public static MetricsServer start(
+            InetSocketAddress address, Supplier<String> scrape, Supplier<Optional<String>> health)
+            throws IOException {
         HttpServer http = HttpServer.create(address, 16);
-        http.createContext("/metrics", exchange -> answer(exchange, () -> {
-            byte[] body = scrape.get().getBytes(StandardCharsets.UTF_8);
-            return new Reply(200, PROMETHEUS_TEXT, body);
-        }));
-        http.createContext("/healthz", exchange -> answer(exchange, () -> {
-            Optional<String> problem = health.get();
-            byte[] body = (problem.orElse("ok") + "\n").getBytes(StandardCharsets.UTF_8);
-            return new Reply(problem.isEmpty() ? 200 : 503, "text/plain; charset=utf-8", body);
-        }));
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "kcfs-metrics-http");
-            t.setDaemon(true);
-            return t;
-        });
+        http.createContext(
+                "/metrics",
+                exchange ->
+                        answer(
+                                exchange,
+                                () -> {
+                                    byte[] body = scrape.get().getBytes(StandardCharsets.UTF_8);
+                                    return new Reply(200, PROMETHEUS_TEXT, body);
+                                }));
+        http.createContext(
+                "/healthz",
+                exchange ->
+                        answer(
+                                exchange,
+                                () -> {
+                                    Optional<String> problem = health.get();
+                                    byte[] body =
+                                            (problem.orElse("ok") + "\n")
+                                                    .getBytes(StandardCharsets.UTF_8);
+                                    return new Reply(
+                                            problem.isEmpty() ? 200 : 503,
+                                            "text/plain; charset=utf-8",
+                                            body);
+                                }));
+        ExecutorService executor =
+                Executors.newFixedThreadPool(
+                        2,
+                        r -> {
+                            Thread t = new Thread(r, "kcfs-metrics-http");
+                            t.setDaemon(true);
+                            return t;
+                        });
         http.setExecutor(executor);
         http.start();
         return new MetricsServer(http, executor);

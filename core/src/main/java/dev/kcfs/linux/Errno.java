@@ -30,11 +30,15 @@ public final class Errno {
     public static final int EMSGSIZE = 90;
     public static final int EOPNOTSUPP = 95;
 
-    private Errno() {
-    }
+    private Errno() {}
 
     /** "what failed: strerror (errno N)". */
     public static String describe(String what, LastErrorException e) {
-        return what + ": " + LibC.INSTANCE.strerror(e.getErrorCode()) + " (errno " + e.getErrorCode() + ")";
+        return what
+                + ": "
+                + LibC.INSTANCE.strerror(e.getErrorCode())
+                + " (errno "
+                + e.getErrorCode()
+                + ")";
     }
 }

@@ -35,30 +35,36 @@ public interface LibC extends Library {
 
     int syncfs(int fd) throws LastErrorException;
 
-    NativeLong lgetxattr(String path, String name, byte[] value, NativeLong size) throws LastErrorException;
+    NativeLong lgetxattr(String path, String name, byte[] value, NativeLong size)
+            throws LastErrorException;
 
     NativeLong llistxattr(String path, byte[] list, NativeLong size) throws LastErrorException;
 
-    int lsetxattr(String path, String name, byte[] value, NativeLong size, int flags) throws LastErrorException;
+    int lsetxattr(String path, String name, byte[] value, NativeLong size, int flags)
+            throws LastErrorException;
 
-    NativeLong fgetxattr(int fd, String name, byte[] value, NativeLong size) throws LastErrorException;
+    NativeLong fgetxattr(int fd, String name, byte[] value, NativeLong size)
+            throws LastErrorException;
 
     NativeLong flistxattr(int fd, byte[] list, NativeLong size) throws LastErrorException;
 
-    int fsetxattr(int fd, String name, byte[] value, NativeLong size, int flags) throws LastErrorException;
+    int fsetxattr(int fd, String name, byte[] value, NativeLong size, int flags)
+            throws LastErrorException;
 
     /*
      * Byte-path variants: file names are arbitrary bytes (not necessarily UTF-8), so the directory
      * scanner passes NUL-terminated byte arrays instead of Strings.
      */
-    NativeLong lgetxattr(byte[] path, byte[] name, byte[] value, NativeLong size) throws LastErrorException;
+    NativeLong lgetxattr(byte[] path, byte[] name, byte[] value, NativeLong size)
+            throws LastErrorException;
 
     NativeLong llistxattr(byte[] path, byte[] list, NativeLong size) throws LastErrorException;
 
     NativeLong readlink(byte[] path, byte[] buf, NativeLong size) throws LastErrorException;
 
     /* Native-buffer variants: JNA copies a byte[] both ways on every call, a Pointer not at all. */
-    NativeLong lgetxattr(byte[] path, byte[] name, Pointer value, NativeLong size) throws LastErrorException;
+    NativeLong lgetxattr(byte[] path, byte[] name, Pointer value, NativeLong size)
+            throws LastErrorException;
 
     NativeLong llistxattr(byte[] path, Pointer list, NativeLong size) throws LastErrorException;
 
@@ -68,10 +74,12 @@ public interface LibC extends Library {
 
     int ioctl(int fd, NativeLong request, NativeLong arg) throws LastErrorException;
 
-    NativeLong copy_file_range(int fdIn, Pointer offIn, int fdOut, Pointer offOut, NativeLong len, int flags)
+    NativeLong copy_file_range(
+            int fdIn, Pointer offIn, int fdOut, Pointer offOut, NativeLong len, int flags)
             throws LastErrorException;
 
-    int mount(String source, String target, String fstype, NativeLong flags, String data) throws LastErrorException;
+    int mount(String source, String target, String fstype, NativeLong flags, String data)
+            throws LastErrorException;
 
     int umount2(String target, int flags) throws LastErrorException;
 
@@ -81,11 +89,13 @@ public interface LibC extends Library {
     String strerror(int errnum);
 
     int AT_FDCWD = -100;
+
     /** renameat2 flag: fail with EEXIST instead of replacing the target. */
     int RENAME_NOREPLACE = 1;
 
     /** glibc >= 2.28; EINVAL when the filesystem cannot honour the flags. */
-    int renameat2(int oldDirFd, String oldPath, int newDirFd, String newPath, int flags) throws LastErrorException;
+    int renameat2(int oldDirFd, String oldPath, int newDirFd, String newPath, int flags)
+            throws LastErrorException;
 
     int link(String oldPath, String newPath) throws LastErrorException;
 
@@ -122,6 +132,7 @@ public interface LibC extends Library {
     int MS_BIND = 4096;
     int MS_SILENT = 32768;
     int MNT_DETACH = 2;
+
     /** umount2 flag: do not follow a symlink in the last component. */
     int UMOUNT_NOFOLLOW = 8;
 

@@ -38,6 +38,7 @@ public final class ComposefsMounter {
     private final KernelVerity verity;
     private final Path scratch;
     private final boolean forceLoop;
+
     /** Cleared once overlayfs refuses a detached EROFS mount as layer (kernels before 6.15). */
     private volatile boolean detachedLowerWorks = true;
 
@@ -91,8 +92,13 @@ public final class ComposefsMounter {
             ErofsLayer lower = mountErofs(imageFd, image, (flags & FLAG_HAS_ACL) != 0);
             try {
                 boolean legacy = mountOverlay(lower, image, target, options, enforce, notes);
-                return new Mounted(target, enforce && !notes.contains(VERITY_DROPPED), options.upperdir() != null && !options.readOnly(),
-                        lower.loop == null ? null : lower.loop.path(), legacy, notes);
+                return new Mounted(
+                        target,
+                        enforce && !notes.contains(VERITY_DROPPED),
+                        options.upperdir() != null && !options.readOnly(),
+                        lower.loop == null ? null : lower.loop.path(),
+                        legacy,
+                        notes);
             } finally {
                 lower.release();
             }
@@ -110,7 +116,9 @@ public final class ComposefsMounter {
                 case Errno.EINVAL:
                     throw new MountException(target + " is not a mount point; nothing to unmount");
                 case Errno.EBUSY:
-                    throw new MountException(target + " is busy (open files or a process's working directory inside); close them or unmount lazily");
+                    throw new MountException(
+                            target
+                                    + " is busy (open files or a process's working directory inside); close them or unmount lazily");
                 case Errno.ENOENT:
                     throw new MountException(target + " does not exist");
                 default:
@@ -132,14 +140,25 @@ public final class ComposefsMounter {
         byte[] head = new byte[1024 + 128];
         int n = pread(fd, head, 0, image);
         if (n < head.length) {
-            throw new MountException("image " + image + " is only " + n + " bytes long: not a composefs image (truncated or wrong file)");
+            throw new MountException(
+                    "image "
+                            + image
+                            + " is only "
+                            + n
+                            + " bytes long: not a composefs image (truncated or wrong file)");
         }
         ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
         if (b.getInt(0) != COMPOSEFS_MAGIC) {
-            throw new MountException("image " + image + " is not a composefs image: no composefs magic 0xd078629a at offset 0");
+            throw new MountException(
+                    "image "
+                            + image
+                            + " is not a composefs image: no composefs magic 0xd078629a at offset 0");
         }
         if (b.getInt(1024) != EROFS_MAGIC) {
-            throw new MountException("image " + image + " has a composefs header but no EROFS superblock at offset 1024: damaged image");
+            throw new MountException(
+                    "image "
+                            + image
+                            + " has a composefs header but no EROFS superblock at offset 1024: damaged image");
         }
         long blocks = Integer.toUnsignedLong(b.getInt(1024 + 36));
         long size;
@@ -149,29 +168,45 @@ public final class ComposefsMounter {
             throw new MountException("cannot stat image " + image + ": " + e.getMessage(), e);
         }
         if (size < blocks * BLOCK) {
-            throw new MountException("image " + image + " is truncated: its superblock says " + blocks * BLOCK
-                    + " bytes, the file has " + size + "; rebuild or re-fetch it");
+            throw new MountException(
+                    "image "
+                            + image
+                            + " is truncated: its superblock says "
+                            + blocks * BLOCK
+                            + " bytes, the file has "
+                            + size
+                            + "; rebuild or re-fetch it");
         }
         return b.getInt(8);
     }
 
-    private void checkDigest(int fd, Path image, Digest expected, List<String> notes) throws MountException {
+    private void checkDigest(int fd, Path image, Digest expected, List<String> notes)
+            throws MountException {
         Digest actual;
         try {
             KernelVerity.Measurement m = verity.measure(fd, image.toString());
             if (m.status() == KernelVerity.Measurement.Status.MEASURED) {
                 actual = m.digest();
             } else {
-                // no kernel verity on the image: hash the same open file, so what is checked is what is mounted
+                // no kernel verity on the image: hash the same open file, so what is checked is
+                // what is mounted
                 actual = digestOf(fd, image);
-                notes.add("image digest checked in user space (the image file has no kernel fs-verity)");
+                notes.add(
+                        "image digest checked in user space (the image file has no kernel fs-verity)");
             }
         } catch (VerityException e) {
-            throw new MountException("cannot check the digest of image " + image + ": " + e.getMessage(), e);
+            throw new MountException(
+                    "cannot check the digest of image " + image + ": " + e.getMessage(), e);
         }
         if (!actual.equals(expected)) {
-            throw new MountException("image " + image + " has fs-verity digest " + actual.hex() + ", expected " + expected.hex()
-                    + "; refusing to mount it (wrong or tampered image)");
+            throw new MountException(
+                    "image "
+                            + image
+                            + " has fs-verity digest "
+                            + actual.hex()
+                            + ", expected "
+                            + expected.hex()
+                            + "; refusing to mount it (wrong or tampered image)");
         }
     }
 
@@ -188,13 +223,17 @@ public final class ComposefsMounter {
     }
 
     private static int pread(int fd, byte[] buf, long offset, Path image) throws MountException {
-        // JNA passes whole arrays, so short reads (rare for regular files) continue through a second buffer
+        // JNA passes whole arrays, so short reads (rare for regular files) continue through a
+        // second buffer
         int total = 0;
         while (total < buf.length) {
             long n;
             try {
                 byte[] part = total == 0 ? buf : new byte[buf.length - total];
-                n = LibC.INSTANCE.pread(fd, part, new NativeLong(part.length), offset + total).longValue();
+                n =
+                        LibC.INSTANCE
+                                .pread(fd, part, new NativeLong(part.length), offset + total)
+                                .longValue();
                 if (part != buf && n > 0) {
                     System.arraycopy(part, 0, buf, total, (int) n);
                 }
@@ -209,25 +248,31 @@ public final class ComposefsMounter {
         return total;
     }
 
-    static final String VERITY_DROPPED = "verity=require not accepted by this kernel's overlayfs (needs Linux 6.6): mounted WITHOUT verity enforcement";
+    static final String VERITY_DROPPED =
+            "verity=require not accepted by this kernel's overlayfs (needs Linux 6.6): mounted WITHOUT verity enforcement";
 
     /** Whether to pass verity=require; throws for REQUIRED when fs-verity is unavailable. */
-    private boolean decideVerity(int imageFd, Path image, MountOptions o, List<String> notes) throws MountException {
+    private boolean decideVerity(int imageFd, Path image, MountOptions o, List<String> notes)
+            throws MountException {
         if (o.verity() == VerityMode.OFF) {
             return false;
         }
         String missing = null;
         try {
-            if (verity.measure(imageFd, image.toString()).status() == KernelVerity.Measurement.Status.UNSUPPORTED) {
+            if (verity.measure(imageFd, image.toString()).status()
+                    == KernelVerity.Measurement.Status.UNSUPPORTED) {
                 missing = "the kernel or the filesystem of " + image + " has no fs-verity";
             }
             for (Path b : o.basedirs()) {
                 if (missing != null) {
                     break;
                 }
-                int fd = LibC.INSTANCE.open(b.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+                int fd =
+                        LibC.INSTANCE.open(
+                                b.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
                 try {
-                    if (verity.measure(fd, b.toString()).status() == KernelVerity.Measurement.Status.UNSUPPORTED) {
+                    if (verity.measure(fd, b.toString()).status()
+                            == KernelVerity.Measurement.Status.UNSUPPORTED) {
                         missing = "the kernel or the filesystem of " + b + " has no fs-verity";
                     }
                 } finally {
@@ -235,24 +280,39 @@ public final class ComposefsMounter {
                 }
             }
         } catch (VerityException | LastErrorException e) {
-            throw new MountException("cannot probe fs-verity support for " + image + ": " + e.getMessage(), e);
+            throw new MountException(
+                    "cannot probe fs-verity support for " + image + ": " + e.getMessage(), e);
         }
-        String why = " (FS_IOC_MEASURE_VERITY: EOPNOTSUPP/ENOTTY; the kernel needs CONFIG_FS_VERITY and the filesystem the verity feature)";
+        String why =
+                " (FS_IOC_MEASURE_VERITY: EOPNOTSUPP/ENOTTY; the kernel needs CONFIG_FS_VERITY and the filesystem the verity feature)";
         if (missing == null) {
-            // overlayfs fails every open of a backing file without verity with EIO, only once a pod reads it
+            // overlayfs fails every open of a backing file without verity with EIO, only once a pod
+            // reads it
             List<Path> unverified = objectsWithoutVerity(image, o.basedirs());
             if (unverified.isEmpty()) {
                 return true;
             }
-            missing = unverified.size() + " of its objects have no fs-verity enabled (first: " + unverified.get(0) + ")";
-            why = "; they were put into the object directory without it (copied in by hand, or written where the filesystem"
-                    + " had no verity), and with verity=require the kernel would fail every read of them with EIO."
-                    + " Enable it (fsverity enable FILE) or remove them and import the image again";
+            missing =
+                    unverified.size()
+                            + " of its objects have no fs-verity enabled (first: "
+                            + unverified.get(0)
+                            + ")";
+            why =
+                    "; they were put into the object directory without it (copied in by hand, or written where the filesystem"
+                            + " had no verity), and with verity=require the kernel would fail every read of them with EIO."
+                            + " Enable it (fsverity enable FILE) or remove them and import the image again";
         }
         if (o.verity() == VerityMode.REQUIRED) {
             // a rule the node cannot meet, not a fault: callers (CSI: FAILED_PRECONDITION) say so
-            throw new MountException(MountException.Kind.REFUSED, "verity was required for " + image + " but " + missing + why + ". "
-                    + "Nothing was mounted; mount with tryverity (or without verity) to accept unverified file contents");
+            throw new MountException(
+                    MountException.Kind.REFUSED,
+                    "verity was required for "
+                            + image
+                            + " but "
+                            + missing
+                            + why
+                            + ". "
+                            + "Nothing was mounted; mount with tryverity (or without verity) to accept unverified file contents");
         }
         notes.add("fs-verity unavailable (" + missing + "): mounted WITHOUT verity enforcement");
         return false;
@@ -268,7 +328,12 @@ public final class ComposefsMounter {
         try {
             objects = new ErofsImageObjects().read(image);
         } catch (IOException | RuntimeException e) {
-            throw new MountException("cannot list the objects of image " + image + " to check their fs-verity: " + e.getMessage(), e);
+            throw new MountException(
+                    "cannot list the objects of image "
+                            + image
+                            + " to check their fs-verity: "
+                            + e.getMessage(),
+                    e);
         }
         List<Path> unverified = new ArrayList<>();
         for (Digest d : objects.digests()) {
@@ -281,14 +346,24 @@ public final class ComposefsMounter {
                     if (e.getErrorCode() == Errno.ENOENT) {
                         continue;
                     }
-                    throw new MountException(Errno.describe("cannot open object " + object + " of image " + image, e));
+                    throw new MountException(
+                            Errno.describe(
+                                    "cannot open object " + object + " of image " + image, e));
                 }
                 try {
-                    if (verity.measure(fd, object.toString()).status() != KernelVerity.Measurement.Status.MEASURED) {
+                    if (verity.measure(fd, object.toString()).status()
+                            != KernelVerity.Measurement.Status.MEASURED) {
                         unverified.add(object);
                     }
                 } catch (VerityException e) {
-                    throw new MountException("cannot check fs-verity of object " + object + " of image " + image + ": " + e.getMessage(), e);
+                    throw new MountException(
+                            "cannot check fs-verity of object "
+                                    + object
+                                    + " of image "
+                                    + image
+                                    + ": "
+                                    + e.getMessage(),
+                            e);
                 } finally {
                     LibC.INSTANCE.close(fd);
                 }
@@ -328,7 +403,9 @@ public final class ComposefsMounter {
                 FsContext.moveMount(mountFd, d);
             } catch (LastErrorException e) {
                 deleteQuietly(d);
-                throw new MountException(Errno.describe("cannot attach the EROFS mount of " + image + " at " + d, e));
+                throw new MountException(
+                        Errno.describe(
+                                "cannot attach the EROFS mount of " + image + " at " + d, e));
             }
             dir = d;
             LibC.INSTANCE.close(mountFd);
@@ -362,7 +439,9 @@ public final class ComposefsMounter {
             Files.createDirectories(scratch);
             return Files.createTempDirectory(scratch, ".kcfs-erofs-");
         } catch (IOException e) {
-            throw new MountException("cannot create a temporary mount point in " + scratch + ": " + e.getMessage(), e);
+            throw new MountException(
+                    "cannot create a temporary mount point in " + scratch + ": " + e.getMessage(),
+                    e);
         }
     }
 
@@ -418,7 +497,8 @@ public final class ComposefsMounter {
         }
     }
 
-    private void createErofs(String source, boolean acl, Path image, ErofsLayer layer) throws Refused, MountException {
+    private void createErofs(String source, boolean acl, Path image, ErofsLayer layer)
+            throws Refused, MountException {
         String what = "cannot mount image " + image + " as EROFS (not a valid image, or damaged)";
         FsContext ctx;
         try {
@@ -429,7 +509,12 @@ public final class ComposefsMounter {
                 legacyErofs(source, layer.dir, acl, what);
                 return;
             }
-            throw new Refused(e.getErrorCode(), Errno.describe("this kernel has no EROFS filesystem (CONFIG_EROFS_FS) to mount " + image, e));
+            throw new Refused(
+                    e.getErrorCode(),
+                    Errno.describe(
+                            "this kernel has no EROFS filesystem (CONFIG_EROFS_FS) to mount "
+                                    + image,
+                            e));
         }
         try (ctx) {
             try {
@@ -446,9 +531,15 @@ public final class ComposefsMounter {
         }
     }
 
-    private static void legacyErofs(String source, Path dir, boolean acl, String what) throws Refused {
+    private static void legacyErofs(String source, Path dir, boolean acl, String what)
+            throws Refused {
         try {
-            LibC.INSTANCE.mount(source, dir.toString(), "erofs", new NativeLong(LibC.MS_RDONLY), acl ? "" : "noacl");
+            LibC.INSTANCE.mount(
+                    source,
+                    dir.toString(),
+                    "erofs",
+                    new NativeLong(LibC.MS_RDONLY),
+                    acl ? "" : "noacl");
         } catch (LastErrorException e) {
             throw new Refused(e.getErrorCode(), Errno.describe(what, e));
         }
@@ -457,7 +548,13 @@ public final class ComposefsMounter {
     // ---------------------------------------------------------------- overlay
 
     /** Returns true if the legacy mount(2) path was used. */
-    private boolean mountOverlay(ErofsLayer lower, Path image, Path target, MountOptions o, boolean enforce, List<String> notes)
+    private boolean mountOverlay(
+            ErofsLayer lower,
+            Path image,
+            Path target,
+            MountOptions o,
+            boolean enforce,
+            List<String> notes)
             throws MountException {
         String newApiError = null;
         for (int attempt = 0; attempt < 2 && newApiError == null; attempt++) {
@@ -466,7 +563,9 @@ public final class ComposefsMounter {
                 ctx = FsContext.open("overlay");
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != Errno.ENOSYS) {
-                    throw new MountException(Errno.describe("this kernel has no overlay filesystem to mount " + image, e));
+                    throw new MountException(
+                            Errno.describe(
+                                    "this kernel has no overlay filesystem to mount " + image, e));
                 }
                 break;
             }
@@ -488,7 +587,8 @@ public final class ComposefsMounter {
                     if (!lower.detached()) {
                         newApiError = r.getMessage();
                     } else {
-                        // overlayfs before 6.15 takes no detached layers: attach it and try once more
+                        // overlayfs before 6.15 takes no detached layers: attach it and try once
+                        // more
                         detachedLowerWorks = false;
                         lower.attach(image);
                     }
@@ -500,20 +600,31 @@ public final class ComposefsMounter {
             overlayLegacy(Path.of(lower.path()), target, o, enforce, true);
         } catch (Refused r) {
             if (r.errno != Errno.EINVAL) {
-                throw new MountException(r.getMessage() + (newApiError == null ? "" : "; new mount API: " + newApiError));
+                throw new MountException(
+                        r.getMessage()
+                                + (newApiError == null ? "" : "; new mount API: " + newApiError));
             }
             try {
-                // kernels before 6.5 have no data-only layers: the object dirs become normal lower layers
+                // kernels before 6.5 have no data-only layers: the object dirs become normal lower
+                // layers
                 // (composefs images hide them with their 00..ff whiteout stubs and opaque root)
                 overlayLegacy(Path.of(lower.path()), target, o, enforce, false);
             } catch (Refused r2) {
-                throw new MountException(r2.getMessage() + (newApiError == null ? "" : "; new mount API: " + newApiError));
+                throw new MountException(
+                        r2.getMessage()
+                                + (newApiError == null ? "" : "; new mount API: " + newApiError));
             }
         }
         return true;
     }
 
-    private static void overlayNewApi(FsContext ctx, String lower, Path target, MountOptions o, boolean enforce, List<String> notes)
+    private static void overlayNewApi(
+            FsContext ctx,
+            String lower,
+            Path target,
+            MountOptions o,
+            boolean enforce,
+            List<String> notes)
             throws Refused, MountException {
         String step = "cannot mount the composefs overlay on " + target;
         try {
@@ -525,7 +636,11 @@ public final class ComposefsMounter {
                     ctx.setString("verity", "require");
                 } catch (LastErrorException e) {
                     if (o.verity() == VerityMode.REQUIRED) {
-                        throw new MountException(MountException.Kind.REFUSED, ctx.describe("verity was required but this kernel's overlayfs does not accept verity=require (needs Linux 6.6); nothing was mounted", e));
+                        throw new MountException(
+                                MountException.Kind.REFUSED,
+                                ctx.describe(
+                                        "verity was required but this kernel's overlayfs does not accept verity=require (needs Linux 6.6); nothing was mounted",
+                                        e));
                     }
                     notes.add(VERITY_DROPPED);
                 }
@@ -544,37 +659,64 @@ public final class ComposefsMounter {
         }
         int mfd;
         try {
-            mfd = ctx.mount((o.readOnly() ? FsContext.MOUNT_ATTR_RDONLY : 0)
-                    | (o.nosuidNodev() ? FsContext.MOUNT_ATTR_NOSUID | FsContext.MOUNT_ATTR_NODEV : 0));
+            mfd =
+                    ctx.mount(
+                            (o.readOnly() ? FsContext.MOUNT_ATTR_RDONLY : 0)
+                                    | (o.nosuidNodev()
+                                            ? FsContext.MOUNT_ATTR_NOSUID
+                                                    | FsContext.MOUNT_ATTR_NODEV
+                                            : 0));
         } catch (LastErrorException e) {
             throw new Refused(e.getErrorCode(), ctx.describe(step, e));
         }
         try {
             FsContext.moveMount(mfd, target);
         } catch (LastErrorException e) {
-            throw new MountException(Errno.describe("cannot attach the composefs overlay at " + target, e));
+            throw new MountException(
+                    Errno.describe("cannot attach the composefs overlay at " + target, e));
         } finally {
             LibC.INSTANCE.close(mfd);
         }
     }
 
-    private static void overlayLegacy(Path lower, Path target, MountOptions o, boolean enforce, boolean dataOnly) throws Refused {
-        StringBuilder data = new StringBuilder("metacopy=on,redirect_dir=on,lowerdir=").append(escape(lower));
+    private static void overlayLegacy(
+            Path lower, Path target, MountOptions o, boolean enforce, boolean dataOnly)
+            throws Refused {
+        StringBuilder data =
+                new StringBuilder("metacopy=on,redirect_dir=on,lowerdir=").append(escape(lower));
         for (Path b : o.basedirs()) {
             data.append(dataOnly ? "::" : ":").append(escape(b));
         }
         if (o.upperdir() != null) {
-            data.append(",upperdir=").append(escape(o.upperdir())).append(",workdir=").append(escape(o.workdir()));
+            data.append(",upperdir=")
+                    .append(escape(o.upperdir()))
+                    .append(",workdir=")
+                    .append(escape(o.workdir()));
         }
         if (enforce) {
             data.append(",verity=require");
         }
-        long flags = LibC.MS_SILENT | (o.readOnly() ? LibC.MS_RDONLY : 0)
-                | (o.nosuidNodev() ? LibC.MS_NOSUID | LibC.MS_NODEV : 0);
+        long flags =
+                LibC.MS_SILENT
+                        | (o.readOnly() ? LibC.MS_RDONLY : 0)
+                        | (o.nosuidNodev() ? LibC.MS_NOSUID | LibC.MS_NODEV : 0);
         try {
-            LibC.INSTANCE.mount("composefs", target.toString(), "overlay", new NativeLong(flags), data.toString());
+            LibC.INSTANCE.mount(
+                    "composefs",
+                    target.toString(),
+                    "overlay",
+                    new NativeLong(flags),
+                    data.toString());
         } catch (LastErrorException e) {
-            throw new Refused(e.getErrorCode(), Errno.describe("cannot mount the composefs overlay on " + target + " (legacy options '" + data + "')", e));
+            throw new Refused(
+                    e.getErrorCode(),
+                    Errno.describe(
+                            "cannot mount the composefs overlay on "
+                                    + target
+                                    + " (legacy options '"
+                                    + data
+                                    + "')",
+                            e));
         }
     }
 

@@ -82,22 +82,36 @@ final class FsContext implements AutoCloseable {
 
     /** Attaches a detached mount at {@code target}. */
     static void moveMount(int mountFd, Path target) {
-        syscall(SYS_MOVE_MOUNT, mountFd, "", LibC.AT_FDCWD, target.toString(), MOVE_MOUNT_F_EMPTY_PATH);
+        syscall(
+                SYS_MOVE_MOUNT,
+                mountFd,
+                "",
+                LibC.AT_FDCWD,
+                target.toString(),
+                MOVE_MOUNT_F_EMPTY_PATH);
     }
 
     /** Attaches a detached mount onto the directory open as {@code targetFd} (O_PATH is enough). */
     static void moveMount(int mountFd, int targetFd) {
-        syscall(SYS_MOVE_MOUNT, mountFd, "", targetFd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        syscall(
+                SYS_MOVE_MOUNT,
+                mountFd,
+                "",
+                targetFd,
+                "",
+                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
     }
 
     /** A detached copy of the mount at {@code source} (a bind not yet attached anywhere); returns its fd. */
     static int openTreeClone(Path source) {
-        return syscall(SYS_OPEN_TREE, LibC.AT_FDCWD, source.toString(), OPEN_TREE_CLONE | LibC.O_CLOEXEC);
+        return syscall(
+                SYS_OPEN_TREE, LibC.AT_FDCWD, source.toString(), OPEN_TREE_CLONE | LibC.O_CLOEXEC);
     }
 
     /** Sets mount attributes ({@code MOUNT_ATTR_*}) on a detached mount. */
     static void setAttributes(int mountFd, long attributes) {
-        try (Memory attr = new Memory(32)) { // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+        try (Memory attr =
+                new Memory(32)) { // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
             attr.clear();
             attr.setLong(0, attributes);
             syscall(SYS_MOUNT_SETATTR, mountFd, "", AT_EMPTY_PATH, attr, new NativeLong(32));
@@ -126,7 +140,8 @@ final class FsContext implements AutoCloseable {
     /** "what: strerror (errno N) [kernel: log]". */
     String describe(String what, LastErrorException e) {
         String log = log();
-        return Errno.describe(what, e) + (log.isEmpty() ? "" : " [kernel " + fsType + ": " + log + "]");
+        return Errno.describe(what, e)
+                + (log.isEmpty() ? "" : " [kernel " + fsType + ": " + log + "]");
     }
 
     @Override

@@ -45,10 +45,16 @@ public final class KernelMounts {
         }
         try {
             try {
-                FsContext.setAttributes(tree, FsContext.MOUNT_ATTR_RDONLY | FsContext.MOUNT_ATTR_NOSUID
-                        | FsContext.MOUNT_ATTR_NODEV);
+                FsContext.setAttributes(
+                        tree,
+                        FsContext.MOUNT_ATTR_RDONLY
+                                | FsContext.MOUNT_ATTR_NOSUID
+                                | FsContext.MOUNT_ATTR_NODEV);
             } catch (LastErrorException e) {
-                throw new MountException(Errno.describe("cannot make the bind of " + source + " read-only, nosuid, nodev", e));
+                throw new MountException(
+                        Errno.describe(
+                                "cannot make the bind of " + source + " read-only, nosuid, nodev",
+                                e));
             }
             attach(tree, targetFd, "bind " + source + " onto " + target);
         } finally {

@@ -19,8 +19,10 @@ final class LoopDevice implements AutoCloseable {
     static final int LO_FLAGS_READ_ONLY = 1;
     static final int LO_FLAGS_AUTOCLEAR = 4;
     static final int LO_FLAGS_DIRECT_IO = 16;
+
     /** struct loop_config: fd, block_size, struct loop_info64 (232 bytes), __reserved[8]. */
     static final int CONFIG_SIZE = 4 + 4 + 232 + 64;
+
     /** offset of loop_info64.lo_flags inside loop_config */
     static final int FLAGS_OFFSET = 8 + 52;
 
@@ -47,7 +49,11 @@ final class LoopDevice implements AutoCloseable {
             try {
                 ctl = c.open("/dev/loop-control", LibC.O_RDWR | LibC.O_CLOEXEC, 0);
             } catch (LastErrorException e) {
-                throw new MountException(Errno.describe("this kernel cannot mount EROFS from a file and /dev/loop-control is unusable for " + image, e));
+                throw new MountException(
+                        Errno.describe(
+                                "this kernel cannot mount EROFS from a file and /dev/loop-control is unusable for "
+                                        + image,
+                                e));
             }
             int n;
             try {
@@ -64,7 +70,8 @@ final class LoopDevice implements AutoCloseable {
             } catch (LastErrorException e) {
                 throw new MountException(Errno.describe("cannot open " + dev + " for " + image, e));
             }
-            byte[] cfg = config(imageFd, LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR | LO_FLAGS_DIRECT_IO);
+            byte[] cfg =
+                    config(imageFd, LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR | LO_FLAGS_DIRECT_IO);
             try (Memory m = new Memory(cfg.length)) {
                 m.write(0, cfg, 0, cfg.length);
                 c.ioctl(fd, new NativeLong(LOOP_CONFIGURE), m);
@@ -72,12 +79,14 @@ final class LoopDevice implements AutoCloseable {
             } catch (LastErrorException e) {
                 c.close(fd);
                 if (e.getErrorCode() != Errno.EBUSY) {
-                    throw new MountException(Errno.describe("cannot set up " + dev + " over " + image, e));
+                    throw new MountException(
+                            Errno.describe("cannot set up " + dev + " over " + image, e));
                 }
                 // another process took this device between GET_FREE and CONFIGURE: try the next
             }
         }
-        throw new MountException("no free loop device for " + image + " after 8 attempts (contention)");
+        throw new MountException(
+                "no free loop device for " + image + " after 8 attempts (contention)");
     }
 
     String path() {

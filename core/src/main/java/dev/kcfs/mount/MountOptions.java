@@ -12,12 +12,19 @@ import java.util.List;
  * {@code nosuidNodev}: setuid bits and device nodes of the image show in {@code stat} but take
  * no effect (the node store mounts images other people built this way).
  */
-public record MountOptions(List<Path> basedirs, Digest digest, VerityMode verity, Path upperdir, Path workdir, boolean readOnly,
-                           boolean nosuidNodev) {
+public record MountOptions(
+        List<Path> basedirs,
+        Digest digest,
+        VerityMode verity,
+        Path upperdir,
+        Path workdir,
+        boolean readOnly,
+        boolean nosuidNodev) {
     public MountOptions {
         basedirs = List.copyOf(basedirs);
         if ((upperdir == null) != (workdir == null)) {
-            throw new IllegalArgumentException("upperdir and workdir go together: give both for a writable mount, or neither");
+            throw new IllegalArgumentException(
+                    "upperdir and workdir go together: give both for a writable mount, or neither");
         }
     }
 
@@ -73,7 +80,8 @@ public record MountOptions(List<Path> basedirs, Digest digest, VerityMode verity
                     try {
                         digest = Digest.parse(unescape(requireValue(key, value)));
                     } catch (IllegalArgumentException e) {
-                        throw new IllegalArgumentException("mount option digest=: " + e.getMessage());
+                        throw new IllegalArgumentException(
+                                "mount option digest=: " + e.getMessage());
                     }
                     verity = VerityMode.REQUIRED;
                     break;
@@ -98,13 +106,18 @@ public record MountOptions(List<Path> basedirs, Digest digest, VerityMode verity
                     ro = false;
                     break;
                 case "idmap":
-                    throw new IllegalArgumentException("mount option idmap= is not supported by kcfs yet");
+                    throw new IllegalArgumentException(
+                            "mount option idmap= is not supported by kcfs yet");
                 default:
-                    throw new IllegalArgumentException("unknown mount option '" + key + "' (known: basedir, digest, verity, tryverity, upperdir, workdir, ro, rw)");
+                    throw new IllegalArgumentException(
+                            "unknown mount option '"
+                                    + key
+                                    + "' (known: basedir, digest, verity, tryverity, upperdir, workdir, ro, rw)");
             }
         }
         if (basedirs.isEmpty()) {
-            throw new IllegalArgumentException("mount option basedir=DIR is required (the object directory)");
+            throw new IllegalArgumentException(
+                    "mount option basedir=DIR is required (the object directory)");
         }
         boolean readOnly = ro != null ? ro : upper == null;
         return new MountOptions(basedirs, digest, verity, upper, work, readOnly, false);

@@ -64,14 +64,19 @@ public interface MountRecords {
 
             @Override
             public Optional<VerityMode> verity(Digest image) throws StoreException {
-                return store.readMountNote(image).flatMap(note -> {
-                    try {
-                        return note.startsWith("verity=") ? Optional.of(VerityMode.valueOf(note.substring(7)))
-                                : Optional.empty();
-                    } catch (IllegalArgumentException e) {
-                        return Optional.empty(); // unknown: the weakest, so nothing strict is served from it
-                    }
-                });
+                return store.readMountNote(image)
+                        .flatMap(
+                                note -> {
+                                    try {
+                                        return note.startsWith("verity=")
+                                                ? Optional.of(VerityMode.valueOf(note.substring(7)))
+                                                : Optional.empty();
+                                    } catch (IllegalArgumentException e) {
+                                        return Optional
+                                                .empty(); // unknown: the weakest, so nothing strict
+                                        // is served from it
+                                    }
+                                });
             }
 
             @Override

@@ -15,8 +15,16 @@ import java.util.Optional;
  */
 public final class MountTable {
     /** One line of mountinfo (proc(5)): {@code options} are the per-mount ones (ro, nosuid, nodev, …). */
-    public record Entry(int id, int parentId, String device, String root, Path mountPoint, String options,
-                        String fsType, String source, String superOptions) {
+    public record Entry(
+            int id,
+            int parentId,
+            String device,
+            String root,
+            Path mountPoint,
+            String options,
+            String fsType,
+            String source,
+            String superOptions) {
         /** Whether the per-mount options include {@code option} (e.g. nosuid). */
         public boolean hasOption(String option) {
             return List.of(options.split(",")).contains(option);
@@ -81,9 +89,17 @@ public final class MountTable {
             if (dash + 3 > f.length) {
                 throw new IllegalArgumentException("unexpected mountinfo line: " + line);
             }
-            entries.add(new Entry(Integer.parseInt(f[0]), Integer.parseInt(f[1]), f[2], unescape(f[3]),
-                    Path.of(unescape(f[4])), f[5], f[dash + 1], unescape(f[dash + 2]),
-                    dash + 3 < f.length ? unescape(f[dash + 3]) : ""));
+            entries.add(
+                    new Entry(
+                            Integer.parseInt(f[0]),
+                            Integer.parseInt(f[1]),
+                            f[2],
+                            unescape(f[3]),
+                            Path.of(unescape(f[4])),
+                            f[5],
+                            f[dash + 1],
+                            unescape(f[dash + 2]),
+                            dash + 3 < f.length ? unescape(f[dash + 3]) : ""));
         }
         return new MountTable(entries);
     }

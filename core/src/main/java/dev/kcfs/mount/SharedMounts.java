@@ -51,7 +51,8 @@ public final class SharedMounts {
      * it if there is none, and hands it to {@code use} under the lock. If {@code use} fails, the
      * shared mount is released again unless something else uses it.
      */
-    public <T> T acquire(Digest image, VerityMode verity, Duration wait, Use<T> use) throws IOException {
+    public <T> T acquire(Digest image, VerityMode verity, Duration wait, Use<T> use)
+            throws IOException {
         try (MountRecords.Held lock = lock(wait, "mount image " + image.hex())) {
             Path dir = records.pathOf(image);
             MountTable table = MountTable.read();
@@ -60,10 +61,21 @@ public final class SharedMounts {
                 if (has.compareTo(verity) < 0) {
                     List<MountTable.Entry> users = table.usersOf(dir);
                     if (!users.isEmpty()) {
-                        throw new MountException(MountException.Kind.REFUSED, "image " + image.hex() + " is mounted at "
-                                + dir + " with " + describe(has) + " and used by " + users.size() + " mount(s) (first: "
-                                + users.get(0).mountPoint() + "); this request asks for verity " + verity
-                                + " and is not served from a weaker mount. Unmount those users, then retry");
+                        throw new MountException(
+                                MountException.Kind.REFUSED,
+                                "image "
+                                        + image.hex()
+                                        + " is mounted at "
+                                        + dir
+                                        + " with "
+                                        + describe(has)
+                                        + " and used by "
+                                        + users.size()
+                                        + " mount(s) (first: "
+                                        + users.get(0).mountPoint()
+                                        + "); this request asks for verity "
+                                        + verity
+                                        + " and is not served from a weaker mount. Unmount those users, then retry");
                     }
                     detachAll(dir); // nobody uses it: replace it with a stricter one
                 }
@@ -71,8 +83,14 @@ public final class SharedMounts {
             Mounted shared;
             if (MountTable.read().isMountPoint(dir)) {
                 VerityMode has = records.verity(image).orElse(VerityMode.OFF);
-                shared = new Mounted(dir, has == VerityMode.REQUIRED, false, null, false,
-                        List.of("shared mount already present, " + describe(has)));
+                shared =
+                        new Mounted(
+                                dir,
+                                has == VerityMode.REQUIRED,
+                                false,
+                                null,
+                                false,
+                                List.of("shared mount already present, " + describe(has)));
             } else {
                 shared = mount(image, dir, verity);
             }
@@ -103,8 +121,11 @@ public final class SharedMounts {
             throw e;
         }
         // written after mounting: a crash in between leaves no mode, which counts as the weakest
-        records.setVerity(image, m.verityEnforced() ? VerityMode.REQUIRED
-                : verity == VerityMode.OFF ? VerityMode.OFF : VerityMode.IF_SUPPORTED);
+        records.setVerity(
+                image,
+                m.verityEnforced()
+                        ? VerityMode.REQUIRED
+                        : verity == VerityMode.OFF ? VerityMode.OFF : VerityMode.IF_SUPPORTED);
         return m;
     }
 
@@ -174,15 +195,22 @@ public final class SharedMounts {
             kernel.detach(dir);
         }
         if (MountTable.read().isMountPoint(dir)) {
-            throw new MountException("cannot unmount the shared mount " + dir + ": still mounted after 16 detaches");
+            throw new MountException(
+                    "cannot unmount the shared mount " + dir + ": still mounted after 16 detaches");
         }
     }
 
     private MountRecords.Held lock(Duration wait, String what) throws IOException {
         MountRecords.Held held = records.lock(wait);
         if (held == null) {
-            throw new MountException(MountException.Kind.BUSY, "cannot " + what + ": the shared mounts are busy with"
-                    + " another operation for longer than " + wait.toMillis() + " ms; try again");
+            throw new MountException(
+                    MountException.Kind.BUSY,
+                    "cannot "
+                            + what
+                            + ": the shared mounts are busy with"
+                            + " another operation for longer than "
+                            + wait.toMillis()
+                            + " ms; try again");
         }
         return held;
     }

@@ -25,8 +25,13 @@ public final class StoreImageMounter implements ImageMounter {
     @Override
     public Mounted mount(Digest image, Path mountpoint, VerityMode verity) throws IOException {
         requireObjects(image);
-        return mounter.mount(store.imagePath(image), mountpoint,
-                MountOptions.of(store.objects().root()).withDigest(image).withVerity(verity).withNosuidNodev());
+        return mounter.mount(
+                store.imagePath(image),
+                mountpoint,
+                MountOptions.of(store.objects().root())
+                        .withDigest(image)
+                        .withVerity(verity)
+                        .withNosuidNodev());
     }
 
     /**
@@ -36,7 +41,10 @@ public final class StoreImageMounter implements ImageMounter {
     private void requireObjects(Digest image) throws MountException, StoreException {
         var list = store.objectList(image);
         if (list.isEmpty()) {
-            throw new MountException("image " + image.hex() + " has no object list and the image reader could not read it; run `kcfs store fsck`");
+            throw new MountException(
+                    "image "
+                            + image.hex()
+                            + " has no object list and the image reader could not read it; run `kcfs store fsck`");
         }
         List<Digest> missing = new ArrayList<>();
         for (Digest o : list.get().digests()) {
@@ -45,9 +53,17 @@ public final class StoreImageMounter implements ImageMounter {
             }
         }
         if (!missing.isEmpty()) {
-            throw new MountException("image " + image.hex() + " refers to " + missing.size() + " object(s) missing from "
-                    + store.objects().root() + " (first: " + missing.get(0).objectPath() + "); nothing was mounted. "
-                    + "Re-import the image, or run `kcfs store fsck` to see what is damaged");
+            throw new MountException(
+                    "image "
+                            + image.hex()
+                            + " refers to "
+                            + missing.size()
+                            + " object(s) missing from "
+                            + store.objects().root()
+                            + " (first: "
+                            + missing.get(0).objectPath()
+                            + "); nothing was mounted. "
+                            + "Re-import the image, or run `kcfs store fsck` to see what is damaged");
         }
     }
 }

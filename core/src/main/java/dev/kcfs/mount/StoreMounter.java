@@ -27,7 +27,9 @@ public final class StoreMounter {
     public StoreMounter(Store store, ComposefsMounter mounter) {
         this.store = store;
         this.mounter = mounter;
-        this.shared = new SharedMounts(MountRecords.of(store), new StoreImageMounter(store, mounter), kernel);
+        this.shared =
+                new SharedMounts(
+                        MountRecords.of(store), new StoreImageMounter(store, mounter), kernel);
     }
 
     /** Mounts an image (ref name or digest) read-only at {@code target}. */
@@ -37,10 +39,20 @@ public final class StoreMounter {
         }
         try (Store.Lease lease = store.lease("mount " + nameOrDigest + " at " + target)) {
             Digest image = store.resolve(nameOrDigest);
-            return shared.acquire(image, verity, WAIT, s -> {
-                kernel.bindReadOnly(s.target(), target);
-                return new Mounted(target, s.verityEnforced(), false, s.loopDevice(), s.legacyOverlay(), s.notes());
-            });
+            return shared.acquire(
+                    image,
+                    verity,
+                    WAIT,
+                    s -> {
+                        kernel.bindReadOnly(s.target(), target);
+                        return new Mounted(
+                                target,
+                                s.verityEnforced(),
+                                false,
+                                s.loopDevice(),
+                                s.legacyOverlay(),
+                                s.notes());
+                    });
         }
     }
 
@@ -57,15 +69,21 @@ public final class StoreMounter {
         return table.entries().stream()
                 .filter(e -> e.device().equals(at.get().device()) && !e.mountPoint().equals(target))
                 .map(MountTable.Entry::mountPoint)
-                .filter(p -> p.getParent() != null && p.getParent().getFileName() != null
-                        && p.getParent().getFileName().toString().equals("mounts") && isDigest(p.getFileName().toString()))
+                .filter(
+                        p ->
+                                p.getParent() != null
+                                        && p.getParent().getFileName() != null
+                                        && p.getParent().getFileName().toString().equals("mounts")
+                                        && isDigest(p.getFileName().toString()))
                 .findFirst();
     }
 
     /** The node store a shared mount directory belongs to, if {@code shared} is {@code STORE/mounts/<digest>} of one. */
     public static Optional<Path> storeOf(Path shared) {
         Path root = shared.getParent().getParent();
-        return root != null && Files.isRegularFile(root.resolve(Store.META)) ? Optional.of(root) : Optional.empty();
+        return root != null && Files.isRegularFile(root.resolve(Store.META))
+                ? Optional.of(root)
+                : Optional.empty();
     }
 
     private static boolean isDigest(String name) {

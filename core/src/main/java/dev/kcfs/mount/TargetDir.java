@@ -20,11 +20,13 @@ import java.util.List;
  * mount out of the root.
  */
 public final class TargetDir implements AutoCloseable {
-    private static final long SYS_OPENAT2 = 437; // the same on every architecture (>= 424 are unified)
+    private static final long SYS_OPENAT2 =
+            437; // the same on every architecture (>= 424 are unified)
     private static final long RESOLVE_NO_MAGICLINKS = 0x02;
     private static final long RESOLVE_NO_SYMLINKS = 0x04;
     private static final long RESOLVE_BENEATH = 0x08;
-    private static final int O_FLAGS = LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
+    private static final int O_FLAGS =
+            LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
 
     private final Path path;
     private final String leaf;
@@ -57,10 +59,14 @@ public final class TargetDir implements AutoCloseable {
         return open(root, target, false, false);
     }
 
-    private static TargetDir open(Path root, Path target, boolean create, boolean leafToo) throws IOException {
+    private static TargetDir open(Path root, Path target, boolean create, boolean leafToo)
+            throws IOException {
         Path rel = root.relativize(target);
-        if (rel.toString().isEmpty() || rel.startsWith("..") || !target.normalize().equals(target)) {
-            throw new MountException(MountException.Kind.REFUSED, target + " is not a path below " + root);
+        if (rel.toString().isEmpty()
+                || rel.startsWith("..")
+                || !target.normalize().equals(target)) {
+            throw new MountException(
+                    MountException.Kind.REFUSED, target + " is not a path below " + root);
         }
         List<String> names = new ArrayList<>();
         rel.forEach(p -> names.add(p.toString()));
@@ -70,7 +76,9 @@ public final class TargetDir implements AutoCloseable {
         }
         int cur;
         try {
-            cur = LibC.INSTANCE.open(root.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+            cur =
+                    LibC.INSTANCE.open(
+                            root.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
         } catch (LastErrorException e) {
             throw new MountException(Errno.describe("cannot open " + root, e));
         }
@@ -91,8 +99,13 @@ public final class TargetDir implements AutoCloseable {
                         created = true;
                     } catch (LastErrorException mk) {
                         if (mk.getErrorCode() != Errno.EEXIST) {
-                            throw new MountException(Errno.describe("cannot create " + name + " in the directory of "
-                                    + target, mk));
+                            throw new MountException(
+                                    Errno.describe(
+                                            "cannot create "
+                                                    + name
+                                                    + " in the directory of "
+                                                    + target,
+                                            mk));
                         }
                     }
                     try {
@@ -107,8 +120,10 @@ public final class TargetDir implements AutoCloseable {
                 parent = cur;
                 cur = next;
             }
-            TargetDir t = leafToo ? new TargetDir(target, leaf, parent, cur, created)
-                    : new TargetDir(target, leaf, cur, -1, false);
+            TargetDir t =
+                    leafToo
+                            ? new TargetDir(target, leaf, parent, cur, created)
+                            : new TargetDir(target, leaf, cur, -1, false);
             parent = -1;
             cur = -1;
             return t;
@@ -125,16 +140,26 @@ public final class TargetDir implements AutoCloseable {
     private static MountException refusal(Path target, String name, LastErrorException e) {
         switch (e.getErrorCode()) {
             case Errno.ELOOP:
-                return new MountException(MountException.Kind.REFUSED, target + ": '" + name
-                        + "' is a symbolic link (or was swapped for one); refusing to follow it");
+                return new MountException(
+                        MountException.Kind.REFUSED,
+                        target
+                                + ": '"
+                                + name
+                                + "' is a symbolic link (or was swapped for one); refusing to follow it");
             case Errno.ENOTDIR:
-                return new MountException(MountException.Kind.REFUSED, target + ": '" + name
-                        + "' is not a directory (a symbolic link, or was swapped for one, or a file); refusing to use it");
+                return new MountException(
+                        MountException.Kind.REFUSED,
+                        target
+                                + ": '"
+                                + name
+                                + "' is not a directory (a symbolic link, or was swapped for one, or a file); refusing to use it");
             case Errno.EXDEV:
-                return new MountException(MountException.Kind.REFUSED, target + ": '" + name
-                        + "' leads out of the directory it must stay in");
+                return new MountException(
+                        MountException.Kind.REFUSED,
+                        target + ": '" + name + "' leads out of the directory it must stay in");
             default:
-                return new MountException(Errno.describe("cannot open " + target + " (at '" + name + "')", e));
+                return new MountException(
+                        Errno.describe("cannot open " + target + " (at '" + name + "')", e));
         }
     }
 
@@ -144,7 +169,9 @@ public final class TargetDir implements AutoCloseable {
             how.setLong(0, O_FLAGS);
             how.setLong(8, 0);
             how.setLong(16, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-            return LibC.INSTANCE.syscall(new NativeLong(SYS_OPENAT2), dirFd, name, how, new NativeLong(24)).intValue();
+            return LibC.INSTANCE
+                    .syscall(new NativeLong(SYS_OPENAT2), dirFd, name, how, new NativeLong(24))
+                    .intValue();
         }
     }
 

@@ -8,7 +8,12 @@ import java.util.Map;
  * @param digest   {@code sha256:<64 hex>} (other algorithms are refused when parsing)
  * @param platform only on index entries, else null
  */
-public record Descriptor(String mediaType, String digest, long size, Platform platform, Map<String, String> annotations) {
+public record Descriptor(
+        String mediaType,
+        String digest,
+        long size,
+        Platform platform,
+        Map<String, String> annotations) {
     public Descriptor {
         annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
     }

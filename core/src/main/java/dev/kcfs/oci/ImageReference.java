@@ -12,10 +12,14 @@ import java.util.regex.Pattern;
  */
 public record ImageReference(String registry, String repository, String tag, String digest) {
     public static final String DOCKER_HUB = "docker.io";
+
     /** A repository path: lowercase components joined by {@code /}; the CRD's image pattern is built from it. */
-    public static final String REPOSITORY_PATTERN = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*";
+    public static final String REPOSITORY_PATTERN =
+            "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*";
+
     /** A tag, as in the OCI distribution spec; the CRD's image pattern is built from it. */
     public static final String TAG_PATTERN = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+
     private static final Pattern REPOSITORY = Pattern.compile(REPOSITORY_PATTERN);
     private static final Pattern TAG = Pattern.compile(TAG_PATTERN);
 
@@ -48,12 +52,17 @@ public record ImageReference(String registry, String repository, String tag, Str
             tag = rest.substring(colon + 1);
             rest = rest.substring(0, colon);
             if (!TAG.matcher(tag).matches()) {
-                throw new IllegalArgumentException("reference '" + ref + "': tag '" + tag + "' is not a valid tag");
+                throw new IllegalArgumentException(
+                        "reference '" + ref + "': tag '" + tag + "' is not a valid tag");
             }
         }
         if (!REPOSITORY.matcher(rest).matches()) {
-            throw new IllegalArgumentException("reference '" + ref + "': repository '" + rest
-                    + "' is not valid (lowercase letters, digits, separators . _ - and /)");
+            throw new IllegalArgumentException(
+                    "reference '"
+                            + ref
+                            + "': repository '"
+                            + rest
+                            + "' is not valid (lowercase letters, digits, separators . _ - and /)");
         }
         if (registry.equals("index.docker.io") || registry.equals("registry-1.docker.io")) {
             registry = DOCKER_HUB;
@@ -73,7 +82,9 @@ public record ImageReference(String registry, String repository, String tag, Str
      */
     public static ImageReference parseChecked(String ref) throws OciException {
         if (ref == null || ref.isBlank()) {
-            throw new OciException(OciException.Kind.INVALID_REFERENCE, "reference is empty; expected [registry/]repository[:tag][@sha256:<hex>]");
+            throw new OciException(
+                    OciException.Kind.INVALID_REFERENCE,
+                    "reference is empty; expected [registry/]repository[:tag][@sha256:<hex>]");
         }
         try {
             return parse(ref);
@@ -99,6 +110,10 @@ public record ImageReference(String registry, String repository, String tag, Str
 
     @Override
     public String toString() {
-        return registry + "/" + repository + (tag != null ? ":" + tag : "") + (digest != null ? "@" + digest : "");
+        return registry
+                + "/"
+                + repository
+                + (tag != null ? ":" + tag : "")
+                + (digest != null ? "@" + digest : "");
     }
 }

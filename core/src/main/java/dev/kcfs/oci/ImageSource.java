@@ -26,6 +26,5 @@ public interface ImageSource extends AutoCloseable {
     String describe();
 
     @Override
-    default void close() throws IOException {
-    }
+    default void close() throws IOException {}
 }

@@ -16,8 +16,7 @@ import java.nio.file.Path;
  * As in skopeo, the TAG of a path is what follows the last {@code :} after the last {@code /}.
  */
 public final class ImageSources {
-    private ImageSources() {
-    }
+    private ImageSources() {}
 
     public static ImageSource open(String reference, RegistryClient registry) throws IOException {
         if (reference.startsWith("oci:")) {

@@ -16,8 +16,7 @@ import java.util.List;
 
 /** Streams the layers of a resolved image into a composefs tree, each layer once. */
 public final class ImageTrees {
-    private ImageTrees() {
-    }
+    private ImageTrees() {}
 
     /** How often (compressed bytes) {@link ImportProgress#layerBytes} is called while a layer streams. */
     private static final long PROGRESS_STEP = 4 << 20;
@@ -49,28 +48,65 @@ public final class ImageTrees {
     }
 
     /** A zstd:chunked layer pulled partially: the rebuilt tar goes through the same builder and diff_id check. */
-    private static void applyPartial(TreeBuilder builder, ChunkedToc toc, BlobRanges ranges, PartialPulls partials, String diffId,
-                                     int index, Descriptor layer, String what, ImportProgress listener) throws IOException {
-        try (PartialLayer partial = new PartialLayer(toc, ranges, partials.lookup(), partials.objectPath(), partials.inFlight(), what)) {
-            listener.layerPulled(index, layer, new ImportProgress.LayerPull(true, null, partial.bytesFetched(), layer.size(),
-                    partial.filesPresent(), partial.filesFetched()));
+    private static void applyPartial(
+            TreeBuilder builder,
+            ChunkedToc toc,
+            BlobRanges ranges,
+            PartialPulls partials,
+            String diffId,
+            int index,
+            Descriptor layer,
+            String what,
+            ImportProgress listener)
+            throws IOException {
+        try (PartialLayer partial =
+                new PartialLayer(
+                        toc,
+                        ranges,
+                        partials.lookup(),
+                        partials.objectPath(),
+                        partials.inFlight(),
+                        what)) {
+            listener.layerPulled(
+                    index,
+                    layer,
+                    new ImportProgress.LayerPull(
+                            true,
+                            null,
+                            partial.bytesFetched(),
+                            layer.size(),
+                            partial.filesPresent(),
+                            partial.filesFetched()));
             Sha256Stream tar = new Sha256Stream(partial.tar());
             try {
                 builder.apply(tar, what, partial.known());
             } catch (IOException e) {
                 if (e.getClass().getName().startsWith("com.github.luben.zstd")) {
-                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": a fetched range is not valid zstd ("
-                            + e.getMessage() + "); the table of contents does not match the blob's frames, refused", e);
+                    throw new OciException(
+                            OciException.Kind.INVALID_CONTENT,
+                            what
+                                    + ": a fetched range is not valid zstd ("
+                                    + e.getMessage()
+                                    + "); the table of contents does not match the blob's frames, refused",
+                            e);
                 }
                 throw e;
             }
             partial.checkComplete();
             String actual = tar.digest();
             if (!actual.equals(diffId)) {
-                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the tar rebuilt from the fetched ranges"
-                        + " and the stored objects is " + actual + " but the image config's rootfs.diff_ids[" + index + "] says "
-                        + diffId + "; the layer's frames or table of contents are inconsistent (or a stored object is corrupt:"
-                        + " run kcfs store fsck), refused");
+                throw new OciException(
+                        OciException.Kind.INVALID_CONTENT,
+                        what
+                                + ": the tar rebuilt from the fetched ranges"
+                                + " and the stored objects is "
+                                + actual
+                                + " but the image config's rootfs.diff_ids["
+                                + index
+                                + "] says "
+                                + diffId
+                                + "; the layer's frames or table of contents are inconsistent (or a stored object is corrupt:"
+                                + " run kcfs store fsck), refused");
             }
         }
     }
@@ -80,7 +116,8 @@ public final class ImageTrees {
      * check can say so (that is the error worth reporting); otherwise the parse error stands.
      */
     private static IOException rootCause(InputStream blob, IOException parseError) {
-        if (parseError instanceof OciException && parseError.getMessage().contains("blob sha256:")) {
+        if (parseError instanceof OciException
+                && parseError.getMessage().contains("blob sha256:")) {
             return parseError; // already a transfer or digest error
         }
         try {
@@ -95,12 +132,19 @@ public final class ImageTrees {
     }
 
     /** The config's diff_ids, one per layer (read through the config's own digest check). */
-    private static List<String> diffIds(ImageSource source, ImageManifest image) throws IOException {
+    private static List<String> diffIds(ImageSource source, ImageManifest image)
+            throws IOException {
         Descriptor config = image.config();
         String what = source.describe() + " config " + config.digest();
         if (config.size() > Manifests.MAX_CONFIG_SIZE) {
-            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": " + config.size() + " bytes exceeds the "
-                    + Manifests.MAX_CONFIG_SIZE + "-byte limit for image configs");
+            throw new OciException(
+                    OciException.Kind.INVALID_CONTENT,
+                    what
+                            + ": "
+                            + config.size()
+                            + " bytes exceeds the "
+                            + Manifests.MAX_CONFIG_SIZE
+                            + "-byte limit for image configs");
         }
         byte[] bytes;
         try (InputStream in = source.openBlob(config)) {
@@ -108,8 +152,14 @@ public final class ImageTrees {
         }
         List<String> ids = Manifests.diffIds(bytes, what);
         if (ids.size() != image.layers().size()) {
-            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": rootfs.diff_ids lists " + ids.size()
-                    + " layers, the manifest " + image.layers().size() + "; the image is inconsistent, refused");
+            throw new OciException(
+                    OciException.Kind.INVALID_CONTENT,
+                    what
+                            + ": rootfs.diff_ids lists "
+                            + ids.size()
+                            + " layers, the manifest "
+                            + image.layers().size()
+                            + "; the image is inconsistent, refused");
         }
         return ids;
     }
@@ -148,8 +198,13 @@ public final class ImageTrees {
      *
      * @param progress told as layers stream and finish, may be null
      */
-    public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
-                                  ImportProgress progress) throws IOException {
+    public static Directory build(
+            ImageSource source,
+            ImageManifest image,
+            BodySink sink,
+            BodyPipeline pipeline,
+            ImportProgress progress)
+            throws IOException {
         return build(source, image, sink, pipeline, progress, null);
     }
 
@@ -160,8 +215,10 @@ public final class ImageTrees {
      * @param objectPath where a stored object's bytes are
      * @param inFlight   range requests at once per layer
      */
-    public record PartialPulls(PartialLayer.Lookup lookup, java.util.function.Function<Digest, java.nio.file.Path> objectPath, int inFlight) {
-    }
+    public record PartialPulls(
+            PartialLayer.Lookup lookup,
+            java.util.function.Function<Digest, java.nio.file.Path> objectPath,
+            int inFlight) {}
 
     /**
      * {@link #build(ImageSource, ImageManifest, BodySink, BodyPipeline, ImportProgress)}, pulling
@@ -170,8 +227,14 @@ public final class ImageTrees {
      * fetched (see {@link PartialLayer}). Any other layer is streamed whole. Either way the same tar
      * is applied and checked against its diff_id, so the tree is the same.
      */
-    public static Directory build(ImageSource source, ImageManifest image, BodySink sink, BodyPipeline pipeline,
-                                  ImportProgress progress, PartialPulls partials) throws IOException {
+    public static Directory build(
+            ImageSource source,
+            ImageManifest image,
+            BodySink sink,
+            BodyPipeline pipeline,
+            ImportProgress progress,
+            PartialPulls partials)
+            throws IOException {
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         List<String> diffIds = diffIds(source, image);
         TreeBuilder builder = new TreeBuilder(sink, pipeline);
@@ -183,11 +246,17 @@ public final class ImageTrees {
                 try {
                     compression = LayerCompression.ofMediaType(layer.mediaType());
                 } catch (IllegalArgumentException e) {
-                    throw new OciException(source.describe() + ": layer " + layer.digest() + ": " + e.getMessage());
+                    throw new OciException(
+                            source.describe()
+                                    + ": layer "
+                                    + layer.digest()
+                                    + ": "
+                                    + e.getMessage());
                 }
                 String what = source.describe() + " layer " + layer.digest();
                 int layerIndex = index;
-                String reason = partials == null ? "partial pulls off" : ChunkedToc.notChunked(layer);
+                String reason =
+                        partials == null ? "partial pulls off" : ChunkedToc.notChunked(layer);
                 BlobRanges ranges = reason == null ? source.ranges(layer) : null;
                 if (reason == null && ranges == null) {
                     reason = "the source cannot read parts of blobs";
@@ -204,10 +273,26 @@ public final class ImageTrees {
                     }
                 }
                 if (toc != null) {
-                    applyPartial(builder, toc, ranges, partials, diffIds.get(index), index, layer, what, listener);
+                    applyPartial(
+                            builder,
+                            toc,
+                            ranges,
+                            partials,
+                            diffIds.get(index),
+                            index,
+                            layer,
+                            what,
+                            listener);
                 } else {
-                    listener.layerPulled(index, layer, new ImportProgress.LayerPull(false, reason, layer.size(), layer.size(), 0, 0));
-                    try (InputStream blob = counting(source.openBlob(layer), n -> listener.layerBytes(layerIndex, layer, n))) {
+                    listener.layerPulled(
+                            index,
+                            layer,
+                            new ImportProgress.LayerPull(
+                                    false, reason, layer.size(), layer.size(), 0, 0));
+                    try (InputStream blob =
+                            counting(
+                                    source.openBlob(layer),
+                                    n -> listener.layerBytes(layerIndex, layer, n))) {
                         Sha256Stream tar;
                         try {
                             tar = new Sha256Stream(compression.decompress(blob));
@@ -215,22 +300,33 @@ public final class ImageTrees {
                         } catch (IOException e) {
                             throw rootCause(blob, e);
                         }
-                        // the decompressor may stop before the blob's end (trailing bytes): read them for the digest check
+                        // the decompressor may stop before the blob's end (trailing bytes): read
+                        // them for the digest check
                         blob.transferTo(java.io.OutputStream.nullOutputStream());
-                        // only now is the blob verified, so a mismatch here is the config's (or the image's) fault
+                        // only now is the blob verified, so a mismatch here is the config's (or the
+                        // image's) fault
                         String diffId = tar.digest();
                         if (!diffId.equals(diffIds.get(index))) {
-                            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": uncompressed content is " + diffId
-                                    + " but the image config's rootfs.diff_ids[" + index + "] says " + diffIds.get(index)
-                                    + "; the image is inconsistent (built or edited wrongly), refused");
+                            throw new OciException(
+                                    OciException.Kind.INVALID_CONTENT,
+                                    what
+                                            + ": uncompressed content is "
+                                            + diffId
+                                            + " but the image config's rootfs.diff_ids["
+                                            + index
+                                            + "] says "
+                                            + diffIds.get(index)
+                                            + "; the image is inconsistent (built or edited wrongly), refused");
                         }
                     } catch (TarFormatException | OciException e) {
                         throw e;
                     } catch (java.util.zip.ZipException e) {
-                        throw new OciException(what + ": not valid gzip (" + e.getMessage() + ")", e);
+                        throw new OciException(
+                                what + ": not valid gzip (" + e.getMessage() + ")", e);
                     } catch (IOException e) {
                         if (e.getClass().getName().startsWith("com.github.luben.zstd")) {
-                            throw new OciException(what + ": not valid zstd (" + e.getMessage() + ")", e);
+                            throw new OciException(
+                                    what + ": not valid zstd (" + e.getMessage() + ")", e);
                         }
                         throw e;
                     }

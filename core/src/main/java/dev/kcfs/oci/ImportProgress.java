@@ -2,16 +2,13 @@ package dev.kcfs.oci;
 
 /** What an import reports as it goes (for a CLI progress line or metrics); called on the importing thread. */
 public interface ImportProgress {
-    ImportProgress NONE = new ImportProgress() {
-    };
+    ImportProgress NONE = new ImportProgress() {};
 
     /** The reference was resolved to a manifest (platform chosen). */
-    default void resolved(String source, ImageManifest manifest) {
-    }
+    default void resolved(String source, ImageManifest manifest) {}
 
     /** Bytes of a layer blob read so far (compressed), every few MiB while it streams. */
-    default void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {
-    }
+    default void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {}
 
     /**
      * How a layer was (or is being) pulled; told once per layer, before its {@link #layerDone}.
@@ -23,16 +20,30 @@ public interface ImportProgress {
      * @param filesPresent file bodies taken from the store instead of the network (partial pulls)
      * @param filesFetched file bodies fetched (partial pulls)
      */
-    record LayerPull(boolean partial, String reason, long bytesFetched, long layerBytes, int filesPresent, int filesFetched) {
+    record LayerPull(
+            boolean partial,
+            String reason,
+            long bytesFetched,
+            long layerBytes,
+            int filesPresent,
+            int filesFetched) {
         public String describe() {
-            return partial ? "partial (" + bytesFetched + " of " + layerBytes + " bytes, " + filesPresent + " files from the store, "
-                    + filesFetched + " fetched)" : "whole (" + reason + ")";
+            return partial
+                    ? "partial ("
+                            + bytesFetched
+                            + " of "
+                            + layerBytes
+                            + " bytes, "
+                            + filesPresent
+                            + " files from the store, "
+                            + filesFetched
+                            + " fetched)"
+                    : "whole (" + reason + ")";
         }
     }
 
     /** The layer at {@code index} is pulled as {@code how} says. */
-    default void layerPulled(int index, Descriptor layer, LayerPull how) {
-    }
+    default void layerPulled(int index, Descriptor layer, LayerPull how) {}
 
     /**
      * A layer was fully read and verified.
@@ -40,6 +51,5 @@ public interface ImportProgress {
      * @param index          0-based
      * @param fileBytesSoFar uncompressed bytes of file bodies in the layers so far
      */
-    default void layerDone(int index, int total, Descriptor layer, long fileBytesSoFar) {
-    }
+    default void layerDone(int index, int total, Descriptor layer, long fileBytesSoFar) {}
 }

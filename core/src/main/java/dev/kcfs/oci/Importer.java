@@ -54,7 +54,8 @@ public final class Importer implements AutoCloseable {
      * @param partialPulls false: stream every layer whole even where a zstd:chunked layer could be
      *                     pulled partially (for comparisons and benchmarks)
      */
-    public Importer(Store store, RegistryClient registry, BodyPipeline pipeline, boolean partialPulls) {
+    public Importer(
+            Store store, RegistryClient registry, BodyPipeline pipeline, boolean partialPulls) {
         this.store = store;
         this.registry = registry;
         this.pipeline = pipeline;
@@ -80,9 +81,17 @@ public final class Importer implements AutoCloseable {
      * @param bytesFetched   compressed bytes transferred for the layers (less than layerBytes when layers were pulled partially)
      * @param pulls          how each layer was pulled, in layer order
      */
-    public record Result(Digest image, String manifestDigest, String refName, int layers, long layerBytes,
-                         long fileBytes, int objectsAdded, int objectsPresent, long bytesFetched,
-                         java.util.List<ImportProgress.LayerPull> pulls) {
+    public record Result(
+            Digest image,
+            String manifestDigest,
+            String refName,
+            int layers,
+            long layerBytes,
+            long fileBytes,
+            int objectsAdded,
+            int objectsPresent,
+            long bytesFetched,
+            java.util.List<ImportProgress.LayerPull> pulls) {
         public Result {
             pulls = java.util.List.copyOf(pulls);
         }
@@ -101,7 +110,8 @@ public final class Importer implements AutoCloseable {
      * {@code oci-archive:FILE[:TAG]}; see {@link ImageSources}) and points {@code refName} at it
      * (null: no ref; the image is then only kept by a later ref or a mount).
      */
-    public Result pull(String reference, Platform platform, String refName, ImportProgress progress) throws IOException {
+    public Result pull(String reference, Platform platform, String refName, ImportProgress progress)
+            throws IOException {
         return pull(reference, platform, refName, progress, ErofsFormat.DEFAULT_FORMAT_VERSION);
     }
 
@@ -109,7 +119,12 @@ public final class Importer implements AutoCloseable {
      * {@link #pull} writing composefs format {@code formatVersion} (in {@link ErofsFormat}'s range) instead of the pinned default:
      * a ComposefsImage may ask for version 0 so old kernels and tools can read it.
      */
-    public Result pull(String reference, Platform platform, String refName, ImportProgress progress, int formatVersion)
+    public Result pull(
+            String reference,
+            Platform platform,
+            String refName,
+            ImportProgress progress,
+            int formatVersion)
             throws IOException {
         try (ImageSource source = ImageSources.open(reference, registry)) {
             return importImage(source, platform, refName, progress, formatVersion);
@@ -120,50 +135,81 @@ public final class Importer implements AutoCloseable {
      * Imports from an already opened source; see {@link #pull}. Imports through one importer run one
      * at a time (they share its body pipeline); use several importers for parallel pulls.
      */
-    public Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress) throws IOException {
+    public Result importImage(
+            ImageSource source, Platform platform, String refName, ImportProgress progress)
+            throws IOException {
         return importImage(source, platform, refName, progress, ErofsFormat.DEFAULT_FORMAT_VERSION);
     }
 
     /** {@link #importImage(ImageSource, Platform, String, ImportProgress)} writing composefs format {@code formatVersion}. */
-    public synchronized Result importImage(ImageSource source, Platform platform, String refName, ImportProgress progress,
-                                           int formatVersion) throws IOException {
+    public synchronized Result importImage(
+            ImageSource source,
+            Platform platform,
+            String refName,
+            ImportProgress progress,
+            int formatVersion)
+            throws IOException {
         ErofsWriter.WriteOptions options = ErofsWriter.WriteOptions.pinned(formatVersion);
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         try (Store.Lease lease = store.lease("import " + source.describe());
-             ObjectDirectory.Batch batch = store.objects().batch()) {
+                ObjectDirectory.Batch batch = store.objects().batch()) {
             ImageManifest manifest = source.resolve(platform);
             listener.resolved(source.describe(), manifest);
             BodySink sink = (body, size) -> batch.addStream(body);
             long[] fileBytes = new long[1];
-            ImportProgress.LayerPull[] pulls = new ImportProgress.LayerPull[manifest.layers().size()];
-            Directory root = ImageTrees.build(source, manifest, sink, pipeline, new ImportProgress() {
-                @Override
-                public void layerPulled(int index, Descriptor layer, LayerPull how) {
-                    pulls[index] = how;
-                    listener.layerPulled(index, layer, how);
-                }
+            ImportProgress.LayerPull[] pulls =
+                    new ImportProgress.LayerPull[manifest.layers().size()];
+            Directory root =
+                    ImageTrees.build(
+                            source,
+                            manifest,
+                            sink,
+                            pipeline,
+                            new ImportProgress() {
+                                @Override
+                                public void layerPulled(
+                                        int index, Descriptor layer, LayerPull how) {
+                                    pulls[index] = how;
+                                    listener.layerPulled(index, layer, how);
+                                }
 
-                @Override
-                public void layerBytes(int index, Descriptor layer, long compressedBytesSoFar) {
-                    listener.layerBytes(index, layer, compressedBytesSoFar);
-                }
+                                @Override
+                                public void layerBytes(
+                                        int index, Descriptor layer, long compressedBytesSoFar) {
+                                    listener.layerBytes(index, layer, compressedBytesSoFar);
+                                }
 
-                @Override
-                public void layerDone(int index, int total, Descriptor layer, long bodies) {
-                    fileBytes[0] = bodies;
-                    listener.layerDone(index, total, layer, bodies);
-                }
-            }, partialPulls());
-            // every layer was read to its end and matched its digest: now objects may become visible
+                                @Override
+                                public void layerDone(
+                                        int index, int total, Descriptor layer, long bodies) {
+                                    fileBytes[0] = bodies;
+                                    listener.layerDone(index, total, layer, bodies);
+                                }
+                            },
+                            partialPulls());
+            // every layer was read to its end and matched its digest: now objects may become
+            // visible
             ObjectDirectory.Committed committed = batch.commit();
             Digest image = writeImage(store, root, options);
             if (refName != null) {
                 store.setRef(refName, image);
             }
             long layerBytes = manifest.layers().stream().mapToLong(Descriptor::size).sum();
-            long fetched = java.util.Arrays.stream(pulls).mapToLong(ImportProgress.LayerPull::bytesFetched).sum();
-            return new Result(image, manifest.digest(), refName, manifest.layers().size(), layerBytes, fileBytes[0],
-                    committed.added(), committed.alreadyPresent(), fetched, java.util.Arrays.asList(pulls));
+            long fetched =
+                    java.util.Arrays.stream(pulls)
+                            .mapToLong(ImportProgress.LayerPull::bytesFetched)
+                            .sum();
+            return new Result(
+                    image,
+                    manifest.digest(),
+                    refName,
+                    manifest.layers().size(),
+                    layerBytes,
+                    fileBytes[0],
+                    committed.added(),
+                    committed.alreadyPresent(),
+                    fetched,
+                    java.util.Arrays.asList(pulls));
         }
     }
 
@@ -176,14 +222,19 @@ public final class Importer implements AutoCloseable {
         if (!partialPulls || objects.index() == null) {
             return null;
         }
-        return new ImageTrees.PartialPulls((sha256, size) -> {
-            Digest d = objects.index().lookup(sha256, objects).orElse(null);
-            try {
-                return d != null && java.nio.file.Files.size(objects.path(d)) == size ? d : null;
-            } catch (IOException e) {
-                return null; // collected meanwhile: fetch it
-            }
-        }, objects::path, RANGE_REQUESTS_IN_FLIGHT);
+        return new ImageTrees.PartialPulls(
+                (sha256, size) -> {
+                    Digest d = objects.index().lookup(sha256, objects).orElse(null);
+                    try {
+                        return d != null && java.nio.file.Files.size(objects.path(d)) == size
+                                ? d
+                                : null;
+                    } catch (IOException e) {
+                        return null; // collected meanwhile: fetch it
+                    }
+                },
+                objects::path,
+                RANGE_REQUESTS_IN_FLIGHT);
     }
 
     /**
@@ -191,15 +242,21 @@ public final class Importer implements AutoCloseable {
      * rejects the tree ends the store's read at once (and the other way round), so a failed image
      * never keeps the store's locks.
      */
-    static Digest writeImage(Store store, Directory root, ErofsWriter.WriteOptions options) throws IOException {
+    static Digest writeImage(Store store, Directory root, ErofsWriter.WriteOptions options)
+            throws IOException {
         ObjectList objects = objectList(root);
-        return Handoff.run("kcfs-image-writer", 1 << 20, out -> {
-            try {
-                ErofsWriter.write(root, options, out);
-            } catch (ErofsException e) {
-                throw new OciException("cannot write the composefs image: " + e.getMessage(), e);
-            }
-        }, in -> store.addImage(in, objects));
+        return Handoff.run(
+                "kcfs-image-writer",
+                1 << 20,
+                out -> {
+                    try {
+                        ErofsWriter.write(root, options, out);
+                    } catch (ErofsException e) {
+                        throw new OciException(
+                                "cannot write the composefs image: " + e.getMessage(), e);
+                    }
+                },
+                in -> store.addImage(in, objects));
     }
 
     /** The objects the image refers to, and its logical size (each external file once, hardlinks once). */

@@ -25,7 +25,8 @@ public final class VerifiedBlobStream extends FilterInputStream {
      * @param digest {@code sha256:<hex>}
      * @param what   names the blob for messages (source and digest)
      */
-    public VerifiedBlobStream(InputStream in, String digest, long size, String what) throws OciException {
+    public VerifiedBlobStream(InputStream in, String digest, long size, String what)
+            throws OciException {
         super(in);
         this.expectedHex = Digests.sha256Hex(digest, what);
         this.expectedSize = size;
@@ -52,7 +53,17 @@ public final class VerifiedBlobStream extends FilterInputStream {
         } catch (java.io.InterruptedIOException e) {
             throw e;
         } catch (IOException e) {
-            throw new OciException(OciException.Kind.UNREACHABLE, what + ": transfer failed after " + count + " of " + expectedSize + " bytes (" + e.getMessage() + ")", e);
+            throw new OciException(
+                    OciException.Kind.UNREACHABLE,
+                    what
+                            + ": transfer failed after "
+                            + count
+                            + " of "
+                            + expectedSize
+                            + " bytes ("
+                            + e.getMessage()
+                            + ")",
+                    e);
         }
         if (n < 0) {
             verifyAtEnd();
@@ -60,7 +71,12 @@ public final class VerifiedBlobStream extends FilterInputStream {
         }
         count += n;
         if (count > expectedSize) {
-            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": more data than the " + expectedSize + " bytes its descriptor declares; the source is broken or hostile");
+            throw new OciException(
+                    OciException.Kind.INVALID_CONTENT,
+                    what
+                            + ": more data than the "
+                            + expectedSize
+                            + " bytes its descriptor declares; the source is broken or hostile");
         }
         sha256.update(b, off, n);
         return n;
@@ -84,12 +100,18 @@ public final class VerifiedBlobStream extends FilterInputStream {
             return;
         }
         if (count != expectedSize) {
-            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": truncated, got " + count + " of " + expectedSize + " bytes");
+            throw new OciException(
+                    OciException.Kind.INVALID_CONTENT,
+                    what + ": truncated, got " + count + " of " + expectedSize + " bytes");
         }
         String actual = HexFormat.of().formatHex(sha256.digest());
         if (!actual.equals(expectedHex)) {
-            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": digest mismatch, content is sha256:" + actual
-                    + "; the source serves corrupt or tampered data");
+            throw new OciException(
+                    OciException.Kind.INVALID_CONTENT,
+                    what
+                            + ": digest mismatch, content is sha256:"
+                            + actual
+                            + "; the source serves corrupt or tampered data");
         }
         verified = true;
     }

@@ -17,8 +17,7 @@ import java.nio.file.Path;
  * failure nothing new becomes visible (uncommitted objects and the temporary image are dropped).
  */
 public final class DirectoryImport {
-    private DirectoryImport() {
-    }
+    private DirectoryImport() {}
 
     /**
      * What an import produced.
@@ -26,8 +25,8 @@ public final class DirectoryImport {
      * @param entries names below the source directory (each hardlink counts; the image's own
      *                bookkeeping entries, such as the root's whiteout stubs, do not)
      */
-    public record Result(Digest image, int version, long entries, int objectsAdded, int objectsPresent) {
-    }
+    public record Result(
+            Digest image, int version, long entries, int objectsAdded, int objectsPresent) {}
 
     private static long names(dev.kcfs.tree.Directory dir) {
         long n = 0;
@@ -40,21 +39,36 @@ public final class DirectoryImport {
         return n;
     }
 
-    public static Result run(Store store, Path source, String refName, DirectoryScanner.Options scan,
-                             ErofsWriter.WriteOptions write) throws IOException {
+    public static Result run(
+            Store store,
+            Path source,
+            String refName,
+            DirectoryScanner.Options scan,
+            ErofsWriter.WriteOptions write)
+            throws IOException {
         try (Store.Lease lease = store.lease("import of " + source);
-             ObjectDirectory.Batch batch = store.objects().batch()) {
-            DirectoryScanner.Scan result = new DirectoryScanner(scan).scan(source, f -> batch.addFile(f.source(), f.digest()));
+                ObjectDirectory.Batch batch = store.objects().batch()) {
+            DirectoryScanner.Scan result =
+                    new DirectoryScanner(scan)
+                            .scan(source, f -> batch.addFile(f.source(), f.digest()));
             ObjectDirectory.Committed committed = batch.commit();
             // images hold metadata only (tens of MiB for a whole OS), so build it in memory and let
             // the store write it through its own temporary-file protocol
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 20);
             ErofsWriter.WriteResult written = ErofsWriter.write(result.root(), write, bytes);
-            Digest image = store.addImage(new ByteArrayInputStream(bytes.toByteArray()), ErofsImageObjects.of(result.root()));
+            Digest image =
+                    store.addImage(
+                            new ByteArrayInputStream(bytes.toByteArray()),
+                            ErofsImageObjects.of(result.root()));
             if (refName != null) {
                 store.setRef(refName, image);
             }
-            return new Result(image, written.version(), names(result.root()), committed.added(), committed.alreadyPresent());
+            return new Result(
+                    image,
+                    written.version(),
+                    names(result.root()),
+                    committed.added(),
+                    committed.alreadyPresent());
         }
     }
 }

@@ -63,21 +63,28 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class DirectoryScanner {
     /** Files up to this many bytes are stored inside the image (upstream's rule). */
     public static final int INLINE_MAX = 64;
+
     /**
      * Read size for hashing: 256 KiB heap buffers were as fast as any larger or direct buffer on a
      * 1 GiB file (bench/cli.md) while the JDK's temporary direct buffer and ours still fit in L2.
      */
     private static final int HASH_READ = 256 * 1024;
+
     /** How far (in files) prefetching may run ahead of hashing. */
     private static final int PREFETCH_FILES = 64;
+
     /** Larger files are read ahead by the kernel anyway once hashing reads them sequentially. */
     private static final long PREFETCH_MAX_BYTES = 8L << 20;
+
     /** Linux's XATTR_LIST_MAX and XATTR_SIZE_MAX: no name list or value is longer. */
     private static final int XATTR_MAX = 65536;
+
     private static final String ATTRIBUTES = "unix:mode,uid,gid,rdev,size,lastModifiedTime";
     private static final byte[] USER_PREFIX = "user.".getBytes(StandardCharsets.US_ASCII);
+
     /** Directory iteration can only return names in the JVM's file name encoding; see {@link #nameBytes}. */
-    private static final boolean UTF8_FILE_NAMES = "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"));
+    private static final boolean UTF8_FILE_NAMES =
+            "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"));
 
     /**
      * What to keep from the source.
@@ -91,8 +98,13 @@ public final class DirectoryScanner {
      *                       reader threads as hashers): on a cold cache /usr took 21 s instead of
      *                       28 s, on a warm one it costs ~5 % more CPU (bench/cli.md)
      */
-    public record Options(boolean useEpoch, boolean skipDevices, boolean skipXattrs, boolean userXattrsOnly, int threads,
-                          boolean prefetch) {
+    public record Options(
+            boolean useEpoch,
+            boolean skipDevices,
+            boolean skipXattrs,
+            boolean userXattrsOnly,
+            int threads,
+            boolean prefetch) {
         public Options {
             if (threads < 1) {
                 throw new IllegalArgumentException("threads must be at least 1, got " + threads);
@@ -101,7 +113,8 @@ public final class DirectoryScanner {
 
         /** Everything kept; one hashing thread per available processor. */
         public static Options defaults() {
-            return new Options(false, false, false, false, Runtime.getRuntime().availableProcessors(), true);
+            return new Options(
+                    false, false, false, false, Runtime.getRuntime().availableProcessors(), true);
         }
 
         public Options withUseEpoch(boolean v) {
@@ -130,8 +143,7 @@ public final class DirectoryScanner {
     }
 
     /** A file whose body lives outside the image: copy {@code source} to the object store as {@code digest}. */
-    public record ExternalFile(Path source, Digest digest, long size) {
-    }
+    public record ExternalFile(Path source, Digest digest, long size) {}
 
     /**
      * Receives each external file as soon as it is hashed, on a hashing thread (so must be
@@ -143,8 +155,7 @@ public final class DirectoryScanner {
     }
 
     /** The tree, and the external files in scan order (one entry per path; equal digests repeat). */
-    public record Scan(Directory root, List<ExternalFile> externalFiles) {
-    }
+    public record Scan(Directory root, List<ExternalFile> externalFiles) {}
 
     private final Options options;
 
@@ -163,7 +174,8 @@ public final class DirectoryScanner {
         } catch (ScanException e) {
             throw e;
         } catch (IOException e) {
-            throw new ScanException(root + ": " + e.getMessage(), e); // only sinks throw other IOExceptions
+            throw new ScanException(
+                    root + ": " + e.getMessage(), e); // only sinks throw other IOExceptions
         }
     }
 
@@ -192,8 +204,10 @@ public final class DirectoryScanner {
         private ExecutorService pool;
         private ExecutorService prefetchPool;
         private boolean prefetching;
+
         /** Files the prefetchers may read ahead of the hashers (see {@link #prefetch}). */
         private final Semaphore prefetchWindow = new Semaphore(PREFETCH_FILES);
+
         /** Set by a hashing thread that failed, so the walk stops early instead of finishing a doomed scan. */
         private volatile boolean failed;
 
@@ -203,30 +217,44 @@ public final class DirectoryScanner {
 
         Scan run(Path root) throws IOException {
             AtomicInteger threadNo = new AtomicInteger();
-            pool = Executors.newFixedThreadPool(options.threads(), r -> {
-                Thread t = new Thread(r, "kcfs-hash-" + threadNo.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            prefetchPool = options.prefetch() ? Executors.newFixedThreadPool(options.threads(), r -> {
-                Thread t = new Thread(r, "kcfs-prefetch-" + threadNo.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            }) : null;
+            pool =
+                    Executors.newFixedThreadPool(
+                            options.threads(),
+                            r -> {
+                                Thread t = new Thread(r, "kcfs-hash-" + threadNo.incrementAndGet());
+                                t.setDaemon(true);
+                                return t;
+                            });
+            prefetchPool =
+                    options.prefetch()
+                            ? Executors.newFixedThreadPool(
+                                    options.threads(),
+                                    r -> {
+                                        Thread t =
+                                                new Thread(
+                                                        r,
+                                                        "kcfs-prefetch-"
+                                                                + threadNo.incrementAndGet());
+                                        t.setDaemon(true);
+                                        return t;
+                                    })
+                            : null;
             prefetching = options.prefetch();
             try {
                 Map<String, Object> attrs;
                 try {
                     attrs = Files.readAttributes(root, ATTRIBUTES);
                 } catch (IOException e) {
-                    throw new ScanException(root + ": cannot read the source directory: " + problem(e), e);
+                    throw new ScanException(
+                            root + ": cannot read the source directory: " + problem(e), e);
                 }
                 int mode = (Integer) attrs.get("mode");
                 if (FileType.of(mode) != FileType.DIRECTORY) {
                     throw new ScanException(root + ": not a directory");
                 }
                 byte[] rootBytes = pathBytes(root);
-                Directory rootDir = new Directory(stat(attrs, mode), xattrs(root, cString(rootBytes)));
+                Directory rootDir =
+                        new Directory(stat(attrs, mode), xattrs(root, cString(rootBytes)));
                 directories.add(rootDir);
                 Deque<DirectoryToScan> todo = new ArrayDeque<>();
                 todo.push(new DirectoryToScan(root, rootBytes, rootDir));
@@ -276,9 +304,16 @@ public final class DirectoryScanner {
                 return;
             }
             try {
-                int fd = ScanCalls.open(cPath, ScanCalls.O_RDONLY | ScanCalls.O_NOFOLLOW | ScanCalls.O_CLOEXEC);
+                int fd =
+                        ScanCalls.open(
+                                cPath,
+                                ScanCalls.O_RDONLY | ScanCalls.O_NOFOLLOW | ScanCalls.O_CLOEXEC);
                 try {
-                    ScanCalls.posix_fadvise(fd, 0, Math.min(size, PREFETCH_MAX_BYTES), ScanCalls.POSIX_FADV_WILLNEED);
+                    ScanCalls.posix_fadvise(
+                            fd,
+                            0,
+                            Math.min(size, PREFETCH_MAX_BYTES),
+                            ScanCalls.POSIX_FADV_WILLNEED);
                 } finally {
                     ScanCalls.close(fd);
                 }
@@ -310,7 +345,8 @@ public final class DirectoryScanner {
             }
         }
 
-        private void scanDirectory(DirectoryToScan dir, Deque<DirectoryToScan> todo) throws ScanException {
+        private void scanDirectory(DirectoryToScan dir, Deque<DirectoryToScan> todo)
+                throws ScanException {
             try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir.path)) {
                 for (Path child : entries) {
                     byte[] name = nameBytes(child);
@@ -321,7 +357,9 @@ public final class DirectoryScanner {
                     }
                 }
             } catch (DirectoryIteratorException e) {
-                throw new ScanException(dir.path + ": cannot list directory: " + problem(e.getCause()), e.getCause());
+                throw new ScanException(
+                        dir.path + ": cannot list directory: " + problem(e.getCause()),
+                        e.getCause());
             } catch (IOException e) {
                 if (e instanceof ScanException s) {
                     throw s;
@@ -331,8 +369,13 @@ public final class DirectoryScanner {
         }
 
         /** Returns the inode to add now, or null when it is skipped or added later (hashed files). */
-        private Inode scanEntry(Path child, byte[] childBytes, byte[] name, DirectoryToScan parent,
-                                Deque<DirectoryToScan> todo) throws ScanException {
+        private Inode scanEntry(
+                Path child,
+                byte[] childBytes,
+                byte[] name,
+                DirectoryToScan parent,
+                Deque<DirectoryToScan> todo)
+                throws ScanException {
             Map<String, Object> attrs;
             try {
                 attrs = Files.readAttributes(child, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
@@ -342,47 +385,54 @@ public final class DirectoryScanner {
             int mode = (Integer) attrs.get("mode");
             FileType type = FileType.of(mode);
             if (type == null) {
-                throw new ScanException(child + ": unknown file type in mode " + Integer.toOctalString(mode));
+                throw new ScanException(
+                        child + ": unknown file type in mode " + Integer.toOctalString(mode));
             }
-            if (options.skipDevices() && (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE)) {
+            if (options.skipDevices()
+                    && (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE)) {
                 return null;
             }
             Stat stat = stat(attrs, mode);
             byte[] cPath = cString(childBytes);
             List<Xattr> xattrs = xattrs(child, cPath);
             switch (type) {
-                case DIRECTORY: {
-                    Directory d = new Directory(stat, xattrs);
-                    directories.add(d);
-                    todo.push(new DirectoryToScan(child, childBytes, d));
-                    return d;
-                }
-                case REGULAR: {
-                    long size = (Long) attrs.get("size");
-                    if (size == 0) {
-                        return new RegularFile(stat, xattrs, 0, null, null, null);
+                case DIRECTORY:
+                    {
+                        Directory d = new Directory(stat, xattrs);
+                        directories.add(d);
+                        todo.push(new DirectoryToScan(child, childBytes, d));
+                        return d;
                     }
-                    if (size <= INLINE_MAX) {
-                        return new RegularFile(stat, xattrs, size, null, readSmall(child, (int) size), null);
-                    }
-                    if (prefetching) {
-                        prefetchPool.execute(() -> prefetch(cPath, size));
-                    }
-                    Future<RegularFile> f = pool.submit(() -> {
-                        try {
-                            return hash(child, stat, xattrs, size);
-                        } catch (IOException | RuntimeException e) {
-                            failed = true;
-                            throw e;
-                        } finally {
-                            if (prefetching) {
-                                prefetchWindow.release();
-                            }
+                case REGULAR:
+                    {
+                        long size = (Long) attrs.get("size");
+                        if (size == 0) {
+                            return new RegularFile(stat, xattrs, 0, null, null, null);
                         }
-                    });
-                    pending.add(new PendingFile(parent.node, name, child, f));
-                    return null;
-                }
+                        if (size <= INLINE_MAX) {
+                            return new RegularFile(
+                                    stat, xattrs, size, null, readSmall(child, (int) size), null);
+                        }
+                        if (prefetching) {
+                            prefetchPool.execute(() -> prefetch(cPath, size));
+                        }
+                        Future<RegularFile> f =
+                                pool.submit(
+                                        () -> {
+                                            try {
+                                                return hash(child, stat, xattrs, size);
+                                            } catch (IOException | RuntimeException e) {
+                                                failed = true;
+                                                throw e;
+                                            } finally {
+                                                if (prefetching) {
+                                                    prefetchWindow.release();
+                                                }
+                                            }
+                                        });
+                        pending.add(new PendingFile(parent.node, name, child, f));
+                        return null;
+                    }
                 case SYMLINK:
                     return new Symlink(stat, xattrs, readlink(child, cPath));
                 case CHAR_DEVICE:
@@ -408,14 +458,21 @@ public final class DirectoryScanner {
         }
 
         private byte[] readSmall(Path file, int size) throws ScanException {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            try (FileChannel ch =
+                    FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer buf = ByteBuffer.allocate(size + 1);
                 while (ch.read(buf) >= 0 && buf.hasRemaining()) {
                     // keep reading: short reads are allowed
                 }
                 if (buf.position() != size) {
-                    throw new ScanException(file + ": file changed while scanning (size was " + size + ", read "
-                            + buf.position() + (buf.hasRemaining() ? "" : "+") + " bytes)");
+                    throw new ScanException(
+                            file
+                                    + ": file changed while scanning (size was "
+                                    + size
+                                    + ", read "
+                                    + buf.position()
+                                    + (buf.hasRemaining() ? "" : "+")
+                                    + " bytes)");
                 }
                 return Arrays.copyOf(buf.array(), size);
             } catch (ScanException e) {
@@ -426,16 +483,24 @@ public final class DirectoryScanner {
         }
 
         /** Runs on a hashing thread. */
-        private RegularFile hash(Path file, Stat stat, List<Xattr> xattrs, long size) throws IOException {
+        private RegularFile hash(Path file, Stat stat, List<Xattr> xattrs, long size)
+                throws IOException {
             Hashing h = hashing.get();
             Digest digest;
             long read;
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            try (FileChannel ch =
+                    FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 digest = FsVerity.digest(ch, h.hasher, h.buffer);
                 read = ch.position();
             }
             if (read != size) {
-                throw new ScanException(file + ": file changed while scanning (size was " + size + ", read " + read + " bytes)");
+                throw new ScanException(
+                        file
+                                + ": file changed while scanning (size was "
+                                + size
+                                + ", read "
+                                + read
+                                + " bytes)");
             }
             if (sink != null) {
                 try {
@@ -444,7 +509,13 @@ public final class DirectoryScanner {
                     throw new SinkFailure(e);
                 }
             }
-            return new RegularFile(stat, xattrs, size, digest.objectPath().getBytes(StandardCharsets.US_ASCII), null, digest);
+            return new RegularFile(
+                    stat,
+                    xattrs,
+                    size,
+                    digest.objectPath().getBytes(StandardCharsets.US_ASCII),
+                    null,
+                    digest);
         }
 
         private List<Xattr> xattrs(Path file, byte[] cPath) throws ScanException {
@@ -489,7 +560,8 @@ public final class DirectoryScanner {
         }
 
         /** The value, or null if the xattr vanished between list and get. */
-        private byte[] getxattr(Path file, byte[] cPath, byte[] name, byte[] cName) throws ScanException {
+        private byte[] getxattr(Path file, byte[] cPath, byte[] name, byte[] cName)
+                throws ScanException {
             try {
                 int n = (int) ScanCalls.lgetxattr(cPath, cName, valueBuf, XATTR_MAX);
                 return valueBuf.getByteArray(0, n);
@@ -497,8 +569,14 @@ public final class DirectoryScanner {
                 if (e.getErrorCode() == Errno.ENODATA) {
                     return null;
                 }
-                throw new ScanException(file + ": " + Errno.describe(
-                        "cannot read xattr " + new String(name, StandardCharsets.UTF_8), e), e);
+                throw new ScanException(
+                        file
+                                + ": "
+                                + Errno.describe(
+                                        "cannot read xattr "
+                                                + new String(name, StandardCharsets.UTF_8),
+                                        e),
+                        e);
             }
         }
 
@@ -530,11 +608,10 @@ public final class DirectoryScanner {
         }
     }
 
-    private record DirectoryToScan(Path path, byte[] pathBytes, Directory node) {
-    }
+    private record DirectoryToScan(Path path, byte[] pathBytes, Directory node) {}
 
-    private record PendingFile(Directory parent, byte[] name, Path source, Future<RegularFile> result) {
-    }
+    private record PendingFile(
+            Directory parent, byte[] name, Path source, Future<RegularFile> result) {}
 
     /**
      * The exact bytes of a directory entry's name. NIO keeps the raw bytes inside the Path but
@@ -589,11 +666,19 @@ public final class DirectoryScanner {
         }
         for (int i = absolute ? 1 : 0; i < bytes.length; i++) {
             int b = bytes[i] & 0xff;
-            if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '/' || b == '-'
-                    || b == '.' || b == '_' || b == '~') {
+            if ((b >= 'a' && b <= 'z')
+                    || (b >= 'A' && b <= 'Z')
+                    || (b >= '0' && b <= '9')
+                    || b == '/'
+                    || b == '-'
+                    || b == '.'
+                    || b == '_'
+                    || b == '~') {
                 uri.append((char) b);
             } else {
-                uri.append('%').append(Character.forDigit(b >> 4, 16)).append(Character.forDigit(b & 15, 16));
+                uri.append('%')
+                        .append(Character.forDigit(b >> 4, 16))
+                        .append(Character.forDigit(b & 15, 16));
             }
         }
         return Path.of(java.net.URI.create(uri.toString()));
@@ -631,7 +716,8 @@ public final class DirectoryScanner {
     }
 
     private static boolean startsWith(byte[] a, byte[] prefix) {
-        return a.length >= prefix.length && Arrays.equals(a, 0, prefix.length, prefix, 0, prefix.length);
+        return a.length >= prefix.length
+                && Arrays.equals(a, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     /** A short description of an NIO failure (their messages are often just the path). */

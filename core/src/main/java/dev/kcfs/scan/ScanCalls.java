@@ -16,12 +16,12 @@ final class ScanCalls {
         Native.register("c");
     }
 
-    private ScanCalls() {
-    }
+    private ScanCalls() {}
 
     static native long llistxattr(byte[] path, Pointer list, long size) throws LastErrorException;
 
-    static native long lgetxattr(byte[] path, byte[] name, Pointer value, long size) throws LastErrorException;
+    static native long lgetxattr(byte[] path, byte[] name, Pointer value, long size)
+            throws LastErrorException;
 
     static native long readlink(byte[] path, byte[] buf, long size) throws LastErrorException;
 

@@ -7,8 +7,7 @@ import java.nio.file.Path;
 
 /** The few calls that make writes durable and publish them atomically. */
 final class Durability {
-    private Durability() {
-    }
+    private Durability() {}
 
     /** fsync of a file or directory by path (a read-only fd is enough for both on Linux). */
     static void fsync(Path p) throws StoreException {
@@ -22,7 +21,8 @@ final class Durability {
         try {
             c.fsync(fd);
         } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("fsync of " + p + " failed; the data may not be on disk", e));
+            throw new StoreException(
+                    Errno.describe("fsync of " + p + " failed; the data may not be on disk", e));
         } finally {
             c.close(fd);
         }
@@ -35,12 +35,18 @@ final class Durability {
         try {
             fd = c.open(anyPath.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
         } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("cannot open " + anyPath + " to sync its filesystem", e));
+            throw new StoreException(
+                    Errno.describe("cannot open " + anyPath + " to sync its filesystem", e));
         }
         try {
             c.syncfs(fd);
         } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("syncfs of the filesystem holding " + anyPath + " failed; data may not be on disk", e));
+            throw new StoreException(
+                    Errno.describe(
+                            "syncfs of the filesystem holding "
+                                    + anyPath
+                                    + " failed; data may not be on disk",
+                            e));
         } finally {
             c.close(fd);
         }
@@ -52,14 +58,20 @@ final class Durability {
      */
     static boolean publishNoReplace(Path temp, Path target) throws StoreException {
         try {
-            LibC.INSTANCE.renameat2(LibC.AT_FDCWD, temp.toString(), LibC.AT_FDCWD, target.toString(), LibC.RENAME_NOREPLACE);
+            LibC.INSTANCE.renameat2(
+                    LibC.AT_FDCWD,
+                    temp.toString(),
+                    LibC.AT_FDCWD,
+                    target.toString(),
+                    LibC.RENAME_NOREPLACE);
             return true;
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.EEXIST) {
                 return false;
             }
             if (e.getErrorCode() != Errno.EINVAL && e.getErrorCode() != Errno.ENOSYS) {
-                throw new StoreException(Errno.describe("cannot move " + temp + " to " + target, e));
+                throw new StoreException(
+                        Errno.describe("cannot move " + temp + " to " + target, e));
             }
         }
         // the filesystem has no RENAME_NOREPLACE; link(2) never replaces either
@@ -87,7 +99,8 @@ final class Durability {
     /** Atomic replace (for refs and object lists, whose content may legitimately change). */
     static void publishReplace(Path temp, Path target) throws StoreException {
         try {
-            LibC.INSTANCE.renameat2(LibC.AT_FDCWD, temp.toString(), LibC.AT_FDCWD, target.toString(), 0);
+            LibC.INSTANCE.renameat2(
+                    LibC.AT_FDCWD, temp.toString(), LibC.AT_FDCWD, target.toString(), 0);
         } catch (LastErrorException e) {
             throw new StoreException(Errno.describe("cannot move " + temp + " to " + target, e));
         }

@@ -26,18 +26,24 @@ public final class ErofsImageObjects implements ImageObjects {
     public static ObjectList of(Directory root) {
         Set<Digest> digests = new HashSet<>();
         long[] logical = {0};
-        TreeWalker.walk(root, e -> {
-            if (e.isFirstOccurrence() && e.inode() instanceof RegularFile f && f.isExternal()) {
-                Digest d = f.digest();
-                if (d == null && f.payload() != null) {
-                    d = Digest.fromObjectPath(new String(f.payload(), StandardCharsets.ISO_8859_1));
-                }
-                if (d != null) {
-                    digests.add(d);
-                    logical[0] += f.size();
-                }
-            }
-        });
+        TreeWalker.walk(
+                root,
+                e -> {
+                    if (e.isFirstOccurrence()
+                            && e.inode() instanceof RegularFile f
+                            && f.isExternal()) {
+                        Digest d = f.digest();
+                        if (d == null && f.payload() != null) {
+                            d =
+                                    Digest.fromObjectPath(
+                                            new String(f.payload(), StandardCharsets.ISO_8859_1));
+                        }
+                        if (d != null) {
+                            digests.add(d);
+                            logical[0] += f.size();
+                        }
+                    }
+                });
         return ObjectList.of(digests, logical[0]);
     }
 }

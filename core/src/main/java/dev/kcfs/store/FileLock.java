@@ -37,7 +37,9 @@ final class FileLock implements AutoCloseable {
     private static FileLock acquire(Path file, int op, boolean wait) throws StoreException {
         int fd;
         try {
-            fd = LibC.INSTANCE.open(file.toString(), LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC, 0644);
+            fd =
+                    LibC.INSTANCE.open(
+                            file.toString(), LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC, 0644);
         } catch (LastErrorException e) {
             throw new StoreException(Errno.describe("cannot open lock file " + file, e));
         }

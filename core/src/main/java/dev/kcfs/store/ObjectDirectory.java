@@ -47,24 +47,30 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class ObjectDirectory {
     /** Up to this many new objects a commit fsyncs each file; above it one syncfs is cheaper. */
     static final int DEFAULT_FSYNC_EACH_LIMIT = 16;
+
     private static final int STREAM_BUFFER = 256 * 1024;
 
     private final Path root;
     private final Scratch scratch;
     private final KernelVerity verity;
     private final int fsyncEachLimit;
+
     /** Threads fsyncing concurrently in a commit below the limit (journal commits get shared). */
     private final int syncThreads;
+
     /** Prefix directories this instance has seen (and made durable) already. */
     private final Set<String> knownPrefixes = ConcurrentHashMap.newKeySet();
+
     /** Where committed objects are recorded by sha256, or null (a plain digest store for other tools). */
     private volatile Sha256Index index;
+
     // Capabilities detected on first use; per instance (one filesystem), not static.
     private volatile boolean verityUnsupported;
     private volatile boolean reflinkUnsupported;
     private volatile boolean copyRangeUnsupported;
 
-    private ObjectDirectory(Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit, int syncThreads) {
+    private ObjectDirectory(
+            Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit, int syncThreads) {
         this.root = root;
         this.scratch = scratch;
         this.verity = verity;
@@ -81,18 +87,22 @@ public final class ObjectDirectory {
         return open(dir, tmpDir, new KernelVerity(), DEFAULT_FSYNC_EACH_LIMIT);
     }
 
-    static ObjectDirectory open(Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit) throws StoreException {
+    static ObjectDirectory open(Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit)
+            throws StoreException {
         return open(dir, tmpDir, verity, fsyncEachLimit, 1);
     }
 
-    static ObjectDirectory open(Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit, int syncThreads) throws StoreException {
+    static ObjectDirectory open(
+            Path dir, Path tmpDir, KernelVerity verity, int fsyncEachLimit, int syncThreads)
+            throws StoreException {
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir);
                 Durability.fsync(dir.toAbsolutePath().getParent());
             }
         } catch (IOException e) {
-            throw new StoreException("cannot create object directory " + dir + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot create object directory " + dir + ": " + e.getMessage(), e);
         }
         Scratch scratch = Scratch.open(tmpDir);
         Object devObjects;
@@ -101,11 +111,16 @@ public final class ObjectDirectory {
             devObjects = Files.getAttribute(dir, "unix:dev");
             devTmp = Files.getAttribute(tmpDir, "unix:dev");
         } catch (IOException e) {
-            throw new StoreException("cannot stat " + dir + " or " + tmpDir + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot stat " + dir + " or " + tmpDir + ": " + e.getMessage(), e);
         }
         if (!devObjects.equals(devTmp)) {
-            throw new StoreException("object directory " + dir + " and temporary directory " + tmpDir
-                    + " are on different filesystems; objects are moved into place by rename, so put both on the same filesystem");
+            throw new StoreException(
+                    "object directory "
+                            + dir
+                            + " and temporary directory "
+                            + tmpDir
+                            + " are on different filesystems; objects are moved into place by rename, so put both on the same filesystem");
         }
         return new ObjectDirectory(dir, scratch, verity, fsyncEachLimit, syncThreads);
     }
@@ -160,8 +175,7 @@ public final class ObjectDirectory {
     }
 
     /** What a commit did. */
-    public record Committed(int added, int alreadyPresent) {
-    }
+    public record Committed(int added, int alreadyPresent) {}
 
     /**
      * A set of objects made durable and visible together by {@link #commit()}. Adding is thread-safe;
@@ -170,12 +184,16 @@ public final class ObjectDirectory {
     public final class Batch implements AutoCloseable {
         private final Scratch.Session session;
         private final Map<Digest, Path> pending = new ConcurrentHashMap<>();
+
         /** The sha256 of every object added or found present, for the index (only with one). */
         private final Map<Digest, byte[]> sha256 = new ConcurrentHashMap<>();
+
         private final AtomicLong names = new AtomicLong();
         private final AtomicInteger skipped = new AtomicInteger();
+
         /** Adds hold the read side so commit (write side) sees no half-added object. */
         private final ReentrantReadWriteLock phase = new ReentrantReadWriteLock();
+
         private boolean finished;
 
         private Batch(Scratch.Session session) {
@@ -193,7 +211,8 @@ public final class ObjectDirectory {
             try {
                 checkOpen();
                 if (contains(knownDigest) || pending.containsKey(knownDigest)) {
-                    // its index entry was made when it was added (fsck makes those older kcfs did not)
+                    // its index entry was made when it was added (fsck makes those older kcfs did
+                    // not)
                     skipped.incrementAndGet();
                     return false;
                 }
@@ -231,7 +250,8 @@ public final class ObjectDirectory {
                     digest = writeHashing(body, temp, sha);
                 } catch (IOException e) {
                     deleteQuietly(temp);
-                    throw new StoreException("cannot write object to " + temp + ": " + e.getMessage(), e);
+                    throw new StoreException(
+                            "cannot write object to " + temp + ": " + e.getMessage(), e);
                 }
                 if (sha != null) {
                     sha256.putIfAbsent(digest, sha.digest());
@@ -342,7 +362,8 @@ public final class ObjectDirectory {
 
         private void checkOpen() {
             if (finished) {
-                throw new IllegalStateException("batch already committed or closed; start a new batch");
+                throw new IllegalStateException(
+                        "batch already committed or closed; start a new batch");
             }
         }
 
@@ -358,20 +379,26 @@ public final class ObjectDirectory {
             }
             return;
         }
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(syncThreads, items.size()));
+        java.util.concurrent.ExecutorService pool =
+                java.util.concurrent.Executors.newFixedThreadPool(
+                        Math.min(syncThreads, items.size()));
         try {
             List<java.util.concurrent.Future<Object>> done = new ArrayList<>();
             for (Map.Entry<Digest, Path> item : items) {
-                done.add(pool.submit(() -> {
-                    Durability.fsync(item.getValue());
-                    return null;
-                }));
+                done.add(
+                        pool.submit(
+                                () -> {
+                                    Durability.fsync(item.getValue());
+                                    return null;
+                                }));
             }
             for (java.util.concurrent.Future<Object> f : done) {
                 f.get();
             }
         } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof StoreException se ? se : new StoreException("fsync failed: " + e.getCause(), e.getCause());
+            throw e.getCause() instanceof StoreException se
+                    ? se
+                    : new StoreException("fsync failed: " + e.getCause(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreException("interrupted while making objects durable");
@@ -386,15 +413,22 @@ public final class ObjectDirectory {
         try {
             in = c.open(source.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0);
         } catch (LastErrorException e) {
-            throw new StoreException(Errno.describe("cannot open " + source + " to copy it into the object store", e));
+            throw new StoreException(
+                    Errno.describe(
+                            "cannot open " + source + " to copy it into the object store", e));
         }
         boolean copied = false;
         try {
             int out;
             try {
-                out = c.open(temp.toString(), LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, 0644);
+                out =
+                        c.open(
+                                temp.toString(),
+                                LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC,
+                                0644);
             } catch (LastErrorException e) {
-                throw new StoreException(Errno.describe("cannot create temporary object " + temp, e));
+                throw new StoreException(
+                        Errno.describe("cannot create temporary object " + temp, e));
             }
             try {
                 copied = reflink(in, out) || copyRange(in, out, source, temp);
@@ -442,13 +476,18 @@ public final class ObjectDirectory {
                     copyRangeUnsupported = true; // as upstream: never again in this run
                     return false;
                 }
-                if (total == 0 && (errno == Errno.EOPNOTSUPP || errno == Errno.EPERM || errno == Errno.EINVAL || errno == Errno.EBADF)) {
+                if (total == 0
+                        && (errno == Errno.EOPNOTSUPP
+                                || errno == Errno.EPERM
+                                || errno == Errno.EINVAL
+                                || errno == Errno.EBADF)) {
                     return false; // this file only (e.g. a special filesystem source)
                 }
                 if (errno == Errno.EINTR) {
                     continue;
                 }
-                throw new StoreException(Errno.describe("cannot copy " + source + " to " + temp, e));
+                throw new StoreException(
+                        Errno.describe("cannot copy " + source + " to " + temp, e));
             }
             if (n == 0) {
                 return true;
@@ -459,7 +498,11 @@ public final class ObjectDirectory {
 
     private static void copyPlain(Path source, Path temp) throws StoreException {
         try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                FileChannel out =
+                        FileChannel.open(
+                                temp,
+                                StandardOpenOption.WRITE,
+                                StandardOpenOption.TRUNCATE_EXISTING)) {
             long size = in.size();
             long pos = 0;
             while (pos < size) {
@@ -470,7 +513,8 @@ public final class ObjectDirectory {
                 pos += n;
             }
         } catch (IOException e) {
-            throw new StoreException("cannot copy " + source + " to " + temp + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot copy " + source + " to " + temp + ": " + e.getMessage(), e);
         }
     }
 
@@ -496,10 +540,12 @@ public final class ObjectDirectory {
         return sha.digest();
     }
 
-    private static Digest writeHashing(InputStream body, Path temp, MessageDigest sha) throws IOException {
+    private static Digest writeHashing(InputStream body, Path temp, MessageDigest sha)
+            throws IOException {
         FsVerityHasher hasher = new FsVerityHasher();
         byte[] buf = new byte[STREAM_BUFFER];
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel out =
+                FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             int n;
             while ((n = body.readNBytes(buf, 0, buf.length)) > 0) {
                 hasher.update(buf, 0, n);

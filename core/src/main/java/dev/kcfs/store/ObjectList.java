@@ -39,15 +39,22 @@ public record ObjectList(List<Digest> digests, long logicalBytes) {
 
     static ObjectList decode(byte[] data, String what) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(data);
-        if (data.length < MAGIC.length + 12 || !ByteBuffer.wrap(data, 0, MAGIC.length).equals(ByteBuffer.wrap(MAGIC))) {
-            throw new StoreException(what + " is not a kcfs object list (bad magic); run fsck to rebuild it");
+        if (data.length < MAGIC.length + 12
+                || !ByteBuffer.wrap(data, 0, MAGIC.length).equals(ByteBuffer.wrap(MAGIC))) {
+            throw new StoreException(
+                    what + " is not a kcfs object list (bad magic); run fsck to rebuild it");
         }
         b.position(MAGIC.length);
         long logical = b.getLong();
         int count = b.getInt();
         if (count < 0 || b.remaining() != (long) count * Digest.LENGTH) {
-            throw new StoreException(what + " is truncated or corrupt (" + count + " digests announced, "
-                    + b.remaining() + " bytes follow); run fsck to rebuild it");
+            throw new StoreException(
+                    what
+                            + " is truncated or corrupt ("
+                            + count
+                            + " digests announced, "
+                            + b.remaining()
+                            + " bytes follow); run fsck to rebuild it");
         }
         List<Digest> ds = new ArrayList<>(count);
         byte[] d = new byte[Digest.LENGTH];

@@ -14,15 +14,15 @@ import java.util.Properties;
  * concurrent writer leaves the old record or a new one, never a torn or empty file.
  */
 public final class RecordFile {
-    private RecordFile() {
-    }
+    private RecordFile() {}
 
     /** Replaces {@code target} with {@code content}. */
     public static void replace(Path target, byte[] content) throws StoreException {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = null;
         try {
-            // hidden and unique: readers that list the directory skip it, two writers never share it
+            // hidden and unique: readers that list the directory skip it, two writers never share
+            // it
             temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".new");
             try (OutputStream out = Files.newOutputStream(temp)) {
                 out.write(content);
@@ -45,7 +45,8 @@ public final class RecordFile {
     }
 
     /** Replaces {@code target} with {@code properties} in the {@link Properties} text format. */
-    public static void replace(Path target, Properties properties, String comment) throws StoreException {
+    public static void replace(Path target, Properties properties, String comment)
+            throws StoreException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try {
             properties.store(bytes, comment);

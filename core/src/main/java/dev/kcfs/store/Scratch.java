@@ -28,7 +28,8 @@ final class Scratch {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new StoreException("cannot create temporary directory " + dir + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot create temporary directory " + dir + ": " + e.getMessage(), e);
         }
         Scratch s = new Scratch(dir);
         s.cleanIfIdle();
@@ -46,7 +47,8 @@ final class Scratch {
             return new Session(Files.createTempDirectory(dir, prefix), lock);
         } catch (IOException e) {
             lock.close();
-            throw new StoreException("cannot create a working directory in " + dir + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot create a working directory in " + dir + ": " + e.getMessage(), e);
         }
     }
 
@@ -68,7 +70,8 @@ final class Scratch {
                     }
                 }
             } catch (IOException e) {
-                throw new StoreException("cannot clean temporary directory " + dir + ": " + e.getMessage(), e);
+                throw new StoreException(
+                        "cannot clean temporary directory " + dir + ": " + e.getMessage(), e);
             }
             return removed;
         }
@@ -82,7 +85,13 @@ final class Scratch {
      * a directory being deleted.
      */
     boolean removeIfIdle() throws StoreException {
-        Path gone = dir.resolveSibling(dir.getFileName() + ".gone-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        Path gone =
+                dir.resolveSibling(
+                        dir.getFileName()
+                                + ".gone-"
+                                + ProcessHandle.current().pid()
+                                + "-"
+                                + System.nanoTime());
         try (FileLock lock = FileLock.tryExclusive(dir.resolve(USERS_LOCK))) {
             if (lock == null) {
                 return false;
@@ -91,12 +100,14 @@ final class Scratch {
         } catch (NoSuchFileException e) {
             return true;
         } catch (IOException e) {
-            throw new StoreException("cannot remove temporary directory " + dir + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot remove temporary directory " + dir + ": " + e.getMessage(), e);
         }
         try {
             deleteTree(gone);
         } catch (IOException e) {
-            throw new StoreException("cannot remove temporary directory " + gone + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot remove temporary directory " + gone + ": " + e.getMessage(), e);
         }
         return true;
     }
@@ -105,27 +116,32 @@ final class Scratch {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
+        Files.walkFileTree(
+                root,
+                new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                            throws IOException {
+                        Files.deleteIfExists(file);
+                        return FileVisitResult.CONTINUE;
+                    }
 
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-                if (exc instanceof NoSuchFileException) {
-                    return FileVisitResult.CONTINUE;
-                }
-                throw exc;
-            }
+                    @Override
+                    public FileVisitResult visitFileFailed(Path file, IOException exc)
+                            throws IOException {
+                        if (exc instanceof NoSuchFileException) {
+                            return FileVisitResult.CONTINUE;
+                        }
+                        throw exc;
+                    }
 
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                Files.deleteIfExists(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path d, IOException exc)
+                            throws IOException {
+                        Files.deleteIfExists(d);
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
     }
 
     static final class Session implements AutoCloseable {
@@ -152,7 +168,12 @@ final class Scratch {
             try {
                 deleteTree(dir);
             } catch (IOException e) {
-                throw new StoreException("cannot remove temporary directory " + dir + " (it will be removed when the store is idle): " + e.getMessage(), e);
+                throw new StoreException(
+                        "cannot remove temporary directory "
+                                + dir
+                                + " (it will be removed when the store is idle): "
+                                + e.getMessage(),
+                        e);
             } finally {
                 lock.close();
             }

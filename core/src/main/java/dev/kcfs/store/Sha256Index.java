@@ -99,7 +99,9 @@ public final class Sha256Index {
                         } catch (IOException | UnsupportedOperationException notALink) {
                             // removed below
                         }
-                        if (d == null || e.getFileName().toString().length() != 62 || !keep.test(d)) {
+                        if (d == null
+                                || e.getFileName().toString().length() != 62
+                                || !keep.test(d)) {
                             Files.deleteIfExists(e);
                             removed++;
                         }
@@ -109,7 +111,8 @@ public final class Sha256Index {
         } catch (NoSuchFileException e) {
             return removed;
         } catch (IOException e) {
-            throw new StoreException("cannot clean the sha256 index " + root + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot clean the sha256 index " + root + ": " + e.getMessage(), e);
         }
         return removed;
     }

@@ -64,9 +64,12 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Store {
     /** The version of the store's own layout and metadata (not a composefs image format version). */
     public static final int STORE_FORMAT = 1;
+
     public static final String DIGEST_ALGORITHM = "fs-verity-sha256-4096";
+
     /** The file that makes a directory a store. */
     public static final String META = "kcfs-store.properties";
+
     private static final String IMAGE_SUFFIX = ".cfs";
     private static final String LIST_SUFFIX = ".objects";
 
@@ -125,13 +128,19 @@ public final class Store {
         return open(root, new ErofsImageObjects(), false);
     }
 
-    private static Store open(Path root, ImageObjects reader, boolean create) throws StoreException {
+    private static Store open(Path root, ImageObjects reader, boolean create)
+            throws StoreException {
         root = root.toAbsolutePath();
         Path meta = root.resolve(META);
         try {
             if (!create && !Files.isRegularFile(meta)) {
-                throw new StoreException("no kcfs store at " + root + (Files.isDirectory(root)
-                        ? " (the directory has no " + META + ")" : "") + "; pull or add an image to create one");
+                throw new StoreException(
+                        "no kcfs store at "
+                                + root
+                                + (Files.isDirectory(root)
+                                        ? " (the directory has no " + META + ")"
+                                        : "")
+                                + "; pull or add an image to create one");
             }
             Files.createDirectories(root);
             if (!Files.exists(meta)) {
@@ -139,7 +148,8 @@ public final class Store {
             }
             checkMeta(meta);
             removeInitLeftovers(root);
-            for (String d : List.of("images", "refs", "mounts", "leases", "quarantine", "index/sha256")) {
+            for (String d :
+                    List.of("images", "refs", "mounts", "leases", "quarantine", "index/sha256")) {
                 Files.createDirectories(root.resolve(d));
             }
         } catch (StoreException e) {
@@ -147,7 +157,8 @@ public final class Store {
         } catch (IOException e) {
             throw new StoreException("cannot open store " + root + ": " + e.getMessage(), e);
         }
-        ObjectDirectory objects = ObjectDirectory.open(root.resolve("objects"), root.resolve("tmp"));
+        ObjectDirectory objects =
+                ObjectDirectory.open(root.resolve("objects"), root.resolve("tmp"));
         objects.useIndex(new Sha256Index(root.resolve("index/sha256")));
         restrictModes(root);
         return new Store(root, objects, Scratch.open(root.resolve("tmp")), reader);
@@ -158,19 +169,36 @@ public final class Store {
      * programs and device nodes are in there, and the shared mounts under {@code mounts/} show
      * them (nosuid, but readable). Pods see images through their own binds, never through the store.
      */
-    static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwx------");
+    static final Set<PosixFilePermission> DIRECTORY_MODE =
+            PosixFilePermissions.fromString("rwx------");
 
     private static void restrictModes(Path root) throws StoreException {
-        for (String d : List.of("", "objects", "images", "refs", "mounts", "leases", "quarantine", "tmp", "index")) {
+        for (String d :
+                List.of(
+                        "",
+                        "objects",
+                        "images",
+                        "refs",
+                        "mounts",
+                        "leases",
+                        "quarantine",
+                        "tmp",
+                        "index")) {
             Path dir = root.resolve(d);
             try {
                 if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
-                        && !Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS).equals(DIRECTORY_MODE)) {
+                        && !Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)
+                                .equals(DIRECTORY_MODE)) {
                     Files.setPosixFilePermissions(dir, DIRECTORY_MODE);
                 }
             } catch (IOException e) {
-                throw new StoreException("cannot make " + dir + " private to its owner (mode 0700): " + e.getMessage()
-                        + "; open the store as its owner (root)", e);
+                throw new StoreException(
+                        "cannot make "
+                                + dir
+                                + " private to its owner (mode 0700): "
+                                + e.getMessage()
+                                + "; open the store as its owner (root)",
+                        e);
             }
         }
     }
@@ -190,11 +218,17 @@ public final class Store {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
             for (Path p : s) {
                 String name = p.getFileName().toString();
-                boolean fresh = name.equals("lost+found") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
-                // a concurrent initialiser's files: its temporary metadata, or (once it has won) the store's own
+                boolean fresh =
+                        name.equals("lost+found")
+                                && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+                // a concurrent initialiser's files: its temporary metadata, or (once it has won)
+                // the store's own
                 if (!fresh && !isInitLeftover(name) && !Files.exists(meta)) {
-                    throw new StoreException(root + " is not empty and has no " + META
-                            + "; it is not a kcfs store. Use an empty directory or an existing store.");
+                    throw new StoreException(
+                            root
+                                    + " is not empty and has no "
+                                    + META
+                                    + "; it is not a kcfs store. Use an empty directory or an existing store.");
                 }
             }
         }
@@ -223,7 +257,8 @@ public final class Store {
 
     /** Temporary metadata of initialisers that crashed (once the store exists, no initialiser needs its own any more). */
     private static void removeInitLeftovers(Path root) throws IOException {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, e -> isInitLeftover(e.getFileName().toString()))) {
+        try (DirectoryStream<Path> s =
+                Files.newDirectoryStream(root, e -> isInitLeftover(e.getFileName().toString()))) {
             for (Path p : s) {
                 Files.deleteIfExists(p);
             }
@@ -239,19 +274,30 @@ public final class Store {
         try {
             format = Integer.parseInt(p.getProperty("format", ""));
         } catch (NumberFormatException e) {
-            throw new StoreException(meta + ": no valid 'format' entry; the store metadata is damaged");
+            throw new StoreException(
+                    meta + ": no valid 'format' entry; the store metadata is damaged");
         }
         if (format > STORE_FORMAT) {
-            throw new StoreException(meta + ": store format " + format + " is newer than this kcfs supports ("
-                    + STORE_FORMAT + "); use a newer kcfs");
+            throw new StoreException(
+                    meta
+                            + ": store format "
+                            + format
+                            + " is newer than this kcfs supports ("
+                            + STORE_FORMAT
+                            + "); use a newer kcfs");
         }
         if (format < 1) {
             throw new StoreException(meta + ": unknown store format " + format);
         }
         String digest = p.getProperty("digest");
         if (!DIGEST_ALGORITHM.equals(digest)) {
-            throw new StoreException(meta + ": the store names objects by '" + digest + "', this kcfs only by '"
-                    + DIGEST_ALGORITHM + "'");
+            throw new StoreException(
+                    meta
+                            + ": the store names objects by '"
+                            + digest
+                            + "', this kcfs only by '"
+                            + DIGEST_ALGORITHM
+                            + "'");
         }
     }
 
@@ -275,17 +321,27 @@ public final class Store {
      * ref) so nothing added in between is collected. {@code purpose} shows up in GC reports.
      */
     public Lease lease(String purpose) throws StoreException {
-        // pass the gate first: a waiting GC holds it, so a stream of overlapping leases cannot starve GC
+        // pass the gate first: a waiting GC holds it, so a stream of overlapping leases cannot
+        // starve GC
         FileLock lock;
         try (FileLock gate = FileLock.shared(gcGate)) {
             lock = FileLock.shared(gcLock);
         }
-        // the lock is what holds GC off; the file only tells GC reports who holds it. So a lease whose
+        // the lock is what holds GC off; the file only tells GC reports who holds it. So a lease
+        // whose
         // file cannot be written (a full disk) still holds, and leaves no empty file behind.
         Path file = null;
         try {
             file = Files.createTempFile(leases, "lease-", "");
-            Files.writeString(file, "pid " + ProcessHandle.current().pid() + " since " + Instant.now() + ": " + purpose + "\n");
+            Files.writeString(
+                    file,
+                    "pid "
+                            + ProcessHandle.current().pid()
+                            + " since "
+                            + Instant.now()
+                            + ": "
+                            + purpose
+                            + "\n");
         } catch (IOException e) {
             if (file != null) {
                 try {
@@ -355,7 +411,8 @@ public final class Store {
      * Objects are not required to be present yet (fsck lists images with missing objects).
      */
     public Digest addImage(InputStream image, ObjectList objectList) throws StoreException {
-        try (FileLock lock = FileLock.shared(gcLock); Scratch.Session session = scratch.session("image-")) {
+        try (FileLock lock = FileLock.shared(gcLock);
+                Scratch.Session session = scratch.session("image-")) {
             Path temp = session.dir().resolve("image");
             FsVerityHasher hasher = new FsVerityHasher();
             try (OutputStream out = Files.newOutputStream(temp)) {
@@ -366,14 +423,16 @@ public final class Store {
                     out.write(buf, 0, n);
                 }
             } catch (IOException e) {
-                throw new StoreException("cannot write image to " + temp + ": " + e.getMessage(), e);
+                throw new StoreException(
+                        "cannot write image to " + temp + ": " + e.getMessage(), e);
             }
             Digest digest = hasher.digest();
             Path list = session.dir().resolve("list");
             try {
                 Files.write(list, objectList.encode());
             } catch (IOException e) {
-                throw new StoreException("cannot write object list to " + list + ": " + e.getMessage(), e);
+                throw new StoreException(
+                        "cannot write object list to " + list + ": " + e.getMessage(), e);
             }
             Durability.fsync(temp);
             Durability.fsync(list);
@@ -389,7 +448,8 @@ public final class Store {
         try {
             verity.enable(file);
         } catch (VerityException e) {
-            // an image without kernel verity is still correct: pinned digests are then checked in user space
+            // an image without kernel verity is still correct: pinned digests are then checked in
+            // user space
         }
     }
 
@@ -411,7 +471,12 @@ public final class Store {
         try {
             return Optional.ofNullable(reader.read(imagePath(image)));
         } catch (IOException e) {
-            throw new StoreException("cannot read the object list of image " + imagePath(image) + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot read the object list of image "
+                            + imagePath(image)
+                            + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -447,13 +512,20 @@ public final class Store {
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
             if (c < 0x20 || c == 0x7f) {
-                return "ref name '" + name.replaceAll("\\p{Cntrl}", "?") + "' contains a control character";
+                return "ref name '"
+                        + name.replaceAll("\\p{Cntrl}", "?")
+                        + "' contains a control character";
             }
         }
         int length = encodeRefName(name).length();
         if (length > MAX_REF_FILE_NAME) {
-            return "ref name of " + name.length() + " characters is too long (" + length + " bytes as a file name, at most "
-                    + MAX_REF_FILE_NAME + "; characters outside A-Z a-z 0-9 . _ - take 3 bytes each)";
+            return "ref name of "
+                    + name.length()
+                    + " characters is too long ("
+                    + length
+                    + " bytes as a file name, at most "
+                    + MAX_REF_FILE_NAME
+                    + "; characters outside A-Z a-z 0-9 . _ - take 3 bytes each)";
         }
         return null;
     }
@@ -465,9 +537,17 @@ public final class Store {
             throw new StoreException("cannot set ref: " + problem);
         }
         Path file = refs.resolve(encodeRefName(name));
-        try (FileLock lock = FileLock.shared(gcLock); Scratch.Session session = scratch.session("ref-")) {
+        try (FileLock lock = FileLock.shared(gcLock);
+                Scratch.Session session = scratch.session("ref-")) {
             if (!hasImage(image)) {
-                throw new StoreException("cannot point ref '" + name + "' at image " + image.hex() + ": it is not in the store " + root + "; add the image first");
+                throw new StoreException(
+                        "cannot point ref '"
+                                + name
+                                + "' at image "
+                                + image.hex()
+                                + ": it is not in the store "
+                                + root
+                                + "; add the image first");
             }
             Path temp = session.dir().resolve("ref");
             Files.writeString(temp, image.hex() + "\n", StandardCharsets.US_ASCII);
@@ -517,17 +597,27 @@ public final class Store {
         if (r.isPresent()) {
             return r.get();
         }
-        throw new StoreException("'" + nameOrDigest + "' is neither a ref nor the digest of an image in store " + root
-                + "; see `kcfs store refs`");
+        throw new StoreException(
+                "'"
+                        + nameOrDigest
+                        + "' is neither a ref nor the digest of an image in store "
+                        + root
+                        + "; see `kcfs store refs`");
     }
 
     private Optional<Digest> readRef(Path file) throws StoreException {
         try {
-            return Optional.of(Digest.parse(Files.readString(file, StandardCharsets.US_ASCII).trim()));
+            return Optional.of(
+                    Digest.parse(Files.readString(file, StandardCharsets.US_ASCII).trim()));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IllegalArgumentException e) {
-            throw new StoreException("ref file " + file + " is damaged (" + e.getMessage() + "); set the ref again or remove it");
+            throw new StoreException(
+                    "ref file "
+                            + file
+                            + " is damaged ("
+                            + e.getMessage()
+                            + "); set the ref again or remove it");
         } catch (IOException e) {
             throw new StoreException("cannot read ref " + file + ": " + e.getMessage(), e);
         }
@@ -542,12 +632,19 @@ public final class Store {
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < bytes.length; i++) {
             int c = bytes[i] & 0xff;
-            boolean plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'
-                    || (c == '.' && i > 0);
+            boolean plain =
+                    (c >= 'a' && c <= 'z')
+                            || (c >= 'A' && c <= 'Z')
+                            || (c >= '0' && c <= '9')
+                            || c == '_'
+                            || c == '-'
+                            || (c == '.' && i > 0);
             if (plain) {
                 out.append((char) c);
             } else {
-                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16))).append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
+                out.append('%')
+                        .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
             }
         }
         return out.toString();
@@ -586,17 +683,26 @@ public final class Store {
     public Path recordMount(Digest image) throws StoreException {
         try (FileLock lock = FileLock.shared(gcLock)) {
             if (!hasImage(image)) {
-                throw new StoreException("image " + image.hex() + " is not in store " + root + "; cannot mount it");
+                throw new StoreException(
+                        "image " + image.hex() + " is not in store " + root + "; cannot mount it");
             }
             Path p = mountPoint(image);
             Files.createDirectories(p);
-            Files.deleteIfExists(mountNote(image)); // a new record starts without the note of an old one
+            Files.deleteIfExists(
+                    mountNote(image)); // a new record starts without the note of an old one
             Durability.fsync(mounts);
             return p;
         } catch (StoreException e) {
             throw e;
         } catch (IOException e) {
-            throw new StoreException("cannot create mount point for " + image.hex() + " in " + mounts + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot create mount point for "
+                            + image.hex()
+                            + " in "
+                            + mounts
+                            + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -607,9 +713,13 @@ public final class Store {
             Files.deleteIfExists(p);
             Files.deleteIfExists(mountNote(image));
         } catch (DirectoryNotEmptyException e) {
-            throw new StoreException(p + " is not empty: the image is probably still mounted there; unmount it first", e);
+            throw new StoreException(
+                    p
+                            + " is not empty: the image is probably still mounted there; unmount it first",
+                    e);
         } catch (IOException e) {
-            throw new StoreException("cannot remove mount record " + p + " (still mounted?): " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot remove mount record " + p + " (still mounted?): " + e.getMessage(), e);
         }
     }
 
@@ -681,9 +791,15 @@ public final class Store {
     // ---------------------------------------------------------------- gc
 
     /** What a GC did (or, for a dry run, would do). */
-    public record GcReport(boolean ran, boolean dryRun, int imagesRemoved, int objectsRemoved, long bytesFreed,
-                           int imagesKept, int objectsKept, List<String> warnings) {
-    }
+    public record GcReport(
+            boolean ran,
+            boolean dryRun,
+            int imagesRemoved,
+            int objectsRemoved,
+            long bytesFreed,
+            int imagesKept,
+            int objectsKept,
+            List<String> warnings) {}
 
     /**
      * Removes images not reachable from a ref or a mount record, then objects no kept image refers
@@ -699,10 +815,19 @@ public final class Store {
      * the caller releases them first, or, for a dry run, would (stale records, unused shared
      * mounts), so a dry run reports what the real run removes.
      */
-    public GcReport gc(boolean dryRun, Duration wait, Set<Digest> releasedMounts) throws StoreException {
+    public GcReport gc(boolean dryRun, Duration wait, Set<Digest> releasedMounts)
+            throws StoreException {
         FileLock lock = acquireExclusive(wait);
         if (lock == null) {
-            return new GcReport(false, dryRun, 0, 0, 0, 0, 0, List.of("leases are held, GC did not run: " + describeLeases()));
+            return new GcReport(
+                    false,
+                    dryRun,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    List.of("leases are held, GC did not run: " + describeLeases()));
         }
         try (lock) {
             List<String> warnings = new ArrayList<>();
@@ -719,7 +844,10 @@ public final class Store {
             SortedMap<Digest, Path> all = images();
             for (Digest r : roots) {
                 if (!all.containsKey(r)) {
-                    warnings.add("image " + r.hex() + " is referenced by a ref or mount but missing from the store");
+                    warnings.add(
+                            "image "
+                                    + r.hex()
+                                    + " is referenced by a ref or mount but missing from the store");
                 }
             }
             int imagesRemoved = 0;
@@ -737,8 +865,12 @@ public final class Store {
             // object lists without image (a crash between writing the list and the image)
             for (Path p : list(images)) {
                 String n = p.getFileName().toString();
-                if (n.endsWith(LIST_SUFFIX) && !dryRun
-                        && !Files.exists(images.resolve(n.substring(0, n.length() - LIST_SUFFIX.length()) + IMAGE_SUFFIX))) {
+                if (n.endsWith(LIST_SUFFIX)
+                        && !dryRun
+                        && !Files.exists(
+                                images.resolve(
+                                        n.substring(0, n.length() - LIST_SUFFIX.length())
+                                                + IMAGE_SUFFIX))) {
                     deleteQuietly(p);
                 }
             }
@@ -759,7 +891,10 @@ public final class Store {
                 }
                 if (l.isEmpty()) {
                     complete = false;
-                    warnings.add("image " + d.hex() + " has no object list and the image reader could not provide one; objects were not collected (run fsck)");
+                    warnings.add(
+                            "image "
+                                    + d.hex()
+                                    + " has no object list and the image reader could not provide one; objects were not collected (run fsck)");
                 } else {
                     reachable.addAll(l.get().digests());
                 }
@@ -789,7 +924,15 @@ public final class Store {
                 objects.index().sweep(objects::contains);
                 scratch.cleanIfIdle();
             }
-            return new GcReport(true, dryRun, imagesRemoved, objectsRemoved, freed, imagesKept, objectsKept, List.copyOf(warnings));
+            return new GcReport(
+                    true,
+                    dryRun,
+                    imagesRemoved,
+                    objectsRemoved,
+                    freed,
+                    imagesKept,
+                    objectsKept,
+                    List.copyOf(warnings));
         }
     }
 
@@ -842,8 +985,12 @@ public final class Store {
     // ---------------------------------------------------------------- fsck
 
     /** What fsck found; {@code quarantined} files were moved to {@code quarantine/} (unless a dry run). */
-    public record FsckReport(int objectsChecked, int imagesChecked, List<Path> quarantined,
-                             SortedMap<Digest, List<Digest>> missingObjects, List<String> problems) {
+    public record FsckReport(
+            int objectsChecked,
+            int imagesChecked,
+            List<Path> quarantined,
+            SortedMap<Digest, List<Digest>> missingObjects,
+            List<String> problems) {
         public boolean clean() {
             return quarantined.isEmpty() && missingObjects.isEmpty() && problems.isEmpty();
         }
@@ -860,7 +1007,8 @@ public final class Store {
             List<Path> quarantined = Collections.synchronizedList(new ArrayList<>());
             List<Path> files = new ArrayList<>();
             for (Path prefix : list(objects.root())) {
-                if (!Files.isDirectory(prefix, LinkOption.NOFOLLOW_LINKS) || parsePrefix(prefix.getFileName().toString()) < 0) {
+                if (!Files.isDirectory(prefix, LinkOption.NOFOLLOW_LINKS)
+                        || parsePrefix(prefix.getFileName().toString()) < 0) {
                     problems.add("stray entry in objects/: " + prefix);
                     continue;
                 }
@@ -874,35 +1022,55 @@ public final class Store {
                 ConcurrentLinkedQueue<Path> queue = new ConcurrentLinkedQueue<>(files);
                 AtomicReference<StoreException> failure = new AtomicReference<>();
                 for (int t = 0; t < Math.max(1, threads); t++) {
-                    work.add(pool.submit(() -> {
-                        FsVerityHasher hasher = new FsVerityHasher();
-                        ByteBuffer buf = ByteBuffer.allocate(1 << 18);
-                        Path f;
-                        while ((f = queue.poll()) != null) {
-                            Digest named = Digest.fromObjectPath(f.getParent().getFileName() + "/" + f.getFileName());
-                            try {
-                                if (named == null || !Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
-                                    problems.add("not an object: " + f);
-                                    quarantine(f, dryRun, quarantined);
-                                    continue;
-                                }
-                                java.security.MessageDigest sha = ObjectDirectory.newSha256();
-                                Digest actual = digestBoth(f, hasher, sha, buf);
-                                checked.incrementAndGet();
-                                if (!actual.equals(named)) {
-                                    problems.add("object " + f + " has content " + actual.hex() + " (tampered or corrupt)");
-                                    quarantine(f, dryRun, quarantined);
-                                } else {
-                                    good.put(named, sha.digest());
-                                }
-                            } catch (StoreException e) {
-                                failure.compareAndSet(null, e);
-                            } catch (IOException e) {
-                                readFailed(f, e, dryRun, problems, quarantined, failure);
-                            }
-                        }
-                        return null;
-                    }));
+                    work.add(
+                            pool.submit(
+                                    () -> {
+                                        FsVerityHasher hasher = new FsVerityHasher();
+                                        ByteBuffer buf = ByteBuffer.allocate(1 << 18);
+                                        Path f;
+                                        while ((f = queue.poll()) != null) {
+                                            Digest named =
+                                                    Digest.fromObjectPath(
+                                                            f.getParent().getFileName()
+                                                                    + "/"
+                                                                    + f.getFileName());
+                                            try {
+                                                if (named == null
+                                                        || !Files.isRegularFile(
+                                                                f, LinkOption.NOFOLLOW_LINKS)) {
+                                                    problems.add("not an object: " + f);
+                                                    quarantine(f, dryRun, quarantined);
+                                                    continue;
+                                                }
+                                                java.security.MessageDigest sha =
+                                                        ObjectDirectory.newSha256();
+                                                Digest actual = digestBoth(f, hasher, sha, buf);
+                                                checked.incrementAndGet();
+                                                if (!actual.equals(named)) {
+                                                    problems.add(
+                                                            "object "
+                                                                    + f
+                                                                    + " has content "
+                                                                    + actual.hex()
+                                                                    + " (tampered or corrupt)");
+                                                    quarantine(f, dryRun, quarantined);
+                                                } else {
+                                                    good.put(named, sha.digest());
+                                                }
+                                            } catch (StoreException e) {
+                                                failure.compareAndSet(null, e);
+                                            } catch (IOException e) {
+                                                readFailed(
+                                                        f,
+                                                        e,
+                                                        dryRun,
+                                                        problems,
+                                                        quarantined,
+                                                        failure);
+                                            }
+                                        }
+                                        return null;
+                                    }));
                 }
                 for (Future<?> w : work) {
                     w.get();
@@ -914,7 +1082,8 @@ public final class Store {
                 Thread.currentThread().interrupt();
                 throw new StoreException("fsck of " + root + " interrupted");
             } catch (java.util.concurrent.ExecutionException e) {
-                throw new StoreException("fsck of " + root + " failed: " + e.getCause(), e.getCause());
+                throw new StoreException(
+                        "fsck of " + root + " failed: " + e.getCause(), e.getCause());
             } finally {
                 pool.shutdownNow();
             }
@@ -934,7 +1103,12 @@ public final class Store {
                     continue;
                 }
                 if (!actual.equals(img.getKey())) {
-                    problems.add("image " + img.getValue() + " has content " + actual.hex() + " (tampered or corrupt)");
+                    problems.add(
+                            "image "
+                                    + img.getValue()
+                                    + " has content "
+                                    + actual.hex()
+                                    + " (tampered or corrupt)");
                     quarantine(img.getValue(), dryRun, quarantined);
                     continue;
                 }
@@ -954,13 +1128,22 @@ public final class Store {
             }
             for (Map.Entry<String, Digest> r : refs().entrySet()) {
                 if (!hasImage(r.getValue())) {
-                    problems.add("ref '" + r.getKey() + "' points at missing image " + r.getValue().hex());
+                    problems.add(
+                            "ref '"
+                                    + r.getKey()
+                                    + "' points at missing image "
+                                    + r.getValue().hex());
                 }
             }
             if (!dryRun) {
                 scratch.cleanIfIdle();
             }
-            return new FsckReport((int) checked.get(), imagesChecked, List.copyOf(quarantined), missing, List.copyOf(problems));
+            return new FsckReport(
+                    (int) checked.get(),
+                    imagesChecked,
+                    List.copyOf(quarantined),
+                    missing,
+                    List.copyOf(problems));
         }
     }
 
@@ -974,18 +1157,22 @@ public final class Store {
         good.forEach((d, sha) -> bySha.put(java.util.HexFormat.of().formatHex(sha), d));
         index.sweep(d -> good.containsKey(d));
         // an entry whose object is good but whose name is not that object's sha256 points wrong
-        index.sweep(d -> {
-            byte[] sha = good.get(d);
-            return sha != null && index.lookup(sha, objects).map(d::equals).orElse(false);
-        });
+        index.sweep(
+                d -> {
+                    byte[] sha = good.get(d);
+                    return sha != null && index.lookup(sha, objects).map(d::equals).orElse(false);
+                });
         good.forEach((d, sha) -> index.put(sha, d));
     }
 
     /** fs-verity digest and sha256 of a file in one read. */
-    private static Digest digestBoth(Path f, FsVerityHasher hasher, java.security.MessageDigest sha, ByteBuffer buf) throws IOException {
+    private static Digest digestBoth(
+            Path f, FsVerityHasher hasher, java.security.MessageDigest sha, ByteBuffer buf)
+            throws IOException {
         hasher.reset();
         buf.clear();
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.READ)) {
+        try (java.nio.channels.FileChannel ch =
+                java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.READ)) {
             while (ch.read(buf) >= 0) {
                 if (!buf.hasRemaining()) {
                     buf.flip();
@@ -1002,7 +1189,8 @@ public final class Store {
     }
 
     /** The saved object list, rebuilt from the image reader when missing or damaged. */
-    private Optional<ObjectList> checkedObjectList(Digest image, boolean dryRun, List<String> problems) throws StoreException {
+    private Optional<ObjectList> checkedObjectList(
+            Digest image, boolean dryRun, List<String> problems) throws StoreException {
         Path list = images.resolve(image.hex() + LIST_SUFFIX);
         try {
             return Optional.of(ObjectList.decode(Files.readAllBytes(list), list.toString()));
@@ -1015,7 +1203,11 @@ public final class Store {
         try {
             rebuilt = reader.read(imagePath(image));
         } catch (IOException e) {
-            problems.add("cannot read image " + imagePath(image) + " to rebuild its object list: " + e.getMessage());
+            problems.add(
+                    "cannot read image "
+                            + imagePath(image)
+                            + " to rebuild its object list: "
+                            + e.getMessage());
             return Optional.empty();
         }
         if (rebuilt == null) {
@@ -1041,8 +1233,13 @@ public final class Store {
      * does not match the Merkle tree, so its bytes on disk were changed: quarantine it like any
      * object with the wrong content (a pod would only get EIO from it).
      */
-    private void readFailed(Path f, IOException e, boolean dryRun, List<String> problems, List<Path> quarantined,
-                            AtomicReference<StoreException> failure) {
+    private void readFailed(
+            Path f,
+            IOException e,
+            boolean dryRun,
+            List<String> problems,
+            List<Path> quarantined,
+            AtomicReference<StoreException> failure) {
         boolean hasVerity;
         try {
             hasVerity = verity.measure(f).status() == KernelVerity.Measurement.Status.MEASURED;
@@ -1053,8 +1250,12 @@ public final class Store {
             problems.add("cannot read object " + f + ": " + e.getMessage());
             return;
         }
-        problems.add("object " + f + " fails the kernel's fs-verity check when read (" + e.getMessage()
-                + "): its bytes on disk were changed (tampered or corrupt)");
+        problems.add(
+                "object "
+                        + f
+                        + " fails the kernel's fs-verity check when read ("
+                        + e.getMessage()
+                        + "): its bytes on disk were changed (tampered or corrupt)");
         try {
             quarantine(f, dryRun, quarantined);
         } catch (StoreException se) {
@@ -1062,7 +1263,8 @@ public final class Store {
         }
     }
 
-    private void quarantine(Path bad, boolean dryRun, List<Path> quarantined) throws StoreException {
+    private void quarantine(Path bad, boolean dryRun, List<Path> quarantined)
+            throws StoreException {
         if (dryRun) {
             quarantined.add(bad);
             return;
@@ -1073,7 +1275,8 @@ public final class Store {
             Files.move(bad, target);
             quarantined.add(target);
         } catch (IOException e) {
-            throw new StoreException("cannot move bad file " + bad + " to " + quarantine + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    "cannot move bad file " + bad + " to " + quarantine + ": " + e.getMessage(), e);
         }
     }
 
@@ -1084,9 +1287,17 @@ public final class Store {
      * filesystem block. {@code logicalBytes}: external file bodies of all stored images, counted
      * once per file per image. {@code dedupRatio} = logical / object bytes.
      */
-    public record Stats(long objects, long objectBytes, long objectDiskBytes, int images, long imageBytes,
-                        long logicalBytes, double dedupRatio, int refs, int mounts, int leases) {
-    }
+    public record Stats(
+            long objects,
+            long objectBytes,
+            long objectDiskBytes,
+            int images,
+            long imageBytes,
+            long logicalBytes,
+            double dedupRatio,
+            int refs,
+            int mounts,
+            int leases) {}
 
     public Stats stats() throws StoreException {
         long count = 0;
@@ -1117,11 +1328,22 @@ public final class Store {
                     logical += l.get().logicalBytes();
                 }
             } catch (StoreException ex) {
-                // an image whose objects cannot be listed adds nothing to the logical size; fsck reports it
+                // an image whose objects cannot be listed adds nothing to the logical size; fsck
+                // reports it
             }
         }
         double ratio = bytes == 0 ? 1.0 : (double) logical / bytes;
-        return new Stats(count, bytes, disk, all.size(), imageBytes, logical, ratio, refs().size(), mountRecords().size(), list(leases).size());
+        return new Stats(
+                count,
+                bytes,
+                disk,
+                all.size(),
+                imageBytes,
+                logical,
+                ratio,
+                refs().size(),
+                mountRecords().size(),
+                list(leases).size());
     }
 
     // ---------------------------------------------------------------- helpers
@@ -1168,7 +1390,12 @@ public final class Store {
         }
         int hi = Character.digit(s.charAt(0), 16);
         int lo = Character.digit(s.charAt(1), 16);
-        return hi < 0 || lo < 0 || Character.isUpperCase(s.charAt(0)) || Character.isUpperCase(s.charAt(1)) ? -1 : hi << 4 | lo;
+        return hi < 0
+                        || lo < 0
+                        || Character.isUpperCase(s.charAt(0))
+                        || Character.isUpperCase(s.charAt(1))
+                ? -1
+                : hi << 4 | lo;
     }
 
     private static Digest parseHex(String s) {

@@ -17,8 +17,10 @@ public record DeviceNode(Stat stat, List<Xattr> xattrs, long rdev) implements In
 
     /** The glibc {@code dev_t} of a major/minor pair. */
     public static long makedev(long major, long minor) {
-        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8)
-                | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+        return ((major & 0xfffff000L) << 32)
+                | ((major & 0xfffL) << 8)
+                | ((minor & 0xffffff00L) << 12)
+                | (minor & 0xffL);
     }
 
     public static long major(long rdev) {

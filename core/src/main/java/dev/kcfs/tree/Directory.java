@@ -19,7 +19,8 @@ public final class Directory implements Inode {
 
     public Directory(Stat stat, List<Xattr> xattrs) {
         if (stat.type() != FileType.DIRECTORY) {
-            throw new IllegalArgumentException("directory mode expected, got " + Integer.toOctalString(stat.mode()));
+            throw new IllegalArgumentException(
+                    "directory mode expected, got " + Integer.toOctalString(stat.mode()));
         }
         this.stat = stat;
         this.xattrs = List.copyOf(xattrs);
@@ -88,6 +89,5 @@ public final class Directory implements Inode {
     }
 
     /** A named child. */
-    public record Entry(byte[] name, Inode inode) {
-    }
+    public record Entry(byte[] name, Inode inode) {}
 }

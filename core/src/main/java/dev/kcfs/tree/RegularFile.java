@@ -13,7 +13,8 @@ import java.util.List;
  * @param content inline content, or null
  * @param digest  fs-verity digest of the body, or null
  */
-public record RegularFile(Stat stat, List<Xattr> xattrs, long size, byte[] payload, byte[] content, Digest digest)
+public record RegularFile(
+        Stat stat, List<Xattr> xattrs, long size, byte[] payload, byte[] content, Digest digest)
         implements Inode {
 
     public RegularFile {
@@ -38,8 +39,12 @@ public record RegularFile(Stat stat, List<Xattr> xattrs, long size, byte[] paylo
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof RegularFile f && stat.equals(f.stat) && xattrs.equals(f.xattrs) && size == f.size
-                && Arrays.equals(payload, f.payload) && Arrays.equals(content, f.content)
+        return o instanceof RegularFile f
+                && stat.equals(f.stat)
+                && xattrs.equals(f.xattrs)
+                && size == f.size
+                && Arrays.equals(payload, f.payload)
+                && Arrays.equals(content, f.content)
                 && java.util.Objects.equals(digest, f.digest);
     }
 

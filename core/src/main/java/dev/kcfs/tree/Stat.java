@@ -32,8 +32,13 @@ public record Stat(int mode, long uid, long gid, long nlink, long mtimeSec, int 
     // while parsers intern every Stat through a hash map.
     @Override
     public boolean equals(Object o) {
-        return o instanceof Stat s && s.mode == mode && s.uid == uid && s.gid == gid && s.nlink == nlink
-                && s.mtimeSec == mtimeSec && s.mtimeNsec == mtimeNsec;
+        return o instanceof Stat s
+                && s.mode == mode
+                && s.uid == uid
+                && s.gid == gid
+                && s.nlink == nlink
+                && s.mtimeSec == mtimeSec
+                && s.mtimeNsec == mtimeNsec;
     }
 
     @Override

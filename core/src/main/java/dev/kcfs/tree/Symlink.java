@@ -11,7 +11,10 @@ public record Symlink(Stat stat, List<Xattr> xattrs, byte[] target) implements I
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Symlink s && stat.equals(s.stat) && xattrs.equals(s.xattrs) && Arrays.equals(target, s.target);
+        return o instanceof Symlink s
+                && stat.equals(s.stat)
+                && xattrs.equals(s.xattrs)
+                && Arrays.equals(target, s.target);
     }
 
     @Override

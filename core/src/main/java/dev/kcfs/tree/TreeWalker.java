@@ -17,8 +17,7 @@ import java.util.Map;
  * stack.
  */
 public final class TreeWalker {
-    private TreeWalker() {
-    }
+    private TreeWalker() {}
 
     /**
      * One visited entry.
@@ -66,8 +65,10 @@ public final class TreeWalker {
                 visitor.visit(new Entry(path, inode, f.dir, null));
                 stack.add(new Frame(d, path));
             } else {
-                // Keep the first path only for inodes that say they are hardlinked; the others get a
-                // marker (saves a path per file) and, should one show up twice anyway (an nlink that
+                // Keep the first path only for inodes that say they are hardlinked; the others get
+                // a
+                // marker (saves a path per file) and, should one show up twice anyway (an nlink
+                // that
                 // lies), its first path is looked up again.
                 byte[] first = seen.putIfAbsent(inode, inode.stat().nlink() > 1 ? path : NOT_KEPT);
                 if (first == NOT_KEPT) {
@@ -90,12 +91,14 @@ public final class TreeWalker {
             }
         }
         try {
-            walk(root, e -> {
-                if (e.inode() == target) {
-                    found[0] = e.path();
-                    throw new Found();
-                }
-            });
+            walk(
+                    root,
+                    e -> {
+                        if (e.inode() == target) {
+                            found[0] = e.path();
+                            throw new Found();
+                        }
+                    });
         } catch (Found stop) {
             return found[0];
         }

@@ -7,10 +7,12 @@ import java.util.Comparator;
 /** An extended attribute: name and value are arbitrary bytes (names sort bytewise). */
 public record Xattr(byte[] name, byte[] value) {
     /** Bytewise order of names, as the image format sorts them. */
-    public static final Comparator<Xattr> BY_NAME = (a, b) -> Arrays.compareUnsigned(a.name, b.name);
+    public static final Comparator<Xattr> BY_NAME =
+            (a, b) -> Arrays.compareUnsigned(a.name, b.name);
 
     public static Xattr of(String name, String value) {
-        return new Xattr(name.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8));
+        return new Xattr(
+                name.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8));
     }
 
     public static Xattr of(String name, byte[] value) {
@@ -18,7 +20,8 @@ public record Xattr(byte[] name, byte[] value) {
     }
 
     public boolean nameStartsWith(byte[] prefix) {
-        return name.length >= prefix.length && Arrays.equals(name, 0, prefix.length, prefix, 0, prefix.length);
+        return name.length >= prefix.length
+                && Arrays.equals(name, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     public String nameString() {

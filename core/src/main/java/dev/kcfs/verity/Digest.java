@@ -20,11 +20,17 @@ public record Digest(byte[] bytes) implements Comparable<Digest> {
     /** Parses 64 hex digits (either case); throws {@link IllegalArgumentException} naming the problem. */
     public static Digest parse(CharSequence hex) {
         if (hex.length() != 2 * LENGTH) {
-            throw new IllegalArgumentException("a sha256 digest is 64 hex digits, got " + hex.length() + " characters: '" + hex + "'");
+            throw new IllegalArgumentException(
+                    "a sha256 digest is 64 hex digits, got "
+                            + hex.length()
+                            + " characters: '"
+                            + hex
+                            + "'");
         }
         for (int i = 0; i < hex.length(); i++) {
             if (Character.digit(hex.charAt(i), 16) < 0) {
-                throw new IllegalArgumentException("not a hex digit at position " + i + " of digest '" + hex + "'");
+                throw new IllegalArgumentException(
+                        "not a hex digit at position " + i + " of digest '" + hex + "'");
             }
         }
         return new Digest(HEX.parseHex(hex));
@@ -35,7 +41,8 @@ public record Digest(byte[] bytes) implements Comparable<Digest> {
         if (path.length() != 2 * LENGTH + 1 || path.charAt(2) != '/') {
             return null;
         }
-        StringBuilder hex = new StringBuilder(2 * LENGTH).append(path, 0, 2).append(path, 3, path.length());
+        StringBuilder hex =
+                new StringBuilder(2 * LENGTH).append(path, 0, 2).append(path, 3, path.length());
         for (int i = 0; i < hex.length(); i++) {
             char c = hex.charAt(i);
             if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
@@ -69,7 +76,10 @@ public record Digest(byte[] bytes) implements Comparable<Digest> {
     @Override
     public int hashCode() {
         // the bytes are already uniformly distributed
-        return (bytes[0] & 0xff) << 24 | (bytes[1] & 0xff) << 16 | (bytes[2] & 0xff) << 8 | (bytes[3] & 0xff);
+        return (bytes[0] & 0xff) << 24
+                | (bytes[1] & 0xff) << 16
+                | (bytes[2] & 0xff) << 8
+                | (bytes[3] & 0xff);
     }
 
     @Override

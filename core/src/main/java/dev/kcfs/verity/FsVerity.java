@@ -11,8 +11,7 @@ import java.nio.file.StandardOpenOption;
 public final class FsVerity {
     private static final int READ_CHUNK = 64 * FsVerityHasher.BLOCK_SIZE;
 
-    private FsVerity() {
-    }
+    private FsVerity() {}
 
     public static Digest digest(byte[] data) {
         return new FsVerityHasher().update(data).digest();
@@ -34,14 +33,16 @@ public final class FsVerity {
     }
 
     /** Digest of a file reusing the caller's hasher and heap buffer (one pair per thread). */
-    public static Digest digest(Path file, FsVerityHasher hasher, ByteBuffer buffer) throws IOException {
+    public static Digest digest(Path file, FsVerityHasher hasher, ByteBuffer buffer)
+            throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return digest(ch, hasher, buffer);
         }
     }
 
     /** Digest of a channel from its current position to its end. */
-    public static Digest digest(FileChannel ch, FsVerityHasher hasher, ByteBuffer buffer) throws IOException {
+    public static Digest digest(FileChannel ch, FsVerityHasher hasher, ByteBuffer buffer)
+            throws IOException {
         hasher.reset();
         buffer.clear();
         while (ch.read(buffer) >= 0) {

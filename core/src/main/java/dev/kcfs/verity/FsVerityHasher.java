@@ -19,8 +19,10 @@ public final class FsVerityHasher {
     private static final int DESCRIPTOR_SIZE = 256;
 
     private final MessageDigest sha = sha256();
+
     /** level 0 is file data; level i > 0 holds hashes of level i-1 blocks. */
     private final List<Level> levels = new ArrayList<>();
+
     private final byte[] hashOut = new byte[HASH_SIZE];
     private final byte[] descriptor = new byte[DESCRIPTOR_SIZE];
     private long size;

@@ -24,10 +24,13 @@ import java.nio.file.Path;
 public final class KernelVerity {
     /** {@code _IOW('f', 133, struct fsverity_enable_arg)}, the struct being 128 bytes. */
     public static final long FS_IOC_ENABLE_VERITY = 0x40806685L;
+
     /** {@code _IOWR('f', 134, struct fsverity_digest)}, the fixed part being 4 bytes. */
     public static final long FS_IOC_MEASURE_VERITY = 0xc0046686L;
+
     public static final int HASH_ALG_SHA256 = 1;
     public static final int ENABLE_ARG_SIZE = 128;
+
     /** Room we offer the kernel for the digest; it fails with EOVERFLOW if its digest is larger. */
     public static final int MEASURE_CAPACITY = 64;
 
@@ -38,7 +41,11 @@ public final class KernelVerity {
         void call(int fd, long request, Pointer arg) throws LastErrorException;
     }
 
-    public enum Enable { ENABLED, ALREADY_ENABLED, UNSUPPORTED }
+    public enum Enable {
+        ENABLED,
+        ALREADY_ENABLED,
+        UNSUPPORTED
+    }
 
     /** Outcome of a measure: the digest, or why there is none. */
     public record Measurement(Status status, Digest digest) {
@@ -71,14 +78,14 @@ public final class KernelVerity {
      */
     public static byte[] enableArgument() {
         ByteBuffer b = ByteBuffer.allocate(ENABLE_ARG_SIZE).order(ByteOrder.nativeOrder());
-        b.putInt(1);                          // version
-        b.putInt(HASH_ALG_SHA256);            // hash_algorithm
-        b.putInt(FsVerityHasher.BLOCK_SIZE);  // block_size
-        b.putInt(0);                          // salt_size
-        b.putLong(0);                         // salt_ptr
-        b.putInt(0);                          // sig_size
-        b.putInt(0);                          // __reserved1
-        b.putLong(0);                         // sig_ptr
+        b.putInt(1); // version
+        b.putInt(HASH_ALG_SHA256); // hash_algorithm
+        b.putInt(FsVerityHasher.BLOCK_SIZE); // block_size
+        b.putInt(0); // salt_size
+        b.putLong(0); // salt_ptr
+        b.putInt(0); // sig_size
+        b.putInt(0); // __reserved1
+        b.putLong(0); // sig_ptr
         // __reserved2[11] stays zero: the kernel rejects non-zero reserved fields with EINVAL
         return b.array();
     }
@@ -97,8 +104,14 @@ public final class KernelVerity {
         int alg = Short.toUnsignedInt(b.getShort());
         int size = Short.toUnsignedInt(b.getShort());
         if (alg != HASH_ALG_SHA256 || size != Digest.LENGTH) {
-            throw new VerityException(what + ": fs-verity uses hash algorithm " + alg + " with " + size
-                    + "-byte digests; kcfs only handles sha256 (algorithm 1, 32 bytes). Recreate the file's verity with sha256.", 0);
+            throw new VerityException(
+                    what
+                            + ": fs-verity uses hash algorithm "
+                            + alg
+                            + " with "
+                            + size
+                            + "-byte digests; kcfs only handles sha256 (algorithm 1, 32 bytes). Recreate the file's verity with sha256.",
+                    0);
         }
         byte[] d = new byte[Digest.LENGTH];
         b.get(d);
@@ -114,14 +127,29 @@ public final class KernelVerity {
             case Errno.EEXIST:
                 return Enable.ALREADY_ENABLED;
             case Errno.ETXTBSY:
-                throw new VerityException(what + ": cannot enable fs-verity while the file is open for writing (ETXTBSY); close writers first", errno);
+                throw new VerityException(
+                        what
+                                + ": cannot enable fs-verity while the file is open for writing (ETXTBSY); close writers first",
+                        errno);
             case Errno.EROFS:
-                throw new VerityException(what + ": cannot enable fs-verity on a read-only filesystem (EROFS)", errno);
+                throw new VerityException(
+                        what + ": cannot enable fs-verity on a read-only filesystem (EROFS)",
+                        errno);
             case Errno.EINVAL:
-                throw new VerityException(what + ": the kernel rejected the fs-verity parameters (EINVAL: sha256, 4096-byte blocks "
-                        + "must be supported by this filesystem and its block size)", errno);
+                throw new VerityException(
+                        what
+                                + ": the kernel rejected the fs-verity parameters (EINVAL: sha256, 4096-byte blocks "
+                                + "must be supported by this filesystem and its block size)",
+                        errno);
             default:
-                throw new VerityException(what + ": enabling fs-verity failed: " + LibC.INSTANCE.strerror(errno) + " (errno " + errno + ")", errno);
+                throw new VerityException(
+                        what
+                                + ": enabling fs-verity failed: "
+                                + LibC.INSTANCE.strerror(errno)
+                                + " (errno "
+                                + errno
+                                + ")",
+                        errno);
         }
     }
 
@@ -134,9 +162,19 @@ public final class KernelVerity {
             case Errno.ENOTTY:
                 return new Measurement(Measurement.Status.UNSUPPORTED, null);
             case Errno.EOVERFLOW:
-                throw new VerityException(what + ": its fs-verity digest is larger than 64 bytes; kcfs only handles sha256", errno);
+                throw new VerityException(
+                        what
+                                + ": its fs-verity digest is larger than 64 bytes; kcfs only handles sha256",
+                        errno);
             default:
-                throw new VerityException(what + ": measuring fs-verity failed: " + LibC.INSTANCE.strerror(errno) + " (errno " + errno + ")", errno);
+                throw new VerityException(
+                        what
+                                + ": measuring fs-verity failed: "
+                                + LibC.INSTANCE.strerror(errno)
+                                + " (errno "
+                                + errno
+                                + ")",
+                        errno);
         }
     }
 
@@ -185,7 +223,9 @@ public final class KernelVerity {
         try {
             return LibC.INSTANCE.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
         } catch (LastErrorException e) {
-            throw new VerityException(Errno.describe("cannot open " + file + " to use fs-verity", e), e.getErrorCode());
+            throw new VerityException(
+                    Errno.describe("cannot open " + file + " to use fs-verity", e),
+                    e.getErrorCode());
         }
     }
 }

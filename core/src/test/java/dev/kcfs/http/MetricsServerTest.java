@@ -15,21 +15,28 @@ import org.junit.jupiter.api.Test;
 class MetricsServerTest {
     private final HttpClient http = HttpClient.newHttpClient();
 
-    private HttpResponse<String> send(MetricsServer server, String method, String path) throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .method(method, HttpRequest.BodyPublishers.noBody()).build();
+    private HttpResponse<String> send(MetricsServer server, String method, String path)
+            throws Exception {
+        HttpRequest request =
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                        .method(method, HttpRequest.BodyPublishers.noBody())
+                        .build();
         return http.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
     void servesAFreshScrapeInThePrometheusTextFormat() throws Exception {
         AtomicInteger scrapes = new AtomicInteger();
-        try (MetricsServer server = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0),
-                () -> "kcfs_test_total " + scrapes.incrementAndGet() + "\n", Optional::empty)) {
+        try (MetricsServer server =
+                MetricsServer.start(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        () -> "kcfs_test_total " + scrapes.incrementAndGet() + "\n",
+                        Optional::empty)) {
             HttpResponse<String> first = send(server, "GET", "/metrics");
             HttpResponse<String> second = send(server, "GET", "/metrics");
             assertThat(first.statusCode()).isEqualTo(200);
-            assertThat(first.headers().firstValue("Content-Type")).hasValue(MetricsServer.PROMETHEUS_TEXT);
+            assertThat(first.headers().firstValue("Content-Type"))
+                    .hasValue(MetricsServer.PROMETHEUS_TEXT);
             assertThat(first.body()).isEqualTo("kcfs_test_total 1\n");
             assertThat(second.body()).as("made on each request").isEqualTo("kcfs_test_total 2\n");
         }
@@ -38,7 +45,9 @@ class MetricsServerTest {
     @Test
     void healthSaysOkAndThenWhatIsWrong() throws Exception {
         AtomicReference<Optional<String>> problem = new AtomicReference<>(Optional.empty());
-        try (MetricsServer server = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), () -> "", problem::get)) {
+        try (MetricsServer server =
+                MetricsServer.start(
+                        new InetSocketAddress("127.0.0.1", 0), () -> "", problem::get)) {
             HttpResponse<String> ok = send(server, "GET", "/healthz");
             assertThat(ok.statusCode()).isEqualTo(200);
             assertThat(ok.body()).isEqualTo("ok\n");
@@ -52,8 +61,9 @@ class MetricsServerTest {
 
     @Test
     void onlyReadsAreAnswered() throws Exception {
-        try (MetricsServer server = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), () -> "x 1\n",
-                Optional::empty)) {
+        try (MetricsServer server =
+                MetricsServer.start(
+                        new InetSocketAddress("127.0.0.1", 0), () -> "x 1\n", Optional::empty)) {
             HttpResponse<String> post = send(server, "POST", "/metrics");
             assertThat(post.statusCode()).isEqualTo(405);
             assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
@@ -68,11 +78,14 @@ class MetricsServerTest {
 
     @Test
     void closingFreesThePort() throws Exception {
-        MetricsServer server = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), () -> "", Optional::empty);
+        MetricsServer server =
+                MetricsServer.start(
+                        new InetSocketAddress("127.0.0.1", 0), () -> "", Optional::empty);
         int port = server.port();
         server.close();
-        try (MetricsServer again = MetricsServer.start(new InetSocketAddress("127.0.0.1", port), () -> "",
-                Optional::empty)) {
+        try (MetricsServer again =
+                MetricsServer.start(
+                        new InetSocketAddress("127.0.0.1", port), () -> "", Optional::empty)) {
             assertThat(again.port()).isEqualTo(port);
         }
     }

@@ -11,8 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs {@code fsck.erofs} (Debian package erofs-utils) on an image. */
 public final class Fsck {
-    private Fsck() {
-    }
+    private Fsck() {}
 
     /** The fsck.erofs binary on PATH; skips the calling test when it is not installed. */
     public static Path binary() {
@@ -36,9 +35,12 @@ public final class Fsck {
      * Asserts that fsck.erofs accepts the image; with {@code extract} also {@code --extract}, which
      * reads every file's data mapping.
      */
-    public static void assertClean(Path fsck, Path image, boolean extract) throws IOException, InterruptedException {
-        ProcessBuilder pb = extract ? new ProcessBuilder(fsck.toString(), "--extract", image.toString())
-                : new ProcessBuilder(fsck.toString(), image.toString());
+    public static void assertClean(Path fsck, Path image, boolean extract)
+            throws IOException, InterruptedException {
+        ProcessBuilder pb =
+                extract
+                        ? new ProcessBuilder(fsck.toString(), "--extract", image.toString())
+                        : new ProcessBuilder(fsck.toString(), image.toString());
         Process p = pb.redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();

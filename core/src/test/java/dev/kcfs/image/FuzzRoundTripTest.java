@@ -22,17 +22,21 @@ import org.junit.jupiter.api.Test;
  * prints, re-parses and re-writes to the identical image.
  */
 class FuzzRoundTripTest {
-    static final String SEED = "/ 4096 40755 3 0 0 0 100.5 - - - user.r=1\n"
-            + "/a\\x20b 4096 40700 2 1 2 0 7.0 - - - security.selinux=lbl trusted.overlay.opaque=y\n"
-            + "/a\\x20b/f 5 100644 2 0 0 0 7.0 - ab=\\n\\x00 - user.k=v\n"
-            + "/a\\x20b/g 5 @100644 2 0 0 0 7.0 /a\\x20b/f - -\n"
-            + "/a\\x20b/wh 0 20644 1 0 0 0 8.0 - - -\n"
-            + "/e 70000 100644 1 0 0 0 9.9 ab/cdef - 0101010101010101010101010101010101010101010101010101010101010101\n"
-            + "/l 2 120777 1 0 0 0 1.0 \\x2d\\x2d - -\n"
-            + "/dev 0 60600 1 0 0 2049 1.0 - - -\n"
-            + "/p 0 10600 1 70000 0 0 1.0 - - - user.big=" + "x".repeat(300) + "\n";
+    static final String SEED =
+            "/ 4096 40755 3 0 0 0 100.5 - - - user.r=1\n"
+                    + "/a\\x20b 4096 40700 2 1 2 0 7.0 - - - security.selinux=lbl trusted.overlay.opaque=y\n"
+                    + "/a\\x20b/f 5 100644 2 0 0 0 7.0 - ab=\\n\\x00 - user.k=v\n"
+                    + "/a\\x20b/g 5 @100644 2 0 0 0 7.0 /a\\x20b/f - -\n"
+                    + "/a\\x20b/wh 0 20644 1 0 0 0 8.0 - - -\n"
+                    + "/e 70000 100644 1 0 0 0 9.9 ab/cdef - 0101010101010101010101010101010101010101010101010101010101010101\n"
+                    + "/l 2 120777 1 0 0 0 1.0 \\x2d\\x2d - -\n"
+                    + "/dev 0 60600 1 0 0 2049 1.0 - - -\n"
+                    + "/p 0 10600 1 70000 0 0 1.0 - - - user.big="
+                    + "x".repeat(300)
+                    + "\n";
 
-    private static final byte[] ALPHABET = " /\\@-=.0123456789abcdefx\n".getBytes(StandardCharsets.ISO_8859_1);
+    private static final byte[] ALPHABET =
+            " /\\@-=.0123456789abcdefx\n".getBytes(StandardCharsets.ISO_8859_1);
 
     @Test
     void mutatedDumpsNeverCrashAndAcceptedOnesRoundTrip() throws Exception {
@@ -44,7 +48,10 @@ class FuzzRoundTripTest {
             int edits = 1 + r.nextInt(3);
             for (int k = 0; k < edits; k++) {
                 int pos = r.nextInt(d.length);
-                d[pos] = r.nextInt(4) == 0 ? (byte) r.nextInt(256) : ALPHABET[r.nextInt(ALPHABET.length)];
+                d[pos] =
+                        r.nextInt(4) == 0
+                                ? (byte) r.nextInt(256)
+                                : ALPHABET[r.nextInt(ALPHABET.length)];
             }
             Directory root;
             try {
@@ -53,7 +60,12 @@ class FuzzRoundTripTest {
                 assertThat(e.getMessage()).isNotBlank();
                 continue;
             } catch (RuntimeException e) {
-                fail("parser crashed on input " + i + ":\n" + new String(d, StandardCharsets.ISO_8859_1), e);
+                fail(
+                        "parser crashed on input "
+                                + i
+                                + ":\n"
+                                + new String(d, StandardCharsets.ISO_8859_1),
+                        e);
                 return;
             }
             byte[] img;
@@ -64,7 +76,12 @@ class FuzzRoundTripTest {
             } catch (ErofsException e) {
                 continue;
             } catch (RuntimeException e) {
-                fail("writer crashed on input " + i + ":\n" + new String(d, StandardCharsets.ISO_8859_1), e);
+                fail(
+                        "writer crashed on input "
+                                + i
+                                + ":\n"
+                                + new String(d, StandardCharsets.ISO_8859_1),
+                        e);
                 return;
             }
             accepted++;
@@ -74,9 +91,14 @@ class FuzzRoundTripTest {
             Directory again = DumpParser.parse(text.toByteArray(), true);
             ByteArrayOutputStream out2 = new ByteArrayOutputStream();
             ErofsWriter.write(again, WriteOptions.pinned(back.version()), out2);
-            assertThat(out2.toByteArray()).as("round trip of input %d:\n%s", i, new String(d, StandardCharsets.ISO_8859_1))
+            assertThat(out2.toByteArray())
+                    .as(
+                            "round trip of input %d:\n%s",
+                            i, new String(d, StandardCharsets.ISO_8859_1))
                     .isEqualTo(img);
         }
-        assertThat(accepted).as("the mutations must leave enough valid inputs to be meaningful").isGreaterThan(120);
+        assertThat(accepted)
+                .as("the mutations must leave enough valid inputs to be meaningful")
+                .isGreaterThan(120);
     }
 }

@@ -19,15 +19,19 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** Upstream's golden min and small images: their sha256 and their own fs-verity digest. */
 class GoldenVectorsTest {
     static final String MIN = "/ 4096 40755 2 0 0 0 0.0 - - -\n";
-    static final String SMALL = MIN
-            + "/hello.txt 6 100644 1 0 0 0 0.0 - hello\\n -\n"
-            + "/blob 100000 100644 1 0 0 0 0.0 d9/074999bf1282c457e905a1cdb3e31e8f47e292e19857fe5069ead8ea5d4102 - "
-            + "d9074999bf1282c457e905a1cdb3e31e8f47e292e19857fe5069ead8ea5d4102\n";
+    static final String SMALL =
+            MIN
+                    + "/hello.txt 6 100644 1 0 0 0 0.0 - hello\\n -\n"
+                    + "/blob 100000 100644 1 0 0 0 0.0 d9/074999bf1282c457e905a1cdb3e31e8f47e292e19857fe5069ead8ea5d4102 - "
+                    + "d9074999bf1282c457e905a1cdb3e31e8f47e292e19857fe5069ead8ea5d4102\n";
 
     static byte[] build(String dump) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ErofsWriter.WriteResult r = ErofsWriter.write(DumpParser.parse(dump.getBytes(StandardCharsets.UTF_8), true),
-                WriteOptions.defaults(), out);
+        ErofsWriter.WriteResult r =
+                ErofsWriter.write(
+                        DumpParser.parse(dump.getBytes(StandardCharsets.UTF_8), true),
+                        WriteOptions.defaults(),
+                        out);
         assertThat(r.version()).isZero();
         assertThat(r.inodes()).isEqualTo(dump.equals(MIN) ? 257 : 259);
         return out.toByteArray();
@@ -43,7 +47,8 @@ class GoldenVectorsTest {
     void imageMatchesVector(String which, String sha256, String verity) throws Exception {
         byte[] img = build(which.equals("min") ? MIN : SMALL);
         assertThat(img).hasSize(16384);
-        assertThat(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(img))).isEqualTo(sha256);
+        assertThat(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(img)))
+                .isEqualTo(sha256);
         assertThat(FsVerity.digest(img).hex()).isEqualTo(verity);
     }
 
@@ -56,7 +61,8 @@ class GoldenVectorsTest {
         assertThat(b.getLong(1024 + 16)).isEqualTo(257); // inos
         assertThat(b.getInt(1024 + 36)).isEqualTo(4); // blocks
         assertThat(b.getInt(1024 + 44)).isEqualTo(2); // xattr_blkaddr = 9408 / 4096
-        assertThat(b.getInt(0x4a0)).isEqualTo(0xffefffff); // root xattr name filter (bytes ff ff ef ff)
+        assertThat(b.getInt(0x4a0))
+                .isEqualTo(0xffefffff); // root xattr name filter (bytes ff ff ef ff)
         assertThat(b.getShort(0x4c0 + 4)).isEqualTo((short) 020644); // first stub mode
         assertThat(b.getInt(0x4c0 + 20)).isEqualTo(1); // its ino
     }

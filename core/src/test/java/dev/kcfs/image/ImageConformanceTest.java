@@ -28,8 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Byte identity with upstream mkcomposefs 1.0.8 on its own conformance assets. */
 class ImageConformanceTest {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     static List<ConformanceAssets> assets() throws Exception {
         return ConformanceAssets.withChecksum();
@@ -77,10 +76,17 @@ class ImageConformanceTest {
         Directory root = DumpParser.parse(a.dumpBytes(), a.strict());
         ErofsWriter.write(root, a.options(), f);
         Fsck.assertClean(fsck, f, false);
-        // Files over 8 TiB get upstream's chunk-map quirk (docs/format.md, 'Inodes'): the map is moved to a data
-        // block that the kernel never reads, so extracting them fails for upstream's images as well.
-        boolean huge = TreeWalker.entries(root).stream().anyMatch(e -> e.inode() instanceof RegularFile rf
-                && rf.isExternal() && Long.compareUnsigned(rf.size(), 1L << 43) > 0);
+        // Files over 8 TiB get upstream's chunk-map quirk (docs/format.md, 'Inodes'): the map is
+        // moved to a data
+        // block that the kernel never reads, so extracting them fails for upstream's images as
+        // well.
+        boolean huge =
+                TreeWalker.entries(root).stream()
+                        .anyMatch(
+                                e ->
+                                        e.inode() instanceof RegularFile rf
+                                                && rf.isExternal()
+                                                && Long.compareUnsigned(rf.size(), 1L << 43) > 0);
         if (!huge) {
             Fsck.assertClean(fsck, f, true);
         }
@@ -89,8 +95,11 @@ class ImageConformanceTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"f36-x86_64-silverblue.dump.gz", "cs9-x86_64-developer.dump.gz"})
     void canonicalDumpsSurviveImageAndBack(String asset) throws Exception {
-        ConformanceAssets a = ConformanceAssets.withChecksum().stream().filter(x -> x.name().equals(asset))
-                .findFirst().orElseThrow();
+        ConformanceAssets a =
+                ConformanceAssets.withChecksum().stream()
+                        .filter(x -> x.name().equals(asset))
+                        .findFirst()
+                        .orElseThrow();
         byte[] dump = a.dumpBytes();
         Path f = tmp.resolve("a.cfs");
         ErofsWriter.write(DumpParser.parse(dump, true), a.options(), f);
@@ -104,8 +113,18 @@ class ImageConformanceTest {
             while (ls > 0 && dump[ls - 1] != '\n') {
                 ls--;
             }
-            assertThat(new String(printed, ls, Math.min(300, printed.length - ls), StandardCharsets.ISO_8859_1))
-                    .isEqualTo(new String(dump, ls, Math.min(300, dump.length - ls), StandardCharsets.ISO_8859_1));
+            assertThat(
+                            new String(
+                                    printed,
+                                    ls,
+                                    Math.min(300, printed.length - ls),
+                                    StandardCharsets.ISO_8859_1))
+                    .isEqualTo(
+                            new String(
+                                    dump,
+                                    ls,
+                                    Math.min(300, dump.length - ls),
+                                    StandardCharsets.ISO_8859_1));
         }
         assertThat(printed).isEqualTo(dump);
     }
@@ -117,17 +136,20 @@ class ImageConformanceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("lenientAssets")
     void lenientAssetsReallyNeedLenientParsing(ConformanceAssets a) throws Exception {
-        assertThatThrownBy(() -> DumpParser.parse(a.dumpBytes(), true)).isInstanceOf(DumpFormatException.class);
+        assertThatThrownBy(() -> DumpParser.parse(a.dumpBytes(), true))
+                .isInstanceOf(DumpFormatException.class);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("failing")
     void shouldFailInputsAreRejected(Path p) throws Exception {
         Path out = tmp.resolve("out.cfs");
-        assertThatThrownBy(() -> {
-            Directory root = DumpParser.parse(ConformanceAssets.read(p), true);
-            ErofsWriter.write(root, WriteOptions.defaults(), out);
-        }).isInstanceOfAny(DumpFormatException.class, ErofsException.class);
+        assertThatThrownBy(
+                        () -> {
+                            Directory root = DumpParser.parse(ConformanceAssets.read(p), true);
+                            ErofsWriter.write(root, WriteOptions.defaults(), out);
+                        })
+                .isInstanceOfAny(DumpFormatException.class, ErofsException.class);
         assertThat(out).doesNotExist();
         try (var s = Files.list(tmp)) {
             assertThat(s.toList()).as("no temporary files left").isEmpty();

@@ -6,7 +6,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class MountTableTest {
-    private static final String SAMPLE = """
+    private static final String SAMPLE =
+            """
             22 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
             40 22 0:35 / /var/lib/kcfs/mounts/ab rw,relatime - overlay overlay ro,lowerdir+=/proc/self/fd/7,datadir+=/var/lib/kcfs/objects,redirect_dir=on,metacopy=on
             41 22 0:35 / /var/lib/kubelet/pods/u\\0401/volumes/kubernetes.io~csi/my\\011vol/mount ro,nodev,relatime master:5 - overlay overlay ro
@@ -34,7 +35,9 @@ class MountTableTest {
 
     @Test
     void usersOfASharedMountAreItsBindsAndTheOverlaysOverIt() {
-        MountTable table = MountTable.parse("""
+        MountTable table =
+                MountTable.parse(
+                        """
                 22 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
                 40 22 0:35 / /s/mounts/ab ro,nosuid,nodev - overlay composefs ro,lowerdir+=/proc/self/fd/7
                 41 22 0:35 /dir /t/bind-of-a-subdir ro,nosuid,nodev - overlay composefs ro
@@ -43,8 +46,12 @@ class MountTableTest {
                 44 22 0:38 / /t/other rw - overlay overlay rw,lowerdir=/x:/s/mounts/cd,upperdir=/u2,workdir=/w2
                 45 22 0:39 / /s/mounts/ef ro - overlay composefs ro
                 """);
-        assertThat(table.usersOf(Path.of("/s/mounts/ab"))).extracting(MountTable.Entry::id).containsExactly(41, 42);
-        assertThat(table.usersOf(Path.of("/s/mounts/cd"))).extracting(MountTable.Entry::id).containsExactly(44);
+        assertThat(table.usersOf(Path.of("/s/mounts/ab")))
+                .extracting(MountTable.Entry::id)
+                .containsExactly(41, 42);
+        assertThat(table.usersOf(Path.of("/s/mounts/cd")))
+                .extracting(MountTable.Entry::id)
+                .containsExactly(44);
         assertThat(table.usersOf(Path.of("/s/mounts/ef"))).isEmpty();
         assertThat(table.usersOf(Path.of("/not/mounted"))).isEmpty();
     }

@@ -3,8 +3,6 @@ package dev.kcfs.mount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kcfs.store.ObjectDirectory;
-import dev.kcfs.store.ObjectList;
 import dev.kcfs.store.Store;
 import dev.kcfs.testing.Root;
 import dev.kcfs.verity.Digest;
@@ -26,8 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SharedMountsTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     Store store;
     MountRecords records;
     SharedMounts shared;
@@ -42,8 +39,16 @@ class SharedMountsTest {
         store = Store.open(dir.resolve("store"));
         image = img.addTo(store);
         records = MountRecords.of(store);
-        shared = new SharedMounts(records, new StoreImageMounter(store,
-                new ComposefsMounter(new KernelVerity(), Files.createDirectories(dir.resolve("scratch")), false)), kernel);
+        shared =
+                new SharedMounts(
+                        records,
+                        new StoreImageMounter(
+                                store,
+                                new ComposefsMounter(
+                                        new KernelVerity(),
+                                        Files.createDirectories(dir.resolve("scratch")),
+                                        false)),
+                        kernel);
     }
 
     @AfterEach
@@ -59,10 +64,14 @@ class SharedMountsTest {
 
     private Path bindAt(String name, VerityMode verity) throws Exception {
         Path target = Files.createDirectories(dir.resolve(name));
-        shared.acquire(image, verity, WAIT, s -> {
-            kernel.bindReadOnly(s.target(), target);
-            return null;
-        });
+        shared.acquire(
+                image,
+                verity,
+                WAIT,
+                s -> {
+                    kernel.bindReadOnly(s.target(), target);
+                    return null;
+                });
         return target;
     }
 
@@ -72,16 +81,29 @@ class SharedMountsTest {
         assertThat(records.verity(image)).contains(VerityMode.OFF);
 
         Path t2 = Files.createDirectories(dir.resolve("t2"));
-        assertThatThrownBy(() -> shared.acquire(image, VerityMode.IF_SUPPORTED, WAIT, s -> {
-            kernel.bindReadOnly(s.target(), t2);
-            return null;
-        })).isInstanceOfSatisfying(MountException.class, e -> {
-            assertThat(e.kind()).isEqualTo(MountException.Kind.REFUSED);
-            assertThat(e.getMessage()).contains(image.hex()).contains("verity off").contains(t1.toString())
-                    .contains("not served from a weaker mount");
-        });
+        assertThatThrownBy(
+                        () ->
+                                shared.acquire(
+                                        image,
+                                        VerityMode.IF_SUPPORTED,
+                                        WAIT,
+                                        s -> {
+                                            kernel.bindReadOnly(s.target(), t2);
+                                            return null;
+                                        }))
+                .isInstanceOfSatisfying(
+                        MountException.class,
+                        e -> {
+                            assertThat(e.kind()).isEqualTo(MountException.Kind.REFUSED);
+                            assertThat(e.getMessage())
+                                    .contains(image.hex())
+                                    .contains("verity off")
+                                    .contains(t1.toString())
+                                    .contains("not served from a weaker mount");
+                        });
         assertThat(MountTable.read().isMountPoint(t2)).isFalse();
-        assertThat(Files.readAllBytes(t1.resolve("dir/big.bin"))).as("the user of the weaker mount keeps it")
+        assertThat(Files.readAllBytes(t1.resolve("dir/big.bin")))
+                .as("the user of the weaker mount keeps it")
                 .isEqualTo(img.big());
         assertThat(records.verity(image)).contains(VerityMode.OFF);
     }
@@ -91,7 +113,9 @@ class SharedMountsTest {
         Path t1 = bindAt("t1", VerityMode.IF_SUPPORTED);
         assertThat(records.verity(image)).get().isIn(VerityMode.IF_SUPPORTED, VerityMode.REQUIRED);
         Path t2 = bindAt("t2", VerityMode.OFF);
-        assertThat(MountTable.read().count(records.pathOf(image))).as("one shared mount").isEqualTo(1);
+        assertThat(MountTable.read().count(records.pathOf(image)))
+                .as("one shared mount")
+                .isEqualTo(1);
         assertThat(Files.getAttribute(t2.resolve("dir/big.bin"), "unix:dev"))
                 .isEqualTo(Files.getAttribute(t1.resolve("dir/big.bin"), "unix:dev"));
     }
@@ -102,7 +126,8 @@ class SharedMountsTest {
         assertThat(records.verity(image)).contains(VerityMode.OFF);
         Path t = bindAt("t", VerityMode.IF_SUPPORTED);
         assertThat(records.verity(image)).get().isIn(VerityMode.IF_SUPPORTED, VerityMode.REQUIRED);
-        assertThat(MountTable.read().count(records.pathOf(image))).as("the weaker one is gone, not underneath")
+        assertThat(MountTable.read().count(records.pathOf(image)))
+                .as("the weaker one is gone, not underneath")
                 .isEqualTo(1);
         assertThat(Files.readString(t.resolve("small.txt"))).isEqualTo("hello\n");
     }
@@ -113,7 +138,8 @@ class SharedMountsTest {
         // as an older kcfs, or a crash between mounting and recording, leaves it
         Files.delete(store.mountPoint(image).resolveSibling(image.hex() + ".note"));
         assertThat(records.verity(image)).isEmpty();
-        assertThatThrownBy(() -> bindAt("t2", VerityMode.IF_SUPPORTED)).isInstanceOf(MountException.class)
+        assertThatThrownBy(() -> bindAt("t2", VerityMode.IF_SUPPORTED))
+                .isInstanceOf(MountException.class)
                 .hasMessageContaining("verity off");
         bindAt("t3", VerityMode.OFF);
     }
@@ -122,10 +148,14 @@ class SharedMountsTest {
     void requiredVerityIsEnforcedOrRefusedLeavingNothing() throws Exception {
         Path t = Files.createDirectories(dir.resolve("t"));
         try {
-            shared.acquire(image, VerityMode.REQUIRED, WAIT, s -> {
-                kernel.bindReadOnly(s.target(), t);
-                return null;
-            });
+            shared.acquire(
+                    image,
+                    VerityMode.REQUIRED,
+                    WAIT,
+                    s -> {
+                        kernel.bindReadOnly(s.target(), t);
+                        return null;
+                    });
             // a kernel and store with fs-verity: the mount enforces it
             assertThat(records.verity(image)).contains(VerityMode.REQUIRED);
             assertThat(MountTable.read().at(records.pathOf(image)).orElseThrow().superOptions())
@@ -142,24 +172,31 @@ class SharedMountsTest {
     void releaseWaitsUntilTheBindIsMadeAndThenKeepsTheMount() throws Exception {
         Path t = Files.createDirectories(dir.resolve("t"));
         CompletableFuture<List<Digest>> release = new CompletableFuture<>();
-        shared.acquire(image, VerityMode.OFF, WAIT, s -> {
-            // `kcfs store gc` or an unpublish in another thread, between "shared mount ready" and "bound"
-            new Thread(() -> {
-                try {
-                    release.complete(shared.releaseUnused(WAIT));
-                } catch (Exception e) {
-                    release.completeExceptionally(e);
-                }
-            }).start();
-            try {
-                Thread.sleep(300);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-            assertThat(release).as("release must wait for the lock").isNotDone();
-            kernel.bindReadOnly(s.target(), t);
-            return null;
-        });
+        shared.acquire(
+                image,
+                VerityMode.OFF,
+                WAIT,
+                s -> {
+                    // `kcfs store gc` or an unpublish in another thread, between "shared mount
+                    // ready" and "bound"
+                    new Thread(
+                                    () -> {
+                                        try {
+                                            release.complete(shared.releaseUnused(WAIT));
+                                        } catch (Exception e) {
+                                            release.completeExceptionally(e);
+                                        }
+                                    })
+                            .start();
+                    try {
+                        Thread.sleep(300);
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                    assertThat(release).as("release must wait for the lock").isNotDone();
+                    kernel.bindReadOnly(s.target(), t);
+                    return null;
+                });
         assertThat(release.get(10, TimeUnit.SECONDS)).as("the bind uses it").isEmpty();
         assertThat(Files.readAllBytes(t.resolve("dir/big.bin"))).isEqualTo(img.big());
         assertThat(store.mountRecords()).containsExactly(image);
@@ -167,9 +204,16 @@ class SharedMountsTest {
 
     @Test
     void aFailedBindReleasesTheSharedMountItMade() throws Exception {
-        assertThatThrownBy(() -> shared.acquire(image, VerityMode.OFF, WAIT, s -> {
-            throw new MountException("bind failed (test)");
-        })).hasMessage("bind failed (test)");
+        assertThatThrownBy(
+                        () ->
+                                shared.acquire(
+                                        image,
+                                        VerityMode.OFF,
+                                        WAIT,
+                                        s -> {
+                                            throw new MountException("bind failed (test)");
+                                        }))
+                .hasMessage("bind failed (test)");
         assertThat(MountTable.read().isMountPoint(records.pathOf(image))).isFalse();
         assertThat(store.mountRecords()).isEmpty();
     }
@@ -177,16 +221,24 @@ class SharedMountsTest {
     @Test
     void aBusyLockIsReportedAsBusy() throws Exception {
         try (MountRecords.Held held = records.lock(WAIT)) {
-            CompletableFuture<Throwable> other = CompletableFuture.supplyAsync(() -> {
-                try {
-                    shared.acquire(image, VerityMode.OFF, Duration.ofMillis(200), s -> null);
-                    return null;
-                } catch (Exception e) {
-                    return e;
-                }
-            });
-            assertThat(other.get(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(MountException.class,
-                    e -> assertThat(e.kind()).isEqualTo(MountException.Kind.BUSY));
+            CompletableFuture<Throwable> other =
+                    CompletableFuture.supplyAsync(
+                            () -> {
+                                try {
+                                    shared.acquire(
+                                            image,
+                                            VerityMode.OFF,
+                                            Duration.ofMillis(200),
+                                            s -> null);
+                                    return null;
+                                } catch (Exception e) {
+                                    return e;
+                                }
+                            });
+            assertThat(other.get(10, TimeUnit.SECONDS))
+                    .isInstanceOfSatisfying(
+                            MountException.class,
+                            e -> assertThat(e.kind()).isEqualTo(MountException.Kind.BUSY));
         }
     }
 }

@@ -23,8 +23,7 @@ import java.util.Random;
  * {@code mkfs.erofs} (it leaves the first 1024 bytes zero), then given the 32-byte composefs header.
  */
 final class TestImages {
-    private TestImages() {
-    }
+    private TestImages() {}
 
     record Built(Path image, Path objects, Path tree, byte[] big, Digest bigDigest) {
         /** Imports the image and its one external object into {@code store} (under a lease); returns the image digest. */
@@ -37,7 +36,6 @@ final class TestImages {
                 return store.addImage(image, ObjectList.of(List.of(bigDigest), big.length));
             }
         }
-
     }
 
     static Built build(Path dir) throws Exception {
@@ -53,13 +51,22 @@ final class TestImages {
         Files.createDirectories(obj.getParent());
         Files.write(obj, big);
         Path stub = tree.resolve("dir/big.bin");
-        try (FileChannel ch = FileChannel.open(stub, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel ch =
+                FileChannel.open(stub, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.truncate(0);
             ch.position(big.length - 1);
-            ch.write(ByteBuffer.wrap(new byte[1])); // size only matters; the body comes from the object
+            ch.write(
+                    ByteBuffer.wrap(
+                            new byte[1])); // size only matters; the body comes from the object
         }
         run("setfattr", "-n", "trusted.overlay.metacopy", "-v", "0x", stub.toString());
-        run("setfattr", "-n", "trusted.overlay.redirect", "-v", "/" + d.objectPath(), stub.toString());
+        run(
+                "setfattr",
+                "-n",
+                "trusted.overlay.redirect",
+                "-v",
+                "/" + d.objectPath(),
+                stub.toString());
         run("setfattr", "-n", "user.foo", "-v", "bar", tree.resolve("small.txt").toString());
         Path image = dir.resolve("image.cfs");
         mkfs(tree, image);

@@ -10,7 +10,6 @@ import dev.kcfs.testing.Root;
 import dev.kcfs.tree.Directory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -38,11 +37,27 @@ class GoTarCompatibilityTest {
         run("mknod", dir.resolve("src/null").toString(), "c", "1", "3");
         run("mknod", dir.resolve("src/loop9").toString(), "b", "7", "9");
         run("setfattr", "-n", "user.bin", "-v", "0x00ff0a3d", src.resolve("f").toString());
-        run("setfattr", "-n", "security.capability", "-v", "0x0100000200200000000000000000000000000000", dir.resolve("src/big").toString());
+        run(
+                "setfattr",
+                "-n",
+                "security.capability",
+                "-v",
+                "0x0100000200200000000000000000000000000000",
+                dir.resolve("src/big").toString());
         run("chown", "1234:5678", src.resolve("sl").toString(), "-h");
         run("chmod", "4751", dir.resolve("src/big").toString());
-        // whole seconds: Go's tar writer rounds sub-second mtimes to the nearest second in ustar headers
-        run("find", dir.resolve("src").toString(), "-exec", "touch", "-h", "-d", "@1700000001", "{}", "+");
+        // whole seconds: Go's tar writer rounds sub-second mtimes to the nearest second in ustar
+        // headers
+        run(
+                "find",
+                dir.resolve("src").toString(),
+                "-exec",
+                "touch",
+                "-h",
+                "-d",
+                "@1700000001",
+                "{}",
+                "+");
         Path layout = dir.resolve("layout");
         run("umoci", "init", "--layout", layout.toString());
         run("umoci", "new", "--image", layout + ":t");
@@ -50,14 +65,26 @@ class GoTarCompatibilityTest {
 
         Directory ours;
         try (ImageSource s = new OciLayoutDirectory(layout, "t")) {
-            ours = ImageTrees.build(s, s.resolve(Platform.current()), BodySink.hashOnly(), null, null);
+            ours =
+                    ImageTrees.build(
+                            s, s.resolve(Platform.current()), BodySink.hashOnly(), null, null);
         }
-        Directory scanned = new DirectoryScanner(DirectoryScanner.Options.defaults()).scan(dir.resolve("src")).root();
-        assertThat(normalise(TreeText.renderFlat(ours))).isEqualTo(normalise(TreeText.renderFlat(scanned)));
+        Directory scanned =
+                new DirectoryScanner(DirectoryScanner.Options.defaults())
+                        .scan(dir.resolve("src"))
+                        .root();
+        assertThat(normalise(TreeText.renderFlat(ours)))
+                .isEqualTo(normalise(TreeText.renderFlat(scanned)));
         assertThat(((Directory) ours.child("d".getBytes())).child("hl".getBytes()))
                 .isSameAs(((Directory) ours.child("d".getBytes())).child("f".getBytes()));
-        assertThat(TreeText.render(ours)).contains("user.bin=0x00ff0a3d").contains("security.capability=0x01000002002")
-                .contains("/null 20644").contains("dev=1,3").contains("dev=7,9").contains("/fifo 10644").contains("/d/sl 120777 1234:5678");
+        assertThat(TreeText.render(ours))
+                .contains("user.bin=0x00ff0a3d")
+                .contains("security.capability=0x01000002002")
+                .contains("/null 20644")
+                .contains("dev=1,3")
+                .contains("dev=7,9")
+                .contains("/fifo 10644")
+                .contains("/d/sl 120777 1234:5678");
     }
 
     private static void run(String... cmd) throws Exception {
@@ -68,6 +95,8 @@ class GoTarCompatibilityTest {
 
     /** nlink is not compared: the scanner always says 1 (like mkcomposefs). */
     private static String normalise(String text) {
-        return text.lines().map(l -> l.replaceAll(" n\\d+ ", " ")).collect(Collectors.joining("\n"));
+        return text.lines()
+                .map(l -> l.replaceAll(" n\\d+ ", " "))
+                .collect(Collectors.joining("\n"));
     }
 }

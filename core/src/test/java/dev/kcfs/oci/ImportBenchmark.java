@@ -46,8 +46,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 public final class ImportBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private ImportBenchmark() {
-    }
+    private ImportBenchmark() {}
 
     public static void main(String[] args) throws Exception {
         Path work = Path.of(args.length > 0 ? args[0] : "target/import-bench");
@@ -62,9 +61,16 @@ public final class ImportBenchmark {
                 List<String[]> blobs = new ArrayList<>(); // {digest, size, diffId, uncompressed}
                 long t0 = System.nanoTime();
                 for (int i = 0; i < layers; i++) {
-                    blobs.add(writeLayer(work.resolve(compression + "-" + i), compression, perLayer, 1000 + i));
+                    blobs.add(
+                            writeLayer(
+                                    work.resolve(compression + "-" + i),
+                                    compression,
+                                    perLayer,
+                                    1000 + i));
                 }
-                System.out.printf("%s: generated %d layers in %.1f s%n", compression, layers, (System.nanoTime() - t0) / 1e9);
+                System.out.printf(
+                        "%s: generated %d layers in %.1f s%n",
+                        compression, layers, (System.nanoTime() - t0) / 1e9);
                 push(registry.pusher(), "bench/" + compression, work, compression, blobs);
                 long tarBytes = blobs.stream().mapToLong(b -> Long.parseLong(b[3])).sum();
                 for (String run : List.of("empty store", "re-pull")) {
@@ -77,21 +83,36 @@ public final class ImportBenchmark {
                     HeapWatch heap = new HeapWatch();
                     heap.start();
                     java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-                    com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+                    com.sun.management.OperatingSystemMXBean os =
+                            (com.sun.management.OperatingSystemMXBean)
+                                    ManagementFactory.getOperatingSystemMXBean();
                     long cpu0 = os.getProcessCpuTime();
                     long main0 = threads.getCurrentThreadCpuTime();
                     long start = System.nanoTime();
                     Importer.Result r;
                     double streamedSeconds;
-                    try (Importer importer = new Importer(store, new RegistryClient(DockerConfig.empty(), true, 3, Duration.ofMillis(100)),
-                            new BodyPipeline(2, 32L << 20))) {
+                    try (Importer importer =
+                            new Importer(
+                                    store,
+                                    new RegistryClient(
+                                            DockerConfig.empty(), true, 3, Duration.ofMillis(100)),
+                                    new BodyPipeline(2, 32L << 20))) {
                         long[] streamed = new long[1];
-                        r = importer.pull(registry.address() + "/bench/" + compression + ":v1", Platform.current(), "bench", new ImportProgress() {
-                            @Override
-                            public void layerDone(int index, int total, Descriptor layer, long fileBytes) {
-                                streamed[0] = System.nanoTime();
-                            }
-                        });
+                        r =
+                                importer.pull(
+                                        registry.address() + "/bench/" + compression + ":v1",
+                                        Platform.current(),
+                                        "bench",
+                                        new ImportProgress() {
+                                            @Override
+                                            public void layerDone(
+                                                    int index,
+                                                    int total,
+                                                    Descriptor layer,
+                                                    long fileBytes) {
+                                                streamed[0] = System.nanoTime();
+                                            }
+                                        });
                         streamedSeconds = (streamed[0] - start) / 1e9;
                     }
                     double s = (System.nanoTime() - start) / 1e9;
@@ -99,14 +120,26 @@ public final class ImportBenchmark {
                     double mainCpu = (threads.getCurrentThreadCpuTime() - main0) / 1e9;
                     heap.stop = true;
                     heap.join();
-                    System.out.printf("%s, %s: layers streamed, hashed and written in %.2f s = %.0f MB/s; then commit (fsync/syncfs) + image%n",
+                    System.out.printf(
+                            "%s, %s: layers streamed, hashed and written in %.2f s = %.0f MB/s; then commit (fsync/syncfs) + image%n",
                             compression, run, streamedSeconds, tarBytes / streamedSeconds / 1e6);
-                    System.out.printf("%s, %s: %.2f GiB tar (%.2f GiB compressed) in %.2f s = %.0f MB/s uncompressed; "
+                    System.out.printf(
+                            "%s, %s: %.2f GiB tar (%.2f GiB compressed) in %.2f s = %.0f MB/s uncompressed; "
                                     + "CPU %.2f s (inflate+parse thread %.2f s = %.0f MB/s per CPU-second on the critical path); "
                                     + "objects added %d, present %d; peak heap %.0f MiB; image %s%n",
-                            compression, run, tarBytes / (double) (1L << 30), r.layerBytes() / (double) (1L << 30), s,
-                            tarBytes / s / 1e6, cpu, mainCpu, tarBytes / mainCpu / 1e6, r.objectsAdded(), r.objectsPresent(),
-                            heap.peak / 1048576.0, r.image());
+                            compression,
+                            run,
+                            tarBytes / (double) (1L << 30),
+                            r.layerBytes() / (double) (1L << 30),
+                            s,
+                            tarBytes / s / 1e6,
+                            cpu,
+                            mainCpu,
+                            tarBytes / mainCpu / 1e6,
+                            r.objectsAdded(),
+                            r.objectsPresent(),
+                            heap.peak / 1048576.0,
+                            r.image());
                 }
             }
         } finally {
@@ -114,16 +147,20 @@ public final class ImportBenchmark {
         }
     }
 
-    private static final String[] WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
-            + "incididunt ut labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris "
-            + "nisi aliquip ex ea commodo consequat duis aute irure in reprehenderit voluptate velit esse cillum fugiat "
-            + "nulla pariatur excepteur sint occaecat cupidatat non proident sunt culpa qui officia deserunt mollit anim "
-            + "id est laborum 0x7f454c46 __libc_start_main GLIBC_2.34 .text .rodata .eh_frame malloc free memcpy").split(" ");
+    private static final String[] WORDS =
+            ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+                            + "incididunt ut labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris "
+                            + "nisi aliquip ex ea commodo consequat duis aute irure in reprehenderit voluptate velit esse cillum fugiat "
+                            + "nulla pariatur excepteur sint occaecat cupidatat non proident sunt culpa qui officia deserunt mollit anim "
+                            + "id est laborum 0x7f454c46 __libc_start_main GLIBC_2.34 .text .rodata .eh_frame malloc free memcpy")
+                    .split(" ");
 
     /** Writes a layer blob; returns {digest, size, diffId, uncompressed size}. */
-    private static String[] writeLayer(Path file, String compression, long target, long seed) throws Exception {
+    private static String[] writeLayer(Path file, String compression, long target, long seed)
+            throws Exception {
         Path meta = file.resolveSibling(file.getFileName() + "." + target + ".meta");
-        if (Files.exists(meta)) { // generating (compressing) is slow: reuse layers of an earlier run
+        if (Files.exists(
+                meta)) { // generating (compressing) is slow: reuse layers of an earlier run
             return Files.readString(meta).split(" ");
         }
         String[] result = generateLayer(file, compression, target, seed);
@@ -131,28 +168,44 @@ public final class ImportBenchmark {
         return result;
     }
 
-    private static String[] generateLayer(Path file, String compression, long target, long seed) throws Exception {
+    private static String[] generateLayer(Path file, String compression, long target, long seed)
+            throws Exception {
         Random r = new Random(seed);
         MessageDigest blobSha = MessageDigest.getInstance("SHA-256");
         MessageDigest tarSha = MessageDigest.getInstance("SHA-256");
         long[] tarCount = new long[1];
-        try (OutputStream fileOut = new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 20), blobSha)) {
-            OutputStream comp = compression.equals("gzip") ? new GZIPOutputStream(fileOut, 1 << 16) : new ZstdOutputStream(fileOut, 3);
-            OutputStream counting = new FilterOutputStream(new DigestOutputStream(comp, tarSha)) {
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    out.write(b, off, len);
-                    tarCount[0] += len;
-                }
-            };
+        try (OutputStream fileOut =
+                new DigestOutputStream(
+                        new BufferedOutputStream(Files.newOutputStream(file), 1 << 20), blobSha)) {
+            OutputStream comp =
+                    compression.equals("gzip")
+                            ? new GZIPOutputStream(fileOut, 1 << 16)
+                            : new ZstdOutputStream(fileOut, 3);
+            OutputStream counting =
+                    new FilterOutputStream(new DigestOutputStream(comp, tarSha)) {
+                        @Override
+                        public void write(byte[] b, int off, int len) throws IOException {
+                            out.write(b, off, len);
+                            tarCount[0] += len;
+                        }
+                    };
             try (TarArchiveOutputStream tar = new TarArchiveOutputStream(counting, 1 << 16)) {
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 long written = 0;
                 int n = 0;
                 byte[] buf = new byte[1 << 20];
                 while (written < target) {
-                    // log-uniform sizes between 100 B and 64 MiB: many small files, most bytes in big ones
-                    long size = Math.min(target - written + 1, (long) Math.exp(Math.log(100) + r.nextDouble() * (Math.log(64 << 20) - Math.log(100))));
+                    // log-uniform sizes between 100 B and 64 MiB: many small files, most bytes in
+                    // big ones
+                    long size =
+                            Math.min(
+                                    target - written + 1,
+                                    (long)
+                                            Math.exp(
+                                                    Math.log(100)
+                                                            + r.nextDouble()
+                                                                    * (Math.log(64 << 20)
+                                                                            - Math.log(100))));
                     TarArchiveEntry e = new TarArchiveEntry("d" + (n % 50) + "/f" + n);
                     e.setSize(size);
                     e.setModTime(1_700_000_000_000L);
@@ -169,8 +222,12 @@ public final class ImportBenchmark {
                 }
             }
         }
-        return new String[] {"sha256:" + HexFormat.of().formatHex(blobSha.digest()), String.valueOf(Files.size(file)),
-                "sha256:" + HexFormat.of().formatHex(tarSha.digest()), String.valueOf(tarCount[0])};
+        return new String[] {
+            "sha256:" + HexFormat.of().formatHex(blobSha.digest()),
+            String.valueOf(Files.size(file)),
+            "sha256:" + HexFormat.of().formatHex(tarSha.digest()),
+            String.valueOf(tarCount[0])
+        };
     }
 
     private static int fill(byte[] buf, int len, Random r) {
@@ -191,19 +248,32 @@ public final class ImportBenchmark {
         return len;
     }
 
-    private static void push(RegistryPusher p, String repo, Path work, String compression, List<String[]> blobs) throws Exception {
-        ObjectNode cfg = JSON.createObjectNode().put("architecture", Platform.current().architecture()).put("os", "linux");
+    private static void push(
+            RegistryPusher p, String repo, Path work, String compression, List<String[]> blobs)
+            throws Exception {
+        ObjectNode cfg =
+                JSON.createObjectNode()
+                        .put("architecture", Platform.current().architecture())
+                        .put("os", "linux");
         ArrayNode diffIds = cfg.putObject("rootfs").put("type", "layers").putArray("diff_ids");
         blobs.forEach(b -> diffIds.add(b[2]));
         byte[] config = JSON.writeValueAsBytes(cfg);
         String configDigest = p.blob(repo, config);
-        ObjectNode m = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", Manifests.OCI_MANIFEST);
-        m.putObject("config").put("mediaType", "application/vnd.oci.image.config.v1+json").put("digest", configDigest).put("size", config.length);
+        ObjectNode m =
+                JSON.createObjectNode()
+                        .put("schemaVersion", 2)
+                        .put("mediaType", Manifests.OCI_MANIFEST);
+        m.putObject("config")
+                .put("mediaType", "application/vnd.oci.image.config.v1+json")
+                .put("digest", configDigest)
+                .put("size", config.length);
         ArrayNode ls = m.putArray("layers");
         for (int i = 0; i < blobs.size(); i++) {
             p.blob(repo, work.resolve(compression + "-" + i), blobs.get(i)[0]);
-            ls.addObject().put("mediaType", "application/vnd.oci.image.layer.v1.tar+" + compression)
-                    .put("digest", blobs.get(i)[0]).put("size", Long.parseLong(blobs.get(i)[1]));
+            ls.addObject()
+                    .put("mediaType", "application/vnd.oci.image.layer.v1.tar+" + compression)
+                    .put("digest", blobs.get(i)[0])
+                    .put("size", Long.parseLong(blobs.get(i)[1]));
         }
         p.manifest(repo, "v1", Manifests.OCI_MANIFEST, JSON.writeValueAsBytes(m));
     }

@@ -59,7 +59,9 @@ class ImportFailuresTest {
     }
 
     static Importer importer(Store store) {
-        return new Importer(store, new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(10)),
+        return new Importer(
+                store,
+                new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(10)),
                 new BodyPipeline(2, 1 << 20));
     }
 
@@ -69,7 +71,8 @@ class ImportFailuresTest {
 
     @ParameterizedTest
     @EnumSource(Stage.class)
-    void failureAtEachStageEndsTheImportAndReleasesTheStore(Stage stage, @TempDir Path dir) throws Exception {
+    void failureAtEachStageEndsTheImportAndReleasesTheStore(Stage stage, @TempDir Path dir)
+            throws Exception {
         Store store = Store.open(dir.resolve("store"));
         byte[] tar = layer();
         Layer layer = Layer.gzip(tar);
@@ -83,8 +86,14 @@ class ImportFailuresTest {
                 expected = "not valid gzip";
             }
             case TAR_ENTRY -> {
-                byte[] hostile = new TarBuilder().file("big", Fixtures.BIG).entry("d/n").pax("path", "d/" + "n".repeat(300))
-                        .body("x").add().build();
+                byte[] hostile =
+                        new TarBuilder()
+                                .file("big", Fixtures.BIG)
+                                .entry("d/n")
+                                .pax("path", "d/" + "n".repeat(300))
+                                .body("x")
+                                .add()
+                                .build();
                 layer = Layer.gzip(hostile);
                 expected = "name component of 300 bytes";
             }
@@ -113,14 +122,26 @@ class ImportFailuresTest {
         image.writeLayout(layout, "t");
         Layer chosen = layer;
         try (Importer importer = importer(store)) {
-            assertTimeoutPreemptively(PROMPTLY, () -> {
-                try (ImageSource source = stage == Stage.BLOB_READ
-                        ? new BreakingSource(new OciLayoutDirectory(layout, "t"), chosen.blob().length / 2)
-                        : new OciLayoutDirectory(layout, "t")) {
-                    assertThatThrownBy(() -> importer.importImage(source, Platform.current(), "app", null))
-                            .isInstanceOf(IOException.class).hasMessageContaining(expected);
-                }
-            });
+            assertTimeoutPreemptively(
+                    PROMPTLY,
+                    () -> {
+                        try (ImageSource source =
+                                stage == Stage.BLOB_READ
+                                        ? new BreakingSource(
+                                                new OciLayoutDirectory(layout, "t"),
+                                                chosen.blob().length / 2)
+                                        : new OciLayoutDirectory(layout, "t")) {
+                            assertThatThrownBy(
+                                            () ->
+                                                    importer.importImage(
+                                                            source,
+                                                            Platform.current(),
+                                                            "app",
+                                                            null))
+                                    .isInstanceOf(IOException.class)
+                                    .hasMessageContaining(expected);
+                        }
+                    });
             if (obstacle != null) {
                 Files.delete(obstacle);
                 Files.createDirectory(obstacle);
@@ -129,11 +150,18 @@ class ImportFailuresTest {
             // the same importer (workers, chunk pool) imports a good image right after
             TestImage good = new TestImage("amd64", List.of(Layer.gzip(layer())));
             good.writeLayout(dir.resolve("good"), "t");
-            assertTimeoutPreemptively(PROMPTLY, () -> {
-                try (ImageSource source = new OciLayoutDirectory(dir.resolve("good"), "t")) {
-                    assertThat(importer.importImage(source, Platform.current(), "app", null).image()).isNotNull();
-                }
-            });
+            assertTimeoutPreemptively(
+                    PROMPTLY,
+                    () -> {
+                        try (ImageSource source =
+                                new OciLayoutDirectory(dir.resolve("good"), "t")) {
+                            assertThat(
+                                            importer.importImage(
+                                                            source, Platform.current(), "app", null)
+                                                    .image())
+                                    .isNotNull();
+                        }
+                    });
         }
     }
 
@@ -141,19 +169,32 @@ class ImportFailuresTest {
     @Test
     void imageWriterRejectingTheTreeEndsTheStoreSide(@TempDir Path dir) throws Exception {
         Store store = Store.open(dir.resolve("store"));
-        for (Directory bad : List.of(treeWithName(new byte[300]), treeWithXattr(new byte[200_000]), deepTree(3000))) {
-            assertTimeoutPreemptively(PROMPTLY, () -> {
-                try (Store.Lease lease = store.lease("test")) {
-                    assertThatThrownBy(() -> Importer.writeImage(store, bad, ErofsWriter.WriteOptions.pinned(1)))
-                            .isInstanceOf(IOException.class).hasMessageContaining("cannot write the composefs image");
-                }
-            });
+        for (Directory bad :
+                List.of(
+                        treeWithName(new byte[300]),
+                        treeWithXattr(new byte[200_000]),
+                        deepTree(3000))) {
+            assertTimeoutPreemptively(
+                    PROMPTLY,
+                    () -> {
+                        try (Store.Lease lease = store.lease("test")) {
+                            assertThatThrownBy(
+                                            () ->
+                                                    Importer.writeImage(
+                                                            store,
+                                                            bad,
+                                                            ErofsWriter.WriteOptions.pinned(1)))
+                                    .isInstanceOf(IOException.class)
+                                    .hasMessageContaining("cannot write the composefs image");
+                        }
+                    });
             assertStoreReleased(store);
             try (Stream<Path> s = Files.list(store.root().resolve("images"))) {
                 assertThat(s).isEmpty();
             }
         }
-        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("kcfs-image-writer"));
+        assertThat(Thread.getAllStackTraces().keySet())
+                .noneMatch(t -> t.getName().equals("kcfs-image-writer"));
     }
 
     /** The config's diff_ids used to be ignored: a layer that is not the one the config names is refused. */
@@ -162,21 +203,34 @@ class ImportFailuresTest {
         Store store = Store.open(dir.resolve("store"));
         byte[] tar = layer();
         byte[] other = new TarBuilder().file("other", "y").build();
-        TestImage wrong = new TestImage("amd64", List.of(Layer.gzip(tar), new Layer(Layer.gzip(tar).mediaType(), Layer.gzip(tar).blob(), other)));
+        TestImage wrong =
+                new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.gzip(tar),
+                                new Layer(
+                                        Layer.gzip(tar).mediaType(),
+                                        Layer.gzip(tar).blob(),
+                                        other)));
         wrong.writeLayout(dir.resolve("wrong"), "t");
-        try (Importer importer = importer(store); ImageSource source = new OciLayoutDirectory(dir.resolve("wrong"), "t")) {
+        try (Importer importer = importer(store);
+                ImageSource source = new OciLayoutDirectory(dir.resolve("wrong"), "t")) {
             assertThatThrownBy(() -> importer.importImage(source, Platform.current(), "app", null))
                     .isInstanceOf(OciException.class)
-                    .hasMessageContaining("uncompressed content is " + dev.kcfs.oci.Digests.sha256(tar))
-                    .hasMessageContaining("rootfs.diff_ids[1] says " + dev.kcfs.oci.Digests.sha256(other));
+                    .hasMessageContaining(
+                            "uncompressed content is " + dev.kcfs.oci.Digests.sha256(tar))
+                    .hasMessageContaining(
+                            "rootfs.diff_ids[1] says " + dev.kcfs.oci.Digests.sha256(other));
         }
         assertThat(store.refs()).isEmpty();
         assertStoreReleased(store);
         // a plain (uncompressed) layer is its own diff_id; the right ids import
         TestImage right = new TestImage("amd64", List.of(Layer.gzip(tar), Layer.plain(other)));
         right.writeLayout(dir.resolve("right"), "t");
-        try (Importer importer = importer(store); ImageSource source = new OciLayoutDirectory(dir.resolve("right"), "t")) {
-            assertThat(importer.importImage(source, Platform.current(), "app", null).layers()).isEqualTo(2);
+        try (Importer importer = importer(store);
+                ImageSource source = new OciLayoutDirectory(dir.resolve("right"), "t")) {
+            assertThat(importer.importImage(source, Platform.current(), "app", null).layers())
+                    .isEqualTo(2);
         }
     }
 
@@ -193,10 +247,16 @@ class ImportFailuresTest {
         Store store = Store.open(dir.resolve("store"));
         List<dev.kcfs.verity.Digest> images = new java.util.ArrayList<>();
         int n = 0;
-        for (Layer layer : List.of(Layer.plain(complete), Layer.gzip(noEnd), Layer.plain(noPadding), Layer.zstd(noPadding))) {
+        for (Layer layer :
+                List.of(
+                        Layer.plain(complete),
+                        Layer.gzip(noEnd),
+                        Layer.plain(noPadding),
+                        Layer.zstd(noPadding))) {
             Path layout = dir.resolve("layout" + n++);
             new TestImage("amd64", List.of(layer)).writeLayout(layout, "t");
-            try (Importer importer = importer(store); ImageSource source = new OciLayoutDirectory(layout, "t")) {
+            try (Importer importer = importer(store);
+                    ImageSource source = new OciLayoutDirectory(layout, "t")) {
                 images.add(importer.importImage(source, Platform.current(), null, null).image());
             }
         }
@@ -215,7 +275,13 @@ class ImportFailuresTest {
     }
 
     private static RegularFile file(List<Xattr> xattrs) {
-        return new RegularFile(new Stat(FileType.REGULAR.bits() | 0644, 0, 0, 1, 0, 0), xattrs, 1, null, new byte[] {'x'}, null);
+        return new RegularFile(
+                new Stat(FileType.REGULAR.bits() | 0644, 0, 0, 1, 0, 0),
+                xattrs,
+                1,
+                null,
+                new byte[] {'x'},
+                null);
     }
 
     static Directory treeWithName(byte[] name) {

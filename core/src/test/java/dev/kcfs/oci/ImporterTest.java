@@ -31,13 +31,21 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class ImporterTest {
-    @RegisterExtension
-    static final TestRegistry registry = TestRegistry.anonymous();
+    @RegisterExtension static final TestRegistry registry = TestRegistry.anonymous();
 
-    static final TestImage IMAGE = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.zstd(Fixtures.middle()), Layer.plain(Fixtures.top())));
+    static final TestImage IMAGE =
+            new TestImage(
+                    "amd64",
+                    List.of(
+                            Layer.gzip(Fixtures.base()),
+                            Layer.zstd(Fixtures.middle()),
+                            Layer.plain(Fixtures.top())));
 
     static Importer importer(Store store) {
-        return new Importer(store, new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(10)), new BodyPipeline(2, 4 << 20));
+        return new Importer(
+                store,
+                new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(10)),
+                new BodyPipeline(2, 4 << 20));
     }
 
     static long objectCount(Store store) throws Exception {
@@ -49,7 +57,9 @@ class ImporterTest {
     static List<Path> tmpFiles(Store store) throws Exception {
         try (Stream<Path> s = Files.walk(store.root().resolve("tmp"))) {
             // tmp/.users is the store's writer lock file, not a leftover
-            return s.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().equals(".users")).collect(Collectors.toList());
+            return s.filter(Files::isRegularFile)
+                    .filter(f -> !f.getFileName().toString().equals(".users"))
+                    .collect(Collectors.toList());
         }
     }
 
@@ -67,11 +77,19 @@ class ImporterTest {
         try (Importer importer = importer(v1)) {
             r1 = importer.pull(ref, Platform.current(), "app", null);
         }
-        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).version()).isZero();
-        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).version()).isEqualTo(dev.kcfs.image.erofs.ErofsFormat.DEFAULT_FORMAT_VERSION);
+        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).version())
+                .isZero();
+        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).version())
+                .isEqualTo(dev.kcfs.image.erofs.ErofsFormat.DEFAULT_FORMAT_VERSION);
         assertThat(r0.image()).isNotEqualTo(r1.image());
-        assertThat(TreeText.render(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).root()))
-                .isEqualTo(TreeText.render(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).root()));
+        assertThat(
+                        TreeText.render(
+                                dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image()))
+                                        .root()))
+                .isEqualTo(
+                        TreeText.render(
+                                dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image()))
+                                        .root()));
     }
 
     @Test
@@ -79,19 +97,25 @@ class ImporterTest {
         String digest = IMAGE.push(registry.pusher(), "importer/app", "v1");
         Store store = Store.open(dir.resolve("store"));
         List<String> events = new ArrayList<>();
-        ImportProgress progress = new ImportProgress() {
-            @Override
-            public void layerDone(int index, int total, Descriptor layer, long fileBytes) {
-                try (Stream<Path> leases = Files.list(store.root().resolve("leases"))) {
-                    events.add(index + "/" + total + " leases=" + leases.count());
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }
-        };
+        ImportProgress progress =
+                new ImportProgress() {
+                    @Override
+                    public void layerDone(int index, int total, Descriptor layer, long fileBytes) {
+                        try (Stream<Path> leases = Files.list(store.root().resolve("leases"))) {
+                            events.add(index + "/" + total + " leases=" + leases.count());
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                };
         Importer.Result first;
         try (Importer importer = importer(store)) {
-            first = importer.pull(registry.address() + "/importer/app:v1", Platform.current(), "app", progress);
+            first =
+                    importer.pull(
+                            registry.address() + "/importer/app:v1",
+                            Platform.current(),
+                            "app",
+                            progress);
         }
         assertThat(events).containsExactly("0/3 leases=1", "1/3 leases=1", "2/3 leases=1");
         assertThat(first.manifestDigest()).isEqualTo(digest);
@@ -103,13 +127,19 @@ class ImporterTest {
         assertThat(first.objectsAdded()).isEqualTo(3);
         assertThat(objectCount(store)).isEqualTo(3);
         assertThat(store.objects().contains(FsVerity.digest(Fixtures.BIG))).isTrue();
-        assertThat(Files.readAllBytes(store.objects().path(FsVerity.digest(Fixtures.BIG)))).isEqualTo(Fixtures.BIG);
+        assertThat(Files.readAllBytes(store.objects().path(FsVerity.digest(Fixtures.BIG))))
+                .isEqualTo(Fixtures.BIG);
         assertThat(store.objectList(first.image()).orElseThrow().digests()).hasSize(3);
         assertThat(Files.list(store.root().resolve("leases")).count()).isZero();
 
         Importer.Result again;
         try (Importer importer = importer(store)) {
-            again = importer.pull(registry.address() + "/importer/app@" + digest, Platform.current(), "app-pinned", null);
+            again =
+                    importer.pull(
+                            registry.address() + "/importer/app@" + digest,
+                            Platform.current(),
+                            "app-pinned",
+                            null);
         }
         assertThat(again.image()).isEqualTo(first.image());
         assertThat(again.objectsAdded()).isZero();
@@ -122,14 +152,32 @@ class ImporterTest {
         byte[] shared = Fixtures.random(10, 100_000);
         byte[] onlyA = Fixtures.random(11, 2_000);
         byte[] onlyB = Fixtures.random(12, 3_000);
-        new TestImage("amd64", List.of(Layer.gzip(new TarBuilder().file("lib/shared.so", shared).file("a", onlyA).build())))
+        new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.gzip(
+                                        new TarBuilder()
+                                                .file("lib/shared.so", shared)
+                                                .file("a", onlyA)
+                                                .build())))
                 .push(registry.pusher(), "share/a", "v1");
-        new TestImage("amd64", List.of(Layer.zstd(new TarBuilder().file("usr/lib/same.so", shared).file("b", onlyB).build())))
+        new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.zstd(
+                                        new TarBuilder()
+                                                .file("usr/lib/same.so", shared)
+                                                .file("b", onlyB)
+                                                .build())))
                 .push(registry.pusher(), "share/b", "v1");
         Store store = Store.open(dir.resolve("store"));
         try (Importer importer = importer(store)) {
-            Importer.Result a = importer.pull(registry.address() + "/share/a:v1", Platform.current(), "a", null);
-            Importer.Result b = importer.pull(registry.address() + "/share/b:v1", Platform.current(), "b", null);
+            Importer.Result a =
+                    importer.pull(
+                            registry.address() + "/share/a:v1", Platform.current(), "a", null);
+            Importer.Result b =
+                    importer.pull(
+                            registry.address() + "/share/b:v1", Platform.current(), "b", null);
             assertThat(a.objectsAdded()).isEqualTo(2);
             assertThat(b.objectsAdded()).isEqualTo(1); // only b's own file
             assertThat(b.objectsPresent()).isEqualTo(1);
@@ -141,16 +189,28 @@ class ImporterTest {
     @Test
     void failedImportLeavesNoImageRefOrObject(@TempDir Path dir) throws Exception {
         // the first layer is fine (its bodies are written to the batch), the second is corrupt
-        TestImage image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.plain(Fixtures.top())));
+        TestImage image =
+                new TestImage(
+                        "amd64", List.of(Layer.gzip(Fixtures.base()), Layer.plain(Fixtures.top())));
         image.writeLayout(dir.resolve("layout"), "v1");
-        Path blob = dir.resolve("layout/blobs/sha256/" + Digests.sha256(image.layers.get(1).blob()).substring(7));
+        Path blob =
+                dir.resolve(
+                        "layout/blobs/sha256/"
+                                + Digests.sha256(image.layers.get(1).blob()).substring(7));
         byte[] b = Files.readAllBytes(blob);
         b[2000] ^= 1;
         Files.write(blob, b);
         Store store = Store.open(dir.resolve("store"));
         try (Importer importer = importer(store)) {
-            assertThatThrownBy(() -> importer.pull("oci:" + dir.resolve("layout") + ":v1", Platform.current(), "broken", null))
-                    .isInstanceOf(OciException.class).hasMessageContaining("digest mismatch");
+            assertThatThrownBy(
+                            () ->
+                                    importer.pull(
+                                            "oci:" + dir.resolve("layout") + ":v1",
+                                            Platform.current(),
+                                            "broken",
+                                            null))
+                    .isInstanceOf(OciException.class)
+                    .hasMessageContaining("digest mismatch");
         }
         assertThat(store.refs()).isEmpty();
         assertThat(store.images()).isEmpty();
@@ -161,11 +221,24 @@ class ImporterTest {
 
     @Test
     void hostileLayerLeavesNothing(@TempDir Path dir) throws Exception {
-        new TestImage("amd64", List.of(Layer.gzip(new TarBuilder().file("ok", Fixtures.BIG).file("../escape", "x").build())))
+        new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.gzip(
+                                        new TarBuilder()
+                                                .file("ok", Fixtures.BIG)
+                                                .file("../escape", "x")
+                                                .build())))
                 .push(registry.pusher(), "importer/hostile", "v1");
         Store store = Store.open(dir.resolve("store"));
         try (Importer importer = importer(store)) {
-            assertThatThrownBy(() -> importer.pull(registry.address() + "/importer/hostile:v1", Platform.current(), "h", null))
+            assertThatThrownBy(
+                            () ->
+                                    importer.pull(
+                                            registry.address() + "/importer/hostile:v1",
+                                            Platform.current(),
+                                            "h",
+                                            null))
                     .hasMessageContaining("'..' component");
         }
         assertThat(store.refs()).isEmpty();
@@ -182,7 +255,12 @@ class ImporterTest {
         Store store = Store.open(dir.resolve("store"));
         Importer.Result r;
         try (Importer importer = importer(store)) {
-            r = importer.pull("oci:" + dir.resolve("layout") + ":v1", Platform.current(), "app", null);
+            r =
+                    importer.pull(
+                            "oci:" + dir.resolve("layout") + ":v1",
+                            Platform.current(),
+                            "app",
+                            null);
         }
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
         ComposefsMounter mounter = new ComposefsMounter();
@@ -191,9 +269,11 @@ class ImporterTest {
             DirectoryScanner scanner = new DirectoryScanner(DirectoryScanner.Options.defaults());
             String mounted = TreeText.renderFlat(scanner.scan(mnt).root());
             String umoci = TreeText.renderFlat(scanner.scan(dir.resolve("bundle/rootfs")).root());
-            assertThat(UmociComparisonTest.normalise(mounted)).isEqualTo(UmociComparisonTest.normalise(umoci));
+            assertThat(UmociComparisonTest.normalise(mounted))
+                    .isEqualTo(UmociComparisonTest.normalise(umoci));
             assertThat(Files.readAllBytes(mnt.resolve("bin/tool"))).isEqualTo(Fixtures.BIG);
-            assertThat(Files.getAttribute(mnt.resolve("bin/tool-link"), "unix:ino")).isEqualTo(Files.getAttribute(mnt.resolve("bin/tool"), "unix:ino"));
+            assertThat(Files.getAttribute(mnt.resolve("bin/tool-link"), "unix:ino"))
+                    .isEqualTo(Files.getAttribute(mnt.resolve("bin/tool"), "unix:ino"));
         } finally {
             mounter.unmount(mnt, true);
         }

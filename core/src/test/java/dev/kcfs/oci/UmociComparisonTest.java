@@ -31,23 +31,57 @@ class UmociComparisonTest {
 
         String ours;
         try (ImageSource src = new OciLayoutDirectory(dir.resolve("layout"), "v1")) {
-            ours = TreeText.renderFlat(ImageTrees.build(src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null));
+            ours =
+                    TreeText.renderFlat(
+                            ImageTrees.build(
+                                    src,
+                                    src.resolve(Platform.current()),
+                                    BodySink.hashOnly(),
+                                    null,
+                                    null));
         }
-        String umoci = TreeText.renderFlat(new DirectoryScanner(DirectoryScanner.Options.defaults()).scan(dir.resolve("bundle/rootfs")).root());
+        String umoci =
+                TreeText.renderFlat(
+                        new DirectoryScanner(DirectoryScanner.Options.defaults())
+                                .scan(dir.resolve("bundle/rootfs"))
+                                .root());
         assertThat(normalise(umoci)).isEqualTo(normalise(ours));
-        assertThat(normalise(ours)).contains("security.capability=0x01").contains("user.bin=0x000aff").contains("/dev/null 20666")
-                .contains("/run/fifo 10600").contains("/opaque/new ").doesNotContain("/opaque/old").doesNotContain("victim")
-                .contains("/bin/sh 120777").contains("/data/shared-again 100444");
+        assertThat(normalise(ours))
+                .contains("security.capability=0x01")
+                .contains("user.bin=0x000aff")
+                .contains("/dev/null 20666")
+                .contains("/run/fifo 10600")
+                .contains("/opaque/new ")
+                .doesNotContain("/opaque/old")
+                .doesNotContain("victim")
+                .contains("/bin/sh 120777")
+                .contains("/data/shared-again 100444");
         // hardlinks really are links in umoci's tree too, and ours shares the inode
-        assertThat(java.nio.file.Files.getAttribute(dir.resolve("bundle/rootfs/bin/tool-link"), "unix:nlink")).isEqualTo(2);
+        assertThat(
+                        java.nio.file.Files.getAttribute(
+                                dir.resolve("bundle/rootfs/bin/tool-link"), "unix:nlink"))
+                .isEqualTo(2);
     }
 
     /** The three-layer fixture image as an OCI layout at {@code dir/layout:v1}, and umoci's unpack of it in {@code dir/bundle}. */
     static void unpackFixtureWithUmoci(Path dir) throws Exception {
-        TestImage image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.gzip(Fixtures.middle()), Layer.plain(Fixtures.top())));
+        TestImage image =
+                new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.gzip(Fixtures.base()),
+                                Layer.gzip(Fixtures.middle()),
+                                Layer.plain(Fixtures.top())));
         image.writeLayout(dir.resolve("layout"), "v1");
-        Process p = new ProcessBuilder("umoci", "unpack", "--image", dir.resolve("layout") + ":v1", dir.resolve("bundle").toString())
-                .redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(
+                                "umoci",
+                                "unpack",
+                                "--image",
+                                dir.resolve("layout") + ":v1",
+                                dir.resolve("bundle").toString())
+                        .redirectErrorStream(true)
+                        .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as(out).isZero();
     }

@@ -37,10 +37,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DirectoryScannerTest {
-    @TempDir
-    Path src;
+    @TempDir Path src;
 
-    private static final DirectoryScanner.Options ALL = DirectoryScanner.Options.defaults().withThreads(2);
+    private static final DirectoryScanner.Options ALL =
+            DirectoryScanner.Options.defaults().withThreads(2);
 
     static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -95,10 +95,12 @@ class DirectoryScannerTest {
             } else {
                 assertThat(f.content()).isNull();
                 assertThat(f.digest()).isEqualTo(FsVerity.digest(content));
-                assertThat(new String(f.payload(), StandardCharsets.US_ASCII)).isEqualTo(f.digest().objectPath());
+                assertThat(new String(f.payload(), StandardCharsets.US_ASCII))
+                        .isEqualTo(f.digest().objectPath());
             }
         }
-        assertThat(scan.externalFiles()).extracting(e -> e.source().getFileName().toString())
+        assertThat(scan.externalFiles())
+                .extracting(e -> e.source().getFileName().toString())
                 .containsExactlyInAnyOrder("f65", "f4095", "f4096", "f4097", "f" + ((1 << 20) + 1));
         for (DirectoryScanner.ExternalFile e : scan.externalFiles()) {
             assertThat(e.digest()).isEqualTo(FsVerity.digest(e.source()));
@@ -127,7 +129,8 @@ class DirectoryScannerTest {
         assertThat(Integer.toOctalString(f.stat().mode())).isEqualTo("100751");
         assertThat(f.stat().mtimeSec()).isEqualTo(1_700_000_000L);
         assertThat(f.stat().mtimeNsec()).isEqualTo(123_456_789);
-        assertThat(f.stat().uid()).isEqualTo(Integer.toUnsignedLong((Integer) Files.getAttribute(file, "unix:uid")));
+        assertThat(f.stat().uid())
+                .isEqualTo(Integer.toUnsignedLong((Integer) Files.getAttribute(file, "unix:uid")));
         Directory sub = (Directory) at(root, "d", "sub");
         assertThat(sub.stat().mtimeSec()).isEqualTo(-5);
         assertThat(sub.stat().mtimeNsec()).isEqualTo(250_000_000);
@@ -156,8 +159,15 @@ class DirectoryScannerTest {
 
     @Test
     void namesAreExactBytesEvenWhenNotUtf8() throws Exception {
-        List<byte[]> names = List.of(bytes("with space"), bytes("new\nline"), bytes("a=b"), bytes("caf\u00e9"),
-                new byte[] {'x', (byte) 0xff, (byte) 0xfe, 'y'}, new byte[] {(byte) 0xc3, '('}, bytes("\\x41"));
+        List<byte[]> names =
+                List.of(
+                        bytes("with space"),
+                        bytes("new\nline"),
+                        bytes("a=b"),
+                        bytes("caf\u00e9"),
+                        new byte[] {'x', (byte) 0xff, (byte) 0xfe, 'y'},
+                        new byte[] {(byte) 0xc3, '('},
+                        bytes("\\x41"));
         byte[] base = src.toString().getBytes(StandardCharsets.UTF_8);
         for (byte[] name : names) {
             byte[] full = new byte[base.length + 1 + name.length];
@@ -174,7 +184,9 @@ class DirectoryScannerTest {
         assertThat(root.size()).isEqualTo(names.size());
         for (byte[] name : names) {
             Inode d = root.child(name);
-            assertThat(d).as("entry %s", new String(name, StandardCharsets.ISO_8859_1)).isInstanceOf(Directory.class);
+            assertThat(d)
+                    .as("entry %s", new String(name, StandardCharsets.ISO_8859_1))
+                    .isInstanceOf(Directory.class);
             RegularFile inner = (RegularFile) ((Directory) d).child(bytes("inner"));
             assertThat(inner.content()).isEqualTo(name);
         }
@@ -188,9 +200,12 @@ class DirectoryScannerTest {
         Files.setLastModifiedTime(f, FileTime.from(Instant.ofEpochSecond(1234, 5)));
 
         RegularFile all = (RegularFile) at(new DirectoryScanner(ALL).scan(src).root(), "f");
-        assertThat(all.xattrs()).containsExactly(Xattr.of("user.a", "1=\n"), Xattr.of("user.b", "2"));
+        assertThat(all.xattrs())
+                .containsExactly(Xattr.of("user.a", "1=\n"), Xattr.of("user.b", "2"));
 
-        RegularFile none = (RegularFile) at(new DirectoryScanner(ALL.withSkipXattrs(true)).scan(src).root(), "f");
+        RegularFile none =
+                (RegularFile)
+                        at(new DirectoryScanner(ALL.withSkipXattrs(true)).scan(src).root(), "f");
         assertThat(none.xattrs()).isEmpty();
 
         Directory epoch = new DirectoryScanner(ALL.withUseEpoch(true)).scan(src).root();
@@ -205,12 +220,19 @@ class DirectoryScannerTest {
             Files.write(src.resolve("f" + i), random(100 + i, i));
         }
         Set<String> seen = ConcurrentHashMap.newKeySet();
-        new DirectoryScanner(ALL).scan(src, e -> seen.add(e.source().getFileName() + " " + e.digest()));
+        new DirectoryScanner(ALL)
+                .scan(src, e -> seen.add(e.source().getFileName() + " " + e.digest()));
         assertThat(seen).hasSize(50);
 
-        assertThatThrownBy(() -> new DirectoryScanner(ALL).scan(src, e -> {
-            throw new IOException("store is full");
-        })).hasMessage("store is full");
+        assertThatThrownBy(
+                        () ->
+                                new DirectoryScanner(ALL)
+                                        .scan(
+                                                src,
+                                                e -> {
+                                                    throw new IOException("store is full");
+                                                }))
+                .hasMessage("store is full");
     }
 
     @Test
@@ -220,9 +242,13 @@ class DirectoryScannerTest {
         }
         List<String> with = new ArrayList<>();
         List<String> without = new ArrayList<>();
-        new DirectoryScanner(ALL.withPrefetch(true)).scan(src).externalFiles()
+        new DirectoryScanner(ALL.withPrefetch(true))
+                .scan(src)
+                .externalFiles()
                 .forEach(e -> with.add(e.source().getFileName() + " " + e.digest()));
-        new DirectoryScanner(ALL.withPrefetch(false).withThreads(1)).scan(src).externalFiles()
+        new DirectoryScanner(ALL.withPrefetch(false).withThreads(1))
+                .scan(src)
+                .externalFiles()
                 .forEach(e -> without.add(e.source().getFileName() + " " + e.digest()));
         assertThat(with).hasSize(200).containsExactlyInAnyOrderElementsOf(without);
     }
@@ -230,10 +256,13 @@ class DirectoryScannerTest {
     @Test
     void errorsNameThePath() throws Exception {
         assertThatThrownBy(() -> new DirectoryScanner(ALL).scan(src.resolve("missing")))
-                .isInstanceOf(ScanException.class).hasMessageContaining("missing").hasMessageContaining("no such file");
+                .isInstanceOf(ScanException.class)
+                .hasMessageContaining("missing")
+                .hasMessageContaining("no such file");
         Path file = Files.write(src.resolve("plain"), new byte[3]);
         assertThatThrownBy(() -> new DirectoryScanner(ALL).scan(file))
-                .isInstanceOf(ScanException.class).hasMessage(file + ": not a directory");
+                .isInstanceOf(ScanException.class)
+                .hasMessage(file + ": not a directory");
     }
 
     @Test
@@ -242,7 +271,9 @@ class DirectoryScannerTest {
         Path f = Files.write(src.resolve("secret"), random(1000, 9));
         Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("---------"));
         assertThatThrownBy(() -> new DirectoryScanner(ALL).scan(src))
-                .isInstanceOf(ScanException.class).hasMessageContaining(f.toString()).hasMessageContaining("ermission denied");
+                .isInstanceOf(ScanException.class)
+                .hasMessageContaining(f.toString())
+                .hasMessageContaining("ermission denied");
     }
 
     @Test
@@ -267,13 +298,20 @@ class DirectoryScannerTest {
         assertThat(DeviceNode.minor(blk.rdev())).isEqualTo(70000);
         assertThat(((DeviceNode) at(root, "wh")).isWhiteout()).isTrue();
         // stored as found: escaping trusted.overlay.* is the image writer's job
-        assertThat(at(root, "f").xattrs()).containsExactly(Xattr.of("security.kcfs", "s"),
-                Xattr.of("trusted.overlay.opaque", "y"), Xattr.of("user.u", "v"));
+        assertThat(at(root, "f").xattrs())
+                .containsExactly(
+                        Xattr.of("security.kcfs", "s"),
+                        Xattr.of("trusted.overlay.opaque", "y"),
+                        Xattr.of("user.u", "v"));
         assertThat(root.xattrs()).contains(Xattr.of("trusted.t", "root-dir"));
 
-        Directory userOnly = new DirectoryScanner(ALL.withUserXattrsOnly(true).withSkipDevices(true)).scan(src).root();
+        Directory userOnly =
+                new DirectoryScanner(ALL.withUserXattrsOnly(true).withSkipDevices(true))
+                        .scan(src)
+                        .root();
         assertThat(at(userOnly, "f").xattrs()).containsExactly(Xattr.of("user.u", "v"));
-        assertThat(userOnly.children().keySet()).extracting(k -> new String(k, StandardCharsets.UTF_8))
+        assertThat(userOnly.children().keySet())
+                .extracting(k -> new String(k, StandardCharsets.UTF_8))
                 .containsExactly("f");
         assertThat(new ArrayList<>(userOnly.xattrs())).isEmpty();
     }

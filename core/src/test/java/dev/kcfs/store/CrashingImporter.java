@@ -15,8 +15,7 @@ import java.util.Random;
  * seed, and "loop" (import app-0, app-1, … until killed) or an image number to import once.
  */
 public final class CrashingImporter {
-    private CrashingImporter() {
-    }
+    private CrashingImporter() {}
 
     public static void main(String[] args) throws Exception {
         Store store = Store.open(Path.of(args[0]));
@@ -42,7 +41,11 @@ public final class CrashingImporter {
                 for (int i = 0; i < count; i++) {
                     int id = r.nextInt(400);
                     Random body = new Random(id);
-                    byte[] content = new byte[body.nextInt(4) == 0 ? body.nextInt(300000) : 65 + body.nextInt(9000)];
+                    byte[] content =
+                            new byte
+                                    [body.nextInt(4) == 0
+                                            ? body.nextInt(300000)
+                                            : 65 + body.nextInt(9000)];
                     body.nextBytes(content);
                     logical += content.length;
                     if (r.nextBoolean()) {
@@ -60,7 +63,9 @@ public final class CrashingImporter {
             }
             byte[] image = new byte[16384];
             r.nextBytes(image);
-            Digest img = store.addImage(new ByteArrayInputStream(image), ObjectList.of(digests, logical));
+            Digest img =
+                    store.addImage(
+                            new ByteArrayInputStream(image), ObjectList.of(digests, logical));
             store.setRef(name, img);
         }
         System.out.println("imported " + name);

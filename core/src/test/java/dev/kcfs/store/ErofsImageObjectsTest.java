@@ -14,8 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ErofsImageObjectsTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void readingTheImageGivesTheListOfTheTreeItWasWrittenFrom() throws Exception {
@@ -29,16 +28,20 @@ class ErofsImageObjectsTest {
         Files.write(src.resolve("inline"), new byte[64]);
         Files.write(src.resolve("small-external"), new byte[65]);
         Files.write(src.resolve("empty"), new byte[0]);
-        DirectoryScanner.Scan scan = new DirectoryScanner(DirectoryScanner.Options.defaults()).scan(dir.resolve("src"));
+        DirectoryScanner.Scan scan =
+                new DirectoryScanner(DirectoryScanner.Options.defaults()).scan(dir.resolve("src"));
         Path img = dir.resolve("img.cfs");
         ErofsWriter.write(scan.root(), ErofsWriter.WriteOptions.defaults(), img);
 
         ObjectList fromTree = ErofsImageObjects.of(scan.root());
-        assertThat(fromTree.digests()).containsExactlyInAnyOrderElementsOf(
-                List.of(FsVerity.digest(big), FsVerity.digest(new byte[65])));
+        assertThat(fromTree.digests())
+                .containsExactlyInAnyOrderElementsOf(
+                        List.of(FsVerity.digest(big), FsVerity.digest(new byte[65])));
         assertThat(new ErofsImageObjects().read(img).digests()).isEqualTo(fromTree.digests());
         ObjectList read = new ErofsImageObjects().read(img);
-        assertThat(read.logicalBytes()).as("inline and empty files are not external").isGreaterThanOrEqualTo(2L * big.length + 65);
+        assertThat(read.logicalBytes())
+                .as("inline and empty files are not external")
+                .isGreaterThanOrEqualTo(2L * big.length + 65);
         assertThat(read.digests()).allMatch((Digest d) -> d != null);
     }
 }

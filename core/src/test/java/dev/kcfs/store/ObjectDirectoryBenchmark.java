@@ -21,8 +21,7 @@ import java.util.concurrent.Future;
  * Not a test: run by hand (see the store report / bench/README.md). Args: work dir, file count, threads[, a real tree to copy instead of random files].
  */
 public final class ObjectDirectoryBenchmark {
-    private ObjectDirectoryBenchmark() {
-    }
+    private ObjectDirectoryBenchmark() {}
 
     public static void main(String[] args) throws Exception {
         Path work = Path.of(args.length > 0 ? args[0] : "target/odbench");
@@ -35,19 +34,25 @@ public final class ObjectDirectoryBenchmark {
         List<Digest> digests = new ArrayList<>();
         long bytes = 0;
         if (args.length > 3) {
-            // a real tree: every regular file over 64 bytes, as mkcomposefs --digest-store copies them
+            // a real tree: every regular file over 64 bytes, as mkcomposefs --digest-store copies
+            // them
             try (var walk = Files.walk(Path.of(args[3]))) {
-                walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).forEach(p -> {
-                    try {
-                        if (Files.size(p) > 64 && Files.isReadable(p)) {
-                            files.add(p);
-                        }
-                    } catch (java.io.IOException e) {
-                        // vanished or unreadable: skip
-                    }
-                });
+                walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                        .forEach(
+                                p -> {
+                                    try {
+                                        if (Files.size(p) > 64 && Files.isReadable(p)) {
+                                            files.add(p);
+                                        }
+                                    } catch (java.io.IOException e) {
+                                        // vanished or unreadable: skip
+                                    }
+                                });
             }
-            List<Digest> computed = java.util.Collections.synchronizedList(new ArrayList<>(java.util.Collections.nCopies(files.size(), (Digest) null)));
+            List<Digest> computed =
+                    java.util.Collections.synchronizedList(
+                            new ArrayList<>(
+                                    java.util.Collections.nCopies(files.size(), (Digest) null)));
             parallel(threads, files.size(), i -> computed.set(i, FsVerity.digest(files.get(i))));
             digests.addAll(computed);
             for (Path f : files) {
@@ -68,7 +73,11 @@ public final class ObjectDirectoryBenchmark {
         }
         Durability.syncFilesystem(work); // the sources' own writeback is not part of any run
         System.out.printf("%d files, %.1f MiB, %d threads%n", count, bytes / 1048576.0, threads);
-        for (String mode : System.getProperty("modes", "batch-syncfs,upstream-fsync-each,batch-fsync-each,batch-fsync-16threads,batch-syncfs").split(",")) {
+        for (String mode :
+                System.getProperty(
+                                "modes",
+                                "batch-syncfs,upstream-fsync-each,batch-fsync-each,batch-fsync-16threads,batch-syncfs")
+                        .split(",")) {
             Scratch.deleteTree(work.resolve(mode));
             Durability.syncFilesystem(work);
             Path objects = work.resolve(mode + "/objects");
@@ -78,35 +87,50 @@ public final class ObjectDirectoryBenchmark {
                 upstreamLike(files, digests, objects, tmp, threads);
             } else {
                 int limit = mode.startsWith("batch-fsync") ? Integer.MAX_VALUE : 0;
-                ObjectDirectory od = ObjectDirectory.open(objects, tmp, new KernelVerity(), limit, mode.endsWith("16threads") ? 16 : 1);
+                ObjectDirectory od =
+                        ObjectDirectory.open(
+                                objects,
+                                tmp,
+                                new KernelVerity(),
+                                limit,
+                                mode.endsWith("16threads") ? 16 : 1);
                 try (ObjectDirectory.Batch b = od.batch()) {
                     parallel(threads, count, i -> b.addFile(files.get(i), digests.get(i)));
                     long t1 = System.nanoTime();
                     b.commit();
-                    System.out.printf("  (adds %.2f s, commit %.2f s)%n", (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+                    System.out.printf(
+                            "  (adds %.2f s, commit %.2f s)%n",
+                            (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
                 }
             }
             double s = (System.nanoTime() - t0) / 1e9;
-            System.out.printf("%-20s %7.2f s  %8.0f files/s  %6.1f MiB/s%n", mode, s, count / s, bytes / 1048576.0 / s);
+            System.out.printf(
+                    "%-20s %7.2f s  %8.0f files/s  %6.1f MiB/s%n",
+                    mode, s, count / s, bytes / 1048576.0 / s);
         }
     }
 
     /** Per object: copy to a temp, fsync it, rename, as mkcomposefs --digest-store does (docs/format.md, 'Building from a directory'). */
-    private static void upstreamLike(List<Path> files, List<Digest> digests, Path objects, Path tmp, int threads) throws Exception {
+    private static void upstreamLike(
+            List<Path> files, List<Digest> digests, Path objects, Path tmp, int threads)
+            throws Exception {
         Files.createDirectories(tmp);
-        parallel(threads, files.size(), i -> {
-            Path target = objects.resolve(digests.get(i).objectPath());
-            if (Files.exists(target)) {
-                return;
-            }
-            Files.createDirectories(target.getParent());
-            Path t = tmp.resolve("t" + i);
-            Files.copy(files.get(i), t);
-            try (FileChannel ch = FileChannel.open(t, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(t, target, StandardCopyOption.ATOMIC_MOVE);
-        });
+        parallel(
+                threads,
+                files.size(),
+                i -> {
+                    Path target = objects.resolve(digests.get(i).objectPath());
+                    if (Files.exists(target)) {
+                        return;
+                    }
+                    Files.createDirectories(target.getParent());
+                    Path t = tmp.resolve("t" + i);
+                    Files.copy(files.get(i), t);
+                    try (FileChannel ch = FileChannel.open(t, StandardOpenOption.WRITE)) {
+                        ch.force(true);
+                    }
+                    Files.move(t, target, StandardCopyOption.ATOMIC_MOVE);
+                });
     }
 
     interface Step {
@@ -119,12 +143,14 @@ public final class ObjectDirectoryBenchmark {
             List<Future<?>> fs = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
                 int start = t;
-                fs.add(pool.submit(() -> {
-                    for (int i = start; i < count; i += threads) {
-                        step.run(i);
-                    }
-                    return null;
-                }));
+                fs.add(
+                        pool.submit(
+                                () -> {
+                                    for (int i = start; i < count; i += threads) {
+                                        step.run(i);
+                                    }
+                                    return null;
+                                }));
             }
             for (Future<?> f : fs) {
                 f.get();

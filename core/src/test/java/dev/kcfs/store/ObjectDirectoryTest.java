@@ -25,8 +25,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ObjectDirectoryTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private Path objects() {
         return dir.resolve("objects");
@@ -65,7 +64,8 @@ class ObjectDirectoryTest {
     @ParameterizedTest(name = "fsync-each limit {0}")
     @ValueSource(ints = {0, 1000}) // 0: always syncfs; 1000: always fsync each file
     void addsFilesAndStreamsUnderTheirDigest(int fsyncEachLimit) throws Exception {
-        ObjectDirectory od = ObjectDirectory.open(objects(), tmp(), new KernelVerity(), fsyncEachLimit);
+        ObjectDirectory od =
+                ObjectDirectory.open(objects(), tmp(), new KernelVerity(), fsyncEachLimit);
         List<byte[]> bodies = new ArrayList<>();
         List<Digest> digests = new ArrayList<>();
         try (ObjectDirectory.Batch b = od.batch()) {
@@ -88,7 +88,8 @@ class ObjectDirectoryTest {
         for (int i = 0; i < bodies.size(); i++) {
             assertThat(digests.get(i)).isEqualTo(FsVerity.digest(bodies.get(i)));
             assertThat(od.contains(digests.get(i))).isTrue();
-            assertThat(od.path(digests.get(i))).isEqualTo(objects().resolve(digests.get(i).objectPath()));
+            assertThat(od.path(digests.get(i)))
+                    .isEqualTo(objects().resolve(digests.get(i).objectPath()));
             assertThat(Files.readAllBytes(od.path(digests.get(i)))).isEqualTo(bodies.get(i));
         }
         assertThat(verifyAll(objects())).isEqualTo(40);
@@ -134,7 +135,8 @@ class ObjectDirectoryTest {
         ObjectDirectory od = ObjectDirectory.open(objects(), tmp());
         ObjectDirectory other = ObjectDirectory.open(objects(), tmp()); // as another process would
         byte[] body = content(4, 9000);
-        try (ObjectDirectory.Batch a = od.batch(); ObjectDirectory.Batch b = other.batch()) {
+        try (ObjectDirectory.Batch a = od.batch();
+                ObjectDirectory.Batch b = other.batch()) {
             Digest da = a.addStream(new ByteArrayInputStream(body));
             Digest db = b.addStream(new ByteArrayInputStream(body));
             assertThat(da).isEqualTo(db);
@@ -173,19 +175,22 @@ class ObjectDirectoryTest {
                 ObjectDirectory.Batch batch = open.get(b);
                 for (int t = 0; t < threadsPerBatch; t++) {
                     int offset = t;
-                    work.add(pool.submit(() -> {
-                        start.await();
-                        for (int i = offset; i < sources; i += threadsPerBatch) {
-                            if (i % 2 == 0) {
-                                batch.addFile(files.get(i), digests.get(i));
-                            } else {
-                                try (var in = Files.newInputStream(files.get(i))) {
-                                    assertThat(batch.addStream(in)).isEqualTo(digests.get(i));
-                                }
-                            }
-                        }
-                        return null;
-                    }));
+                    work.add(
+                            pool.submit(
+                                    () -> {
+                                        start.await();
+                                        for (int i = offset; i < sources; i += threadsPerBatch) {
+                                            if (i % 2 == 0) {
+                                                batch.addFile(files.get(i), digests.get(i));
+                                            } else {
+                                                try (var in = Files.newInputStream(files.get(i))) {
+                                                    assertThat(batch.addStream(in))
+                                                            .isEqualTo(digests.get(i));
+                                                }
+                                            }
+                                        }
+                                        return null;
+                                    }));
                 }
             }
             for (Future<?> f : work) {
@@ -193,11 +198,13 @@ class ObjectDirectoryTest {
             }
             List<Future<ObjectDirectory.Committed>> commits = new ArrayList<>();
             for (ObjectDirectory.Batch batch : open) {
-                commits.add(pool.submit(() -> {
-                    try (batch) {
-                        return batch.commit();
-                    }
-                }));
+                commits.add(
+                        pool.submit(
+                                () -> {
+                                    try (batch) {
+                                        return batch.commit();
+                                    }
+                                }));
             }
             int added = 0;
             for (Future<ObjectDirectory.Committed> c : commits) {
@@ -219,7 +226,8 @@ class ObjectDirectoryTest {
         ObjectDirectory od = ObjectDirectory.open(objects(), tmp());
         try (ObjectDirectory.Batch b = od.batch()) {
             b.commit();
-            assertThatThrownBy(() -> b.addStream(new ByteArrayInputStream(new byte[1]))).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(() -> b.addStream(new ByteArrayInputStream(new byte[1])))
+                    .isInstanceOf(IllegalStateException.class);
         }
     }
 
@@ -228,7 +236,9 @@ class ObjectDirectoryTest {
         ObjectDirectory od = ObjectDirectory.open(objects(), tmp());
         try (ObjectDirectory.Batch b = od.batch()) {
             Digest d = FsVerity.digest(new byte[] {1});
-            assertThatThrownBy(() -> b.addFile(dir.resolve("nope"), d)).isInstanceOf(StoreException.class).hasMessageContaining("nope");
+            assertThatThrownBy(() -> b.addFile(dir.resolve("nope"), d))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("nope");
             assertThat(b.size()).isZero();
         }
     }
@@ -240,7 +250,9 @@ class ObjectDirectoryTest {
         Files.write(stale, new byte[10]);
         try (ObjectDirectory.Batch live = od.batch()) {
             live.addStream(new ByteArrayInputStream(content(9, 100)));
-            assertThat(ObjectDirectory.open(objects(), tmp()).cleanTemporaries()).as("writer active: no cleaning").isEqualTo(-1);
+            assertThat(ObjectDirectory.open(objects(), tmp()).cleanTemporaries())
+                    .as("writer active: no cleaning")
+                    .isEqualTo(-1);
             assertThat(stale).exists();
             assertThat(live.commit().added()).isEqualTo(1);
         }
@@ -252,11 +264,15 @@ class ObjectDirectoryTest {
     @Test
     void temporaryAreaOnAnotherFilesystemIsRefused() throws Exception {
         Path shm = Path.of("/dev/shm");
-        assumeTrue(Files.isDirectory(shm) && !Files.getAttribute(shm, "unix:dev").equals(Files.getAttribute(dir, "unix:dev")),
+        assumeTrue(
+                Files.isDirectory(shm)
+                        && !Files.getAttribute(shm, "unix:dev")
+                                .equals(Files.getAttribute(dir, "unix:dev")),
                 "skipped: needs /dev/shm on a filesystem other than the test directory's");
         Path otherTmp = Files.createTempDirectory(shm, "kcfs-test");
         try {
-            assertThatThrownBy(() -> ObjectDirectory.open(objects(), otherTmp)).isInstanceOf(StoreException.class)
+            assertThatThrownBy(() -> ObjectDirectory.open(objects(), otherTmp))
+                    .isInstanceOf(StoreException.class)
                     .hasMessageContaining("different filesystems");
         } finally {
             Scratch.deleteTree(otherTmp);

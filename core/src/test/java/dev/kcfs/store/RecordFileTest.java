@@ -18,8 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RecordFileTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void replacesWholeAndLeavesNoTemporaryFile() throws Exception {
@@ -46,11 +45,14 @@ class RecordFileTest {
         try {
             List<Future<?>> writes = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
-                byte[] content = ("writer " + i + "\n").repeat(1000).getBytes(StandardCharsets.UTF_8);
-                writes.add(pool.submit(() -> {
-                    RecordFile.replace(record, content);
-                    return null;
-                }));
+                byte[] content =
+                        ("writer " + i + "\n").repeat(1000).getBytes(StandardCharsets.UTF_8);
+                writes.add(
+                        pool.submit(
+                                () -> {
+                                    RecordFile.replace(record, content);
+                                    return null;
+                                }));
             }
             for (Future<?> w : writes) {
                 w.get();
@@ -70,6 +72,7 @@ class RecordFileTest {
     void aMissingDirectoryIsAStoreErrorNamingTheRecord() {
         Path record = dir.resolve("gone/record");
         assertThatThrownBy(() -> RecordFile.replace(record, new byte[] {1}))
-                .isInstanceOf(StoreException.class).hasMessageContaining(record.toString());
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining(record.toString());
     }
 }

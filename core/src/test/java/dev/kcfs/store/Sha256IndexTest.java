@@ -17,8 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The store's sha256 -> object index: written on commit only, followed by GC, rebuilt by fsck. */
 class Sha256IndexTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private static byte[] body(long seed) {
         byte[] b = new byte[3000 + (int) seed];
@@ -32,7 +31,10 @@ class Sha256IndexTest {
 
     private Path entry(Store store, byte[] content) throws Exception {
         String hex = HexFormat.of().formatHex(sha(content));
-        return store.root().resolve("index/sha256").resolve(hex.substring(0, 2)).resolve(hex.substring(2));
+        return store.root()
+                .resolve("index/sha256")
+                .resolve(hex.substring(0, 2))
+                .resolve(hex.substring(2));
     }
 
     @Test
@@ -54,8 +56,10 @@ class Sha256IndexTest {
             batch.addFile(source, FsVerity.digest(b));
             batch.commit();
         }
-        assertThat(store.objects().index().lookup(sha(a), store.objects())).contains(FsVerity.digest(a));
-        assertThat(store.objects().index().lookup(sha(b), store.objects())).contains(FsVerity.digest(b));
+        assertThat(store.objects().index().lookup(sha(a), store.objects()))
+                .contains(FsVerity.digest(a));
+        assertThat(store.objects().index().lookup(sha(b), store.objects()))
+                .contains(FsVerity.digest(b));
         assertThat(store.objects().index().lookup(sha(body(3)), store.objects())).isEmpty();
     }
 
@@ -65,16 +69,22 @@ class Sha256IndexTest {
         byte[] kept = body(1);
         byte[] dropped = body(2);
         Digest k;
-        try (Store.Lease lease = store.lease("test"); ObjectDirectory.Batch batch = store.objects().batch()) {
+        try (Store.Lease lease = store.lease("test");
+                ObjectDirectory.Batch batch = store.objects().batch()) {
             k = batch.addStream(new ByteArrayInputStream(kept));
             batch.addStream(new ByteArrayInputStream(dropped));
             batch.commit();
-            Digest img = store.addImage(new ByteArrayInputStream(body(99)), ObjectList.of(List.of(k), kept.length));
+            Digest img =
+                    store.addImage(
+                            new ByteArrayInputStream(body(99)),
+                            ObjectList.of(List.of(k), kept.length));
             store.setRef("r", img);
         }
-        assertThat(store.objects().index().lookup(sha(dropped), store.objects())).contains(FsVerity.digest(dropped));
+        assertThat(store.objects().index().lookup(sha(dropped), store.objects()))
+                .contains(FsVerity.digest(dropped));
         assertThat(store.gc(false, Duration.ZERO).objectsRemoved()).isEqualTo(1);
-        assertThat(Files.exists(entry(store, dropped), java.nio.file.LinkOption.NOFOLLOW_LINKS)).isFalse();
+        assertThat(Files.exists(entry(store, dropped), java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                .isFalse();
         // an entry whose object vanished behind the store's back is not trusted
         Files.delete(store.objects().path(k));
         assertThat(entry(store, kept)).isSymbolicLink();

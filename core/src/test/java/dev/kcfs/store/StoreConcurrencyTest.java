@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,13 +21,17 @@ import org.junit.jupiter.api.io.TempDir;
  * (as separate processes would): no object reachable from a ref or a mount is ever missing.
  */
 class StoreConcurrencyTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private static void assertWhole(Store store, Digest image, String why) throws Exception {
-        ObjectList list = store.objectList(image).orElseThrow(() -> new AssertionError(why + ": no object list for " + image));
+        ObjectList list =
+                store.objectList(image)
+                        .orElseThrow(
+                                () -> new AssertionError(why + ": no object list for " + image));
         for (Digest o : list.digests()) {
-            assertThat(store.objects().contains(o)).as("%s: object %s of image %s", why, o, image).isTrue();
+            assertThat(store.objects().contains(o))
+                    .as("%s: object %s of image %s", why, o, image)
+                    .isTrue();
         }
     }
 
@@ -45,58 +48,73 @@ class StoreConcurrencyTest {
             List<Future<?>> importers = new ArrayList<>();
             for (int t = 0; t < 2; t++) {
                 int id = t;
-                importers.add(pool.submit(() -> {
-                    Store store = Store.open(root);
-                    Random r = new Random(id);
-                    for (int round = 0; round < 25; round++) {
-                        long[] seeds = new long[5 + r.nextInt(10)];
-                        for (int i = 0; i < seeds.length; i++) {
-                            seeds[i] = r.nextInt(40); // shared pool: images of both importers overlap
-                        }
-                        String ref = "imp" + id + "-" + round;
-                        Digest img = StoreTest.importImage(store, ref, id * 1000L + round, seeds);
-                        assertWhole(store, img, "right after import");
-                        if (round > 0) {
-                            store.removeRef("imp" + id + "-" + (round - 1)); // the previous one becomes garbage
-                        }
-                    }
-                    return null;
-                }));
+                importers.add(
+                        pool.submit(
+                                () -> {
+                                    Store store = Store.open(root);
+                                    Random r = new Random(id);
+                                    for (int round = 0; round < 25; round++) {
+                                        long[] seeds = new long[5 + r.nextInt(10)];
+                                        for (int i = 0; i < seeds.length; i++) {
+                                            seeds[i] = r.nextInt(40); // shared pool: images of both
+                                            // importers overlap
+                                        }
+                                        String ref = "imp" + id + "-" + round;
+                                        Digest img =
+                                                StoreTest.importImage(
+                                                        store, ref, id * 1000L + round, seeds);
+                                        assertWhole(store, img, "right after import");
+                                        if (round > 0) {
+                                            store.removeRef(
+                                                    "imp"
+                                                            + id
+                                                            + "-"
+                                                            + (round - 1)); // the previous one
+                                            // becomes garbage
+                                        }
+                                    }
+                                    return null;
+                                }));
             }
-            Future<?> gc = pool.submit(() -> {
-                Store store = Store.open(root);
-                while (!stop.get()) {
-                    Store.GcReport rep = store.gc(false, Duration.ofMillis(200));
-                    if (rep.ran()) {
-                        gcRuns.incrementAndGet();
-                        gcRemoved.addAndGet(rep.objectsRemoved());
-                    }
-                }
-                return null;
-            });
-            Future<?> mounter = pool.submit(() -> {
-                Store store = Store.open(root);
-                Random r = new Random(99);
-                while (!stop.get()) {
-                    List<Digest> images = new ArrayList<>(store.refs().values());
-                    if (images.isEmpty()) {
-                        Thread.sleep(5);
-                        continue;
-                    }
-                    Digest img = images.get(r.nextInt(images.size()));
-                    try {
-                        store.recordMount(img);
-                    } catch (StoreException e) {
-                        continue; // its ref went away and GC took it before we pinned it: correct
-                    }
-                    assertWhole(store, img, "while mounted");
-                    Thread.sleep(r.nextInt(5));
-                    assertWhole(store, img, "still mounted");
-                    mountsChecked.incrementAndGet();
-                    store.removeMountRecord(img);
-                }
-                return null;
-            });
+            Future<?> gc =
+                    pool.submit(
+                            () -> {
+                                Store store = Store.open(root);
+                                while (!stop.get()) {
+                                    Store.GcReport rep = store.gc(false, Duration.ofMillis(200));
+                                    if (rep.ran()) {
+                                        gcRuns.incrementAndGet();
+                                        gcRemoved.addAndGet(rep.objectsRemoved());
+                                    }
+                                }
+                                return null;
+                            });
+            Future<?> mounter =
+                    pool.submit(
+                            () -> {
+                                Store store = Store.open(root);
+                                Random r = new Random(99);
+                                while (!stop.get()) {
+                                    List<Digest> images = new ArrayList<>(store.refs().values());
+                                    if (images.isEmpty()) {
+                                        Thread.sleep(5);
+                                        continue;
+                                    }
+                                    Digest img = images.get(r.nextInt(images.size()));
+                                    try {
+                                        store.recordMount(img);
+                                    } catch (StoreException e) {
+                                        continue; // its ref went away and GC took it before we
+                                        // pinned it: correct
+                                    }
+                                    assertWhole(store, img, "while mounted");
+                                    Thread.sleep(r.nextInt(5));
+                                    assertWhole(store, img, "still mounted");
+                                    mountsChecked.incrementAndGet();
+                                    store.removeMountRecord(img);
+                                }
+                                return null;
+                            });
             for (Future<?> f : importers) {
                 f.get();
             }
@@ -127,19 +145,23 @@ class StoreConcurrencyTest {
         try {
             for (int round = 0; round < 40; round++) {
                 Path root = dir.resolve("new-" + round);
-                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(8);
+                java.util.concurrent.CyclicBarrier start =
+                        new java.util.concurrent.CyclicBarrier(8);
                 List<Future<Store>> openers = new ArrayList<>();
                 for (int t = 0; t < 8; t++) {
-                    openers.add(pool.submit(() -> {
-                        start.await();
-                        return Store.open(root);
-                    }));
+                    openers.add(
+                            pool.submit(
+                                    () -> {
+                                        start.await();
+                                        return Store.open(root);
+                                    }));
                 }
                 for (Future<Store> f : openers) {
                     assertThat(f.get().root()).isEqualTo(root.toAbsolutePath());
                 }
                 try (java.util.stream.Stream<Path> left = java.nio.file.Files.list(root)) {
-                    assertThat(left.map(p -> p.getFileName().toString())).as("round %d", round)
+                    assertThat(left.map(p -> p.getFileName().toString()))
+                            .as("round %d", round)
                             .noneMatch(n -> n.endsWith(".new"));
                 }
             }
@@ -156,8 +178,15 @@ class StoreConcurrencyTest {
             Path root = dir.resolve("proc-" + round);
             List<Process> processes = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                processes.add(new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                        OpenStoreMain.class.getName(), root.toString()).redirectErrorStream(true).start());
+                processes.add(
+                        new ProcessBuilder(
+                                        java,
+                                        "-cp",
+                                        System.getProperty("java.class.path"),
+                                        OpenStoreMain.class.getName(),
+                                        root.toString())
+                                .redirectErrorStream(true)
+                                .start());
             }
             for (Process p : processes) {
                 String out = new String(p.getInputStream().readAllBytes());

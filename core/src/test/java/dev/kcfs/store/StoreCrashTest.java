@@ -23,14 +23,21 @@ import org.junit.jupiter.api.io.TempDir;
  * content matches its name, tmp/ is clean, every ref is whole, and rerunning the import completes it.
  */
 class StoreCrashTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private Process start(Path root, String what) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), CrashingImporter.class.getName(),
-                root.toString(), dir.resolve("src").toString(), "7", what)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        return new ProcessBuilder(
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CrashingImporter.class.getName(),
+                        root.toString(),
+                        dir.resolve("src").toString(),
+                        "7",
+                        what)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
     }
 
     @Test
@@ -42,20 +49,28 @@ class StoreCrashTest {
         for (int round = 0; round < 20; round++) {
             Process p = start(root, "loop");
             List<String> lines = new ArrayList<>();
-            Thread reader = new Thread(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII))) {
-                    String l;
-                    while ((l = in.readLine()) != null) {
-                        synchronized (lines) {
-                            lines.add(l);
-                        }
-                    }
-                } catch (Exception e) {
-                    // the pipe breaks when the child is killed
-                }
-            });
+            Thread reader =
+                    new Thread(
+                            () -> {
+                                try (BufferedReader in =
+                                        new BufferedReader(
+                                                new InputStreamReader(
+                                                        p.getInputStream(),
+                                                        StandardCharsets.US_ASCII))) {
+                                    String l;
+                                    while ((l = in.readLine()) != null) {
+                                        synchronized (lines) {
+                                            lines.add(l);
+                                        }
+                                    }
+                                } catch (Exception e) {
+                                    // the pipe breaks when the child is killed
+                                }
+                            });
             reader.start();
-            Thread.sleep(500 + r.nextInt(1500)); // JVM start-up is ~300-500 ms; kill somewhere in the imports
+            Thread.sleep(
+                    500 + r.nextInt(1500)); // JVM start-up is ~300-500 ms; kill somewhere in the
+            // imports
             p.destroyForcibly(); // SIGKILL
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
             reader.join();
@@ -68,13 +83,23 @@ class StoreCrashTest {
 
             Store store = Store.open(root);
             try (Stream<Path> s = Files.list(root.resolve("tmp"))) {
-                assertThat(s.filter(f -> !f.getFileName().toString().equals(Scratch.USERS_LOCK)).toList()).as("tmp after reopen").isEmpty();
+                assertThat(
+                                s.filter(
+                                                f ->
+                                                        !f.getFileName()
+                                                                .toString()
+                                                                .equals(Scratch.USERS_LOCK))
+                                        .toList())
+                        .as("tmp after reopen")
+                        .isEmpty();
             }
             ObjectDirectoryTest.verifyAll(root.resolve("objects"));
             Store.FsckReport fsck = store.fsck(true, 2);
             assertThat(fsck.quarantined()).as("no object or image with wrong content").isEmpty();
             for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
-                assertThat(fsck.missingObjects()).as("ref %s is whole", ref.getKey()).doesNotContainKey(ref.getValue());
+                assertThat(fsck.missingObjects())
+                        .as("ref %s is whole", ref.getKey())
+                        .doesNotContainKey(ref.getValue());
             }
             for (int n = 0; n < done; n++) {
                 assertThat(store.ref("app-" + n)).as("app-%d reported imported", n).isPresent();
@@ -84,7 +109,8 @@ class StoreCrashTest {
                 killedMidway++;
             }
             Process again = start(root, Integer.toString(done));
-            String out = new String(again.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            String out =
+                    new String(again.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
             assertThat(again.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(again.exitValue()).isZero();
             assertThat(out).contains("imported app-" + done);
@@ -99,7 +125,9 @@ class StoreCrashTest {
             assertThat(store.gc(false, Duration.ofSeconds(10)).ran()).isTrue();
             assertThat(store.stats().objects()).isZero();
         }
-        assertThat(imported).as("the importer got through some imports before being killed").isPositive();
+        assertThat(imported)
+                .as("the importer got through some imports before being killed")
+                .isPositive();
         assertThat(killedMidway).as("some kills hit an import in progress").isPositive();
     }
 }

@@ -30,8 +30,12 @@ class StoreFullDiskTest {
             assertThat(report.clean()).isTrue();
             try (Store.Lease lease = store.lease("import on a full disk")) {
                 assertThat(leaseFiles(store)).as("no empty lease file").isZero();
-                assertThatThrownBy(() -> store.addImage(new java.io.ByteArrayInputStream(new byte[1 << 20]),
-                        ObjectList.of(java.util.Set.of(), 0))).isInstanceOf(StoreException.class);
+                assertThatThrownBy(
+                                () ->
+                                        store.addImage(
+                                                new java.io.ByteArrayInputStream(new byte[1 << 20]),
+                                                ObjectList.of(java.util.Set.of(), 0)))
+                        .isInstanceOf(StoreException.class);
             }
             assertThat(leaseFiles(store)).isZero();
         } finally {
@@ -43,27 +47,49 @@ class StoreFullDiskTest {
     @Test
     void importThatFillsTheDiskEndsPromptlyAndReleasesTheStore(@TempDir Path dir) throws Exception {
         Root.assumeRoot();
-        dev.kcfs.oci.registry.TestImage image = new dev.kcfs.oci.registry.TestImage(
-                dev.kcfs.oci.Platform.current().architecture(), java.util.List.of(dev.kcfs.oci.registry.TestImage.Layer.gzip(
-                        new dev.kcfs.oci.tar.TarBuilder().file("big", dev.kcfs.oci.registry.Fixtures.random(9, 3 << 20)).build())));
+        dev.kcfs.oci.registry.TestImage image =
+                new dev.kcfs.oci.registry.TestImage(
+                        dev.kcfs.oci.Platform.current().architecture(),
+                        java.util.List.of(
+                                dev.kcfs.oci.registry.TestImage.Layer.gzip(
+                                        new dev.kcfs.oci.tar.TarBuilder()
+                                                .file(
+                                                        "big",
+                                                        dev.kcfs.oci.registry.Fixtures.random(
+                                                                9, 3 << 20))
+                                                .build())));
         image.writeLayout(dir.resolve("layout"), "t");
         Path fs = Files.createDirectories(dir.resolve("fs"));
         run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", fs.toString());
         try {
             Store store = Store.open(fs.resolve("store"));
-            try (dev.kcfs.oci.Importer importer = new dev.kcfs.oci.Importer(store,
-                    new dev.kcfs.oci.registry.RegistryClient(dev.kcfs.oci.registry.DockerConfig.empty()),
-                    new dev.kcfs.oci.layer.BodyPipeline(2, 1 << 20));
-                 dev.kcfs.oci.ImageSource source = new dev.kcfs.oci.layout.OciLayoutDirectory(dir.resolve("layout"), "t")) {
-                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () ->
-                        assertThatThrownBy(() -> importer.importImage(source, dev.kcfs.oci.Platform.current(), "big", null))
-                                .hasMessageContaining("No space left on device"));
+            try (dev.kcfs.oci.Importer importer =
+                            new dev.kcfs.oci.Importer(
+                                    store,
+                                    new dev.kcfs.oci.registry.RegistryClient(
+                                            dev.kcfs.oci.registry.DockerConfig.empty()),
+                                    new dev.kcfs.oci.layer.BodyPipeline(2, 1 << 20));
+                    dev.kcfs.oci.ImageSource source =
+                            new dev.kcfs.oci.layout.OciLayoutDirectory(
+                                    dir.resolve("layout"), "t")) {
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                        java.time.Duration.ofSeconds(60),
+                        () ->
+                                assertThatThrownBy(
+                                                () ->
+                                                        importer.importImage(
+                                                                source,
+                                                                dev.kcfs.oci.Platform.current(),
+                                                                "big",
+                                                                null))
+                                        .hasMessageContaining("No space left on device"));
             }
             assertThat(leaseFiles(store)).isZero();
             assertThat(store.gc(false, java.time.Duration.ofSeconds(2)).ran()).isTrue();
             assertThat(store.refs()).isEmpty();
             try (Stream<Path> tmp = Files.list(store.root().resolve("tmp"))) {
-                assertThat(tmp.map(p -> p.getFileName().toString())).containsOnly(Scratch.USERS_LOCK);
+                assertThat(tmp.map(p -> p.getFileName().toString()))
+                        .containsOnly(Scratch.USERS_LOCK);
             }
         } finally {
             run("umount", fs.toString());

@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class StoreTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     private static byte[] body(long seed, int size) {
         byte[] b = new byte[size];
@@ -27,7 +26,8 @@ class StoreTest {
     }
 
     /** Adds objects with these seeds and an "image" (arbitrary bytes here) referring to them. */
-    static Digest importImage(Store store, String ref, long imageSeed, long... objectSeeds) throws Exception {
+    static Digest importImage(Store store, String ref, long imageSeed, long... objectSeeds)
+            throws Exception {
         try (Store.Lease lease = store.lease("import " + ref)) {
             List<Digest> ds = new ArrayList<>();
             long logical = 0;
@@ -39,7 +39,10 @@ class StoreTest {
                 }
                 b.commit();
             }
-            Digest img = store.addImage(new ByteArrayInputStream(body(imageSeed + 100000, 8192)), ObjectList.of(ds, logical));
+            Digest img =
+                    store.addImage(
+                            new ByteArrayInputStream(body(imageSeed + 100000, 8192)),
+                            ObjectList.of(ds, logical));
             if (ref != null) {
                 store.setRef(ref, img);
             }
@@ -51,10 +54,13 @@ class StoreTest {
     void createsLayoutWithMetadataAndReopens() throws Exception {
         Path root = dir.resolve("s");
         Store.open(root);
-        for (String d : List.of("objects", "images", "refs", "mounts", "leases", "quarantine", "tmp")) {
+        for (String d :
+                List.of("objects", "images", "refs", "mounts", "leases", "quarantine", "tmp")) {
             assertThat(root.resolve(d)).isDirectory();
         }
-        assertThat(Files.readString(root.resolve(Store.META))).contains("format=1").contains("digest=fs-verity-sha256-4096");
+        assertThat(Files.readString(root.resolve(Store.META)))
+                .contains("format=1")
+                .contains("digest=fs-verity-sha256-4096");
         Store.open(root);
     }
 
@@ -65,12 +71,18 @@ class StoreTest {
         Path meta = root.resolve(Store.META);
         String good = Files.readString(meta);
         Files.writeString(meta, good.replace("format=1", "format=2"));
-        assertThatThrownBy(() -> Store.open(root)).isInstanceOf(StoreException.class).hasMessageContaining("format 2 is newer");
+        assertThatThrownBy(() -> Store.open(root))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("format 2 is newer");
         Files.writeString(meta, good.replace("fs-verity-sha256-4096", "sha512"));
-        assertThatThrownBy(() -> Store.open(root)).isInstanceOf(StoreException.class).hasMessageContaining("sha512");
+        assertThatThrownBy(() -> Store.open(root))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("sha512");
         Path foreign = Files.createDirectories(dir.resolve("home"));
         Files.writeString(foreign.resolve("notes.txt"), "x");
-        assertThatThrownBy(() -> Store.open(foreign)).isInstanceOf(StoreException.class).hasMessageContaining("not a kcfs store");
+        assertThatThrownBy(() -> Store.open(foreign))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("not a kcfs store");
         assertThat(foreign.resolve("objects")).doesNotExist();
     }
 
@@ -79,35 +91,54 @@ class StoreTest {
         Store store = Store.open(dir.resolve("s"));
         byte[] image = body(5, 20000);
         Digest obj = FsVerity.digest(body(1, 10));
-        Digest d = store.addImage(new ByteArrayInputStream(image), ObjectList.of(List.of(obj), 12345));
+        Digest d =
+                store.addImage(new ByteArrayInputStream(image), ObjectList.of(List.of(obj), 12345));
         assertThat(d).isEqualTo(FsVerity.digest(image));
         assertThat(Files.readAllBytes(store.imagePath(d))).isEqualTo(image);
         assertThat(store.objectList(d)).contains(ObjectList.of(List.of(obj), 12345));
         assertThat(store.images()).containsOnlyKeys(d);
         Object inode = Files.getAttribute(store.imagePath(d), "unix:ino");
-        assertThat(store.addImage(new ByteArrayInputStream(image), ObjectList.of(List.of(obj), 12345))).isEqualTo(d);
-        assertThat(Files.getAttribute(store.imagePath(d), "unix:ino")).as("existing image kept").isEqualTo(inode);
+        assertThat(
+                        store.addImage(
+                                new ByteArrayInputStream(image),
+                                ObjectList.of(List.of(obj), 12345)))
+                .isEqualTo(d);
+        assertThat(Files.getAttribute(store.imagePath(d), "unix:ino"))
+                .as("existing image kept")
+                .isEqualTo(inode);
     }
 
     @Test
     void refsRoundTripOddNames() throws Exception {
         Store store = Store.open(dir.resolve("s"));
         Digest img = importImage(store, null, 1, 1);
-        List<String> names = List.of("docker.io/library/nginx:1.25", ".hidden", "..", "a%b", "ünï cødé", "plain-name_1.0");
+        List<String> names =
+                List.of(
+                        "docker.io/library/nginx:1.25",
+                        ".hidden",
+                        "..",
+                        "a%b",
+                        "ünï cødé",
+                        "plain-name_1.0");
         for (String n : names) {
             store.setRef(n, img);
         }
         assertThat(store.refs()).containsOnlyKeys(names);
         try (var s = Files.list(store.root().resolve("refs"))) {
-            assertThat(s.map(p -> p.getFileName().toString())).allMatch(f -> f.matches("[A-Za-z0-9_.%-]+") && !f.startsWith("."));
+            assertThat(s.map(p -> p.getFileName().toString()))
+                    .allMatch(f -> f.matches("[A-Za-z0-9_.%-]+") && !f.startsWith("."));
         }
         assertThat(store.resolve("docker.io/library/nginx:1.25")).isEqualTo(img);
         assertThat(store.resolve(img.hex())).isEqualTo(img);
         assertThat(store.removeRef("..")).isTrue();
         assertThat(store.ref("..")).isEmpty();
-        assertThatThrownBy(() -> store.resolve("nope:latest")).isInstanceOf(StoreException.class).hasMessageContaining("nope:latest");
+        assertThatThrownBy(() -> store.resolve("nope:latest"))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("nope:latest");
         Digest absent = FsVerity.digest(new byte[] {9});
-        assertThatThrownBy(() -> store.setRef("x", absent)).isInstanceOf(StoreException.class).hasMessageContaining("not in the store");
+        assertThatThrownBy(() -> store.setRef("x", absent))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("not in the store");
     }
 
     @Test
@@ -128,7 +159,9 @@ class StoreTest {
         assertThat(store.stats().objects()).isEqualTo(6);
 
         Store.GcReport real = store.gc(false, Duration.ZERO);
-        assertThat(real).isEqualTo(new Store.GcReport(true, false, 1, 2, dry.bytesFreed(), 2, 4, List.of()));
+        assertThat(real)
+                .isEqualTo(
+                        new Store.GcReport(true, false, 1, 2, dry.bytesFreed(), 2, 4, List.of()));
         assertThat(store.hasImage(a)).isTrue();
         assertThat(store.hasImage(b)).isFalse();
         assertThat(store.hasImage(c)).as("pinned by its mount record").isTrue();
@@ -184,10 +217,12 @@ class StoreTest {
         try (var ch = java.nio.channels.FileChannel.open(obj, StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(new byte[] {42}), 10);
         }
-        try (var ch = java.nio.channels.FileChannel.open(store.imagePath(b), StandardOpenOption.WRITE)) {
+        try (var ch =
+                java.nio.channels.FileChannel.open(store.imagePath(b), StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(new byte[] {42}), 100);
         }
-        Files.writeString(root.resolve("objects").resolve(victim.hex().substring(0, 2)).resolve("junk"), "x");
+        Files.writeString(
+                root.resolve("objects").resolve(victim.hex().substring(0, 2)).resolve("junk"), "x");
 
         Store.FsckReport dry = store.fsck(true, 2);
         assertThat(dry.quarantined()).hasSize(3);
@@ -196,7 +231,9 @@ class StoreTest {
         Store.FsckReport r = store.fsck(false, 2);
         assertThat(r.objectsChecked()).isEqualTo(3);
         assertThat(r.imagesChecked()).isEqualTo(2);
-        assertThat(r.quarantined()).hasSize(3).allMatch(p -> p.startsWith(root.resolve("quarantine")));
+        assertThat(r.quarantined())
+                .hasSize(3)
+                .allMatch(p -> p.startsWith(root.resolve("quarantine")));
         assertThat(obj).doesNotExist();
         assertThat(store.hasImage(b)).isFalse();
         assertThat(r.missingObjects()).containsOnlyKeys(a);
@@ -205,7 +242,8 @@ class StoreTest {
 
         Store.FsckReport again = store.fsck(false, 2);
         assertThat(again.quarantined()).isEmpty();
-        assertThat(again.problems()).anyMatch(p -> p.contains("ref 'b'") && p.contains("missing image"));
+        assertThat(again.problems())
+                .anyMatch(p -> p.contains("ref 'b'") && p.contains("missing image"));
     }
 
     @Test
@@ -233,7 +271,8 @@ class StoreTest {
         Files.writeString(root.resolve("leases/lease-999"), "pid 1: crashed import");
         Store store = Store.open(root);
         try (var s = Files.list(root.resolve("tmp"))) {
-            assertThat(s.filter(p -> !p.getFileName().toString().equals(Scratch.USERS_LOCK))).isEmpty();
+            assertThat(s.filter(p -> !p.getFileName().toString().equals(Scratch.USERS_LOCK)))
+                    .isEmpty();
         }
         assertThat(store.gc(false, Duration.ZERO).ran()).isTrue();
         assertThat(root.resolve("leases/lease-999")).doesNotExist();

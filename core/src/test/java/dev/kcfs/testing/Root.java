@@ -8,13 +8,18 @@ import java.nio.file.Path;
 
 /** Guards for tests that need root (mounts, trusted.* xattrs, device nodes). Tag them {@code @Tag("root")}. */
 public final class Root {
-    private Root() {
-    }
+    private Root() {}
 
     public static boolean isRoot() {
         try {
-            return "0".equals(Files.readString(Path.of("/proc/self/status")).lines()
-                    .filter(l -> l.startsWith("Uid:")).findFirst().orElse("").split("\\s+")[1]);
+            return "0"
+                    .equals(
+                            Files.readString(Path.of("/proc/self/status"))
+                                    .lines()
+                                    .filter(l -> l.startsWith("Uid:"))
+                                    .findFirst()
+                                    .orElse("")
+                                    .split("\\s+")[1]);
         } catch (IOException | ArrayIndexOutOfBoundsException e) {
             return false;
         }
@@ -22,6 +27,8 @@ public final class Root {
 
     /** Skips the calling test unless running as root. */
     public static void assumeRoot() {
-        assumeTrue(isRoot(), "skipped: needs root (CI runs these as root in a private mount namespace)");
+        assumeTrue(
+                isRoot(),
+                "skipped: needs root (CI runs these as root in a private mount namespace)");
     }
 }

@@ -11,8 +11,7 @@ import java.nio.file.Path;
  * so a plain clone still passes.
  */
 public final class SharedAssets {
-    private SharedAssets() {
-    }
+    private SharedAssets() {}
 
     /** The repository root: the nearest ancestor of the working directory holding {@code mvnw}. */
     public static Path repoRoot() {
@@ -21,7 +20,8 @@ public final class SharedAssets {
             p = p.getParent();
         }
         if (p == null) {
-            throw new IllegalStateException("not inside the kcfs repository: " + Path.of("").toAbsolutePath());
+            throw new IllegalStateException(
+                    "not inside the kcfs repository: " + Path.of("").toAbsolutePath());
         }
         return p;
     }
@@ -31,8 +31,11 @@ public final class SharedAssets {
         String env = System.getenv("KCFS_SHARED");
         Path shared = env != null ? Path.of(env) : repoRoot().resolveSibling("shared");
         Path assets = shared.resolve("composefs").resolve("assets");
-        assumeTrue(Files.isDirectory(assets),
-                "skipped: upstream composefs assets not found at " + assets + " (set KCFS_SHARED to the shared/ folder)");
+        assumeTrue(
+                Files.isDirectory(assets),
+                "skipped: upstream composefs assets not found at "
+                        + assets
+                        + " (set KCFS_SHARED to the shared/ folder)");
         return assets;
     }
 }

@@ -25,7 +25,8 @@ class TreeWalkerTest {
         a.put(b("y"), f);
         z.put(b("x"), f);
         List<TreeWalker.Entry> e = TreeWalker.entries(root);
-        assertThat(e).extracting(x -> new String(x.path(), StandardCharsets.ISO_8859_1))
+        assertThat(e)
+                .extracting(x -> new String(x.path(), StandardCharsets.ISO_8859_1))
                 .containsExactly("/", "/a", "/a/y", "/z", "/z/x", "/\u00e9");
         assertThat(e.get(0).isRoot()).isTrue();
         assertThat(e.get(2).isFirstOccurrence()).isTrue();

@@ -15,8 +15,7 @@ import java.util.Random;
  * (FILE is created with 1 GiB of random bytes if missing). Prints each round and the median.
  */
 public final class FsVerityBenchmark {
-    private FsVerityBenchmark() {
-    }
+    private FsVerityBenchmark() {}
 
     public static void main(String[] args) throws Exception {
         Path file = Path.of(args.length > 0 ? args[0] : "/var/tmp/kcfs-verity-1g.bin");
@@ -24,7 +23,9 @@ public final class FsVerityBenchmark {
         if (!Files.exists(file)) {
             byte[] chunk = new byte[1 << 20];
             Random r = new Random(1);
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (FileChannel ch =
+                    FileChannel.open(
+                            file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 for (int i = 0; i < 1024; i++) {
                     r.nextBytes(chunk);
                     ch.write(ByteBuffer.wrap(chunk));
@@ -46,7 +47,8 @@ public final class FsVerityBenchmark {
             if (first == null) {
                 first = d;
             } else if (!first.equals(d)) {
-                throw new IllegalStateException("digest changed between rounds: " + first + " vs " + d);
+                throw new IllegalStateException(
+                        "digest changed between rounds: " + first + " vs " + d);
             }
             if (i >= 0) {
                 gbps[i] = size / s / 1e9;
@@ -54,6 +56,8 @@ public final class FsVerityBenchmark {
             }
         }
         Arrays.sort(gbps);
-        System.out.printf("%s (%d bytes): median %.2f GB/s per thread, digest %s%n", file, size, gbps[rounds / 2], first);
+        System.out.printf(
+                "%s (%d bytes): median %.2f GB/s per thread, digest %s%n",
+                file, size, gbps[rounds / 2], first);
     }
 }

@@ -15,12 +15,28 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Our fs-verity digests against Debian's {@code fsverity digest --compact} on random files. */
 class FsVerityToolTest {
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @ParameterizedTest
-    @ValueSource(longs = {0, 1, 63, 64, 65, 4095, 4096, 4097, 8191, 8192, 128 * 4096, 128 * 4096 + 1,
-        1 << 20, (1 << 20) + 1, 128 * 128 * 4096 + 4097, 3 * 1000 * 1000 + 7})
+    @ValueSource(
+            longs = {
+                0,
+                1,
+                63,
+                64,
+                65,
+                4095,
+                4096,
+                4097,
+                8191,
+                8192,
+                128 * 4096,
+                128 * 4096 + 1,
+                1 << 20,
+                (1 << 20) + 1,
+                128 * 128 * 4096 + 4097,
+                3 * 1000 * 1000 + 7
+            })
     void digestEqualsFsverityTool(long size) throws Exception {
         Path file = dir.resolve("f" + size);
         byte[] data = new byte[(int) size];
@@ -41,12 +57,17 @@ class FsVerityToolTest {
     static String fsverityDigest(Path file) throws IOException, InterruptedException {
         Process p;
         try {
-            p = new ProcessBuilder("fsverity", "digest", "--compact", file.toString()).redirectErrorStream(true).start();
+            p =
+                    new ProcessBuilder("fsverity", "digest", "--compact", file.toString())
+                            .redirectErrorStream(true)
+                            .start();
         } catch (IOException e) {
-            assumeTrue(false, "skipped: the fsverity tool (Debian package fsverity) is not installed");
+            assumeTrue(
+                    false, "skipped: the fsverity tool (Debian package fsverity) is not installed");
             throw e;
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+        String out =
+                new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
         assertThat(p.waitFor()).as("fsverity digest: %s", out).isZero();
         return out;
     }

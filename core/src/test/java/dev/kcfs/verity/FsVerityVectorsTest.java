@@ -12,7 +12,7 @@ class FsVerityVectorsTest {
     static byte[] content(String kind, int size) {
         byte[] b = new byte[size];
         switch (kind) {
-            case "zeros" -> { }
+            case "zeros" -> {}
             case "mod251" -> {
                 for (int i = 0; i < size; i++) {
                     b[i] = (byte) (i % 251);

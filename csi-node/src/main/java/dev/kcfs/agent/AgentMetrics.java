@@ -15,16 +15,20 @@ final class AgentMetrics {
     AgentMetrics(MeterRegistry registry, ToIntFunction<ImageState> imagesIn) {
         this.registry = registry;
         for (ImageState s : ImageState.values()) {
-            Gauge.builder("kcfs.images", () -> imagesIn.applyAsInt(s)).tag("state", s.name())
-                    .description("images on this node by state").register(registry);
+            Gauge.builder("kcfs.images", () -> imagesIn.applyAsInt(s))
+                    .tag("state", s.name())
+                    .description("images on this node by state")
+                    .register(registry);
         }
         pulled(0, 0, 0, 0); // the pull series exist at 0, so rate() sees the first pull
-
     }
 
     void built(Duration took, boolean ok) {
-        Timer.builder("kcfs.build.duration").tag("result", ok ? "ok" : "failed")
-                .description("image builds (pull, import, image write)").register(registry).record(took);
+        Timer.builder("kcfs.build.duration")
+                .tag("result", ok ? "ok" : "failed")
+                .description("image builds (pull, import, image write)")
+                .register(registry)
+                .record(took);
     }
 
     /**
@@ -33,27 +37,44 @@ final class AgentMetrics {
      * when zstd:chunked layers were pulled partially. {@code kcfs_pull_layers_total{how}} says how.
      */
     void pulled(long bytesFetched, long layerBytes, int wholeLayers, int partialLayers) {
-        Counter.builder("kcfs.pull.bytes").baseUnit("bytes").description("bytes fetched from registries")
-                .register(registry).increment(bytesFetched);
-        Counter.builder("kcfs.pull.layer.bytes").baseUnit("bytes").description("compressed bytes of the layers pulled")
-                .register(registry).increment(layerBytes);
+        Counter.builder("kcfs.pull.bytes")
+                .baseUnit("bytes")
+                .description("bytes fetched from registries")
+                .register(registry)
+                .increment(bytesFetched);
+        Counter.builder("kcfs.pull.layer.bytes")
+                .baseUnit("bytes")
+                .description("compressed bytes of the layers pulled")
+                .register(registry)
+                .increment(layerBytes);
         layers("whole").increment(wholeLayers);
         layers("partial").increment(partialLayers);
     }
 
     private Counter layers(String how) {
-        return Counter.builder("kcfs.pull.layers").tag("how", how)
-                .description("layers pulled whole or partially (zstd:chunked, only what the store lacked)").register(registry);
+        return Counter.builder("kcfs.pull.layers")
+                .tag("how", how)
+                .description(
+                        "layers pulled whole or partially (zstd:chunked, only what the store lacked)")
+                .register(registry);
     }
 
     void gc(long freedBytes) {
-        Counter.builder("kcfs.gc.runs").description("finished GC runs").register(registry).increment();
-        Counter.builder("kcfs.gc.freed.bytes").baseUnit("bytes").description("bytes GC removed")
-                .register(registry).increment(freedBytes);
+        Counter.builder("kcfs.gc.runs")
+                .description("finished GC runs")
+                .register(registry)
+                .increment();
+        Counter.builder("kcfs.gc.freed.bytes")
+                .baseUnit("bytes")
+                .description("bytes GC removed")
+                .register(registry)
+                .increment(freedBytes);
     }
 
     void statusWritten() {
-        Counter.builder("kcfs.agent.status.writes").description("ComposefsNode status writes")
-                .register(registry).increment();
+        Counter.builder("kcfs.agent.status.writes")
+                .description("ComposefsNode status writes")
+                .register(registry)
+                .increment();
     }
 }

@@ -46,7 +46,11 @@ final class AgentPolicy {
 
     /** What an image asked for is doing: building (with its progress), failed (why) or neither. */
     record Demand(Kind kind, String message) {
-        enum Kind { BUILDING, FAILED, IDLE }
+        enum Kind {
+            BUILDING,
+            FAILED,
+            IDLE
+        }
     }
 
     private final String nodeName;
@@ -61,15 +65,22 @@ final class AgentPolicy {
 
     /** The answers as the CSI plugin asks them; {@code nodeMode} as in {@link #verity}. */
     ImagePolicy imagePolicy(VerityMode nodeMode) {
-        return new ImagePolicy(this::allowedNamespaces, verity(nodeMode), this::expectedDigest, this::request,
+        return new ImagePolicy(
+                this::allowedNamespaces,
+                verity(nodeMode),
+                this::expectedDigest,
+                this::request,
                 table::used);
     }
 
     Set<String> allowedNamespaces(String imageName) {
         if (!cluster.synced()) {
-            throw new PolicyUnavailableException("the kcfs node agent on node " + nodeName
-                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check who may mount "
-                    + imageName + "; the mount is retried");
+            throw new PolicyUnavailableException(
+                    "the kcfs node agent on node "
+                            + nodeName
+                            + " has not loaded the ComposefsImages from the API server yet, so it cannot check who may mount "
+                            + imageName
+                            + "; the mount is retried");
         }
         ComposefsImage ci = cluster.image(imageName);
         if (ci == null || ci.getSpec() == null || ci.getSpec().getAllowedNamespaces() == null) {
@@ -80,12 +91,17 @@ final class AgentPolicy {
 
     Optional<String> expectedDigest(String imageName) {
         if (!cluster.synced()) {
-            throw new PolicyUnavailableException("the kcfs node agent on node " + nodeName
-                    + " has not loaded the ComposefsImages from the API server yet, so it cannot check the digest of "
-                    + imageName + "; the mount is retried");
+            throw new PolicyUnavailableException(
+                    "the kcfs node agent on node "
+                            + nodeName
+                            + " has not loaded the ComposefsImages from the API server yet, so it cannot check the digest of "
+                            + imageName
+                            + "; the mount is retried");
         }
         ComposefsImage ci = cluster.image(imageName);
-        return ci == null || ci.getSpec() == null ? Optional.empty() : Optional.ofNullable(ci.getSpec().getExpectedDigest());
+        return ci == null || ci.getSpec() == null
+                ? Optional.empty()
+                : Optional.ofNullable(ci.getSpec().getExpectedDigest());
     }
 
     /**
@@ -97,7 +113,8 @@ final class AgentPolicy {
     ImageVerity verity(VerityMode nodeMode) {
         return imageName -> {
             ComposefsImage ci = cluster.synced() ? cluster.image(imageName) : null;
-            return Verity.effectiveMode(nodeMode, ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity());
+            return Verity.effectiveMode(
+                    nodeMode, ci == null || ci.getSpec() == null ? null : ci.getSpec().getVerity());
         };
     }
 
@@ -107,21 +124,31 @@ final class AgentPolicy {
             return new BuildState(BuildState.Kind.FAILED, "the kcfs node agent is stopping");
         }
         if (!cluster.synced()) {
-            return new BuildState(BuildState.Kind.BUILDING, "the kcfs node agent is still loading the ComposefsImages");
+            return new BuildState(
+                    BuildState.Kind.BUILDING,
+                    "the kcfs node agent is still loading the ComposefsImages");
         }
         ComposefsImage ci = cluster.image(imageName);
         if (ci == null || ci.getMetadata().getDeletionTimestamp() != null) {
-            return new BuildState(BuildState.Kind.UNKNOWN_IMAGE, "no ComposefsImage named " + imageName);
+            return new BuildState(
+                    BuildState.Kind.UNKNOWN_IMAGE, "no ComposefsImage named " + imageName);
         }
         BuildKey key = BuildKey.of(ci);
         Demand d = table.demand(imageName, key);
         return switch (d.kind()) {
-            case BUILDING -> new BuildState(BuildState.Kind.BUILDING, d.message() == null ? "building" : d.message());
+            case BUILDING ->
+                    new BuildState(
+                            BuildState.Kind.BUILDING,
+                            d.message() == null ? "building" : d.message());
             case FAILED -> new BuildState(BuildState.Kind.FAILED, d.message());
-            case IDLE -> key == null
-                    ? new BuildState(BuildState.Kind.BUILDING, "waiting for the operator to pin spec.source.image")
-                    // Ready but the CSI plugin did not find it: the ref went away; it is built again
-                    : new BuildState(BuildState.Kind.STARTED, "building " + key.image());
+            case IDLE ->
+                    key == null
+                            ? new BuildState(
+                                    BuildState.Kind.BUILDING,
+                                    "waiting for the operator to pin spec.source.image")
+                            // Ready but the CSI plugin did not find it: the ref went away; it is
+                            // built again
+                            : new BuildState(BuildState.Kind.STARTED, "building " + key.image());
         };
     }
 }

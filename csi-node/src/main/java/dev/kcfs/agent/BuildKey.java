@@ -18,8 +18,11 @@ record BuildKey(String image, int formatVersion, String platform) {
         }
         ComposefsImageSpec spec = image.getSpec();
         Integer fv = spec == null ? null : spec.getFormatVersion();
-        String platform = spec == null || spec.getSource() == null ? null : spec.getSource().getPlatform();
-        return new BuildKey(image.getStatus().getResolvedImage(), fv == null ? ErofsFormat.DEFAULT_FORMAT_VERSION : fv,
+        String platform =
+                spec == null || spec.getSource() == null ? null : spec.getSource().getPlatform();
+        return new BuildKey(
+                image.getStatus().getResolvedImage(),
+                fv == null ? ErofsFormat.DEFAULT_FORMAT_VERSION : fv,
                 platform == null ? Platform.current().toString() : platform);
     }
 }

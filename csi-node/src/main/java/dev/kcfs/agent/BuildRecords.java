@@ -26,8 +26,15 @@ final class BuildRecords {
     private static final Logger LOG = LoggerFactory.getLogger(BuildRecords.class);
 
     /** One build: its key, the composefs digest and the counts reported for it. */
-    record Record(String name, BuildKey key, Digest digest, long files, long objects, long bytes, Instant builtAt,
-                  Instant lastUsed) {
+    record Record(
+            String name,
+            BuildKey key,
+            Digest digest,
+            long files,
+            long objects,
+            long bytes,
+            Instant builtAt,
+            Instant lastUsed) {
         Record withLastUsed(Instant when) {
             return new Record(name, key, digest, files, objects, bytes, builtAt, when);
         }
@@ -42,7 +49,8 @@ final class BuildRecords {
     /** ComposefsImage names are DNS subdomains, so they are safe file names; anything else is refused. */
     private Path file(String name) {
         if (!name.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?") || name.length() > 253) {
-            throw new IllegalArgumentException("'" + name + "' is not a ComposefsImage name (a DNS subdomain)");
+            throw new IllegalArgumentException(
+                    "'" + name + "' is not a ComposefsImage name (a DNS subdomain)");
         }
         return dir.resolve(name + ".properties");
     }
@@ -79,12 +87,19 @@ final class BuildRecords {
         try (InputStream in = Files.newInputStream(f)) {
             p.load(in);
             String lastUsed = p.getProperty("lastUsed");
-            return Optional.of(new Record(name,
-                    new BuildKey(p.getProperty("image"), Integer.parseInt(p.getProperty("formatVersion")),
-                            p.getProperty("platform")),
-                    Digest.parse(p.getProperty("digest")), Long.parseLong(p.getProperty("files")),
-                    Long.parseLong(p.getProperty("objects")), Long.parseLong(p.getProperty("bytes")),
-                    Instant.parse(p.getProperty("builtAt")), lastUsed == null ? null : Instant.parse(lastUsed)));
+            return Optional.of(
+                    new Record(
+                            name,
+                            new BuildKey(
+                                    p.getProperty("image"),
+                                    Integer.parseInt(p.getProperty("formatVersion")),
+                                    p.getProperty("platform")),
+                            Digest.parse(p.getProperty("digest")),
+                            Long.parseLong(p.getProperty("files")),
+                            Long.parseLong(p.getProperty("objects")),
+                            Long.parseLong(p.getProperty("bytes")),
+                            Instant.parse(p.getProperty("builtAt")),
+                            lastUsed == null ? null : Instant.parse(lastUsed)));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException | RuntimeException e) {

@@ -48,8 +48,17 @@ final class Builds {
     private final Supplier<AgentMetrics> metrics;
     private final Loop loop;
 
-    Builds(ImageTable table, ImageBuilder builder, BuildRecords records, ImagePlanner planner, StatusWriter status,
-           NodeGc gc, Clock clock, ExecutorService pool, Supplier<AgentMetrics> metrics, Loop loop) {
+    Builds(
+            ImageTable table,
+            ImageBuilder builder,
+            BuildRecords records,
+            ImagePlanner planner,
+            StatusWriter status,
+            NodeGc gc,
+            Clock clock,
+            ExecutorService pool,
+            Supplier<AgentMetrics> metrics,
+            Loop loop) {
         this.table = table;
         this.builder = builder;
         this.records = records;
@@ -66,14 +75,17 @@ final class Builds {
     void start(ImageTable.Entry e, ComposefsImageSpec spec, BuildKey key, long generation) {
         String name = e.name;
         Object token = new Object();
-        e.running = new ImageTable.Running(key, token, pool.submit(() -> run(name, spec, key, generation, token)));
+        e.running =
+                new ImageTable.Running(
+                        key, token, pool.submit(() -> run(name, spec, key, generation, token)));
     }
 
     private boolean current(String name, Object token) {
         return !loop.stopping() && table.runs(name, token);
     }
 
-    private void run(String name, ComposefsImageSpec spec, BuildKey key, long generation, Object token) {
+    private void run(
+            String name, ComposefsImageSpec spec, BuildKey key, long generation, Object token) {
         synchronized (table) {
             ImageTable.Entry e = table.get(name);
             if (loop.stopping() || e == null || !e.runs(token)) {
@@ -84,13 +96,23 @@ final class Builds {
         loop.report();
         Instant t0 = clock.instant();
         try {
-            ImageBuilder.Built b = builder.build(name, spec, key, () -> current(name, token), progress(name, token));
+            ImageBuilder.Built b =
+                    builder.build(
+                            name, spec, key, () -> current(name, token), progress(name, token));
             Instant now = clock.instant();
             BuildRecords.Record r;
             synchronized (table) {
                 ImageTable.Entry e = table.get(name);
-                r = new BuildRecords.Record(name, key, b.digest(), b.files(), b.objects(), b.bytes(), now,
-                        e == null ? null : e.lastUsed);
+                r =
+                        new BuildRecords.Record(
+                                name,
+                                key,
+                                b.digest(),
+                                b.files(),
+                                b.objects(),
+                                b.bytes(),
+                                now,
+                                e == null ? null : e.lastUsed);
             }
             records.save(r);
             synchronized (table) {
@@ -105,9 +127,21 @@ final class Builds {
             }
             Duration took = Duration.between(t0, clock.instant());
             metrics.get().built(took, true);
-            metrics.get().pulled(b.bytesFetched(), b.layerBytes(), b.layers() - b.partialLayers(), b.partialLayers());
-            LOG.info("built image {} from {} in {} ms: composefs digest {}, {} files, {} objects; {}", name, key.image(),
-                    took.toMillis(), b.digest().hex(), b.files(), b.objects(), b.pulled());
+            metrics.get()
+                    .pulled(
+                            b.bytesFetched(),
+                            b.layerBytes(),
+                            b.layers() - b.partialLayers(),
+                            b.partialLayers());
+            LOG.info(
+                    "built image {} from {} in {} ms: composefs digest {}, {} files, {} objects; {}",
+                    name,
+                    key.image(),
+                    took.toMillis(),
+                    b.digest().hex(),
+                    b.files(),
+                    b.objects(),
+                    b.pulled());
         } catch (InterruptedException e) {
             LOG.info("build of image {} stopped: {}", name, e.getMessage());
             synchronized (table) {
@@ -118,26 +152,48 @@ final class Builds {
                 }
             }
         } catch (BuildException | IOException | RuntimeException e) {
-            BuildException be = e instanceof BuildException b ? b
-                    : new BuildException("building ComposefsImage " + name + " failed: " + e, true, e);
+            BuildException be =
+                    e instanceof BuildException b
+                            ? b
+                            : new BuildException(
+                                    "building ComposefsImage " + name + " failed: " + e, true, e);
             metrics.get().built(Duration.between(t0, clock.instant()), false);
             failed(name, token, key, generation, be);
         } catch (OutOfMemoryError | StackOverflowError e) {
-            // this process also serves CSI: what the failed build allocated is garbage once we are here, so
-            // the build fails (and is reported, with backoff) instead of taking the thread, or the node, down
+            // this process also serves CSI: what the failed build allocated is garbage once we are
+            // here, so
+            // the build fails (and is reported, with backoff) instead of taking the thread, or the
+            // node, down
             String what = e instanceof OutOfMemoryError ? "ran out of memory" : "nested too deeply";
             metrics.get().built(Duration.between(t0, clock.instant()), false);
-            failed(name, token, key, generation, new BuildException("building ComposefsImage " + name + " from " + key.image()
-                    + " " + what + " (" + e.getMessage() + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
-                    + " if the image is that large", true, e));
+            failed(
+                    name,
+                    token,
+                    key,
+                    generation,
+                    new BuildException(
+                            "building ComposefsImage "
+                                    + name
+                                    + " from "
+                                    + key.image()
+                                    + " "
+                                    + what
+                                    + " ("
+                                    + e.getMessage()
+                                    + "); give kcfs-node more memory (node.extraJavaOptions -Xmx)"
+                                    + " if the image is that large",
+                            true,
+                            e));
         }
         status.storeChanged();
-        gc.request(); // a finished import may leave unreferenced objects (whiteouts), a failed one a temporary ref
+        gc.request(); // a finished import may leave unreferenced objects (whiteouts), a
+        // failed one a temporary ref
         loop.report();
         loop.poke();
     }
 
-    private void failed(String name, Object token, BuildKey key, long generation, BuildException error) {
+    private void failed(
+            String name, Object token, BuildKey key, long generation, BuildException error) {
         Duration wait;
         synchronized (table) {
             ImageTable.Entry e = table.get(name);

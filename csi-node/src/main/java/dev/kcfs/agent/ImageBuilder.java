@@ -39,17 +39,31 @@ final class ImageBuilder {
     static final String BUILDING_PREFIX = "kcfs-agent-building:";
 
     /** A finished build. */
-    record Built(Digest digest, long files, long objects, long bytes, String manifestDigest, long layerBytes,
-                 long bytesFetched, int layers, int partialLayers) {
+    record Built(
+            Digest digest,
+            long files,
+            long objects,
+            long bytes,
+            String manifestDigest,
+            long layerBytes,
+            long bytesFetched,
+            int layers,
+            int partialLayers) {
         /** How the layers came, for the log: e.g. "fetched 1.2 MB of 40.0 MB of layers, 2 of 3 partially". */
         String pulled() {
-            return String.format(java.util.Locale.ROOT, "fetched %d of %d layer bytes, %d of %d layers partially",
-                    bytesFetched, layerBytes, partialLayers, layers);
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "fetched %d of %d layer bytes, %d of %d layers partially",
+                    bytesFetched,
+                    layerBytes,
+                    partialLayers,
+                    layers);
         }
     }
 
     private final Store store;
     private final PullSecrets secrets;
+
     /**
      * One client for every build: its connections and watchdog thread are shared, and each build
      * gets a view with its own credentials and token cache ({@link RegistryClient#withCredentials}).
@@ -57,71 +71,129 @@ final class ImageBuilder {
      */
     private final RegistryClient registry;
 
-    ImageBuilder(Store store, PullSecrets secrets, Set<String> plainHttpRegistries, Duration stallTimeout) {
+    ImageBuilder(
+            Store store,
+            PullSecrets secrets,
+            Set<String> plainHttpRegistries,
+            Duration stallTimeout) {
         this.store = store;
         this.secrets = secrets;
-        this.registry = new RegistryClient(DockerConfig.empty(), RegistryClient.Options.defaults()
-                .withPlainHttpRegistries(plainHttpRegistries).withStallTimeout(stallTimeout));
+        this.registry =
+                new RegistryClient(
+                        DockerConfig.empty(),
+                        RegistryClient.Options.defaults()
+                                .withPlainHttpRegistries(plainHttpRegistries)
+                                .withStallTimeout(stallTimeout));
     }
 
     /**
      * @param stillWanted asked just before the ref is set: false leaves the image unreferenced (GC takes it)
      */
-    Built build(String name, ComposefsImageSpec spec, BuildKey key, BooleanSupplier stillWanted, ImportProgress progress)
+    Built build(
+            String name,
+            ComposefsImageSpec spec,
+            BuildKey key,
+            BooleanSupplier stillWanted,
+            ImportProgress progress)
             throws BuildException, InterruptedException {
         ImageReference ref;
         try {
             ref = ImageReference.parse(key.image());
         } catch (IllegalArgumentException e) {
-            throw new BuildException("status.resolvedImage of ComposefsImage " + name + " is not an image reference: "
-                    + e.getMessage(), false);
+            throw new BuildException(
+                    "status.resolvedImage of ComposefsImage "
+                            + name
+                            + " is not an image reference: "
+                            + e.getMessage(),
+                    false);
         }
         Platform platform;
         try {
             platform = Platform.parse(key.platform());
         } catch (IllegalArgumentException e) {
-            throw new BuildException("spec.source.platform of ComposefsImage " + name + ": " + e.getMessage(), false);
+            throw new BuildException(
+                    "spec.source.platform of ComposefsImage " + name + ": " + e.getMessage(),
+                    false);
         }
         DockerConfig credentials;
         try {
-            credentials = secrets.load(name, spec.getSource() == null ? null : spec.getSource().getPullSecrets());
+            credentials =
+                    secrets.load(
+                            name,
+                            spec.getSource() == null ? null : spec.getSource().getPullSecrets());
         } catch (PullSecrets.PullSecretException e) {
-            throw new BuildException(e.getMessage(), true, e); // a secret can be created or fixed later: retry
+            throw new BuildException(
+                    e.getMessage(), true, e); // a secret can be created or fixed later: retry
         }
         RegistryClient client = registry.withCredentials(credentials);
         String temp = BUILDING_PREFIX + name;
         Importer.Result result;
-        try (Importer importer = new Importer(store, client); ImageSource source = client.open(ref)) {
+        try (Importer importer = new Importer(store, client);
+                ImageSource source = client.open(ref)) {
             result = importer.importImage(source, platform, temp, progress, key.formatVersion());
         } catch (InterruptedIOException e) {
             throw new InterruptedException("build of " + name + " interrupted: " + e.getMessage());
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) {
-                throw new InterruptedException("build of " + name + " interrupted: " + e.getMessage());
+                throw new InterruptedException(
+                        "build of " + name + " interrupted: " + e.getMessage());
             }
-            throw new BuildException("cannot build " + key.image() + " (ComposefsImage " + name + "): " + e.getMessage(),
-                    true, e);
+            throw new BuildException(
+                    "cannot build "
+                            + key.image()
+                            + " (ComposefsImage "
+                            + name
+                            + "): "
+                            + e.getMessage(),
+                    true,
+                    e);
         } catch (Exception e) {
-            throw new BuildException("cannot build " + key.image() + " (ComposefsImage " + name + "): " + e, true, e);
+            throw new BuildException(
+                    "cannot build " + key.image() + " (ComposefsImage " + name + "): " + e,
+                    true,
+                    e);
         }
         Digest digest = result.image();
         try {
-            Optional<String> wrong = ExpectedDigests.mismatch(name, spec.getExpectedDigest(), digest);
+            Optional<String> wrong =
+                    ExpectedDigests.mismatch(name, spec.getExpectedDigest(), digest);
             if (wrong.isPresent()) {
-                throw new BuildException("built " + key.image() + " with format version " + key.formatVersion() + ": "
-                        + wrong.get(), false);
+                throw new BuildException(
+                        "built "
+                                + key.image()
+                                + " with format version "
+                                + key.formatVersion()
+                                + ": "
+                                + wrong.get(),
+                        false);
             }
             ObjectList objects = store.objectList(digest).orElse(ObjectList.of(Set.of(), 0));
             long files = countFiles(digest);
             if (!stillWanted.getAsBoolean()) {
-                throw new InterruptedException("ComposefsImage " + name + " is no longer wanted on this node");
+                throw new InterruptedException(
+                        "ComposefsImage " + name + " is no longer wanted on this node");
             }
             store.setRef(name, digest);
-            return new Built(digest, files, objects.digests().size(), objects.logicalBytes(), result.manifestDigest(),
-                    result.layerBytes(), result.bytesFetched(), result.layers(), result.partialLayers());
+            return new Built(
+                    digest,
+                    files,
+                    objects.digests().size(),
+                    objects.logicalBytes(),
+                    result.manifestDigest(),
+                    result.layerBytes(),
+                    result.bytesFetched(),
+                    result.layers(),
+                    result.partialLayers());
         } catch (IOException e) {
-            throw new BuildException("built " + key.image() + " but cannot record it in the node store " + store.root()
-                    + ": " + e.getMessage(), true, e);
+            throw new BuildException(
+                    "built "
+                            + key.image()
+                            + " but cannot record it in the node store "
+                            + store.root()
+                            + ": "
+                            + e.getMessage(),
+                    true,
+                    e);
         } finally {
             try {
                 store.removeRef(temp);

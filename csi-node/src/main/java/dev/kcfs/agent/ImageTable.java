@@ -26,20 +26,23 @@ import java.util.concurrent.Future;
  */
 final class ImageTable implements NodeGc.Images {
     /** The build of an image running (or queued) now: its key, the token that tells it its result still counts, the task. */
-    record Running(BuildKey key, Object token, Future<?> task) {
-    }
+    record Running(BuildKey key, Object token, Future<?> task) {}
 
     /** The state of one image on this node. Guarded by the table's monitor. */
     static final class Entry {
         final String name;
         ImageState state = ImageState.Pending;
         String message;
+
         /** What the ref points at, when the agent knows how it was built. */
         BuildRecords.Record built;
+
         /** The running or queued build, or null. */
         Running running;
+
         /** The last failed build, or null. */
         ImagePlanner.Failure failure;
+
         Instant lastUsed;
         Instant requestedAt;
         boolean evicted;
@@ -54,7 +57,8 @@ final class ImageTable implements NodeGc.Images {
         }
 
         ImagePlanner.Have have() {
-            return new ImagePlanner.Have(state, built, running == null ? null : running.key(), failure, evicted);
+            return new ImagePlanner.Have(
+                    state, built, running == null ? null : running.key(), failure, evicted);
         }
 
         /** Sets the reported state; returns whether it changed. */
@@ -89,7 +93,8 @@ final class ImageTable implements NodeGc.Images {
         this.evictedMessage = evictedMessage;
     }
 
-    // ---------------------------------------------------------------- steps, under the caller's lock
+    // ---------------------------------------------------------------- steps, under the caller's
+    // lock
 
     /** The entry of {@code name}, or null. The caller holds the monitor. */
     Entry get(String name) {
@@ -198,12 +203,19 @@ final class ImageTable implements NodeGc.Images {
     }
 
     @Override
-    public synchronized String leastRecentlyUsed(Map<String, Integer> mounts, Set<Digest> mountRecords) {
+    public synchronized String leastRecentlyUsed(
+            Map<String, Integer> mounts, Set<Digest> mountRecords) {
         return entries.values().stream()
-                .filter(e -> e.built != null && e.running == null && !e.evicted
-                        && !mounts.containsKey(e.name) && !mountRecords.contains(e.built.digest()))
+                .filter(
+                        e ->
+                                e.built != null
+                                        && e.running == null
+                                        && !e.evicted
+                                        && !mounts.containsKey(e.name)
+                                        && !mountRecords.contains(e.built.digest()))
                 .min(Comparator.comparing(Entry::lruTime).thenComparing(e -> e.name))
-                .map(e -> e.name).orElse(null);
+                .map(e -> e.name)
+                .orElse(null);
     }
 
     @Override

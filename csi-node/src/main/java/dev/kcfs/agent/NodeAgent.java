@@ -53,6 +53,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeAgent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAgent.class);
+
     /** Coalesces bursts of changes into one status write. */
     private static final long COALESCE_MILLIS = 200;
 
@@ -69,43 +70,98 @@ public final class NodeAgent implements AutoCloseable {
      * @param onDemandKeep        how long an image built for a pod (not selected for the node) stays after its last use
      * @param registryStall       a blob download that receives nothing this long is dropped and resumed
      */
-    public record Settings(String nodeName, int buildConcurrency, long cacheMaxBytes, Set<String> plainHttpRegistries,
-                           Duration reportInterval, Duration gcInterval, Duration firstRetry, Duration maxRetry,
-                           Duration onDemandKeep, Duration registryStall) {
+    public record Settings(
+            String nodeName,
+            int buildConcurrency,
+            long cacheMaxBytes,
+            Set<String> plainHttpRegistries,
+            Duration reportInterval,
+            Duration gcInterval,
+            Duration firstRetry,
+            Duration maxRetry,
+            Duration onDemandKeep,
+            Duration registryStall) {
         public Settings {
             Objects.requireNonNull(nodeName, "nodeName");
             if (buildConcurrency < 1) {
-                throw new IllegalArgumentException("build concurrency must be at least 1, not " + buildConcurrency);
+                throw new IllegalArgumentException(
+                        "build concurrency must be at least 1, not " + buildConcurrency);
             }
             if (cacheMaxBytes < 0) {
-                throw new IllegalArgumentException("the cache size limit must not be negative: " + cacheMaxBytes);
+                throw new IllegalArgumentException(
+                        "the cache size limit must not be negative: " + cacheMaxBytes);
             }
             plainHttpRegistries = Set.copyOf(plainHttpRegistries);
         }
 
         public static Settings defaults(String nodeName) {
-            return new Settings(nodeName, 2, 0, Set.of(), Duration.ofSeconds(30), Duration.ofHours(1),
-                    Duration.ofSeconds(5), Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofSeconds(60));
+            return new Settings(
+                    nodeName,
+                    2,
+                    0,
+                    Set.of(),
+                    Duration.ofSeconds(30),
+                    Duration.ofHours(1),
+                    Duration.ofSeconds(5),
+                    Duration.ofMinutes(5),
+                    Duration.ofMinutes(10),
+                    Duration.ofSeconds(60));
         }
 
         public Settings withBuildConcurrency(int n) {
-            return new Settings(nodeName, n, cacheMaxBytes, plainHttpRegistries, reportInterval, gcInterval, firstRetry,
-                    maxRetry, onDemandKeep, registryStall);
+            return new Settings(
+                    nodeName,
+                    n,
+                    cacheMaxBytes,
+                    plainHttpRegistries,
+                    reportInterval,
+                    gcInterval,
+                    firstRetry,
+                    maxRetry,
+                    onDemandKeep,
+                    registryStall);
         }
 
         public Settings withCacheMaxBytes(long max) {
-            return new Settings(nodeName, buildConcurrency, max, plainHttpRegistries, reportInterval, gcInterval,
-                    firstRetry, maxRetry, onDemandKeep, registryStall);
+            return new Settings(
+                    nodeName,
+                    buildConcurrency,
+                    max,
+                    plainHttpRegistries,
+                    reportInterval,
+                    gcInterval,
+                    firstRetry,
+                    maxRetry,
+                    onDemandKeep,
+                    registryStall);
         }
 
         public Settings withPlainHttpRegistries(Set<String> registries) {
-            return new Settings(nodeName, buildConcurrency, cacheMaxBytes, registries, reportInterval, gcInterval,
-                    firstRetry, maxRetry, onDemandKeep, registryStall);
+            return new Settings(
+                    nodeName,
+                    buildConcurrency,
+                    cacheMaxBytes,
+                    registries,
+                    reportInterval,
+                    gcInterval,
+                    firstRetry,
+                    maxRetry,
+                    onDemandKeep,
+                    registryStall);
         }
 
         public Settings withIntervals(Duration report, Duration gc, Duration first, Duration max) {
-            return new Settings(nodeName, buildConcurrency, cacheMaxBytes, plainHttpRegistries, report, gc, first, max,
-                    onDemandKeep, registryStall);
+            return new Settings(
+                    nodeName,
+                    buildConcurrency,
+                    cacheMaxBytes,
+                    plainHttpRegistries,
+                    report,
+                    gc,
+                    first,
+                    max,
+                    onDemandKeep,
+                    registryStall);
         }
     }
 
@@ -134,46 +190,78 @@ public final class NodeAgent implements AutoCloseable {
     private Instant startedAt;
     private Instant lastSyncWarning = Instant.MIN;
 
-    public NodeAgent(KubernetesClient client, Store store, Settings settings, Clock clock) throws IOException {
+    public NodeAgent(KubernetesClient client, Store store, Settings settings, Clock clock)
+            throws IOException {
         this.client = client;
         this.store = store;
         this.settings = settings;
         this.clock = clock;
         this.records = new BuildRecords(store.root());
-        this.builder = new ImageBuilder(store, new PullSecrets(client, "the kcfs node agent"), settings.plainHttpRegistries(),
-                settings.registryStall());
-        this.status = new StatusWriter(client, settings.nodeName(), store, settings.reportInterval(), clock);
-        this.gc = new NodeGc(store, records, settings.nodeName(), settings.cacheMaxBytes(), settings.gcInterval(), clock);
+        this.builder =
+                new ImageBuilder(
+                        store,
+                        new PullSecrets(client, "the kcfs node agent"),
+                        settings.plainHttpRegistries(),
+                        settings.registryStall());
+        this.status =
+                new StatusWriter(
+                        client, settings.nodeName(), store, settings.reportInterval(), clock);
+        this.gc =
+                new NodeGc(
+                        store,
+                        records,
+                        settings.nodeName(),
+                        settings.cacheMaxBytes(),
+                        settings.gcInterval(),
+                        clock);
         this.planner = new ImagePlanner(settings);
         this.table = new ImageTable(planner.evictedMessage());
         this.policy = new AgentPolicy(settings.nodeName(), clusterView, tableView);
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kcfs-agent"));
         AtomicInteger n = new AtomicInteger();
-        this.buildPool = Executors.newFixedThreadPool(settings.buildConcurrency(),
-                r -> daemon(r, "kcfs-build-" + n.incrementAndGet()));
-        this.metrics = new AgentMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), table::count);
-        this.builds = new Builds(table, builder, records, planner, status, gc, clock, buildPool, () -> metrics,
-                new Builds.Loop() {
-                    @Override
-                    public boolean stopping() {
-                        return closed;
-                    }
+        this.buildPool =
+                Executors.newFixedThreadPool(
+                        settings.buildConcurrency(),
+                        r -> daemon(r, "kcfs-build-" + n.incrementAndGet()));
+        this.metrics =
+                new AgentMetrics(
+                        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                        table::count);
+        this.builds =
+                new Builds(
+                        table,
+                        builder,
+                        records,
+                        planner,
+                        status,
+                        gc,
+                        clock,
+                        buildPool,
+                        () -> metrics,
+                        new Builds.Loop() {
+                            @Override
+                            public boolean stopping() {
+                                return closed;
+                            }
 
-                    @Override
-                    public void poke() {
-                        NodeAgent.this.poke();
-                    }
+                            @Override
+                            public void poke() {
+                                NodeAgent.this.poke();
+                            }
 
-                    @Override
-                    public void pokeIn(Duration wait) {
-                        loop.schedule(NodeAgent.this::poke, wait.toMillis(), TimeUnit.MILLISECONDS);
-                    }
+                            @Override
+                            public void pokeIn(Duration wait) {
+                                loop.schedule(
+                                        NodeAgent.this::poke,
+                                        wait.toMillis(),
+                                        TimeUnit.MILLISECONDS);
+                            }
 
-                    @Override
-                    public void report() {
-                        scheduleReport();
-                    }
-                });
+                            @Override
+                            public void report() {
+                                scheduleReport();
+                            }
+                        });
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -193,8 +281,9 @@ public final class NodeAgent implements AutoCloseable {
     }
 
     /** {@link #start(PublishedImages)}, registering the agent's metrics in {@code registry} (the CSI plugin's). */
-    public synchronized void start(PublishedImages publishedVolumes,
-                                   io.micrometer.core.instrument.MeterRegistry registry) throws IOException {
+    public synchronized void start(
+            PublishedImages publishedVolumes, io.micrometer.core.instrument.MeterRegistry registry)
+            throws IOException {
         if (registry != null) {
             metrics = new AgentMetrics(registry, table::count);
         }
@@ -205,60 +294,76 @@ public final class NodeAgent implements AutoCloseable {
         startedAt = clock.instant();
         this.volumes = publishedVolumes;
         int recovered = Recovery.load(store, records, table);
-        LOG.info("node agent for node {}: {} image(s) in store {}; watching ComposefsImages", settings.nodeName(),
-                recovered, store.root());
-        ResourceEventHandler<ComposefsImage> onImage = new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(ComposefsImage obj) {
-                poke();
-            }
+        LOG.info(
+                "node agent for node {}: {} image(s) in store {}; watching ComposefsImages",
+                settings.nodeName(),
+                recovered,
+                store.root());
+        ResourceEventHandler<ComposefsImage> onImage =
+                new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(ComposefsImage obj) {
+                        poke();
+                    }
 
-            @Override
-            public void onUpdate(ComposefsImage before, ComposefsImage now) {
-                if (relevantChange(before, now)) {
-                    poke();
-                }
-            }
+                    @Override
+                    public void onUpdate(ComposefsImage before, ComposefsImage now) {
+                        if (relevantChange(before, now)) {
+                            poke();
+                        }
+                    }
 
-            @Override
-            public void onDelete(ComposefsImage obj, boolean deletedFinalStateUnknown) {
-                poke();
-            }
-        };
-        ResourceEventHandler<Node> onNode = new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(Node obj) {
-                poke();
-            }
+                    @Override
+                    public void onDelete(ComposefsImage obj, boolean deletedFinalStateUnknown) {
+                        poke();
+                    }
+                };
+        ResourceEventHandler<Node> onNode =
+                new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(Node obj) {
+                        poke();
+                    }
 
-            @Override
-            public void onUpdate(Node before, Node now) {
-                // heartbeats and conditions change often; only labels decide what this node builds
-                if (!Objects.equals(before.getMetadata().getLabels(), now.getMetadata().getLabels())) {
-                    poke();
-                }
-            }
+                    @Override
+                    public void onUpdate(Node before, Node now) {
+                        // heartbeats and conditions change often; only labels decide what this node
+                        // builds
+                        if (!Objects.equals(
+                                before.getMetadata().getLabels(), now.getMetadata().getLabels())) {
+                            poke();
+                        }
+                    }
 
-            @Override
-            public void onDelete(Node obj, boolean deletedFinalStateUnknown) {
-                poke();
-            }
-        };
+                    @Override
+                    public void onDelete(Node obj, boolean deletedFinalStateUnknown) {
+                        poke();
+                    }
+                };
         images = client.resources(ComposefsImage.class).runnableInformer(0);
         images.addEventHandler(onImage);
         nodes = client.nodes().withName(settings.nodeName()).runnableInformer(0);
         nodes.addEventHandler(onNode);
-        // not waited for: the CSI plugin serves meanwhile (namespace checks answer UNAVAILABLE until synced),
+        // not waited for: the CSI plugin serves meanwhile (namespace checks answer UNAVAILABLE
+        // until synced),
         // and fabric8 keeps retrying the watches in the background
         images.start().whenComplete((v, e) -> watchStarted("ComposefsImages", e));
         nodes.start().whenComplete((v, e) -> watchStarted("Node " + settings.nodeName(), e));
-        // a planning pass and a report every reportInterval notice what no watch reports: unpublished
+        // a planning pass and a report every reportInterval notice what no watch reports:
+        // unpublished
         // volumes (an image kept only while mounted can go), expired on-demand images, retry times
         long report = settings.reportInterval().toMillis();
-        loop.scheduleWithFixedDelay(() -> guarded("periodic pass", () -> {
-            reconcile();
-            report();
-        }), report, report, TimeUnit.MILLISECONDS);
+        loop.scheduleWithFixedDelay(
+                () ->
+                        guarded(
+                                "periodic pass",
+                                () -> {
+                                    reconcile();
+                                    report();
+                                }),
+                report,
+                report,
+                TimeUnit.MILLISECONDS);
         gc.request(); // leftovers of a previous run
         poke();
     }
@@ -268,15 +373,21 @@ public final class NodeAgent implements AutoCloseable {
             LOG.info("watching {}", what);
             poke();
         } else if (!closed) {
-            LOG.warn("cannot list {} from the API server yet ({}); retrying. Check --kubeconfig or the service"
-                    + " account and its RBAC (get, list, watch)", what, error.getMessage());
+            LOG.warn(
+                    "cannot list {} from the API server yet ({}); retrying. Check --kubeconfig or the service"
+                            + " account and its RBAC (get, list, watch)",
+                    what,
+                    error.getMessage());
         }
     }
 
     /** Only what changes the build plan: spec, pinning, deletion. The operator's counts change often. */
     private static boolean relevantChange(ComposefsImage before, ComposefsImage now) {
-        return !Objects.equals(before.getMetadata().getGeneration(), now.getMetadata().getGeneration())
-                || !Objects.equals(before.getMetadata().getDeletionTimestamp(), now.getMetadata().getDeletionTimestamp())
+        return !Objects.equals(
+                        before.getMetadata().getGeneration(), now.getMetadata().getGeneration())
+                || !Objects.equals(
+                        before.getMetadata().getDeletionTimestamp(),
+                        now.getMetadata().getDeletionTimestamp())
                 || !Objects.equals(resolved(before), resolved(now));
     }
 
@@ -303,10 +414,11 @@ public final class NodeAgent implements AutoCloseable {
     public void poke() {
         if (!closed && reconcileQueued.compareAndSet(false, true)) {
             try {
-                loop.execute(() -> {
-                    reconcileQueued.set(false);
-                    guarded("planning pass", this::reconcile);
-                });
+                loop.execute(
+                        () -> {
+                            reconcileQueued.set(false);
+                            guarded("planning pass", this::reconcile);
+                        });
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 // closing
             }
@@ -315,10 +427,14 @@ public final class NodeAgent implements AutoCloseable {
 
     /** Asks for a GC pass soon (tests, and after an image is dropped). */
     public void requestGc() {
-        loop.execute(() -> guarded("gc", () -> {
-            gc.request();
-            reconcile();
-        }));
+        loop.execute(
+                () ->
+                        guarded(
+                                "gc",
+                                () -> {
+                                    gc.request();
+                                    reconcile();
+                                }));
     }
 
     private void guarded(String what, Runnable body) {
@@ -338,12 +454,17 @@ public final class NodeAgent implements AutoCloseable {
         if (closed || !synced()) {
             Instant now = clock.instant();
             Duration waited = Duration.between(startedAt, now);
-            if (!closed && waited.toSeconds() > 30 && now.isAfter(lastSyncWarning.plus(Duration.ofMinutes(1)))) {
+            if (!closed
+                    && waited.toSeconds() > 30
+                    && now.isAfter(lastSyncWarning.plus(Duration.ofMinutes(1)))) {
                 lastSyncWarning = now;
-                LOG.warn("node {} has not listed the ComposefsImages ({}) and its Node ({}) from the API server {} s after"
-                        + " starting; nothing is built until it has. Check --kubeconfig or the service account and its RBAC",
-                        settings.nodeName(), images != null && images.hasSynced() ? "done" : "not yet",
-                        nodes != null && nodes.hasSynced() ? "done" : "not yet", waited.toSeconds());
+                LOG.warn(
+                        "node {} has not listed the ComposefsImages ({}) and its Node ({}) from the API server {} s after"
+                                + " starting; nothing is built until it has. Check --kubeconfig or the service account and its RBAC",
+                        settings.nodeName(),
+                        images != null && images.hasSynced() ? "done" : "not yet",
+                        nodes != null && nodes.hasSynced() ? "done" : "not yet",
+                        waited.toSeconds());
             }
             return;
         }
@@ -364,8 +485,10 @@ public final class NodeAgent implements AutoCloseable {
                 }
                 ImageTable.Entry e = table.get(name);
                 boolean selected = LabelSelectors.matches(ci.getSpec().getNodeSelector(), labels);
-                boolean onDemand = e != null
-                        && ImagePlanner.onDemandActive(e.requestedAt, e.lastUsed, now, settings.onDemandKeep());
+                boolean onDemand =
+                        e != null
+                                && ImagePlanner.onDemandActive(
+                                        e.requestedAt, e.lastUsed, now, settings.onDemandKeep());
                 if (!selected && !onDemand) {
                     continue;
                 }
@@ -374,12 +497,24 @@ public final class NodeAgent implements AutoCloseable {
                     e = table.add(name);
                     changed = true;
                 }
-                long generation = ci.getMetadata().getGeneration() == null ? 0 : ci.getMetadata().getGeneration();
-                ImagePlanner.Wanted w = new ImagePlanner.Wanted(name, BuildKey.of(ci), generation,
-                        ci.getSpec().getExpectedDigest(), onDemand);
+                long generation =
+                        ci.getMetadata().getGeneration() == null
+                                ? 0
+                                : ci.getMetadata().getGeneration();
+                ImagePlanner.Wanted w =
+                        new ImagePlanner.Wanted(
+                                name,
+                                BuildKey.of(ci),
+                                generation,
+                                ci.getSpec().getExpectedDigest(),
+                                onDemand);
                 ImagePlanner.Plan plan = planner.wanted(w, e.have(), now);
                 if (plan.cancelBuild()) {
-                    LOG.info("image {} changed to {} while building {}; starting over", name, w.key(), e.running.key());
+                    LOG.info(
+                            "image {} changed to {} while building {}; starting over",
+                            name,
+                            w.key(),
+                            e.running.key());
                 }
                 changed |= apply(e, plan, ci.getSpec(), unrefs);
             }
@@ -388,7 +523,8 @@ public final class NodeAgent implements AutoCloseable {
                     continue;
                 }
                 boolean recorded = e.built != null && mountRecords.contains(e.built.digest());
-                ImagePlanner.Plan plan = planner.unwanted(e.have(), mounts.getOrDefault(e.name, 0), recorded);
+                ImagePlanner.Plan plan =
+                        planner.unwanted(e.have(), mounts.getOrDefault(e.name, 0), recorded);
                 changed |= plan.cancelBuild(); // a report without the build is a change
                 if (plan.action() instanceof ImagePlanner.Action.Drop) {
                     e.cancel();
@@ -405,7 +541,10 @@ public final class NodeAgent implements AutoCloseable {
             try {
                 store.removeRef(name);
                 records.remove(name);
-                LOG.info("dropped image {}: no longer wanted on node {} and not mounted", name, settings.nodeName());
+                LOG.info(
+                        "dropped image {}: no longer wanted on node {} and not mounted",
+                        name,
+                        settings.nodeName());
             } catch (IOException | IllegalArgumentException e) {
                 LOG.warn("cannot drop image {} (retried next pass): {}", name, e.getMessage());
                 continue;
@@ -424,11 +563,13 @@ public final class NodeAgent implements AutoCloseable {
             scheduleReport();
         }
         if (gc.due()) {
-            gc.run(mounts, table).ifPresent(freed -> {
-                metrics.gc(freed);
-                status.storeChanged();
-                scheduleReport();
-            });
+            gc.run(mounts, table)
+                    .ifPresent(
+                            freed -> {
+                                metrics.gc(freed);
+                                status.storeChanged();
+                                scheduleReport();
+                            });
         }
     }
 
@@ -452,7 +593,10 @@ public final class NodeAgent implements AutoCloseable {
             store.removeRef(name);
             records.remove(name);
         } catch (IOException e) {
-            LOG.warn("cannot remove the ref of image {} (retried next pass): {}", name, e.getMessage());
+            LOG.warn(
+                    "cannot remove the ref of image {} (retried next pass): {}",
+                    name,
+                    e.getMessage());
             return;
         }
         synchronized (table) {
@@ -465,7 +609,11 @@ public final class NodeAgent implements AutoCloseable {
     }
 
     /** Carries out the planner's plan for one image; returns whether its reported state changed. */
-    private boolean apply(ImageTable.Entry e, ImagePlanner.Plan plan, ComposefsImageSpec spec, List<String> unrefs) {
+    private boolean apply(
+            ImageTable.Entry e,
+            ImagePlanner.Plan plan,
+            ComposefsImageSpec spec,
+            List<String> unrefs) {
         if (plan.cancelBuild()) {
             e.cancel();
         }
@@ -475,8 +623,13 @@ public final class NodeAgent implements AutoCloseable {
         }
         if (action instanceof ImagePlanner.Action.Reject r) {
             ImagePlanner.Failure f = e.failure;
-            e.failure = new ImagePlanner.Failure(r.key(), r.generation(), false, f == null ? 0 : f.attempts(),
-                    f == null ? Instant.MIN : f.nextAttempt());
+            e.failure =
+                    new ImagePlanner.Failure(
+                            r.key(),
+                            r.generation(),
+                            false,
+                            f == null ? 0 : f.attempts(),
+                            f == null ? Instant.MIN : f.nextAttempt());
             unrefs.add(e.name);
             return e.set(ImageState.Failed, r.message());
         }
@@ -503,39 +656,41 @@ public final class NodeAgent implements AutoCloseable {
     }
 
     /** The watch cache as {@link AgentPolicy} reads it. */
-    private final AgentPolicy.Cluster clusterView = new AgentPolicy.Cluster() {
-        @Override
-        public boolean synced() {
-            return NodeAgent.this.synced();
-        }
+    private final AgentPolicy.Cluster clusterView =
+            new AgentPolicy.Cluster() {
+                @Override
+                public boolean synced() {
+                    return NodeAgent.this.synced();
+                }
 
-        @Override
-        public ComposefsImage image(String imageName) {
-            return images.getStore().getByKey(imageName);
-        }
-    };
+                @Override
+                public ComposefsImage image(String imageName) {
+                    return images.getStore().getByKey(imageName);
+                }
+            };
 
     /** The image table as {@link AgentPolicy} touches it. */
-    private final AgentPolicy.Table tableView = new AgentPolicy.Table() {
-        @Override
-        public boolean stopping() {
-            return closed;
-        }
+    private final AgentPolicy.Table tableView =
+            new AgentPolicy.Table() {
+                @Override
+                public boolean stopping() {
+                    return closed;
+                }
 
-        @Override
-        public AgentPolicy.Demand demand(String imageName, BuildKey key) {
-            AgentPolicy.Demand d = table.demand(imageName, key, clock.instant());
-            poke();
-            return d;
-        }
+                @Override
+                public AgentPolicy.Demand demand(String imageName, BuildKey key) {
+                    AgentPolicy.Demand d = table.demand(imageName, key, clock.instant());
+                    poke();
+                    return d;
+                }
 
-        /** Every publish counts as a use (for lastUsed and LRU eviction). */
-        @Override
-        public void used(String imageName) {
-            table.used(imageName, clock.instant());
-            scheduleReport();
-        }
-    };
+                /** Every publish counts as a use (for lastUsed and LRU eviction). */
+                @Override
+                public void used(String imageName) {
+                    table.used(imageName, clock.instant());
+                    scheduleReport();
+                }
+            };
 
     private final AgentPolicy policy;
 
@@ -553,7 +708,8 @@ public final class NodeAgent implements AutoCloseable {
             return;
         }
         try {
-            loop.schedule(() -> guarded("report", this::report), COALESCE_MILLIS, TimeUnit.MILLISECONDS);
+            loop.schedule(
+                    () -> guarded("report", this::report), COALESCE_MILLIS, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // closing
         }
@@ -569,7 +725,10 @@ public final class NodeAgent implements AutoCloseable {
             metrics.statusWritten();
         }
         if (outcome.again() != null) {
-            loop.schedule(() -> guarded("report", this::report), outcome.again().toNanos(), TimeUnit.NANOSECONDS);
+            loop.schedule(
+                    () -> guarded("report", this::report),
+                    outcome.again().toNanos(),
+                    TimeUnit.NANOSECONDS);
         }
     }
 
@@ -591,7 +750,8 @@ public final class NodeAgent implements AutoCloseable {
         buildPool.shutdownNow();
         loop.shutdownNow();
         if (!buildPool.awaitTermination(10, TimeUnit.SECONDS)) {
-            LOG.warn("builds did not stop within 10 s; they finish in the background and leave nothing referenced");
+            LOG.warn(
+                    "builds did not stop within 10 s; they finish in the background and leave nothing referenced");
         }
         loop.awaitTermination(5, TimeUnit.SECONDS);
     }

@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
  */
 final class NodeGc {
     private static final Logger LOG = LoggerFactory.getLogger(NodeGc.class);
+
     /** How long a GC waits for the store's lock before it is postponed. */
     private static final Duration LOCK_WAIT = Duration.ofSeconds(1);
 
@@ -50,7 +51,13 @@ final class NodeGc {
     private volatile Instant lastRun;
     private Instant lastAttempt = Instant.MIN;
 
-    NodeGc(Store store, BuildRecords records, String nodeName, long cacheMaxBytes, Duration interval, Clock clock) {
+    NodeGc(
+            Store store,
+            BuildRecords records,
+            String nodeName,
+            long cacheMaxBytes,
+            Duration interval,
+            Clock clock) {
         this.store = store;
         this.records = records;
         this.nodeName = nodeName;
@@ -66,7 +73,9 @@ final class NodeGc {
 
     /** Whether a run is asked for, or the interval has passed since the last attempt. */
     boolean due() {
-        return requested || lastRun == null || !clock.instant().isBefore(lastAttempt.plus(interval));
+        return requested
+                || lastRun == null
+                || !clock.instant().isBefore(lastAttempt.plus(interval));
     }
 
     /** When the last run finished, or null. */
@@ -103,13 +112,22 @@ final class NodeGc {
             Set<String> building = images.building();
             for (Map.Entry<String, Digest> ref : store.refs().entrySet()) {
                 String name = ref.getKey();
-                String owner = name.startsWith(ImageBuilder.BUILDING_PREFIX)
-                        ? name.substring(ImageBuilder.BUILDING_PREFIX.length()) : null;
-                boolean keep = owner != null ? building.contains(owner)
-                        : known.contains(name) || mounts.containsKey(name) || pinned.contains(ref.getValue());
+                String owner =
+                        name.startsWith(ImageBuilder.BUILDING_PREFIX)
+                                ? name.substring(ImageBuilder.BUILDING_PREFIX.length())
+                                : null;
+                boolean keep =
+                        owner != null
+                                ? building.contains(owner)
+                                : known.contains(name)
+                                        || mounts.containsKey(name)
+                                        || pinned.contains(ref.getValue());
                 if (!keep) {
                     store.removeRef(name);
-                    LOG.info("dropped ref {} of image {}: nothing on node {} wants it", name, ref.getValue().hex(),
+                    LOG.info(
+                            "dropped ref {} of image {}: nothing on node {} wants it",
+                            name,
+                            ref.getValue().hex(),
                             nodeName);
                 }
             }
@@ -120,8 +138,12 @@ final class NodeGc {
                 return OptionalLong.empty();
             }
             if (report.imagesRemoved() > 0 || report.objectsRemoved() > 0) {
-                LOG.info("GC on node {}: removed {} image(s) and {} object(s), freed {} bytes", nodeName,
-                        report.imagesRemoved(), report.objectsRemoved(), report.bytesFreed());
+                LOG.info(
+                        "GC on node {}: removed {} image(s) and {} object(s), freed {} bytes",
+                        nodeName,
+                        report.imagesRemoved(),
+                        report.objectsRemoved(),
+                        report.bytesFreed());
             }
             if (cacheMaxBytes > 0) {
                 evict(mounts, pinned, images);
@@ -135,7 +157,8 @@ final class NodeGc {
         }
     }
 
-    private void evict(Map<String, Integer> mounts, Set<Digest> pinned, Images images) throws IOException {
+    private void evict(Map<String, Integer> mounts, Set<Digest> pinned, Images images)
+            throws IOException {
         while (true) {
             Store.Stats s = store.stats();
             long used = s.objectDiskBytes() + s.imageBytes();
@@ -144,14 +167,21 @@ final class NodeGc {
             }
             String victim = images.leastRecentlyUsed(mounts, pinned);
             if (victim == null) {
-                LOG.warn("node store {} uses {} bytes, over --cache-max-bytes {}, but every image in it is mounted or"
-                        + " building", store.root(), used, cacheMaxBytes);
+                LOG.warn(
+                        "node store {} uses {} bytes, over --cache-max-bytes {}, but every image in it is mounted or"
+                                + " building",
+                        store.root(),
+                        used,
+                        cacheMaxBytes);
                 return;
             }
             store.removeRef(victim);
             records.remove(victim);
             images.evicted(victim);
-            LOG.info("evicted image {} (least recently used) : store uses {} bytes, limit {}", victim, used,
+            LOG.info(
+                    "evicted image {} (least recently used) : store uses {} bytes, limit {}",
+                    victim,
+                    used,
                     cacheMaxBytes);
             store.gc(false, LOCK_WAIT);
         }

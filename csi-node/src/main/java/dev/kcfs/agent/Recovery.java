@@ -12,8 +12,7 @@ import java.util.Map;
  * built, the others are rebuilt if still wanted. Refs of imports that did not finish are left to GC.
  */
 final class Recovery {
-    private Recovery() {
-    }
+    private Recovery() {}
 
     /**
      * Adds an entry to {@code table} for every image ref in {@code store}; returns how many. Holds
@@ -36,7 +35,8 @@ final class Recovery {
                     e.state = ImageState.Ready;
                     e.lastUsed = r.lastUsed();
                 } else {
-                    e.message = "found in the node store without a build record; rebuilt if still wanted";
+                    e.message =
+                            "found in the node store without a build record; rebuilt if still wanted";
                 }
                 found++;
             }

@@ -45,8 +45,7 @@ final class StatusWriter {
     private static final Duration RETRY_FAILED_WRITE = Duration.ofSeconds(5);
 
     /** What a report did: whether it wrote, and when to try again (null: not until something changes). */
-    record Outcome(boolean written, Duration again) {
-    }
+    record Outcome(boolean written, Duration again) {}
 
     private final KubernetesClient client;
     private final String nodeName;
@@ -64,7 +63,8 @@ final class StatusWriter {
     private Instant storeStatsAt = Instant.MIN;
     private boolean storeStatsStale = true;
 
-    StatusWriter(KubernetesClient client, String nodeName, Store store, Duration interval, Clock clock) {
+    StatusWriter(
+            KubernetesClient client, String nodeName, Store store, Duration interval, Clock clock) {
         this.client = client;
         this.nodeName = nodeName;
         this.store = store;
@@ -108,7 +108,10 @@ final class StatusWriter {
             lastWrittenView = view;
             return new Outcome(true, again);
         } catch (KubernetesClientException e) {
-            LOG.warn("cannot write the status of ComposefsNode {} (HTTP {}): {}; retrying", nodeName, e.getCode(),
+            LOG.warn(
+                    "cannot write the status of ComposefsNode {} (HTTP {}): {}; retrying",
+                    nodeName,
+                    e.getCode(),
                     e.getMessage());
             return new Outcome(false, sooner(again, RETRY_FAILED_WRITE));
         }
@@ -133,7 +136,11 @@ final class StatusWriter {
     private static List<List<String>> view(ComposefsNodeStatus s) {
         List<List<String>> out = new ArrayList<>();
         for (NodeImage i : s.getImages()) {
-            out.add(List.of(i.getName(), String.valueOf(i.getState()), String.valueOf(i.getDigest())));
+            out.add(
+                    List.of(
+                            i.getName(),
+                            String.valueOf(i.getState()),
+                            String.valueOf(i.getDigest())));
         }
         return out;
     }
@@ -141,9 +148,11 @@ final class StatusWriter {
     /** Walks the store when its numbers are old, or stale and not just walked; returns when to look again, if so. */
     private Duration refreshStoreStats(Instant now) {
         boolean old = !now.isBefore(storeStatsAt.plus(interval));
-        boolean staleAndNotJustDone = storeStatsStale && !now.isBefore(storeStatsAt.plus(STATS_SETTLE));
+        boolean staleAndNotJustDone =
+                storeStatsStale && !now.isBefore(storeStatsAt.plus(STATS_SETTLE));
         if (storeStats != null && !old && !staleAndNotJustDone) {
-            // walked the store less than a second ago: look again shortly instead of walking it per build
+            // walked the store less than a second ago: look again shortly instead of walking it per
+            // build
             return storeStatsStale ? STATS_SETTLE : null;
         }
         try {
@@ -155,7 +164,8 @@ final class StatusWriter {
             out.setDedupRatio(Math.round(s.dedupRatio() * 100) / 100.0);
             FileStore fs = Files.getFileStore(store.root());
             long capacity = fs.getTotalSpace();
-            // free space moves with every write on the disk: reported in steps of 1% of the capacity so
+            // free space moves with every write on the disk: reported in steps of 1% of the
+            // capacity so
             // it alone does not make a status write every interval
             long step = Math.max(1, capacity / 100);
             out.setCapacityBytes(capacity);
@@ -187,7 +197,10 @@ final class StatusWriter {
                 if ((e.getCode() != 409 && e.getCode() != 404) || attempt >= CONFLICT_RETRIES) {
                     throw e;
                 }
-                LOG.debug("status of ComposefsNode {} changed meanwhile (HTTP {}); reading it again", nodeName, e.getCode());
+                LOG.debug(
+                        "status of ComposefsNode {} changed meanwhile (HTTP {}); reading it again",
+                        nodeName,
+                        e.getCode());
             }
         }
     }
@@ -202,16 +215,23 @@ final class StatusWriter {
         ObjectMetaBuilder meta = new ObjectMetaBuilder().withName(nodeName);
         Node node = client.nodes().withName(nodeName).get();
         if (node != null) {
-            // garbage-collected with its Node: a report of a node that is gone would otherwise stay forever
-            meta.withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("v1").withKind("Node")
-                    .withName(nodeName).withUid(node.getMetadata().getUid()).build());
+            // garbage-collected with its Node: a report of a node that is gone would otherwise stay
+            // forever
+            meta.withOwnerReferences(
+                    new OwnerReferenceBuilder()
+                            .withApiVersion("v1")
+                            .withKind("Node")
+                            .withName(nodeName)
+                            .withUid(node.getMetadata().getUid())
+                            .build());
         }
         fresh.setMetadata(meta.build());
         try {
             return client.resource(fresh).create();
         } catch (KubernetesClientException e) {
             if (e.getCode() == 409) {
-                return resource.get(); // created meanwhile (another agent instance during a rollout)
+                return resource
+                        .get(); // created meanwhile (another agent instance during a rollout)
             }
             throw e;
         }
@@ -220,7 +240,11 @@ final class StatusWriter {
     /** Whether the kernel and the store's filesystem can enforce fs-verity (measured on the store directory). */
     private static boolean probeVerity(Store store) {
         try {
-            int fd = LibC.INSTANCE.open(store.root().toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+            int fd =
+                    LibC.INSTANCE.open(
+                            store.root().toString(),
+                            LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC,
+                            0);
             if (fd < 0) {
                 return false;
             }

@@ -13,12 +13,21 @@ import io.grpc.stub.StreamObserver;
  */
 public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     @Override
-    public void controllerGetCapabilities(ControllerGetCapabilitiesRequest request,
-                                          StreamObserver<ControllerGetCapabilitiesResponse> out) {
-        out.onNext(ControllerGetCapabilitiesResponse.newBuilder()
-                .addCapabilities(ControllerServiceCapability.newBuilder().setRpc(ControllerServiceCapability.RPC
-                        .newBuilder().setType(ControllerServiceCapability.RPC.Type.PUBLISH_READONLY)))
-                .build());
+    public void controllerGetCapabilities(
+            ControllerGetCapabilitiesRequest request,
+            StreamObserver<ControllerGetCapabilitiesResponse> out) {
+        out.onNext(
+                ControllerGetCapabilitiesResponse.newBuilder()
+                        .addCapabilities(
+                                ControllerServiceCapability.newBuilder()
+                                        .setRpc(
+                                                ControllerServiceCapability.RPC
+                                                        .newBuilder()
+                                                        .setType(
+                                                                ControllerServiceCapability.RPC
+                                                                        .Type
+                                                                        .PUBLISH_READONLY)))
+                        .build());
         out.onCompleted();
     }
 }

@@ -26,7 +26,10 @@ public final class CsiException extends RuntimeException {
     }
 
     public StatusRuntimeException toStatus() {
-        return Status.fromCode(code).withDescription(getMessage()).withCause(getCause()).asRuntimeException();
+        return Status.fromCode(code)
+                .withDescription(getMessage())
+                .withCause(getCause())
+                .asRuntimeException();
     }
 
     static CsiException invalid(String message) {

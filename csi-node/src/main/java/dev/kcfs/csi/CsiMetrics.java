@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * and code, the publish latency histogram, mounts, and store statistics.
  */
 public final class CsiMetrics {
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrometheusMeterRegistry registry =
+            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
     /**
      * Scrapes within this time share one store snapshot: the store gauges agree with each other,
      * and the object store (possibly millions of files) is walked at most once a minute.
@@ -26,26 +28,39 @@ public final class CsiMetrics {
     private final StoreUsage storeStats;
     private final AtomicReference<Timed> storeSnapshot = new AtomicReference<>();
 
-    private record Timed(StoreUsage.Snapshot snapshot, long takenAt) {
-    }
+    private record Timed(StoreUsage.Snapshot snapshot, long takenAt) {}
 
     public CsiMetrics(PublishedVolumes volumes, StoreUsage storeStats) {
         this.storeStats = storeStats;
-        Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::volumeCount).tag("kind", "volume")
-                .description("volumes published into pods").register(registry);
-        Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::sharedMountCount).tag("kind", "shared")
-                .description("node-wide image mounts under mounts/").register(registry);
+        Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::volumeCount)
+                .tag("kind", "volume")
+                .description("volumes published into pods")
+                .register(registry);
+        Gauge.builder("kcfs.mounts", volumes, PublishedVolumes::sharedMountCount)
+                .tag("kind", "shared")
+                .description("node-wide image mounts under mounts/")
+                .register(registry);
         Gauge.builder("kcfs.store.objects", () -> store().objects())
-                .description("files in the object store").register(registry);
-        Gauge.builder("kcfs.store.bytes", () -> store().bytes()).baseUnit("bytes")
-                .description("bytes the object store uses").register(registry);
-        Gauge.builder("kcfs.store.logical.bytes", () -> store().logicalBytes()).baseUnit("bytes")
-                .description("bytes the images reference").register(registry);
-        Gauge.builder("kcfs.store.dedup.ratio", () -> {
-            StoreUsage.Snapshot s = store();
-            return s.bytes() == 0 ? 1.0 : (double) s.logicalBytes() / s.bytes();
-        }).description("logical bytes per stored byte").register(registry);
-        // The series of the usual outcomes exist from the start at 0: Prometheus' rate() ignores the
+                .description("files in the object store")
+                .register(registry);
+        Gauge.builder("kcfs.store.bytes", () -> store().bytes())
+                .baseUnit("bytes")
+                .description("bytes the object store uses")
+                .register(registry);
+        Gauge.builder("kcfs.store.logical.bytes", () -> store().logicalBytes())
+                .baseUnit("bytes")
+                .description("bytes the images reference")
+                .register(registry);
+        Gauge.builder(
+                        "kcfs.store.dedup.ratio",
+                        () -> {
+                            StoreUsage.Snapshot s = store();
+                            return s.bytes() == 0 ? 1.0 : (double) s.logicalBytes() / s.bytes();
+                        })
+                .description("logical bytes per stored byte")
+                .register(registry);
+        // The series of the usual outcomes exist from the start at 0: Prometheus' rate() ignores
+        // the
         // first sample of a series, so a counter born at its first event would hide that event (the
         // dashboard's publish latency stayed empty after a plugin restart on the real cluster).
         for (PublishedVolumes.Outcome outcome : PublishedVolumes.Outcome.values()) {
@@ -63,7 +78,10 @@ public final class CsiMetrics {
                 last = new Timed(storeStats.snapshot(), now);
             } catch (RuntimeException e) {
                 // a broken store must not break the scrape: report the last numbers (or zeros)
-                last = new Timed(last == null ? new StoreUsage.Snapshot(0, 0, 0) : last.snapshot(), now);
+                last =
+                        new Timed(
+                                last == null ? new StoreUsage.Snapshot(0, 0, 0) : last.snapshot(),
+                                now);
             }
             storeSnapshot.set(last);
         }
@@ -71,20 +89,30 @@ public final class CsiMetrics {
     }
 
     private Counter publishes(PublishedVolumes.Outcome outcome) {
-        return Counter.builder("kcfs.csi.publishes").tag("outcome", outcome == PublishedVolumes.Outcome.MOUNTED
-                ? "mounted" : "already_published").description("successful NodePublishVolume calls")
+        return Counter.builder("kcfs.csi.publishes")
+                .tag(
+                        "outcome",
+                        outcome == PublishedVolumes.Outcome.MOUNTED
+                                ? "mounted"
+                                : "already_published")
+                .description("successful NodePublishVolume calls")
                 .register(registry);
     }
 
     private Counter unpublishes() {
-        return Counter.builder("kcfs.csi.unpublishes").description("successful NodeUnpublishVolume calls")
+        return Counter.builder("kcfs.csi.unpublishes")
+                .description("successful NodeUnpublishVolume calls")
                 .register(registry);
     }
 
     private Timer publishTimer(String result) {
-        return Timer.builder("kcfs.publish.duration").tag("result", result).publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
-                .description("NodePublishVolume latency").register(registry);
+        return Timer.builder("kcfs.publish.duration")
+                .tag("result", result)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(2))
+                .description("NodePublishVolume latency")
+                .register(registry);
     }
 
     void published(PublishedVolumes.Outcome outcome) {
@@ -96,8 +124,12 @@ public final class CsiMetrics {
     }
 
     void error(String rpc, io.grpc.Status.Code code) {
-        Counter.builder("kcfs.csi.errors").tag("rpc", rpc).tag("code", code.name())
-                .description("CSI calls that returned an error").register(registry).increment();
+        Counter.builder("kcfs.csi.errors")
+                .tag("rpc", rpc)
+                .tag("code", code.name())
+                .description("CSI calls that returned an error")
+                .register(registry)
+                .increment();
     }
 
     void publishDuration(long nanos, String result) {

@@ -35,8 +35,12 @@ public final class CsiServer implements AutoCloseable {
     private final ExecutorService executor;
     private final HealthStatusManager health;
 
-    private CsiServer(Path socket, Server server, EventLoopGroup group, ExecutorService executor,
-                      HealthStatusManager health) {
+    private CsiServer(
+            Path socket,
+            Server server,
+            EventLoopGroup group,
+            ExecutorService executor,
+            HealthStatusManager health) {
         this.socket = socket;
         this.server = server;
         this.group = group;
@@ -48,31 +52,44 @@ public final class CsiServer implements AutoCloseable {
     public static CsiServer start(Path socket, List<BindableService> services) throws IOException {
         Files.createDirectories(socket.toAbsolutePath().getParent());
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-            BasicFileAttributes attrs = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            BasicFileAttributes attrs =
+                    Files.readAttributes(
+                            socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             if (!attrs.isOther()) {
-                throw new IOException("endpoint " + socket + " exists and is not a socket; remove it or pick another --endpoint");
+                throw new IOException(
+                        "endpoint "
+                                + socket
+                                + " exists and is not a socket; remove it or pick another --endpoint");
             }
             Files.delete(socket);
         }
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         // calls block on mount syscalls and locks: run them on their own pool, not the event loop
-        ExecutorService executor = Executors.newFixedThreadPool(16, r -> {
-            Thread t = new Thread(r, "csi-call");
-            t.setDaemon(true);
-            return t;
-        });
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                .channelType(EpollServerDomainSocketChannel.class)
-                .bossEventLoopGroup(group)
-                .workerEventLoopGroup(group)
-                .executor(executor);
+        ExecutorService executor =
+                Executors.newFixedThreadPool(
+                        16,
+                        r -> {
+                            Thread t = new Thread(r, "csi-call");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        NettyServerBuilder builder =
+                NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                        .channelType(EpollServerDomainSocketChannel.class)
+                        .bossEventLoopGroup(group)
+                        .workerEventLoopGroup(group)
+                        .executor(executor);
         HealthStatusManager health = new HealthStatusManager();
         services.forEach(builder::addService);
         builder.addService(health.getHealthService());
         Server server = builder.build().start();
         health.setStatus("", ServingStatus.SERVING);
-        LOG.info("serving {} on unix://{}", services.stream()
-                .map(s -> s.bindService().getServiceDescriptor().getName()).toList(), socket);
+        LOG.info(
+                "serving {} on unix://{}",
+                services.stream()
+                        .map(s -> s.bindService().getServiceDescriptor().getName())
+                        .toList(),
+                socket);
         return new CsiServer(socket, server, group, executor, health);
     }
 

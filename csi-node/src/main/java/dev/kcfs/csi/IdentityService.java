@@ -8,8 +8,8 @@ import dev.kcfs.csi.v1.GetPluginInfoResponse;
 import dev.kcfs.csi.v1.IdentityGrpc;
 import dev.kcfs.csi.v1.ProbeRequest;
 import dev.kcfs.csi.v1.ProbeResponse;
-import io.grpc.stub.StreamObserver;
 import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -30,14 +30,20 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     }
 
     @Override
-    public void getPluginInfo(GetPluginInfoRequest request, StreamObserver<GetPluginInfoResponse> out) {
-        out.onNext(GetPluginInfoResponse.newBuilder().setName(DRIVER_NAME).setVendorVersion(version).build());
+    public void getPluginInfo(
+            GetPluginInfoRequest request, StreamObserver<GetPluginInfoResponse> out) {
+        out.onNext(
+                GetPluginInfoResponse.newBuilder()
+                        .setName(DRIVER_NAME)
+                        .setVendorVersion(version)
+                        .build());
         out.onCompleted();
     }
 
     @Override
-    public void getPluginCapabilities(GetPluginCapabilitiesRequest request,
-                                      StreamObserver<GetPluginCapabilitiesResponse> out) {
+    public void getPluginCapabilities(
+            GetPluginCapabilitiesRequest request,
+            StreamObserver<GetPluginCapabilitiesResponse> out) {
         // no CONTROLLER_SERVICE: volumes need no provisioning or attaching, only node publishing
         out.onNext(GetPluginCapabilitiesResponse.getDefaultInstance());
         out.onCompleted();
@@ -48,7 +54,8 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
         Optional<String> problem = health.get();
         if (problem.isPresent()) {
             // the spec's answer for "plugin not healthy": the liveness probe restarts us
-            out.onError(Status.FAILED_PRECONDITION.withDescription(problem.get()).asRuntimeException());
+            out.onError(
+                    Status.FAILED_PRECONDITION.withDescription(problem.get()).asRuntimeException());
             return;
         }
         out.onNext(ProbeResponse.newBuilder().setReady(BoolValue.of(true)).build());

@@ -24,11 +24,14 @@ final class KeyedLocks<K> {
 
     /** Locks {@code key}, waiting at most {@code timeoutNanos}; null when that was not enough. */
     Held tryLock(K key, long timeoutNanos) throws InterruptedException {
-        Holder h = holders.compute(key, (k, v) -> {
-            Holder holder = v == null ? new Holder() : v;
-            holder.users++;
-            return holder;
-        });
+        Holder h =
+                holders.compute(
+                        key,
+                        (k, v) -> {
+                            Holder holder = v == null ? new Holder() : v;
+                            holder.users++;
+                            return holder;
+                        });
         boolean locked = false;
         try {
             locked = h.lock.tryLock(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);

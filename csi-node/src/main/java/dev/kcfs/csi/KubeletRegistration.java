@@ -21,13 +21,15 @@ import org.slf4j.LoggerFactory;
  * outcome through {@link #notifyRegistrationStatus}. The socket is removed on close, which is how
  * kubelet learns the plugin is gone.
  */
-public final class KubeletRegistration extends RegistrationGrpc.RegistrationImplBase implements AutoCloseable {
+public final class KubeletRegistration extends RegistrationGrpc.RegistrationImplBase
+        implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KubeletRegistration.class);
     static final String CSI_PLUGIN_TYPE = "CSIPlugin";
     static final String CSI_VERSION = "1.0.0";
 
     /** What kubelet last said: null until it has called, then empty (registered) or its error. */
     private final AtomicReference<String> status = new AtomicReference<>();
+
     private final String driverName;
     private final Path csiSocketOnHost;
     private CsiServer server;
@@ -42,28 +44,37 @@ public final class KubeletRegistration extends RegistrationGrpc.RegistrationImpl
      * {@code csiSocketOnHost} is the CSI endpoint as kubelet sees it on the host, which differs from
      * the path inside the plugin's container.
      */
-    public static KubeletRegistration start(Path registrationDir, String driverName, Path csiSocketOnHost)
-            throws IOException {
+    public static KubeletRegistration start(
+            Path registrationDir, String driverName, Path csiSocketOnHost) throws IOException {
         KubeletRegistration registration = new KubeletRegistration(driverName, csiSocketOnHost);
-        registration.server = CsiServer.start(registrationDir.resolve(driverName + "-reg.sock"), List.of(registration));
+        registration.server =
+                CsiServer.start(
+                        registrationDir.resolve(driverName + "-reg.sock"), List.of(registration));
         return registration;
     }
 
     @Override
     public void getInfo(InfoRequest request, StreamObserver<PluginInfo> out) {
-        out.onNext(PluginInfo.newBuilder().setType(CSI_PLUGIN_TYPE).setName(driverName)
-                .setEndpoint(csiSocketOnHost.toString()).addSupportedVersions(CSI_VERSION).build());
+        out.onNext(
+                PluginInfo.newBuilder()
+                        .setType(CSI_PLUGIN_TYPE)
+                        .setName(driverName)
+                        .setEndpoint(csiSocketOnHost.toString())
+                        .addSupportedVersions(CSI_VERSION)
+                        .build());
         out.onCompleted();
     }
 
     @Override
-    public void notifyRegistrationStatus(RegistrationStatus request, StreamObserver<RegistrationStatusResponse> out) {
+    public void notifyRegistrationStatus(
+            RegistrationStatus request, StreamObserver<RegistrationStatusResponse> out) {
         if (request.getPluginRegistered()) {
             LOG.info("kubelet registered {} at {}", driverName, csiSocketOnHost);
             status.set("");
         } else {
             LOG.error("kubelet refused to register {}: {}", driverName, request.getError());
-            status.set(request.getError().isEmpty() ? "refused without a reason" : request.getError());
+            status.set(
+                    request.getError().isEmpty() ? "refused without a reason" : request.getError());
         }
         out.onNext(RegistrationStatusResponse.getDefaultInstance());
         out.onCompleted();

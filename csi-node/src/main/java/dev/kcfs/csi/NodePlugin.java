@@ -5,8 +5,8 @@ import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.mount.MountRecords;
 import dev.kcfs.mount.MountTable;
-import dev.kcfs.publish.ImagePolicy;
 import dev.kcfs.publish.BuiltImages;
+import dev.kcfs.publish.ImagePolicy;
 import io.grpc.BindableService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -27,8 +27,13 @@ public final class NodePlugin implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodePlugin.class);
 
     /** Where things are; {@code metricsPort} -1 turns the metrics endpoint off, 0 picks a free port. */
-    public record Config(Path socket, String nodeId, Path storeRoot, Path kubeletDir, int metricsPort, String version) {
-    }
+    public record Config(
+            Path socket,
+            String nodeId,
+            Path storeRoot,
+            Path kubeletDir,
+            int metricsPort,
+            String version) {}
 
     /**
      * The parts that come from the store and the mount code, and what the cluster says about each
@@ -44,8 +49,7 @@ public final class NodePlugin implements AutoCloseable {
         private ImageMounter mounter;
         private ImagePolicy policy;
 
-        private Parts() {
-        }
+        private Parts() {}
 
         /** No part set yet. */
         public static Parts of() {
@@ -54,7 +58,9 @@ public final class NodePlugin implements AutoCloseable {
 
         /** The node store's images, numbers and mount records. */
         public static Parts overStore(StoreImages store) {
-            return of().images(store).storeStats(store).mountRecords(MountRecords.of(store.store()));
+            return of().images(store)
+                    .storeStats(store)
+                    .mountRecords(MountRecords.of(store.store()));
         }
 
         public Parts images(BuiltImages images) {
@@ -97,8 +103,12 @@ public final class NodePlugin implements AutoCloseable {
     private final PublishedVolumes.RecoveryReport recovery;
     private final CsiMetrics metrics;
 
-    private NodePlugin(PublishedVolumes volumes, CsiServer server, MetricsServer metricsServer,
-                       PublishedVolumes.RecoveryReport recovery, CsiMetrics metrics) {
+    private NodePlugin(
+            PublishedVolumes volumes,
+            CsiServer server,
+            MetricsServer metricsServer,
+            PublishedVolumes.RecoveryReport recovery,
+            CsiMetrics metrics) {
         this.metrics = metrics;
         this.volumes = volumes;
         this.server = server;
@@ -111,18 +121,33 @@ public final class NodePlugin implements AutoCloseable {
         Path storeRoot = config.storeRoot().toAbsolutePath().normalize();
         Path kubeletDir = config.kubeletDir().toAbsolutePath().normalize();
         Files.createDirectories(storeRoot);
-        PublishedVolumes volumes = new PublishedVolumes(storeRoot, kubeletDir, parts.mountRecords, parts.mounter,
-                parts.policy.verity(), new KernelMounts());
+        PublishedVolumes volumes =
+                new PublishedVolumes(
+                        storeRoot,
+                        kubeletDir,
+                        parts.mountRecords,
+                        parts.mounter,
+                        parts.policy.verity(),
+                        new KernelMounts());
         // recover before serving, so no call sees half-rebuilt state
         PublishedVolumes.RecoveryReport recovery = volumes.recover(kubeletDir);
         LOG.info("recovered from the mount table: {}", recovery);
         CsiMetrics metrics = new CsiMetrics(volumes, parts.storeStats);
-        NodeService node = new NodeService(config.nodeId(), kubeletDir, volumes, parts.images, parts.policy,
-                metrics);
-        List<BindableService> services = List.of(new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
-                node, new ControllerService());
-        MetricsServer metricsServer = config.metricsPort() < 0 ? null : MetricsServer.start(new InetSocketAddress(config.metricsPort()), metrics::scrape,
-                () -> health(storeRoot, kubeletDir));
+        NodeService node =
+                new NodeService(
+                        config.nodeId(), kubeletDir, volumes, parts.images, parts.policy, metrics);
+        List<BindableService> services =
+                List.of(
+                        new IdentityService(config.version(), () -> health(storeRoot, kubeletDir)),
+                        node,
+                        new ControllerService());
+        MetricsServer metricsServer =
+                config.metricsPort() < 0
+                        ? null
+                        : MetricsServer.start(
+                                new InetSocketAddress(config.metricsPort()),
+                                metrics::scrape,
+                                () -> health(storeRoot, kubeletDir));
         CsiServer server;
         try {
             server = CsiServer.start(config.socket(), services);
@@ -138,10 +163,16 @@ public final class NodePlugin implements AutoCloseable {
     /** What keeps the plugin from working, if anything: checked on every Probe. */
     static Optional<String> health(Path storeRoot, Path kubeletDir) {
         if (!Files.isDirectory(storeRoot)) {
-            return Optional.of("the node store " + storeRoot + " is gone; check the hostPath volume of the kcfs DaemonSet");
+            return Optional.of(
+                    "the node store "
+                            + storeRoot
+                            + " is gone; check the hostPath volume of the kcfs DaemonSet");
         }
         if (!Files.isDirectory(kubeletDir)) {
-            return Optional.of("the kubelet directory " + kubeletDir + " does not exist; set --kubelet-dir to kubelet's --root-dir");
+            return Optional.of(
+                    "the kubelet directory "
+                            + kubeletDir
+                            + " does not exist; set --kubelet-dir to kubelet's --root-dir");
         }
         try {
             MountTable.read();

@@ -16,9 +16,9 @@ import dev.kcfs.csi.v1.VolumeCondition;
 import dev.kcfs.csi.v1.VolumeUsage;
 import dev.kcfs.mount.MountException;
 import dev.kcfs.mount.MountTable;
+import dev.kcfs.publish.BuiltImages;
 import dev.kcfs.publish.ExpectedDigests;
 import dev.kcfs.publish.ImagePolicy;
-import dev.kcfs.publish.BuiltImages;
 import dev.kcfs.publish.OnDemandBuilds;
 import dev.kcfs.publish.PolicyUnavailableException;
 import dev.kcfs.publish.ResolvedImage;
@@ -48,10 +48,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeService extends NodeGrpc.NodeImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(NodeService.class);
+
     /** Bound on waiting for locks when the caller sets no deadline. */
     private static final long DEFAULT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
+
     /** Leave this much of kubelet's deadline to send the answer back. */
     private static final long DEADLINE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
     /** The build hook only starts or looks up a build; it should answer within this. */
     private static final long BUILD_REQUEST_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
@@ -61,14 +64,21 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private final BuiltImages images;
     private final ImagePolicy policy;
     private final CsiMetrics metrics;
-    private final ExecutorService buildRequests = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "build-request");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService buildRequests =
+            Executors.newCachedThreadPool(
+                    r -> {
+                        Thread t = new Thread(r, "build-request");
+                        t.setDaemon(true);
+                        return t;
+                    });
 
-    public NodeService(String nodeId, Path kubeletDir, PublishedVolumes volumes, BuiltImages images,
-                       ImagePolicy policy, CsiMetrics metrics) {
+    public NodeService(
+            String nodeId,
+            Path kubeletDir,
+            PublishedVolumes volumes,
+            BuiltImages images,
+            ImagePolicy policy,
+            CsiMetrics metrics) {
         this.nodeId = nodeId;
         this.kubeletDir = kubeletDir.toAbsolutePath().normalize();
         this.volumes = volumes;
@@ -78,7 +88,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     }
 
     @Override
-    public void nodePublishVolume(NodePublishVolumeRequest request, StreamObserver<NodePublishVolumeResponse> out) {
+    public void nodePublishVolume(
+            NodePublishVolumeRequest request, StreamObserver<NodePublishVolumeResponse> out) {
         long start = System.nanoTime();
         CsiException error = null;
         try {
@@ -86,12 +97,18 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             checkNamespace(spec);
             PublishedVolumes.Outcome outcome = volumes.publish(spec, this::resolve, timeoutNanos());
             metrics.published(outcome);
-            LOG.info("published volume {} (image {}, {}) at {}: {}", spec.volumeId(), spec.image(),
-                    spec.writable() ? "writable" : "read-only", spec.target(), outcome);
+            LOG.info(
+                    "published volume {} (image {}, {}) at {}: {}",
+                    spec.volumeId(),
+                    spec.image(),
+                    spec.writable() ? "writable" : "read-only",
+                    spec.target(),
+                    outcome);
         } catch (Exception e) {
             error = toCsi("NodePublishVolume", request.getVolumeId(), e);
         }
-        metrics.publishDuration(System.nanoTime() - start, error == null ? CsiMetrics.OK : error.code().name());
+        metrics.publishDuration(
+                System.nanoTime() - start, error == null ? CsiMetrics.OK : error.code().name());
         if (error != null) {
             fail("NodePublishVolume", error, out);
         } else {
@@ -101,70 +118,139 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     }
 
     @Override
-    public void nodeUnpublishVolume(NodeUnpublishVolumeRequest request,
-                                    StreamObserver<NodeUnpublishVolumeResponse> out) {
-        call("NodeUnpublishVolume", request.getVolumeId(), out, () -> {
-            String volumeId = VolumeSpec.requireVolumeId(request.getVolumeId());
-            Path target = VolumeSpec.checkTarget(request.getTargetPath(), kubeletDir);
-            volumes.unpublish(volumeId, target, timeoutNanos());
-            metrics.unpublished();
-            LOG.info("unpublished volume {} at {}", volumeId, target);
-            return NodeUnpublishVolumeResponse.getDefaultInstance();
-        });
+    public void nodeUnpublishVolume(
+            NodeUnpublishVolumeRequest request, StreamObserver<NodeUnpublishVolumeResponse> out) {
+        call(
+                "NodeUnpublishVolume",
+                request.getVolumeId(),
+                out,
+                () -> {
+                    String volumeId = VolumeSpec.requireVolumeId(request.getVolumeId());
+                    Path target = VolumeSpec.checkTarget(request.getTargetPath(), kubeletDir);
+                    volumes.unpublish(volumeId, target, timeoutNanos());
+                    metrics.unpublished();
+                    LOG.info("unpublished volume {} at {}", volumeId, target);
+                    return NodeUnpublishVolumeResponse.getDefaultInstance();
+                });
     }
 
     @Override
-    public void nodeGetVolumeStats(NodeGetVolumeStatsRequest request, StreamObserver<NodeGetVolumeStatsResponse> out) {
-        call("NodeGetVolumeStats", request.getVolumeId(), out, () -> {
-            String volumeId = VolumeSpec.requireVolumeId(request.getVolumeId());
-            if (request.getVolumePath().isEmpty()) {
-                throw CsiException.invalid("volume_path is empty");
-            }
-            Path path = Path.of(request.getVolumePath()).normalize();
-            Optional<Publication> p = volumes.at(path).filter(v -> v.volumeId().equals(volumeId));
-            if (p.isEmpty()) {
-                throw new CsiException(Status.Code.NOT_FOUND, "volume " + volumeId + " is not published at " + path
-                        + " on node " + nodeId);
-            }
-            NodeGetVolumeStatsResponse.Builder response = NodeGetVolumeStatsResponse.newBuilder();
-            if (!MountTable.read().isMountPoint(path)) {
-                return response.setVolumeCondition(VolumeCondition.newBuilder().setAbnormal(true)
-                        .setMessage("volume " + volumeId + " (image " + p.get().image() + ") is no longer mounted at "
-                                + path)).build();
-            }
-            Optional<String> damage = images.damage(p.get().digest());
-            if (damage.isPresent()) {
-                return response.setVolumeCondition(VolumeCondition.newBuilder().setAbnormal(true)
-                        .setMessage("volume " + volumeId + " (image " + p.get().image() + ", "
-                                + p.get().digest().hex().substring(0, 12) + "): " + damage.get())).build();
-            }
-            FileStore fs = Files.getFileStore(path);
-            long total = fs.getTotalSpace();
-            long available = fs.getUsableSpace();
-            response.addUsage(VolumeUsage.newBuilder().setUnit(VolumeUsage.Unit.BYTES).setTotal(total)
-                    .setAvailable(available).setUsed(Math.max(0, total - fs.getUnallocatedSpace())));
-            return response.setVolumeCondition(VolumeCondition.newBuilder().setAbnormal(false)
-                    .setMessage("image " + p.get().image() + " (" + p.get().digest().hex().substring(0, 12)
-                            + ") mounted " + (p.get().writable() ? "writable" : "read-only"))).build();
-        });
+    public void nodeGetVolumeStats(
+            NodeGetVolumeStatsRequest request, StreamObserver<NodeGetVolumeStatsResponse> out) {
+        call(
+                "NodeGetVolumeStats",
+                request.getVolumeId(),
+                out,
+                () -> {
+                    String volumeId = VolumeSpec.requireVolumeId(request.getVolumeId());
+                    if (request.getVolumePath().isEmpty()) {
+                        throw CsiException.invalid("volume_path is empty");
+                    }
+                    Path path = Path.of(request.getVolumePath()).normalize();
+                    Optional<Publication> p =
+                            volumes.at(path).filter(v -> v.volumeId().equals(volumeId));
+                    if (p.isEmpty()) {
+                        throw new CsiException(
+                                Status.Code.NOT_FOUND,
+                                "volume "
+                                        + volumeId
+                                        + " is not published at "
+                                        + path
+                                        + " on node "
+                                        + nodeId);
+                    }
+                    NodeGetVolumeStatsResponse.Builder response =
+                            NodeGetVolumeStatsResponse.newBuilder();
+                    if (!MountTable.read().isMountPoint(path)) {
+                        return response.setVolumeCondition(
+                                        VolumeCondition.newBuilder()
+                                                .setAbnormal(true)
+                                                .setMessage(
+                                                        "volume "
+                                                                + volumeId
+                                                                + " (image "
+                                                                + p.get().image()
+                                                                + ") is no longer mounted at "
+                                                                + path))
+                                .build();
+                    }
+                    Optional<String> damage = images.damage(p.get().digest());
+                    if (damage.isPresent()) {
+                        return response.setVolumeCondition(
+                                        VolumeCondition.newBuilder()
+                                                .setAbnormal(true)
+                                                .setMessage(
+                                                        "volume "
+                                                                + volumeId
+                                                                + " (image "
+                                                                + p.get().image()
+                                                                + ", "
+                                                                + p.get()
+                                                                        .digest()
+                                                                        .hex()
+                                                                        .substring(0, 12)
+                                                                + "): "
+                                                                + damage.get()))
+                                .build();
+                    }
+                    FileStore fs = Files.getFileStore(path);
+                    long total = fs.getTotalSpace();
+                    long available = fs.getUsableSpace();
+                    response.addUsage(
+                            VolumeUsage.newBuilder()
+                                    .setUnit(VolumeUsage.Unit.BYTES)
+                                    .setTotal(total)
+                                    .setAvailable(available)
+                                    .setUsed(Math.max(0, total - fs.getUnallocatedSpace())));
+                    return response.setVolumeCondition(
+                                    VolumeCondition.newBuilder()
+                                            .setAbnormal(false)
+                                            .setMessage(
+                                                    "image "
+                                                            + p.get().image()
+                                                            + " ("
+                                                            + p.get()
+                                                                    .digest()
+                                                                    .hex()
+                                                                    .substring(0, 12)
+                                                            + ") mounted "
+                                                            + (p.get().writable()
+                                                                    ? "writable"
+                                                                    : "read-only")))
+                            .build();
+                });
     }
 
     @Override
-    public void nodeGetCapabilities(NodeGetCapabilitiesRequest request, StreamObserver<NodeGetCapabilitiesResponse> out) {
-        call("NodeGetCapabilities", "", out, () -> NodeGetCapabilitiesResponse.newBuilder()
-                .addCapabilities(rpc(NodeServiceCapability.RPC.Type.GET_VOLUME_STATS))
-                .addCapabilities(rpc(NodeServiceCapability.RPC.Type.VOLUME_CONDITION))
-                .build());
+    public void nodeGetCapabilities(
+            NodeGetCapabilitiesRequest request, StreamObserver<NodeGetCapabilitiesResponse> out) {
+        call(
+                "NodeGetCapabilities",
+                "",
+                out,
+                () ->
+                        NodeGetCapabilitiesResponse.newBuilder()
+                                .addCapabilities(
+                                        rpc(NodeServiceCapability.RPC.Type.GET_VOLUME_STATS))
+                                .addCapabilities(
+                                        rpc(NodeServiceCapability.RPC.Type.VOLUME_CONDITION))
+                                .build());
     }
 
     @Override
     public void nodeGetInfo(NodeGetInfoRequest request, StreamObserver<NodeGetInfoResponse> out) {
         // no volume limit: a publish is a bind mount of a shared image mount
-        call("NodeGetInfo", "", out, () -> NodeGetInfoResponse.newBuilder().setNodeId(nodeId).build());
+        call(
+                "NodeGetInfo",
+                "",
+                out,
+                () -> NodeGetInfoResponse.newBuilder().setNodeId(nodeId).build());
     }
 
     private static NodeServiceCapability rpc(NodeServiceCapability.RPC.Type type) {
-        return NodeServiceCapability.newBuilder().setRpc(NodeServiceCapability.RPC.newBuilder().setType(type)).build();
+        return NodeServiceCapability.newBuilder()
+                .setRpc(NodeServiceCapability.RPC.newBuilder().setType(type))
+                .build();
     }
 
     private void checkNamespace(VolumeSpec spec) {
@@ -173,14 +259,24 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             return;
         }
         if (spec.podNamespace().isEmpty()) {
-            throw new CsiException(Status.Code.PERMISSION_DENIED, "ComposefsImage " + spec.image()
-                    + " may only be mounted in namespaces " + sorted(allowed) + ", but kubelet did not say the pod's"
-                    + " namespace: the CSIDriver csi.kcfs.dev needs podInfoOnMount: true");
+            throw new CsiException(
+                    Status.Code.PERMISSION_DENIED,
+                    "ComposefsImage "
+                            + spec.image()
+                            + " may only be mounted in namespaces "
+                            + sorted(allowed)
+                            + ", but kubelet did not say the pod's"
+                            + " namespace: the CSIDriver csi.kcfs.dev needs podInfoOnMount: true");
         }
         if (!allowed.contains(spec.podNamespace().get())) {
-            throw new CsiException(Status.Code.PERMISSION_DENIED, "ComposefsImage " + spec.image()
-                    + " may not be mounted in namespace " + spec.podNamespace().get() + "; its allowedNamespaces are "
-                    + sorted(allowed));
+            throw new CsiException(
+                    Status.Code.PERMISSION_DENIED,
+                    "ComposefsImage "
+                            + spec.image()
+                            + " may not be mounted in namespace "
+                            + spec.podNamespace().get()
+                            + "; its allowedNamespaces are "
+                            + sorted(allowed));
         }
     }
 
@@ -197,15 +293,22 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         try {
             image = images.resolve(name);
         } catch (IOException e) {
-            throw new CsiException(Status.Code.INTERNAL, "cannot look up image " + name + " in the node store: "
-                    + e.getMessage(), e);
+            throw new CsiException(
+                    Status.Code.INTERNAL,
+                    "cannot look up image " + name + " in the node store: " + e.getMessage(),
+                    e);
         }
         if (image.isPresent()) {
             policy.uses().used(name);
-            Optional<String> wrong = ExpectedDigests.mismatch(name, policy.expected().expectedDigest(name).orElse(null),
-                    image.get().digest());
+            Optional<String> wrong =
+                    ExpectedDigests.mismatch(
+                            name,
+                            policy.expected().expectedDigest(name).orElse(null),
+                            image.get().digest());
             if (wrong.isPresent()) {
-                throw new CsiException(Status.Code.FAILED_PRECONDITION, wrong.get() + "; not mounted on node " + nodeId);
+                throw new CsiException(
+                        Status.Code.FAILED_PRECONDITION,
+                        wrong.get() + "; not mounted on node " + nodeId);
             }
             return image.get();
         }
@@ -213,21 +316,44 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         String prefix = "ComposefsImage " + name + " is not built on node " + nodeId + " yet: ";
         switch (state.kind()) {
             case STARTED:
-                throw new CsiException(Status.Code.UNAVAILABLE, prefix + "started building it; the mount is retried"
-                        + " until it is ready (" + state.message() + ")");
+                throw new CsiException(
+                        Status.Code.UNAVAILABLE,
+                        prefix
+                                + "started building it; the mount is retried"
+                                + " until it is ready ("
+                                + state.message()
+                                + ")");
             case BUILDING:
-                throw new CsiException(Status.Code.UNAVAILABLE, prefix + "it is being built; the mount is retried until"
-                        + " it is ready (" + state.message() + ")");
+                throw new CsiException(
+                        Status.Code.UNAVAILABLE,
+                        prefix
+                                + "it is being built; the mount is retried until"
+                                + " it is ready ("
+                                + state.message()
+                                + ")");
             case FAILED:
-                throw new CsiException(Status.Code.UNAVAILABLE, prefix + "the last build failed: " + state.message()
-                        + "; the next retry builds it again");
+                throw new CsiException(
+                        Status.Code.UNAVAILABLE,
+                        prefix
+                                + "the last build failed: "
+                                + state.message()
+                                + "; the next retry builds it again");
             case UNKNOWN_IMAGE:
-                throw new CsiException(Status.Code.NOT_FOUND, "no ComposefsImage named " + name
-                        + " exists; create it or fix volumeAttributes.image");
+                throw new CsiException(
+                        Status.Code.NOT_FOUND,
+                        "no ComposefsImage named "
+                                + name
+                                + " exists; create it or fix volumeAttributes.image");
             case DISABLED:
             default:
-                throw new CsiException(Status.Code.NOT_FOUND, prefix + state.message() + "; add this node to"
-                        + " spec.nodeSelector of ComposefsImage " + name + " so the node agent prebuilds it");
+                throw new CsiException(
+                        Status.Code.NOT_FOUND,
+                        prefix
+                                + state.message()
+                                + "; add this node to"
+                                + " spec.nodeSelector of ComposefsImage "
+                                + name
+                                + " so the node agent prebuilds it");
         }
     }
 
@@ -239,16 +365,26 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         CompletableFuture<OnDemandBuilds.BuildState> answer =
                 CompletableFuture.supplyAsync(() -> policy.builds().request(name), buildRequests);
         try {
-            return answer.get(Math.min(timeoutNanos(), BUILD_REQUEST_TIMEOUT_NANOS), TimeUnit.NANOSECONDS);
+            return answer.get(
+                    Math.min(timeoutNanos(), BUILD_REQUEST_TIMEOUT_NANOS), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            return new OnDemandBuilds.BuildState(OnDemandBuilds.BuildState.Kind.BUILDING,
-                    "the node agent has not answered yet");
+            return new OnDemandBuilds.BuildState(
+                    OnDemandBuilds.BuildState.Kind.BUILDING, "the node agent has not answered yet");
         } catch (ExecutionException e) {
-            throw new CsiException(Status.Code.UNAVAILABLE, "cannot start building ComposefsImage " + name + " on node "
-                    + nodeId + ": " + e.getCause().getMessage() + "; the mount is retried", e.getCause());
+            throw new CsiException(
+                    Status.Code.UNAVAILABLE,
+                    "cannot start building ComposefsImage "
+                            + name
+                            + " on node "
+                            + nodeId
+                            + ": "
+                            + e.getCause().getMessage()
+                            + "; the mount is retried",
+                    e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CsiException(Status.Code.ABORTED, "interrupted while asking for a build of " + name);
+            throw new CsiException(
+                    Status.Code.ABORTED, "interrupted while asking for a build of " + name);
         }
     }
 
@@ -288,18 +424,35 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             return new CsiException(Status.Code.UNAVAILABLE, p.getMessage(), p);
         }
         if (e instanceof MountException m && m.kind() != MountException.Kind.FAILED) {
-            // BUSY: another operation holds the shared mounts; REFUSED: a rule, which the message explains
-            return new CsiException(m.kind() == MountException.Kind.BUSY ? Status.Code.ABORTED
-                    : Status.Code.FAILED_PRECONDITION, rpc + " of volume " + volumeId + ": " + m.getMessage()
-                    + (m.kind() == MountException.Kind.BUSY ? "; kubelet will retry" : ""), e);
+            // BUSY: another operation holds the shared mounts; REFUSED: a rule, which the message
+            // explains
+            return new CsiException(
+                    m.kind() == MountException.Kind.BUSY
+                            ? Status.Code.ABORTED
+                            : Status.Code.FAILED_PRECONDITION,
+                    rpc
+                            + " of volume "
+                            + volumeId
+                            + ": "
+                            + m.getMessage()
+                            + (m.kind() == MountException.Kind.BUSY ? "; kubelet will retry" : ""),
+                    e);
         }
         if (e instanceof InterruptedException) {
             Thread.currentThread().interrupt();
-            return new CsiException(Status.Code.ABORTED, rpc + " of volume " + volumeId
-                    + " was interrupted (the plugin is stopping); kubelet will retry", e);
+            return new CsiException(
+                    Status.Code.ABORTED,
+                    rpc
+                            + " of volume "
+                            + volumeId
+                            + " was interrupted (the plugin is stopping); kubelet will retry",
+                    e);
         }
-        LoggerFactory.getLogger(NodeService.class).error("{} of volume {} failed", rpc, volumeId, e);
-        return new CsiException(Status.Code.INTERNAL, rpc + " of volume " + volumeId + " failed on the node: "
-                + e.getMessage(), e);
+        LoggerFactory.getLogger(NodeService.class)
+                .error("{} of volume {} failed", rpc, volumeId, e);
+        return new CsiException(
+                Status.Code.INTERNAL,
+                rpc + " of volume " + volumeId + " failed on the node: " + e.getMessage(),
+                e);
     }
 }

@@ -58,7 +58,10 @@ public final class PublishedVolumes implements PublishedImages {
     }
 
     /** What publish did. */
-    enum Outcome { MOUNTED, ALREADY_PUBLISHED }
+    enum Outcome {
+        MOUNTED,
+        ALREADY_PUBLISHED
+    }
 
     private final Path publicationsDir;
     private final Path kubeletDir;
@@ -70,8 +73,13 @@ public final class PublishedVolumes implements PublishedImages {
     private final Map<Path, Publication> byTarget = new ConcurrentHashMap<>();
 
     /** Publishes under {@code kubeletDir} only: every target is resolved below it without following symlinks. */
-    public PublishedVolumes(Path storeRoot, Path kubeletDir, MountRecords records, ImageMounter mounter,
-                            ImageVerity verity, KernelMounts kernel) {
+    public PublishedVolumes(
+            Path storeRoot,
+            Path kubeletDir,
+            MountRecords records,
+            ImageMounter mounter,
+            ImageVerity verity,
+            KernelMounts kernel) {
         this.publicationsDir = storeRoot.resolve("publications");
         this.kubeletDir = kubeletDir;
         this.records = records;
@@ -80,7 +88,8 @@ public final class PublishedVolumes implements PublishedImages {
         this.kernel = kernel;
     }
 
-    Outcome publish(VolumeSpec spec, Resolver resolver, long timeoutNanos) throws IOException, InterruptedException {
+    Outcome publish(VolumeSpec spec, Resolver resolver, long timeoutNanos)
+            throws IOException, InterruptedException {
         long start = System.nanoTime();
         Path target = spec.target();
         try (KeyedLocks.Held held = lockTarget(target, spec.volumeId(), timeoutNanos)) {
@@ -90,34 +99,70 @@ public final class PublishedVolumes implements PublishedImages {
                 if (mounted) {
                     return takeOver(existing, spec, resolver);
                 }
-                drop(existing, remaining(start, timeoutNanos)); // an adopted volume that is gone since
+                drop(
+                        existing,
+                        remaining(start, timeoutNanos)); // an adopted volume that is gone since
                 existing = null;
             }
             if (existing != null) {
                 if (!existing.sameRequest(spec)) {
-                    throw new CsiException(Status.Code.ALREADY_EXISTS, "target " + target + " already holds volume "
-                            + existing.volumeId() + " (image " + existing.image() + ", writable " + existing.writable()
-                            + ", readonly " + existing.readonly() + "); the new request for volume " + spec.volumeId()
-                            + " (image " + spec.image() + ", writable " + spec.writable() + ", readonly "
-                            + spec.readonly() + ") differs: unpublish it first");
+                    throw new CsiException(
+                            Status.Code.ALREADY_EXISTS,
+                            "target "
+                                    + target
+                                    + " already holds volume "
+                                    + existing.volumeId()
+                                    + " (image "
+                                    + existing.image()
+                                    + ", writable "
+                                    + existing.writable()
+                                    + ", readonly "
+                                    + existing.readonly()
+                                    + "); the new request for volume "
+                                    + spec.volumeId()
+                                    + " (image "
+                                    + spec.image()
+                                    + ", writable "
+                                    + spec.writable()
+                                    + ", readonly "
+                                    + spec.readonly()
+                                    + ") differs: unpublish it first");
                 }
                 if (mounted) {
                     return Outcome.ALREADY_PUBLISHED;
                 }
                 // someone unmounted it behind our back: forget it and mount it again below
-                LOG.warn("volume {} at {} was no longer mounted; mounting it again", existing.volumeId(), target);
+                LOG.warn(
+                        "volume {} at {} was no longer mounted; mounting it again",
+                        existing.volumeId(),
+                        target);
                 drop(existing, remaining(start, timeoutNanos));
             } else if (mounted) {
-                throw new CsiException(Status.Code.ALREADY_EXISTS, "target " + target + " already has a mount that"
-                        + " kcfs did not make; unmount it or use another target");
+                throw new CsiException(
+                        Status.Code.ALREADY_EXISTS,
+                        "target "
+                                + target
+                                + " already has a mount that"
+                                + " kcfs did not make; unmount it or use another target");
             }
 
             ResolvedImage image = resolver.resolve(spec.image());
-            Publication publication = new Publication(spec.volumeId(), target, spec.image(), image.digest(),
-                    spec.writable(), spec.readonly(), null);
-            // the bind happens under the shared mounts' lock, so no release can unmount the source meanwhile
-            return shared.acquire(image.digest(), verity.verityOf(spec.image()),
-                    Duration.ofNanos(remaining(start, timeoutNanos)), source -> bind(publication, source.target()));
+            Publication publication =
+                    new Publication(
+                            spec.volumeId(),
+                            target,
+                            spec.image(),
+                            image.digest(),
+                            spec.writable(),
+                            spec.readonly(),
+                            null);
+            // the bind happens under the shared mounts' lock, so no release can unmount the source
+            // meanwhile
+            return shared.acquire(
+                    image.digest(),
+                    verity.verityOf(spec.image()),
+                    Duration.ofNanos(remaining(start, timeoutNanos)),
+                    source -> bind(publication, source.target()));
         }
     }
 
@@ -140,8 +185,13 @@ public final class PublishedVolumes implements PublishedImages {
                 kernel.bindReadOnly(source, dir);
             }
             int id = dir.mountId();
-            byTarget.put(target, publication.withMount(MountTable.read().entries().stream().filter(m -> m.id() == id)
-                    .findFirst().orElse(null)));
+            byTarget.put(
+                    target,
+                    publication.withMount(
+                            MountTable.read().entries().stream()
+                                    .filter(m -> m.id() == id)
+                                    .findFirst()
+                                    .orElse(null)));
             return Outcome.MOUNTED;
         } catch (IOException | RuntimeException e) {
             deleteTree(volumeDir);
@@ -157,34 +207,60 @@ public final class PublishedVolumes implements PublishedImages {
     }
 
     /** A republish of an adopted orphan: same image digest and mode make it this volume. */
-    private Outcome takeOver(Publication orphan, VolumeSpec spec, Resolver resolver) throws IOException {
+    private Outcome takeOver(Publication orphan, VolumeSpec spec, Resolver resolver)
+            throws IOException {
         ResolvedImage image = resolver.resolve(spec.image());
         if (!image.digest().equals(orphan.digest()) || orphan.writable() != spec.writable()) {
-            throw new CsiException(Status.Code.ALREADY_EXISTS, "target " + orphan.target() + " already holds a "
-                    + (orphan.writable() ? "writable" : "read-only") + " volume of image digest " + orphan.digest().hex()
-                    + ", which differs from the request for volume " + spec.volumeId() + " (image " + spec.image()
-                    + "); unpublish it first");
+            throw new CsiException(
+                    Status.Code.ALREADY_EXISTS,
+                    "target "
+                            + orphan.target()
+                            + " already holds a "
+                            + (orphan.writable() ? "writable" : "read-only")
+                            + " volume of image digest "
+                            + orphan.digest().hex()
+                            + ", which differs from the request for volume "
+                            + spec.volumeId()
+                            + " (image "
+                            + spec.image()
+                            + "); unpublish it first");
         }
-        Publication p = new Publication(spec.volumeId(), orphan.target(), spec.image(), orphan.digest(),
-                spec.writable(), spec.readonly(), orphan.mount());
+        Publication p =
+                new Publication(
+                        spec.volumeId(),
+                        orphan.target(),
+                        spec.image(),
+                        orphan.digest(),
+                        spec.writable(),
+                        spec.readonly(),
+                        orphan.mount());
         writeRecord(volumeDir(orphan.target()), p);
         byTarget.put(orphan.target(), p);
         return Outcome.ALREADY_PUBLISHED;
     }
 
     /** Unpublishes whatever kcfs published at {@code target}; an unknown target is already done. */
-    void unpublish(String volumeId, Path target, long timeoutNanos) throws IOException, InterruptedException {
+    void unpublish(String volumeId, Path target, long timeoutNanos)
+            throws IOException, InterruptedException {
         long start = System.nanoTime();
         try (KeyedLocks.Held held = lockTarget(target, volumeId, timeoutNanos)) {
             Publication p = byTarget.get(target);
             if (p == null) {
-                // nothing of ours; remove the directory only if it is an empty leftover of a failed publish
+                // nothing of ours; remove the directory only if it is an empty leftover of a failed
+                // publish
                 removeIfEmpty(target);
                 return;
             }
             if (!p.volumeId().isEmpty() && !p.volumeId().equals(volumeId)) {
-                throw new CsiException(Status.Code.NOT_FOUND, "target " + target + " holds volume " + p.volumeId()
-                        + ", not " + volumeId + "; nothing was unmounted");
+                throw new CsiException(
+                        Status.Code.NOT_FOUND,
+                        "target "
+                                + target
+                                + " holds volume "
+                                + p.volumeId()
+                                + ", not "
+                                + volumeId
+                                + "; nothing was unmounted");
             }
             drop(p, remaining(start, timeoutNanos));
         }
@@ -198,7 +274,9 @@ public final class PublishedVolumes implements PublishedImages {
     private void drop(Publication p, long timeoutNanos) throws IOException, InterruptedException {
         Path target = p.target();
         try (TargetDir parent = openParent(target)) {
-            for (int i = 0; parent != null && i < 16 && MountTable.read().isMountPoint(target); i++) {
+            for (int i = 0;
+                    parent != null && i < 16 && MountTable.read().isMountPoint(target);
+                    i++) {
                 kernel.unmount(parent);
             }
             if (parent != null && !MountTable.read().isMountPoint(target)) {
@@ -209,13 +287,23 @@ public final class PublishedVolumes implements PublishedImages {
         Optional<MountTable.Entry> left = table.at(target);
         if (left.isEmpty()) {
             // moved away with a renamed directory; an id another volume's mount reuses is not ours
-            left = table.entries().stream().filter(p::madeMount)
-                    .filter(e -> !byTarget.containsKey(e.mountPoint())).findFirst();
+            left =
+                    table.entries().stream()
+                            .filter(p::madeMount)
+                            .filter(e -> !byTarget.containsKey(e.mountPoint()))
+                            .findFirst();
         }
         if (left.isPresent()) {
-            throw new CsiException(Status.Code.INTERNAL, "cannot unpublish volume " + p.volumeId() + ": mount "
-                    + left.get().id() + " is still at " + left.get().mountPoint() + " (the target's path changed or"
-                    + " it stays busy); kubelet will retry");
+            throw new CsiException(
+                    Status.Code.INTERNAL,
+                    "cannot unpublish volume "
+                            + p.volumeId()
+                            + ": mount "
+                            + left.get().id()
+                            + " is still at "
+                            + left.get().mountPoint()
+                            + " (the target's path changed or"
+                            + " it stays busy); kubelet will retry");
         }
         deleteTree(volumeDir(target)); // a writable volume's upper dir goes with it
         byTarget.remove(target);
@@ -238,7 +326,8 @@ public final class PublishedVolumes implements PublishedImages {
             for (Path volumeDir : list(publicationsDir)) {
                 Optional<Publication> record = readRecord(volumeDir);
                 if (record.isPresent() && table.isMountPoint(record.get().target())) {
-                    Publication p = record.get().withMount(table.at(record.get().target()).orElseThrow());
+                    Publication p =
+                            record.get().withMount(table.at(record.get().target()).orElseThrow());
                     byTarget.put(p.target(), p);
                     usersByDigest.computeIfAbsent(p.digest(), d -> new HashSet<>()).add(p.target());
                     restored++;
@@ -260,7 +349,8 @@ public final class PublishedVolumes implements PublishedImages {
                 cleaned++;
             }
         }
-        // shared mounts nothing uses (no live volume, no bind elsewhere) and records without a mount go
+        // shared mounts nothing uses (no live volume, no bind elsewhere) and records without a
+        // mount go
         int sharedDropped = shared.releaseUnused(Duration.ofMinutes(1)).size();
         return new RecoveryReport(restored, adopted, cleaned, usersByDigest.size(), sharedDropped);
     }
@@ -271,7 +361,8 @@ public final class PublishedVolumes implements PublishedImages {
      * can still clean them and a republish of the same image takes them over. A read-only volume
      * is recognised by sharing the shared mount's device, a writable one by its overlay lowerdir.
      */
-    private int adoptOrphans(MountTable table, Path kubeletDir, Map<Digest, Set<Path>> usersByDigest)
+    private int adoptOrphans(
+            MountTable table, Path kubeletDir, Map<Digest, Set<Path>> usersByDigest)
             throws IOException {
         Map<String, Digest> sharedByDevice = new HashMap<>();
         Map<String, Digest> sharedByPath = new HashMap<>();
@@ -288,7 +379,8 @@ public final class PublishedVolumes implements PublishedImages {
             }
             Digest digest = null;
             boolean writable = false;
-            Optional<String> lower = e.lowerLayers().stream().filter(sharedByPath::containsKey).findFirst();
+            Optional<String> lower =
+                    e.lowerLayers().stream().filter(sharedByPath::containsKey).findFirst();
             if (lower.isPresent()) {
                 digest = sharedByPath.get(lower.get());
                 writable = true;
@@ -299,8 +391,11 @@ public final class PublishedVolumes implements PublishedImages {
                 continue;
             }
             Publication p = new Publication("", target, "", digest, writable, !writable, e);
-            LOG.warn("adopting {} volume at {} (image digest {}) that has no publication record", writable
-                    ? "a writable" : "a read-only", target, digest.hex());
+            LOG.warn(
+                    "adopting {} volume at {} (image digest {}) that has no publication record",
+                    writable ? "a writable" : "a read-only",
+                    target,
+                    digest.hex());
             writeRecord(volumeDir(target), p);
             byTarget.put(target, p);
             usersByDigest.computeIfAbsent(digest, d -> new HashSet<>()).add(target);
@@ -310,9 +405,12 @@ public final class PublishedVolumes implements PublishedImages {
     }
 
     /** What {@link #recover} found. */
-    public record RecoveryReport(int publicationsRestored, int orphansAdopted, int staleRecordsRemoved,
-                                 int sharedMountsKept, int sharedMountsDropped) {
-    }
+    public record RecoveryReport(
+            int publicationsRestored,
+            int orphansAdopted,
+            int staleRecordsRemoved,
+            int sharedMountsKept,
+            int sharedMountsDropped) {}
 
     Optional<Publication> at(Path target) {
         return Optional.ofNullable(byTarget.get(target));
@@ -347,11 +445,17 @@ public final class PublishedVolumes implements PublishedImages {
         return shared.pathOf(digest);
     }
 
-    private KeyedLocks.Held lockTarget(Path target, String volumeId, long timeoutNanos) throws InterruptedException {
+    private KeyedLocks.Held lockTarget(Path target, String volumeId, long timeoutNanos)
+            throws InterruptedException {
         KeyedLocks.Held held = targetLocks.tryLock(target, timeoutNanos);
         if (held == null) {
-            throw new CsiException(Status.Code.ABORTED, "another operation on target " + target + " (volume "
-                    + volumeId + ") is still running; kubelet will retry");
+            throw new CsiException(
+                    Status.Code.ABORTED,
+                    "another operation on target "
+                            + target
+                            + " (volume "
+                            + volumeId
+                            + ") is still running; kubelet will retry");
         }
         return held;
     }
@@ -381,7 +485,9 @@ public final class PublishedVolumes implements PublishedImages {
 
     private Path volumeDir(Path target) {
         try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(target.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] hash =
+                    MessageDigest.getInstance("SHA-256")
+                            .digest(target.toString().getBytes(StandardCharsets.UTF_8));
             return publicationsDir.resolve(HexFormat.of().formatHex(hash, 0, 20));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK always has SHA-256", e);
@@ -405,10 +511,15 @@ public final class PublishedVolumes implements PublishedImages {
         Properties props = new Properties();
         try (InputStream in = Files.newInputStream(file)) {
             props.load(in);
-            return Optional.of(new Publication(props.getProperty("volumeId"), Path.of(props.getProperty("target")),
-                    props.getProperty("image"), Digest.parse(props.getProperty("digest")),
-                    Boolean.parseBoolean(props.getProperty("writable")),
-                    Boolean.parseBoolean(props.getProperty("readonly")), null));
+            return Optional.of(
+                    new Publication(
+                            props.getProperty("volumeId"),
+                            Path.of(props.getProperty("target")),
+                            props.getProperty("image"),
+                            Digest.parse(props.getProperty("digest")),
+                            Boolean.parseBoolean(props.getProperty("writable")),
+                            Boolean.parseBoolean(props.getProperty("readonly")),
+                            null));
         } catch (IOException | RuntimeException e) {
             LOG.warn("unreadable publication record {}: {}", file, e.toString());
             return Optional.empty();

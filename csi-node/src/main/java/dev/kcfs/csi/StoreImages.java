@@ -27,12 +27,11 @@ public final class StoreImages implements BuiltImages, StoreUsage {
      */
     static final Duration DAMAGE_RECHECK = Duration.ofMinutes(5);
 
-    private record DamageCheck(Optional<String> damage, Quarantine quarantine, long checkedAtNanos) {
-    }
+    private record DamageCheck(
+            Optional<String> damage, Quarantine quarantine, long checkedAtNanos) {}
 
     /** What tells whether fsck quarantined something since: the directory's time and its entry count. */
-    private record Quarantine(FileTime changed, long entries) {
-    }
+    private record Quarantine(FileTime changed, long entries) {}
 
     private final Store store;
     private final Map<Digest, DamageCheck> damageChecks = new ConcurrentHashMap<>();
@@ -59,12 +58,16 @@ public final class StoreImages implements BuiltImages, StoreUsage {
     public Optional<String> damage(Digest image) throws IOException {
         Quarantine quarantine;
         try (Stream<Path> entries = Files.list(store.quarantineDir())) {
-            quarantine = new Quarantine(Files.getLastModifiedTime(store.quarantineDir()), entries.count());
+            quarantine =
+                    new Quarantine(
+                            Files.getLastModifiedTime(store.quarantineDir()), entries.count());
         }
         long now = System.nanoTime();
         DamageCheck last = damageChecks.get(image);
-        if (last != null && last.quarantine().equals(quarantine)
-                && now - last.checkedAtNanos() < DAMAGE_RECHECK.toNanos() && store.hasImage(image)) {
+        if (last != null
+                && last.quarantine().equals(quarantine)
+                && now - last.checkedAtNanos() < DAMAGE_RECHECK.toNanos()
+                && store.hasImage(image)) {
             return last.damage();
         }
         Optional<String> damage = checkDamage(image);
@@ -74,13 +77,15 @@ public final class StoreImages implements BuiltImages, StoreUsage {
 
     private Optional<String> checkDamage(Digest image) throws IOException {
         if (!store.hasImage(image)) {
-            return Optional.of("its image file " + store.imagePath(image) + " is gone from the node store");
+            return Optional.of(
+                    "its image file " + store.imagePath(image) + " is gone from the node store");
         }
         var list = store.objectList(image);
         if (list.isEmpty()) {
             return Optional.empty();
         }
-        // one stat per object: a quarantined object would otherwise only show up as EIO/ENOENT in the pod
+        // one stat per object: a quarantined object would otherwise only show up as EIO/ENOENT in
+        // the pod
         List<Digest> missing = new ArrayList<>();
         for (Digest o : list.get().digests()) {
             if (!store.objects().contains(o)) {
@@ -90,9 +95,12 @@ public final class StoreImages implements BuiltImages, StoreUsage {
         if (missing.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(missing.size() + " of its objects are missing from the node store (first: "
-                + missing.get(0).objectPath() + "; quarantined by kcfs store fsck, or deleted), so reading those files"
-                + " fails; import the image again");
+        return Optional.of(
+                missing.size()
+                        + " of its objects are missing from the node store (first: "
+                        + missing.get(0).objectPath()
+                        + "; quarantined by kcfs store fsck, or deleted), so reading those files"
+                        + " fails; import the image again");
     }
 
     @Override

@@ -4,8 +4,7 @@ package dev.kcfs.csi;
 @FunctionalInterface
 public interface StoreUsage {
     /** {@code objects}: files in objects/; {@code bytes}: their size on disk; {@code logicalBytes}: bytes the images reference. */
-    record Snapshot(long objects, long bytes, long logicalBytes) {
-    }
+    record Snapshot(long objects, long bytes, long logicalBytes) {}
 
     Snapshot snapshot();
 }

@@ -17,8 +17,13 @@ import java.util.regex.Pattern;
  * (never a path), unknown attributes are refused (a typo like {@code writeable} must not silently
  * give a read-only volume), and the target lies under the kubelet directory.
  */
-public record VolumeSpec(String volumeId, Path target, String image, boolean writable, boolean readonly,
-                         Optional<String> podNamespace) {
+public record VolumeSpec(
+        String volumeId,
+        Path target,
+        String image,
+        boolean writable,
+        boolean readonly,
+        Optional<String> podNamespace) {
     static final String ATTR_IMAGE = "image";
     static final String ATTR_WRITABLE = "writable";
     static final String POD_INFO_PREFIX = "csi.storage.k8s.io/";
@@ -33,37 +38,56 @@ public record VolumeSpec(String volumeId, Path target, String image, boolean wri
         Path target = checkTarget(request.getTargetPath(), kubeletDir);
 
         if (!request.hasVolumeCapability()) {
-            throw CsiException.invalid("volume_capability is missing in the publish request for volume " + volumeId);
+            throw CsiException.invalid(
+                    "volume_capability is missing in the publish request for volume " + volumeId);
         }
         VolumeCapability capability = request.getVolumeCapability();
         if (capability.hasBlock()) {
-            throw CsiException.invalid("volume " + volumeId + " asks for a block device; kcfs images are"
-                    + " file systems: use volumeMode: Filesystem");
+            throw CsiException.invalid(
+                    "volume "
+                            + volumeId
+                            + " asks for a block device; kcfs images are"
+                            + " file systems: use volumeMode: Filesystem");
         }
         if (!capability.hasMount()) {
-            throw CsiException.invalid("volume_capability of volume " + volumeId + " sets neither mount nor block");
+            throw CsiException.invalid(
+                    "volume_capability of volume " + volumeId + " sets neither mount nor block");
         }
         Mode mode = capability.getAccessMode().getMode();
         if (mode == Mode.UNKNOWN || mode == Mode.UNRECOGNIZED) {
-            throw CsiException.invalid("volume_capability.access_mode of volume " + volumeId + " is missing");
+            throw CsiException.invalid(
+                    "volume_capability.access_mode of volume " + volumeId + " is missing");
         }
 
         Map<String, String> attributes = request.getVolumeContextMap();
         for (String key : attributes.keySet()) {
-            if (!key.equals(ATTR_IMAGE) && !key.equals(ATTR_WRITABLE) && !key.startsWith(POD_INFO_PREFIX)) {
-                throw CsiException.invalid("volume " + volumeId + ": unknown volume attribute \"" + key
-                        + "\"; kcfs accepts \"image\" (a ComposefsImage name) and \"writable\" (\"true\" or \"false\")");
+            if (!key.equals(ATTR_IMAGE)
+                    && !key.equals(ATTR_WRITABLE)
+                    && !key.startsWith(POD_INFO_PREFIX)) {
+                throw CsiException.invalid(
+                        "volume "
+                                + volumeId
+                                + ": unknown volume attribute \""
+                                + key
+                                + "\"; kcfs accepts \"image\" (a ComposefsImage name) and \"writable\" (\"true\" or \"false\")");
             }
         }
         String image = attributes.get(ATTR_IMAGE);
         if (image == null || image.isEmpty()) {
-            throw CsiException.invalid("volume " + volumeId + ": volume attribute \"image\" is missing; set it to"
-                    + " the name of a ComposefsImage");
+            throw CsiException.invalid(
+                    "volume "
+                            + volumeId
+                            + ": volume attribute \"image\" is missing; set it to"
+                            + " the name of a ComposefsImage");
         }
         if (image.length() > 253 || !OBJECT_NAME.matcher(image).matches()) {
-            throw CsiException.invalid("volume " + volumeId + ": volume attribute image=\"" + printable(image)
-                    + "\" is not a ComposefsImage name (lowercase letters, digits, '-' and '.', at most 253"
-                    + " characters; paths are not accepted)");
+            throw CsiException.invalid(
+                    "volume "
+                            + volumeId
+                            + ": volume attribute image=\""
+                            + printable(image)
+                            + "\" is not a ComposefsImage name (lowercase letters, digits, '-' and '.', at most 253"
+                            + " characters; paths are not accepted)");
         }
         boolean writable;
         String w = attributes.getOrDefault(ATTR_WRITABLE, "false");
@@ -72,18 +96,31 @@ public record VolumeSpec(String volumeId, Path target, String image, boolean wri
         } else if (w.equals("false")) {
             writable = false;
         } else {
-            throw CsiException.invalid("volume " + volumeId + ": volume attribute writable=\"" + printable(w)
-                    + "\" must be \"true\" or \"false\"");
+            throw CsiException.invalid(
+                    "volume "
+                            + volumeId
+                            + ": volume attribute writable=\""
+                            + printable(w)
+                            + "\" must be \"true\" or \"false\"");
         }
         if (writable && request.getReadonly()) {
-            throw CsiException.invalid("volume " + volumeId + " sets writable: \"true\" but is mounted readOnly;"
-                    + " drop one of them");
+            throw CsiException.invalid(
+                    "volume "
+                            + volumeId
+                            + " sets writable: \"true\" but is mounted readOnly;"
+                            + " drop one of them");
         }
-        if (writable && (mode == Mode.SINGLE_NODE_READER_ONLY || mode == Mode.MULTI_NODE_READER_ONLY)) {
-            throw CsiException.invalid("volume " + volumeId + " sets writable: \"true\" but its access mode is "
-                    + mode + "; use a writer access mode or drop writable");
+        if (writable
+                && (mode == Mode.SINGLE_NODE_READER_ONLY || mode == Mode.MULTI_NODE_READER_ONLY)) {
+            throw CsiException.invalid(
+                    "volume "
+                            + volumeId
+                            + " sets writable: \"true\" but its access mode is "
+                            + mode
+                            + "; use a writer access mode or drop writable");
         }
-        Optional<String> namespace = Optional.ofNullable(attributes.get(ATTR_POD_NAMESPACE)).filter(s -> !s.isEmpty());
+        Optional<String> namespace =
+                Optional.ofNullable(attributes.get(ATTR_POD_NAMESPACE)).filter(s -> !s.isEmpty());
         return new VolumeSpec(volumeId, target, image, writable, request.getReadonly(), namespace);
     }
 
@@ -92,7 +129,10 @@ public record VolumeSpec(String volumeId, Path target, String image, boolean wri
             throw CsiException.invalid("volume_id is empty");
         }
         if (volumeId.length() > 1024 || volumeId.chars().anyMatch(c -> c < 0x20)) {
-            throw CsiException.invalid("volume_id \"" + printable(volumeId) + "\" is too long or holds control characters");
+            throw CsiException.invalid(
+                    "volume_id \""
+                            + printable(volumeId)
+                            + "\" is too long or holds control characters");
         }
         return volumeId;
     }
@@ -111,22 +151,37 @@ public record VolumeSpec(String volumeId, Path target, String image, boolean wri
         }
         // the kernel's limits (PATH_MAX, NAME_MAX), checked before any syscall fails on them
         if (targetPath.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 4096) {
-            throw CsiException.invalid("target_path is " + targetPath.length() + " characters long; Linux paths end at 4095 bytes");
+            throw CsiException.invalid(
+                    "target_path is "
+                            + targetPath.length()
+                            + " characters long; Linux paths end at 4095 bytes");
         }
         for (String part : targetPath.split("/")) {
             if (part.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
-                throw CsiException.invalid("target_path has a component of " + part.length()
-                        + " characters (" + printable(part.substring(0, 20)) + "...); Linux file names end at 255 bytes");
+                throw CsiException.invalid(
+                        "target_path has a component of "
+                                + part.length()
+                                + " characters ("
+                                + printable(part.substring(0, 20))
+                                + "...); Linux file names end at 255 bytes");
             }
         }
         Path target = Path.of(targetPath);
-        if (!target.isAbsolute() || !target.normalize().toString().equals(targetPath.replaceAll("/+$", ""))) {
-            throw CsiException.invalid("target_path " + targetPath + " must be an absolute path without . or .. parts");
+        if (!target.isAbsolute()
+                || !target.normalize().toString().equals(targetPath.replaceAll("/+$", ""))) {
+            throw CsiException.invalid(
+                    "target_path "
+                            + targetPath
+                            + " must be an absolute path without . or .. parts");
         }
         target = target.normalize();
         if (!target.startsWith(kubeletDir) || target.equals(kubeletDir)) {
-            throw CsiException.invalid("target_path " + targetPath + " is not under the kubelet directory "
-                    + kubeletDir + " (if kubelet runs with another --root-dir, start kcfs-node with --kubelet-dir)");
+            throw CsiException.invalid(
+                    "target_path "
+                            + targetPath
+                            + " is not under the kubelet directory "
+                            + kubeletDir
+                            + " (if kubelet runs with another --root-dir, start kcfs-node with --kubelet-dir)");
         }
         try {
             Path realKubelet = kubeletDir.toRealPath();
@@ -135,27 +190,40 @@ public record VolumeSpec(String volumeId, Path target, String image, boolean wri
                 existing = existing.getParent();
             }
             if (existing != null && existing.equals(target) && Files.isSymbolicLink(target)) {
-                throw CsiException.invalid("target_path " + targetPath + " is a symbolic link; refusing to mount over it");
+                throw CsiException.invalid(
+                        "target_path "
+                                + targetPath
+                                + " is a symbolic link; refusing to mount over it");
             }
             if (existing != null && !existing.toRealPath().startsWith(realKubelet)) {
-                throw CsiException.invalid("target_path " + targetPath + " leads out of the kubelet directory "
-                        + kubeletDir + " through a symbolic link");
+                throw CsiException.invalid(
+                        "target_path "
+                                + targetPath
+                                + " leads out of the kubelet directory "
+                                + kubeletDir
+                                + " through a symbolic link");
             }
         } catch (IOException e) {
-            throw new CsiException(io.grpc.Status.Code.INTERNAL, "cannot check target_path " + targetPath + ": " + e, e);
+            throw new CsiException(
+                    io.grpc.Status.Code.INTERNAL,
+                    "cannot check target_path " + targetPath + ": " + e,
+                    e);
         }
         return target;
     }
 
     private static String printable(String s) {
         StringBuilder b = new StringBuilder();
-        s.codePoints().limit(80).forEach(c -> {
-            if (c < 0x20 || c == 0x7f) {
-                b.append(String.format("\\x%02x", c));
-            } else {
-                b.appendCodePoint(c);
-            }
-        });
+        s.codePoints()
+                .limit(80)
+                .forEach(
+                        c -> {
+                            if (c < 0x20 || c == 0x7f) {
+                                b.append(String.format("\\x%02x", c));
+                            } else {
+                                b.appendCodePoint(c);
+                            }
+                        });
         return s.length() > 80 ? b + "…" : b.toString();
     }
 }

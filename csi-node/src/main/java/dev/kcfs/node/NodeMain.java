@@ -32,62 +32,104 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code kcfs-node}: the CSI node plugin process of the kcfs DaemonSet. */
-@Command(name = "kcfs-node", mixinStandardHelpOptions = true,
+@Command(
+        name = "kcfs-node",
+        mixinStandardHelpOptions = true,
         description = "Serve the kcfs CSI node plugin (driver csi.kcfs.dev) on a Unix socket.")
 public final class NodeMain implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(NodeMain.class);
 
-    @Option(names = "--endpoint", description = "CSI endpoint, unix:///PATH (default: ${DEFAULT-VALUE})",
+    @Option(
+            names = "--endpoint",
+            description = "CSI endpoint, unix:///PATH (default: ${DEFAULT-VALUE})",
             defaultValue = "unix:///var/lib/kubelet/plugins/csi.kcfs.dev/csi.sock")
     String endpoint;
 
-    @Option(names = "--node-id", description = "this node's name as Kubernetes knows it (default: $NODE_NAME, else the host name)")
+    @Option(
+            names = "--node-id",
+            description =
+                    "this node's name as Kubernetes knows it (default: $NODE_NAME, else the host name)")
     String nodeId;
 
-    @Option(names = "--store", description = "node store directory (default: ${DEFAULT-VALUE})", defaultValue = "/var/lib/kcfs")
+    @Option(
+            names = "--store",
+            description = "node store directory (default: ${DEFAULT-VALUE})",
+            defaultValue = "/var/lib/kcfs")
     Path store;
 
-    @Option(names = "--kubelet-dir", description = "kubelet root directory; targets must lie under it (default: ${DEFAULT-VALUE})",
+    @Option(
+            names = "--kubelet-dir",
+            description =
+                    "kubelet root directory; targets must lie under it (default: ${DEFAULT-VALUE})",
             defaultValue = "/var/lib/kubelet")
     Path kubeletDir;
 
-    @Option(names = "--verity", converter = VeritySetting.class, description = "fs-verity enforcement of image files:"
-            + " OFF, IF_SUPPORTED, REQUIRED, or as spelled in spec.verity: Disabled, IfSupported, Required (any case;"
-            + " default: ${DEFAULT-VALUE}); REQUIRED holds for every image, else an image's spec.verity wins where the"
-            + " node agent knows it", defaultValue = "IF_SUPPORTED")
+    @Option(
+            names = "--verity",
+            converter = VeritySetting.class,
+            description =
+                    "fs-verity enforcement of image files:"
+                            + " OFF, IF_SUPPORTED, REQUIRED, or as spelled in spec.verity: Disabled, IfSupported, Required (any case;"
+                            + " default: ${DEFAULT-VALUE}); REQUIRED holds for every image, else an image's spec.verity wins where the"
+                            + " node agent knows it",
+            defaultValue = "IF_SUPPORTED")
     VerityMode verity;
 
-    @Option(names = "--metrics-port", description = "port of the Prometheus /metrics endpoint, -1 to turn it off (default: ${DEFAULT-VALUE})",
+    @Option(
+            names = "--metrics-port",
+            description =
+                    "port of the Prometheus /metrics endpoint, -1 to turn it off (default: ${DEFAULT-VALUE})",
             defaultValue = "9820")
     int metricsPort;
 
-    @Option(names = "--no-agent", description = "serve CSI only: no node agent, no API server access; images must be"
-            + " put into the store by other means")
+    @Option(
+            names = "--no-agent",
+            description =
+                    "serve CSI only: no node agent, no API server access; images must be"
+                            + " put into the store by other means")
     boolean noAgent;
 
-    @Option(names = "--kubeconfig", description = "kubeconfig file of the API server (default: $KUBECONFIG, ~/.kube/config,"
-            + " else the in-cluster service account)")
+    @Option(
+            names = "--kubeconfig",
+            description =
+                    "kubeconfig file of the API server (default: $KUBECONFIG, ~/.kube/config,"
+                            + " else the in-cluster service account)")
     Path kubeconfig;
 
-    @Option(names = "--cache-max-bytes", converter = ByteSize.class, description = "evict least recently used unmounted"
-            + " images while the store is larger than this (suffixes K, M, G, T: powers of 1024; 0 = no limit; default: ${DEFAULT-VALUE})",
+    @Option(
+            names = "--cache-max-bytes",
+            converter = ByteSize.class,
+            description =
+                    "evict least recently used unmounted"
+                            + " images while the store is larger than this (suffixes K, M, G, T: powers of 1024; 0 = no limit; default: ${DEFAULT-VALUE})",
             defaultValue = "0")
     long cacheMaxBytes;
 
-    @Option(names = "--build-concurrency", description = "image builds running at once (default: ${DEFAULT-VALUE})",
+    @Option(
+            names = "--build-concurrency",
+            description = "image builds running at once (default: ${DEFAULT-VALUE})",
             defaultValue = "2")
     int buildConcurrency;
 
-    @Option(names = "--registration-dir", description = "register with kubelet directly, without the"
-            + " node-driver-registrar sidecar: kubelet's plugins_registry directory as this process sees it")
+    @Option(
+            names = "--registration-dir",
+            description =
+                    "register with kubelet directly, without the"
+                            + " node-driver-registrar sidecar: kubelet's plugins_registry directory as this process sees it")
     Path registrationDir;
 
-    @Option(names = "--kubelet-registration-path", description = "the CSI socket as kubelet sees it on the host, for"
-            + " --registration-dir (default: the --endpoint path)")
+    @Option(
+            names = "--kubelet-registration-path",
+            description =
+                    "the CSI socket as kubelet sees it on the host, for"
+                            + " --registration-dir (default: the --endpoint path)")
     Path kubeletRegistrationPath;
 
-    @Option(names = "--plain-http-registry", description = "a registry host[:port] to pull from over plain HTTP"
-            + " (repeatable; loopback registries always are)")
+    @Option(
+            names = "--plain-http-registry",
+            description =
+                    "a registry host[:port] to pull from over plain HTTP"
+                            + " (repeatable; loopback registries always are)")
     Set<String> plainHttpRegistries = Set.of();
 
     @Override
@@ -95,61 +137,96 @@ public final class NodeMain implements Callable<Integer> {
         Path socket = socketOf(endpoint);
         String node = nodeId != null ? nodeId : defaultNodeId();
         if (buildConcurrency < 1) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--build-concurrency must be at least 1");
+            throw new CommandLine.ParameterException(
+                    new CommandLine(this), "--build-concurrency must be at least 1");
         }
         String version = NodeMain.class.getPackage().getImplementationVersion();
         // the store first: it refuses to open a non-empty directory that is not yet a store
         StoreImages storeImages = new StoreImages(Store.open(store));
         KubernetesClient client = noAgent ? null : kubernetesClient();
-        NodeAgent agent = client == null ? null : new NodeAgent(client, storeImages.store(), agentSettings(node),
-                Clock.systemUTC());
-        NodePlugin plugin = NodePlugin.start(
-                new NodePlugin.Config(socket, node, store, kubeletDir, metricsPort, version == null ? "dev" : version),
-                pluginParts(storeImages, agent));
+        NodeAgent agent =
+                client == null
+                        ? null
+                        : new NodeAgent(
+                                client,
+                                storeImages.store(),
+                                agentSettings(node),
+                                Clock.systemUTC());
+        NodePlugin plugin =
+                NodePlugin.start(
+                        new NodePlugin.Config(
+                                socket,
+                                node,
+                                store,
+                                kubeletDir,
+                                metricsPort,
+                                version == null ? "dev" : version),
+                        pluginParts(storeImages, agent));
         if (agent != null) {
             agent.start(plugin.volumes(), plugin.metrics().registry());
         }
         // last: kubelet sends calls as soon as it has registered the driver
-        KubeletRegistration registration = registrationDir == null ? null
-                : KubeletRegistration.start(registrationDir, IdentityService.DRIVER_NAME,
-                        kubeletRegistrationPath != null ? kubeletRegistrationPath : socket);
-        LOG.info("kcfs-node {} on node {}: store {}, kubelet dir {}, metrics port {}, node agent {}", version, node, store,
-                kubeletDir, plugin.metricsPort(), agent == null ? "off" : "on (" + client.getMasterUrl() + ")");
+        KubeletRegistration registration =
+                registrationDir == null
+                        ? null
+                        : KubeletRegistration.start(
+                                registrationDir,
+                                IdentityService.DRIVER_NAME,
+                                kubeletRegistrationPath != null ? kubeletRegistrationPath : socket);
+        LOG.info(
+                "kcfs-node {} on node {}: store {}, kubelet dir {}, metrics port {}, node agent {}",
+                version,
+                node,
+                store,
+                kubeletDir,
+                plugin.metricsPort(),
+                agent == null ? "off" : "on (" + client.getMasterUrl() + ")");
         CountDownLatch stopped = new CountDownLatch(1);
         NodeAgent runningAgent = agent;
         KubernetesClient runningClient = client;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            LOG.info("stopping: finishing running calls; volumes stay mounted");
-            try {
-                if (registration != null) {
-                    registration.close();
-                }
-                if (runningAgent != null) {
-                    runningAgent.close();
-                }
-                plugin.stop(20, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                if (runningClient != null) {
-                    runningClient.close();
-                }
-            }
-            stopped.countDown();
-        }, "shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    LOG.info(
+                                            "stopping: finishing running calls; volumes stay mounted");
+                                    try {
+                                        if (registration != null) {
+                                            registration.close();
+                                        }
+                                        if (runningAgent != null) {
+                                            runningAgent.close();
+                                        }
+                                        plugin.stop(20, TimeUnit.SECONDS);
+                                    } catch (InterruptedException e) {
+                                        Thread.currentThread().interrupt();
+                                    } finally {
+                                        if (runningClient != null) {
+                                            runningClient.close();
+                                        }
+                                    }
+                                    stopped.countDown();
+                                },
+                                "shutdown"));
         plugin.awaitTermination();
         stopped.await(30, TimeUnit.SECONDS);
         return 0;
     }
 
     private KubernetesClient kubernetesClient() throws IOException {
-        return kubeconfig == null ? new KubernetesClientBuilder().build()
-                : new KubernetesClientBuilder().withConfig(
-                        Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString())).build();
+        return kubeconfig == null
+                ? new KubernetesClientBuilder().build()
+                : new KubernetesClientBuilder()
+                        .withConfig(
+                                Config.fromKubeconfig(
+                                        null, Files.readString(kubeconfig), kubeconfig.toString()))
+                        .build();
     }
 
     private NodeAgent.Settings agentSettings(String node) {
-        return NodeAgent.Settings.defaults(node).withBuildConcurrency(buildConcurrency).withCacheMaxBytes(cacheMaxBytes)
+        return NodeAgent.Settings.defaults(node)
+                .withBuildConcurrency(buildConcurrency)
+                .withCacheMaxBytes(cacheMaxBytes)
                 .withPlainHttpRegistries(plainHttpRegistries);
     }
 
@@ -168,12 +245,16 @@ public final class NodeMain implements Callable<Integer> {
 
     static Path socketOf(String endpoint) {
         if (!endpoint.startsWith("unix://") || endpoint.length() <= "unix://".length()) {
-            throw new CommandLine.ParameterException(new CommandLine(new NodeMain()),
-                    "--endpoint " + endpoint + " is not unix:///PATH (kcfs-node serves only Unix sockets)");
+            throw new CommandLine.ParameterException(
+                    new CommandLine(new NodeMain()),
+                    "--endpoint "
+                            + endpoint
+                            + " is not unix:///PATH (kcfs-node serves only Unix sockets)");
         }
         Path p = Path.of(endpoint.substring("unix://".length()));
         if (!p.isAbsolute()) {
-            throw new CommandLine.ParameterException(new CommandLine(new NodeMain()),
+            throw new CommandLine.ParameterException(
+                    new CommandLine(new NodeMain()),
                     "--endpoint " + endpoint + " must name an absolute path: unix:///PATH");
         }
         return p;
@@ -199,7 +280,9 @@ public final class NodeMain implements Callable<Integer> {
             long unit = 1;
             if (v.endsWith("IB")) {
                 v = v.substring(0, v.length() - 2);
-            } else if (v.endsWith("B") && v.length() > 1 && !Character.isDigit(v.charAt(v.length() - 2))) {
+            } else if (v.endsWith("B")
+                    && v.length() > 1
+                    && !Character.isDigit(v.charAt(v.length() - 2))) {
                 v = v.substring(0, v.length() - 1);
             }
             if (!v.isEmpty()) {
@@ -212,11 +295,13 @@ public final class NodeMain implements Callable<Integer> {
             try {
                 long n = Long.parseLong(v);
                 if (n < 0) {
-                    throw new CommandLine.TypeConversionException("'" + value + "' is negative; give a size like 20G");
+                    throw new CommandLine.TypeConversionException(
+                            "'" + value + "' is negative; give a size like 20G");
                 }
                 return Math.multiplyExact(n, unit);
             } catch (NumberFormatException | ArithmeticException e) {
-                throw new CommandLine.TypeConversionException("'" + value + "' is not a size like 20G, 512M or 1073741824");
+                throw new CommandLine.TypeConversionException(
+                        "'" + value + "' is not a size like 20G, 512M or 1073741824");
             }
         }
     }

@@ -21,8 +21,14 @@ public interface ExpectedDigests {
         if (expected == null || expected.equals(actual.hex())) {
             return Optional.empty();
         }
-        return Optional.of("the composefs image of ComposefsImage " + imageName + " has digest " + actual.hex()
-                + " but spec.expectedDigest is " + expected + "; check the source image and spec.formatVersion, or fix"
-                + " spec.expectedDigest");
+        return Optional.of(
+                "the composefs image of ComposefsImage "
+                        + imageName
+                        + " has digest "
+                        + actual.hex()
+                        + " but spec.expectedDigest is "
+                        + expected
+                        + "; check the source image and spec.formatVersion, or fix"
+                        + " spec.expectedDigest");
     }
 }

@@ -8,8 +8,12 @@ import java.util.Objects;
  * checked, which digest it must have, how to get it built when the node lacks it, and who to tell
  * that it was used. The node agent answers from its watch cache; without it, {@link #standalone}.
  */
-public record ImagePolicy(ImageAccess access, ImageVerity verity, ExpectedDigests expected, OnDemandBuilds builds,
-                          ImageUses uses) {
+public record ImagePolicy(
+        ImageAccess access,
+        ImageVerity verity,
+        ExpectedDigests expected,
+        OnDemandBuilds builds,
+        ImageUses uses) {
     public ImagePolicy {
         Objects.requireNonNull(access, "access");
         Objects.requireNonNull(verity, "verity");
@@ -20,7 +24,11 @@ public record ImagePolicy(ImageAccess access, ImageVerity verity, ExpectedDigest
 
     /** No node agent: every namespace, the node's verity mode, no expected digest, no builds, uses not kept. */
     public static ImagePolicy standalone(VerityMode nodeMode) {
-        return new ImagePolicy(ImageAccess.ANY_NAMESPACE, ImageVerity.fixed(nodeMode), ExpectedDigests.NONE,
-                OnDemandBuilds.DISABLED, ImageUses.NONE);
+        return new ImagePolicy(
+                ImageAccess.ANY_NAMESPACE,
+                ImageVerity.fixed(nodeMode),
+                ExpectedDigests.NONE,
+                OnDemandBuilds.DISABLED,
+                ImageUses.NONE);
     }
 }

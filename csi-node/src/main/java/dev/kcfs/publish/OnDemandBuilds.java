@@ -8,8 +8,10 @@ package dev.kcfs.publish;
 @FunctionalInterface
 public interface OnDemandBuilds {
     /** On-demand builds turned off: a missing image stays missing until the agent prebuilds it. */
-    OnDemandBuilds DISABLED = name -> new BuildState(BuildState.Kind.DISABLED,
-            "on-demand builds are disabled on this node");
+    OnDemandBuilds DISABLED =
+            name ->
+                    new BuildState(
+                            BuildState.Kind.DISABLED, "on-demand builds are disabled on this node");
 
     BuildState request(String imageName);
 

@@ -28,6 +28,7 @@ import java.util.function.Consumer;
 /** The mock API server seen by a test: CRDs, Nodes, ComposefsImages, node reports and (optionally) the real operator. */
 final class AgentCluster implements AutoCloseable {
     final KubernetesClient client;
+
     /** CRDs, Nodes, conditions and the operator's life, as the operator's own tests handle them. */
     private final MockCluster mock;
 
@@ -38,8 +39,14 @@ final class AgentCluster implements AutoCloseable {
 
     /** The real operator (pins tags, folds node reports, holds the finalizer) with fast retries. */
     AgentCluster startOperator() {
-        mock.start(new ComposefsImageReconciler.Settings(Duration.ofMinutes(5), Duration.ofMillis(300),
-                Duration.ofSeconds(2), Duration.ofSeconds(2), "default", Duration.ofMillis(300)));
+        mock.start(
+                new ComposefsImageReconciler.Settings(
+                        Duration.ofMinutes(5),
+                        Duration.ofMillis(300),
+                        Duration.ofSeconds(2),
+                        Duration.ofSeconds(2),
+                        "default",
+                        Duration.ofMillis(300)));
         return this;
     }
 
@@ -47,7 +54,8 @@ final class AgentCluster implements AutoCloseable {
         mock.node(name, labels);
     }
 
-    ComposefsImage apply(String name, String image, LabelSelector selector, Consumer<ComposefsImageSpec> more) {
+    ComposefsImage apply(
+            String name, String image, LabelSelector selector, Consumer<ComposefsImageSpec> more) {
         ComposefsImage ci = new ComposefsImage();
         ci.setMetadata(new ObjectMetaBuilder().withName(name).build());
         ComposefsImageSpec spec = new ComposefsImageSpec();
@@ -91,7 +99,10 @@ final class AgentCluster implements AutoCloseable {
         if (cn == null || cn.getStatus() == null) {
             return null;
         }
-        return cn.getStatus().getImages().stream().filter(i -> image.equals(i.getName())).findFirst().orElse(null);
+        return cn.getStatus().getImages().stream()
+                .filter(i -> image.equals(i.getName()))
+                .findFirst()
+                .orElse(null);
     }
 
     /** This node's report of the image; an assertion error (which awaitility retries) while there is none. */
@@ -115,11 +126,15 @@ final class AgentCluster implements AutoCloseable {
 
     /** An image of two gzip layers (every entry type, whiteouts, xattrs) for this machine's platform. */
     static TestImage testImage() {
-        return new TestImage(Platform.current().architecture(),
-                List.of(TestImage.Layer.gzip(Fixtures.base()), TestImage.Layer.gzip(Fixtures.middle())));
+        return new TestImage(
+                Platform.current().architecture(),
+                List.of(
+                        TestImage.Layer.gzip(Fixtures.base()),
+                        TestImage.Layer.gzip(Fixtures.middle())));
     }
 
-    static String push(TestRegistry registry, TestImage image, String repo, String tag) throws Exception {
+    static String push(TestRegistry registry, TestImage image, String repo, String tag)
+            throws Exception {
         return image.push(registry.pusher(), repo, tag);
     }
 

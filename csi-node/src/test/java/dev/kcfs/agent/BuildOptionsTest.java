@@ -17,11 +17,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class BuildOptionsTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    @RegisterExtension
-    static TestRegistry registry = TestRegistry.anonymous();
+    @RegisterExtension static TestRegistry registry = TestRegistry.anonymous();
 
-    @RegisterExtension
-    final AgentFixture agents = new AgentFixture();
+    @RegisterExtension final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     TestNode n1;
 
@@ -35,26 +33,43 @@ class BuildOptionsTest {
     void formatVersionFromTheSpecAndRebuildOnChange() throws Exception {
         String manifest = AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
         n1 = agents.node("n1").startAgent();
-        cluster.apply("old-kernels", registry.address() + "/kcfs/tools:v1", null, spec -> spec.setFormatVersion(0));
+        cluster.apply(
+                "old-kernels",
+                registry.address() + "/kcfs/tools:v1",
+                null,
+                spec -> spec.setFormatVersion(0));
         cluster.pin("old-kernels", registry.address() + "/kcfs/tools@" + manifest);
-        await().atMost(WAIT).untilAsserted(() ->
-                assertThat(cluster.reported("n1", "old-kernels").getState()).isEqualTo(ImageState.Ready));
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () ->
+                                assertThat(cluster.reported("n1", "old-kernels").getState())
+                                        .isEqualTo(ImageState.Ready));
         Digest v0 = n1.store.ref("old-kernels").orElseThrow();
         assertThat(ErofsReader.read(n1.store.imagePath(v0)).version()).isZero();
         assertThat(cluster.reported("n1", "old-kernels").getDigest()).isEqualTo(v0.hex());
 
-        agents.client().resources(dev.kcfs.api.ComposefsImage.class).withName("old-kernels").edit(ci -> {
-            ci.getSpec().setFormatVersion(null); // default: 1
-            return ci;
-        });
-        String expected = ReferenceBuild.digest(agents.tmp().resolve("ref"), registry, "kcfs/tools:v1");
-        await().atMost(WAIT).untilAsserted(() -> {
-            assertThat(cluster.reported("n1", "old-kernels").getDigest()).isEqualTo(expected);
-            assertThat(cluster.reported("n1", "old-kernels").getState()).isEqualTo(ImageState.Ready);
-        });
+        agents.client()
+                .resources(dev.kcfs.api.ComposefsImage.class)
+                .withName("old-kernels")
+                .edit(
+                        ci -> {
+                            ci.getSpec().setFormatVersion(null); // default: 1
+                            return ci;
+                        });
+        String expected =
+                ReferenceBuild.digest(agents.tmp().resolve("ref"), registry, "kcfs/tools:v1");
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () -> {
+                            assertThat(cluster.reported("n1", "old-kernels").getDigest())
+                                    .isEqualTo(expected);
+                            assertThat(cluster.reported("n1", "old-kernels").getState())
+                                    .isEqualTo(ImageState.Ready);
+                        });
         Digest v1 = n1.store.ref("old-kernels").orElseThrow();
         assertThat(ErofsReader.read(n1.store.imagePath(v1)).version()).isEqualTo(1);
         // the version-0 image is unreferenced now: GC takes it
-        await().atMost(WAIT).untilAsserted(() -> assertThat(n1.store.images()).containsOnlyKeys(v1));
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(n1.store.images()).containsOnlyKeys(v1));
     }
 }

@@ -35,8 +35,7 @@ import java.util.Map;
  * expensive there.
  */
 public final class GuestVerityPolicy {
-    private GuestVerityPolicy() {
-    }
+    private GuestVerityPolicy() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
@@ -45,26 +44,38 @@ public final class GuestVerityPolicy {
         }
         Path root = Path.of(args[0]);
         int failures = 0;
-        KubernetesMockServer api = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), false);
+        KubernetesMockServer api =
+                new KubernetesMockServer(
+                        new Context(),
+                        new MockWebServer(),
+                        new HashMap<>(),
+                        new KubernetesCrudDispatcher(),
+                        false);
         api.init(InetAddress.getByName("127.0.0.1"), 0);
-        try (KubernetesClient client = api.createClient(); TestRegistry registry = TestRegistry.anonymous()) {
+        try (KubernetesClient client = api.createClient();
+                TestRegistry registry = TestRegistry.anonymous()) {
             registry.start();
             AgentCluster cluster = new AgentCluster(client);
-            String manifest = AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
+            String manifest =
+                    AgentCluster.push(registry, AgentCluster.testImage(), "kcfs/tools", "v1");
             cluster.node("vm", Map.of("role", "web"));
             try (TestNode node = new TestNode(client, "vm", root, TestNode.fast("vm")).withCsi()) {
                 for (Verity v : Verity.values()) {
                     String name = name(v);
-                    cluster.apply(name, registry.address() + "/kcfs/tools:v1",
-                            new LabelSelectorBuilder().withMatchLabels(Map.of("role", "web")).build(),
+                    cluster.apply(
+                            name,
+                            registry.address() + "/kcfs/tools:v1",
+                            new LabelSelectorBuilder()
+                                    .withMatchLabels(Map.of("role", "web"))
+                                    .build(),
                             spec -> spec.setVerity(v));
                     cluster.pin(name, registry.address() + "/kcfs/tools@" + manifest);
                 }
                 long deadline = System.nanoTime() + 300_000_000_000L;
                 while (!Arrays.stream(Verity.values()).allMatch(v -> ready(cluster, name(v)))) {
                     if (System.nanoTime() > deadline) {
-                        System.out.println("KCFS-VM: FAIL the node agent did not build the three images within 300 s");
+                        System.out.println(
+                                "KCFS-VM: FAIL the node agent did not build the three images within 300 s");
                         System.exit(1);
                     }
                     Thread.sleep(200);
@@ -93,28 +104,55 @@ public final class GuestVerityPolicy {
         String name = name(v);
         Path target = node.target("pod-" + name);
         try {
-            node.csi().nodePublishVolume(KubeletRequests.publish("vol-" + name, target, name).build());
+            node.csi()
+                    .nodePublishVolume(
+                            KubeletRequests.publish("vol-" + name, target, name).build());
         } catch (RuntimeException e) {
-            System.out.println("KCFS-VM: FAIL CSI publish of ComposefsImage " + name + " (spec.verity " + v + "): " + e);
+            System.out.println(
+                    "KCFS-VM: FAIL CSI publish of ComposefsImage "
+                            + name
+                            + " (spec.verity "
+                            + v
+                            + "): "
+                            + e);
             return false;
         }
         Digest digest = node.store.ref(name).orElseThrow();
         String mountPoint = " " + node.store.mountPoint(digest) + " ";
-        List<String> shared = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                .filter(l -> l.contains(mountPoint)).toList();
+        List<String> shared =
+                Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                        .filter(l -> l.contains(mountPoint))
+                        .toList();
         boolean enforced = shared.size() == 1 && shared.get(0).contains("verity=require");
-        boolean wanted = v != Verity.Disabled; // IfSupported: this kernel and the store's ext4 support verity
+        boolean wanted =
+                v != Verity.Disabled; // IfSupported: this kernel and the store's ext4 support
+        // verity
         boolean bytes = Arrays.equals(Files.readAllBytes(target.resolve("bin/tool")), Fixtures.BIG);
-        // the three images have one composefs digest, so one shared mount: the next must make its own
+        // the three images have one composefs digest, so one shared mount: the next must make its
+        // own
         node.csi().nodeUnpublishVolume(KubeletRequests.unpublish("vol-" + name, target));
-        String what = "ComposefsImage " + name + " (spec.verity " + v + ") published by the CSI plugin with its node agent: "
-                + (enforced ? "verity=require" : "no verity") + " on the shared mount";
+        String what =
+                "ComposefsImage "
+                        + name
+                        + " (spec.verity "
+                        + v
+                        + ") published by the CSI plugin with its node agent: "
+                        + (enforced ? "verity=require" : "no verity")
+                        + " on the shared mount";
         if (enforced == wanted && bytes) {
             System.out.println("KCFS-VM: PASS " + what + ", files read back");
             return true;
         }
-        System.out.println("KCFS-VM: FAIL " + what + " (wanted " + (wanted ? "verity=require" : "none")
-                + "; bytes " + (bytes ? "right" : "WRONG") + "; mountinfo " + shared + ")");
+        System.out.println(
+                "KCFS-VM: FAIL "
+                        + what
+                        + " (wanted "
+                        + (wanted ? "verity=require" : "none")
+                        + "; bytes "
+                        + (bytes ? "right" : "WRONG")
+                        + "; mountinfo "
+                        + shared
+                        + ")");
         return false;
     }
 }

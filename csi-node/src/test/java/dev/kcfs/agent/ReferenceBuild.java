@@ -11,13 +11,19 @@ import java.time.Duration;
 
 /** The composefs digest of an image imported straight from the registry into a fresh store, without the agent. */
 final class ReferenceBuild {
-    private ReferenceBuild() {
-    }
+    private ReferenceBuild() {}
 
     static String digest(Path dir, TestRegistry registry, String repoAndTag) throws Exception {
         Store store = Store.open(dir);
-        try (Importer importer = new Importer(store, new RegistryClient(DockerConfig.empty(), true, 1, Duration.ofMillis(100)))) {
-            return importer.pull(registry.address() + "/" + repoAndTag, Platform.current(), null, null).image().hex();
+        try (Importer importer =
+                new Importer(
+                        store,
+                        new RegistryClient(
+                                DockerConfig.empty(), true, 1, Duration.ofMillis(100)))) {
+            return importer.pull(
+                            registry.address() + "/" + repoAndTag, Platform.current(), null, null)
+                    .image()
+                    .hex();
         }
     }
 }

@@ -22,8 +22,7 @@ class StatusWriterTest {
     private static final Duration INTERVAL = Duration.ofSeconds(30);
     private static final Instant T0 = Instant.parse("2025-01-01T12:00:00Z");
 
-    @RegisterExtension
-    final AgentFixture agents = new AgentFixture();
+    @RegisterExtension final AgentFixture agents = new AgentFixture();
     AgentCluster cluster;
     ManualClock clock;
     StatusWriter writer;
@@ -61,7 +60,13 @@ class StatusWriterTest {
         cluster = agents.cluster();
         cluster.node("n1", Map.of());
         clock = new ManualClock(T0);
-        writer = new StatusWriter(agents.client(), "n1", Store.open(agents.tmp().resolve("store")), INTERVAL, clock);
+        writer =
+                new StatusWriter(
+                        agents.client(),
+                        "n1",
+                        Store.open(agents.tmp().resolve("store")),
+                        INTERVAL,
+                        clock);
     }
 
     private static List<NodeImage> tools(ImageState state, Instant lastUsed) {
@@ -75,29 +80,37 @@ class StatusWriterTest {
     @Test
     void aChangedStateIsWrittenAtOnceAndUsesAtMostOncePerInterval() {
         assertThat(writer.nothingWritten()).isTrue();
-        assertThat(writer.report(tools(ImageState.Pending, null), null)).isEqualTo(new StatusWriter.Outcome(true, null));
-        assertThat(cluster.composefsNode("n1").getMetadata().getOwnerReferences()).singleElement()
+        assertThat(writer.report(tools(ImageState.Pending, null), null))
+                .isEqualTo(new StatusWriter.Outcome(true, null));
+        assertThat(cluster.composefsNode("n1").getMetadata().getOwnerReferences())
+                .singleElement()
                 .satisfies(o -> assertThat(o.getKind()).isEqualTo("Node"));
         // the same status is not sent again
-        assertThat(writer.report(tools(ImageState.Pending, null), null)).isEqualTo(new StatusWriter.Outcome(false, null));
+        assertThat(writer.report(tools(ImageState.Pending, null), null))
+                .isEqualTo(new StatusWriter.Outcome(false, null));
 
         // a new state goes out at once, even within the interval
         clock.advance(Duration.ofSeconds(1));
-        assertThat(writer.report(tools(ImageState.Ready, clock.instant()), null).written()).isTrue();
+        assertThat(writer.report(tools(ImageState.Ready, clock.instant()), null).written())
+                .isTrue();
         Instant lastWrite = clock.instant();
 
         // a use every second: held back until the interval has passed since the last write
         for (int s = 1; s < 30; s++) {
             clock.advance(Duration.ofSeconds(1));
             assertThat(writer.report(tools(ImageState.Ready, clock.instant()), null))
-                    .isEqualTo(new StatusWriter.Outcome(false, Duration.between(clock.instant(), lastWrite.plus(INTERVAL))));
+                    .isEqualTo(
+                            new StatusWriter.Outcome(
+                                    false,
+                                    Duration.between(clock.instant(), lastWrite.plus(INTERVAL))));
         }
         clock.advance(Duration.ofSeconds(1));
         Instant latest = clock.instant();
         assertThat(writer.report(tools(ImageState.Ready, latest), T0).written()).isTrue();
         assertThat(writer.writes()).isEqualTo(3);
         ComposefsNode cn = cluster.composefsNode("n1");
-        assertThat(cn.getStatus().getImages()).singleElement()
+        assertThat(cn.getStatus().getImages())
+                .singleElement()
                 .satisfies(i -> assertThat(i.getLastUsed()).isEqualTo(latest.toString()));
         assertThat(cn.getStatus().getLastGC()).isEqualTo(T0.toString());
         assertThat(cn.getStatus().getStore()).isNotNull();
@@ -108,9 +121,11 @@ class StatusWriterTest {
         assertThat(writer.report(tools(ImageState.Ready, null), null).written()).isTrue();
         writer.storeChanged();
         clock.advance(Duration.ofMillis(400));
-        assertThat(writer.report(tools(ImageState.Ready, null), null).again()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(writer.report(tools(ImageState.Ready, null), null).again())
+                .isEqualTo(Duration.ofSeconds(1));
         clock.advance(Duration.ofMillis(600));
         // walked again: the next look is not a second away any more
-        assertThat(writer.report(tools(ImageState.Ready, null), null).again()).isNotEqualTo(Duration.ofSeconds(1));
+        assertThat(writer.report(tools(ImageState.Ready, null), null).again())
+                .isNotEqualTo(Duration.ofSeconds(1));
     }
 }

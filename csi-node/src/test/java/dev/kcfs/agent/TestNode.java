@@ -39,14 +39,17 @@ final class TestNode implements AutoCloseable {
     final Store store;
     private final KubernetesClient client;
     private final NodeAgent.Settings settings;
+
     /** The agents' clock: the system's, moved forward by tests that need time to pass without waiting. */
     final SkippingClock clock = new SkippingClock();
+
     NodeAgent agent;
     private NodePlugin plugin;
     private EventLoopGroup clientGroup;
     private ManagedChannel channel;
 
-    TestNode(KubernetesClient client, String name, Path root, NodeAgent.Settings settings) throws Exception {
+    TestNode(KubernetesClient client, String name, Path root, NodeAgent.Settings settings)
+            throws Exception {
         this.client = client;
         this.name = name;
         this.root = root;
@@ -81,8 +84,12 @@ final class TestNode implements AutoCloseable {
 
     /** Short intervals so tests do not wait for production timings. */
     static NodeAgent.Settings fast(String node) {
-        return NodeAgent.Settings.defaults(node).withIntervals(Duration.ofMillis(500), Duration.ofMinutes(10),
-                Duration.ofMillis(300), Duration.ofSeconds(2));
+        return NodeAgent.Settings.defaults(node)
+                .withIntervals(
+                        Duration.ofMillis(500),
+                        Duration.ofMinutes(10),
+                        Duration.ofMillis(300),
+                        Duration.ofSeconds(2));
     }
 
     TestNode startAgent() throws Exception {
@@ -94,16 +101,28 @@ final class TestNode implements AutoCloseable {
     /** Agent and CSI plugin wired as kcfs-node wires them. */
     TestNode withCsi() throws Exception {
         agent = new NodeAgent(client, store, settings, clock);
-        StoreImageMounter mounter = new StoreImageMounter(store,
-                new ComposefsMounter(new KernelVerity(), Files.createDirectories(root.resolve("scratch")), false));
+        StoreImageMounter mounter =
+                new StoreImageMounter(
+                        store,
+                        new ComposefsMounter(
+                                new KernelVerity(),
+                                Files.createDirectories(root.resolve("scratch")),
+                                false));
         Path socket = root.resolve("csi.sock");
-        plugin = NodePlugin.start(new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
-                NodePlugin.Parts.overStore(new StoreImages(store)).mounter(mounter)
-                        .policy(agent.policy(VerityMode.IF_SUPPORTED)));
+        plugin =
+                NodePlugin.start(
+                        new NodePlugin.Config(socket, name, store.root(), kubelet, -1, "test"),
+                        NodePlugin.Parts.overStore(new StoreImages(store))
+                                .mounter(mounter)
+                                .policy(agent.policy(VerityMode.IF_SUPPORTED)));
         agent.start(plugin.volumes(), plugin.metrics().registry());
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(clientGroup).usePlaintext().build();
+        channel =
+                NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                        .channelType(EpollDomainSocketChannel.class)
+                        .eventLoopGroup(clientGroup)
+                        .usePlaintext()
+                        .build();
         return this;
     }
 
@@ -123,7 +142,9 @@ final class TestNode implements AutoCloseable {
 
     /** The target path kubelet uses for an inline volume of a pod. */
     Path target(String podUid) throws Exception {
-        Path dir = Files.createDirectories(kubelet.resolve("pods/" + podUid + "/volumes/kubernetes.io~csi/tools"));
+        Path dir =
+                Files.createDirectories(
+                        kubelet.resolve("pods/" + podUid + "/volumes/kubernetes.io~csi/tools"));
         return dir.resolve("mount");
     }
 

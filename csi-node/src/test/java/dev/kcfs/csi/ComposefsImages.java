@@ -13,16 +13,16 @@ import java.util.List;
 
 /** Builds real composefs images into a real node store, the way the node agent will. */
 final class ComposefsImages {
-    private ComposefsImages() {
-    }
+    private ComposefsImages() {}
 
     /** Scans {@code tree}, adds its file bodies to the store, writes the EROFS image, points {@code name} at it. */
     static Digest build(Store store, Path tree, String name) throws Exception {
-        DirectoryScanner.Scan scan = new DirectoryScanner(DirectoryScanner.Options.defaults().withThreads(1)).scan(tree);
+        DirectoryScanner.Scan scan =
+                new DirectoryScanner(DirectoryScanner.Options.defaults().withThreads(1)).scan(tree);
         List<Digest> digests = new ArrayList<>();
         long logical = 0;
         try (Store.Lease lease = store.lease("test import of " + name);
-             ObjectDirectory.Batch batch = store.objects().batch()) {
+                ObjectDirectory.Batch batch = store.objects().batch()) {
             for (DirectoryScanner.ExternalFile f : scan.externalFiles()) {
                 batch.addFile(f.source(), f.digest());
                 digests.add(f.digest());

@@ -29,8 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Concurrent publishes of one image, and a plugin restart with volumes mounted. */
 @Tag("root")
 class ConcurrencyAndRecoveryTest {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     TmpfsImages images;
     CsiTestNode node;
 
@@ -55,7 +54,12 @@ class ConcurrencyAndRecoveryTest {
         for (int i = 0; i < n; i++) {
             targets.add(node.target("pod-" + i));
         }
-        runConcurrently(n, i -> node.node().nodePublishVolume(publish("vol-" + i, targets.get(i), "tools").build()));
+        runConcurrently(
+                n,
+                i ->
+                        node.node()
+                                .nodePublishVolume(
+                                        publish("vol-" + i, targets.get(i), "tools").build()));
 
         Digest digest = TmpfsImages.digestOf("tools");
         Path shared = node.store.resolve("mounts").resolve(digest.hex());
@@ -63,10 +67,12 @@ class ConcurrencyAndRecoveryTest {
         assertThat(MountTable.read().count(shared)).isEqualTo(1);
         assertThat(node.plugin.volumes().sharedUsers(digest)).isEqualTo(n);
         for (Path t : targets) {
-            assertThat(Files.readString(t.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+            assertThat(Files.readString(t.resolve("hello.txt")))
+                    .isEqualTo(TmpfsImages.hello("tools"));
         }
 
-        runConcurrently(n, i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
+        runConcurrently(
+                n, i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
         assertThat(MountTable.read().isMountPoint(shared)).isFalse();
 
         assertThat(node.plugin.volumes().sharedMountCount()).isZero();
@@ -78,7 +84,8 @@ class ConcurrencyAndRecoveryTest {
     @Test
     void twentyConcurrentRetriesOfOnePublishMountItOnce() throws Exception {
         Path target = node.target("pod-a");
-        runConcurrently(20, i -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()));
+        runConcurrently(
+                20, i -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()));
 
         assertThat(MountTable.read().count(target)).isEqualTo(1);
         assertThat(images.mounts.get()).isEqualTo(1);
@@ -94,11 +101,17 @@ class ConcurrencyAndRecoveryTest {
         node.node().nodePublishVolume(publishWritable("vol-rw", rw, "tools").build());
         node.node().nodePublishVolume(publish("vol-other", other, "python-3-12").build());
         Files.writeString(rw.resolve("state.txt"), "survives the restart");
-        var before = MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)).toList();
+        var before =
+                MountTable.read().entries().stream()
+                        .filter(e -> e.mountPoint().startsWith(tmp))
+                        .toList();
 
         node.restart();
 
-        var after = MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)).toList();
+        var after =
+                MountTable.read().entries().stream()
+                        .filter(e -> e.mountPoint().startsWith(tmp))
+                        .toList();
         assertThat(after).as("restart neither adds nor removes mounts").isEqualTo(before);
         assertThat(node.plugin.recovery().publicationsRestored()).isEqualTo(3);
         assertThat(node.plugin.recovery().sharedMountsKept()).isEqualTo(2);
@@ -107,22 +120,27 @@ class ConcurrencyAndRecoveryTest {
 
         // the same publish again is recognised; a different one is refused
         node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
-        PublishTest.assertCode(() -> node.node().nodePublishVolume(publish("vol-ro", ro, "python-3-12").build()),
-                io.grpc.Status.Code.ALREADY_EXISTS, "differs");
+        PublishTest.assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-ro", ro, "python-3-12").build()),
+                io.grpc.Status.Code.ALREADY_EXISTS,
+                "differs");
         // new publishes share the existing mount
         Path fresh = node.target("pod-new");
         node.node().nodePublishVolume(publish("vol-new", fresh, "tools").build());
         assertThat(images.mounts.get()).as("no new shared mount after restart").isEqualTo(2);
-        assertThat(Files.readString(fresh.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        assertThat(Files.readString(fresh.resolve("hello.txt")))
+                .isEqualTo(TmpfsImages.hello("tools"));
 
-        Path toolsShared = node.store.resolve("mounts").resolve(TmpfsImages.digestOf("tools").hex());
+        Path toolsShared =
+                node.store.resolve("mounts").resolve(TmpfsImages.digestOf("tools").hex());
         node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
         node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
         assertThat(MountTable.read().isMountPoint(toolsShared)).isTrue();
         node.node().nodeUnpublishVolume(unpublish("vol-new", fresh));
         assertThat(MountTable.read().isMountPoint(toolsShared)).as("last user gone").isFalse();
         node.node().nodeUnpublishVolume(unpublish("vol-other", other));
-        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)))
+                .isEmpty();
         assertThat(Files.list(node.store.resolve("publications"))).isEmpty();
     }
 
@@ -133,23 +151,29 @@ class ConcurrencyAndRecoveryTest {
         node.node().nodePublishVolume(publish("vol-kept", kept, "tools").build());
         node.node().nodePublishVolume(publishWritable("vol-gone", gone, "python-3-12").build());
         node.stop();
-        // as if the node lost the volume's mount while the plugin was down (e.g. a crash mid-unpublish)
+        // as if the node lost the volume's mount while the plugin was down (e.g. a crash
+        // mid-unpublish)
         new KernelMounts().unmount(gone);
 
         node.start();
 
         assertThat(node.plugin.recovery().publicationsRestored()).isEqualTo(1);
         assertThat(node.plugin.recovery().staleRecordsRemoved()).isEqualTo(1);
-        assertThat(node.plugin.recovery().sharedMountsDropped()).as("python-3-12 had no user left").isEqualTo(1);
-        Path pythonShared = node.store.resolve("mounts").resolve(TmpfsImages.digestOf("python-3-12").hex());
+        assertThat(node.plugin.recovery().sharedMountsDropped())
+                .as("python-3-12 had no user left")
+                .isEqualTo(1);
+        Path pythonShared =
+                node.store.resolve("mounts").resolve(TmpfsImages.digestOf("python-3-12").hex());
         assertThat(MountTable.read().isMountPoint(pythonShared)).isFalse();
         assertThat(pythonShared).doesNotExist();
         assertThat(gone).doesNotExist();
         assertThat(Files.list(node.store.resolve("publications"))).hasSize(1);
-        assertThat(Files.readString(kept.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        assertThat(Files.readString(kept.resolve("hello.txt")))
+                .isEqualTo(TmpfsImages.hello("tools"));
         node.node().nodeUnpublishVolume(unpublish("vol-gone", gone));
         node.node().nodeUnpublishVolume(unpublish("vol-kept", kept));
-        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)))
+                .isEmpty();
     }
 
     @Test
@@ -170,19 +194,22 @@ class ConcurrencyAndRecoveryTest {
         assertThat(node.plugin.recovery().staleRecordsRemoved()).isZero();
         try (var upper = Files.walk(node.store.resolve("publications"))) {
             assertThat(upper.filter(f -> f.getFileName().toString().equals("note.txt")))
-                    .as("the writable volume's upper dir is kept").hasSize(1);
+                    .as("the writable volume's upper dir is kept")
+                    .hasSize(1);
         }
         assertThat(node.plugin.recovery().sharedMountsKept()).isEqualTo(1);
         assertThat(Files.readString(rw.resolve("note.txt"))).isEqualTo("kept");
         // kubelet republishes the read-only one: taken over; a different image is refused
         node.node().nodePublishVolume(publish("vol-ro", ro, "tools").build());
-        PublishTest.assertCode(() -> node.node().nodePublishVolume(publish("vol-x", rw, "python-3-12").build()),
-                io.grpc.Status.Code.ALREADY_EXISTS, "writable volume");
+        PublishTest.assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-x", rw, "python-3-12").build()),
+                io.grpc.Status.Code.ALREADY_EXISTS,
+                "writable volume");
         node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
         node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
-        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp))).isEmpty();
+        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)))
+                .isEmpty();
         assertThat(Files.list(node.store.resolve("publications"))).isEmpty();
-
     }
 
     @Test
@@ -195,19 +222,29 @@ class ConcurrencyAndRecoveryTest {
         node.start();
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            Future<?> first = pool.submit(() -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()));
+            Future<?> first =
+                    pool.submit(
+                            () ->
+                                    node.node()
+                                            .nodePublishVolume(
+                                                    publish("vol-a", target, "tools").build()));
             assertThat(mounting.await(10, TimeUnit.SECONDS)).isTrue();
 
             long start = System.nanoTime();
-            PublishTest.assertCode(() -> node.node().withDeadlineAfter(2, TimeUnit.SECONDS)
-                    .nodePublishVolume(publish("vol-a", target, "tools").build()), io.grpc.Status.Code.ABORTED,
+            PublishTest.assertCode(
+                    () ->
+                            node.node()
+                                    .withDeadlineAfter(2, TimeUnit.SECONDS)
+                                    .nodePublishVolume(publish("vol-a", target, "tools").build()),
+                    io.grpc.Status.Code.ABORTED,
                     "another operation on target");
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertThat(tookMs).as("answered within the 2 s deadline").isLessThan(2000);
 
             release.countDown();
             first.get(30, TimeUnit.SECONDS);
-            assertThat(Files.readString(target.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+            assertThat(Files.readString(target.resolve("hello.txt")))
+                    .isEqualTo(TmpfsImages.hello("tools"));
         } finally {
             release.countDown();
             pool.shutdownNow();
@@ -225,20 +262,28 @@ class ConcurrencyAndRecoveryTest {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             var stub = node.node();
-            Future<?> running = pool.submit(() -> stub.nodePublishVolume(publish("vol-a", target, "tools").build()));
+            Future<?> running =
+                    pool.submit(
+                            () ->
+                                    stub.nodePublishVolume(
+                                            publish("vol-a", target, "tools").build()));
             assertThat(mounting.await(10, TimeUnit.SECONDS)).isTrue();
             NodePlugin plugin = node.plugin;
-            Future<?> stopping = pool.submit(() -> {
-                plugin.stop(20, TimeUnit.SECONDS);
-                return null;
-            });
-            org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS)
+            Future<?> stopping =
+                    pool.submit(
+                            () -> {
+                                plugin.stop(20, TimeUnit.SECONDS);
+                                return null;
+                            });
+            org.awaitility.Awaitility.await()
+                    .atMost(10, TimeUnit.SECONDS)
                     .until(() -> isRefused(stub, node.target("pod-b")));
 
             release.countDown();
             running.get(30, TimeUnit.SECONDS); // the call in flight completed normally
             stopping.get(30, TimeUnit.SECONDS);
-            assertThat(Files.readString(target.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+            assertThat(Files.readString(target.resolve("hello.txt")))
+                    .isEqualTo(TmpfsImages.hello("tools"));
             assertThat(node.socket).as("the socket is removed at stop").doesNotExist();
         } finally {
             release.countDown();
@@ -268,11 +313,12 @@ class ConcurrencyAndRecoveryTest {
             List<Future<Object>> futures = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 int index = i;
-                Callable<Object> task = () -> {
-                    go.await();
-                    call.run(index);
-                    return null;
-                };
+                Callable<Object> task =
+                        () -> {
+                            go.await();
+                            call.run(index);
+                            return null;
+                        };
                 futures.add(pool.submit(task));
             }
             go.countDown();

@@ -40,8 +40,10 @@ final class CsiTestNode implements AutoCloseable {
     ExpectedDigests expected = ExpectedDigests.NONE;
     OnDemandBuilds builds = OnDemandBuilds.DISABLED;
     ImageMounter mounter;
+
     /** When set, used as is instead of the tmpfs images. */
     NodePlugin.Parts parts;
+
     NodePlugin plugin;
     private EventLoopGroup clientGroup;
     private ManagedChannel channel;
@@ -65,17 +67,31 @@ final class CsiTestNode implements AutoCloseable {
 
     CsiTestNode start() throws IOException {
         Files.createDirectories(store);
-        plugin = NodePlugin.start(new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"), parts != null ? parts
-                : NodePlugin.Parts.of().images(images).storeStats(() -> new StoreUsage.Snapshot(3, 300, 900))
-                        .mountRecords(new DirectoryMountRecords(store.resolve("mounts")))
-                        .mounter(mounter == null ? images : mounter)
-                        .policy(new ImagePolicy(access, verity, expected, name -> builds.request(name), ImageUses.NONE)));
+        plugin =
+                NodePlugin.start(
+                        new NodePlugin.Config(socket, "node-1", store, kubelet, 0, "test"),
+                        parts != null
+                                ? parts
+                                : NodePlugin.Parts.of()
+                                        .images(images)
+                                        .storeStats(() -> new StoreUsage.Snapshot(3, 300, 900))
+                                        .mountRecords(
+                                                new DirectoryMountRecords(store.resolve("mounts")))
+                                        .mounter(mounter == null ? images : mounter)
+                                        .policy(
+                                                new ImagePolicy(
+                                                        access,
+                                                        verity,
+                                                        expected,
+                                                        name -> builds.request(name),
+                                                        ImageUses.NONE)));
         clientGroup = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                .channelType(EpollDomainSocketChannel.class)
-                .eventLoopGroup(clientGroup)
-                .usePlaintext()
-                .build();
+        channel =
+                NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                        .channelType(EpollDomainSocketChannel.class)
+                        .eventLoopGroup(clientGroup)
+                        .usePlaintext()
+                        .build();
         return this;
     }
 
@@ -110,7 +126,9 @@ final class CsiTestNode implements AutoCloseable {
     void stop() throws InterruptedException {
         if (channel != null) {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-            clientGroup.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
+            clientGroup
+                    .shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS)
+                    .await(5, TimeUnit.SECONDS);
             channel = null;
         }
         if (plugin != null) {

@@ -30,8 +30,7 @@ import java.util.concurrent.TimeUnit;
  * the number of calls that failed, so the script decides which failures it expected.
  */
 public final class GuestCsiClient {
-    private GuestCsiClient() {
-    }
+    private GuestCsiClient() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
@@ -39,17 +38,26 @@ public final class GuestCsiClient {
             System.exit(2);
         }
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(args[0]))
-                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
+        ManagedChannel channel =
+                NettyChannelBuilder.forAddress(new DomainSocketAddress(args[0]))
+                        .channelType(EpollDomainSocketChannel.class)
+                        .eventLoopGroup(group)
+                        .usePlaintext()
+                        .build();
         int failed = 0;
         try {
             for (List<String> call : calls(Arrays.copyOfRange(args, 1, args.length))) {
-                NodeGrpc.NodeBlockingStub node = NodeGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
+                NodeGrpc.NodeBlockingStub node =
+                        NodeGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
                 try {
                     System.out.println(call(node, call));
                 } catch (StatusRuntimeException e) {
                     failed++;
-                    System.out.println("ERROR " + e.getStatus().getCode() + ": " + e.getStatus().getDescription());
+                    System.out.println(
+                            "ERROR "
+                                    + e.getStatus().getCode()
+                                    + ": "
+                                    + e.getStatus().getDescription());
                 }
             }
         } finally {
@@ -83,16 +91,27 @@ public final class GuestCsiClient {
                 return "OK published " + call.get(1) + " at " + call.get(2);
             case "stats":
                 expect(call, 3, "stats VOLUME PATH");
-                NodeGetVolumeStatsResponse r = node.nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder()
-                        .setVolumeId(call.get(1)).setVolumePath(call.get(2)).build());
-                return "OK abnormal=" + r.getVolumeCondition().getAbnormal() + " message=" + r.getVolumeCondition().getMessage();
+                NodeGetVolumeStatsResponse r =
+                        node.nodeGetVolumeStats(
+                                NodeGetVolumeStatsRequest.newBuilder()
+                                        .setVolumeId(call.get(1))
+                                        .setVolumePath(call.get(2))
+                                        .build());
+                return "OK abnormal="
+                        + r.getVolumeCondition().getAbnormal()
+                        + " message="
+                        + r.getVolumeCondition().getMessage();
             case "unpublish":
                 expect(call, 3, "unpublish VOLUME TARGET");
-                node.nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(call.get(1))
-                        .setTargetPath(call.get(2)).build());
+                node.nodeUnpublishVolume(
+                        NodeUnpublishVolumeRequest.newBuilder()
+                                .setVolumeId(call.get(1))
+                                .setTargetPath(call.get(2))
+                                .build());
                 return "OK unpublished " + call.get(1);
             default:
-                throw new IllegalArgumentException("unknown call " + call + ": use publish, stats or unpublish");
+                throw new IllegalArgumentException(
+                        "unknown call " + call + ": use publish, stats or unpublish");
         }
     }
 
@@ -108,10 +127,14 @@ public final class GuestCsiClient {
                 .setVolumeId(volumeId)
                 .setTargetPath(target)
                 .setReadonly(true)
-                .setVolumeCapability(VolumeCapability.newBuilder()
-                        .setMount(VolumeCapability.MountVolume.getDefaultInstance())
-                        .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                                .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_READER_ONLY)))
+                .setVolumeCapability(
+                        VolumeCapability.newBuilder()
+                                .setMount(VolumeCapability.MountVolume.getDefaultInstance())
+                                .setAccessMode(
+                                        VolumeCapability.AccessMode.newBuilder()
+                                                .setMode(
+                                                        VolumeCapability.AccessMode.Mode
+                                                                .SINGLE_NODE_READER_ONLY)))
                 .putVolumeContext("image", image)
                 .putVolumeContext("csi.storage.k8s.io/pod.name", "pod-" + volumeId)
                 .putVolumeContext("csi.storage.k8s.io/pod.namespace", "default")

@@ -7,8 +7,7 @@ import java.nio.file.Path;
 
 /** Test teardown for the CSI and agent test nodes: what a failed test left mounted under their directory. */
 public final class LeftoverMounts {
-    private LeftoverMounts() {
-    }
+    private LeftoverMounts() {}
 
     /** Detaches every mount under {@code root}, in rounds: a detach can uncover one mounted beneath it. */
     public static void detachUnder(Path root) throws IOException {

@@ -38,35 +38,48 @@ public final class PublishBenchmark {
             }
             dev.kcfs.store.Store store = dev.kcfs.store.Store.open(setup.store);
             ComposefsImages.build(store, tree, "bench");
-            setup.parts = NodePlugin.Parts.overStore(new StoreImages(store))
-                    .mounter(new dev.kcfs.mount.StoreImageMounter(store, new dev.kcfs.mount.ComposefsMounter()))
-                    .policy(ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
+            setup.parts =
+                    NodePlugin.Parts.overStore(new StoreImages(store))
+                            .mounter(
+                                    new dev.kcfs.mount.StoreImageMounter(
+                                            store, new dev.kcfs.mount.ComposefsMounter()))
+                            .policy(ImagePolicy.standalone(VerityMode.IF_SUPPORTED));
         }
-        System.out.println("image: " + (composefs ? "composefs (500 files, real node store)" : "tmpfs stand-in"));
+        System.out.println(
+                "image: "
+                        + (composefs
+                                ? "composefs (500 files, real node store)"
+                                : "tmpfs stand-in"));
         try (CsiTestNode node = setup.start()) {
             NodeGrpc.NodeBlockingStub stub = node.node();
-            // a node plugin runs for days: measure it with the JIT warm (C2 needs a few hundred rounds)
+            // a node plugin runs for days: measure it with the JIT warm (C2 needs a few hundred
+            // rounds)
             run(node, stub, "warmup", 500);
             report("no other volume open", run(node, stub, "alone", rounds));
             for (int i = 0; i < 20; i++) {
-                stub.nodePublishVolume(KubeletRequests.publish("open-" + i, node.target("open-" + i), "bench").build());
+                stub.nodePublishVolume(
+                        KubeletRequests.publish("open-" + i, node.target("open-" + i), "bench")
+                                .build());
             }
             report("20 volumes of the image open", run(node, stub, "shared", rounds));
             for (int i = 0; i < 20; i++) {
-                stub.nodeUnpublishVolume(KubeletRequests.unpublish("open-" + i, node.target("open-" + i)));
+                stub.nodeUnpublishVolume(
+                        KubeletRequests.unpublish("open-" + i, node.target("open-" + i)));
             }
         } finally {
             PublishedVolumes.deleteTree(dir);
         }
     }
 
-    private static long[] run(CsiTestNode node, NodeGrpc.NodeBlockingStub stub, String name, int rounds)
+    private static long[] run(
+            CsiTestNode node, NodeGrpc.NodeBlockingStub stub, String name, int rounds)
             throws Exception {
         long[] nanos = new long[rounds];
         for (int i = 0; i < rounds; i++) {
             Path target = node.target(name + "-" + i);
             long start = System.nanoTime();
-            stub.nodePublishVolume(KubeletRequests.publish(name + "-" + i, target, "bench").build());
+            stub.nodePublishVolume(
+                    KubeletRequests.publish(name + "-" + i, target, "bench").build());
             stub.nodeUnpublishVolume(KubeletRequests.unpublish(name + "-" + i, target));
             nanos[i] = System.nanoTime() - start;
         }
@@ -76,8 +89,14 @@ public final class PublishBenchmark {
     private static void report(String what, long[] nanos) {
         long[] sorted = nanos.clone();
         Arrays.sort(sorted);
-        System.out.printf(Locale.ROOT, "publish+unpublish, %s: %d rounds, p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
-                what, sorted.length, ms(sorted, 0.50), ms(sorted, 0.99), sorted[sorted.length - 1] / 1e6);
+        System.out.printf(
+                Locale.ROOT,
+                "publish+unpublish, %s: %d rounds, p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                what,
+                sorted.length,
+                ms(sorted, 0.50),
+                ms(sorted, 0.99),
+                sorted[sorted.length - 1] / 1e6);
     }
 
     private static double ms(long[] sorted, double q) {

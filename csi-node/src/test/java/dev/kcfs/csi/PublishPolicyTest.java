@@ -23,8 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** What a publish checks about the image it mounts: the verity of the shared mount, the expected digest. */
 @Tag("root")
 class PublishPolicyTest {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     CsiTestNode node;
     final Map<String, VerityMode> verity = new ConcurrentHashMap<>();
     final Map<String, String> expected = new ConcurrentHashMap<>();
@@ -48,12 +47,17 @@ class PublishPolicyTest {
     @Test
     void anImageAskingForStricterVerityIsNotServedFromAWeakerSharedMount() throws Exception {
         Path a = node.target("pod-a");
-        node.node().nodePublishVolume(publish("vol-a", a, "tools").build()); // spec.verity Disabled (or the fallback)
+        node.node()
+                .nodePublishVolume(
+                        publish("vol-a", a, "tools")
+                                .build()); // spec.verity Disabled (or the fallback)
         verity.put("tools", VerityMode.IF_SUPPORTED); // the spec changed meanwhile
 
         Path b = node.target("pod-b");
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-b", b, "tools").build()),
-                Status.Code.FAILED_PRECONDITION, "not served from a weaker mount");
+        assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-b", b, "tools").build()),
+                Status.Code.FAILED_PRECONDITION,
+                "not served from a weaker mount");
         assertThat(MountTable.read().isMountPoint(b)).isFalse();
         assertThat(node.images.mounts.get()).isEqualTo(1);
 
@@ -62,8 +66,12 @@ class PublishPolicyTest {
         node.node().nodePublishVolume(publish("vol-b", b, "tools").build());
         assertThat(Files.readString(b.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
         assertThat(node.images.mounts.get()).isEqualTo(2);
-        assertThat(Files.readString(node.store.resolve("mounts")
-                .resolve(TmpfsImages.digestOf("tools").hex() + ".verity"))).isEqualTo("IF_SUPPORTED");
+        assertThat(
+                        Files.readString(
+                                node.store
+                                        .resolve("mounts")
+                                        .resolve(TmpfsImages.digestOf("tools").hex() + ".verity")))
+                .isEqualTo("IF_SUPPORTED");
     }
 
     @Test
@@ -83,10 +91,13 @@ class PublishPolicyTest {
     void requiredVerityThatCannotBeHadFailsClearlyAndLeavesNothing() throws Exception {
         verity.put("tools", VerityMode.REQUIRED);
         Path a = node.target("pod-a");
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", a, "tools").build()),
-                Status.Code.FAILED_PRECONDITION, "verity was required");
+        assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-a", a, "tools").build()),
+                Status.Code.FAILED_PRECONDITION,
+                "verity was required");
         assertThat(a).doesNotExist();
-        assertThat(node.store.resolve("mounts").resolve(TmpfsImages.digestOf("tools").hex())).doesNotExist();
+        assertThat(node.store.resolve("mounts").resolve(TmpfsImages.digestOf("tools").hex()))
+                .doesNotExist();
     }
 
     @Test
@@ -94,8 +105,10 @@ class PublishPolicyTest {
         String other = TmpfsImages.digestOf("something else").hex();
         expected.put("tools", other);
         Path a = node.target("pod-a");
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", a, "tools").build()),
-                Status.Code.FAILED_PRECONDITION, "spec.expectedDigest is " + other);
+        assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-a", a, "tools").build()),
+                Status.Code.FAILED_PRECONDITION,
+                "spec.expectedDigest is " + other);
         assertThat(a).doesNotExist();
         assertThat(node.images.mounts.get()).isZero();
 

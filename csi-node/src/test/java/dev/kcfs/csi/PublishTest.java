@@ -24,8 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Publish and unpublish over a real Unix socket with real mounts. */
 @Tag("root")
 class PublishTest {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     TmpfsImages images;
     CsiTestNode node;
 
@@ -48,11 +47,13 @@ class PublishTest {
         Path target = node.target("pod-a");
         node.node().nodePublishVolume(publish("vol-a", target, "python-3-12").build());
 
-        assertThat(Files.readString(target.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("python-3-12"));
+        assertThat(Files.readString(target.resolve("hello.txt")))
+                .isEqualTo(TmpfsImages.hello("python-3-12"));
         assertThat(Files.readString(target.resolve("etc/digest")))
                 .isEqualTo(TmpfsImages.digestOf("python-3-12").hex());
         assertThatThrownBy(() -> Files.writeString(target.resolve("new.txt"), "x"))
-                .isInstanceOf(IOException.class).hasMessageContaining("Read-only file system");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("Read-only file system");
         MountTable.Entry entry = MountTable.read().at(target).orElseThrow();
         assertThat(entry.fsType()).isEqualTo("tmpfs");
         Path shared = sharedDir("python-3-12");
@@ -88,12 +89,15 @@ class PublishTest {
 
         node.node().nodeUnpublishVolume(unpublish("vol-rw", rw));
         assertThat(MountTable.read().isMountPoint(rw)).isFalse();
-        assertThat(MountTable.read().isMountPoint(sharedDir("tools"))).as("still used by vol-ro").isTrue();
+        assertThat(MountTable.read().isMountPoint(sharedDir("tools")))
+                .as("still used by vol-ro")
+                .isTrue();
 
         Path rw2 = node.target("pod-rw2");
         node.node().nodePublishVolume(publishWritable("vol-rw2", rw2, "tools").build());
         assertThat(rw2.resolve("scratch.txt")).as("upper dir was discarded").doesNotExist();
-        assertThat(Files.readString(rw2.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        assertThat(Files.readString(rw2.resolve("hello.txt")))
+                .isEqualTo(TmpfsImages.hello("tools"));
 
         node.node().nodeUnpublishVolume(unpublish("vol-rw2", rw2));
         node.node().nodeUnpublishVolume(unpublish("vol-ro", ro));
@@ -117,17 +121,36 @@ class PublishTest {
         Path target = node.target("pod-a");
         node.node().nodePublishVolume(publish("vol-a", target, "tools").build());
 
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", target, "python-3-12").build()),
-                Status.Code.ALREADY_EXISTS, "differs");
-        assertCode(() -> node.node().nodePublishVolume(publishWritable("vol-a", target, "tools").build()),
-                Status.Code.ALREADY_EXISTS, "writable");
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-b", target, "tools").build()),
-                Status.Code.ALREADY_EXISTS, "vol-a");
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", target, "tools").setReadonly(false).build()),
-                Status.Code.ALREADY_EXISTS, "readonly");
+        assertCode(
+                () ->
+                        node.node()
+                                .nodePublishVolume(publish("vol-a", target, "python-3-12").build()),
+                Status.Code.ALREADY_EXISTS,
+                "differs");
+        assertCode(
+                () ->
+                        node.node()
+                                .nodePublishVolume(
+                                        publishWritable("vol-a", target, "tools").build()),
+                Status.Code.ALREADY_EXISTS,
+                "writable");
+        assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-b", target, "tools").build()),
+                Status.Code.ALREADY_EXISTS,
+                "vol-a");
+        assertCode(
+                () ->
+                        node.node()
+                                .nodePublishVolume(
+                                        publish("vol-a", target, "tools")
+                                                .setReadonly(false)
+                                                .build()),
+                Status.Code.ALREADY_EXISTS,
+                "readonly");
         // the original volume is untouched
         assertThat(MountTable.read().count(target)).isEqualTo(1);
-        assertThat(Files.readString(target.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        assertThat(Files.readString(target.resolve("hello.txt")))
+                .isEqualTo(TmpfsImages.hello("tools"));
         assertThat(images.mounts.get()).isEqualTo(1);
     }
 
@@ -140,7 +163,6 @@ class PublishTest {
         node.node().nodeUnpublishVolume(unpublish("never-published", node.target("pod-x")));
 
         assertThat(MountTable.read().isMountPoint(target)).isFalse();
-
     }
 
     @Test
@@ -150,8 +172,10 @@ class PublishTest {
         Path foreign = Files.createDirectories(tmp.resolve("foreign"));
         new KernelMounts().bindReadOnly(foreign, target);
 
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()),
-                Status.Code.ALREADY_EXISTS, "did not make");
+        assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()),
+                Status.Code.ALREADY_EXISTS,
+                "did not make");
         node.node().nodeUnpublishVolume(unpublish("vol-a", target));
         assertThat(MountTable.read().isMountPoint(target)).isTrue();
         assertThat(images.mounts.get()).isZero();
@@ -164,7 +188,8 @@ class PublishTest {
         new KernelMounts().unmount(target);
 
         node.node().nodePublishVolume(publish("vol-a", target, "tools").build());
-        assertThat(Files.readString(target.resolve("hello.txt"))).isEqualTo(TmpfsImages.hello("tools"));
+        assertThat(Files.readString(target.resolve("hello.txt")))
+                .isEqualTo(TmpfsImages.hello("tools"));
         assertThat(node.plugin.volumes().sharedUsers(TmpfsImages.digestOf("tools"))).isEqualTo(1);
     }
 
@@ -176,27 +201,37 @@ class PublishTest {
         Path fresh = node.target("pod-new");
         node.node().nodePublishVolume(publish("vol-new", fresh, "tools").build());
 
-        assertThat(Files.readString(old.resolve("etc/digest"))).isEqualTo(TmpfsImages.digestOf("tools").hex());
-        assertThat(Files.readString(fresh.resolve("etc/digest"))).isEqualTo(TmpfsImages.digestOf("tools-v2").hex());
+        assertThat(Files.readString(old.resolve("etc/digest")))
+                .isEqualTo(TmpfsImages.digestOf("tools").hex());
+        assertThat(Files.readString(fresh.resolve("etc/digest")))
+                .isEqualTo(TmpfsImages.digestOf("tools-v2").hex());
         // a retry of the old volume is still the same request, even though the ref moved
         node.node().nodePublishVolume(publish("vol-old", old, "tools").build());
 
         node.node().nodeUnpublishVolume(unpublish("vol-old", old));
         assertThat(MountTable.read().isMountPoint(sharedDir("tools"))).isFalse();
-        assertThat(MountTable.read().isMountPoint(node.store.resolve("mounts")
-                .resolve(TmpfsImages.digestOf("tools-v2").hex()))).isTrue();
+        assertThat(
+                        MountTable.read()
+                                .isMountPoint(
+                                        node.store
+                                                .resolve("mounts")
+                                                .resolve(TmpfsImages.digestOf("tools-v2").hex())))
+                .isTrue();
     }
 
     @Test
     void aFailedImageMountLeavesNoMountPointTargetOrRecord() throws Exception {
         node.stop();
-        node.mounter = (image, mountpoint, verity) -> {
-            throw new IOException("image " + image.hex() + " is damaged (test)");
-        };
+        node.mounter =
+                (image, mountpoint, verity) -> {
+                    throw new IOException("image " + image.hex() + " is damaged (test)");
+                };
         node.start();
         Path target = node.target("pod-a");
-        assertCode(() -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()),
-                Status.Code.INTERNAL, "image " + TmpfsImages.digestOf("tools").hex() + " is damaged (test)");
+        assertCode(
+                () -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()),
+                Status.Code.INTERNAL,
+                "image " + TmpfsImages.digestOf("tools").hex() + " is damaged (test)");
         assertThat(sharedDir("tools")).doesNotExist();
         assertThat(target).doesNotExist();
         assertThat(publicationRecords()).isEmpty();
@@ -219,9 +254,12 @@ class PublishTest {
     }
 
     static void assertCode(Runnable call, Status.Code code, String messagePart) {
-        assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-            assertThat(e.getStatus().getCode()).isEqualTo(code);
-            assertThat(e.getStatus().getDescription()).contains(messagePart);
-        });
+        assertThatThrownBy(call::run)
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> {
+                            assertThat(e.getStatus().getCode()).isEqualTo(code);
+                            assertThat(e.getStatus().getDescription()).contains(messagePart);
+                        });
     }
 }

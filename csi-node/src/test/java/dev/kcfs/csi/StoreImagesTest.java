@@ -13,8 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The damage check behind NodeGetVolumeStats: what it sees, and when it looks again. */
 class StoreImagesTest {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     @Test
     void damageIsKeptUntilFsckQuarantinesSomethingThenCheckedAgain() throws Exception {
@@ -27,15 +26,20 @@ class StoreImagesTest {
         StoreImages images = new StoreImages(store);
         assertThat(images.damage(image)).isEmpty();
 
-        // an object deleted by hand is not looked for on every call (kubelet asks once a minute per volume)
+        // an object deleted by hand is not looked for on every call (kubelet asks once a minute per
+        // volume)
         Path object = store.objects().path(FsVerity.digest(big));
         Files.move(object, tmp.resolve("aside"));
         assertThat(images.damage(image)).as("the answer of the last check, kept").isEmpty();
 
         // fsck quarantining anything makes the next call look again
         Files.writeString(store.quarantineDir().resolve("some-object"), "bad");
-        assertThat(images.damage(image)).hasValueSatisfying(d -> assertThat(d)
-                .contains("1 of its objects are missing").contains(object.getFileName().toString()));
+        assertThat(images.damage(image))
+                .hasValueSatisfying(
+                        d ->
+                                assertThat(d)
+                                        .contains("1 of its objects are missing")
+                                        .contains(object.getFileName().toString()));
     }
 
     @Test
@@ -47,6 +51,7 @@ class StoreImagesTest {
         StoreImages images = new StoreImages(store);
         assertThat(images.damage(image)).isEmpty();
         Files.delete(store.imagePath(image));
-        assertThat(images.damage(image)).hasValueSatisfying(d -> assertThat(d).contains("is gone from the node store"));
+        assertThat(images.damage(image))
+                .hasValueSatisfying(d -> assertThat(d).contains("is gone from the node store"));
     }
 }

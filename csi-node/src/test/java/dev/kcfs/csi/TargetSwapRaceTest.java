@@ -29,8 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("root")
 class TargetSwapRaceTest {
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     CsiTestNode node;
     Path outside;
 
@@ -49,8 +48,10 @@ class TargetSwapRaceTest {
     }
 
     private List<Path> mountsOutside() {
-        return MountTable.read().entries().stream().map(MountTable.Entry::mountPoint)
-                .filter(p -> p.startsWith(outside)).toList();
+        return MountTable.read().entries().stream()
+                .map(MountTable.Entry::mountPoint)
+                .filter(p -> p.startsWith(outside))
+                .toList();
     }
 
     @Test
@@ -69,23 +70,26 @@ class TargetSwapRaceTest {
             targets.add(volumes.resolve("kubernetes.io~csi/tools/mount"));
         }
         AtomicInteger current = new AtomicInteger();
-        Thread swapper = new Thread(() -> {
-            while (running.get()) {
-                int i = current.get();
-                Path volumes = podDirs.get(i);
-                Path aside = volumes.resolveSibling("volumes.real");
-                try {
-                    Files.move(volumes, aside);
-                    Files.createSymbolicLink(volumes, outside.resolve("pod-" + i));
-                    swaps.incrementAndGet();
-                    Thread.onSpinWait();
-                    Files.delete(volumes);
-                    Files.move(aside, volumes);
-                } catch (IOException e) {
-                    // a publish or a test step holds it; try again
-                }
-            }
-        }, "symlink-swapper");
+        Thread swapper =
+                new Thread(
+                        () -> {
+                            while (running.get()) {
+                                int i = current.get();
+                                Path volumes = podDirs.get(i);
+                                Path aside = volumes.resolveSibling("volumes.real");
+                                try {
+                                    Files.move(volumes, aside);
+                                    Files.createSymbolicLink(volumes, outside.resolve("pod-" + i));
+                                    swaps.incrementAndGet();
+                                    Thread.onSpinWait();
+                                    Files.delete(volumes);
+                                    Files.move(aside, volumes);
+                                } catch (IOException e) {
+                                    // a publish or a test step holds it; try again
+                                }
+                            }
+                        },
+                        "symlink-swapper");
         swapper.start();
         List<Path> escaped = new ArrayList<>();
         int published = 0;
@@ -93,7 +97,9 @@ class TargetSwapRaceTest {
             for (int i = 0; i < pods; i++) {
                 current.set(i);
                 try {
-                    node.node().nodePublishVolume(publish("vol-" + i, targets.get(i), "tools").build());
+                    node.node()
+                            .nodePublishVolume(
+                                    publish("vol-" + i, targets.get(i), "tools").build());
                     published++;
                 } catch (StatusRuntimeException e) {
                     // refused because of the swap: fine, kubelet would retry
@@ -104,7 +110,9 @@ class TargetSwapRaceTest {
             running.set(false);
             swapper.join();
         }
-        assertThat(escaped).as("mounts outside the kubelet dir after %d swaps", swaps.get()).isEmpty();
+        assertThat(escaped)
+                .as("mounts outside the kubelet dir after %d swaps", swaps.get())
+                .isEmpty();
         assertThat(swaps.get()).as("the swapper raced the publishes").isGreaterThan(pods);
         // every volume that was published is where it belongs, and unpublishes cleanly
         for (int i = 0; i < pods; i++) {
@@ -117,8 +125,13 @@ class TargetSwapRaceTest {
             node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i)));
         }
         assertThat(published).isPositive();
-        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(tmp)
-                && !e.mountPoint().startsWith(node.store))).isEmpty();
+        assertThat(
+                        MountTable.read().entries().stream()
+                                .filter(
+                                        e ->
+                                                e.mountPoint().startsWith(tmp)
+                                                        && !e.mountPoint().startsWith(node.store)))
+                .isEmpty();
     }
 
     @Test
@@ -133,21 +146,31 @@ class TargetSwapRaceTest {
         Files.createDirectories(outside.resolve("pod-a/kubernetes.io~csi/tools/mount"));
         Files.createSymbolicLink(volumes, outside.resolve("pod-a"));
         assertThatThrownBy(() -> node.node().nodeUnpublishVolume(unpublish("vol-a", target)))
-                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-                    assertThat(e.getStatus().getDescription()).contains("leads out of the kubelet directory");
-                });
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> {
+                            assertThat(e.getStatus().getCode())
+                                    .isEqualTo(Status.Code.INVALID_ARGUMENT);
+                            assertThat(e.getStatus().getDescription())
+                                    .contains("leads out of the kubelet directory");
+                        });
 
         // a symlink that stays inside the kubelet dir passes the path check, but not the walk
-        Path elsewhere = Files.createDirectories(node.kubelet.resolve("pods/pod-b/volumes/kubernetes.io~csi/tools/mount"));
+        Path elsewhere =
+                Files.createDirectories(
+                        node.kubelet.resolve("pods/pod-b/volumes/kubernetes.io~csi/tools/mount"));
         Files.delete(volumes);
         Files.createSymbolicLink(volumes, node.kubelet.resolve("pods/pod-b/volumes"));
         assertThatThrownBy(() -> node.node().nodeUnpublishVolume(unpublish("vol-a", target)))
-                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL);
-                    assertThat(e.getStatus().getDescription()).contains("still at " + aside);
-                });
-        assertThat(MountTable.read().isMountPoint(aside.resolve("kubernetes.io~csi/tools/mount"))).isTrue();
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> {
+                            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL);
+                            assertThat(e.getStatus().getDescription())
+                                    .contains("still at " + aside);
+                        });
+        assertThat(MountTable.read().isMountPoint(aside.resolve("kubernetes.io~csi/tools/mount")))
+                .isTrue();
         assertThat(MountTable.read().isMountPoint(elsewhere)).isFalse();
         assertThat(mountsOutside()).isEmpty();
 

@@ -14,7 +14,8 @@ class TestLoggingTest {
      */
     @Test
     void oneLogbackTestConfigurationOnTheClasspath() throws Exception {
-        List<URL> found = Collections.list(getClass().getClassLoader().getResources("logback-test.xml"));
+        List<URL> found =
+                Collections.list(getClass().getClassLoader().getResources("logback-test.xml"));
         assertThat(found).hasSize(1);
     }
 }

@@ -7,8 +7,8 @@ import dev.kcfs.mount.ImageMounter;
 import dev.kcfs.mount.MountException;
 import dev.kcfs.mount.Mounted;
 import dev.kcfs.mount.VerityMode;
-import dev.kcfs.publish.ImageAccess;
 import dev.kcfs.publish.BuiltImages;
+import dev.kcfs.publish.ImageAccess;
 import dev.kcfs.publish.ResolvedImage;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
@@ -32,8 +32,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TmpfsImages implements BuiltImages, ImageMounter {
     private final Map<String, ResolvedImage> images = new ConcurrentHashMap<>();
+
     /** digest -> the name whose content it holds */
     private final Map<Digest, String> contents = new ConcurrentHashMap<>();
+
     final AtomicInteger mounts = new AtomicInteger();
 
     ResolvedImage add(String name) {
@@ -54,7 +56,9 @@ final class TmpfsImages implements BuiltImages, ImageMounter {
 
     static Digest digestOf(String name) {
         try {
-            return new Digest(MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8)));
+            return new Digest(
+                    MessageDigest.getInstance("SHA-256")
+                            .digest(name.getBytes(StandardCharsets.UTF_8)));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
@@ -74,17 +78,33 @@ final class TmpfsImages implements BuiltImages, ImageMounter {
     @Override
     public Mounted mount(Digest image, Path mountpoint, VerityMode verity) throws IOException {
         if (verity == VerityMode.REQUIRED) {
-            throw new MountException(MountException.Kind.REFUSED, "verity was required for test image " + image.hex() + " but tmpfs has no fs-verity");
+            throw new MountException(
+                    MountException.Kind.REFUSED,
+                    "verity was required for test image "
+                            + image.hex()
+                            + " but tmpfs has no fs-verity");
         }
         try {
-            LibC.INSTANCE.mount("kcfs-test", mountpoint.toString(), "tmpfs", new NativeLong(0), "size=1m,mode=0755");
-            Files.writeString(mountpoint.resolve("hello.txt"), hello(contents.getOrDefault(image, "?")));
+            LibC.INSTANCE.mount(
+                    "kcfs-test",
+                    mountpoint.toString(),
+                    "tmpfs",
+                    new NativeLong(0),
+                    "size=1m,mode=0755");
+            Files.writeString(
+                    mountpoint.resolve("hello.txt"), hello(contents.getOrDefault(image, "?")));
             Files.createDirectories(mountpoint.resolve("etc"));
             Files.writeString(mountpoint.resolve("etc/digest"), image.hex());
-            LibC.INSTANCE.mount(null, mountpoint.toString(), null,
-                    new NativeLong(LibC.MS_REMOUNT | LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV), null);
+            LibC.INSTANCE.mount(
+                    null,
+                    mountpoint.toString(),
+                    null,
+                    new NativeLong(
+                            LibC.MS_REMOUNT | LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV),
+                    null);
         } catch (LastErrorException e) {
-            throw new IOException("test image mount at " + mountpoint + ": errno " + e.getErrorCode(), e);
+            throw new IOException(
+                    "test image mount at " + mountpoint + ": errno " + e.getErrorCode(), e);
         }
         mounts.incrementAndGet();
         return new Mounted(mountpoint, false, false, null, false, List.of());

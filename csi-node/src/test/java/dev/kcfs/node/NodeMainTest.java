@@ -14,9 +14,11 @@ class NodeMainTest {
         assertThat(NodeMain.socketOf("unix:///var/lib/kubelet/plugins/csi.kcfs.dev/csi.sock"))
                 .isEqualTo(Path.of("/var/lib/kubelet/plugins/csi.kcfs.dev/csi.sock"));
         assertThatThrownBy(() -> NodeMain.socketOf("tcp://127.0.0.1:10000"))
-                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("only Unix sockets");
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("only Unix sockets");
         assertThatThrownBy(() -> NodeMain.socketOf("unix://relative/csi.sock"))
-                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("absolute path");
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("absolute path");
         assertThatThrownBy(() -> NodeMain.socketOf("unix://"))
                 .isInstanceOf(CommandLine.ParameterException.class);
     }
@@ -25,7 +27,8 @@ class NodeMainTest {
     void defaultsSuitTheDaemonSet() {
         NodeMain main = new NodeMain();
         new CommandLine(main).parseArgs();
-        assertThat(main.endpoint).isEqualTo("unix:///var/lib/kubelet/plugins/csi.kcfs.dev/csi.sock");
+        assertThat(main.endpoint)
+                .isEqualTo("unix:///var/lib/kubelet/plugins/csi.kcfs.dev/csi.sock");
         assertThat(main.store).isEqualTo(Path.of("/var/lib/kcfs"));
         assertThat(main.kubeletDir).isEqualTo(Path.of("/var/lib/kubelet"));
         assertThat(main.metricsPort).isEqualTo(9820);
@@ -40,7 +43,8 @@ class NodeMainTest {
         assertThat(verityOf("IfSupported")).isEqualTo(VerityMode.IF_SUPPORTED);
         assertThat(verityOf("OFF")).isEqualTo(VerityMode.OFF);
         assertThat(verityOf("disabled")).isEqualTo(VerityMode.OFF);
-        assertThatThrownBy(() -> verityOf("SOMETIMES")).isInstanceOf(CommandLine.ParameterException.class)
+        assertThatThrownBy(() -> verityOf("SOMETIMES"))
+                .isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessageContaining("'SOMETIMES' is not a verity setting");
     }
 
@@ -60,8 +64,17 @@ class NodeMainTest {
         assertThat(main.kubeconfig).isNull();
 
         NodeMain set = new NodeMain();
-        new CommandLine(set).parseArgs("--cache-max-bytes", "20G", "--build-concurrency", "4", "--kubeconfig", "/etc/kc",
-                "--plain-http-registry", "mirror.local:5000", "--no-agent");
+        new CommandLine(set)
+                .parseArgs(
+                        "--cache-max-bytes",
+                        "20G",
+                        "--build-concurrency",
+                        "4",
+                        "--kubeconfig",
+                        "/etc/kc",
+                        "--plain-http-registry",
+                        "mirror.local:5000",
+                        "--no-agent");
         assertThat(set.cacheMaxBytes).isEqualTo(20L << 30);
         assertThat(set.buildConcurrency).isEqualTo(4);
         assertThat(set.kubeconfig).isEqualTo(Path.of("/etc/kc"));
@@ -77,9 +90,12 @@ class NodeMainTest {
         assertThat(size.convert("64KiB")).isEqualTo(64L << 10);
         assertThat(size.convert("2t")).isEqualTo(2L << 40);
         assertThat(size.convert("0")).isZero();
-        assertThatThrownBy(() -> size.convert("lots")).isInstanceOf(CommandLine.TypeConversionException.class)
+        assertThatThrownBy(() -> size.convert("lots"))
+                .isInstanceOf(CommandLine.TypeConversionException.class)
                 .hasMessageContaining("'lots' is not a size");
-        assertThatThrownBy(() -> size.convert("-1G")).isInstanceOf(CommandLine.TypeConversionException.class);
-        assertThatThrownBy(() -> size.convert("99999999999T")).isInstanceOf(CommandLine.TypeConversionException.class);
+        assertThatThrownBy(() -> size.convert("-1G"))
+                .isInstanceOf(CommandLine.TypeConversionException.class);
+        assertThatThrownBy(() -> size.convert("99999999999T"))
+                .isInstanceOf(CommandLine.TypeConversionException.class);
     }
 }

@@ -19,12 +19,14 @@ import org.junit.jupiter.api.io.TempDir;
 class DashboardTest {
     private static final Pattern METRIC = Pattern.compile("\\bkcfs_[a-z0-9_]+");
 
-    @TempDir
-    Path store;
+    @TempDir Path store;
 
     @Test
     void everyQueriedSeriesIsServed() throws IOException {
-        JsonNode dashboard = new ObjectMapper().readTree(RenderedChart.chartDir().resolve("dashboards/kcfs.json").toFile());
+        JsonNode dashboard =
+                new ObjectMapper()
+                        .readTree(
+                                RenderedChart.chartDir().resolve("dashboards/kcfs.json").toFile());
         Set<String> queried = new TreeSet<>();
         for (JsonNode expr : dashboard.findValues("expr")) {
             Matcher m = METRIC.matcher(expr.asText());
@@ -41,18 +43,31 @@ class DashboardTest {
         served.addAll(sampleNames(CsiMetricSamples.scrape(store)));
         served.addAll(sampleNames(OperatorMetricSamples.scrape()));
 
-        assertThat(queried).as("series the dashboard queries").contains(
-                "kcfs_store_bytes", "kcfs_store_logical_bytes", "kcfs_store_dedup_ratio", "kcfs_images",
-                "kcfs_mounts", "kcfs_publish_duration_seconds_bucket");
-        assertThat(served).as("series served by CsiMetrics and OperatorMetrics").containsAll(queried);
+        assertThat(queried)
+                .as("series the dashboard queries")
+                .contains(
+                        "kcfs_store_bytes",
+                        "kcfs_store_logical_bytes",
+                        "kcfs_store_dedup_ratio",
+                        "kcfs_images",
+                        "kcfs_mounts",
+                        "kcfs_publish_duration_seconds_bucket");
+        assertThat(served)
+                .as("series served by CsiMetrics and OperatorMetrics")
+                .containsAll(queried);
     }
 
     @Test
     void panelsHaveUniqueIdsAndUseTheDatasourceVariable() throws IOException {
-        JsonNode dashboard = new ObjectMapper().readTree(RenderedChart.chartDir().resolve("dashboards/kcfs.json").toFile());
+        JsonNode dashboard =
+                new ObjectMapper()
+                        .readTree(
+                                RenderedChart.chartDir().resolve("dashboards/kcfs.json").toFile());
         Set<Integer> ids = new TreeSet<>();
         for (JsonNode panel : dashboard.path("panels")) {
-            assertThat(ids.add(panel.path("id").asInt())).as("panel id %s", panel.path("id")).isTrue();
+            assertThat(ids.add(panel.path("id").asInt()))
+                    .as("panel id %s", panel.path("id"))
+                    .isTrue();
             assertThat(panel.path("datasource").path("uid").asText()).isEqualTo("${datasource}");
             assertThat(panel.path("targets").size()).isPositive();
         }

@@ -24,19 +24,22 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  */
 final class OciLayout {
     /** The unpacked image: its root and the config's entrypoint. */
-    record Unpacked(Path root, List<String> entrypoint) {
-    }
+    record Unpacked(Path root, List<String> entrypoint) {}
 
-    private OciLayout() {
-    }
+    private OciLayout() {}
 
     static Unpacked unpack(Path imageTar, Path work) throws IOException {
         Path layout = work.resolve("layout");
         extract(Files.newInputStream(imageTar), layout);
         ObjectMapper json = new ObjectMapper();
         JsonNode index = json.readTree(layout.resolve("index.json").toFile());
-        JsonNode manifest = json.readTree(blob(layout, index.path("manifests").path(0).path("digest").asText()).toFile());
-        JsonNode config = json.readTree(blob(layout, manifest.path("config").path("digest").asText()).toFile());
+        JsonNode manifest =
+                json.readTree(
+                        blob(layout, index.path("manifests").path(0).path("digest").asText())
+                                .toFile());
+        JsonNode config =
+                json.readTree(
+                        blob(layout, manifest.path("config").path("digest").asText()).toFile());
         Path root = work.resolve("rootfs");
         Files.createDirectories(root);
         for (JsonNode layer : manifest.path("layers")) {
@@ -51,7 +54,8 @@ final class OciLayout {
 
     private static Path blob(Path layout, String digest) {
         if (!digest.matches("sha256:[0-9a-f]{64}")) {
-            throw new IllegalArgumentException("not a sha256 digest in the OCI layout: '" + digest + "'");
+            throw new IllegalArgumentException(
+                    "not a sha256 digest in the OCI layout: '" + digest + "'");
         }
         return layout.resolve("blobs/sha256").resolve(digest.substring("sha256:".length()));
     }
@@ -85,9 +89,13 @@ final class OciLayout {
     private static Set<PosixFilePermission> permissions(int mode) {
         Set<PosixFilePermission> p = EnumSet.noneOf(PosixFilePermission.class);
         PosixFilePermission[] bits = {
-            PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
-            PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
-            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ};
+            PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
+                    PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE,
+                    PosixFilePermission.GROUP_READ,
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
+                    PosixFilePermission.OWNER_READ
+        };
         for (int i = 0; i < bits.length; i++) {
             if ((mode & (1 << i)) != 0) {
                 p.add(bits[i]);

@@ -20,9 +20,13 @@ class RbacTest {
     private static final String NODE = "kcfs-node";
 
     /** One rendered rule, normalised: "group/resource verb [names]" per combination. */
-    private record Grant(String namespace, String group, String resource, String verb, Set<String> names) {
+    private record Grant(
+            String namespace, String group, String resource, String verb, Set<String> names) {
         boolean covers(String ns, String g, String r, String v, String name) {
-            return (namespace == null || namespace.equals(ns)) && group.equals(g) && resource.equals(r) && verb.equals(v)
+            return (namespace == null || namespace.equals(ns))
+                    && group.equals(g)
+                    && resource.equals(r)
+                    && verb.equals(v)
                     && (names.isEmpty() || names.contains(name));
         }
     }
@@ -34,27 +38,60 @@ class RbacTest {
             for (JsonNode binding : chart.ofKind(bindingKind)) {
                 boolean bound = false;
                 for (JsonNode s : binding.path("subjects")) {
-                    bound |= "ServiceAccount".equals(s.path("kind").asText()) && serviceAccount.equals(s.path("name").asText())
-                            && NS.equals(s.path("namespace").asText());
+                    bound |=
+                            "ServiceAccount".equals(s.path("kind").asText())
+                                    && serviceAccount.equals(s.path("name").asText())
+                                    && NS.equals(s.path("namespace").asText());
                 }
                 if (!bound) {
                     continue;
                 }
                 String roleKind = binding.path("roleRef").path("kind").asText();
-                String bindingNs = "RoleBinding".equals(bindingKind) ? binding.path("metadata").path("namespace").asText() : null;
-                JsonNode role = roleKind.equals("Role")
-                        ? chart.ofKind("Role").stream().filter(r -> r.path("metadata").path("name").asText()
-                                .equals(binding.path("roleRef").path("name").asText())
-                                && r.path("metadata").path("namespace").asText().equals(bindingNs)).findFirst()
-                                .orElseThrow(() -> new AssertionError("binding " + binding.path("metadata") + " names a missing Role"))
-                        : chart.get("ClusterRole", binding.path("roleRef").path("name").asText());
+                String bindingNs =
+                        "RoleBinding".equals(bindingKind)
+                                ? binding.path("metadata").path("namespace").asText()
+                                : null;
+                JsonNode role =
+                        roleKind.equals("Role")
+                                ? chart.ofKind("Role").stream()
+                                        .filter(
+                                                r ->
+                                                        r.path("metadata")
+                                                                        .path("name")
+                                                                        .asText()
+                                                                        .equals(
+                                                                                binding.path(
+                                                                                                "roleRef")
+                                                                                        .path(
+                                                                                                "name")
+                                                                                        .asText())
+                                                                && r.path("metadata")
+                                                                        .path("namespace")
+                                                                        .asText()
+                                                                        .equals(bindingNs))
+                                        .findFirst()
+                                        .orElseThrow(
+                                                () ->
+                                                        new AssertionError(
+                                                                "binding "
+                                                                        + binding.path("metadata")
+                                                                        + " names a missing Role"))
+                                : chart.get(
+                                        "ClusterRole",
+                                        binding.path("roleRef").path("name").asText());
                 for (JsonNode rule : role.path("rules")) {
                     Set<String> names = new TreeSet<>();
                     rule.path("resourceNames").forEach(n -> names.add(n.asText()));
                     for (JsonNode g : rule.path("apiGroups")) {
                         for (JsonNode r : rule.path("resources")) {
                             for (JsonNode v : rule.path("verbs")) {
-                                grants.add(new Grant(bindingNs, g.asText(), r.asText(), v.asText(), names));
+                                grants.add(
+                                        new Grant(
+                                                bindingNs,
+                                                g.asText(),
+                                                r.asText(),
+                                                v.asText(),
+                                                names));
                             }
                         }
                     }
@@ -64,7 +101,13 @@ class RbacTest {
         return grants;
     }
 
-    private static boolean can(List<Grant> grants, String ns, String group, String resource, String verb, String name) {
+    private static boolean can(
+            List<Grant> grants,
+            String ns,
+            String group,
+            String resource,
+            String verb,
+            String name) {
         return grants.stream().anyMatch(g -> g.covers(ns, group, resource, verb, name));
     }
 
@@ -84,13 +127,27 @@ class RbacTest {
 
     @Test
     void noWildcardsAnywhere() {
-        for (RenderedChart chart : List.of(RenderedChart.render(), RenderedChart.render(Map.of("pullSecrets.clusterWide", "true")))) {
+        for (RenderedChart chart :
+                List.of(
+                        RenderedChart.render(),
+                        RenderedChart.render(Map.of("pullSecrets.clusterWide", "true")))) {
             for (String kind : List.of("Role", "ClusterRole")) {
                 for (JsonNode role : chart.ofKind(kind)) {
                     for (JsonNode rule : role.path("rules")) {
-                        for (String field : List.of("apiGroups", "resources", "verbs", "resourceNames")) {
-                            rule.path(field).forEach(v -> assertThat(v.asText())
-                                    .as("%s %s %s", kind, role.path("metadata").path("name").asText(), field).isNotEqualTo("*"));
+                        for (String field :
+                                List.of("apiGroups", "resources", "verbs", "resourceNames")) {
+                            rule.path(field)
+                                    .forEach(
+                                            v ->
+                                                    assertThat(v.asText())
+                                                            .as(
+                                                                    "%s %s %s",
+                                                                    kind,
+                                                                    role.path("metadata")
+                                                                            .path("name")
+                                                                            .asText(),
+                                                                    field)
+                                                            .isNotEqualTo("*"));
                         }
                         assertThat(rule.has("nonResourceURLs")).isFalse();
                     }
@@ -101,21 +158,23 @@ class RbacTest {
 
     @Test
     void operatorClusterRoleIsExactly() {
-        assertThat(rules(RenderedChart.render().get("ClusterRole", OPERATOR))).containsExactlyInAnyOrder(
-                "apiGroups=[kcfs.dev] resources=[composefsimages] resourceNames=[] verbs=[get, list, watch, update, patch]",
-                "apiGroups=[kcfs.dev] resources=[composefsimages/status] resourceNames=[] verbs=[get, update, patch]",
-                "apiGroups=[kcfs.dev] resources=[composefsimages/finalizers] resourceNames=[] verbs=[update]",
-                "apiGroups=[kcfs.dev] resources=[composefsnodes] resourceNames=[] verbs=[get, list, watch]",
-                "apiGroups=[] resources=[nodes] resourceNames=[] verbs=[get, list, watch]");
+        assertThat(rules(RenderedChart.render().get("ClusterRole", OPERATOR)))
+                .containsExactlyInAnyOrder(
+                        "apiGroups=[kcfs.dev] resources=[composefsimages] resourceNames=[] verbs=[get, list, watch, update, patch]",
+                        "apiGroups=[kcfs.dev] resources=[composefsimages/status] resourceNames=[] verbs=[get, update, patch]",
+                        "apiGroups=[kcfs.dev] resources=[composefsimages/finalizers] resourceNames=[] verbs=[update]",
+                        "apiGroups=[kcfs.dev] resources=[composefsnodes] resourceNames=[] verbs=[get, list, watch]",
+                        "apiGroups=[] resources=[nodes] resourceNames=[] verbs=[get, list, watch]");
     }
 
     @Test
     void nodeClusterRoleIsExactly() {
-        assertThat(rules(RenderedChart.render().get("ClusterRole", NODE))).containsExactlyInAnyOrder(
-                "apiGroups=[kcfs.dev] resources=[composefsimages] resourceNames=[] verbs=[get, list, watch]",
-                "apiGroups=[kcfs.dev] resources=[composefsnodes] resourceNames=[] verbs=[get, create, update, patch]",
-                "apiGroups=[kcfs.dev] resources=[composefsnodes/status] resourceNames=[] verbs=[update, patch]",
-                "apiGroups=[] resources=[nodes] resourceNames=[] verbs=[get, list, watch]");
+        assertThat(rules(RenderedChart.render().get("ClusterRole", NODE)))
+                .containsExactlyInAnyOrder(
+                        "apiGroups=[kcfs.dev] resources=[composefsimages] resourceNames=[] verbs=[get, list, watch]",
+                        "apiGroups=[kcfs.dev] resources=[composefsnodes] resourceNames=[] verbs=[get, create, update, patch]",
+                        "apiGroups=[kcfs.dev] resources=[composefsnodes/status] resourceNames=[] verbs=[update, patch]",
+                        "apiGroups=[] resources=[nodes] resourceNames=[] verbs=[get, list, watch]");
     }
 
     @Test
@@ -126,16 +185,22 @@ class RbacTest {
         assertThat(can(op, null, "kcfs.dev", "composefsimages/status", "patch", "x")).isTrue();
         assertThat(can(op, null, "kcfs.dev", "composefsimages/finalizers", "update", "x")).isTrue();
         assertThat(can(op, null, "kcfs.dev", "composefsnodes", "list", "x")).isTrue();
-        assertThat(can(op, NS, "coordination.k8s.io", "leases", "update", "kcfs-operator")).isTrue();
-        // the leader elector of fabric8 7 renews its Lease with PATCH (the real API server refused it without)
+        assertThat(can(op, NS, "coordination.k8s.io", "leases", "update", "kcfs-operator"))
+                .isTrue();
+        // the leader elector of fabric8 7 renews its Lease with PATCH (the real API server refused
+        // it without)
         assertThat(can(op, NS, "coordination.k8s.io", "leases", "patch", "kcfs-operator")).isTrue();
-        assertThat(can(op, NS, "coordination.k8s.io", "leases", "patch", "someone-elses-lease")).isFalse();
-        assertThat(can(op, NS, "coordination.k8s.io", "leases", "create", "kcfs-operator")).isTrue();
+        assertThat(can(op, NS, "coordination.k8s.io", "leases", "patch", "someone-elses-lease"))
+                .isFalse();
+        assertThat(can(op, NS, "coordination.k8s.io", "leases", "create", "kcfs-operator"))
+                .isTrue();
         assertThat(can(op, "default", "", "events", "create", "x")).isTrue();
         assertThat(can(op, NS, "", "secrets", "get", "pull")).isTrue();
         // nothing more
-        assertThat(can(op, NS, "coordination.k8s.io", "leases", "update", "someone-elses-lease")).isFalse();
-        assertThat(can(op, "kube-system", "coordination.k8s.io", "leases", "get", "kcfs-operator")).isFalse();
+        assertThat(can(op, NS, "coordination.k8s.io", "leases", "update", "someone-elses-lease"))
+                .isFalse();
+        assertThat(can(op, "kube-system", "coordination.k8s.io", "leases", "get", "kcfs-operator"))
+                .isFalse();
         assertThat(can(op, null, "kcfs.dev", "composefsimages", "create", "x")).isFalse();
         assertThat(can(op, null, "kcfs.dev", "composefsimages", "delete", "x")).isFalse();
         assertThat(can(op, null, "kcfs.dev", "composefsnodes", "update", "x")).isFalse();
@@ -145,7 +210,9 @@ class RbacTest {
         assertThat(can(op, "other", "", "secrets", "get", "x")).isFalse();
         for (String verb : List.of("get", "list", "watch", "create", "update", "patch", "delete")) {
             assertThat(can(op, NS, "", "pods", verb, "x")).as("operator %s pods", verb).isFalse();
-            assertThat(can(op, NS, "apps", "daemonsets", verb, "x")).as("operator %s daemonsets", verb).isFalse();
+            assertThat(can(op, NS, "apps", "daemonsets", verb, "x"))
+                    .as("operator %s daemonsets", verb)
+                    .isFalse();
         }
         assertThat(op).noneMatch(g -> g.resource().equals("secrets") && !g.verb().equals("get"));
     }
@@ -155,11 +222,14 @@ class RbacTest {
         List<Grant> node = grants(RenderedChart.render(), NODE);
         assertThat(can(node, null, "kcfs.dev", "composefsimages", "watch", "x")).isTrue();
         assertThat(can(node, null, "kcfs.dev", "composefsnodes", "create", "node-1")).isTrue();
-        assertThat(can(node, null, "kcfs.dev", "composefsnodes/status", "update", "node-1")).isTrue();
+        assertThat(can(node, null, "kcfs.dev", "composefsnodes/status", "update", "node-1"))
+                .isTrue();
         assertThat(can(node, null, "", "nodes", "get", "node-1")).isTrue();
         assertThat(can(node, NS, "", "secrets", "get", "pull")).isTrue();
         for (String verb : List.of("create", "update", "patch", "delete", "deletecollection")) {
-            assertThat(can(node, null, "kcfs.dev", "composefsimages", verb, "x")).as("node %s composefsimages", verb).isFalse();
+            assertThat(can(node, null, "kcfs.dev", "composefsimages", verb, "x"))
+                    .as("node %s composefsimages", verb)
+                    .isFalse();
             assertThat(can(node, null, "kcfs.dev", "composefsimages/status", verb, "x")).isFalse();
             assertThat(can(node, null, "", "nodes", verb, "node-1")).isFalse();
         }
@@ -169,7 +239,8 @@ class RbacTest {
         assertThat(can(node, NS, "", "events", "create", "x")).isFalse();
         assertThat(can(node, "kube-system", "", "secrets", "get", "x")).isFalse();
         assertThat(can(node, NS, "", "pods", "get", "x")).isFalse();
-        assertThat(can(node, NS, "coordination.k8s.io", "leases", "update", "kcfs-operator")).isFalse();
+        assertThat(can(node, NS, "coordination.k8s.io", "leases", "update", "kcfs-operator"))
+                .isFalse();
         assertThat(node).noneMatch(g -> g.resource().equals("secrets") && !g.verb().equals("get"));
     }
 
@@ -178,17 +249,28 @@ class RbacTest {
         RenderedChart chart = RenderedChart.render();
         JsonNode policy = chart.get("ValidatingAdmissionPolicy", "kcfs-node-own-node-only");
         JsonNode rule = policy.path("spec").path("matchConstraints").path("resourceRules").get(0);
-        assertThat(rule.path("resources").toString()).isEqualTo("[\"composefsnodes\",\"composefsnodes/status\"]");
-        assertThat(rule.path("operations").toString()).isEqualTo("[\"CREATE\",\"UPDATE\",\"DELETE\"]");
+        assertThat(rule.path("resources").toString())
+                .isEqualTo("[\"composefsnodes\",\"composefsnodes/status\"]");
+        assertThat(rule.path("operations").toString())
+                .isEqualTo("[\"CREATE\",\"UPDATE\",\"DELETE\"]");
         assertThat(policy.path("spec").path("failurePolicy").asText()).isEqualTo("Fail");
-        // it applies to the node agent's service account only, and compares names with the token's node
+        // it applies to the node agent's service account only, and compares names with the token's
+        // node
         assertThat(policy.path("spec").path("matchConditions").get(0).path("expression").asText())
-                .isEqualTo("request.userInfo.username == \"system:serviceaccount:" + NS + ":" + NODE + "\"");
+                .isEqualTo(
+                        "request.userInfo.username == \"system:serviceaccount:"
+                                + NS
+                                + ":"
+                                + NODE
+                                + "\"");
         assertThat(policy.path("spec").path("validations").get(0).path("expression").asText())
-                .contains("request.name == request.userInfo.extra[\"authentication.kubernetes.io/node-name\"][0]");
+                .contains(
+                        "request.name == request.userInfo.extra[\"authentication.kubernetes.io/node-name\"][0]");
         JsonNode binding = chart.get("ValidatingAdmissionPolicyBinding", "kcfs-node-own-node-only");
-        assertThat(binding.path("spec").path("policyName").asText()).isEqualTo("kcfs-node-own-node-only");
-        assertThat(binding.path("spec").path("validationActions").toString()).isEqualTo("[\"Deny\"]");
+        assertThat(binding.path("spec").path("policyName").asText())
+                .isEqualTo("kcfs-node-own-node-only");
+        assertThat(binding.path("spec").path("validationActions").toString())
+                .isEqualTo("[\"Deny\"]");
 
         RenderedChart without = RenderedChart.render(Map.of("node.ownNodeOnlyPolicy", "false"));
         assertThat(without.ofKind("ValidatingAdmissionPolicy")).isEmpty();
@@ -199,14 +281,31 @@ class RbacTest {
     void pullSecretAccessFollowsTheValues() {
         // default: get in the release namespace only, through Roles
         RenderedChart defaults = RenderedChart.render();
-        assertThat(defaults.ofKind("ClusterRole")).noneMatch(r -> r.path("rules").findValues("resources").stream()
-                .anyMatch(resources -> resources.toString().contains("\"secrets\"")));
-        assertThat(defaults.ofKind("Role").stream().filter(r -> r.toString().contains("\"secrets\""))
-                .map(r -> r.path("metadata").path("namespace").asText())).containsExactly(NS);
+        assertThat(defaults.ofKind("ClusterRole"))
+                .noneMatch(
+                        r ->
+                                r.path("rules").findValues("resources").stream()
+                                        .anyMatch(
+                                                resources ->
+                                                        resources
+                                                                .toString()
+                                                                .contains("\"secrets\"")));
+        assertThat(
+                        defaults.ofKind("Role").stream()
+                                .filter(r -> r.toString().contains("\"secrets\""))
+                                .map(r -> r.path("metadata").path("namespace").asText()))
+                .containsExactly(NS);
 
         // extra namespaces: one Role + RoleBinding each, still get only
-        RenderedChart listed = RenderedChart.render(Map.of("pullSecrets.namespaces[0]", "team-a",
-                "pullSecrets.namespaces[1]", "team-b", "pullSecrets.namespaces[2]", NS));
+        RenderedChart listed =
+                RenderedChart.render(
+                        Map.of(
+                                "pullSecrets.namespaces[0]",
+                                "team-a",
+                                "pullSecrets.namespaces[1]",
+                                "team-b",
+                                "pullSecrets.namespaces[2]",
+                                NS));
         for (String sa : List.of(OPERATOR, NODE)) {
             List<Grant> g = grants(listed, sa);
             assertThat(can(g, "team-a", "", "secrets", "get", "x")).isTrue();

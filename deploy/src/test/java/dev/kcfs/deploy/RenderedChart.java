@@ -34,8 +34,12 @@ final class RenderedChart {
 
     /** Renders with the chart's defaults overridden by {@code --set key=value} pairs. */
     static RenderedChart render(Map<String, Object> sets) {
-        TemplateCommand template = new Helm(chartDir()).template()
-                .withName(RELEASE).withNamespace(NAMESPACE).withKubeVersion("1.31.0");
+        TemplateCommand template =
+                new Helm(chartDir())
+                        .template()
+                        .withName(RELEASE)
+                        .withNamespace(NAMESPACE)
+                        .withKubeVersion("1.31.0");
         sets.forEach(template::set);
         return parse(template.call());
     }
@@ -46,9 +50,14 @@ final class RenderedChart {
 
     static RenderedChart parse(String yaml) {
         List<JsonNode> docs = new ArrayList<>();
-        try (MappingIterator<JsonNode> it = YAMLMapper.builder()
-                // a key twice in one map is rejected by kubectl and the API server: catch it here
-                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build().readerFor(JsonNode.class).readValues(yaml)) {
+        try (MappingIterator<JsonNode> it =
+                YAMLMapper.builder()
+                        // a key twice in one map is rejected by kubectl and the API server: catch
+                        // it here
+                        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                        .build()
+                        .readerFor(JsonNode.class)
+                        .readValues(yaml)) {
             while (it.hasNext()) {
                 JsonNode doc = it.next();
                 if (doc != null && !doc.isNull() && !doc.isEmpty()) {
@@ -56,7 +65,8 @@ final class RenderedChart {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("helm template printed YAML that does not parse:\n" + yaml, e);
+            throw new UncheckedIOException(
+                    "helm template printed YAML that does not parse:\n" + yaml, e);
         }
         return new RenderedChart(docs);
     }
@@ -66,17 +76,37 @@ final class RenderedChart {
     }
 
     List<JsonNode> ofKind(String kind) {
-        return objects.stream().filter(o -> kind.equals(o.path("kind").asText())).collect(Collectors.toList());
+        return objects.stream()
+                .filter(o -> kind.equals(o.path("kind").asText()))
+                .collect(Collectors.toList());
     }
 
     Optional<JsonNode> find(String kind, String name) {
-        return ofKind(kind).stream().filter(o -> name.equals(o.path("metadata").path("name").asText())).findFirst();
+        return ofKind(kind).stream()
+                .filter(o -> name.equals(o.path("metadata").path("name").asText()))
+                .findFirst();
     }
 
     JsonNode get(String kind, String name) {
-        return find(kind, name).orElseThrow(() -> new AssertionError("no " + kind + " " + name + " rendered; have: "
-                + objects.stream().map(o -> o.path("kind").asText() + "/" + o.path("metadata").path("name").asText())
-                .collect(Collectors.joining(", "))));
+        return find(kind, name)
+                .orElseThrow(
+                        () ->
+                                new AssertionError(
+                                        "no "
+                                                + kind
+                                                + " "
+                                                + name
+                                                + " rendered; have: "
+                                                + objects.stream()
+                                                        .map(
+                                                                o ->
+                                                                        o.path("kind").asText()
+                                                                                + "/"
+                                                                                + o.path("metadata")
+                                                                                        .path(
+                                                                                                "name")
+                                                                                        .asText())
+                                                        .collect(Collectors.joining(", "))));
     }
 
     static JsonNode container(JsonNode workload, String name) {
@@ -85,7 +115,8 @@ final class RenderedChart {
                 return c;
             }
         }
-        throw new AssertionError("no container " + name + " in " + workload.path("metadata").path("name").asText());
+        throw new AssertionError(
+                "no container " + name + " in " + workload.path("metadata").path("name").asText());
     }
 
     static JsonNode volume(JsonNode workload, String name) {
@@ -94,7 +125,8 @@ final class RenderedChart {
                 return v;
             }
         }
-        throw new AssertionError("no volume " + name + " in " + workload.path("metadata").path("name").asText());
+        throw new AssertionError(
+                "no volume " + name + " in " + workload.path("metadata").path("name").asText());
     }
 
     /** mountPath -> the volumeMount, of one container. */

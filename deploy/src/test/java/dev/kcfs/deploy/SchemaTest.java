@@ -30,16 +30,33 @@ class SchemaTest {
 
     @Test
     void everythingEnabledUsesOnlyKnownFields() throws Exception {
-        assertKnownFields(RenderedChart.render(Map.of("serviceMonitor.enabled", "true", "dashboard.enabled", "true",
-                "pullSecrets.namespaces[0]", "team-a", "node.cacheMaxBytes", "1000", "imagePullSecrets[0]", "regcred",
-                "plainHttpRegistries[0]", "registry.local:5000", "node.podAnnotations.a", "b")));
+        assertKnownFields(
+                RenderedChart.render(
+                        Map.of(
+                                "serviceMonitor.enabled",
+                                "true",
+                                "dashboard.enabled",
+                                "true",
+                                "pullSecrets.namespaces[0]",
+                                "team-a",
+                                "node.cacheMaxBytes",
+                                "1000",
+                                "imagePullSecrets[0]",
+                                "regcred",
+                                "plainHttpRegistries[0]",
+                                "registry.local:5000",
+                                "node.podAnnotations.a",
+                                "b")));
     }
 
     private void assertKnownFields(RenderedChart chart) throws Exception {
         int typed = 0;
         for (JsonNode object : chart.all()) {
             KubernetesResource resource = serialization.unmarshal(serialization.asJson(object));
-            String name = object.path("kind").asText() + "/" + object.path("metadata").path("name").asText();
+            String name =
+                    object.path("kind").asText()
+                            + "/"
+                            + object.path("metadata").path("name").asText();
             if (resource instanceof GenericKubernetesResource) {
                 // no model for it here (the ServiceMonitor is a Prometheus Operator CRD)
                 assertThat(object.path("kind").asText()).as(name).isEqualTo("ServiceMonitor");
@@ -48,7 +65,9 @@ class SchemaTest {
             typed++;
             List<String> unknown = new ArrayList<>();
             walk(resource, name, unknown);
-            assertThat(unknown).as("fields the Kubernetes API does not know, in %s", name).isEmpty();
+            assertThat(unknown)
+                    .as("fields the Kubernetes API does not know, in %s", name)
+                    .isEmpty();
         }
         assertThat(typed).isGreaterThanOrEqualTo(15);
     }
@@ -74,7 +93,9 @@ class SchemaTest {
             return;
         }
         for (Method m : value.getClass().getMethods()) {
-            if (m.getParameterCount() != 0 || Modifier.isStatic(m.getModifiers()) || !m.getName().startsWith("get")
+            if (m.getParameterCount() != 0
+                    || Modifier.isStatic(m.getModifiers())
+                    || !m.getName().startsWith("get")
                     || m.getDeclaringClass() == Object.class) {
                 continue;
             }

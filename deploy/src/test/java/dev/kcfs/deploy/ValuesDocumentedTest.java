@@ -21,21 +21,31 @@ import org.junit.jupiter.api.Test;
 /** Every value of the chart has a comment in values.yaml and a row in the chart README. */
 class ValuesDocumentedTest {
     /** Maps documented as one value (their keys are free-form Kubernetes fields or labels). */
-    private static final Set<String> OPAQUE = Set.of("resources", "updateStrategy", "labels", "nodeSelector",
-            "affinity", "podAnnotations");
+    private static final Set<String> OPAQUE =
+            Set.of(
+                    "resources",
+                    "updateStrategy",
+                    "labels",
+                    "nodeSelector",
+                    "affinity",
+                    "podAnnotations");
+
     private static final Pattern KEY_LINE = Pattern.compile("^( *)([A-Za-z0-9_]+):.*$");
-    private static final Pattern README_ROW = Pattern.compile("^\\| `([A-Za-z0-9_.]+)` \\|", Pattern.MULTILINE);
+    private static final Pattern README_ROW =
+            Pattern.compile("^\\| `([A-Za-z0-9_.]+)` \\|", Pattern.MULTILINE);
 
     @Test
     void everyValueIsDocumented() throws IOException {
         String valuesText = Files.readString(RenderedChart.chartDir().resolve("values.yaml"));
         Set<String> leaves = new TreeSet<>();
         collect("", new YAMLMapper().readTree(valuesText), leaves);
-        assertThat(leaves).contains("kubeletDir", "node.cacheMaxBytes", "sidecars.livenessProbe.image.tag");
+        assertThat(leaves)
+                .contains("kubeletDir", "node.cacheMaxBytes", "sidecars.livenessProbe.image.tag");
 
         // README rows
         Set<String> rows = new TreeSet<>();
-        Matcher m = README_ROW.matcher(Files.readString(RenderedChart.chartDir().resolve("README.md")));
+        Matcher m =
+                README_ROW.matcher(Files.readString(RenderedChart.chartDir().resolve("README.md")));
         while (m.find()) {
             rows.add(m.group(1));
         }
@@ -60,7 +70,9 @@ class ValuesDocumentedTest {
                 undocumented.add(path);
             }
         }
-        assertThat(undocumented).as("values without a comment line above them in values.yaml").isEmpty();
+        assertThat(undocumented)
+                .as("values without a comment line above them in values.yaml")
+                .isEmpty();
     }
 
     private static void collect(String prefix, JsonNode node, Set<String> leaves) {

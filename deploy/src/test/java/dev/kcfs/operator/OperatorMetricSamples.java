@@ -9,8 +9,7 @@ import java.time.Duration;
  * once an image has a state, which this records once (hence this package).
  */
 public final class OperatorMetricSamples {
-    private OperatorMetricSamples() {
-    }
+    private OperatorMetricSamples() {}
 
     public static String scrape() {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

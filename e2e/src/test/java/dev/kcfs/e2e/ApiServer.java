@@ -26,7 +26,8 @@ import java.util.stream.Stream;
  */
 final class ApiServer implements AutoCloseable {
     /** The mock web server logs every request at INFO through java.util.logging; held so the level sticks. */
-    private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+    private static final java.util.logging.Logger MOCK_LOG =
+            java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
 
     static {
         MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
@@ -43,18 +44,32 @@ final class ApiServer implements AutoCloseable {
     }
 
     static ApiServer start(Path dir) throws IOException {
-        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), true);
+        KubernetesMockServer server =
+                new KubernetesMockServer(
+                        new Context(),
+                        new MockWebServer(),
+                        new HashMap<>(),
+                        new KubernetesCrudDispatcher(),
+                        true);
         server.init(InetAddress.getByName("127.0.0.1"), 0);
-        // the mock serves a self-signed certificate: the clients skip verification, as for a kind cluster's
-        // API server reached without its CA. A token, because an API server without credentials is unusual.
+        // the mock serves a self-signed certificate: the clients skip verification, as for a kind
+        // cluster's
+        // API server reached without its CA. A token, because an API server without credentials is
+        // unusual.
         Path kubeconfig = Files.createDirectories(dir).resolve("kubeconfig");
-        Files.writeString(kubeconfig, String.join("\n",
-                "apiVersion: v1", "kind: Config", "current-context: e2e",
-                "clusters: [{name: e2e, cluster: {server: 'https://127.0.0.1:" + server.getPort()
-                        + "', insecure-skip-tls-verify: true}}]",
-                "users: [{name: kcfs, user: {token: e2e-token}}]",
-                "contexts: [{name: e2e, context: {cluster: e2e, user: kcfs, namespace: default}}]", ""));
+        Files.writeString(
+                kubeconfig,
+                String.join(
+                        "\n",
+                        "apiVersion: v1",
+                        "kind: Config",
+                        "current-context: e2e",
+                        "clusters: [{name: e2e, cluster: {server: 'https://127.0.0.1:"
+                                + server.getPort()
+                                + "', insecure-skip-tls-verify: true}}]",
+                        "users: [{name: kcfs, user: {token: e2e-token}}]",
+                        "contexts: [{name: e2e, context: {cluster: e2e, user: kcfs, namespace: default}}]",
+                        ""));
         return new ApiServer(server, kubeconfig);
     }
 
@@ -66,24 +81,36 @@ final class ApiServer implements AutoCloseable {
     void installCrds(Path crds) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.list(crds)) {
-            files = s.filter(p -> p.toString().endsWith(".yml") || p.toString().endsWith(".yaml")).sorted()
-                    .collect(Collectors.toList());
+            files =
+                    s.filter(p -> p.toString().endsWith(".yml") || p.toString().endsWith(".yaml"))
+                            .sorted()
+                            .collect(Collectors.toList());
         }
         if (files.isEmpty()) {
             throw new IllegalStateException("no CRD files in " + crds);
         }
         for (Path f : files) {
             try (InputStream in = Files.newInputStream(f)) {
-                client.apiextensions().v1().customResourceDefinitions()
-                        .resource(Serialization.unmarshal(in, CustomResourceDefinition.class)).create();
+                client.apiextensions()
+                        .v1()
+                        .customResourceDefinitions()
+                        .resource(Serialization.unmarshal(in, CustomResourceDefinition.class))
+                        .create();
             }
         }
     }
 
     /** A Node object, as kubelet registers it. */
     void node(String name, Map<String, String> labels) {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name).withLabels(labels).endMetadata()
-                .build()).create();
+        client.nodes()
+                .resource(
+                        new NodeBuilder()
+                                .withNewMetadata()
+                                .withName(name)
+                                .withLabels(labels)
+                                .endMetadata()
+                                .build())
+                .create();
     }
 
     @Override

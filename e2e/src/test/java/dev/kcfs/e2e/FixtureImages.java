@@ -66,9 +66,14 @@ final class FixtureImages {
         files(a, aFiles, "usr/lib/runtime/", runtime, runtime.keySet());
         files(a, aFiles, "share/", Map.of("model.bin", model), List.of("model.bin"));
         files(a, aFiles, "app/", aOwn, aOwn.keySet());
-        Image appA = new Image("app-a", new TestImage(arch, List.of(TestImage.Layer.gzip(a.build()))), new TreeMap<>(aFiles));
+        Image appA =
+                new Image(
+                        "app-a",
+                        new TestImage(arch, List.of(TestImage.Layer.gzip(a.build()))),
+                        new TreeMap<>(aFiles));
 
-        // app-b: the runtime split over a zstd layer and a plain layer; its own files in the second one
+        // app-b: the runtime split over a zstd layer and a plain layer; its own files in the second
+        // one
         TarBuilder b1 = new TarBuilder();
         TarBuilder b2 = new TarBuilder();
         Map<String, byte[]> bFiles = new LinkedHashMap<>();
@@ -77,8 +82,15 @@ final class FixtureImages {
         dirs(b2, "usr/", "usr/lib/", "usr/lib/runtime/", "app/");
         files(b2, bFiles, "usr/lib/runtime/", runtime, secondHalf);
         files(b2, bFiles, "app/", bOwn, bOwn.keySet());
-        Image appB = new Image("app-b", new TestImage(arch, List.of(TestImage.Layer.zstd(b1.build()),
-                TestImage.Layer.plain(b2.build()))), new TreeMap<>(bFiles));
+        Image appB =
+                new Image(
+                        "app-b",
+                        new TestImage(
+                                arch,
+                                List.of(
+                                        TestImage.Layer.zstd(b1.build()),
+                                        TestImage.Layer.plain(b2.build()))),
+                        new TreeMap<>(bFiles));
 
         // app-c: its own files first (gzip), then the runtime and the model under opt/ (zstd)
         TarBuilder c1 = new TarBuilder();
@@ -89,8 +101,15 @@ final class FixtureImages {
         dirs(c2, "opt/", "opt/runtime/", "opt/runtime/lib/", "opt/models/");
         files(c2, cFiles, "opt/runtime/lib/", runtime, runtime.keySet());
         files(c2, cFiles, "opt/models/", Map.of("model.bin", model), List.of("model.bin"));
-        Image appC = new Image("app-c", new TestImage(arch, List.of(TestImage.Layer.gzip(c1.build()),
-                TestImage.Layer.zstd(c2.build()))), new TreeMap<>(cFiles));
+        Image appC =
+                new Image(
+                        "app-c",
+                        new TestImage(
+                                arch,
+                                List.of(
+                                        TestImage.Layer.gzip(c1.build()),
+                                        TestImage.Layer.zstd(c2.build()))),
+                        new TreeMap<>(cFiles));
 
         images = List.of(appA, appB, appC);
     }
@@ -120,7 +139,9 @@ final class FixtureImages {
     private static SortedMap<String, byte[]> own(String image, int count) {
         SortedMap<String, byte[]> out = new TreeMap<>();
         for (int i = 0; i < count; i++) {
-            out.put(image + "-" + i + ".bin", random(image.charAt(0) * 100L + i, 100_000 + 50_000 * i));
+            out.put(
+                    image + "-" + i + ".bin",
+                    random(image.charAt(0) * 100L + i, 100_000 + 50_000 * i));
         }
         return out;
     }
@@ -131,8 +152,12 @@ final class FixtureImages {
         }
     }
 
-    private static void files(TarBuilder tar, Map<String, byte[]> into, String dir, Map<String, byte[]> bodies,
-                              Collection<String> names) {
+    private static void files(
+            TarBuilder tar,
+            Map<String, byte[]> into,
+            String dir,
+            Map<String, byte[]> bodies,
+            Collection<String> names) {
         for (String n : names) {
             tar.entry(dir + n).body(bodies.get(n)).mode(0644).add();
             into.put(dir + n, bodies.get(n));

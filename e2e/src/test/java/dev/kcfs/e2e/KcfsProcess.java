@@ -16,6 +16,7 @@ final class KcfsProcess implements AutoCloseable {
     final String name;
     final Path log;
     private final Process process;
+
     /** Kills the process if the test JVM goes first (surefire timeout, Ctrl-C): no orphaned plugin holding mounts. */
     private final Thread reaper;
 
@@ -31,19 +32,30 @@ final class KcfsProcess implements AutoCloseable {
      * Starts {@code bin/<launcher>} of the repository. The launcher builds the jars when they are missing;
      * inside a test that would be a nested Maven run, so their absence is an error here instead.
      */
-    static KcfsProcess start(Path repo, String launcher, Path jar, List<String> args, Map<String, String> env, Path log,
-                             Path tmp) throws IOException {
+    static KcfsProcess start(
+            Path repo,
+            String launcher,
+            Path jar,
+            List<String> args,
+            Map<String, String> env,
+            Path log,
+            Path tmp)
+            throws IOException {
         if (!Files.isRegularFile(jar) || !Files.isDirectory(jar.resolveSibling("lib"))) {
-            throw new IllegalStateException(jar + " or its lib/ is missing: run the e2e through Maven with -am"
-                    + " (e2e/run.sh) so the module is packaged before the e2e starts");
+            throw new IllegalStateException(
+                    jar
+                            + " or its lib/ is missing: run the e2e through Maven with -am"
+                            + " (e2e/run.sh) so the module is packaged before the e2e starts");
         }
         List<String> command = new ArrayList<>();
         command.add(repo.resolve("bin").resolve(launcher).toString());
         command.addAll(args);
         Files.createDirectories(log.getParent());
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().putAll(env);
-        // JNA and netty unpack native libraries into TMPDIR; the node's short-lived EROFS mount points go to
+        // JNA and netty unpack native libraries into TMPDIR; the node's short-lived EROFS mount
+        // points go to
         // java.io.tmpdir: both in the run's own directory, cleaned with it
         Files.createDirectories(tmp);
         pb.environment().put("TMPDIR", tmp.toString());
@@ -59,7 +71,8 @@ final class KcfsProcess implements AutoCloseable {
     /** Throws with the log when the process has exited: waiting on a dead process only hides why. */
     void assertAlive() {
         if (!process.isAlive()) {
-            throw new AssertionError(name + " exited with " + process.exitValue() + ":\n" + output());
+            throw new AssertionError(
+                    name + " exited with " + process.exitValue() + ":\n" + output());
         }
     }
 

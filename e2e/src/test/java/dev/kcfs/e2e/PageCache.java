@@ -21,23 +21,36 @@ import java.util.concurrent.TimeUnit;
 final class PageCache {
     static final long PAGE = 4096;
 
-    private PageCache() {
-    }
+    private PageCache() {}
 
     /** Bytes of each file resident in page cache (whole pages; the last page of a file counts in full). */
-    static Map<Path, Long> resident(Collection<Path> files) throws IOException, InterruptedException {
+    static Map<Path, Long> resident(Collection<Path> files)
+            throws IOException, InterruptedException {
         Map<Path, Long> out = new LinkedHashMap<>();
         List<Path> all = new ArrayList<>(files);
         // fincore prints one line per file, in argument order; batches keep the command line short
         for (int from = 0; from < all.size(); from += 200) {
             List<Path> batch = all.subList(from, Math.min(all.size(), from + 200));
-            List<String> command = new ArrayList<>(List.of("fincore", "--bytes", "--noheadings", "--raw", "--output", "RES"));
+            List<String> command =
+                    new ArrayList<>(
+                            List.of(
+                                    "fincore",
+                                    "--bytes",
+                                    "--noheadings",
+                                    "--raw",
+                                    "--output",
+                                    "RES"));
             batch.forEach(p -> command.add(p.toString()));
             String text = run(command);
             String[] lines = text.strip().split("\n");
             if (lines.length != batch.size()) {
-                throw new IllegalStateException("fincore printed " + lines.length + " lines for " + batch.size()
-                        + " files:\n" + text);
+                throw new IllegalStateException(
+                        "fincore printed "
+                                + lines.length
+                                + " lines for "
+                                + batch.size()
+                                + " files:\n"
+                                + text);
             }
             for (int i = 0; i < batch.size(); i++) {
                 out.put(batch.get(i), Long.parseLong(lines[i].strip()));
@@ -52,8 +65,13 @@ final class PageCache {
 
     /** Drops the clean cached pages of these files (posix_fadvise POSIX_FADV_DONTNEED over each whole file). */
     static void evict(Collection<Path> files) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("sh", "-c",
-                "for f; do sync \"$f\" && dd if=\"$f\" iflag=nocache count=0 status=none || exit 1; done", "sh"));
+        List<String> command =
+                new ArrayList<>(
+                        List.of(
+                                "sh",
+                                "-c",
+                                "for f; do sync \"$f\" && dd if=\"$f\" iflag=nocache count=0 status=none || exit 1; done",
+                                "sh"));
         files.forEach(p -> command.add(p.toString()));
         run(command);
     }
@@ -67,7 +85,8 @@ final class PageCache {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(command.get(0) + " failed: " + new String(out, StandardCharsets.UTF_8));
+            throw new IOException(
+                    command.get(0) + " failed: " + new String(out, StandardCharsets.UTF_8));
         }
         return new String(out, StandardCharsets.UTF_8);
     }

@@ -97,8 +97,12 @@ class SharingEndToEndTest {
     @Test
     void podsOverImagesShareEachFileOnceOnDiskAndInPageCache() throws Throwable {
         Root.assumeRoot();
-        assumeTrue(Files.isExecutable(Path.of(TestRegistry.BINARY)), TestRegistry.BINARY + " is not installed (Debian docker-registry)");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/fincore")), "fincore is not installed (Debian util-linux)");
+        assumeTrue(
+                Files.isExecutable(Path.of(TestRegistry.BINARY)),
+                TestRegistry.BINARY + " is not installed (Debian docker-registry)");
+        assumeTrue(
+                Files.isExecutable(Path.of("/usr/bin/fincore")),
+                "fincore is not installed (Debian util-linux)");
         String repoDir = System.getProperty("kcfs.repo.dir");
         assumeTrue(repoDir != null, "run through Maven (e2e/run.sh): kcfs.repo.dir is not set");
         repo = Path.of(repoDir).toRealPath();
@@ -140,7 +144,8 @@ class SharingEndToEndTest {
         registry.start();
         fixtures = new FixtureImages();
         for (FixtureImages.Image image : fixtures.images) {
-            pushed.put(image.name(), image.oci().push(registry.pusher(), "e2e/" + image.name(), "v1"));
+            pushed.put(
+                    image.name(), image.oci().push(registry.pusher(), "e2e/" + image.name(), "v1"));
         }
     }
 
@@ -155,11 +160,28 @@ class SharingEndToEndTest {
         store = run.resolve("store");
         Path socket = socketPath(kubeletDir);
         metricsPort = freePort();
-        KcfsProcess node = start(repo, "kcfs-node", repo.resolve("csi-node/target/kcfs-csi-node.jar"), List.of(
-                "--endpoint", "unix://" + socket, "--node-id", NODE, "--store", store.toString(),
-                "--kubelet-dir", kubeletDir.toString(), "--plain-http-registry", registry.address(),
-                "--metrics-port", Integer.toString(metricsPort), "--kubeconfig", cluster.kubeconfig.toString()),
-                env, run);
+        KcfsProcess node =
+                start(
+                        repo,
+                        "kcfs-node",
+                        repo.resolve("csi-node/target/kcfs-csi-node.jar"),
+                        List.of(
+                                "--endpoint",
+                                "unix://" + socket,
+                                "--node-id",
+                                NODE,
+                                "--store",
+                                store.toString(),
+                                "--kubelet-dir",
+                                kubeletDir.toString(),
+                                "--plain-http-registry",
+                                registry.address(),
+                                "--metrics-port",
+                                Integer.toString(metricsPort),
+                                "--kubeconfig",
+                                cluster.kubeconfig.toString()),
+                        env,
+                        run);
         kubelet = new Kubelet(kubeletDir, socket);
         kubelet.awaitReady(node, socket, START);
     }
@@ -170,19 +192,48 @@ class SharingEndToEndTest {
             apply(cluster, image.name(), registry.address() + "/e2e/" + image.name() + ":v1");
         }
         for (FixtureImages.Image image : fixtures.images) {
-            ComposefsImage ready = awaitValue("ComposefsImage " + image.name() + " Ready", CONVERGE, () -> {
-                ComposefsImage ci = cluster.client.resources(ComposefsImage.class).withName(image.name()).get();
-                Condition c = ci.getStatus() == null ? null : ci.getStatus().getConditions().stream()
-                        .filter(x -> "Ready".equals(x.getType())).findFirst().orElse(null);
-                return c != null && "True".equals(c.getStatus()) && ci.getStatus().getDigest() != null
-                        && ci.getStatus().getNodes() != null && ci.getStatus().getNodes().getReady() == 1 ? ci : null;
-            });
-            assertThat(ready.getStatus().getResolvedImage()).as("pinned by manifest digest")
-                    .isEqualTo(registry.address() + "/e2e/" + image.name() + "@" + pushed.get(image.name()));
-            assertThat(ready.getStatus().getFiles()).as("files of %s", image.name())
+            ComposefsImage ready =
+                    awaitValue(
+                            "ComposefsImage " + image.name() + " Ready",
+                            CONVERGE,
+                            () -> {
+                                ComposefsImage ci =
+                                        cluster.client
+                                                .resources(ComposefsImage.class)
+                                                .withName(image.name())
+                                                .get();
+                                Condition c =
+                                        ci.getStatus() == null
+                                                ? null
+                                                : ci.getStatus().getConditions().stream()
+                                                        .filter(x -> "Ready".equals(x.getType()))
+                                                        .findFirst()
+                                                        .orElse(null);
+                                return c != null
+                                                && "True".equals(c.getStatus())
+                                                && ci.getStatus().getDigest() != null
+                                                && ci.getStatus().getNodes() != null
+                                                && ci.getStatus().getNodes().getReady() == 1
+                                        ? ci
+                                        : null;
+                            });
+            assertThat(ready.getStatus().getResolvedImage())
+                    .as("pinned by manifest digest")
+                    .isEqualTo(
+                            registry.address()
+                                    + "/e2e/"
+                                    + image.name()
+                                    + "@"
+                                    + pushed.get(image.name()));
+            assertThat(ready.getStatus().getFiles())
+                    .as("files of %s", image.name())
                     .isGreaterThanOrEqualTo((long) image.files().size());
-            assertThat(ready.getStatus().getBytes()).as("logical bytes of %s", image.name()).isEqualTo(image.bytes());
-            assertThat(ready.getMetadata().getFinalizers()).as("the operator's finalizer").isNotEmpty();
+            assertThat(ready.getStatus().getBytes())
+                    .as("logical bytes of %s", image.name())
+                    .isEqualTo(image.bytes());
+            assertThat(ready.getMetadata().getFinalizers())
+                    .as("the operator's finalizer")
+                    .isNotEmpty();
             cfsDigests.put(image.name(), Digest.parse(ready.getStatus().getDigest()));
         }
     }
@@ -190,7 +241,11 @@ class SharingEndToEndTest {
     /** Kubelet publishes one inline volume per pod; pod i uses image i mod 3. */
     private void publishOneVolumePerPod() throws Exception {
         for (int i = 0; i < PODS; i++) {
-            Kubelet.Volume v = kubelet.volume("pod-" + i, "tools", fixtures.images.get(i % fixtures.images.size()).name());
+            Kubelet.Volume v =
+                    kubelet.volume(
+                            "pod-" + i,
+                            "tools",
+                            fixtures.images.get(i % fixtures.images.size()).name());
             publishMillis.add(kubelet.publish(v) / 1e6);
             volumes.add(v);
         }
@@ -203,15 +258,20 @@ class SharingEndToEndTest {
     private void everyPodSeesExactlyItsImageFiles() throws IOException {
         for (Kubelet.Volume v : volumes) {
             FixtureImages.Image image = image(v.image());
-            assertThat(regularFiles(v.target())).as("files in %s's volume (%s)", v.pod(), v.image())
+            assertThat(regularFiles(v.target()))
+                    .as("files in %s's volume (%s)", v.pod(), v.image())
                     .isEqualTo(image.files().keySet());
             for (Map.Entry<String, byte[]> f : image.files().entrySet()) {
                 byte[] seen = Files.readAllBytes(v.target().resolve(f.getKey()));
-                assertThat(seen).as("%s in %s (%s)", f.getKey(), v.pod(), v.image()).isEqualTo(f.getValue());
+                assertThat(seen)
+                        .as("%s in %s (%s)", f.getKey(), v.pod(), v.image())
+                        .isEqualTo(f.getValue());
             }
-            assertThat(Files.isWritable(v.target().resolve(image.files().firstKey()))
-                    && canWrite(v.target().resolve(image.files().firstKey())))
-                    .as("read-only volume").isFalse();
+            assertThat(
+                            Files.isWritable(v.target().resolve(image.files().firstKey()))
+                                    && canWrite(v.target().resolve(image.files().firstKey())))
+                    .as("read-only volume")
+                    .isFalse();
             podLogical += image.bytes();
         }
     }
@@ -220,24 +280,34 @@ class SharingEndToEndTest {
     private void theStoreHoldsOneObjectPerDistinctContent() throws Exception {
         unique = fixtures.uniqueObjects();
         objects = storeObjects(store);
-        assertThat(objects.keySet()).as("store objects = distinct file contents of all images").isEqualTo(unique.keySet());
+        assertThat(objects.keySet())
+                .as("store objects = distinct file contents of all images")
+                .isEqualTo(unique.keySet());
         for (Map.Entry<Digest, Path> o : objects.entrySet()) {
-            assertThat(Files.size(o.getValue())).as("size of %s", o.getValue()).isEqualTo(unique.get(o.getKey()));
-            assertThat((Integer) Files.getAttribute(o.getValue(), "unix:nlink")).as("links of %s", o.getValue()).isEqualTo(1);
+            assertThat(Files.size(o.getValue()))
+                    .as("size of %s", o.getValue())
+                    .isEqualTo(unique.get(o.getKey()));
+            assertThat((Integer) Files.getAttribute(o.getValue(), "unix:nlink"))
+                    .as("links of %s", o.getValue())
+                    .isEqualTo(1);
             storeBytes += Files.size(o.getValue());
         }
         storeDisk = allocated(objects.values());
         Set<Digest> runtime = fixtures.runtimeObjects();
         for (FixtureImages.Image image : fixtures.images) {
             Path cfs = store.resolve("images").resolve(cfsDigests.get(image.name()).hex() + ".cfs");
-            assertThat(cfs).as("the EROFS image of %s named by the digest in its status", image.name()).isRegularFile();
+            assertThat(cfs)
+                    .as("the EROFS image of %s named by the digest in its status", image.name())
+                    .isRegularFile();
             imageFiles.add(cfs);
             imageFileBytes += Files.size(cfs);
             Set<Digest> referenced = new TreeSet<>(new ErofsImageObjects().read(cfs).digests());
             Set<Digest> own = new TreeSet<>();
             image.files().values().forEach(b -> own.add(FsVerity.digest(b)));
             assertThat(referenced).as("objects %s's image refers to", image.name()).isEqualTo(own);
-            assertThat(referenced).as("%s refers to the shared runtime objects", image.name()).containsAll(runtime);
+            assertThat(referenced)
+                    .as("%s refers to the shared runtime objects", image.name())
+                    .containsAll(runtime);
         }
     }
 
@@ -247,8 +317,12 @@ class SharingEndToEndTest {
         long uniquePages = unique.values().stream().mapToLong(PageCache::pages).sum();
         PageCache.evict(objectPaths);
         long evicted = PageCache.residentTotal(objectPaths);
-        assertThat(evicted).as("page cache of the store objects after posix_fadvise(DONTNEED); the store is on %s, page-cache figures need a"
-                + " disk filesystem (not tmpfs) under e2e/target", Files.getFileStore(store).type()).isLessThan(uniquePages / 20);
+        assertThat(evicted)
+                .as(
+                        "page cache of the store objects after posix_fadvise(DONTNEED); the store is on %s, page-cache figures need a"
+                                + " disk filesystem (not tmpfs) under e2e/target",
+                        Files.getFileStore(store).type())
+                .isLessThan(uniquePages / 20);
 
         long cachedBefore = meminfoCached();
         Kubelet.Volume first = volumes.get(0);
@@ -256,20 +330,32 @@ class SharingEndToEndTest {
             bytesRead += PageCache.readThrough(first.target().resolve(f));
         }
         cachedAfterFirst = PageCache.residentTotal(objectPaths);
-        long firstPages = image(first.image()).files().values().stream().mapToLong(b -> PageCache.pages(b.length)).sum();
-        assertThat(cachedAfterFirst).as("page cache of the objects after %s read %s", first.pod(), first.image())
+        long firstPages =
+                image(first.image()).files().values().stream()
+                        .mapToLong(b -> PageCache.pages(b.length))
+                        .sum();
+        assertThat(cachedAfterFirst)
+                .as("page cache of the objects after %s read %s", first.pod(), first.image())
                 .isBetween(firstPages * 95 / 100, firstPages);
-        // the other images' runtime files are now cached too, without anyone reading them: same pages
+        // the other images' runtime files are now cached too, without anyone reading them: same
+        // pages
         Set<Digest> runtime = fixtures.runtimeObjects();
         for (Kubelet.Volume other : volumes.subList(1, fixtures.images.size())) {
             FixtureImages.Image img = image(other.image());
-            List<Path> runtimeFiles = img.files().entrySet().stream()
-                    .filter(e -> runtime.contains(FsVerity.digest(e.getValue())))
-                    .map(e -> other.target().resolve(e.getKey())).collect(Collectors.toList());
+            List<Path> runtimeFiles =
+                    img.files().entrySet().stream()
+                            .filter(e -> runtime.contains(FsVerity.digest(e.getValue())))
+                            .map(e -> other.target().resolve(e.getKey()))
+                            .collect(Collectors.toList());
             assertThat(runtimeFiles).hasSize(FixtureImages.RUNTIME_FILES);
-            assertThat(PageCache.residentTotal(runtimeFiles)).as("cached runtime files of %s, seen in %s, never read there",
-                    other.image(), other.pod()).isEqualTo(fixtures.runtime.values().stream()
-                    .mapToLong(b -> PageCache.pages(b.length)).sum());
+            assertThat(PageCache.residentTotal(runtimeFiles))
+                    .as(
+                            "cached runtime files of %s, seen in %s, never read there",
+                            other.image(), other.pod())
+                    .isEqualTo(
+                            fixtures.runtime.values().stream()
+                                    .mapToLong(b -> PageCache.pages(b.length))
+                                    .sum());
         }
         for (Kubelet.Volume v : volumes) {
             for (String f : image(v.image()).files().keySet()) {
@@ -278,27 +364,58 @@ class SharingEndToEndTest {
         }
         cachedAfterAll = PageCache.residentTotal(objectPaths);
         cachedDelta = meminfoCached() - cachedBefore;
-        perImagePages = fixtures.images.stream().flatMap(i -> i.files().values().stream())
-                .mapToLong(b -> PageCache.pages(b.length)).sum();
-        assertThat(cachedAfterAll).as("page cache of the objects after every pod read every file: one copy of each")
+        perImagePages =
+                fixtures.images.stream()
+                        .flatMap(i -> i.files().values().stream())
+                        .mapToLong(b -> PageCache.pages(b.length))
+                        .sum();
+        assertThat(cachedAfterAll)
+                .as("page cache of the objects after every pod read every file: one copy of each")
                 .isBetween(uniquePages * 95 / 100, uniquePages);
-        assertThat(cachedAfterAll).as("less than a copy per image").isLessThan(perImagePages * 6 / 10);
+        assertThat(cachedAfterAll)
+                .as("less than a copy per image")
+                .isLessThan(perImagePages * 6 / 10);
     }
 
     /** The node plugin's own view (its metrics) and the figures, into {@code kcfs.e2e.report}. */
     private void writeSharingReportWithTheNodeMetrics() throws Exception {
         long imagePageCache = PageCache.residentTotal(imageFiles);
-        String metrics = awaitValue("node metrics with the store figures", CONVERGE, () -> {
-            String m = scrape(metricsPort);
-            return gauge(m, "kcfs_store_objects") == unique.size() && gauge(m, "kcfs_mounts{kind=\"volume\"}") == PODS ? m : null;
-        });
-        String storeMetrics = metrics.lines().filter(l -> l.startsWith("kcfs_store_") || l.startsWith("kcfs_mounts"))
-                .collect(Collectors.joining("\n"));
+        String metrics =
+                awaitValue(
+                        "node metrics with the store figures",
+                        CONVERGE,
+                        () -> {
+                            String m = scrape(metricsPort);
+                            return gauge(m, "kcfs_store_objects") == unique.size()
+                                            && gauge(m, "kcfs_mounts{kind=\"volume\"}") == PODS
+                                    ? m
+                                    : null;
+                        });
+        String storeMetrics =
+                metrics.lines()
+                        .filter(l -> l.startsWith("kcfs_store_") || l.startsWith("kcfs_mounts"))
+                        .collect(Collectors.joining("\n"));
 
-        SharingReport report = new SharingReport(PODS, fixtures.images.stream().map(FixtureImages.Image::name)
-                .collect(Collectors.toList()), podLogical, fixtures.images.stream().mapToLong(FixtureImages.Image::bytes).sum(),
-                objects.size(), storeBytes, storeDisk, imageFileBytes, perImagePages, cachedAfterAll, cachedAfterFirst,
-                imagePageCache, bytesRead, cachedDelta, publishMillis, storeMetrics);
+        SharingReport report =
+                new SharingReport(
+                        PODS,
+                        fixtures.images.stream()
+                                .map(FixtureImages.Image::name)
+                                .collect(Collectors.toList()),
+                        podLogical,
+                        fixtures.images.stream().mapToLong(FixtureImages.Image::bytes).sum(),
+                        objects.size(),
+                        storeBytes,
+                        storeDisk,
+                        imageFileBytes,
+                        perImagePages,
+                        cachedAfterAll,
+                        cachedAfterFirst,
+                        imagePageCache,
+                        bytesRead,
+                        cachedDelta,
+                        publishMillis,
+                        storeMetrics);
         String text = report.format();
         System.out.println(text);
         Path reportFile = Path.of(System.getProperty("kcfs.e2e.report"));
@@ -312,41 +429,104 @@ class SharingEndToEndTest {
             kubelet.unpublish(v);
         }
         MountTable after = MountTable.read();
-        assertThat(after.entries().stream().filter(e -> e.mountPoint().startsWith(kubeletDir)).collect(Collectors.toList()))
-                .as("mounts left under the kubelet dir").isEmpty();
+        assertThat(
+                        after.entries().stream()
+                                .filter(e -> e.mountPoint().startsWith(kubeletDir))
+                                .collect(Collectors.toList()))
+                .as("mounts left under the kubelet dir")
+                .isEmpty();
         for (FixtureImages.Image image : fixtures.images) {
             cluster.client.resources(ComposefsImage.class).withName(image.name()).delete();
         }
         for (FixtureImages.Image image : fixtures.images) {
-            awaitValue("ComposefsImage " + image.name() + " gone (finalizer released)", CONVERGE,
-                    () -> cluster.client.resources(ComposefsImage.class).withName(image.name()).get() == null ? true : null);
+            awaitValue(
+                    "ComposefsImage " + image.name() + " gone (finalizer released)",
+                    CONVERGE,
+                    () ->
+                            cluster.client
+                                                    .resources(ComposefsImage.class)
+                                                    .withName(image.name())
+                                                    .get()
+                                            == null
+                                    ? true
+                                    : null);
         }
-        awaitValue("store emptied by GC", CONVERGE, () -> storeObjects(store).isEmpty()
-                && list(store.resolve("images")).isEmpty() && list(store.resolve("refs")).isEmpty() ? true : null);
-        ComposefsNode cn = awaitValue("node report without images", CONVERGE, () -> {
-            ComposefsNode n = cluster.client.resources(ComposefsNode.class).withName(NODE).get();
-            return n != null && n.getStatus() != null && n.getStatus().getImages().isEmpty() ? n : null;
-        });
+        awaitValue(
+                "store emptied by GC",
+                CONVERGE,
+                () ->
+                        storeObjects(store).isEmpty()
+                                        && list(store.resolve("images")).isEmpty()
+                                        && list(store.resolve("refs")).isEmpty()
+                                ? true
+                                : null);
+        ComposefsNode cn =
+                awaitValue(
+                        "node report without images",
+                        CONVERGE,
+                        () -> {
+                            ComposefsNode n =
+                                    cluster.client
+                                            .resources(ComposefsNode.class)
+                                            .withName(NODE)
+                                            .get();
+                            return n != null
+                                            && n.getStatus() != null
+                                            && n.getStatus().getImages().isEmpty()
+                                    ? n
+                                    : null;
+                        });
         assertThat(cn.getStatus().getLastGC()).as("lastGC in the node report").isNotNull();
-        assertThat(MountTable.read().entries().stream().filter(e -> e.mountPoint().startsWith(store))
-                .collect(Collectors.toList())).as("shared image mounts left in the store").isEmpty();
+        assertThat(
+                        MountTable.read().entries().stream()
+                                .filter(e -> e.mountPoint().startsWith(store))
+                                .collect(Collectors.toList()))
+                .as("shared image mounts left in the store")
+                .isEmpty();
         for (KcfsProcess p : processes) {
             p.assertAlive();
         }
     }
 
-    private void startOperator(Path repo, Path run, TestRegistry registry, Map<String, String> env) throws Exception {
+    private void startOperator(Path repo, Path run, TestRegistry registry, Map<String, String> env)
+            throws Exception {
         // --no-server-side-apply: the fabric8 mock answers an apply patch with 415
-        KcfsProcess operator = start(repo, "kcfs-operator", repo.resolve("operator/target/kcfs-operator.jar"), List.of(
-                "--no-leader-election", "--no-server-side-apply", "--metrics-address", "127.0.0.1:" + freePort(),
-                "--plain-http-registry", registry.address(), "--release-timeout", "PT2M"), env, run);
+        KcfsProcess operator =
+                start(
+                        repo,
+                        "kcfs-operator",
+                        repo.resolve("operator/target/kcfs-operator.jar"),
+                        List.of(
+                                "--no-leader-election",
+                                "--no-server-side-apply",
+                                "--metrics-address",
+                                "127.0.0.1:" + freePort(),
+                                "--plain-http-registry",
+                                registry.address(),
+                                "--release-timeout",
+                                "PT2M"),
+                        env,
+                        run);
         operator.assertAlive();
     }
 
-    private KcfsProcess start(Path repo, String launcher, Path jar, List<String> args, Map<String, String> env, Path run)
+    private KcfsProcess start(
+            Path repo,
+            String launcher,
+            Path jar,
+            List<String> args,
+            Map<String, String> env,
+            Path run)
             throws IOException {
-        KcfsProcess p = KcfsProcess.start(repo, launcher, jar, args, env, run.resolve("logs").resolve(launcher + ".log"),
-                run.resolve("tmp").resolve(launcher));
+        KcfsProcess p =
+                KcfsProcess.start(
+                        repo,
+                        launcher,
+                        jar,
+                        args,
+                        env,
+                        run.resolve("logs").resolve(launcher + ".log"),
+                        run.resolve("tmp").resolve(launcher));
         processes.add(p);
         return p;
     }
@@ -356,7 +536,8 @@ class SharingEndToEndTest {
         ci.setMetadata(new ObjectMetaBuilder().withName(name).build());
         ComposefsImageSpec spec = new ComposefsImageSpec();
         spec.setSource(new ImageSource(image));
-        spec.setNodeSelector(new LabelSelectorBuilder().addToMatchLabels("kcfs.dev/e2e", "true").build());
+        spec.setNodeSelector(
+                new LabelSelectorBuilder().addToMatchLabels("kcfs.dev/e2e", "true").build());
         ci.setSpec(spec);
         api.client.resource(ci).create();
     }
@@ -378,15 +559,22 @@ class SharingEndToEndTest {
                 last = e;
             }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what
-                        + (last == null ? "" : " (last error: " + last + ")"));
+                throw new AssertionError(
+                        "timed out after "
+                                + timeout
+                                + " waiting for "
+                                + what
+                                + (last == null ? "" : " (last error: " + last + ")"));
             }
             Thread.sleep(200);
         }
     }
 
     private FixtureImages.Image image(String name) {
-        return fixtures.images.stream().filter(i -> i.name().equals(name)).findFirst().orElseThrow();
+        return fixtures.images.stream()
+                .filter(i -> i.name().equals(name))
+                .findFirst()
+                .orElseThrow();
     }
 
     /** The kubelet convention (plugins/csi.kcfs.dev/csi.sock) unless the path is too long for a Unix socket. */
@@ -401,7 +589,9 @@ class SharingEndToEndTest {
 
     private static Set<String> regularFiles(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).collect(Collectors.toCollection(TreeSet::new));
+            return s.filter(Files::isRegularFile)
+                    .map(p -> root.relativize(p).toString())
+                    .collect(Collectors.toCollection(TreeSet::new));
         }
     }
 
@@ -438,8 +628,10 @@ class SharingEndToEndTest {
         List<String> command = new ArrayList<>(List.of("du", "--block-size=1", "--total"));
         files.forEach(f -> command.add(f.toString()));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
-                .collect(Collectors.toList());
+        List<String> lines =
+                new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                        .lines()
+                        .collect(Collectors.toList());
         if (p.waitFor() != 0 || lines.isEmpty() || !lines.get(lines.size() - 1).endsWith("total")) {
             throw new IOException("du failed: " + String.join("\n", lines));
         }
@@ -456,22 +648,32 @@ class SharingEndToEndTest {
     }
 
     private static String scrape(int port) throws IOException, InterruptedException {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                                .timeout(Duration.ofSeconds(10))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     /** A sample's value from Prometheus text, by name with its labels as printed; -1 when absent. */
     private static double gauge(String text, String sample) {
-        Matcher m = Pattern.compile("^" + Pattern.quote(sample) + " (\\S+)$", Pattern.MULTILINE).matcher(text);
+        Matcher m =
+                Pattern.compile("^" + Pattern.quote(sample) + " (\\S+)$", Pattern.MULTILINE)
+                        .matcher(text);
         return m.find() ? Double.parseDouble(m.group(1)) : -1;
     }
 
     /** Detaches whatever a failed run left mounted under its directory, deepest first. */
     private static void detachAll(Path run) throws IOException, InterruptedException {
         for (int round = 0; round < 8; round++) {
-            List<Path> left = MountTable.read().entries().stream().map(MountTable.Entry::mountPoint)
-                    .filter(p -> p.startsWith(run)).sorted(Comparator.comparingInt(Path::getNameCount).reversed())
-                    .collect(Collectors.toList());
+            List<Path> left =
+                    MountTable.read().entries().stream()
+                            .map(MountTable.Entry::mountPoint)
+                            .filter(p -> p.startsWith(run))
+                            .sorted(Comparator.comparingInt(Path::getNameCount).reversed())
+                            .collect(Collectors.toList());
             if (left.isEmpty()) {
                 return;
             }

@@ -24,17 +24,35 @@ import java.util.Locale;
  * @param publishMillis        NodePublishVolume latencies, in call order
  * @param metrics              the node plugin's own store gauges, as scraped from /metrics
  */
-record SharingReport(int pods, List<String> images, long podLogicalBytes, long imageLogicalBytes, long storeObjects,
-                     long storeBytes, long storeDiskBytes, long imageFileBytes, long perImagePageBytes,
-                     long pageCacheBytes, long pageCacheFirstPod, long imagePageCacheBytes, long bytesReadThroughPods,
-                     long meminfoCachedDelta, List<Double> publishMillis, String metrics) {
+record SharingReport(
+        int pods,
+        List<String> images,
+        long podLogicalBytes,
+        long imageLogicalBytes,
+        long storeObjects,
+        long storeBytes,
+        long storeDiskBytes,
+        long imageFileBytes,
+        long perImagePageBytes,
+        long pageCacheBytes,
+        long pageCacheFirstPod,
+        long imagePageCacheBytes,
+        long bytesReadThroughPods,
+        long meminfoCachedDelta,
+        List<Double> publishMillis,
+        String metrics) {
 
     String format() {
         StringBuilder b = new StringBuilder();
         b.append("kcfs e2e sharing report\n");
         b.append("=======================\n");
-        b.append(String.format(Locale.ROOT, "%d pods over %d images (%s) on one node%n", pods, images.size(),
-                String.join(", ", images)));
+        b.append(
+                String.format(
+                        Locale.ROOT,
+                        "%d pods over %d images (%s) on one node%n",
+                        pods,
+                        images.size(),
+                        String.join(", ", images)));
         b.append('\n').append("Disk\n");
         line(b, "logical bytes the pods see (summed over pods)", podLogicalBytes);
         line(b, "logical bytes of the images (a copy per image)", imageLogicalBytes);
@@ -43,9 +61,15 @@ record SharingReport(int pods, List<String> images, long podLogicalBytes, long i
         line(b, "  allocated on disk", storeDiskBytes);
         line(b, "composefs image files (metadata)", imageFileBytes);
         line(b, "saved on disk vs a copy per image", imageLogicalBytes - storeBytes);
-        b.append(String.format(Locale.ROOT, "  %-52s %14.2f%n", "dedup ratio (image bytes / stored bytes)",
-                (double) imageLogicalBytes / Math.max(1, storeBytes)));
-        b.append('\n').append("Page cache (store objects evicted, then every file read through every pod)\n");
+        b.append(
+                String.format(
+                        Locale.ROOT,
+                        "  %-52s %14.2f%n",
+                        "dedup ratio (image bytes / stored bytes)",
+                        (double) imageLogicalBytes / Math.max(1, storeBytes)));
+        b.append('\n')
+                .append(
+                        "Page cache (store objects evicted, then every file read through every pod)\n");
         line(b, "bytes read through the pod mounts", bytesReadThroughPods);
         line(b, "page cache after the first pod read its files", pageCacheFirstPod);
         line(b, "page cache of store objects after all pods", pageCacheBytes);
@@ -55,8 +79,17 @@ record SharingReport(int pods, List<String> images, long podLogicalBytes, long i
         line(b, "host Cached growth meanwhile (/proc/meminfo, noisy)", meminfoCachedDelta);
         b.append('\n').append("Publish (NodePublishVolume of a prebuilt image)\n");
         double[] ms = publishMillis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        b.append(String.format(Locale.ROOT, "  %-52s %14s%n", "latency min / median / max",
-                String.format(Locale.ROOT, "%.1f / %.1f / %.1f ms", ms[0], ms[ms.length / 2], ms[ms.length - 1])));
+        b.append(
+                String.format(
+                        Locale.ROOT,
+                        "  %-52s %14s%n",
+                        "latency min / median / max",
+                        String.format(
+                                Locale.ROOT,
+                                "%.1f / %.1f / %.1f ms",
+                                ms[0],
+                                ms[ms.length / 2],
+                                ms[ms.length - 1])));
         b.append('\n').append("Node plugin metrics (/metrics)\n");
         metrics.lines().forEach(l -> b.append("  ").append(l).append('\n'));
         return b.toString();
@@ -67,7 +100,10 @@ record SharingReport(int pods, List<String> images, long podLogicalBytes, long i
     }
 
     private static void line(StringBuilder b, String what, long n, String unit) {
-        String human = unit.equals("bytes") ? String.format(Locale.ROOT, "  (%.1f MiB)", n / 1048576.0) : "";
+        String human =
+                unit.equals("bytes")
+                        ? String.format(Locale.ROOT, "  (%.1f MiB)", n / 1048576.0)
+                        : "";
         b.append(String.format(Locale.ROOT, "  %-52s %14d %s%s%n", what, n, unit, human));
     }
 }

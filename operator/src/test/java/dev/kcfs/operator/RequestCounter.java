@@ -10,37 +10,42 @@ import java.util.concurrent.atomic.LongAdder;
 
 /** Counts a client's API requests by method and resource kind ("PATCH composefsimages/status"). */
 final class RequestCounter implements Interceptor {
-  private final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
 
-  @Override
-  public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
-    counts.computeIfAbsent(request.method() + " " + kind(request.uri().getPath()), k -> new LongAdder()).increment();
-  }
-
-  /** "/apis/kcfs.dev/v1alpha1/composefsimages/x/status" -> "composefsimages/status". */
-  private static String kind(String path) {
-    String[] p = path.split("/");
-    int i = path.startsWith("/api/") ? 3 : 4;
-    if (i < p.length && p[i].equals("namespaces") && i + 2 < p.length) {
-      i += 2;
+    @Override
+    public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
+        counts.computeIfAbsent(
+                        request.method() + " " + kind(request.uri().getPath()),
+                        k -> new LongAdder())
+                .increment();
     }
-    String kind = i < p.length ? p[i] : path;
-    return kind + (path.endsWith("/status") ? "/status" : "");
-  }
 
-  long writes() {
-    return counts.entrySet().stream().filter(e -> !e.getKey().startsWith("GET "))
-        .mapToLong(e -> e.getValue().sum()).sum();
-  }
+    /** "/apis/kcfs.dev/v1alpha1/composefsimages/x/status" -> "composefsimages/status". */
+    private static String kind(String path) {
+        String[] p = path.split("/");
+        int i = path.startsWith("/api/") ? 3 : 4;
+        if (i < p.length && p[i].equals("namespaces") && i + 2 < p.length) {
+            i += 2;
+        }
+        String kind = i < p.length ? p[i] : path;
+        return kind + (path.endsWith("/status") ? "/status" : "");
+    }
 
-  long count(String key) {
-    LongAdder a = counts.get(key);
-    return a == null ? 0 : a.sum();
-  }
+    long writes() {
+        return counts.entrySet().stream()
+                .filter(e -> !e.getKey().startsWith("GET "))
+                .mapToLong(e -> e.getValue().sum())
+                .sum();
+    }
 
-  Map<String, Long> snapshot() {
-    Map<String, Long> out = new TreeMap<>();
-    counts.forEach((k, v) -> out.put(k, v.sum()));
-    return out;
-  }
+    long count(String key) {
+        LongAdder a = counts.get(key);
+        return a == null ? 0 : a.sum();
+    }
+
+    Map<String, Long> snapshot() {
+        Map<String, Long> out = new TreeMap<>();
+        counts.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
+    }
 }

@@ -8,16 +8,26 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import org.junit.jupiter.api.Test;
 
 class SpecCheckTest {
-  @Test
-  void specCheckRejectsBadSelectorsAndNamesTheField() {
-    ComposefsImageSpec spec = new ComposefsImageSpec();
-    spec.setSource(new ImageSource("busybox:1"));
-    spec.setNodeSelector(new LabelSelectorBuilder().addNewMatchExpression().withKey("zone").withOperator("Has")
-        .endMatchExpression().addNewMatchExpression().withKey("gpu").withOperator("In").endMatchExpression().build());
-    spec.setFormatVersion(2);
-    assertThat(SpecCheck.problems(spec)).containsExactly(
-        "spec.formatVersion 2 is not supported: use a version from 0 to 1",
-        "spec.nodeSelector.matchExpressions[0].operator 'Has' must be one of In, NotIn, Exists, DoesNotExist",
-        "spec.nodeSelector.matchExpressions[1]: operator In needs values");
-  }
+    @Test
+    void specCheckRejectsBadSelectorsAndNamesTheField() {
+        ComposefsImageSpec spec = new ComposefsImageSpec();
+        spec.setSource(new ImageSource("busybox:1"));
+        spec.setNodeSelector(
+                new LabelSelectorBuilder()
+                        .addNewMatchExpression()
+                        .withKey("zone")
+                        .withOperator("Has")
+                        .endMatchExpression()
+                        .addNewMatchExpression()
+                        .withKey("gpu")
+                        .withOperator("In")
+                        .endMatchExpression()
+                        .build());
+        spec.setFormatVersion(2);
+        assertThat(SpecCheck.problems(spec))
+                .containsExactly(
+                        "spec.formatVersion 2 is not supported: use a version from 0 to 1",
+                        "spec.nodeSelector.matchExpressions[0].operator 'Has' must be one of In, NotIn, Exists, DoesNotExist",
+                        "spec.nodeSelector.matchExpressions[1]: operator In needs values");
+    }
 }

@@ -12,11 +12,20 @@ public final class DumpEscaping {
      * Where a field appears: decides whether {@code =} is escaped (XATTR) and whether {@code -} alone
      * is (PAYLOAD, CONTENT). LS_PATH is the {@code composefs-info ls} variant that leaves spaces raw.
      */
-    public enum Context { PATH, PAYLOAD, CONTENT, XATTR, LS_PATH }
+    public enum Context {
+        PATH,
+        PAYLOAD,
+        CONTENT,
+        XATTR,
+        LS_PATH
+    }
 
-    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] HEX =
+            "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
     /** Per byte: 0 = literal, 1 = backslash escape letter in ESC_LETTER, 2 = \xHH. For paths/payload/content. */
     private static final byte[] CLASS_PLAIN = new byte[256];
+
     private static final byte[] CLASS_XATTR = new byte[256];
     private static final byte[] CLASS_LS = new byte[256];
 
@@ -36,8 +45,7 @@ public final class DumpEscaping {
         }
     }
 
-    private DumpEscaping() {
-    }
+    private DumpEscaping() {}
 
     /** Result code of {@link #decode}: an escape other than the supported ones. */
     static final int BAD_ESCAPE = -1;
@@ -58,23 +66,32 @@ public final class DumpEscaping {
                 return BAD_ESCAPE;
             }
             switch (src[i]) {
-                case '\\': dst[o++] = '\\'; break;
-                case 'n': dst[o++] = '\n'; break;
-                case 'r': dst[o++] = '\r'; break;
-                case 't': dst[o++] = '\t'; break;
-                case 'x': {
-                    if (i + 2 >= to) { // exactly two hex digits must follow
-                        return BAD_ESCAPE;
-                    }
-                    int hi = Character.digit(src[i + 1], 16);
-                    int lo = Character.digit(src[i + 2], 16);
-                    if (hi < 0 || lo < 0) {
-                        return BAD_ESCAPE;
-                    }
-                    dst[o++] = (byte) (hi << 4 | lo);
-                    i += 2;
+                case '\\':
+                    dst[o++] = '\\';
                     break;
-                }
+                case 'n':
+                    dst[o++] = '\n';
+                    break;
+                case 'r':
+                    dst[o++] = '\r';
+                    break;
+                case 't':
+                    dst[o++] = '\t';
+                    break;
+                case 'x':
+                    {
+                        if (i + 2 >= to) { // exactly two hex digits must follow
+                            return BAD_ESCAPE;
+                        }
+                        int hi = Character.digit(src[i + 1], 16);
+                        int lo = Character.digit(src[i + 2], 16);
+                        if (hi < 0 || lo < 0) {
+                            return BAD_ESCAPE;
+                        }
+                        dst[o++] = (byte) (hi << 4 | lo);
+                        i += 2;
+                        break;
+                    }
                 default:
                     return BAD_ESCAPE;
             }
@@ -87,7 +104,10 @@ public final class DumpEscaping {
         byte[] out = new byte[escaped.length];
         int n = decode(escaped, 0, escaped.length, out);
         if (n < 0) {
-            throw new IllegalArgumentException("Unsupported escape type in '" + new String(escaped, java.nio.charset.StandardCharsets.ISO_8859_1) + "'");
+            throw new IllegalArgumentException(
+                    "Unsupported escape type in '"
+                            + new String(escaped, java.nio.charset.StandardCharsets.ISO_8859_1)
+                            + "'");
         }
         return java.util.Arrays.copyOf(out, n);
     }
@@ -100,11 +120,16 @@ public final class DumpEscaping {
     }
 
     static void encode(byte[] v, Context context, ByteSink out) {
-        if ((context == Context.PAYLOAD || context == Context.CONTENT) && v.length == 1 && v[0] == '-') {
+        if ((context == Context.PAYLOAD || context == Context.CONTENT)
+                && v.length == 1
+                && v[0] == '-') {
             out.write('\\', 'x', '2', 'd');
             return;
         }
-        byte[] cls = context == Context.XATTR ? CLASS_XATTR : context == Context.LS_PATH ? CLASS_LS : CLASS_PLAIN;
+        byte[] cls =
+                context == Context.XATTR
+                        ? CLASS_XATTR
+                        : context == Context.LS_PATH ? CLASS_LS : CLASS_PLAIN;
         out.ensure(v.length * 4);
         byte[] d = out.buf;
         int o = out.len;
@@ -166,7 +191,9 @@ public final class DumpEscaping {
             if (v < 0) {
                 write('-');
                 if (v == Long.MIN_VALUE) {
-                    write("9223372036854775808".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    write(
+                            "9223372036854775808"
+                                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                     return;
                 }
                 v = -v;
@@ -184,7 +211,9 @@ public final class DumpEscaping {
             if (v >= 0) {
                 writeDecimal(v);
             } else {
-                write(Long.toUnsignedString(v).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                write(
+                        Long.toUnsignedString(v)
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             }
         }
 

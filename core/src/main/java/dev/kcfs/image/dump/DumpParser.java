@@ -41,6 +41,7 @@ import java.util.TreeMap;
 public final class DumpParser {
     /** Upstream limits (docs/format.md, 'The dump format'). */
     public static final int MAX_NAME = 255;
+
     public static final int MAX_INLINE_CONTENT = 5000;
     public static final int MAX_XATTR_NAME = 255;
     public static final int MAX_XATTR_VALUE = 65535;
@@ -49,11 +50,13 @@ public final class DumpParser {
     public static final int MAX_PATH_PAYLOAD = 4095;
 
     private static final int READ_CHUNK = 1 << 20;
+
     /**
      * No valid line comes near this (fields are bounded: 64 KiB of xattrs, 5000 bytes of content,
      * 4 KiB payloads, each at most 4x when escaped); it stops a newline-less input from eating memory.
      */
     static final int MAX_LINE = 16 << 20;
+
     private static final int FIELDS = 11;
     private static final List<Xattr> NO_XATTRS = List.of();
 
@@ -158,7 +161,9 @@ public final class DumpParser {
             }
             if (end == buf.length) {
                 if (buf.length >= MAX_LINE) {
-                    throw error(lineNo + 1, "Line longer than " + MAX_LINE + " bytes (no newline found)");
+                    throw error(
+                            lineNo + 1,
+                            "Line longer than " + MAX_LINE + " bytes (no newline found)");
                 }
                 buf = Arrays.copyOf(buf, buf.length * 2);
             }
@@ -224,7 +229,8 @@ public final class DumpParser {
         long uid = parseUnsigned(b, fs[4], fe[4], "uid");
         long gid = parseUnsigned(b, fs[5], fe[5], "gid");
         long rdev = parseUnsigned(b, fs[6], fe[6], "rdev");
-        // the image keeps these in 32 bits: a wider value would be cut (a uid of 4294967296 would become 0, root)
+        // the image keeps these in 32 bits: a wider value would be cut (a uid of 4294967296 would
+        // become 0, root)
         checkU32(nlink, "nlink");
         checkU32(uid, "uid");
         checkU32(gid, "gid");
@@ -322,8 +328,13 @@ public final class DumpParser {
         // PAYLOAD, CONTENT, DIGEST
         byte[] payload = optionalField(b, fs[8], fe[8], "payload");
         if (payload != null && payload.length > MAX_PATH_PAYLOAD) {
-            throw error((type == FileType.SYMLINK && !hardlink ? "Symlink target" : "Payload") + " too long ("
-                    + payload.length + " bytes, maximum " + MAX_PATH_PAYLOAD + ")");
+            throw error(
+                    (type == FileType.SYMLINK && !hardlink ? "Symlink target" : "Payload")
+                            + " too long ("
+                            + payload.length
+                            + " bytes, maximum "
+                            + MAX_PATH_PAYLOAD
+                            + ")");
         }
         byte[] content = optionalField(b, fs[9], fe[9], "content");
         if (content != null && content.length == 0) {
@@ -340,7 +351,8 @@ public final class DumpParser {
             }
             PendingLink l = new PendingLink(parent, name, payload, lineNo);
             links.add(l);
-            pending.computeIfAbsent(parent, k -> new TreeMap<>(Arrays::compareUnsigned)).put(name, l);
+            pending.computeIfAbsent(parent, k -> new TreeMap<>(Arrays::compareUnsigned))
+                    .put(name, l);
             return;
         }
 
@@ -349,33 +361,48 @@ public final class DumpParser {
             throw error("Non-zero rdev " + rdev + " on a non-device entry");
         }
         Stat stat = lastStat;
-        if (stat == null || stat.mode() != mode || stat.uid() != uid || stat.gid() != gid || stat.nlink() != nlink
-                || stat.mtimeSec() != mtimeSec || stat.mtimeNsec() != (int) mtimeNsec) {
+        if (stat == null
+                || stat.mode() != mode
+                || stat.uid() != uid
+                || stat.gid() != gid
+                || stat.nlink() != nlink
+                || stat.mtimeSec() != mtimeSec
+                || stat.mtimeNsec() != (int) mtimeNsec) {
             stat = intern(stats, new Stat(mode, uid, gid, nlink, mtimeSec, (int) mtimeNsec));
             lastStat = stat;
         }
         Inode inode;
         switch (type) {
-            case DIRECTORY: {
-                Directory d = new Directory(stat, xs);
-                if (isRoot) {
-                    root = d;
-                    dirs[0] = d;
-                    depth = 1;
+            case DIRECTORY:
+                {
+                    Directory d = new Directory(stat, xs);
+                    if (isRoot) {
+                        root = d;
+                        dirs[0] = d;
+                        depth = 1;
+                        return;
+                    }
+                    parent.put(name, d);
+                    // the next lines are most likely this directory's children: move the cursor
+                    // here
+                    push(d, name);
                     return;
                 }
-                parent.put(name, d);
-                // the next lines are most likely this directory's children: move the cursor here
-                push(d, name);
-                return;
-            }
             case REGULAR:
                 if (content != null) {
                     if (content.length > MAX_INLINE_CONTENT) {
-                        throw error("Inline content size " + content.length + " exceeds maximum " + MAX_INLINE_CONTENT);
+                        throw error(
+                                "Inline content size "
+                                        + content.length
+                                        + " exceeds maximum "
+                                        + MAX_INLINE_CONTENT);
                     }
                     if (content.length != size) {
-                        throw error("Inline content size " + content.length + " does not match SIZE " + Long.toUnsignedString(size));
+                        throw error(
+                                "Inline content size "
+                                        + content.length
+                                        + " does not match SIZE "
+                                        + Long.toUnsignedString(size));
                     }
                     inode = new RegularFile(stat, xs, size, null, content, null);
                 } else if (size != 0) {
@@ -389,7 +416,11 @@ public final class DumpParser {
                     throw error("Symlink without target (empty PAYLOAD)");
                 }
                 if (strict && size != payload.length) {
-                    throw error("Symlink SIZE " + Long.toUnsignedString(size) + " does not match target length " + payload.length);
+                    throw error(
+                            "Symlink SIZE "
+                                    + Long.toUnsignedString(size)
+                                    + " does not match target length "
+                                    + payload.length);
                 }
                 if (strict && content != null) {
                     throw error("Symlink with CONTENT");
@@ -443,9 +474,12 @@ public final class DumpParser {
             Inode c = d.child(n);
             if (!(c instanceof Directory)) {
                 String dirPath = printable(path, 0, compEnd[i]);
-                throw error(c == null && pendingLink(d, n) == null
-                        ? "Parent directory '" + dirPath + "' not present (parents must come before their children)"
-                        : "Parent '" + dirPath + "' is not a directory");
+                throw error(
+                        c == null && pendingLink(d, n) == null
+                                ? "Parent directory '"
+                                        + dirPath
+                                        + "' not present (parents must come before their children)"
+                                : "Parent '" + dirPath + "' is not a directory");
             }
             d = (Directory) c;
             push(d, n);
@@ -501,7 +535,8 @@ public final class DumpParser {
             int hi = hexValue(b[s + 2 * i]);
             int lo = hexValue(b[s + 2 * i + 1]);
             if (hi < 0 || lo < 0) {
-                throw error("Invalid digest '" + field(b, s, e) + "': expected 64 hex digits or '-'");
+                throw error(
+                        "Invalid digest '" + field(b, s, e) + "': expected 64 hex digits or '-'");
             }
             d[i] = (byte) (hi << 4 | lo);
         }
@@ -534,7 +569,12 @@ public final class DumpParser {
             // unsigned 64-bit overflow check
             if (Long.compareUnsigned(v, 0x1999999999999999L) > 0
                     || (v == 0x1999999999999999L && d > 5)) {
-                throw error("Invalid integer for " + what + ": '" + field(b, s, e) + "' is out of range");
+                throw error(
+                        "Invalid integer for "
+                                + what
+                                + ": '"
+                                + field(b, s, e)
+                                + "' is out of range");
             }
             v = v * 10 + d;
         }
@@ -543,7 +583,12 @@ public final class DumpParser {
 
     private void checkU32(long v, String what) throws DumpFormatException {
         if (Long.compareUnsigned(v, 0xFFFFFFFFL) > 0) {
-            throw error("Invalid " + what + " " + Long.toUnsignedString(v) + ": out of range 0..4294967295");
+            throw error(
+                    "Invalid "
+                            + what
+                            + " "
+                            + Long.toUnsignedString(v)
+                            + ": out of range 0..4294967295");
         }
     }
 
@@ -551,7 +596,8 @@ public final class DumpParser {
         boolean neg = s < e && b[s] == '-';
         long v = parseUnsigned(b, neg ? s + 1 : s, e, what);
         if (v < 0) {
-            throw error("Invalid integer for " + what + ": '" + field(b, s, e) + "' is out of range");
+            throw error(
+                    "Invalid integer for " + what + ": '" + field(b, s, e) + "' is out of range");
         }
         return neg ? -v : v;
     }
@@ -579,7 +625,12 @@ public final class DumpParser {
             return NO_XATTRS;
         }
         if (end - p > MAX_XATTR_PART) {
-            throw error("Too many xattrs (" + (end - p) + " bytes of xattrs, maximum " + MAX_XATTR_PART + ")");
+            throw error(
+                    "Too many xattrs ("
+                            + (end - p)
+                            + " bytes of xattrs, maximum "
+                            + MAX_XATTR_PART
+                            + ")");
         }
         ArrayList<Xattr> xs = xattrs;
         xs.clear();
@@ -601,12 +652,14 @@ public final class DumpParser {
                 throw error("Empty xattr name in '" + field(b, p, q) + "'");
             }
             if (kn > MAX_XATTR_NAME) {
-                throw error("Xattr name too long (" + kn + " bytes, maximum " + MAX_XATTR_NAME + ")");
+                throw error(
+                        "Xattr name too long (" + kn + " bytes, maximum " + MAX_XATTR_NAME + ")");
             }
             byte[] key = Arrays.copyOf(scratch, kn);
             int vn = decodeInto(b, eq + 1, q, "xattr value");
             if (vn > MAX_XATTR_VALUE) {
-                throw error("Xattr value too long (" + vn + " bytes, maximum " + MAX_XATTR_VALUE + ")");
+                throw error(
+                        "Xattr value too long (" + vn + " bytes, maximum " + MAX_XATTR_VALUE + ")");
             }
             byte[] value = Arrays.copyOf(scratch, vn);
             Xattr x = new Xattr(key, value);
@@ -625,8 +678,12 @@ public final class DumpParser {
             }
             budget += 7 + kn + vn;
             if (budget > MAX_XATTR_BUDGET) {
-                throw error("Can't set xattr " + printable(key, 0, kn) + ": the entry's xattrs exceed "
-                        + MAX_XATTR_BUDGET + " bytes");
+                throw error(
+                        "Can't set xattr "
+                                + printable(key, 0, kn)
+                                + ": the entry's xattrs exceed "
+                                + MAX_XATTR_BUDGET
+                                + " bytes");
             }
             if (q >= end) {
                 break;
@@ -705,7 +762,9 @@ public final class DumpParser {
             return l.resolved;
         }
         if (l.visiting) {
-            throw error(l.line, "Hardlink loop through '" + printable(l.target, 0, l.target.length) + "'");
+            throw error(
+                    l.line,
+                    "Hardlink loop through '" + printable(l.target, 0, l.target.length) + "'");
         }
         l.visiting = true;
         byte[] t = l.target;

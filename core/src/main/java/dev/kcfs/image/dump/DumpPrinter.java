@@ -27,19 +27,20 @@ import java.io.OutputStream;
 public final class DumpPrinter {
     private static final int FLUSH_AT = 1 << 16;
 
-    private DumpPrinter() {
-    }
+    private DumpPrinter() {}
 
     /** Prints {@code root} to {@code out} (buffered internally; {@code out} is flushed, not closed). */
     public static void print(Directory root, OutputStream out) throws IOException {
         ByteSink sink = new ByteSink(FLUSH_AT + 8192);
-        TreeWalker.walk(root, e -> {
-            line(e, sink);
-            if (sink.len >= FLUSH_AT) {
-                out.write(sink.buf, 0, sink.len);
-                sink.len = 0;
-            }
-        });
+        TreeWalker.walk(
+                root,
+                e -> {
+                    line(e, sink);
+                    if (sink.len >= FLUSH_AT) {
+                        out.write(sink.buf, 0, sink.len);
+                        sink.len = 0;
+                    }
+                });
         out.write(sink.buf, 0, sink.len);
         out.flush();
     }
@@ -112,7 +113,8 @@ public final class DumpPrinter {
     }
 
     private static void optional(byte[] v, Context c, ByteSink s) {
-        if (v == null || v.length == 0) { // an empty value cannot be written; it reads back as unset
+        if (v == null
+                || v.length == 0) { // an empty value cannot be written; it reads back as unset
             s.write('-');
         } else {
             DumpEscaping.encode(v, c, s);

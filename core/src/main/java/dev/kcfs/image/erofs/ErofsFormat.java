@@ -1,7 +1,7 @@
 package dev.kcfs.image.erofs;
 
-import dev.kcfs.tree.FileType;
 import dev.kcfs.tree.Directory;
+import dev.kcfs.tree.FileType;
 import dev.kcfs.tree.Inode;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -13,8 +13,7 @@ import java.util.Map;
  * little-endian.
  */
 public final class ErofsFormat {
-    private ErofsFormat() {
-    }
+    private ErofsFormat() {}
 
     // composefs header (offset 0, 32 bytes)
     public static final int COMPOSEFS_MAGIC = 0xd078629a;
@@ -24,12 +23,15 @@ public final class ErofsFormat {
     public static final int HDR_VERSION = 4;
     public static final int HDR_FLAGS = 8;
     public static final int HDR_COMPOSEFS_VERSION = 12;
+
     /** Header flag: some inode carries a POSIX ACL xattr, so mount must not pass {@code noacl}. */
     public static final int FLAG_HAS_ACL = 1;
 
     /** Format versions this code reads and writes (4.11); spec.formatVersion and the CLI flags take this range. */
     public static final int MIN_FORMAT_VERSION = 0;
+
     public static final int MAX_FORMAT_VERSION = 1;
+
     /**
      * The version an image is pinned to where no one names one (OCI imports, {@code kcfs store add},
      * a ComposefsImage without spec.formatVersion): pinned so the digest never depends on the tree.
@@ -63,8 +65,10 @@ public final class ErofsFormat {
 
     public static final int BLOCK_BITS = 12;
     public static final int BLOCK_SIZE = 1 << BLOCK_BITS;
+
     /** Inodes are addressed in 32-byte slots: nid = byte offset / 32 (meta_blkaddr is 0). */
     public static final int SLOT_SIZE = 32;
+
     /** First inode (the root) right after the superblock. */
     public static final int INODE_AREA_START = SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE;
 
@@ -94,6 +98,7 @@ public final class ErofsFormat {
 
     /** Hole chunk address; chunk maps of external files consist only of these. */
     public static final int NULL_ADDR = 0xFFFFFFFF;
+
     public static final int MAX_CHUNK_BITS = 43;
     public static final int MAX_CHUNKS = 1024;
 
@@ -112,16 +117,18 @@ public final class ErofsFormat {
     public static final int XATTR_ENTRY_HEADER_SIZE = 4;
     public static final int MAX_SHARED_XATTRS_PER_INODE = 128;
     public static final int XATTR_FILTER_SEED = 0x25BBE08F;
+
     /** Name prefixes by index; index 0 = no prefix. First match wins, in this order (4.10). */
     static final byte[][] XATTR_PREFIXES = {
-            null,
-            bytes("user."),
-            bytes("system.posix_acl_access"),
-            bytes("system.posix_acl_default"),
-            bytes("trusted."),
-            bytes("lustre."),
-            bytes("security."),
+        null,
+        bytes("user."),
+        bytes("system.posix_acl_access"),
+        bytes("system.posix_acl_default"),
+        bytes("trusted."),
+        bytes("lustre."),
+        bytes("security."),
     };
+
     /** Match order when encoding (lustre. is never produced by upstream). */
     static final int[] XATTR_PREFIX_MATCH_ORDER = {1, 2, 3, 4, 6};
 
@@ -140,8 +147,10 @@ public final class ErofsFormat {
     public static final byte[] XATTR_SELINUX = bytes("security.selinux");
     public static final byte[] XATTR_ACL_ACCESS = bytes("system.posix_acl_access");
     public static final byte[] XATTR_ACL_DEFAULT = bytes("system.posix_acl_default");
+
     /** metacopy value header: version 0, length 36, flags 0, hash algorithm 1 (sha256). */
     public static final byte[] METACOPY_HEADER = {0, 36, 0, 1};
+
     public static final int METACOPY_SIZE = 36;
 
     /** Root stub whiteouts {@code 00}..{@code ff} (4.4 step 6). */
@@ -255,14 +264,23 @@ public final class ErofsFormat {
     /** The dirent file type of an inode type. */
     static int direntType(int mode) {
         switch (mode & FileType.S_IFMT) {
-            case FileType.S_IFREG: return FT_REG;
-            case FileType.S_IFDIR: return FT_DIR;
-            case FileType.S_IFCHR: return FT_CHR;
-            case FileType.S_IFBLK: return FT_BLK;
-            case FileType.S_IFIFO: return FT_FIFO;
-            case FileType.S_IFSOCK: return FT_SOCK;
-            case FileType.S_IFLNK: return FT_SYMLINK;
-            default: throw new IllegalArgumentException("no dirent type for mode " + Integer.toOctalString(mode));
+            case FileType.S_IFREG:
+                return FT_REG;
+            case FileType.S_IFDIR:
+                return FT_DIR;
+            case FileType.S_IFCHR:
+                return FT_CHR;
+            case FileType.S_IFBLK:
+                return FT_BLK;
+            case FileType.S_IFIFO:
+                return FT_FIFO;
+            case FileType.S_IFSOCK:
+                return FT_SOCK;
+            case FileType.S_IFLNK:
+                return FT_SYMLINK;
+            default:
+                throw new IllegalArgumentException(
+                        "no dirent type for mode " + Integer.toOctalString(mode));
         }
     }
 }

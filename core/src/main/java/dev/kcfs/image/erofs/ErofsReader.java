@@ -47,8 +47,7 @@ public final class ErofsReader {
      * @param flags   composefs header flags ({@link ErofsFormat#FLAG_HAS_ACL})
      * @param inodes  inode count from the superblock
      */
-    public record Image(Directory root, int version, int flags, long inodes) {
-    }
+    public record Image(Directory root, int version, int flags, long inodes) {}
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -89,7 +88,12 @@ public final class ErofsReader {
         try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
             long len = ch.size();
             if (len > Integer.MAX_VALUE) {
-                throw new ErofsException("image " + image + ": " + len + " bytes is larger than this reader supports (2 GiB)");
+                throw new ErofsException(
+                        "image "
+                                + image
+                                + ": "
+                                + len
+                                + " bytes is larger than this reader supports (2 GiB)");
             }
             ByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, len);
             return new ErofsReader(map, image.toString()).load(filter);
@@ -117,8 +121,17 @@ public final class ErofsReader {
      */
     private void need(long off, long n, String what, long nid) throws ErofsException {
         if (off < 0 || n < 0 || off + n > size || off + n < off) {
-            throw bad("truncated or corrupt: " + what + (nid >= 0 ? " of inode nid " + nid : "") + " at offset " + off
-                    + " (+" + n + " bytes) is outside the " + size + "-byte file");
+            throw bad(
+                    "truncated or corrupt: "
+                            + what
+                            + (nid >= 0 ? " of inode nid " + nid : "")
+                            + " at offset "
+                            + off
+                            + " (+"
+                            + n
+                            + " bytes) is outside the "
+                            + size
+                            + "-byte file");
         }
     }
 
@@ -168,8 +181,10 @@ public final class ErofsReader {
             for (byte[] f : (Collection<byte[]>) filterIn) {
                 for (byte c : f) {
                     if (c == '/' || c == 0) {
-                        throw new IllegalArgumentException("filter names are top-level names without '/' or NUL: '"
-                                + new String(f, java.nio.charset.StandardCharsets.UTF_8) + "'");
+                        throw new IllegalArgumentException(
+                                "filter names are top-level names without '/' or NUL: '"
+                                        + new String(f, java.nio.charset.StandardCharsets.UTF_8)
+                                        + "'");
                     }
                 }
                 filter.add(f);
@@ -208,7 +223,8 @@ public final class ErofsReader {
         buildTime = u64(sb + ErofsFormat.SB_BUILD_TIME, "superblock", -1);
         buildTimeNsec = u32(sb + ErofsFormat.SB_BUILD_TIME_NSEC, "superblock");
         metaBase = (u32(sb + ErofsFormat.SB_META_BLKADDR, "superblock") & 0xffffffffL) * BLOCK_SIZE;
-        xattrBase = (u32(sb + ErofsFormat.SB_XATTR_BLKADDR, "superblock") & 0xffffffffL) * BLOCK_SIZE;
+        xattrBase =
+                (u32(sb + ErofsFormat.SB_XATTR_BLKADDR, "superblock") & 0xffffffffL) * BLOCK_SIZE;
 
         Raw r = raw(rootNid);
         if ((r.mode & FileType.S_IFMT) != FileType.S_IFDIR) {
@@ -226,8 +242,7 @@ public final class ErofsReader {
     }
 
     /** A directory whose inode was read but whose entries are still to be read. */
-    private record PendingDirectory(Directory dir, Raw raw, int depth) {
-    }
+    private record PendingDirectory(Directory dir, Raw raw, int depth) {}
 
     private final java.util.ArrayDeque<PendingDirectory> pending = new java.util.ArrayDeque<>();
 
@@ -285,7 +300,10 @@ public final class ErofsReader {
         r.whiteout = false;
         r.nid = nid;
         r.off = metaBase + nid * ErofsFormat.SLOT_SIZE;
-        if (nid < 0 || nid > size / ErofsFormat.SLOT_SIZE || r.off + ErofsFormat.COMPACT_INODE_SIZE > size || r.off < ErofsFormat.INODE_AREA_START) {
+        if (nid < 0
+                || nid > size / ErofsFormat.SLOT_SIZE
+                || r.off + ErofsFormat.COMPACT_INODE_SIZE > size
+                || r.off < ErofsFormat.INODE_AREA_START) {
             throw bad("inode nid " + nid + " points outside the inode area (offset " + r.off + ")");
         }
         final String w = "inode";
@@ -334,7 +352,14 @@ public final class ErofsReader {
         long p = off + ErofsFormat.XATTR_HEADER_SIZE;
         long end = off + xsz;
         if (p + 4L * nShared > end) {
-            throw bad("inode nid " + nid + ": " + nShared + " shared xattrs do not fit in its " + xsz + "-byte xattr area");
+            throw bad(
+                    "inode nid "
+                            + nid
+                            + ": "
+                            + nShared
+                            + " shared xattrs do not fit in its "
+                            + xsz
+                            + "-byte xattr area");
         }
         // image order, as composefs-info prints it: inline entries first, then the shared ones
         List<Xattr> all = scratchXattrs;
@@ -357,12 +382,20 @@ public final class ErofsReader {
         int nameLen = u8(p, w, nid);
         int idx = u8(p + 1, w, nid);
         int valueLen = u16(p + 2, w, nid);
-        int total = ErofsFormat.roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + nameLen + valueLen, 4);
+        int total =
+                ErofsFormat.roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + nameLen + valueLen, 4);
         if (p + ErofsFormat.XATTR_ENTRY_HEADER_SIZE + nameLen + valueLen > end) {
             throw bad(w + " of inode nid " + nid + " at offset " + p + " runs past its area");
         }
         if (idx >= ErofsFormat.XATTR_PREFIXES.length) {
-            throw bad(w + " of inode nid " + nid + " at offset " + p + " has unknown name prefix index " + idx);
+            throw bad(
+                    w
+                            + " of inode nid "
+                            + nid
+                            + " at offset "
+                            + p
+                            + " has unknown name prefix index "
+                            + idx);
         }
         byte[] prefix = idx == 0 ? EMPTY : ErofsFormat.XATTR_PREFIXES[idx];
         byte[] name = new byte[prefix.length + nameLen];
@@ -413,8 +446,10 @@ public final class ErofsReader {
                     }
                 } else if (is(n, ErofsFormat.XATTR_REDIRECT)) {
                     byte[] v = x.value();
-                    // upstream over-reads here (docs/format.md, 'Upstream quirks kcfs keeps'); we strip one '/' and keep the exact length
-                    r.payload = v.length > 0 && v[0] == '/' ? Arrays.copyOfRange(v, 1, v.length) : v;
+                    // upstream over-reads here (docs/format.md, 'Upstream quirks kcfs keeps'); we
+                    // strip one '/' and keep the exact length
+                    r.payload =
+                            v.length > 0 && v[0] == '/' ? Arrays.copyOfRange(v, 1, v.length) : v;
                 }
                 continue;
             }
@@ -428,8 +463,13 @@ public final class ErofsReader {
 
     private Stat stat(Raw r) {
         Stat s = lastStat; // real trees repeat a few stats across 100k inodes: share the objects
-        if (s == null || s.mode() != r.mode || s.uid() != r.uid || s.gid() != r.gid || s.nlink() != r.nlink
-                || s.mtimeSec() != r.mtime || s.mtimeNsec() != r.mtimeNsec) {
+        if (s == null
+                || s.mode() != r.mode
+                || s.uid() != r.uid
+                || s.gid() != r.gid
+                || s.nlink() != r.nlink
+                || s.mtimeSec() != r.mtime
+                || s.mtimeNsec() != r.mtimeNsec) {
             s = new Stat(r.mode, r.uid, r.gid, r.nlink, r.mtime, r.mtimeNsec);
             lastStat = s;
         }
@@ -454,12 +494,18 @@ public final class ErofsReader {
     }
 
     private void checkFlat(Raw r, String what) throws ErofsException {
-        if (r.layout != ErofsFormat.LAYOUT_FLAT_PLAIN && r.layout != ErofsFormat.LAYOUT_FLAT_INLINE) {
+        if (r.layout != ErofsFormat.LAYOUT_FLAT_PLAIN
+                && r.layout != ErofsFormat.LAYOUT_FLAT_INLINE) {
             throw bad(what + " (nid " + r.nid + ") has unsupported data layout " + r.layout);
         }
         if (r.size < 0 || r.size > size) { // unsigned: a size >= 2^63 is negative here
-            throw bad(what + " (nid " + r.nid + ") claims " + Long.toUnsignedString(r.size)
-                    + " bytes of data, more than the whole image");
+            throw bad(
+                    what
+                            + " (nid "
+                            + r.nid
+                            + ") claims "
+                            + Long.toUnsignedString(r.size)
+                            + " bytes of data, more than the whole image");
         }
     }
 
@@ -478,25 +524,39 @@ public final class ErofsReader {
         return out;
     }
 
-    private void fillDirectory(Directory dir, Raw r, int depth, Set<byte[]> filter) throws ErofsException {
+    private void fillDirectory(Directory dir, Raw r, int depth, Set<byte[]> filter)
+            throws ErofsException {
         checkFlat(r, "directory");
         dirBytesBudget -= r.size;
         if (dirBytesBudget < 0) {
-            throw bad("directories hold more dirent bytes than the file has (overlapping or corrupt directory data)");
+            throw bad(
+                    "directories hold more dirent bytes than the file has (overlapping or corrupt directory data)");
         }
         long total = r.size;
         for (long blockStart = 0; blockStart < total; blockStart += BLOCK_SIZE) {
             int blockLen = (int) Math.min(BLOCK_SIZE, total - blockStart);
             if (blockLen < DIRENT_SIZE) {
-                throw bad("directory nid " + r.nid + ": dirent block of " + blockLen + " bytes is too short");
+                throw bad(
+                        "directory nid "
+                                + r.nid
+                                + ": dirent block of "
+                                + blockLen
+                                + " bytes is too short");
             }
-            // a dirent block is contiguous in the file (a data block or the inline tail): read in place
+            // a dirent block is contiguous in the file (a data block or the inline tail): read in
+            // place
             long base = dataOffset(r, blockStart);
             need(base, blockLen, "dirents", r.nid);
             int blk = (int) base;
             int first = u16le(blk + 8);
             if (first % DIRENT_SIZE != 0 || first == 0 || first > blockLen) {
-                throw bad("directory nid " + r.nid + ": bad first name offset " + first + " in dirent block at " + blockStart);
+                throw bad(
+                        "directory nid "
+                                + r.nid
+                                + ": bad first name offset "
+                                + first
+                                + " in dirent block at "
+                                + blockStart);
             }
             int count = first / DIRENT_SIZE;
             for (int i = 0; i < count; i++) {
@@ -512,8 +572,19 @@ public final class ErofsReader {
                         nameEnd++;
                     }
                 }
-                if (nameoff < first || nameEnd <= nameoff || nameEnd > blockLen || nameEnd - nameoff > 255) {
-                    throw bad("directory nid " + r.nid + ": bad dirent name bounds " + nameoff + ".." + nameEnd + " in block at " + blockStart);
+                if (nameoff < first
+                        || nameEnd <= nameoff
+                        || nameEnd > blockLen
+                        || nameEnd - nameoff > 255) {
+                    throw bad(
+                            "directory nid "
+                                    + r.nid
+                                    + ": bad dirent name bounds "
+                                    + nameoff
+                                    + ".."
+                                    + nameEnd
+                                    + " in block at "
+                                    + blockStart);
                 }
                 byte[] childName = new byte[nameEnd - nameoff];
                 b.get(blk + nameoff, childName);
@@ -524,9 +595,16 @@ public final class ErofsReader {
                     continue;
                 }
                 if (depth + 1 > ImageLimits.MAX_DEPTH) {
-                    // the writer's limit too, so only a foreign or hostile image gets here; it also bounds the recursion
-                    throw bad("directory nid " + r.nid + " is " + depth + " levels deep and not empty; images nest at most "
-                            + ImageLimits.MAX_DEPTH + " levels");
+                    // the writer's limit too, so only a foreign or hostile image gets here; it also
+                    // bounds the recursion
+                    throw bad(
+                            "directory nid "
+                                    + r.nid
+                                    + " is "
+                                    + depth
+                                    + " levels deep and not empty; images nest at most "
+                                    + ImageLimits.MAX_DEPTH
+                                    + " levels");
                 }
                 Inode child = child(nid, depth);
                 if (child != null) {
@@ -550,18 +628,28 @@ public final class ErofsReader {
         final String w = "inode";
         Inode inode;
         switch (type) {
-            case FileType.S_IFDIR: {
-                if (dirsSeen.get(nid) != null) {
-                    throw bad("directory nid " + nid + " is reachable twice (directory hardlink or loop)");
+            case FileType.S_IFDIR:
+                {
+                    if (dirsSeen.get(nid) != null) {
+                        throw bad(
+                                "directory nid "
+                                        + nid
+                                        + " is reachable twice (directory hardlink or loop)");
+                    }
+                    Directory d = new Directory(stat, r.xattrs);
+                    dirsSeen.put(nid, d);
+                    pending.add(
+                            new PendingDirectory(
+                                    d, r.copy(), depth + 1)); // the scratch is reused meanwhile
+                    return d;
                 }
-                Directory d = new Directory(stat, r.xattrs);
-                dirsSeen.put(nid, d);
-                pending.add(new PendingDirectory(d, r.copy(), depth + 1)); // the scratch is reused meanwhile
-                return d;
-            }
             case FileType.S_IFREG:
                 if (r.whiteout) {
-                    inode = new DeviceNode(stat.withMode(FileType.S_IFCHR | (r.mode & 07777)), r.xattrs, 0);
+                    inode =
+                            new DeviceNode(
+                                    stat.withMode(FileType.S_IFCHR | (r.mode & 07777)),
+                                    r.xattrs,
+                                    0);
                 } else if (r.layout == ErofsFormat.LAYOUT_CHUNK_BASED) {
                     inode = new RegularFile(stat, r.xattrs, r.size, r.payload, null, r.digest);
                 } else if (r.size == 0) {
@@ -572,23 +660,26 @@ public final class ErofsReader {
                     inode = new RegularFile(stat, r.xattrs, r.size, null, content, null);
                 }
                 break;
-            case FileType.S_IFLNK: {
-                checkFlat(r, w);
-                if (r.size == 0 || r.size >= BLOCK_SIZE) {
-                    throw bad("symlink nid " + nid + " has invalid target length " + r.size);
+            case FileType.S_IFLNK:
+                {
+                    checkFlat(r, w);
+                    if (r.size == 0 || r.size >= BLOCK_SIZE) {
+                        throw bad("symlink nid " + nid + " has invalid target length " + r.size);
+                    }
+                    inode = new Symlink(stat, r.xattrs, data(r, 0, (int) r.size, "symlink target"));
+                    break;
                 }
-                inode = new Symlink(stat, r.xattrs, data(r, 0, (int) r.size, "symlink target"));
-                break;
-            }
             case FileType.S_IFCHR:
-            case FileType.S_IFBLK: {
-                long rdev = r.iu & 0xffffffffL;
-                if (type == FileType.S_IFCHR && rdev == 0) {
-                    return null; // root stubs (and any other overlay whiteout) are not part of the tree
+            case FileType.S_IFBLK:
+                {
+                    long rdev = r.iu & 0xffffffffL;
+                    if (type == FileType.S_IFCHR && rdev == 0) {
+                        return null; // root stubs (and any other overlay whiteout) are not part of
+                        // the tree
+                    }
+                    inode = new DeviceNode(stat, r.xattrs, rdev);
+                    break;
                 }
-                inode = new DeviceNode(stat, r.xattrs, rdev);
-                break;
-            }
             case FileType.S_IFIFO:
                 inode = new Fifo(stat, r.xattrs);
                 break;
@@ -596,7 +687,8 @@ public final class ErofsReader {
                 inode = new Socket(stat, r.xattrs);
                 break;
             default:
-                throw bad("inode nid " + nid + " has invalid mode 0" + Integer.toOctalString(r.mode));
+                throw bad(
+                        "inode nid " + nid + " has invalid mode 0" + Integer.toOctalString(r.mode));
         }
         byNid.put(nid, inode);
         return inode;

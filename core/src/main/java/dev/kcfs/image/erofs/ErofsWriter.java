@@ -46,8 +46,14 @@ public final class ErofsWriter {
     public record WriteOptions(int minVersion, int maxVersion) {
         public WriteOptions {
             if (!ErofsFormat.isSupportedFormatVersion(minVersion)) {
-                throw new IllegalArgumentException("unsupported composefs format version " + minVersion
-                        + " (supported: " + ErofsFormat.MIN_FORMAT_VERSION + " to " + ErofsFormat.MAX_FORMAT_VERSION + ")");
+                throw new IllegalArgumentException(
+                        "unsupported composefs format version "
+                                + minVersion
+                                + " (supported: "
+                                + ErofsFormat.MIN_FORMAT_VERSION
+                                + " to "
+                                + ErofsFormat.MAX_FORMAT_VERSION
+                                + ")");
             }
             if (maxVersion < minVersion) {
                 maxVersion = minVersion;
@@ -72,11 +78,9 @@ public final class ErofsWriter {
      * @param size    image length in bytes
      * @param inodes  number of inodes (hardlinks counted once, the 256 root stubs included)
      */
-    public record WriteResult(int version, long size, long inodes) {
-    }
+    public record WriteResult(int version, long size, long inodes) {}
 
-    private ErofsWriter() {
-    }
+    private ErofsWriter() {}
 
     /**
      * Writes the image of {@code root} to {@code out} (buffered internally; flushed, not closed).
@@ -87,7 +91,8 @@ public final class ErofsWriter {
      *
      * @throws ErofsException if the tree cannot be represented (e.g. "File too large")
      */
-    public static WriteResult write(Directory root, WriteOptions options, OutputStream out) throws IOException {
+    public static WriteResult write(Directory root, WriteOptions options, OutputStream out)
+            throws IOException {
         Layout layout = new Layout(root, options);
         layout.build();
         layout.emit(out);
@@ -98,19 +103,27 @@ public final class ErofsWriter {
      * Writes the image to {@code file} through a temporary sibling renamed into place, so the file
      * is either complete or untouched.
      */
-    public static WriteResult write(Directory root, WriteOptions options, Path file) throws IOException {
+    public static WriteResult write(Directory root, WriteOptions options, Path file)
+            throws IOException {
         Layout layout = new Layout(root, options);
         layout.build(); // tree errors surface before any file is created
         Path abs = file.toAbsolutePath();
-        // like mkcomposefs' fopen(): world-readable unless the umask says otherwise (mounts need it)
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
+        // like mkcomposefs' fopen(): world-readable unless the umask says otherwise (mounts need
+        // it)
+        Path tmp =
+                Files.createTempFile(
+                        abs.getParent(),
+                        "." + abs.getFileName() + ".",
+                        ".tmp",
+                        PosixFilePermissions.asFileAttribute(
+                                PosixFilePermissions.fromString("rw-r--r--")));
         boolean ok = false;
         try {
             try (OutputStream os = Files.newOutputStream(tmp)) {
                 layout.emit(os);
             }
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(
+                    tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             ok = true;
         } finally {
             if (!ok) {
@@ -126,7 +139,8 @@ public final class ErofsWriter {
     private static final class Node {
         final Node parent; // the directory it was first found in (itself for the root)
         final byte[] name;
-        // One per inode of the image (100k+), so kept small: u32 values in ints, derived values not stored.
+        // One per inode of the image (100k+), so kept small: u32 values in ints, derived values not
+        // stored.
         final int mode;
         final int uid; // unsigned
         final int gid; // unsigned
@@ -245,7 +259,13 @@ public final class ErofsWriter {
             prefixIndex = f.prefixIndex;
             prefixLength = f.prefixLength;
             filterBit = f.filterBit;
-            entrySize = roundUp(ErofsFormat.XATTR_ENTRY_HEADER_SIZE + name.length - prefixLength + valueLength(), 4);
+            entrySize =
+                    roundUp(
+                            ErofsFormat.XATTR_ENTRY_HEADER_SIZE
+                                    + name.length
+                                    - prefixLength
+                                    + valueLength(),
+                            4);
         }
 
         boolean shared() {
@@ -254,7 +274,10 @@ public final class ErofsWriter {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof XInfo x && x.hash == hash && x.slash == slash && Arrays.equals(x.name, name)
+            return o instanceof XInfo x
+                    && x.hash == hash
+                    && x.slash == slash
+                    && Arrays.equals(x.name, name)
                     && Arrays.equals(x.value, value);
         }
 
@@ -283,8 +306,14 @@ public final class ErofsWriter {
             hash = Arrays.hashCode(name);
             prefixIndex = prefixIndex(name);
             prefixLength = prefixIndex == 0 ? 0 : ErofsFormat.XATTR_PREFIXES[prefixIndex].length;
-            filterBit = 1 << (Xxh32.hash(name, prefixLength, name.length - prefixLength,
-                    ErofsFormat.XATTR_FILTER_SEED + prefixIndex) & 31);
+            filterBit =
+                    1
+                            << (Xxh32.hash(
+                                            name,
+                                            prefixLength,
+                                            name.length - prefixLength,
+                                            ErofsFormat.XATTR_FILTER_SEED + prefixIndex)
+                                    & 31);
         }
     }
 
@@ -294,12 +323,16 @@ public final class ErofsWriter {
     private static final Xattr[] NO_XATTRS = new Xattr[0];
 
     private static final byte[] EMPTY = new byte[0];
-    private static final Xattr ESCAPED_WHITEOUT = new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUT, EMPTY);
+    private static final Xattr ESCAPED_WHITEOUT =
+            new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUT, EMPTY);
     private static final Xattr USER_WHITEOUT = new Xattr(ErofsFormat.XATTR_USER_WHITEOUT, EMPTY);
-    private static final Xattr ESCAPED_WHITEOUTS = new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUTS, EMPTY);
+    private static final Xattr ESCAPED_WHITEOUTS =
+            new Xattr(ErofsFormat.XATTR_ESCAPED_WHITEOUTS, EMPTY);
     private static final Xattr USER_WHITEOUTS = new Xattr(ErofsFormat.XATTR_USER_WHITEOUTS, EMPTY);
-    private static final Xattr ESCAPED_OPAQUE_X = new Xattr(ErofsFormat.XATTR_ESCAPED_OPAQUE, new byte[] {'x'});
-    private static final Xattr USER_OPAQUE_X = new Xattr(ErofsFormat.XATTR_USER_OPAQUE, new byte[] {'x'});
+    private static final Xattr ESCAPED_OPAQUE_X =
+            new Xattr(ErofsFormat.XATTR_ESCAPED_OPAQUE, new byte[] {'x'});
+    private static final Xattr USER_OPAQUE_X =
+            new Xattr(ErofsFormat.XATTR_USER_OPAQUE, new byte[] {'x'});
     private static final Xattr ROOT_OPAQUE = new Xattr(ErofsFormat.XATTR_OPAQUE, new byte[] {'y'});
     private static final Xattr EMPTY_METACOPY = new Xattr(ErofsFormat.XATTR_METACOPY, EMPTY);
 
@@ -394,23 +427,36 @@ public final class ErofsWriter {
                 }
                 Map.Entry<byte[], Inode> c = f.children.next();
                 byte[] name = c.getKey();
-                while (f.nextExtra < f.extra.length && Arrays.compareUnsigned(f.extra[f.nextExtra], name) < 0) {
+                while (f.nextExtra < f.extra.length
+                        && Arrays.compareUnsigned(f.extra[f.nextExtra], name) < 0) {
                     addExtra(f, f.extra[f.nextExtra++]);
                 }
                 Inode in = c.getValue();
                 Node n = nodes.get(in);
                 if (n != null) {
                     if (in instanceof Directory) {
-                        throw new ErofsException("Directory " + f.node.pathString() + "/" + new String(name, StandardCharsets.UTF_8)
-                                + " appears twice in the tree (directories cannot be hardlinked)");
+                        throw new ErofsException(
+                                "Directory "
+                                        + f.node.pathString()
+                                        + "/"
+                                        + new String(name, StandardCharsets.UTF_8)
+                                        + " appears twice in the tree (directories cannot be hardlinked)");
                     }
                     f.add(name, n); // a hardlink entry: points at the first occurrence
                     continue;
                 }
                 checkName(f.node, name);
                 if (stack.size() > ImageLimits.MAX_DEPTH) {
-                    throw new ErofsException("Path " + f.node.pathString() + "/" + new String(name, StandardCharsets.UTF_8)
-                            + " is " + stack.size() + " levels deep; images nest at most " + ImageLimits.MAX_DEPTH + " levels");
+                    throw new ErofsException(
+                            "Path "
+                                    + f.node.pathString()
+                                    + "/"
+                                    + new String(name, StandardCharsets.UTF_8)
+                                    + " is "
+                                    + stack.size()
+                                    + " levels deep; images nest at most "
+                                    + ImageLimits.MAX_DEPTH
+                                    + " levels");
                 }
                 n = create(f.node, name, in);
                 nodes.put(in, n);
@@ -445,8 +491,14 @@ public final class ErofsWriter {
                     xs = List.of(x);
                 }
             }
-            Stat st = new Stat(ErofsFormat.STUB_MODE, Integer.toUnsignedLong(root.uid), Integer.toUnsignedLong(root.gid), 1,
-                    root.mtimeSec, root.mtimeNsec);
+            Stat st =
+                    new Stat(
+                            ErofsFormat.STUB_MODE,
+                            Integer.toUnsignedLong(root.uid),
+                            Integer.toUnsignedLong(root.gid),
+                            1,
+                            root.mtimeSec,
+                            root.mtimeNsec);
             for (int i = 0; i < 256; i++) {
                 byte[] name = ErofsFormat.stubName(i);
                 if (srcRoot.child(name) == null) {
@@ -457,30 +509,53 @@ public final class ErofsWriter {
 
         private Node create(Node parent, byte[] name, Inode in) throws ErofsException {
             Stat st = in.stat();
-            // EROFS stores these in 32 bits: a wider value must never be truncated (a uid of 2^32 would become root)
+            // EROFS stores these in 32 bits: a wider value must never be truncated (a uid of 2^32
+            // would become root)
             long rdev = in instanceof DeviceNode dev ? dev.rdev() : 0;
-            if (Long.compareUnsigned(st.uid(), 0xFFFFFFFFL) > 0 || Long.compareUnsigned(st.gid(), 0xFFFFFFFFL) > 0
-                    || Long.compareUnsigned(st.nlink(), 0xFFFFFFFFL) > 0 || Long.compareUnsigned(rdev, 0xFFFFFFFFL) > 0) {
-                throw new ErofsException(parent.pathString() + "/" + new String(name, StandardCharsets.UTF_8) + ": uid "
-                        + Long.toUnsignedString(st.uid()) + ", gid " + Long.toUnsignedString(st.gid()) + ", nlink "
-                        + Long.toUnsignedString(st.nlink()) + " or rdev " + Long.toUnsignedString(rdev)
-                        + " does not fit the image's 32 bits");
+            if (Long.compareUnsigned(st.uid(), 0xFFFFFFFFL) > 0
+                    || Long.compareUnsigned(st.gid(), 0xFFFFFFFFL) > 0
+                    || Long.compareUnsigned(st.nlink(), 0xFFFFFFFFL) > 0
+                    || Long.compareUnsigned(rdev, 0xFFFFFFFFL) > 0) {
+                throw new ErofsException(
+                        parent.pathString()
+                                + "/"
+                                + new String(name, StandardCharsets.UTF_8)
+                                + ": uid "
+                                + Long.toUnsignedString(st.uid())
+                                + ", gid "
+                                + Long.toUnsignedString(st.gid())
+                                + ", nlink "
+                                + Long.toUnsignedString(st.nlink())
+                                + " or rdev "
+                                + Long.toUnsignedString(rdev)
+                                + " does not fit the image's 32 bits");
             }
             if (in instanceof DeviceNode dev && dev.isWhiteout()) {
                 // 4.4 step 3: an input whiteout becomes an escaped one (a regular file)
-                Node n = new Node(parent, name, FileType.S_IFREG | (st.mode() & 07777), st, in.xattrs());
+                Node n =
+                        new Node(
+                                parent,
+                                name,
+                                FileType.S_IFREG | (st.mode() & 07777),
+                                st,
+                                in.xattrs());
                 n.set(ESCAPED_WHITEOUT);
                 n.set(USER_WHITEOUT);
                 parent.set(ESCAPED_WHITEOUTS);
                 parent.set(USER_WHITEOUTS);
-                if (whiteoutParents.isEmpty() || whiteoutParents.get(whiteoutParents.size() - 1) != parent) {
+                if (whiteoutParents.isEmpty()
+                        || whiteoutParents.get(whiteoutParents.size() - 1) != parent) {
                     whiteoutParents.add(parent);
                 }
                 return n;
             }
             Node n = new Node(parent, name, st.mode(), st, in.xattrs());
             if (FileType.of(st.mode()) == null) {
-                throw new ErofsException("Invalid mode 0" + Integer.toOctalString(st.mode()) + " at " + n.pathString());
+                throw new ErofsException(
+                        "Invalid mode 0"
+                                + Integer.toOctalString(st.mode())
+                                + " at "
+                                + n.pathString());
             }
             if (in instanceof RegularFile f) {
                 regular(n, f);
@@ -488,8 +563,12 @@ public final class ErofsWriter {
                 n.data = s.target();
                 n.size = s.target().length;
                 if (n.data.length == 0 || n.data.length >= BLOCK_SIZE) {
-                    throw new ErofsException("Symlink " + n.pathString() + ": target length " + n.data.length
-                            + " is not in 1..4095");
+                    throw new ErofsException(
+                            "Symlink "
+                                    + n.pathString()
+                                    + ": target length "
+                                    + n.data.length
+                                    + " is not in 1..4095");
                 }
             } else if (in instanceof DeviceNode dev) {
                 n.rdev = dev.rdev();
@@ -502,15 +581,27 @@ public final class ErofsWriter {
             n.size = size;
             if (f.isInline()) {
                 if (f.content().length != size) {
-                    throw new ErofsException("File " + n.pathString() + ": inline content has " + f.content().length
-                            + " bytes but size is " + Long.toUnsignedString(size));
+                    throw new ErofsException(
+                            "File "
+                                    + n.pathString()
+                                    + ": inline content has "
+                                    + f.content().length
+                                    + " bytes but size is "
+                                    + Long.toUnsignedString(size));
                 }
                 n.data = f.content();
             } else if (size != 0) {
-                // 4.7: chunk-based file whose chunks are all holes; at most 1024 chunks of 2^43 bytes
-                if (Long.compareUnsigned(size, (long) ErofsFormat.MAX_CHUNKS << ErofsFormat.MAX_CHUNK_BITS) > 0) {
-                    throw new ErofsException("File too large: " + n.pathString() + " has " + Long.toUnsignedString(size)
-                            + " bytes, the maximum is 2^53");
+                // 4.7: chunk-based file whose chunks are all holes; at most 1024 chunks of 2^43
+                // bytes
+                if (Long.compareUnsigned(
+                                size, (long) ErofsFormat.MAX_CHUNKS << ErofsFormat.MAX_CHUNK_BITS)
+                        > 0) {
+                    throw new ErofsException(
+                            "File too large: "
+                                    + n.pathString()
+                                    + " has "
+                                    + Long.toUnsignedString(size)
+                                    + " bytes, the maximum is 2^53");
                 }
                 int bits = size == 1 ? 0 : 64 - Long.numberOfLeadingZeros(size - 1);
                 bits = Math.min(Math.max(bits, ErofsFormat.BLOCK_BITS), ErofsFormat.MAX_CHUNK_BITS);
@@ -536,14 +627,21 @@ public final class ErofsWriter {
 
         private static void checkName(Node parent, byte[] name) throws ErofsException {
             int len = name.length;
-            boolean bad = len == 0 || len > 255 || (len == 1 && name[0] == '.')
-                    || (len == 2 && name[0] == '.' && name[1] == '.');
+            boolean bad =
+                    len == 0
+                            || len > 255
+                            || (len == 1 && name[0] == '.')
+                            || (len == 2 && name[0] == '.' && name[1] == '.');
             for (int i = 0; i < len && !bad; i++) {
                 bad = name[i] == '/' || name[i] == 0;
             }
             if (bad) {
-                throw new ErofsException("Invalid file name '" + new String(name, StandardCharsets.UTF_8) + "' in "
-                        + parent.pathString() + ": names must be 1..255 bytes without '/' or NUL and not '.' or '..'");
+                throw new ErofsException(
+                        "Invalid file name '"
+                                + new String(name, StandardCharsets.UTF_8)
+                                + "' in "
+                                + parent.pathString()
+                                + ": names must be 1..255 bytes without '/' or NUL and not '.' or '..'");
             }
         }
 
@@ -577,46 +675,53 @@ public final class ErofsWriter {
             minSec = first.mtimeSec;
             minNsec = first.mtimeNsec;
             for (Node n : order) {
-                if (n.mtimeSec < minSec || (n.mtimeSec == minSec && Integer.compareUnsigned(n.mtimeNsec, minNsec) < 0)) {
+                if (n.mtimeSec < minSec
+                        || (n.mtimeSec == minSec
+                                && Integer.compareUnsigned(n.mtimeNsec, minNsec) < 0)) {
                     minSec = n.mtimeSec;
                     minNsec = n.mtimeNsec;
                 }
             }
             for (Node n : order) {
                 switch (n.type()) {
-                    case FileType.S_IFDIR: {
-                        int[] starts = new int[4];
-                        int nb = 0;
-                        int used = 0;
-                        starts[nb++] = 0;
-                        for (int i = 0; i < n.entryNames.length; i++) {
-                            int cost = DIRENT_SIZE + n.entryNames[i].length;
-                            if (used + cost > BLOCK_SIZE) {
-                                if (nb == starts.length) {
-                                    starts = Arrays.copyOf(starts, nb * 2);
+                    case FileType.S_IFDIR:
+                        {
+                            int[] starts = new int[4];
+                            int nb = 0;
+                            int used = 0;
+                            starts[nb++] = 0;
+                            for (int i = 0; i < n.entryNames.length; i++) {
+                                int cost = DIRENT_SIZE + n.entryNames[i].length;
+                                if (used + cost > BLOCK_SIZE) {
+                                    if (nb == starts.length) {
+                                        starts = Arrays.copyOf(starts, nb * 2);
+                                    }
+                                    starts[nb++] = i;
+                                    used = 0;
                                 }
-                                starts[nb++] = i;
-                                used = 0;
+                                used += cost;
                             }
-                            used += cost;
+                            n.blockStarts = Arrays.copyOf(starts, nb);
+                            n.nBlocks = nb - 1;
+                            n.tail = used;
+                            if (n.tail > BLOCK_SIZE / 2) {
+                                n.nBlocks++;
+                                n.tail = 0;
+                            }
+                            n.size = (long) n.nBlocks * BLOCK_SIZE + n.tail;
+                            break;
                         }
-                        n.blockStarts = Arrays.copyOf(starts, nb);
-                        n.nBlocks = nb - 1;
-                        n.tail = used;
-                        if (n.tail > BLOCK_SIZE / 2) {
-                            n.nBlocks++;
-                            n.tail = 0;
-                        }
-                        n.size = (long) n.nBlocks * BLOCK_SIZE + n.tail;
-                        break;
-                    }
                     case FileType.S_IFLNK:
                         n.nBlocks = 0;
                         n.tail = n.data.length;
                         break;
                     case FileType.S_IFREG:
                         if (n.external) {
-                            n.tail = 4 * (int) ((n.size + (1L << n.chunkBits) - 1) >>> n.chunkBits); // chunk map
+                            n.tail =
+                                    4
+                                            * (int)
+                                                    ((n.size + (1L << n.chunkBits) - 1)
+                                                            >>> n.chunkBits); // chunk map
                         } else if (n.data != null) {
                             n.nBlocks = (int) (n.size / BLOCK_SIZE);
                             n.tail = (int) (n.size % BLOCK_SIZE);
@@ -629,15 +734,20 @@ public final class ErofsWriter {
                     default:
                         break;
                 }
-                n.extended = !(n.mtimeSec == minSec && n.mtimeNsec == minNsec
-                        && Integer.compareUnsigned(n.nlink, 0xFFFF) <= 0 && Integer.compareUnsigned(n.uid, 0xFFFF) <= 0
-                        && Integer.compareUnsigned(n.gid, 0xFFFF) <= 0 && Long.compareUnsigned(n.size, 0xFFFFFFFFL) <= 0);
+                n.extended =
+                        !(n.mtimeSec == minSec
+                                && n.mtimeNsec == minNsec
+                                && Integer.compareUnsigned(n.nlink, 0xFFFF) <= 0
+                                && Integer.compareUnsigned(n.uid, 0xFFFF) <= 0
+                                && Integer.compareUnsigned(n.gid, 0xFFFF) <= 0
+                                && Long.compareUnsigned(n.size, 0xFFFFFFFFL) <= 0);
             }
         }
 
         // 4.10: shared iff the same (name, value) occurs on more than one inode
         void shareXattrs() throws ErofsException {
-            // sized for two distinct xattrs per inode (an external file's metacopy and redirect), so
+            // sized for two distinct xattrs per inode (an external file's metacopy and redirect),
+            // so
             // the table of a large tree is not rehashed six times on the way
             Map<XInfo, XInfo> infos = new HashMap<>(Math.max(1 << 12, order.size() * 3));
             Map<Xattr, XInfo> byIdentity = new IdentityHashMap<>();
@@ -650,14 +760,26 @@ public final class ErofsWriter {
                 }
                 XInfo[] xi = new XInfo[cnt];
                 for (int i = 0; i < cnt; i++) {
-                    // trees share Xattr objects (parser interning, our constants): look those up by identity
+                    // trees share Xattr objects (parser interning, our constants): look those up by
+                    // identity
                     // first, which avoids hashing their bytes and allocating a key per occurrence
                     Xattr x = i < plain ? n.xattrs[i] : null;
                     XInfo info = x == null ? null : byIdentity.get(x);
                     if (info == null) {
-                        XInfo key = x == null ? new XInfo(ErofsFormat.XATTR_REDIRECT, REDIRECT_FACTS, n.data, true)
-                                : new XInfo(x.name(), x.name() == ErofsFormat.XATTR_METACOPY ? METACOPY_FACTS : null,
-                                        x.value(), false);
+                        XInfo key =
+                                x == null
+                                        ? new XInfo(
+                                                ErofsFormat.XATTR_REDIRECT,
+                                                REDIRECT_FACTS,
+                                                n.data,
+                                                true)
+                                        : new XInfo(
+                                                x.name(),
+                                                x.name() == ErofsFormat.XATTR_METACOPY
+                                                        ? METACOPY_FACTS
+                                                        : null,
+                                                x.value(),
+                                                false);
                         info = infos.get(key);
                         if (info == null) {
                             info = key;
@@ -685,15 +807,17 @@ public final class ErofsWriter {
                     table.add(s);
                 }
             }
-            table.sort((a, b) -> {
-                int c = Arrays.compareUnsigned(b.name, a.name);
-                if (c != 0) {
-                    return c;
-                }
-                c = Integer.compare(b.valueLength(), a.valueLength());
-                // same name and length: both or neither carry the virtual '/' (only redirects do)
-                return c != 0 ? c : Arrays.compareUnsigned(b.value, a.value);
-            });
+            table.sort(
+                    (a, b) -> {
+                        int c = Arrays.compareUnsigned(b.name, a.name);
+                        if (c != 0) {
+                            return c;
+                        }
+                        c = Integer.compare(b.valueLength(), a.valueLength());
+                        // same name and length: both or neither carry the virtual '/' (only
+                        // redirects do)
+                        return c != 0 ? c : Arrays.compareUnsigned(b.value, a.value);
+                    });
             long off = 0;
             for (XInfo s : table) {
                 s.offset = off;
@@ -721,7 +845,8 @@ public final class ErofsWriter {
                 n.filter = ~filterBits;
                 n.xsz = roundUp(ErofsFormat.XATTR_HEADER_SIZE + 4 * nShared + inlineBytes, 4);
                 if ((n.xsz - ErofsFormat.XATTR_HEADER_SIZE) / 4 + 1 > 0xFFFF) {
-                    throw new ErofsException("Too many xattrs on " + n.pathString() + " (" + n.xsz + " bytes)");
+                    throw new ErofsException(
+                            "Too many xattrs on " + n.pathString() + " (" + n.xsz + " bytes)");
                 }
             }
         }
@@ -729,8 +854,12 @@ public final class ErofsWriter {
         private static void checkXattr(Node n, XInfo x) throws ErofsException {
             int suffix = x.name.length - x.prefixLength;
             if (x.name.length == 0 || suffix > 255 || x.valueLength() > 0xFFFF) {
-                throw new ErofsException("Xattr " + x.nameString() + " on " + n.pathString()
-                        + " cannot be stored: name suffix must be at most 255 bytes and value at most 65535 bytes");
+                throw new ErofsException(
+                        "Xattr "
+                                + x.nameString()
+                                + " on "
+                                + n.pathString()
+                                + " cannot be stored: name suffix must be at most 255 bytes and value at most 65535 bytes");
             }
         }
 
@@ -740,7 +869,10 @@ public final class ErofsWriter {
             for (Node n : order) {
                 pos = roundUp(pos, SLOT_SIZE);
                 long extra = 0;
-                long isz = n.extended ? ErofsFormat.EXTENDED_INODE_SIZE : ErofsFormat.COMPACT_INODE_SIZE;
+                long isz =
+                        n.extended
+                                ? ErofsFormat.EXTENDED_INODE_SIZE
+                                : ErofsFormat.COMPACT_INODE_SIZE;
                 long xsz = n.xsz;
                 if (n.type() == FileType.S_IFLNK) {
                     long total = isz + xsz + n.tail;
@@ -848,7 +980,8 @@ public final class ErofsWriter {
                 }
             }
             if (out.pos != fileSize) {
-                throw new IllegalStateException("image layout mismatch: wrote " + out.pos + " of " + fileSize + " bytes");
+                throw new IllegalStateException(
+                        "image layout mismatch: wrote " + out.pos + " of " + fileSize + " bytes");
             }
             out.flush();
         }
@@ -860,11 +993,14 @@ public final class ErofsWriter {
                 layout = ErofsFormat.LAYOUT_CHUNK_BASED;
                 iu = n.chunkBits - ErofsFormat.BLOCK_BITS;
                 if (n.nBlocks > 0) {
-                    // docs/format.md, 'Inodes': upstream sets raw_blkaddr, then overwrites the low 16 bits (union)
-                    iu |= n.blkaddr & 0xFFFF0000L; // int widened with sign, masked to the low 32 bits
+                    // docs/format.md, 'Inodes': upstream sets raw_blkaddr, then overwrites the low
+                    // 16 bits (union)
+                    iu |= n.blkaddr & 0xFFFF0000L; // int widened with sign, masked to the low 32
+                    // bits
                 }
             } else {
-                layout = n.tail > 0 ? ErofsFormat.LAYOUT_FLAT_INLINE : ErofsFormat.LAYOUT_FLAT_PLAIN;
+                layout =
+                        n.tail > 0 ? ErofsFormat.LAYOUT_FLAT_INLINE : ErofsFormat.LAYOUT_FLAT_PLAIN;
                 int t = n.type();
                 if (t == FileType.S_IFCHR || t == FileType.S_IFBLK) {
                     iu = n.rdev;
@@ -959,7 +1095,10 @@ public final class ErofsWriter {
 
         private static void dirBlock(LeOut out, Node n, int block) throws IOException {
             int from = n.blockStarts[block];
-            int to = block + 1 < n.blockStarts.length ? n.blockStarts[block + 1] : n.entryNames.length;
+            int to =
+                    block + 1 < n.blockStarts.length
+                            ? n.blockStarts[block + 1]
+                            : n.entryNames.length;
             int nameoff = DIRENT_SIZE * (to - from);
             for (int i = from; i < to; i++) {
                 Node t = n.entryNodes[i];
@@ -985,7 +1124,6 @@ public final class ErofsWriter {
         }
         return 0;
     }
-
 
     /** Little-endian buffered output that tracks the absolute file position. */
     private static final class LeOut {

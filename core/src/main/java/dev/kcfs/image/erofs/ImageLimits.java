@@ -14,25 +14,30 @@ import java.util.List;
  * wrong (without the entry's name: the caller prefixes it).
  */
 public final class ImageLimits {
-    private ImageLimits() {
-    }
+    private ImageLimits() {}
 
     /** Longest file name (one path component), in bytes: the kernel's NAME_MAX and EROFS's dirent limit. */
     public static final int MAX_NAME = 255;
+
     /**
      * Most components in a path below the image root. Deeper trees are valid on disk but no path
      * into them fits the kernel's 4096-byte PATH_MAX in one go; the limit also bounds the recursion
      * of every tree walk on hostile input.
      */
     public static final int MAX_DEPTH = 2048;
+
     /** Longest symlink target, in bytes (PATH_MAX without its NUL; EROFS keeps it in one block). */
     public static final int MAX_SYMLINK = 4095;
+
     /** Longest xattr name, in bytes: the kernel's XATTR_NAME_MAX. */
     public static final int MAX_XATTR_NAME = 255;
+
     /** Largest xattr value, in bytes: EROFS stores its length in 16 bits. */
     public static final int MAX_XATTR_VALUE = 0xFFFF;
+
     /** Total bytes of one file's xattr names, each with its NUL: the kernel's XATTR_LIST_MAX for listxattr. */
     public static final int MAX_XATTR_NAMES_BYTES = 65536;
+
     /**
      * Largest xattr area of one inode: EROFS counts it in 4-byte units in 16 bits (12-byte header plus
      * 65534 units), less room for the overlay xattrs composefs adds (escape prefixes, redirect, metacopy).
@@ -42,8 +47,13 @@ public final class ImageLimits {
     /** Problem with one path component, or null. */
     public static String checkName(byte[] name) {
         if (name.length > MAX_NAME) {
-            return "has a name component of " + name.length + " bytes ('" + shorten(name)
-                    + "'); file names are at most " + MAX_NAME + " bytes";
+            return "has a name component of "
+                    + name.length
+                    + " bytes ('"
+                    + shorten(name)
+                    + "'); file names are at most "
+                    + MAX_NAME
+                    + " bytes";
         }
         for (byte b : name) {
             if (b == 0) {
@@ -56,7 +66,11 @@ public final class ImageLimits {
     /** Problem with a path depth (components below the root), or null. */
     public static String checkDepth(int components) {
         if (components > MAX_DEPTH) {
-            return "is " + components + " directories deep; images nest at most " + MAX_DEPTH + " levels";
+            return "is "
+                    + components
+                    + " directories deep; images nest at most "
+                    + MAX_DEPTH
+                    + " levels";
         }
         return null;
     }
@@ -64,7 +78,11 @@ public final class ImageLimits {
     /** Problem with a symlink target, or null. */
     public static String checkSymlinkTarget(byte[] target) {
         if (target.length > MAX_SYMLINK) {
-            return "is a symlink whose target has " + target.length + " bytes; targets are at most " + MAX_SYMLINK + " bytes";
+            return "is a symlink whose target has "
+                    + target.length
+                    + " bytes; targets are at most "
+                    + MAX_SYMLINK
+                    + " bytes";
         }
         for (byte b : target) {
             if (b == 0) {
@@ -84,22 +102,44 @@ public final class ImageLimits {
                 return "has an xattr with an empty name or a NUL in its name";
             }
             if (name.length > MAX_XATTR_NAME) {
-                return "has an xattr name of " + name.length + " bytes ('" + shorten(name) + "'); xattr names are at most "
-                        + MAX_XATTR_NAME + " bytes";
+                return "has an xattr name of "
+                        + name.length
+                        + " bytes ('"
+                        + shorten(name)
+                        + "'); xattr names are at most "
+                        + MAX_XATTR_NAME
+                        + " bytes";
             }
             if (x.value().length > MAX_XATTR_VALUE) {
-                return "has a " + x.value().length + "-byte value for xattr " + shorten(name) + "; xattr values are at most "
-                        + MAX_XATTR_VALUE + " bytes";
+                return "has a "
+                        + x.value().length
+                        + "-byte value for xattr "
+                        + shorten(name)
+                        + "; xattr values are at most "
+                        + MAX_XATTR_VALUE
+                        + " bytes";
             }
             names += name.length + 1L;
-            area += (ErofsFormat.XATTR_ENTRY_HEADER_SIZE + name.length + x.value().length + 3) & ~3L;
+            area +=
+                    (ErofsFormat.XATTR_ENTRY_HEADER_SIZE + name.length + x.value().length + 3)
+                            & ~3L;
         }
         if (names > MAX_XATTR_NAMES_BYTES) {
-            return "has " + xattrs.size() + " xattrs whose names take " + names + " bytes; the kernel lists at most "
-                    + MAX_XATTR_NAMES_BYTES + " bytes of xattr names per file";
+            return "has "
+                    + xattrs.size()
+                    + " xattrs whose names take "
+                    + names
+                    + " bytes; the kernel lists at most "
+                    + MAX_XATTR_NAMES_BYTES
+                    + " bytes of xattr names per file";
         }
         if (area > MAX_XATTR_AREA) {
-            return "has " + xattrs.size() + " xattrs taking " + area + " bytes; an image holds at most " + MAX_XATTR_AREA
+            return "has "
+                    + xattrs.size()
+                    + " xattrs taking "
+                    + area
+                    + " bytes; an image holds at most "
+                    + MAX_XATTR_AREA
                     + " bytes of xattrs per file";
         }
         return null;

@@ -12,8 +12,7 @@ final class Xxh32 {
     private static final int P4 = 0x27D4EB2F;
     private static final int P5 = 0x165667B1;
 
-    private Xxh32() {
-    }
+    private Xxh32() {}
 
     static int hash(byte[] b, int off, int len, int seed) {
         int end = off + len;
@@ -32,8 +31,11 @@ final class Xxh32 {
                 v4 = round(v4, le32(b, p + 12));
                 p += 16;
             } while (p <= limit);
-            h = Integer.rotateLeft(v1, 1) + Integer.rotateLeft(v2, 7) + Integer.rotateLeft(v3, 12)
-                    + Integer.rotateLeft(v4, 18);
+            h =
+                    Integer.rotateLeft(v1, 1)
+                            + Integer.rotateLeft(v2, 7)
+                            + Integer.rotateLeft(v3, 12)
+                            + Integer.rotateLeft(v4, 18);
         } else {
             h = seed + P5;
         }
@@ -63,6 +65,9 @@ final class Xxh32 {
     }
 
     private static int le32(byte[] b, int p) {
-        return (b[p] & 0xff) | (b[p + 1] & 0xff) << 8 | (b[p + 2] & 0xff) << 16 | (b[p + 3] & 0xff) << 24;
+        return (b[p] & 0xff)
+                | (b[p + 1] & 0xff) << 8
+                | (b[p + 2] & 0xff) << 16
+                | (b[p + 3] & 0xff) << 24;
     }
 }

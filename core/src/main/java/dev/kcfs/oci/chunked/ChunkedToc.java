@@ -31,16 +31,18 @@ import java.util.List;
 public final class ChunkedToc {
     public static final String CHECKSUM = "io.containers.zstd-chunked.manifest-checksum";
     public static final String POSITION = "io.containers.zstd-chunked.manifest-position";
+
     /** The TOC type the position names: the CRFS-style JSON table (the only one written so far). */
     private static final int TYPE_CRFS = 1;
+
     /** Limits on what the TOC may make us allocate: far beyond real images (a TOC line is ~300 bytes). */
     static final long MAX_COMPRESSED = 64L << 20;
+
     static final long MAX_UNCOMPRESSED = 512L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A regular file's body in the blob: compressed bytes {@code [offset, endOffset)} decompress to {@code size} bytes with this sha256. */
-    public record Body(String name, long size, byte[] sha256, long offset, long endOffset) {
-    }
+    public record Body(String name, long size, byte[] sha256, long offset, long endOffset) {}
 
     private final List<Body> bodies;
     private final long tocOffset;
@@ -78,7 +80,8 @@ public final class ChunkedToc {
         if (c != LayerCompression.ZSTD) {
             return "not zstd";
         }
-        if (!layer.annotations().containsKey(CHECKSUM) || !layer.annotations().containsKey(POSITION)) {
+        if (!layer.annotations().containsKey(CHECKSUM)
+                || !layer.annotations().containsKey(POSITION)) {
             return "no zstd:chunked table of contents";
         }
         return null;
@@ -90,7 +93,8 @@ public final class ChunkedToc {
      *
      * @param what names the layer in errors
      */
-    public static ChunkedToc read(Descriptor layer, BlobRanges ranges, String what) throws IOException {
+    public static ChunkedToc read(Descriptor layer, BlobRanges ranges, String what)
+            throws IOException {
         String checksum = layer.annotations().get(CHECKSUM);
         String position = layer.annotations().get(POSITION);
         String[] p = position.split(":");
@@ -107,17 +111,46 @@ public final class ChunkedToc {
             uncompressed = Long.parseLong(p[2]);
             type = Integer.parseInt(p[3]);
         } catch (NumberFormatException e) {
-            throw bad(what, "annotation " + POSITION + " is '" + position + "', not offset:length:uncompressedLength:type");
+            throw bad(
+                    what,
+                    "annotation "
+                            + POSITION
+                            + " is '"
+                            + position
+                            + "', not offset:length:uncompressedLength:type");
         }
         if (type != TYPE_CRFS) {
-            throw bad(what, "table of contents type " + type + " is not supported (only " + TYPE_CRFS + ")");
+            throw bad(
+                    what,
+                    "table of contents type "
+                            + type
+                            + " is not supported (only "
+                            + TYPE_CRFS
+                            + ")");
         }
         if (offset < 8 || length <= 0 || offset + length > layer.size()) {
-            throw bad(what, "the table of contents at " + offset + "+" + length + " lies outside the " + layer.size() + "-byte blob");
+            throw bad(
+                    what,
+                    "the table of contents at "
+                            + offset
+                            + "+"
+                            + length
+                            + " lies outside the "
+                            + layer.size()
+                            + "-byte blob");
         }
         if (length > MAX_COMPRESSED || uncompressed <= 0 || uncompressed > MAX_UNCOMPRESSED) {
-            throw bad(what, "a table of contents of " + length + " bytes (" + uncompressed + " uncompressed) is over the limits ("
-                    + MAX_COMPRESSED + ", " + MAX_UNCOMPRESSED + ")");
+            throw bad(
+                    what,
+                    "a table of contents of "
+                            + length
+                            + " bytes ("
+                            + uncompressed
+                            + " uncompressed) is over the limits ("
+                            + MAX_COMPRESSED
+                            + ", "
+                            + MAX_UNCOMPRESSED
+                            + ")");
         }
         String wantHex = Digests.sha256Hex(checksum, what + " annotation " + CHECKSUM);
         // the skippable frame's header too: the tar's frames must end right before it
@@ -131,7 +164,14 @@ public final class ChunkedToc {
         byte[] compressed = java.util.Arrays.copyOfRange(raw, 8, raw.length);
         String actual = Digests.sha256(compressed);
         if (!actual.equals("sha256:" + wantHex)) {
-            throw bad(what, "the table of contents hashes to " + actual + " but the manifest's " + CHECKSUM + " says " + checksum);
+            throw bad(
+                    what,
+                    "the table of contents hashes to "
+                            + actual
+                            + " but the manifest's "
+                            + CHECKSUM
+                            + " says "
+                            + checksum);
         }
         byte[] json;
         try {
@@ -140,14 +180,25 @@ public final class ChunkedToc {
             throw bad(what, "the table of contents is not valid zstd (" + e.getMessage() + ")");
         }
         if (json.length != uncompressed) {
-            throw bad(what, "the table of contents decompresses to " + json.length + " bytes, the annotation says " + uncompressed);
+            throw bad(
+                    what,
+                    "the table of contents decompresses to "
+                            + json.length
+                            + " bytes, the annotation says "
+                            + uncompressed);
         }
         return new ChunkedToc(parse(json, offset - 8, what), offset - 8, length + 8);
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Entry(String type, String name, Long size, String digest, Long offset, Long endOffset, String chunkType) {
-    }
+    record Entry(
+            String type,
+            String name,
+            Long size,
+            String digest,
+            Long offset,
+            Long endOffset,
+            String chunkType) {}
 
     /** The bodies of the TOC's regular files, checked to lie in order, apart, and before {@code end}. */
     static List<Body> parse(byte[] json, long end, String what) throws IOException {
@@ -173,11 +224,19 @@ public final class ChunkedToc {
                 sawEntries = true;
                 while (parser.nextToken() == JsonToken.START_OBJECT) {
                     if (++entries > TreeBuilder.MAX_ENTRIES) {
-                        throw bad(what, "the table of contents lists more than " + TreeBuilder.MAX_ENTRIES + " entries; refused to protect memory");
+                        throw bad(
+                                what,
+                                "the table of contents lists more than "
+                                        + TreeBuilder.MAX_ENTRIES
+                                        + " entries; refused to protect memory");
                     }
                     Entry e = JSON.readValue(parser, Entry.class);
-                    if ("chunk".equals(e.type()) && e.chunkType() != null && !e.chunkType().isEmpty() && !"data".equals(e.chunkType())) {
-                        // e.g. holes of sparse files: their bodies are not plain frames, so not fetched this way
+                    if ("chunk".equals(e.type())
+                            && e.chunkType() != null
+                            && !e.chunkType().isEmpty()
+                            && !"data".equals(e.chunkType())) {
+                        // e.g. holes of sparse files: their bodies are not plain frames, so not
+                        // fetched this way
                         throw new Unsupported("chunk type '" + e.chunkType() + "'");
                     }
                     if (!"reg".equals(e.type()) || e.size() == null || e.size() == 0) {
@@ -190,18 +249,49 @@ public final class ChunkedToc {
                         throw bad(what, "entry " + name + " has size " + e.size());
                     }
                     if (off <= 0 || endOff <= off || endOff > end) {
-                        throw bad(what, "entry " + name + " has its body at " + off + ".." + endOff + ", outside the layer's "
-                                + end + " bytes of tar frames");
+                        throw bad(
+                                what,
+                                "entry "
+                                        + name
+                                        + " has its body at "
+                                        + off
+                                        + ".."
+                                        + endOff
+                                        + ", outside the layer's "
+                                        + end
+                                        + " bytes of tar frames");
                     }
                     if (off < previousEnd) {
-                        throw bad(what, "entry " + name + " has its body at " + off + ".." + endOff + ", overlapping "
-                                + previousName + " (ending at " + previousEnd + ")");
+                        throw bad(
+                                what,
+                                "entry "
+                                        + name
+                                        + " has its body at "
+                                        + off
+                                        + ".."
+                                        + endOff
+                                        + ", overlapping "
+                                        + previousName
+                                        + " (ending at "
+                                        + previousEnd
+                                        + ")");
                     }
                     byte[] sha;
                     try {
-                        sha = HexFormat.of().parseHex(Digests.sha256Hex(e.digest() == null ? "" : e.digest(), what + " entry " + name));
+                        sha =
+                                HexFormat.of()
+                                        .parseHex(
+                                                Digests.sha256Hex(
+                                                        e.digest() == null ? "" : e.digest(),
+                                                        what + " entry " + name));
                     } catch (OciException ex) {
-                        throw bad(what, "entry " + name + " has no valid sha256 digest ('" + e.digest() + "')");
+                        throw bad(
+                                what,
+                                "entry "
+                                        + name
+                                        + " has no valid sha256 digest ('"
+                                        + e.digest()
+                                        + "')");
                     }
                     bodies.add(new Body(name, e.size(), sha, off, endOff));
                     previousEnd = endOff;
@@ -230,6 +320,8 @@ public final class ChunkedToc {
     }
 
     static OciException bad(String what, String problem) {
-        return new OciException(OciException.Kind.INVALID_CONTENT, what + ": " + problem + "; the zstd:chunked layer is corrupt or forged, refused");
+        return new OciException(
+                OciException.Kind.INVALID_CONTENT,
+                what + ": " + problem + "; the zstd:chunked layer is corrupt or forged, refused");
     }
 }

@@ -41,6 +41,7 @@ import java.util.concurrent.Future;
 public final class PartialLayer implements AutoCloseable {
     /** Ranges closer than this are fetched as one (a small skipped body costs less than a request). */
     static final long COALESCE_GAP = 16 << 10;
+
     /** Most bytes one request asks for (several are in flight, so memory is bounded by their product). */
     static final int PIECE = 4 << 20;
 
@@ -57,8 +58,7 @@ public final class PartialLayer implements AutoCloseable {
         long end();
     }
 
-    private record Gap(long start, long end) implements Segment {
-    }
+    private record Gap(long start, long end) implements Segment {}
 
     private record FileBody(ChunkedToc.Body body, Digest stored, Path object) implements Segment {
         public long start() {
@@ -70,8 +70,7 @@ public final class PartialLayer implements AutoCloseable {
         }
     }
 
-    private record Piece(long start, int length) {
-    }
+    private record Piece(long start, int length) {}
 
     private final String what;
     private final BlobRanges ranges;
@@ -88,8 +87,13 @@ public final class PartialLayer implements AutoCloseable {
      * @param objectPath where a stored object's bytes are read (to splice them into the tar)
      * @param inFlight   range requests at once (bounded concurrency)
      */
-    public PartialLayer(ChunkedToc toc, BlobRanges ranges, Lookup lookup, java.util.function.Function<Digest, Path> objectPath,
-                        int inFlight, String what) {
+    public PartialLayer(
+            ChunkedToc toc,
+            BlobRanges ranges,
+            Lookup lookup,
+            java.util.function.Function<Digest, Path> objectPath,
+            int inFlight,
+            String what) {
         this.what = what;
         this.ranges = ranges;
         this.inFlight = Math.max(1, inFlight);
@@ -97,7 +101,8 @@ public final class PartialLayer implements AutoCloseable {
         long at = 0;
         for (ChunkedToc.Body b : toc.bodies()) {
             segments.add(new Gap(at, b.offset()));
-            Digest stored = b.size() > TreeBuilder.INLINE_LIMIT ? lookup.find(b.sha256(), b.size()) : null;
+            Digest stored =
+                    b.size() > TreeBuilder.INLINE_LIMIT ? lookup.find(b.sha256(), b.size()) : null;
             segments.add(new FileBody(b, stored, stored == null ? null : objectPath.apply(stored)));
             if (stored != null) {
                 filesPresent++;
@@ -108,11 +113,14 @@ public final class PartialLayer implements AutoCloseable {
         }
         segments.add(new Gap(at, toc.tocOffset()));
         planPieces();
-        this.fetchers = Executors.newFixedThreadPool(this.inFlight, r -> {
-            Thread t = new Thread(r, "kcfs-range-fetch");
-            t.setDaemon(true);
-            return t;
-        });
+        this.fetchers =
+                Executors.newFixedThreadPool(
+                        this.inFlight,
+                        r -> {
+                            Thread t = new Thread(r, "kcfs-range-fetch");
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /** Merges the ranges to fetch (all but the stored bodies) and cuts them into pieces. */
@@ -195,8 +203,13 @@ public final class PartialLayer implements AutoCloseable {
     /** After the tar was read to its end: every body the TOC lists must have been a tar entry's. */
     public void checkComplete() throws IOException {
         if (tar.claimed != filesPresent + filesFetched) {
-            throw ChunkedToc.bad(what, "the table of contents lists " + (filesPresent + filesFetched)
-                    + " file bodies, the tar has " + tar.claimed + " of them where it says; table and tar disagree");
+            throw ChunkedToc.bad(
+                    what,
+                    "the table of contents lists "
+                            + (filesPresent + filesFetched)
+                            + " file bodies, the tar has "
+                            + tar.claimed
+                            + " of them where it says; table and tar disagree");
         }
     }
 
@@ -210,7 +223,8 @@ public final class PartialLayer implements AutoCloseable {
      * most {@link #inFlight} batches ahead of the reader.
      */
     private final class Feed {
-        private final java.util.Map<Integer, Future<List<byte[]>>> ahead = new java.util.HashMap<>();
+        private final java.util.Map<Integer, Future<List<byte[]>>> ahead =
+                new java.util.HashMap<>();
         private final byte[][] fetched = new byte[pieces.size()][];
         private final int[] batchStart = batchStarts();
         private int submitted;
@@ -219,13 +233,15 @@ public final class PartialLayer implements AutoCloseable {
 
         /** The piece holding blob offset {@code pos}, fetched; pieces before it are dropped. */
         private void seek(long pos) throws IOException {
-            while (current < 0 || pos >= pieces.get(current).start() + pieces.get(current).length()) {
+            while (current < 0
+                    || pos >= pieces.get(current).start() + pieces.get(current).length()) {
                 if (current >= 0) {
                     fetched[current] = null;
                 }
                 current++;
                 if (current >= pieces.size()) {
-                    throw new IllegalStateException("blob offset " + pos + " is in no planned range");
+                    throw new IllegalStateException(
+                            "blob offset " + pos + " is in no planned range");
                 }
                 if (fetched[current] == null) {
                     int batch = java.util.Arrays.binarySearch(batchStart, current);
@@ -253,7 +269,9 @@ public final class PartialLayer implements AutoCloseable {
             }
             List<byte[]> b = ranges.readMany(want);
             if (b == null || b.size() != want.size()) {
-                throw new OciException(what + ": the registry stopped answering Range requests in the middle of a partial pull");
+                throw new OciException(
+                        what
+                                + ": the registry stopped answering Range requests in the middle of a partial pull");
             }
             return b;
         }
@@ -268,7 +286,8 @@ public final class PartialLayer implements AutoCloseable {
                 if (e.getCause() instanceof IOException io) {
                     throw io;
                 }
-                throw new OciException(what + ": fetching a range failed: " + e.getCause(), e.getCause());
+                throw new OciException(
+                        what + ": fetching a range failed: " + e.getCause(), e.getCause());
             }
         }
 
@@ -301,8 +320,10 @@ public final class PartialLayer implements AutoCloseable {
         private Segment segment;
         private InputStream in;
         private long emitted;
+
         /** A byte read to see whether a gap had ended when a body was expected (it had not). */
         private int pushback = -1;
+
         private long segmentBytes;
         private MessageDigest sha;
         private int claimed;
@@ -333,8 +354,13 @@ public final class PartialLayer implements AutoCloseable {
                         sha.update(b, off, n);
                     }
                     if (segment instanceof FileBody f && segmentBytes > f.body().size()) {
-                        throw ChunkedToc.bad(what, "the body of " + f.body().name() + " decompresses to more than the "
-                                + f.body().size() + " bytes its TOC entry says");
+                        throw ChunkedToc.bad(
+                                what,
+                                "the body of "
+                                        + f.body().name()
+                                        + " decompresses to more than the "
+                                        + f.body().size()
+                                        + " bytes its TOC entry says");
                     }
                     emitted += n;
                     return n;
@@ -366,14 +392,26 @@ public final class PartialLayer implements AutoCloseable {
             in.close();
             if (segment instanceof FileBody f) {
                 if (segmentBytes != f.body().size()) {
-                    throw ChunkedToc.bad(what, (f.stored() != null ? "the stored object for " : "the body of ") + f.body().name()
-                            + " has " + segmentBytes + " bytes, its TOC entry says " + f.body().size());
+                    throw ChunkedToc.bad(
+                            what,
+                            (f.stored() != null ? "the stored object for " : "the body of ")
+                                    + f.body().name()
+                                    + " has "
+                                    + segmentBytes
+                                    + " bytes, its TOC entry says "
+                                    + f.body().size());
                 }
                 if (sha != null) {
                     byte[] got = sha.digest();
                     if (!Arrays.equals(got, f.body().sha256())) {
-                        throw ChunkedToc.bad(what, "the fetched body of " + f.body().name() + " hashes to sha256:"
-                                + HexFormat.of().formatHex(got) + ", its TOC entry says sha256:" + HexFormat.of().formatHex(f.body().sha256()));
+                        throw ChunkedToc.bad(
+                                what,
+                                "the fetched body of "
+                                        + f.body().name()
+                                        + " hashes to sha256:"
+                                        + HexFormat.of().formatHex(got)
+                                        + ", its TOC entry says sha256:"
+                                        + HexFormat.of().formatHex(f.body().sha256()));
                     }
                 }
             }
@@ -393,7 +431,9 @@ public final class PartialLayer implements AutoCloseable {
                     if (c >= 0) {
                         segmentBytes++;
                         pushback = c;
-                        throw disagree(entry, "the layer's frames go on where the tar entry's body starts");
+                        throw disagree(
+                                entry,
+                                "the layer's frames go on where the tar entry's body starts");
                     }
                     finish();
                 }
@@ -403,7 +443,14 @@ public final class PartialLayer implements AutoCloseable {
             }
             FileBody f = (FileBody) segment;
             if (f.body().size() != entry.size()) {
-                throw disagree(entry, "its TOC entry " + f.body().name() + " there says " + f.body().size() + " bytes, the tar " + entry.size());
+                throw disagree(
+                        entry,
+                        "its TOC entry "
+                                + f.body().name()
+                                + " there says "
+                                + f.body().size()
+                                + " bytes, the tar "
+                                + entry.size());
             }
             String tarName = utf8(entry.name());
             if (tarName != null && !normalise(tarName).equals(normalise(f.body().name()))) {
@@ -414,8 +461,15 @@ public final class PartialLayer implements AutoCloseable {
         }
 
         private OciException disagree(TarEntry entry, String problem) {
-            return ChunkedToc.bad(what, "tar entry " + entry.displayName() + " (body at uncompressed offset " + emitted + "): " + problem
-                    + "; table of contents and tar disagree");
+            return ChunkedToc.bad(
+                    what,
+                    "tar entry "
+                            + entry.displayName()
+                            + " (body at uncompressed offset "
+                            + emitted
+                            + "): "
+                            + problem
+                            + "; table of contents and tar disagree");
         }
 
         @Override
@@ -429,8 +483,12 @@ public final class PartialLayer implements AutoCloseable {
     /** A name as Go's JSON encoder writes it; null when the bytes are not UTF-8 (the TOC then holds replacement characters). */
     private static String utf8(byte[] name) {
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(name)).toString();
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(name))
+                    .toString();
         } catch (CharacterCodingException e) {
             return null;
         }

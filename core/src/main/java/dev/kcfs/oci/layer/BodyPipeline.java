@@ -45,11 +45,14 @@ public final class BodyPipeline implements AutoCloseable {
             pool.add(new byte[CHUNK_SIZE]);
         }
         AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "kcfs-body-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers =
+                Executors.newFixedThreadPool(
+                        threads,
+                        r -> {
+                            Thread t = new Thread(r, "kcfs-body-" + n.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /** A pipeline sized for this machine: one worker per core, 32 MiB of chunks. */
@@ -61,20 +64,25 @@ public final class BodyPipeline implements AutoCloseable {
      * Copies {@code size} bytes of {@code body} into chunks for a worker running {@code sink}; returns
      * when the body is fully queued (not when it is stored). The future fails if the sink fails.
      */
-    CompletableFuture<Digest> submit(InputStream body, long size, BodySink sink) throws IOException {
+    CompletableFuture<Digest> submit(InputStream body, long size, BodySink sink)
+            throws IOException {
         Pipe pipe = new Pipe();
         CompletableFuture<Digest> result = new CompletableFuture<>();
-        workers.execute(() -> {
-            try (Pipe.Reader reader = pipe.reader()) {
-                Digest d = sink.add(reader, size);
-                if (!reader.atEnd()) {
-                    throw new IOException("the object store consumed only part of a " + size + "-byte file body");
-                }
-                result.complete(d);
-            } catch (Throwable e) {
-                result.completeExceptionally(e);
-            }
-        });
+        workers.execute(
+                () -> {
+                    try (Pipe.Reader reader = pipe.reader()) {
+                        Digest d = sink.add(reader, size);
+                        if (!reader.atEnd()) {
+                            throw new IOException(
+                                    "the object store consumed only part of a "
+                                            + size
+                                            + "-byte file body");
+                        }
+                        result.complete(d);
+                    } catch (Throwable e) {
+                        result.completeExceptionally(e);
+                    }
+                });
         long left = size;
         try {
             while (left > 0) {
@@ -85,7 +93,8 @@ public final class BodyPipeline implements AutoCloseable {
                     while (filled < want) {
                         int r = body.read(chunk, filled, want - filled);
                         if (r < 0) {
-                            throw new IOException("file body ended " + (left - filled) + " bytes early");
+                            throw new IOException(
+                                    "file body ended " + (left - filled) + " bytes early");
                         }
                         filled += r;
                     }
@@ -100,9 +109,11 @@ public final class BodyPipeline implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException | Error e) {
-            // every failure (an Error too) must reach the worker, or it waits for the next chunk forever
+            // every failure (an Error too) must reach the worker, or it waits for the next chunk
+            // forever
             pipe.fail(e);
-            // let the worker see the failure and clean up before the caller discards the store batch
+            // let the worker see the failure and clean up before the caller discards the store
+            // batch
             try {
                 result.join();
             } catch (RuntimeException expected) {
@@ -160,7 +171,8 @@ public final class BodyPipeline implements AutoCloseable {
                     wait();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new InterruptedIOException("interrupted while waiting for file body data");
+                    throw new InterruptedIOException(
+                            "interrupted while waiting for file body data");
                 }
             }
             Object o = queue.peek();
@@ -215,7 +227,10 @@ public final class BodyPipeline implements AutoCloseable {
                         return -1;
                     }
                     if (o instanceof Throwable e) {
-                        throw new IOException("layer stream failed while this file was streaming: " + e.getMessage(), e);
+                        throw new IOException(
+                                "layer stream failed while this file was streaming: "
+                                        + e.getMessage(),
+                                e);
                     }
                     current = (Chunk) o;
                     pos = 0;
@@ -237,6 +252,5 @@ public final class BodyPipeline implements AutoCloseable {
         }
     }
 
-    private record Chunk(byte[] data, int length) {
-    }
+    private record Chunk(byte[] data, int length) {}
 }

@@ -7,7 +7,9 @@ import java.util.zip.GZIPInputStream;
 
 /** How a layer blob is compressed, from its media type. */
 public enum LayerCompression {
-    NONE, GZIP, ZSTD;
+    NONE,
+    GZIP,
+    ZSTD;
 
     /**
      * The compression of a layer media type, or throws {@link IllegalArgumentException} for media types
@@ -31,8 +33,10 @@ public enum LayerCompression {
             case "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
                 return ZSTD;
             default:
-                throw new IllegalArgumentException("unknown layer media type '" + mediaType
-                        + "' (supported: OCI and Docker tar layers, uncompressed, gzip or zstd)");
+                throw new IllegalArgumentException(
+                        "unknown layer media type '"
+                                + mediaType
+                                + "' (supported: OCI and Docker tar layers, uncompressed, gzip or zstd)");
         }
     }
 

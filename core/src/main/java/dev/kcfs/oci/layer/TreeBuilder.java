@@ -77,6 +77,7 @@ import java.util.concurrent.ExecutionException;
 public final class TreeBuilder {
     /** Regular files up to this size are inlined into the image instead of becoming objects (as mkcomposefs). */
     public static final int INLINE_LIMIT = 64;
+
     /**
      * Most tar entries accepted over all layers of one image. The tree lives in memory (a few hundred
      * bytes per inode), so a tiny layer of millions of empty entries could otherwise exhaust the heap;
@@ -87,17 +88,21 @@ public final class TreeBuilder {
     private static final byte[] WH_PREFIX = ".wh.".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WH_META_PREFIX = ".wh..wh.".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WH_OPAQUE = ".wh..wh..opq".getBytes(StandardCharsets.US_ASCII);
-    private static final Stat DEFAULT_DIR = new Stat(FileType.DIRECTORY.bits() | 0755, 0, 0, 2, 0, 0);
+    private static final Stat DEFAULT_DIR =
+            new Stat(FileType.DIRECTORY.bits() | 0755, 0, 0, 2, 0, 0);
 
     private final BodySink sink;
     private final BodyPipeline pipeline;
     private final Directory root = new Directory(DEFAULT_DIR, List.of());
+
     /** Bodies still being hashed/stored, by the placeholder inode that stands for them in the tree. */
     private final Map<RegularFile, CompletableFuture<Digest>> pending = new IdentityHashMap<>();
+
     /** Inodes this layer wrote or walked through: whiteouts and opaque markers spare them. */
     private Set<Inode> touched = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final java.util.concurrent.atomic.AtomicReference<CompletableFuture<Digest>> firstFailure =
-            new java.util.concurrent.atomic.AtomicReference<>();
+
+    private final java.util.concurrent.atomic.AtomicReference<CompletableFuture<Digest>>
+            firstFailure = new java.util.concurrent.atomic.AtomicReference<>();
     private String source;
     private long bodyBytes;
     private long entries;
@@ -147,12 +152,16 @@ public final class TreeBuilder {
         while ((e = reader.next()) != null) {
             failFast();
             if (++entries > maxEntries) {
-                throw new TarFormatException(source + ": the image has more than " + maxEntries
-                        + " tar entries; refused to protect memory");
+                throw new TarFormatException(
+                        source
+                                + ": the image has more than "
+                                + maxEntries
+                                + " tar entries; refused to protect memory");
             }
             applyEntry(e, reader);
         }
-        // the tar may be followed by padding (and a gzip trailer); read it so wrapping checks see the end
+        // the tar may be followed by padding (and a gzip trailer); read it so wrapping checks see
+        // the end
         tar.transferTo(java.io.OutputStream.nullOutputStream());
     }
 
@@ -198,7 +207,8 @@ public final class TreeBuilder {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while waiting for file bodies to be stored");
+            throw new java.io.InterruptedIOException(
+                    "interrupted while waiting for file bodies to be stored");
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof IOException io) {
@@ -223,7 +233,8 @@ public final class TreeBuilder {
         }
         byte[] leaf = path.get(path.size() - 1);
         if (startsWith(leaf, WH_PREFIX)) {
-            // a whiteout never creates directories: if its parent is not there, there is nothing to hide
+            // a whiteout never creates directories: if its parent is not there, there is nothing to
+            // hide
             Directory parent = walk(path, e, false);
             if (parent != null) {
                 whiteout(parent, leaf);
@@ -259,10 +270,18 @@ public final class TreeBuilder {
                 }
                 break;
             case CHAR_DEVICE:
-                created = new DeviceNode(stat(e, FileType.CHAR_DEVICE), xattrs(e), DeviceNode.makedev(e.devMajor(), e.devMinor()));
+                created =
+                        new DeviceNode(
+                                stat(e, FileType.CHAR_DEVICE),
+                                xattrs(e),
+                                DeviceNode.makedev(e.devMajor(), e.devMinor()));
                 break;
             case BLOCK_DEVICE:
-                created = new DeviceNode(stat(e, FileType.BLOCK_DEVICE), xattrs(e), DeviceNode.makedev(e.devMajor(), e.devMinor()));
+                created =
+                        new DeviceNode(
+                                stat(e, FileType.BLOCK_DEVICE),
+                                xattrs(e),
+                                DeviceNode.makedev(e.devMajor(), e.devMinor()));
                 break;
             case FIFO:
                 created = new Fifo(stat(e, FileType.FIFO), xattrs(e));
@@ -296,7 +315,8 @@ public final class TreeBuilder {
             }
             return new RegularFile(st, xattrs, size, null, content, null);
         }
-        // a placeholder (digest unknown yet); finish() swaps in the real record, keeping hardlink identity
+        // a placeholder (digest unknown yet); finish() swaps in the real record, keeping hardlink
+        // identity
         RegularFile placeholder = new RegularFile(st, xattrs, size, null, null, null);
         CompletableFuture<Digest> digest;
         if (pipeline != null) {
@@ -309,11 +329,12 @@ public final class TreeBuilder {
         }
         pending.put(placeholder, digest);
         CompletableFuture<Digest> watched = digest;
-        digest.whenComplete((d, failure) -> {
-            if (failure != null) {
-                firstFailure.compareAndSet(null, watched);
-            }
-        });
+        digest.whenComplete(
+                (d, failure) -> {
+                    if (failure != null) {
+                        firstFailure.compareAndSet(null, watched);
+                    }
+                });
         return placeholder;
     }
 
@@ -325,7 +346,11 @@ public final class TreeBuilder {
         Directory dir = walk(target, e, false);
         Inode t = dir == null ? null : dir.child(target.get(target.size() - 1));
         if (t == null) {
-            throw error(e, "is a hardlink to " + e.displayLinkName() + ", which is not in the image (yet)");
+            throw error(
+                    e,
+                    "is a hardlink to "
+                            + e.displayLinkName()
+                            + ", which is not in the image (yet)");
         }
         if (t instanceof Directory) {
             throw error(e, "is a hardlink to the directory " + e.displayLinkName());
@@ -367,7 +392,8 @@ public final class TreeBuilder {
      * The directory that holds the last component of {@code path}. With {@code create}, missing
      * directories are made; without, null is returned if one is missing.
      */
-    private Directory walk(List<byte[]> path, TarEntry e, boolean create) throws TarFormatException {
+    private Directory walk(List<byte[]> path, TarEntry e, boolean create)
+            throws TarFormatException {
         Directory dir = root;
         for (int i = 0; i < path.size() - 1; i++) {
             byte[] name = path.get(i);
@@ -381,7 +407,11 @@ public final class TreeBuilder {
                 next = made;
             }
             if (next instanceof Symlink) {
-                throw error(e, "goes through the symlink " + join(path, i + 1) + " (refused: entries below a symlink could escape the tree)");
+                throw error(
+                        e,
+                        "goes through the symlink "
+                                + join(path, i + 1)
+                                + " (refused: entries below a symlink could escape the tree)");
             }
             if (!(next instanceof Directory)) {
                 throw error(e, "goes through " + join(path, i + 1) + ", which is not a directory");
@@ -401,8 +431,11 @@ public final class TreeBuilder {
             if (i == raw.length || raw[i] == '/') {
                 int len = i - start;
                 if (len == 2 && raw[start] == '.' && raw[start + 1] == '.') {
-                    throw error(e, "has a '..' component in " + new String(raw, StandardCharsets.ISO_8859_1)
-                            + " (refused: it could escape the image root)");
+                    throw error(
+                            e,
+                            "has a '..' component in "
+                                    + new String(raw, StandardCharsets.ISO_8859_1)
+                                    + " (refused: it could escape the image root)");
                 }
                 if (len > 0 && !(len == 1 && raw[start] == '.')) {
                     out.add(Arrays.copyOfRange(raw, start, i));
@@ -437,8 +470,11 @@ public final class TreeBuilder {
         }
     }
 
-    private static void rewrite(Directory dir, Map<RegularFile, Digest> digests, Map<Inode, Integer> names,
-                                Map<Inode, Inode> done) {
+    private static void rewrite(
+            Directory dir,
+            Map<RegularFile, Digest> digests,
+            Map<Inode, Integer> names,
+            Map<Inode, Inode> done) {
         dir.setStat(dir.stat().withNlink(2 + dir.subdirectoryCount()));
         for (Directory.Entry c : dir.entries()) {
             Inode old = c.inode();
@@ -459,7 +495,13 @@ public final class TreeBuilder {
         Stat s = i.stat().withNlink(nlink);
         if (i instanceof RegularFile f) {
             if (digest != null) {
-                return new RegularFile(s, f.xattrs(), f.size(), digest.objectPath().getBytes(StandardCharsets.US_ASCII), null, digest);
+                return new RegularFile(
+                        s,
+                        f.xattrs(),
+                        f.size(),
+                        digest.objectPath().getBytes(StandardCharsets.US_ASCII),
+                        null,
+                        digest);
             }
             return f.withStat(s);
         }
@@ -477,7 +519,8 @@ public final class TreeBuilder {
     }
 
     private static boolean startsWith(byte[] b, byte[] prefix) {
-        return b.length >= prefix.length && Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
+        return b.length >= prefix.length
+                && Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     private static String join(List<byte[]> path, int n) {

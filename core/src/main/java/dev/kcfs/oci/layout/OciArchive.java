@@ -24,7 +24,8 @@ import java.util.Map;
  */
 public final class OciArchive extends OciLayout {
     private final Path file;
-    private final Map<String, long[]> members = new HashMap<>(); // normalised name -> {offset, size}
+    private final Map<String, long[]> members =
+            new HashMap<>(); // normalised name -> {offset, size}
 
     public OciArchive(Path file, String tag) throws IOException {
         super(tag);
@@ -51,7 +52,11 @@ public final class OciArchive extends OciLayout {
     protected byte[] indexJson() throws IOException {
         long[] m = member("index.json");
         if (m[1] > Manifests.MAX_MANIFEST_SIZE) {
-            throw new OciException(describe() + ": index.json is over the " + Manifests.MAX_MANIFEST_SIZE + "-byte limit");
+            throw new OciException(
+                    describe()
+                            + ": index.json is over the "
+                            + Manifests.MAX_MANIFEST_SIZE
+                            + "-byte limit");
         }
         try (InputStream in = slice(m)) {
             return in.readAllBytes();

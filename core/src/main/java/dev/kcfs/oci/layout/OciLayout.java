@@ -38,13 +38,15 @@ public abstract class OciLayout implements ImageSource {
     @Override
     public ImageManifest resolve(Platform platform) throws IOException {
         byte[] index = indexJson();
-        Manifests.Document doc = Manifests.parse(index, Manifests.OCI_INDEX, describe() + " index.json");
+        Manifests.Document doc =
+                Manifests.parse(index, Manifests.OCI_INDEX, describe() + " index.json");
         if (!(doc instanceof Manifests.Index idx)) {
             throw new OciException(describe() + ": index.json is not an image index");
         }
         Descriptor top = pick(idx.manifests());
         byte[] bytes = readSmall(top);
-        return Manifests.resolve(bytes, top.mediaType(), top.digest(), platform, this::readSmall, describe());
+        return Manifests.resolve(
+                bytes, top.mediaType(), top.digest(), platform, this::readSmall, describe());
     }
 
     private Descriptor pick(List<Descriptor> entries) throws OciException {
@@ -60,15 +62,29 @@ public abstract class OciLayout implements ImageSource {
             return entries.get(0);
         }
         if (tag == null) {
-            throw new OciException(describe() + ": index.json holds " + entries.size() + " images " + names + "; name one with :TAG");
+            throw new OciException(
+                    describe()
+                            + ": index.json holds "
+                            + entries.size()
+                            + " images "
+                            + names
+                            + "; name one with :TAG");
         }
-        throw new OciException(describe() + ": no image tagged '" + tag + "' (index.json holds " + names + ")");
+        throw new OciException(
+                describe() + ": no image tagged '" + tag + "' (index.json holds " + names + ")");
     }
 
     private byte[] readSmall(Descriptor d) throws IOException {
         if (d.size() > Manifests.MAX_MANIFEST_SIZE) {
-            throw new OciException(describe() + ": manifest " + d.digest() + " declares " + d.size() + " bytes, over the "
-                    + Manifests.MAX_MANIFEST_SIZE + "-byte limit");
+            throw new OciException(
+                    describe()
+                            + ": manifest "
+                            + d.digest()
+                            + " declares "
+                            + d.size()
+                            + " bytes, over the "
+                            + Manifests.MAX_MANIFEST_SIZE
+                            + "-byte limit");
         }
         try (InputStream in = openBlob(d)) {
             return in.readAllBytes();

@@ -1,19 +1,19 @@
 package dev.kcfs.oci.layout;
 
+import dev.kcfs.oci.BlobRanges;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.Digests;
 import dev.kcfs.oci.Manifests;
 import dev.kcfs.oci.OciException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.channels.FileChannel;
-import java.nio.ByteBuffer;
-import dev.kcfs.oci.BlobRanges;
-import dev.kcfs.oci.Descriptor;
-import dev.kcfs.oci.Digests;
 
 /** An OCI image layout directory. */
 public final class OciLayoutDirectory extends OciLayout {
@@ -24,7 +24,8 @@ public final class OciLayoutDirectory extends OciLayout {
         super(tag);
         this.dir = dir;
         if (!Files.isRegularFile(dir.resolve("oci-layout"))) {
-            throw new OciException("oci:" + dir + " is not an OCI image layout (no oci-layout file)");
+            throw new OciException(
+                    "oci:" + dir + " is not an OCI image layout (no oci-layout file)");
         }
     }
 
@@ -32,7 +33,11 @@ public final class OciLayoutDirectory extends OciLayout {
     protected byte[] indexJson() throws IOException {
         Path index = dir.resolve("index.json");
         if (Files.size(index) > Manifests.MAX_MANIFEST_SIZE) {
-            throw new OciException(describe() + ": index.json is over the " + Manifests.MAX_MANIFEST_SIZE + "-byte limit");
+            throw new OciException(
+                    describe()
+                            + ": index.json is over the "
+                            + Manifests.MAX_MANIFEST_SIZE
+                            + "-byte limit");
         }
         return Files.readAllBytes(index);
     }
@@ -41,7 +46,12 @@ public final class OciLayoutDirectory extends OciLayout {
     protected InputStream rawBlob(String hex, long size) throws IOException {
         Path p = dir.resolve("blobs").resolve("sha256").resolve(hex);
         if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-            throw new OciException(describe() + ": blob sha256:" + hex + " is missing (or not a regular file) at " + p);
+            throw new OciException(
+                    describe()
+                            + ": blob sha256:"
+                            + hex
+                            + " is missing (or not a regular file) at "
+                            + p);
         }
         try {
             return Files.newInputStream(p);
@@ -54,17 +64,29 @@ public final class OciLayoutDirectory extends OciLayout {
     @Override
     public BlobRanges ranges(Descriptor blob) throws IOException {
         String what = describe() + " blob " + blob.digest();
-        Path p = dir.resolve("blobs").resolve("sha256").resolve(Digests.sha256Hex(blob.digest(), what));
+        Path p =
+                dir.resolve("blobs")
+                        .resolve("sha256")
+                        .resolve(Digests.sha256Hex(blob.digest(), what));
         return (offset, length) -> {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            try (FileChannel ch =
+                    FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 if (ch.size() != blob.size()) {
-                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the file " + p + " has " + ch.size()
-                            + " bytes, the manifest says " + blob.size());
+                    throw new OciException(
+                            OciException.Kind.INVALID_CONTENT,
+                            what
+                                    + ": the file "
+                                    + p
+                                    + " has "
+                                    + ch.size()
+                                    + " bytes, the manifest says "
+                                    + blob.size());
                 }
                 ByteBuffer buf = ByteBuffer.allocate(length);
                 while (buf.hasRemaining()) {
                     if (ch.read(buf, offset + buf.position()) < 0) {
-                        throw new OciException(what + ": " + p + " ended before byte " + (offset + length));
+                        throw new OciException(
+                                what + ": " + p + " ended before byte " + (offset + length));
                     }
                 }
                 return buf.array();

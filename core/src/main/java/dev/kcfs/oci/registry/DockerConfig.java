@@ -50,7 +50,10 @@ public final class DockerConfig {
         if (root == null || !root.isObject()) {
             throw new OciException("auth config " + what + " is not a JSON object");
         }
-        JsonNode auths = root.has("auths") ? root.get("auths") : root; // legacy .dockercfg has no "auths" level
+        JsonNode auths =
+                root.has("auths")
+                        ? root.get("auths")
+                        : root; // legacy .dockercfg has no "auths" level
         Map<String, RegistryCredentials> out = new HashMap<>();
         for (Map.Entry<String, JsonNode> e : auths.properties()) {
             JsonNode a = e.getValue();
@@ -63,18 +66,32 @@ public final class DockerConfig {
             if ((user == null || pass == null) && auth != null && !auth.isEmpty()) {
                 String decoded;
                 try {
-                    decoded = new String(Base64.getDecoder().decode(auth.trim()), StandardCharsets.UTF_8);
+                    decoded =
+                            new String(
+                                    Base64.getDecoder().decode(auth.trim()),
+                                    StandardCharsets.UTF_8);
                 } catch (IllegalArgumentException ex) {
-                    throw new OciException("auth config " + what + ": the 'auth' of " + e.getKey() + " is not base64");
+                    throw new OciException(
+                            "auth config "
+                                    + what
+                                    + ": the 'auth' of "
+                                    + e.getKey()
+                                    + " is not base64");
                 }
                 int colon = decoded.indexOf(':');
                 if (colon < 0) {
-                    throw new OciException("auth config " + what + ": the 'auth' of " + e.getKey() + " is not base64(user:password)");
+                    throw new OciException(
+                            "auth config "
+                                    + what
+                                    + ": the 'auth' of "
+                                    + e.getKey()
+                                    + " is not base64(user:password)");
                 }
                 user = decoded.substring(0, colon);
                 pass = decoded.substring(colon + 1);
             }
-            // identitytoken (an OAuth refresh token from `docker login` with SSO) needs the OAuth POST flow,
+            // identitytoken (an OAuth refresh token from `docker login` with SSO) needs the OAuth
+            // POST flow,
             // which pull secrets do not use: such entries are skipped rather than sent wrongly
             if (user != null && pass != null) {
                 out.put(normalise(e.getKey()), new RegistryCredentials(user, pass));

@@ -2,7 +2,6 @@ package dev.kcfs.oci.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.oci.BlobRanges;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.Digests;
@@ -13,6 +12,7 @@ import dev.kcfs.oci.Manifests;
 import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.VerifiedBlobStream;
+import dev.kcfs.oci.stream.BlockInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -25,9 +25,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.List;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -78,7 +78,8 @@ public final class RegistryClient {
      * @param attempts     tries per request for transient failures (1 = no retry)
      * @param firstBackoff wait before the first retry; doubles each time, capped at 10 s
      */
-    public RegistryClient(DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff) {
+    public RegistryClient(
+            DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff) {
         this(credentials, plainHttp, attempts, firstBackoff, Duration.ofSeconds(60));
     }
 
@@ -86,27 +87,46 @@ public final class RegistryClient {
      * @param stallTimeout a blob download that receives nothing for this long is dropped and resumed
      *                     (java.net.http has no read timeout for bodies once the headers arrived)
      */
-    public RegistryClient(DockerConfig credentials, boolean plainHttp, int attempts, Duration firstBackoff, Duration stallTimeout) {
-        this(credentials, Options.defaults().withPlainHttp(plainHttp).withRetries(attempts, firstBackoff).withStallTimeout(stallTimeout));
+    public RegistryClient(
+            DockerConfig credentials,
+            boolean plainHttp,
+            int attempts,
+            Duration firstBackoff,
+            Duration stallTimeout) {
+        this(
+                credentials,
+                Options.defaults()
+                        .withPlainHttp(plainHttp)
+                        .withRetries(attempts, firstBackoff)
+                        .withStallTimeout(stallTimeout));
     }
 
     /** With every setting in {@code options}. */
     public RegistryClient(DockerConfig credentials, Options options) {
-        this(credentials, options,
+        this(
+                credentials,
+                options,
                 HttpClient.newBuilder()
                         .followRedirects(HttpClient.Redirect.NEVER)
                         .connectTimeout(options.connectTimeout())
-                        .version(options.plainHttp() ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
+                        .version(
+                                options.plainHttp()
+                                        ? HttpClient.Version.HTTP_1_1
+                                        : HttpClient.Version.HTTP_2)
                         .build(),
-                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "kcfs-registry-watchdog");
-                    t.setDaemon(true);
-                    return t;
-                }));
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "kcfs-registry-watchdog");
+                            t.setDaemon(true);
+                            return t;
+                        }));
     }
 
-    private RegistryClient(DockerConfig credentials, Options options, HttpClient http,
-                           java.util.concurrent.ScheduledExecutorService watchdog) {
+    private RegistryClient(
+            DockerConfig credentials,
+            Options options,
+            HttpClient http,
+            java.util.concurrent.ScheduledExecutorService watchdog) {
         this.credentials = credentials;
         this.options = options;
         this.attempts = Math.max(1, options.attempts());
@@ -138,8 +158,14 @@ public final class RegistryClient {
      * @param connectTimeout      TCP and TLS connection set-up
      * @param requestTimeout      wait for the response headers of one request
      */
-    public record Options(boolean plainHttp, Set<String> plainHttpRegistries, int attempts, Duration firstBackoff,
-                          Duration stallTimeout, Duration connectTimeout, Duration requestTimeout) {
+    public record Options(
+            boolean plainHttp,
+            Set<String> plainHttpRegistries,
+            int attempts,
+            Duration firstBackoff,
+            Duration stallTimeout,
+            Duration connectTimeout,
+            Duration requestTimeout) {
         public Options {
             Set<String> hosts = new HashSet<>();
             for (String h : plainHttpRegistries) {
@@ -150,28 +176,69 @@ public final class RegistryClient {
 
         /** HTTPS only, 5 attempts from 500 ms, 60 s stall, 30 s connect and 2 min request timeouts. */
         public static Options defaults() {
-            return new Options(false, Set.of(), 5, Duration.ofMillis(500), Duration.ofSeconds(60),
-                    Duration.ofSeconds(30), Duration.ofMinutes(2));
+            return new Options(
+                    false,
+                    Set.of(),
+                    5,
+                    Duration.ofMillis(500),
+                    Duration.ofSeconds(60),
+                    Duration.ofSeconds(30),
+                    Duration.ofMinutes(2));
         }
 
         public Options withPlainHttp(boolean all) {
-            return new Options(all, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+            return new Options(
+                    all,
+                    plainHttpRegistries,
+                    attempts,
+                    firstBackoff,
+                    stallTimeout,
+                    connectTimeout,
+                    requestTimeout);
         }
 
         public Options withPlainHttpRegistries(Set<String> registries) {
-            return new Options(plainHttp, registries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+            return new Options(
+                    plainHttp,
+                    registries,
+                    attempts,
+                    firstBackoff,
+                    stallTimeout,
+                    connectTimeout,
+                    requestTimeout);
         }
 
         public Options withRetries(int attempts, Duration firstBackoff) {
-            return new Options(plainHttp, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+            return new Options(
+                    plainHttp,
+                    plainHttpRegistries,
+                    attempts,
+                    firstBackoff,
+                    stallTimeout,
+                    connectTimeout,
+                    requestTimeout);
         }
 
         public Options withStallTimeout(Duration stallTimeout) {
-            return new Options(plainHttp, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+            return new Options(
+                    plainHttp,
+                    plainHttpRegistries,
+                    attempts,
+                    firstBackoff,
+                    stallTimeout,
+                    connectTimeout,
+                    requestTimeout);
         }
 
         public Options withTimeouts(Duration connectTimeout, Duration requestTimeout) {
-            return new Options(plainHttp, plainHttpRegistries, attempts, firstBackoff, stallTimeout, connectTimeout, requestTimeout);
+            return new Options(
+                    plainHttp,
+                    plainHttpRegistries,
+                    attempts,
+                    firstBackoff,
+                    stallTimeout,
+                    connectTimeout,
+                    requestTimeout);
         }
 
         /**
@@ -230,37 +297,68 @@ public final class RegistryClient {
     }
 
     /** A manifest or index as fetched. */
-    public record FetchedManifest(byte[] bytes, String contentType, String digest) {
-    }
+    public record FetchedManifest(byte[] bytes, String contentType, String digest) {}
 
     /** Fetches {@code reference} (a tag or digest) of the repository, verified if it is a digest. */
-    public FetchedManifest manifest(ImageReference ref, String reference, String expectedMediaType) throws IOException {
+    public FetchedManifest manifest(ImageReference ref, String reference, String expectedMediaType)
+            throws IOException {
         URI uri = api(ref, "/manifests/" + reference);
         String what = manifestWhat(ref, reference);
         HttpResponse<InputStream> r = get(ref, uri, Manifests.ACCEPT, what);
-        try (InputStream in = r.body(); Deadline d = deadline(in)) {
+        try (InputStream in = r.body();
+                Deadline d = deadline(in)) {
             long declared = r.headers().firstValueAsLong("Content-Length").orElse(-1);
             if (declared > Manifests.MAX_MANIFEST_SIZE) {
-                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry announces " + declared + " bytes, over the "
-                        + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
+                throw new OciException(
+                        OciException.Kind.INVALID_CONTENT,
+                        what
+                                + ": the registry announces "
+                                + declared
+                                + " bytes, over the "
+                                + Manifests.MAX_MANIFEST_SIZE
+                                + "-byte manifest limit");
             }
             byte[] bytes;
             try {
                 bytes = in.readNBytes(Manifests.MAX_MANIFEST_SIZE + 1);
             } catch (IOException e) {
-                throw new OciException(OciException.Kind.UNREACHABLE, what + ": reading the manifest failed or took longer than "
-                        + stallTimeout.toSeconds() + " s (" + e.getMessage() + ")", e);
+                throw new OciException(
+                        OciException.Kind.UNREACHABLE,
+                        what
+                                + ": reading the manifest failed or took longer than "
+                                + stallTimeout.toSeconds()
+                                + " s ("
+                                + e.getMessage()
+                                + ")",
+                        e);
             }
             if (bytes.length > Manifests.MAX_MANIFEST_SIZE) {
-                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": larger than the " + Manifests.MAX_MANIFEST_SIZE + "-byte manifest limit");
+                throw new OciException(
+                        OciException.Kind.INVALID_CONTENT,
+                        what
+                                + ": larger than the "
+                                + Manifests.MAX_MANIFEST_SIZE
+                                + "-byte manifest limit");
             }
             String digest = Digests.sha256(bytes);
             if (Digests.isDigest(reference) && !digest.equals(reference)) {
-                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": digest mismatch, the registry served content with digest " + digest);
+                throw new OciException(
+                        OciException.Kind.INVALID_CONTENT,
+                        what
+                                + ": digest mismatch, the registry served content with digest "
+                                + digest);
             }
             Optional<String> announced = r.headers().firstValue("Docker-Content-Digest");
-            if (announced.isPresent() && announced.get().startsWith("sha256:") && !announced.get().equals(digest)) {
-                throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry says its digest is " + announced.get() + " but the content has " + digest);
+            if (announced.isPresent()
+                    && announced.get().startsWith("sha256:")
+                    && !announced.get().equals(digest)) {
+                throw new OciException(
+                        OciException.Kind.INVALID_CONTENT,
+                        what
+                                + ": the registry says its digest is "
+                                + announced.get()
+                                + " but the content has "
+                                + digest);
             }
             String type = r.headers().firstValue("Content-Type").orElse(expectedMediaType);
             return new FetchedManifest(bytes, type, digest);
@@ -279,7 +377,14 @@ public final class RegistryClient {
             return ref.digest();
         }
         String what = manifestWhat(ref, ref.tag());
-        HttpResponse<InputStream> r = request(ref, api(ref, "/manifests/" + ref.tag()), "HEAD", Manifests.ACCEPT, what, null);
+        HttpResponse<InputStream> r =
+                request(
+                        ref,
+                        api(ref, "/manifests/" + ref.tag()),
+                        "HEAD",
+                        Manifests.ACCEPT,
+                        what,
+                        null);
         r.body().close();
         Optional<String> announced = r.headers().firstValue("Docker-Content-Digest");
         if (announced.isPresent()) {
@@ -294,7 +399,12 @@ public final class RegistryClient {
     }
 
     private static String manifestWhat(ImageReference ref, String reference) {
-        return "manifest " + ref.registry() + "/" + ref.repository() + (Digests.isDigest(reference) ? "@" : ":") + reference;
+        return "manifest "
+                + ref.registry()
+                + "/"
+                + ref.repository()
+                + (Digests.isDigest(reference) ? "@" : ":")
+                + reference;
     }
 
     /** Streams a blob, verified against the descriptor as it is read. */
@@ -305,9 +415,16 @@ public final class RegistryClient {
         long declared = r.headers().firstValueAsLong("Content-Length").orElse(-1);
         if (declared >= 0 && declared != d.size()) {
             r.body().close();
-            throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": the registry announces " + declared + " bytes, the manifest says " + d.size());
+            throw new OciException(
+                    OciException.Kind.INVALID_CONTENT,
+                    what
+                            + ": the registry announces "
+                            + declared
+                            + " bytes, the manifest says "
+                            + d.size());
         }
-        return new VerifiedBlobStream(new Resuming(ref, d, what, r.body()), d.digest(), d.size(), what);
+        return new VerifiedBlobStream(
+                new Resuming(ref, d, what, r.body()), d.digest(), d.size(), what);
     }
 
     /**
@@ -317,40 +434,85 @@ public final class RegistryClient {
      * range or another length than asked is refused (the bytes cannot be checked against the blob's
      * digest, so they must at least be where they were asked for).
      */
-    public byte[] blobRange(ImageReference ref, Descriptor d, long offset, int length) throws IOException {
+    public byte[] blobRange(ImageReference ref, Descriptor d, long offset, int length)
+            throws IOException {
         String what = "blob " + d.digest() + " of " + ref.registry() + "/" + ref.repository();
         Digests.sha256Hex(d.digest(), what);
         if (offset < 0 || length <= 0 || offset + length > d.size()) {
-            throw new IllegalArgumentException("range " + offset + "+" + length + " outside blob of " + d.size() + " bytes");
+            throw new IllegalArgumentException(
+                    "range " + offset + "+" + length + " outside blob of " + d.size() + " bytes");
         }
         long last = offset + length - 1;
         IOException failure = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
-            HttpResponse<InputStream> r = request(ref, api(ref, "/blobs/" + d.digest()), "GET", "*/*", what, "bytes=" + offset + "-" + last);
+            HttpResponse<InputStream> r =
+                    request(
+                            ref,
+                            api(ref, "/blobs/" + d.digest()),
+                            "GET",
+                            "*/*",
+                            what,
+                            "bytes=" + offset + "-" + last);
             try (InputStream body = r.body()) {
                 if (r.statusCode() == 200) {
                     return null;
                 }
                 String range = r.headers().firstValue("Content-Range").orElse("");
-                if (!range.equals("bytes " + offset + "-" + last + "/" + d.size()) && !range.equals("bytes " + offset + "-" + last + "/*")) {
-                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for bytes " + offset + "-" + last
-                            + ", the registry answered Content-Range '" + range + "'; refused");
+                if (!range.equals("bytes " + offset + "-" + last + "/" + d.size())
+                        && !range.equals("bytes " + offset + "-" + last + "/*")) {
+                    throw new OciException(
+                            OciException.Kind.INVALID_CONTENT,
+                            what
+                                    + ": asked for bytes "
+                                    + offset
+                                    + "-"
+                                    + last
+                                    + ", the registry answered Content-Range '"
+                                    + range
+                                    + "'; refused");
                 }
                 byte[] bytes = body.readNBytes(length + 1);
                 if (bytes.length == length) {
                     return bytes;
                 }
                 if (bytes.length > length) {
-                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for " + length + " bytes at " + offset
-                            + ", the registry sent more; refused");
+                    throw new OciException(
+                            OciException.Kind.INVALID_CONTENT,
+                            what
+                                    + ": asked for "
+                                    + length
+                                    + " bytes at "
+                                    + offset
+                                    + ", the registry sent more; refused");
                 }
-                failure = new OciException(OciException.Kind.UNREACHABLE, what + ": range " + offset + "-" + last + " ended after "
-                        + bytes.length + " of " + length + " bytes");
+                failure =
+                        new OciException(
+                                OciException.Kind.UNREACHABLE,
+                                what
+                                        + ": range "
+                                        + offset
+                                        + "-"
+                                        + last
+                                        + " ended after "
+                                        + bytes.length
+                                        + " of "
+                                        + length
+                                        + " bytes");
             } catch (OciException e) {
                 throw e;
             } catch (IOException e) {
-                failure = new OciException(OciException.Kind.UNREACHABLE, what + ": range " + offset + "-" + last + " broke off ("
-                        + e.getMessage() + ")", e);
+                failure =
+                        new OciException(
+                                OciException.Kind.UNREACHABLE,
+                                what
+                                        + ": range "
+                                        + offset
+                                        + "-"
+                                        + last
+                                        + " broke off ("
+                                        + e.getMessage()
+                                        + ")",
+                                e);
             }
             if (attempt < attempts) {
                 sleep(backoff(attempt));
@@ -364,13 +526,24 @@ public final class RegistryClient {
      * serving blobs through Go's {@code http.ServeContent} give). A registry that answers with one
      * part or the whole blob is asked range by range instead; each part must be the range asked.
      */
-    List<byte[]> blobRanges(ImageReference ref, Descriptor d, List<long[]> ranges) throws IOException {
+    List<byte[]> blobRanges(ImageReference ref, Descriptor d, List<long[]> ranges)
+            throws IOException {
         String what = "blob " + d.digest() + " of " + ref.registry() + "/" + ref.repository();
         StringBuilder header = new StringBuilder("bytes=");
         for (long[] r : ranges) {
-            header.append(header.length() > 6 ? "," : "").append(r[0]).append('-').append(r[0] + r[1] - 1);
+            header.append(header.length() > 6 ? "," : "")
+                    .append(r[0])
+                    .append('-')
+                    .append(r[0] + r[1] - 1);
         }
-        HttpResponse<InputStream> resp = request(ref, api(ref, "/blobs/" + d.digest()), "GET", "*/*", what, header.toString());
+        HttpResponse<InputStream> resp =
+                request(
+                        ref,
+                        api(ref, "/blobs/" + d.digest()),
+                        "GET",
+                        "*/*",
+                        what,
+                        header.toString());
         String type = resp.headers().firstValue("Content-Type").orElse("");
         int b = type.indexOf("boundary=");
         if (resp.statusCode() != 206 || !type.startsWith("multipart/byteranges") || b < 0) {
@@ -395,7 +568,12 @@ public final class RegistryClient {
                     line = line(in, what);
                 } while (line.isEmpty());
                 if (!line.equals("--" + boundary)) {
-                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": multipart answer has '" + line + "' where a part should start");
+                    throw new OciException(
+                            OciException.Kind.INVALID_CONTENT,
+                            what
+                                    + ": multipart answer has '"
+                                    + line
+                                    + "' where a part should start");
                 }
                 String range = null;
                 while (!(line = line(in, what)).isEmpty()) {
@@ -404,12 +582,20 @@ public final class RegistryClient {
                     }
                 }
                 if (!want.equals(range)) {
-                    throw new OciException(OciException.Kind.INVALID_CONTENT, what + ": asked for " + want + ", the registry answered Content-Range '"
-                            + range + "'; refused");
+                    throw new OciException(
+                            OciException.Kind.INVALID_CONTENT,
+                            what
+                                    + ": asked for "
+                                    + want
+                                    + ", the registry answered Content-Range '"
+                                    + range
+                                    + "'; refused");
                 }
                 byte[] part = in.readNBytes((int) r[1]);
                 if (part.length != r[1]) {
-                    throw new OciException(OciException.Kind.UNREACHABLE, what + ": multipart answer ended inside " + want);
+                    throw new OciException(
+                            OciException.Kind.UNREACHABLE,
+                            what + ": multipart answer ended inside " + want);
                 }
                 out.add(part);
             }
@@ -422,7 +608,8 @@ public final class RegistryClient {
         int c;
         while ((c = in.read()) != '\n') {
             if (c < 0 || sb.length() > 8192) {
-                throw new OciException(OciException.Kind.UNREACHABLE, what + ": multipart answer broke off");
+                throw new OciException(
+                        OciException.Kind.UNREACHABLE, what + ": multipart answer broke off");
             }
             if (c != '\r') {
                 sb.append((char) c);
@@ -453,7 +640,12 @@ public final class RegistryClient {
             this.what = what;
             this.in = first;
             long period = Math.max(10, stallTimeout.toMillis() / 4);
-            this.check = watchdog.scheduleAtFixedRate(this::checkStall, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+            this.check =
+                    watchdog.scheduleAtFixedRate(
+                            this::checkStall,
+                            period,
+                            period,
+                            java.util.concurrent.TimeUnit.MILLISECONDS);
         }
 
         /** Closing the stream is the only way to unblock a read that waits for a silent server. */
@@ -475,7 +667,12 @@ public final class RegistryClient {
                         lastProgress = System.nanoTime();
                     }
                     if (n < 0 && position < blob.size()) {
-                        throw new IOException("connection closed after " + position + " of " + blob.size() + " bytes");
+                        throw new IOException(
+                                "connection closed after "
+                                        + position
+                                        + " of "
+                                        + blob.size()
+                                        + " bytes");
                     }
                     if (n < 0) {
                         check.cancel(false);
@@ -485,7 +682,11 @@ public final class RegistryClient {
                     check.cancel(false);
                     throw e;
                 } catch (IOException e) {
-                    IOException why = stalled ? new IOException("no data for " + stallTimeout.toSeconds() + " s", e) : e;
+                    IOException why =
+                            stalled
+                                    ? new IOException(
+                                            "no data for " + stallTimeout.toSeconds() + " s", e)
+                                    : e;
                     stalled = false;
                     if (++resumes >= attempts) {
                         check.cancel(false);
@@ -500,7 +701,8 @@ public final class RegistryClient {
         }
 
         private void reopen() throws IOException {
-            HttpResponse<InputStream> r = get(ref, api(ref, "/blobs/" + blob.digest()), "*/*", what, position);
+            HttpResponse<InputStream> r =
+                    get(ref, api(ref, "/blobs/" + blob.digest()), "*/*", what, position);
             InputStream body = r.body();
             if (r.statusCode() == 200 && position > 0) {
                 // the server ignored the Range: skip what we already have
@@ -517,7 +719,12 @@ public final class RegistryClient {
                 String range = r.headers().firstValue("Content-Range").orElse("");
                 if (!range.startsWith("bytes " + position + "-")) {
                     body.close();
-                    throw new OciException(what + ": resumed download answered range '" + range + "', wanted from " + position);
+                    throw new OciException(
+                            what
+                                    + ": resumed download answered range '"
+                                    + range
+                                    + "', wanted from "
+                                    + position);
                 }
             }
             in = body;
@@ -539,27 +746,37 @@ public final class RegistryClient {
     }
 
     private URI api(ImageReference ref, String path) {
-        return URI.create((options.isPlainHttp(ref.registry()) ? "http://" : "https://") + ref.apiHost() + "/v2/" + ref.repository() + path);
+        return URI.create(
+                (options.isPlainHttp(ref.registry()) ? "http://" : "https://")
+                        + ref.apiHost()
+                        + "/v2/"
+                        + ref.repository()
+                        + path);
     }
 
     /** GET with auth, redirects and retries; returns a 200 response whose body the caller closes. */
-    private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what) throws IOException {
+    private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what)
+            throws IOException {
         return get(ref, uri, accept, what, -1);
     }
 
     /** As above; {@code from >= 0} asks for the bytes from there on (a 206 answer is then accepted). */
-    private HttpResponse<InputStream> get(ImageReference ref, URI uri, String accept, String what, long from) throws IOException {
+    private HttpResponse<InputStream> get(
+            ImageReference ref, URI uri, String accept, String what, long from) throws IOException {
         return request(ref, uri, "GET", accept, what, from >= 0 ? "bytes=" + from + "-" : null);
     }
 
     /** GET or HEAD with auth, redirects and retries. */
-    private HttpResponse<InputStream> request(ImageReference ref, URI uri, String method, String accept, String what, String range)
+    private HttpResponse<InputStream> request(
+            ImageReference ref, URI uri, String method, String accept, String what, String range)
             throws IOException {
         String scopeKey = ref.apiHost() + "/" + ref.repository();
         boolean triedAuth = false;
         URI target = uri;
         for (int redirects = 0; ; ) {
-            boolean sameHost = target.getHost().equalsIgnoreCase(uri.getHost()) && target.getPort() == uri.getPort();
+            boolean sameHost =
+                    target.getHost().equalsIgnoreCase(uri.getHost())
+                            && target.getPort() == uri.getPort();
             String auth = sameHost ? authorization.get(scopeKey) : null;
             HttpResponse<InputStream> r = send(target, method, accept, auth, what, range);
             int status = r.statusCode();
@@ -575,40 +792,66 @@ public final class RegistryClient {
             }
             if (status >= 300 && status < 400 && r.headers().firstValue("Location").isPresent()) {
                 if (++redirects > MAX_REDIRECTS) {
-                    throw new OciException(OciException.Kind.OTHER, what + ": more than " + MAX_REDIRECTS + " redirects from " + uri);
+                    throw new OciException(
+                            OciException.Kind.OTHER,
+                            what + ": more than " + MAX_REDIRECTS + " redirects from " + uri);
                 }
                 target = target.resolve(r.headers().firstValue("Location").get());
                 if (!options.isPlainHttp(ref.registry()) && !"https".equals(target.getScheme())) {
-                    throw new OciException(what + ": redirected to non-HTTPS " + target + "; refused");
+                    throw new OciException(
+                            what + ": redirected to non-HTTPS " + target + "; refused");
                 }
                 continue;
             }
             if (status == 401 || status == 403) {
                 Optional<RegistryCredentials> c = credentials.forRegistry(ref.registry());
-                throw new OciException(OciException.Kind.UNAUTHORIZED, what + ": access denied by " + ref.registry() + " (HTTP " + status + ")"
-                        + (c.isPresent() ? "; the configured credentials for " + ref.registry() + " were refused"
-                        : "; no credentials configured for " + ref.registry() + " (use --authfile or a pull secret)"));
+                throw new OciException(
+                        OciException.Kind.UNAUTHORIZED,
+                        what
+                                + ": access denied by "
+                                + ref.registry()
+                                + " (HTTP "
+                                + status
+                                + ")"
+                                + (c.isPresent()
+                                        ? "; the configured credentials for "
+                                                + ref.registry()
+                                                + " were refused"
+                                        : "; no credentials configured for "
+                                                + ref.registry()
+                                                + " (use --authfile or a pull secret)"));
             }
             if (status == 404) {
-                throw new OciException(OciException.Kind.NOT_FOUND, what + ": not found (HTTP 404 from " + target + ")" + body);
+                throw new OciException(
+                        OciException.Kind.NOT_FOUND,
+                        what + ": not found (HTTP 404 from " + target + ")" + body);
             }
-            throw new OciException(OciException.Kind.OTHER, what + ": HTTP " + status + " from " + target + body);
+            throw new OciException(
+                    OciException.Kind.OTHER, what + ": HTTP " + status + " from " + target + body);
         }
     }
 
     /** One request, retried on transient failures. */
-    private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what) throws IOException {
+    private HttpResponse<InputStream> send(URI uri, String accept, String auth, String what)
+            throws IOException {
         return send(uri, "GET", accept, auth, what, null);
     }
 
     /** @param range a Range header value ({@code bytes=A-B}), or null */
-    private HttpResponse<InputStream> send(URI uri, String method, String accept, String auth, String what, String range) throws IOException {
+    private HttpResponse<InputStream> send(
+            URI uri, String method, String accept, String auth, String what, String range)
+            throws IOException {
         IOException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
-                    .header("Accept", accept).header("User-Agent", "kcfs").timeout(options.requestTimeout());
+            HttpRequest.Builder b =
+                    HttpRequest.newBuilder(uri)
+                            .method(method, HttpRequest.BodyPublishers.noBody())
+                            .header("Accept", accept)
+                            .header("User-Agent", "kcfs")
+                            .timeout(options.requestTimeout());
             if ("http".equals(uri.getScheme())) {
-                // an HTTP/2 client would offer an h2c upgrade that plain registries and proxies need not understand
+                // an HTTP/2 client would offer an h2c upgrade that plain registries and proxies
+                // need not understand
                 b.version(HttpClient.Version.HTTP_1_1);
             }
             if (range != null) {
@@ -619,11 +862,22 @@ public final class RegistryClient {
             }
             long waitMs = backoff(attempt);
             try {
-                HttpResponse<InputStream> r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                HttpResponse<InputStream> r =
+                        http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
                 int s = r.statusCode();
                 if (s == 429 || s == 500 || s == 502 || s == 503 || s == 504) {
                     r.body().close();
-                    last = new OciException(OciException.Kind.UNREACHABLE, what + ": HTTP " + s + " from " + uri + " after " + attempt + " attempts");
+                    last =
+                            new OciException(
+                                    OciException.Kind.UNREACHABLE,
+                                    what
+                                            + ": HTTP "
+                                            + s
+                                            + " from "
+                                            + uri
+                                            + " after "
+                                            + attempt
+                                            + " attempts");
                     long retryAfter = r.headers().firstValueAsLong("Retry-After").orElse(-1);
                     if (retryAfter >= 0 && retryAfter <= 10) {
                         waitMs = Math.max(waitMs, retryAfter * 1000);
@@ -637,20 +891,54 @@ public final class RegistryClient {
             } catch (java.net.ConnectException e) {
                 // nothing listens there: retrying in a few seconds rarely changes that, and callers
                 // (the node agent, the operator) retry whole pulls with their own backoff
-                throw new OciException(OciException.Kind.UNREACHABLE, what + ": cannot connect to " + uri.getHost()
-                        + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + " (" + (e.getMessage() != null ? e.getMessage()
-                        : "connection refused") + "); is the registry running and the address right?", e);
+                throw new OciException(
+                        OciException.Kind.UNREACHABLE,
+                        what
+                                + ": cannot connect to "
+                                + uri.getHost()
+                                + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+                                + " ("
+                                + (e.getMessage() != null ? e.getMessage() : "connection refused")
+                                + "); is the registry running and the address right?",
+                        e);
             } catch (javax.net.ssl.SSLException e) {
                 if (isPlainHttpAnswer(e)) {
-                    throw new OciException(OciException.Kind.UNREACHABLE, what + ": " + uri.getHost()
-                            + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + " answered the TLS handshake with plain HTTP;"
-                            + " if this registry really serves plain HTTP, allow it (kcfs pull --plain-http, kcfs-node"
-                            + " --plain-http-registry, the operator's plain-HTTP registries)", e);
+                    throw new OciException(
+                            OciException.Kind.UNREACHABLE,
+                            what
+                                    + ": "
+                                    + uri.getHost()
+                                    + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+                                    + " answered the TLS handshake with plain HTTP;"
+                                    + " if this registry really serves plain HTTP, allow it (kcfs pull --plain-http, kcfs-node"
+                                    + " --plain-http-registry, the operator's plain-HTTP registries)",
+                            e);
                 }
-                last = new OciException(OciException.Kind.UNREACHABLE, what + ": TLS with " + uri.getHost() + " failed ("
-                        + e.getMessage() + ") after " + attempt + " attempts", e);
+                last =
+                        new OciException(
+                                OciException.Kind.UNREACHABLE,
+                                what
+                                        + ": TLS with "
+                                        + uri.getHost()
+                                        + " failed ("
+                                        + e.getMessage()
+                                        + ") after "
+                                        + attempt
+                                        + " attempts",
+                                e);
             } catch (IOException e) {
-                last = new OciException(OciException.Kind.UNREACHABLE, what + ": cannot reach " + uri + " (" + e + ") after " + attempt + " attempts", e);
+                last =
+                        new OciException(
+                                OciException.Kind.UNREACHABLE,
+                                what
+                                        + ": cannot reach "
+                                        + uri
+                                        + " ("
+                                        + e
+                                        + ") after "
+                                        + attempt
+                                        + " attempts",
+                                e);
             }
             if (attempt < attempts) {
                 sleep(waitMs);
@@ -663,7 +951,9 @@ public final class RegistryClient {
     private static boolean isPlainHttpAnswer(javax.net.ssl.SSLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = t.getMessage();
-            if (m != null && (m.contains("Unsupported or unrecognized SSL message") || m.contains("plaintext connection"))) {
+            if (m != null
+                    && (m.contains("Unsupported or unrecognized SSL message")
+                            || m.contains("plaintext connection"))) {
                 return true;
             }
         }
@@ -672,13 +962,17 @@ public final class RegistryClient {
 
     /** Closes a small response body (manifest, token) that has not been read completely within the stall timeout. */
     private Deadline deadline(InputStream body) {
-        java.util.concurrent.ScheduledFuture<?> f = watchdog.schedule(() -> {
-            try {
-                body.close();
-            } catch (IOException ignored) {
-                // the reader gets "closed"
-            }
-        }, stallTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        java.util.concurrent.ScheduledFuture<?> f =
+                watchdog.schedule(
+                        () -> {
+                            try {
+                                body.close();
+                            } catch (IOException ignored) {
+                                // the reader gets "closed"
+                            }
+                        },
+                        stallTimeout.toMillis(),
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
         return () -> f.cancel(false);
     }
 
@@ -702,61 +996,97 @@ public final class RegistryClient {
     }
 
     /** The Authorization header that answers a challenge. */
-    private String authenticate(ImageReference ref, String challenge, String what) throws IOException {
+    private String authenticate(ImageReference ref, String challenge, String what)
+            throws IOException {
         Challenge c = Challenge.parse(challenge);
         Optional<RegistryCredentials> creds = credentials.forRegistry(ref.registry());
         if (c.scheme().equals("basic")) {
-            RegistryCredentials rc = creds.orElseThrow(() -> new OciException(OciException.Kind.UNAUTHORIZED, what + ": " + ref.registry()
-                    + " requires a user name and password; none configured (use --authfile or a pull secret)"));
+            RegistryCredentials rc =
+                    creds.orElseThrow(
+                            () ->
+                                    new OciException(
+                                            OciException.Kind.UNAUTHORIZED,
+                                            what
+                                                    + ": "
+                                                    + ref.registry()
+                                                    + " requires a user name and password; none configured (use --authfile or a pull secret)"));
             return basic(rc);
         }
         if (!c.scheme().equals("bearer")) {
-            throw new OciException(OciException.Kind.UNAUTHORIZED, what + ": unsupported auth scheme '" + c.scheme() + "' from " + ref.registry());
+            throw new OciException(
+                    OciException.Kind.UNAUTHORIZED,
+                    what + ": unsupported auth scheme '" + c.scheme() + "' from " + ref.registry());
         }
         String realm = c.params().get("realm");
         if (realm == null) {
-            throw new OciException(what + ": Bearer challenge from " + ref.registry() + " has no realm");
+            throw new OciException(
+                    what + ": Bearer challenge from " + ref.registry() + " has no realm");
         }
         StringBuilder q = new StringBuilder();
         if (c.params().containsKey("service")) {
-            q.append("service=").append(URLEncoder.encode(c.params().get("service"), StandardCharsets.UTF_8));
+            q.append("service=")
+                    .append(URLEncoder.encode(c.params().get("service"), StandardCharsets.UTF_8));
         }
         String scope = c.params().getOrDefault("scope", "repository:" + ref.repository() + ":pull");
-        q.append(q.length() > 0 ? "&" : "").append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+        q.append(q.length() > 0 ? "&" : "")
+                .append("scope=")
+                .append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
         URI tokenUri = URI.create(realm + (realm.contains("?") ? "&" : "?") + q);
         if (!options.isPlainHttp(ref.registry()) && !"https".equals(tokenUri.getScheme())) {
             throw new OciException(what + ": token realm " + realm + " is not HTTPS; refused");
         }
-        HttpResponse<InputStream> r = send(tokenUri, "application/json", creds.map(RegistryClient::basic).orElse(null), what + " (token)");
-        try (InputStream in = r.body(); Deadline d = deadline(in)) {
+        HttpResponse<InputStream> r =
+                send(
+                        tokenUri,
+                        "application/json",
+                        creds.map(RegistryClient::basic).orElse(null),
+                        what + " (token)");
+        try (InputStream in = r.body();
+                Deadline d = deadline(in)) {
             byte[] body = in.readNBytes(1 << 20);
             if (r.statusCode() == 401 || r.statusCode() == 403) {
-                throw new OciException(OciException.Kind.UNAUTHORIZED, what + ": token server " + realm + " refused "
-                        + (creds.isPresent() ? "the configured credentials" : "anonymous access; configure credentials")
-                        + " (HTTP " + r.statusCode() + ")");
+                throw new OciException(
+                        OciException.Kind.UNAUTHORIZED,
+                        what
+                                + ": token server "
+                                + realm
+                                + " refused "
+                                + (creds.isPresent()
+                                        ? "the configured credentials"
+                                        : "anonymous access; configure credentials")
+                                + " (HTTP "
+                                + r.statusCode()
+                                + ")");
             }
             if (r.statusCode() != 200) {
-                throw new OciException(what + ": token server " + realm + " answered HTTP " + r.statusCode());
+                throw new OciException(
+                        what + ": token server " + realm + " answered HTTP " + r.statusCode());
             }
             JsonNode json;
             try {
                 json = JSON.readTree(body);
             } catch (IOException e) {
-                throw new OciException(what + ": token server " + realm + " answered with invalid JSON");
+                throw new OciException(
+                        what + ": token server " + realm + " answered with invalid JSON");
             }
             String token = json.path("token").asText("");
             if (token.isEmpty()) {
                 token = json.path("access_token").asText("");
             }
             if (token.isEmpty()) {
-                throw new OciException(what + ": token server " + realm + " answered without a token");
+                throw new OciException(
+                        what + ": token server " + realm + " answered without a token");
             }
             return "Bearer " + token;
         }
     }
 
     private static String basic(RegistryCredentials c) {
-        return "Basic " + Base64.getEncoder().encodeToString((c.username() + ":" + c.password()).getBytes(StandardCharsets.UTF_8));
+        return "Basic "
+                + Base64.getEncoder()
+                        .encodeToString(
+                                (c.username() + ":" + c.password())
+                                        .getBytes(StandardCharsets.UTF_8));
     }
 
     private static String snippet(HttpResponse<InputStream> r) {
@@ -818,8 +1148,13 @@ public final class RegistryClient {
         @Override
         public ImageManifest resolve(Platform platform) throws IOException {
             FetchedManifest top = manifest(ref, ref.manifestReference(), null);
-            return Manifests.resolve(top.bytes(), top.contentType(), top.digest(), platform,
-                    d -> manifest(ref, d.digest(), d.mediaType()).bytes(), describe());
+            return Manifests.resolve(
+                    top.bytes(),
+                    top.contentType(),
+                    top.digest(),
+                    platform,
+                    d -> manifest(ref, d.digest(), d.mediaType()).bytes(),
+                    describe());
         }
 
         @Override
@@ -837,7 +1172,9 @@ public final class RegistryClient {
 
                 @Override
                 public List<byte[]> readMany(List<long[]> ranges) throws IOException {
-                    return ranges.size() == 1 ? BlobRanges.super.readMany(ranges) : blobRanges(ref, blob, ranges);
+                    return ranges.size() == 1
+                            ? BlobRanges.super.readMany(ranges)
+                            : blobRanges(ref, blob, ranges);
                 }
             };
         }

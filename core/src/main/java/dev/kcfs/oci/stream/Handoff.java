@@ -54,7 +54,8 @@ public final class Handoff {
      *                     {@link Throwable}, including an {@link Error}) becomes an IOException naming
      *                     {@code name}, so it never escapes as an Error of the caller's thread
      */
-    public static <T> T run(String name, long capacity, Producer producer, Consumer<T> consumer) throws IOException {
+    public static <T> T run(String name, long capacity, Producer producer, Consumer<T> consumer)
+            throws IOException {
         Handoff h = new Handoff(name, capacity);
         Thread thread = new Thread(() -> h.produce(producer), name);
         thread.setDaemon(true);
@@ -155,11 +156,13 @@ public final class Handoff {
                 wait();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new InterruptedIOException(name + ": interrupted while the reading side was busy");
+                throw new InterruptedIOException(
+                        name + ": interrupted while the reading side was busy");
             }
         }
         if (consumerGone) {
-            throw new ConsumerGone(name + ": the reading side stopped before the end of the stream");
+            throw new ConsumerGone(
+                    name + ": the reading side stopped before the end of the stream");
         }
         queue.add(chunk);
         queued += chunk.length;
@@ -185,7 +188,8 @@ public final class Handoff {
         }
         if (producerFailure != null) {
             String message = producerFailure.getMessage();
-            throw new ProducerFailed(name + " failed: " + (message != null ? message : producerFailure.toString()));
+            throw new ProducerFailed(
+                    name + " failed: " + (message != null ? message : producerFailure.toString()));
         }
         byte[] chunk = queue.poll();
         if (chunk != null) {
@@ -239,7 +243,8 @@ public final class Handoff {
         @Override
         public void flush() throws IOException {
             if (filled > 0) {
-                byte[] chunk = filled == buffer.length ? buffer : java.util.Arrays.copyOf(buffer, filled);
+                byte[] chunk =
+                        filled == buffer.length ? buffer : java.util.Arrays.copyOf(buffer, filled);
                 put(chunk);
                 if (chunk == buffer) {
                     buffer = new byte[CHUNK];

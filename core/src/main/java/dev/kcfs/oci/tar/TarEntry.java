@@ -15,8 +15,19 @@ import java.util.List;
  * @param mtimeNsec 0..999999999, from a PAX {@code mtime} fraction
  * @param xattrs    {@code SCHILY.xattr.*} records in archive order, values byte-exact
  */
-public record TarEntry(TarEntryType type, byte[] name, byte[] linkName, int mode, long uid, long gid, long size,
-                       long mtimeSec, int mtimeNsec, long devMajor, long devMinor, List<Xattr> xattrs) {
+public record TarEntry(
+        TarEntryType type,
+        byte[] name,
+        byte[] linkName,
+        int mode,
+        long uid,
+        long gid,
+        long size,
+        long mtimeSec,
+        int mtimeNsec,
+        long devMajor,
+        long devMinor,
+        List<Xattr> xattrs) {
     public TarEntry {
         xattrs = List.copyOf(xattrs);
     }
@@ -32,9 +43,19 @@ public record TarEntry(TarEntryType type, byte[] name, byte[] linkName, int mode
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TarEntry e && type == e.type && Arrays.equals(name, e.name) && Arrays.equals(linkName, e.linkName)
-                && mode == e.mode && uid == e.uid && gid == e.gid && size == e.size && mtimeSec == e.mtimeSec
-                && mtimeNsec == e.mtimeNsec && devMajor == e.devMajor && devMinor == e.devMinor && xattrs.equals(e.xattrs);
+        return o instanceof TarEntry e
+                && type == e.type
+                && Arrays.equals(name, e.name)
+                && Arrays.equals(linkName, e.linkName)
+                && mode == e.mode
+                && uid == e.uid
+                && gid == e.gid
+                && size == e.size
+                && mtimeSec == e.mtimeSec
+                && mtimeNsec == e.mtimeNsec
+                && devMajor == e.devMajor
+                && devMinor == e.devMinor
+                && xattrs.equals(e.xattrs);
     }
 
     @Override
@@ -44,6 +65,11 @@ public record TarEntry(TarEntryType type, byte[] name, byte[] linkName, int mode
 
     @Override
     public String toString() {
-        return type + " " + displayName() + (linkName.length > 0 ? " -> " + displayLinkName() : "") + " size=" + size;
+        return type
+                + " "
+                + displayName()
+                + (linkName.length > 0 ? " -> " + displayLinkName() : "")
+                + " size="
+                + size;
     }
 }

@@ -45,38 +45,47 @@ import java.util.Map;
  */
 public final class TarReader {
     public static final int BLOCK = 512;
+
     /** Largest file body accepted: the composefs format limit (1024 chunks of 2^43 bytes). */
     public static final long MAX_ENTRY_SIZE = 1L << 53;
+
     /**
      * Largest PAX header or GNU long name accepted: above any path and xattr set an image can hold
      * (see {@link ImageLimits}), so a bigger one is hostile.
      */
     public static final int MAX_META_SIZE = 2 << 20;
+
     /**
      * Largest total of the global PAX records in force (keys and values). They apply to every later
      * entry, so they are kept small: real writers put a comment or a time there, if anything.
      */
     public static final int MAX_GLOBAL_PAX_BYTES = 64 << 10;
+
     /** Most global PAX records in force at once. */
     public static final int MAX_GLOBAL_PAX_RECORDS = 256;
+
     /**
      * Most records in one PAX header. An entry's xattr names fit in 64 KiB ({@link ImageLimits}), so
      * it holds at most about 9,400 xattrs; the bound is looser so that the xattr check, which says
      * more, names the problem of anything in between, while it still caps the memory of parsing.
      */
     public static final int MAX_PAX_RECORDS = 65536;
+
     /** Most extended headers (PAX, GNU long name/link) in a row before one entry: one of each kind is normal. */
     public static final int MAX_EXTENDED_HEADERS = 8;
 
     private static final byte[] SCHILY_XATTR = "SCHILY.xattr.".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] LIBARCHIVE_XATTR =
+            "LIBARCHIVE.xattr.".getBytes(StandardCharsets.US_ASCII);
 
     private final InputStream in;
     private final String source;
     private final byte[] header = new byte[BLOCK];
     private final Map<String, byte[]> globalPax = new LinkedHashMap<>();
+
     /** The xattrs of {@link #globalPax}, decoded once per global header rather than once per entry. */
     private List<Xattr> globalXattrs = List.of();
+
     private TarEntry current;
     private long remaining;
     private long padding;
@@ -109,12 +118,20 @@ public final class TarReader {
         int extended = 0;
         while (true) {
             long headerOffset = offset;
-            if (!readBlock(header, current == null ? "the first header" : "the header after " + current.displayName())) {
+            if (!readBlock(
+                    header,
+                    current == null
+                            ? "the first header"
+                            : "the header after " + current.displayName())) {
                 if (longName != null || longLink != null || pax != null) {
-                    throw error("truncated: stream ended at offset " + headerOffset + " after an extended header, before its entry");
+                    throw error(
+                            "truncated: stream ended at offset "
+                                    + headerOffset
+                                    + " after an extended header, before its entry");
                 }
                 // no end-of-archive block (or nothing at all: an empty layer): real layer writers
-                // omit it (umoci's Go writer does), and GNU tar, Go's archive/tar and containerd all
+                // omit it (umoci's Go writer does), and GNU tar, Go's archive/tar and containerd
+                // all
                 // accept it; a blob cut short fails its digest and size check instead
                 finished = true;
                 current = null;
@@ -128,16 +145,27 @@ public final class TarReader {
             verifyChecksum(headerOffset);
             byte flag = header[156];
             long size = number(124, 12, "size", headerOffset);
-            if ((flag == 'x' || flag == 'g' || flag == 'L' || flag == 'K') && ++extended > MAX_EXTENDED_HEADERS) {
-                throw error("header at offset " + headerOffset + " is the " + extended
-                        + "th extended header in a row (limit " + MAX_EXTENDED_HEADERS + "): the archive is hostile or corrupt");
+            if ((flag == 'x' || flag == 'g' || flag == 'L' || flag == 'K')
+                    && ++extended > MAX_EXTENDED_HEADERS) {
+                throw error(
+                        "header at offset "
+                                + headerOffset
+                                + " is the "
+                                + extended
+                                + "th extended header in a row (limit "
+                                + MAX_EXTENDED_HEADERS
+                                + "): the archive is hostile or corrupt");
             }
             switch (flag) {
                 case 'x':
                     pax = parsePax(readMeta(size, "PAX header", headerOffset), headerOffset);
                     continue;
                 case 'g':
-                    global(parsePax(readMeta(size, "PAX global header", headerOffset), headerOffset), headerOffset);
+                    global(
+                            parsePax(
+                                    readMeta(size, "PAX global header", headerOffset),
+                                    headerOffset),
+                            headerOffset);
                     continue;
                 case 'L':
                     longName = trimNul(readMeta(size, "GNU long name", headerOffset));
@@ -162,8 +190,13 @@ public final class TarReader {
                 }
                 int n = in.read(b, off, (int) Math.min(len, remaining));
                 if (n < 0) {
-                    throw error("truncated: entry " + current.displayName() + " expects " + current.size()
-                            + " bytes, stream ended after " + (current.size() - remaining));
+                    throw error(
+                            "truncated: entry "
+                                    + current.displayName()
+                                    + " expects "
+                                    + current.size()
+                                    + " bytes, stream ended after "
+                                    + (current.size() - remaining));
                 }
                 remaining -= n;
                 offset += n;
@@ -189,7 +222,12 @@ public final class TarReader {
     private void global(Map<String, byte[]> records, long headerOffset) throws TarFormatException {
         for (String key : records.keySet()) {
             if (key.startsWith("GNU.sparse.")) {
-                throw error("PAX global header at offset " + headerOffset + " has " + key + " (GNU sparse files are not supported)");
+                throw error(
+                        "PAX global header at offset "
+                                + headerOffset
+                                + " has "
+                                + key
+                                + " (GNU sparse files are not supported)");
             }
         }
         globalPax.putAll(records);
@@ -198,36 +236,64 @@ public final class TarReader {
             bytes += e.getKey().length() + e.getValue().length;
         }
         if (globalPax.size() > MAX_GLOBAL_PAX_RECORDS || bytes > MAX_GLOBAL_PAX_BYTES) {
-            throw error("PAX global header at offset " + headerOffset + " brings the global records to " + globalPax.size()
-                    + " records of " + bytes + " bytes (limit " + MAX_GLOBAL_PAX_RECORDS + " records, " + MAX_GLOBAL_PAX_BYTES
-                    + " bytes): they apply to every entry, so more is refused");
+            throw error(
+                    "PAX global header at offset "
+                            + headerOffset
+                            + " brings the global records to "
+                            + globalPax.size()
+                            + " records of "
+                            + bytes
+                            + " bytes (limit "
+                            + MAX_GLOBAL_PAX_RECORDS
+                            + " records, "
+                            + MAX_GLOBAL_PAX_BYTES
+                            + " bytes): they apply to every entry, so more is refused");
         }
         globalXattrs = xattrs(globalPax, "the PAX global header at offset " + headerOffset);
     }
 
-    private TarEntry entry(byte flag, long headerSize, byte[] longName, byte[] longLink, Map<String, byte[]> localPax,
-                           long headerOffset) throws IOException {
+    private TarEntry entry(
+            byte flag,
+            long headerSize,
+            byte[] longName,
+            byte[] longLink,
+            Map<String, byte[]> localPax,
+            long headerOffset)
+            throws IOException {
         // local records first, then the global ones: a lookup, never a copy of the global records
         Pax pax = new Pax(localPax != null ? localPax : Map.of(), globalPax);
-        // an empty PAX value removes the keyword (falls back to the header field): see nonEmpty() below
-        TarEntryType type = switch (flag) {
-            case '0', 0, '7' -> TarEntryType.REGULAR;
-            case '1' -> TarEntryType.HARDLINK;
-            case '2' -> TarEntryType.SYMLINK;
-            case '3' -> TarEntryType.CHAR_DEVICE;
-            case '4' -> TarEntryType.BLOCK_DEVICE;
-            case '5' -> TarEntryType.DIRECTORY;
-            case '6' -> TarEntryType.FIFO;
-            default -> null;
-        };
+        // an empty PAX value removes the keyword (falls back to the header field): see nonEmpty()
+        // below
+        TarEntryType type =
+                switch (flag) {
+                    case '0', 0, '7' -> TarEntryType.REGULAR;
+                    case '1' -> TarEntryType.HARDLINK;
+                    case '2' -> TarEntryType.SYMLINK;
+                    case '3' -> TarEntryType.CHAR_DEVICE;
+                    case '4' -> TarEntryType.BLOCK_DEVICE;
+                    case '5' -> TarEntryType.DIRECTORY;
+                    case '6' -> TarEntryType.FIFO;
+                    default -> null;
+                };
         byte[] name = longName != null ? longName : headerName();
         if (type == null) {
-            throw error("entry " + display(name) + " at offset " + headerOffset + " has unsupported type '"
-                    + describeFlag(flag) + "' (supported: regular, hardlink, symlink, char/block device, directory, fifo)");
+            throw error(
+                    "entry "
+                            + display(name)
+                            + " at offset "
+                            + headerOffset
+                            + " has unsupported type '"
+                            + describeFlag(flag)
+                            + "' (supported: regular, hardlink, symlink, char/block device, directory, fifo)");
         }
         for (String key : pax.local().keySet()) {
             if (key.startsWith("GNU.sparse.")) {
-                throw error("entry " + display(name) + " is a GNU sparse file (PAX " + key + "), which is not supported");
+                throw error(
+                        "entry "
+                                + display(name)
+                                + " is a GNU sparse file (PAX "
+                                + key
+                                + "), which is not supported");
             }
         }
         if (nonEmpty(pax.get("path"))) {
@@ -239,10 +305,23 @@ public final class TarReader {
         }
         long size = nonEmpty(pax.get("size")) ? paxLong(pax.get("size"), "size", name) : headerSize;
         if (size < 0 || size > MAX_ENTRY_SIZE) {
-            throw error("entry " + display(name) + " has absurd size " + size + " (limit " + MAX_ENTRY_SIZE + ")");
+            throw error(
+                    "entry "
+                            + display(name)
+                            + " has absurd size "
+                            + size
+                            + " (limit "
+                            + MAX_ENTRY_SIZE
+                            + ")");
         }
-        long uid = nonEmpty(pax.get("uid")) ? paxLong(pax.get("uid"), "uid", name) : number(108, 8, "uid", headerOffset);
-        long gid = nonEmpty(pax.get("gid")) ? paxLong(pax.get("gid"), "gid", name) : number(116, 8, "gid", headerOffset);
+        long uid =
+                nonEmpty(pax.get("uid"))
+                        ? paxLong(pax.get("uid"), "uid", name)
+                        : number(108, 8, "uid", headerOffset);
+        long gid =
+                nonEmpty(pax.get("gid"))
+                        ? paxLong(pax.get("gid"), "gid", name)
+                        : number(116, 8, "gid", headerOffset);
         checkId(uid, "uid", name);
         checkId(gid, "gid", name);
         long mtimeSec;
@@ -261,9 +340,16 @@ public final class TarReader {
             major = number(329, 8, "devmajor", headerOffset);
             minor = number(337, 8, "devminor", headerOffset);
             if (major > 0xFFF || minor > 0xFFFFF) {
-                // the kernel's dev_t: 12 bits of major, 20 of minor (the image keeps rdev in 32 bits)
-                throw error("entry " + display(name) + " has device " + major + ":" + minor
-                        + ", outside the kernel's 0..4095:0..1048575");
+                // the kernel's dev_t: 12 bits of major, 20 of minor (the image keeps rdev in 32
+                // bits)
+                throw error(
+                        "entry "
+                                + display(name)
+                                + " has device "
+                                + major
+                                + ":"
+                                + minor
+                                + ", outside the kernel's 0..4095:0..1048575");
             }
         }
         List<Xattr> xattrs;
@@ -279,21 +365,34 @@ public final class TarReader {
             }
         }
         checkLimits(type, name, link, xattrs);
-        // Only regular files carry bodies we hand out; any other body (allowed by PAX for hardlinks) is skipped.
+        // Only regular files carry bodies we hand out; any other body (allowed by PAX for
+        // hardlinks) is skipped.
         remaining = size;
         padding = (BLOCK - size % BLOCK) % BLOCK;
         if (name.length == 0) {
             throw error("entry at offset " + headerOffset + " has an empty name");
         }
-        return new TarEntry(type, name, type == TarEntryType.HARDLINK || type == TarEntryType.SYMLINK ? link : new byte[0],
-                mode, uid, gid, type == TarEntryType.REGULAR ? size : 0, mtimeSec, mtimeNsec, major, minor, xattrs);
+        return new TarEntry(
+                type,
+                name,
+                type == TarEntryType.HARDLINK || type == TarEntryType.SYMLINK ? link : new byte[0],
+                mode,
+                uid,
+                gid,
+                type == TarEntryType.REGULAR ? size : 0,
+                mtimeSec,
+                mtimeNsec,
+                major,
+                minor,
+                xattrs);
     }
 
     /**
      * The kernel's and the image format's limits, checked here so the error names this entry (and
      * the import stops before spending work on an image that cannot be written).
      */
-    private void checkLimits(TarEntryType type, byte[] name, byte[] link, List<Xattr> xattrs) throws TarFormatException {
+    private void checkLimits(TarEntryType type, byte[] name, byte[] link, List<Xattr> xattrs)
+            throws TarFormatException {
         String problem = checkPath(name);
         if (problem == null && type == TarEntryType.SYMLINK) {
             problem = ImageLimits.checkSymlinkTarget(link);
@@ -333,15 +432,20 @@ public final class TarReader {
     }
 
     /** The {@code SCHILY.xattr.*} and {@code LIBARCHIVE.xattr.*} records of {@code records}, in order. */
-    private List<Xattr> xattrs(Map<String, byte[]> records, String where) throws TarFormatException {
+    private List<Xattr> xattrs(Map<String, byte[]> records, String where)
+            throws TarFormatException {
         List<Xattr> xattrs = new ArrayList<>();
         for (Map.Entry<String, byte[]> e : records.entrySet()) {
             byte[] key = e.getKey().getBytes(StandardCharsets.ISO_8859_1);
             if (startsWith(key, SCHILY_XATTR)) {
-                xattrs.add(new Xattr(Arrays.copyOfRange(key, SCHILY_XATTR.length, key.length), e.getValue()));
+                xattrs.add(
+                        new Xattr(
+                                Arrays.copyOfRange(key, SCHILY_XATTR.length, key.length),
+                                e.getValue()));
             } else if (startsWith(key, LIBARCHIVE_XATTR)) {
                 // libarchive: name is URL-encoded, value base64
-                byte[] xname = urlDecode(Arrays.copyOfRange(key, LIBARCHIVE_XATTR.length, key.length));
+                byte[] xname =
+                        urlDecode(Arrays.copyOfRange(key, LIBARCHIVE_XATTR.length, key.length));
                 byte[] value;
                 try {
                     value = Base64.getDecoder().decode(e.getValue());
@@ -368,14 +472,26 @@ public final class TarReader {
 
     private void checkId(long id, String what, byte[] name) throws TarFormatException {
         if (id < 0 || id > 0xffffffffL) {
-            throw error("entry " + display(name) + " has " + what + " " + id + ", outside 0..4294967295");
+            throw error(
+                    "entry "
+                            + display(name)
+                            + " has "
+                            + what
+                            + " "
+                            + id
+                            + ", outside 0..4294967295");
         }
     }
 
     private byte[] headerName() {
         byte[] name = field(0, 100);
-        boolean ustar = header[257] == 'u' && header[258] == 's' && header[259] == 't' && header[260] == 'a'
-                && header[261] == 'r' && header[262] == 0;
+        boolean ustar =
+                header[257] == 'u'
+                        && header[258] == 's'
+                        && header[259] == 't'
+                        && header[260] == 'a'
+                        && header[261] == 'r'
+                        && header[262] == 0;
         if (ustar) {
             byte[] prefix = field(345, 155);
             if (prefix.length > 0) {
@@ -398,7 +514,8 @@ public final class TarReader {
     }
 
     /** Octal (NUL/space padded) or GNU base-256 (high bit of the first byte set). */
-    private long number(int off, int len, String what, long headerOffset) throws TarFormatException {
+    private long number(int off, int len, String what, long headerOffset)
+            throws TarFormatException {
         if ((header[off] & 0x80) != 0) {
             boolean negative = (header[off] & 0x40) != 0;
             long v = negative ? -1 : 0;
@@ -411,7 +528,12 @@ public final class TarReader {
                     }
                 }
                 if (i < len - 8 && b != (negative ? 0xff : 0)) {
-                    throw error("header at offset " + headerOffset + ": base-256 " + what + " does not fit 64 bits");
+                    throw error(
+                            "header at offset "
+                                    + headerOffset
+                                    + ": base-256 "
+                                    + what
+                                    + " does not fit 64 bits");
                 }
                 v = (v << 8) | b;
             }
@@ -430,8 +552,14 @@ public final class TarReader {
                 break;
             }
             if (b < '0' || b > '7') {
-                throw error("header at offset " + headerOffset + ": " + what + " field is not octal: '"
-                        + new String(header, off, len, StandardCharsets.ISO_8859_1).trim() + "'");
+                throw error(
+                        "header at offset "
+                                + headerOffset
+                                + ": "
+                                + what
+                                + " field is not octal: '"
+                                + new String(header, off, len, StandardCharsets.ISO_8859_1).trim()
+                                + "'");
             }
             if (v > (Long.MAX_VALUE >> 3)) {
                 throw error("header at offset " + headerOffset + ": " + what + " field overflows");
@@ -447,7 +575,10 @@ public final class TarReader {
         try {
             stored = number(148, 8, "checksum", headerOffset);
         } catch (TarFormatException e) {
-            throw error("bad header checksum field at offset " + headerOffset + ": the archive is corrupt or not a tar stream");
+            throw error(
+                    "bad header checksum field at offset "
+                            + headerOffset
+                            + ": the archive is corrupt or not a tar stream");
         }
         long unsigned = 0;
         long signed = 0;
@@ -458,19 +589,41 @@ public final class TarReader {
         }
         // some historic writers summed signed bytes; accept either, like GNU tar
         if (stored != unsigned && stored != signed) {
-            throw error("bad header checksum at offset " + headerOffset + " (stored " + stored + ", computed "
-                    + unsigned + "): the archive is corrupt or not a tar stream");
+            throw error(
+                    "bad header checksum at offset "
+                            + headerOffset
+                            + " (stored "
+                            + stored
+                            + ", computed "
+                            + unsigned
+                            + "): the archive is corrupt or not a tar stream");
         }
     }
 
     private byte[] readMeta(long size, String what, long headerOffset) throws IOException {
         if (size < 0 || size > MAX_META_SIZE) {
-            throw error(what + " at offset " + headerOffset + " has absurd size " + size + " (limit " + MAX_META_SIZE + ")");
+            throw error(
+                    what
+                            + " at offset "
+                            + headerOffset
+                            + " has absurd size "
+                            + size
+                            + " (limit "
+                            + MAX_META_SIZE
+                            + ")");
         }
         byte[] data = new byte[(int) size];
         int got = readFully(data, 0, data.length);
         if (got < data.length) {
-            throw error("truncated: " + what + " at offset " + headerOffset + " expects " + size + " bytes, got " + got);
+            throw error(
+                    "truncated: "
+                            + what
+                            + " at offset "
+                            + headerOffset
+                            + " expects "
+                            + size
+                            + " bytes, got "
+                            + got);
         }
         skipBytes((BLOCK - size % BLOCK) % BLOCK, what);
         return data;
@@ -486,13 +639,24 @@ public final class TarReader {
             }
             int sp = pos;
             long len = 0;
-            while (sp < data.length && data[sp] >= '0' && data[sp] <= '9' && len < Integer.MAX_VALUE) {
+            while (sp < data.length
+                    && data[sp] >= '0'
+                    && data[sp] <= '9'
+                    && len < Integer.MAX_VALUE) {
                 len = len * 10 + (data[sp] - '0');
                 sp++;
             }
-            if (sp == pos || sp >= data.length || data[sp] != ' ' || len <= sp - pos + 1 || pos + len > data.length
+            if (sp == pos
+                    || sp >= data.length
+                    || data[sp] != ' '
+                    || len <= sp - pos + 1
+                    || pos + len > data.length
                     || data[(int) (pos + len - 1)] != '\n') {
-                throw error("malformed PAX record at byte " + pos + " of the PAX header at offset " + headerOffset);
+                throw error(
+                        "malformed PAX record at byte "
+                                + pos
+                                + " of the PAX header at offset "
+                                + headerOffset);
             }
             int recordEnd = (int) (pos + len - 1);
             int eq = sp + 1;
@@ -500,12 +664,21 @@ public final class TarReader {
                 eq++;
             }
             if (eq >= recordEnd) {
-                throw error("PAX record without '=' at byte " + pos + " of the PAX header at offset " + headerOffset);
+                throw error(
+                        "PAX record without '=' at byte "
+                                + pos
+                                + " of the PAX header at offset "
+                                + headerOffset);
             }
-            // keys are UTF-8 by the standard, but an xattr name inside one can be any bytes: keep them 1:1
+            // keys are UTF-8 by the standard, but an xattr name inside one can be any bytes: keep
+            // them 1:1
             if (out.size() >= MAX_PAX_RECORDS) {
-                throw error("PAX header at offset " + headerOffset + " has more than " + MAX_PAX_RECORDS
-                        + " records: more than any entry an image can hold");
+                throw error(
+                        "PAX header at offset "
+                                + headerOffset
+                                + " has more than "
+                                + MAX_PAX_RECORDS
+                                + " records: more than any entry an image can hold");
             }
             String key = new String(data, sp + 1, eq - sp - 1, StandardCharsets.ISO_8859_1);
             out.put(key, Arrays.copyOfRange(data, eq + 1, recordEnd));
@@ -519,7 +692,14 @@ public final class TarReader {
         try {
             return Long.parseLong(s);
         } catch (NumberFormatException e) {
-            throw error("entry " + display(name) + " has a PAX " + key + " that is not a number: '" + s + "'");
+            throw error(
+                    "entry "
+                            + display(name)
+                            + " has a PAX "
+                            + key
+                            + " that is not a number: '"
+                            + s
+                            + "'");
         }
     }
 
@@ -535,7 +715,8 @@ public final class TarReader {
             if (!frac.chars().allMatch(c -> c >= '0' && c <= '9')) {
                 throw new NumberFormatException();
             }
-            String nine = (frac + "000000000").substring(0, 9); // digits beyond nanoseconds are dropped
+            String nine =
+                    (frac + "000000000").substring(0, 9); // digits beyond nanoseconds are dropped
             long nsec = Long.parseLong(nine);
             if (negative && nsec > 0) {
                 sec -= 1;
@@ -543,7 +724,8 @@ public final class TarReader {
             }
             return new long[] {sec, nsec};
         } catch (NumberFormatException e) {
-            throw error("entry " + display(name) + " has a PAX mtime that is not a time: '" + s + "'");
+            throw error(
+                    "entry " + display(name) + " has a PAX mtime that is not a time: '" + s + "'");
         }
     }
 
@@ -572,7 +754,12 @@ public final class TarReader {
         while (n > 0) {
             int r = in.read(skipBuffer, 0, (int) Math.min(n, skipBuffer.length));
             if (r < 0) {
-                throw error("truncated: stream ended inside the " + what + " (" + n + " bytes missing)");
+                throw error(
+                        "truncated: stream ended inside the "
+                                + what
+                                + " ("
+                                + n
+                                + " bytes missing)");
             }
             n -= r;
             offset += r;
@@ -637,15 +824,20 @@ public final class TarReader {
     }
 
     private static boolean startsWith(byte[] b, byte[] prefix) {
-        return b.length >= prefix.length && Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
+        return b.length >= prefix.length
+                && Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     private static byte[] urlDecode(byte[] b) {
         byte[] out = new byte[b.length];
         int n = 0;
         for (int i = 0; i < b.length; i++) {
-            if (b[i] == '%' && i + 2 < b.length && Character.digit(b[i + 1], 16) >= 0 && Character.digit(b[i + 2], 16) >= 0) {
-                out[n++] = (byte) (Character.digit(b[i + 1], 16) * 16 + Character.digit(b[i + 2], 16));
+            if (b[i] == '%'
+                    && i + 2 < b.length
+                    && Character.digit(b[i + 1], 16) >= 0
+                    && Character.digit(b[i + 2], 16) >= 0) {
+                out[n++] =
+                        (byte) (Character.digit(b[i + 1], 16) * 16 + Character.digit(b[i + 2], 16));
                 i += 2;
             } else {
                 out[n++] = b[i];
@@ -655,7 +847,9 @@ public final class TarReader {
     }
 
     private static String describeFlag(byte flag) {
-        return flag >= 0x20 && flag < 0x7f ? String.valueOf((char) flag) : String.format("\\x%02x", flag & 0xff);
+        return flag >= 0x20 && flag < 0x7f
+                ? String.valueOf((char) flag)
+                : String.format("\\x%02x", flag & 0xff);
     }
 
     private static String display(byte[] name) {

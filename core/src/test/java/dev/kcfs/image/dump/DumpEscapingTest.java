@@ -28,7 +28,9 @@ class DumpEscapingTest {
             r.nextBytes(v);
             byte[] enc = DumpEscaping.encode(v, c);
             for (byte x : enc) {
-                assertThat(x).as("encoded output is printable ASCII").isBetween((byte) 0x21, (byte) 0x7e);
+                assertThat(x)
+                        .as("encoded output is printable ASCII")
+                        .isBetween((byte) 0x21, (byte) 0x7e);
                 if (c == Context.XATTR) {
                     assertThat(x).isNotEqualTo((byte) '=');
                 }
@@ -39,7 +41,8 @@ class DumpEscapingTest {
 
     @Test
     void encodingIsComposefsInfosCanonicalForm() {
-        assertThat(s(DumpEscaping.encode(b("a b\\c\n\r\t=\u00ff\u007f~"), Context.PATH))).isEqualTo("a\\x20b\\\\c\\n\\r\\t=\\xff\\x7f~");
+        assertThat(s(DumpEscaping.encode(b("a b\\c\n\r\t=\u00ff\u007f~"), Context.PATH)))
+                .isEqualTo("a\\x20b\\\\c\\n\\r\\t=\\xff\\x7f~");
         assertThat(s(DumpEscaping.encode(b("k=v"), Context.XATTR))).isEqualTo("k\\x3dv");
         assertThat(s(DumpEscaping.encode(b("-"), Context.PAYLOAD))).isEqualTo("\\x2d");
         assertThat(s(DumpEscaping.encode(b("-"), Context.CONTENT))).isEqualTo("\\x2d");
@@ -51,9 +54,13 @@ class DumpEscapingTest {
     @Test
     void decodingAcceptsEitherHexCaseAndRejectsOtherEscapes() {
         assertThat(DumpEscaping.decode(b("\\xAb\\xcD"))).containsExactly(0xab, 0xcd);
-        assertThatThrownBy(() -> DumpEscaping.decode(b("\\a"))).hasMessageContaining("Unsupported escape type");
-        assertThatThrownBy(() -> DumpEscaping.decode(b("abc\\"))).hasMessageContaining("Unsupported escape type");
-        assertThatThrownBy(() -> DumpEscaping.decode(b("\\x1"))).hasMessageContaining("Unsupported escape type");
-        assertThatThrownBy(() -> DumpEscaping.decode(b("\\xg1"))).hasMessageContaining("Unsupported escape type");
+        assertThatThrownBy(() -> DumpEscaping.decode(b("\\a")))
+                .hasMessageContaining("Unsupported escape type");
+        assertThatThrownBy(() -> DumpEscaping.decode(b("abc\\")))
+                .hasMessageContaining("Unsupported escape type");
+        assertThatThrownBy(() -> DumpEscaping.decode(b("\\x1")))
+                .hasMessageContaining("Unsupported escape type");
+        assertThatThrownBy(() -> DumpEscaping.decode(b("\\xg1")))
+                .hasMessageContaining("Unsupported escape type");
     }
 }

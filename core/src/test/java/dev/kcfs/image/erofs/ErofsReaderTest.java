@@ -26,20 +26,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ErofsReaderTest {
-    static final String SMALL = "/ 4096 40755 2 0 0 0 0.0 - - -\n"
-            + "/d 4096 40755 2 0 0 0 1.0 - - - user.k=v security.selinux=x\n"
-            + "/d/f 6 100644 2 0 0 0 0.0 - hello\\n - user.k=v\n"
-            + "/d/g 0 @100644 2 0 0 0 0.0 /d/f - -\n"
-            + "/d/wh 0 20000 1 0 0 0 0.0 - - -\n"
-            + "/ext 70000 100644 1 7 8 0 0.0 ab/cd - - trusted.overlay.opaque=y\n"
-            + "/l 3 120777 1 0 0 0 0.0 abc - -\n";
+    static final String SMALL =
+            "/ 4096 40755 2 0 0 0 0.0 - - -\n"
+                    + "/d 4096 40755 2 0 0 0 1.0 - - - user.k=v security.selinux=x\n"
+                    + "/d/f 6 100644 2 0 0 0 0.0 - hello\\n - user.k=v\n"
+                    + "/d/g 0 @100644 2 0 0 0 0.0 /d/f - -\n"
+                    + "/d/wh 0 20000 1 0 0 0 0.0 - - -\n"
+                    + "/ext 70000 100644 1 7 8 0 0.0 ab/cd - - trusted.overlay.opaque=y\n"
+                    + "/l 3 120777 1 0 0 0 0.0 abc - -\n";
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     static byte[] image(String dump) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ErofsWriter.write(DumpParser.parse(dump.getBytes(StandardCharsets.ISO_8859_1), true), WriteOptions.defaults(), out);
+        ErofsWriter.write(
+                DumpParser.parse(dump.getBytes(StandardCharsets.ISO_8859_1), true),
+                WriteOptions.defaults(),
+                out);
         return out.toByteArray();
     }
 
@@ -60,11 +63,13 @@ class ErofsReaderTest {
         ErofsReader.Image img = ErofsReader.read(image(SMALL), "small", null);
         assertThat(img.version()).as("a whiteout bumps the default version").isEqualTo(1);
         Directory root = img.root();
-        assertThat(root.children().keySet()).extracting(k -> new String(k, StandardCharsets.US_ASCII))
+        assertThat(root.children().keySet())
+                .extracting(k -> new String(k, StandardCharsets.US_ASCII))
                 .containsExactly("d", "ext", "l");
         assertThat(root.xattrs()).as("the root's opaque=y is dropped").isEmpty();
         assertThat(at(root, "/d/g")).as("same nid, same object").isSameAs(at(root, "/d/f"));
-        assertThat(at(root, "/d/wh")).isInstanceOfSatisfying(DeviceNode.class, d -> assertThat(d.isWhiteout()).isTrue());
+        assertThat(at(root, "/d/wh"))
+                .isInstanceOfSatisfying(DeviceNode.class, d -> assertThat(d.isWhiteout()).isTrue());
         assertThat(at(root, "/d/wh").xattrs()).isEmpty();
         RegularFile ext = (RegularFile) at(root, "/ext");
         assertThat(ext.payload()).isEqualTo(b("ab/cd")).as("exact length, no upstream over-read");
@@ -72,24 +77,34 @@ class ErofsReaderTest {
         assertThat(ext.stat().uid()).isEqualTo(7);
         assertThat(ext.xattrs()).containsExactly(Xattr.of("trusted.overlay.opaque", "y"));
         // v1 markers stay visible on the whiteout's parent, like composefs-info shows them
-        assertThat(at(root, "/d").xattrs()).extracting(Xattr::nameString)
-                .contains("trusted.overlay.opaque", "user.overlay.opaque", "user.k", "security.selinux")
+        assertThat(at(root, "/d").xattrs())
+                .extracting(Xattr::nameString)
+                .contains(
+                        "trusted.overlay.opaque",
+                        "user.overlay.opaque",
+                        "user.k",
+                        "security.selinux")
                 .doesNotContain("user.overlay.whiteouts", "trusted.overlay.whiteouts");
     }
 
     @Test
     void filterLoadsOnlySelectedTopLevelNames() throws Exception {
         ErofsReader.Image img = ErofsReader.read(image(SMALL), "small", Set.of(b("l"), b("nope")));
-        assertThat(img.root().children().keySet()).extracting(k -> new String(k, StandardCharsets.US_ASCII))
+        assertThat(img.root().children().keySet())
+                .extracting(k -> new String(k, StandardCharsets.US_ASCII))
                 .containsExactly("l");
         assertThatThrownBy(() -> ErofsReader.read(image(SMALL), "small", Set.of(b("d/f"))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("top-level names");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("top-level names");
     }
 
     @Test
     void hardlinksOfAnUpstreamAssetAreOneObject() throws Exception {
-        var a = ConformanceAssets.withChecksum().stream().filter(x -> x.name().startsWith("config-with-hard-link"))
-                .findFirst().orElseThrow();
+        var a =
+                ConformanceAssets.withChecksum().stream()
+                        .filter(x -> x.name().startsWith("config-with-hard-link"))
+                        .findFirst()
+                        .orElseThrow();
         Path f = tmp.resolve("c.cfs");
         ErofsWriter.write(DumpParser.parse(a.dumpBytes(), true), a.options(), f);
         Directory root = ErofsReader.read(f, Set.of(b("usr"))).root();
@@ -103,13 +118,16 @@ class ErofsReaderTest {
         for (int len : new int[] {0, 3, 100, 5000, 70000}) {
             byte[] junk = new byte[len];
             r.nextBytes(junk);
-            assertThatThrownBy(() -> ErofsReader.read(junk, "junk", null)).isInstanceOf(ErofsException.class)
+            assertThatThrownBy(() -> ErofsReader.read(junk, "junk", null))
+                    .isInstanceOf(ErofsException.class)
                     .hasMessageContaining("image junk: not a composefs image");
         }
         Path text = tmp.resolve("text");
         Files.writeString(text, "hello");
-        assertThatThrownBy(() -> ErofsReader.read(text)).isInstanceOf(ErofsException.class)
-                .hasMessageContaining(text.toString()).hasMessageContaining("not a composefs image");
+        assertThatThrownBy(() -> ErofsReader.read(text))
+                .isInstanceOf(ErofsException.class)
+                .hasMessageContaining(text.toString())
+                .hasMessageContaining("not a composefs image");
     }
 
     @Test
@@ -117,8 +135,10 @@ class ErofsReaderTest {
         byte[] img = image(SMALL);
         for (int len = 0; len < img.length; len += 61) {
             byte[] cut = Arrays.copyOf(img, len);
-            assertThatThrownBy(() -> ErofsReader.read(cut, "cut", null)).as("truncated to %d", len)
-                    .isInstanceOf(ErofsException.class).hasMessageStartingWith("image cut: ");
+            assertThatThrownBy(() -> ErofsReader.read(cut, "cut", null))
+                    .as("truncated to %d", len)
+                    .isInstanceOf(ErofsException.class)
+                    .hasMessageStartingWith("image cut: ");
         }
     }
 
@@ -129,8 +149,14 @@ class ErofsReaderTest {
         assertCorrupt(img, 4, 2, "unsupported composefs header version 2");
         assertCorrupt(img, 12, 9, "unsupported composefs format version 9");
         corrupt(img, buf -> buf.put(1024 + 12, (byte) 13), "unsupported EROFS block size");
-        corrupt(img, buf -> buf.putShort(1024 + 14, (short) 0xfff0), "points outside the inode area");
-        corrupt(img, buf -> buf.putShort(1024 + 14, (short) 37), ""); // middle of the root inode: any clear error
+        corrupt(
+                img,
+                buf -> buf.putShort(1024 + 14, (short) 0xfff0),
+                "points outside the inode area");
+        corrupt(
+                img,
+                buf -> buf.putShort(1024 + 14, (short) 37),
+                ""); // middle of the root inode: any clear error
     }
 
     @Test
@@ -146,7 +172,8 @@ class ErofsReaderTest {
             }
         }
         assertThat(patched).isEqualTo(1);
-        assertThatThrownBy(() -> ErofsReader.read(img, "huge", null)).isInstanceOf(ErofsException.class)
+        assertThatThrownBy(() -> ErofsReader.read(img, "huge", null))
+                .isInstanceOf(ErofsException.class)
                 .hasMessageContaining("more than the whole image");
     }
 
@@ -155,7 +182,8 @@ class ErofsReaderTest {
         byte[] img = image("/ 4096 40755 2 0 0 0 0.0 - - -\n/a 4096 40755 2 0 0 0 0.0 - - -\n");
         ErofsReader.Image ok = ErofsReader.read(img, "loop", null);
         assertThat(ok.root().size()).isEqualTo(1);
-        // find /a's inline dirents ('.', '..') and point '.' ... then make the root's "a" entry point to the root
+        // find /a's inline dirents ('.', '..') and point '.' ... then make the root's "a" entry
+        // point to the root
         ByteBuffer buf = ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN);
         int rootNid = buf.getShort(1024 + 14);
         int rootBlock = buf.getInt(rootNid * 32 + 16);
@@ -163,12 +191,15 @@ class ErofsReaderTest {
         int count = (buf.getShort(base + 8) & 0xffff) / 12;
         for (int i = 0; i < count; i++) {
             int nameoff = buf.getShort(base + i * 12 + 8) & 0xffff;
-            if (img[base + nameoff] == 'a' && (i + 1 == count || (buf.getShort(base + i * 12 + 20) & 0xffff) == nameoff + 1)) {
+            if (img[base + nameoff] == 'a'
+                    && (i + 1 == count
+                            || (buf.getShort(base + i * 12 + 20) & 0xffff) == nameoff + 1)) {
                 // "a" is a directory whose ".." goes back to the root; make "a" itself the root
                 buf.putLong(base + i * 12, rootNid);
             }
         }
-        assertThatThrownBy(() -> ErofsReader.read(img, "loop", null)).isInstanceOf(ErofsException.class)
+        assertThatThrownBy(() -> ErofsReader.read(img, "loop", null))
+                .isInstanceOf(ErofsException.class)
                 .hasMessageContaining("reachable twice");
     }
 
@@ -181,7 +212,10 @@ class ErofsReaderTest {
             int flips = 1 + r.nextInt(8);
             for (int k = 0; k < flips; k++) {
                 // bias towards the metadata area, where damage matters
-                int pos = r.nextInt(4) == 0 ? r.nextInt(img.length) : 1024 + r.nextInt(Math.min(img.length, 12288) - 1024);
+                int pos =
+                        r.nextInt(4) == 0
+                                ? r.nextInt(img.length)
+                                : 1024 + r.nextInt(Math.min(img.length, 12288) - 1024);
                 img[pos] = (byte) r.nextInt(256);
             }
             try {
@@ -199,7 +233,9 @@ class ErofsReaderTest {
     void randomCorruptionOfAssetImagesNeverCrashes() throws Exception {
         Random r = new Random(11);
         for (var a : ConformanceAssets.withChecksum()) {
-            if (a.name().startsWith("f36") || a.name().startsWith("cs9") || a.name().startsWith("config")) {
+            if (a.name().startsWith("f36")
+                    || a.name().startsWith("cs9")
+                    || a.name().startsWith("config")) {
                 continue;
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -211,7 +247,9 @@ class ErofsReaderTest {
                     img[1024 + r.nextInt(img.length - 1024)] = (byte) r.nextInt(256);
                 }
                 try {
-                    DumpPrinter.print(ErofsReader.read(img, a.name(), null).root(), java.io.OutputStream.nullOutputStream());
+                    DumpPrinter.print(
+                            ErofsReader.read(img, a.name(), null).root(),
+                            java.io.OutputStream.nullOutputStream());
                 } catch (ErofsException expected) {
                     assertThat(expected.getMessage()).startsWith("image " + a.name() + ": ");
                 } catch (RuntimeException e) {
@@ -221,14 +259,17 @@ class ErofsReaderTest {
         }
     }
 
-    private static void assertCorrupt(byte[] img, int off, int value, String message) throws Exception {
+    private static void assertCorrupt(byte[] img, int off, int value, String message)
+            throws Exception {
         corrupt(img, buf -> buf.putInt(off, value), message);
     }
 
-    private static void corrupt(byte[] img, java.util.function.Consumer<ByteBuffer> edit, String message) {
+    private static void corrupt(
+            byte[] img, java.util.function.Consumer<ByteBuffer> edit, String message) {
         byte[] copy = img.clone();
         edit.accept(ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN));
-        assertThatThrownBy(() -> ErofsReader.read(copy, "bad", null)).isInstanceOf(ErofsException.class)
+        assertThatThrownBy(() -> ErofsReader.read(copy, "bad", null))
+                .isInstanceOf(ErofsException.class)
                 .hasMessageContaining(message);
     }
 }

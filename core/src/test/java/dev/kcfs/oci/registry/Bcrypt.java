@@ -9,14 +9,14 @@ import java.security.SecureRandom;
  * tests need neither apache2-utils nor a bcrypt library.
  */
 final class Bcrypt {
-    private static final String ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    private static final String ALPHABET =
+            "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     interface Crypt extends Library {
         String crypt(String key, String setting);
     }
 
-    private Bcrypt() {
-    }
+    private Bcrypt() {}
 
     static String hash(String password) {
         Crypt lib = Native.load("crypt", Crypt.class);

@@ -22,23 +22,32 @@ import org.junit.jupiter.api.Assumptions;
 public final class ChunkedImages {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private ChunkedImages() {
-    }
+    private ChunkedImages() {}
 
     public static void assumeSkopeo() {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/skopeo")), "skopeo is not installed (Debian package skopeo)");
+        Assumptions.assumeTrue(
+                Files.isExecutable(Path.of("/usr/bin/skopeo")),
+                "skopeo is not installed (Debian package skopeo)");
     }
 
     /** {@code image} as a zstd:chunked OCI layout at {@code dir} (tag {@code t}), converted by skopeo. */
     public static Path convert(TestImage image, Path dir) throws Exception {
         Path plain = dir.resolveSibling(dir.getFileName() + "-plain");
         image.writeLayout(plain, "t");
-        run("skopeo", "copy", "--quiet", "--dest-compress-format", "zstd:chunked", "oci:" + plain + ":t", "oci:" + dir + ":t");
+        run(
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--dest-compress-format",
+                "zstd:chunked",
+                "oci:" + plain + ":t",
+                "oci:" + dir + ":t");
         return dir;
     }
 
     /** Pushes the layout's image (blobs and manifest byte for byte) as {@code repo:tag}. */
-    public static void push(Path layout, RegistryPusher pusher, String repo, String tag) throws Exception {
+    public static void push(Path layout, RegistryPusher pusher, String repo, String tag)
+            throws Exception {
         byte[] manifest = manifestBytes(layout);
         JsonNode m = JSON.readTree(manifest);
         pusher.blob(repo, blob(layout, m.get("config").get("digest").asText()));
@@ -62,7 +71,13 @@ public final class ChunkedImages {
      * edited by {@code toc} (then compressed, framed, with footer and annotations that match it,
      * so only the edit is wrong), and its annotations then edited by {@code annotations}.
      */
-    public static Path forge(Path layout, Path out, int index, Consumer<ObjectNode> toc, Consumer<ObjectNode> annotations) throws Exception {
+    public static Path forge(
+            Path layout,
+            Path out,
+            int index,
+            Consumer<ObjectNode> toc,
+            Consumer<ObjectNode> annotations)
+            throws Exception {
         copyTree(layout, out);
         ObjectNode manifest = (ObjectNode) JSON.readTree(manifestBytes(layout));
         ObjectNode layer = (ObjectNode) manifest.get("layers").get(index);
@@ -73,7 +88,13 @@ public final class ChunkedImages {
         int length = Integer.parseInt(pos[1]);
         int uncompressed = Integer.parseInt(pos[2]);
         byte[] footer = Arrays.copyOfRange(blob, (int) offset + length, blob.length);
-        ObjectNode tree = (ObjectNode) JSON.readTree(Zstd.decompress(Arrays.copyOfRange(blob, (int) offset, (int) offset + length), uncompressed));
+        ObjectNode tree =
+                (ObjectNode)
+                        JSON.readTree(
+                                Zstd.decompress(
+                                        Arrays.copyOfRange(
+                                                blob, (int) offset, (int) offset + length),
+                                        uncompressed));
         toc.accept(tree);
         byte[] json = JSON.writeValueAsBytes(tree);
         byte[] compressed = Zstd.compress(json, 3);
@@ -87,14 +108,19 @@ public final class ChunkedImages {
         b.write(f.array());
         byte[] forged = b.toByteArray();
         ann.put("io.containers.zstd-chunked.manifest-checksum", Digests.sha256(compressed));
-        ann.put("io.containers.zstd-chunked.manifest-position", offset + ":" + compressed.length + ":" + json.length + ":1");
+        ann.put(
+                "io.containers.zstd-chunked.manifest-position",
+                offset + ":" + compressed.length + ":" + json.length + ":1");
         annotations.accept(ann);
-        layer.put("digest", TestImage.writeBlob(out, forged).getFileName().toString()).put("size", forged.length);
+        layer.put("digest", TestImage.writeBlob(out, forged).getFileName().toString())
+                .put("size", forged.length);
         layer.put("digest", "sha256:" + layer.get("digest").asText());
         byte[] newManifest = JSON.writeValueAsBytes(manifest);
         TestImage.writeBlob(out, newManifest);
         ObjectNode idx = (ObjectNode) JSON.readTree(out.resolve("index.json").toFile());
-        ((ObjectNode) idx.get("manifests").get(0)).put("digest", Digests.sha256(newManifest)).put("size", newManifest.length);
+        ((ObjectNode) idx.get("manifests").get(0))
+                .put("digest", Digests.sha256(newManifest))
+                .put("size", newManifest.length);
         Files.write(out.resolve("index.json"), JSON.writeValueAsBytes(idx));
         return out;
     }

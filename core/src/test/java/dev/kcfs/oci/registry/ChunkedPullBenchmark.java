@@ -28,8 +28,7 @@ import java.util.Random;
  * Args: WORKDIR [FILES=400] [FILE_KIB=256] [ROUNDS=3].
  */
 public final class ChunkedPullBenchmark {
-    private ChunkedPullBenchmark() {
-    }
+    private ChunkedPullBenchmark() {}
 
     /** Compressible like binaries and text are (about 2:1 with zstd), different per seed. */
     static byte[] content(long seed, int size) {
@@ -67,11 +66,25 @@ public final class ChunkedPullBenchmark {
         int[] all = java.util.stream.IntStream.range(0, files).toArray();
         int half = files / 2;
         int shared = files * 9 / 10;
-        TestImage a = new TestImage("amd64", List.of(Layer.plain(layer("usr/lib", Arrays.copyOfRange(all, 0, half), size)),
-                Layer.plain(layer("usr/share", Arrays.copyOfRange(all, half, files), size))));
+        TestImage a =
+                new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.plain(
+                                        layer("usr/lib", Arrays.copyOfRange(all, 0, half), size)),
+                                Layer.plain(
+                                        layer(
+                                                "usr/share",
+                                                Arrays.copyOfRange(all, half, files),
+                                                size))));
         int[] bShared = Arrays.copyOfRange(all, 0, shared);
         int[] bOwn = java.util.stream.IntStream.range(100_000, 100_000 + files - shared).toArray();
-        TestImage b = new TestImage("amd64", List.of(Layer.plain(layer("opt/app", bShared, size)), Layer.plain(layer("opt/own", bOwn, size))));
+        TestImage b =
+                new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.plain(layer("opt/app", bShared, size)),
+                                Layer.plain(layer("opt/own", bOwn, size))));
         ChunkedImages.assumeSkopeo();
         Path la = ChunkedImages.convert(a, work.resolve("layout-a"));
         Path lb = ChunkedImages.convert(b, work.resolve("layout-b"));
@@ -80,7 +93,8 @@ public final class ChunkedPullBenchmark {
             ChunkedImages.push(lb, registry.pusher(), "bench/b", "v1");
             String refA = registry.address() + "/bench/a:v1";
             String refB = registry.address() + "/bench/b:v1";
-            System.out.printf("image A: %d files of %d KiB; image B: %d of them + %d own (%.0f %% of B's file bytes shared)%n",
+            System.out.printf(
+                    "image A: %d files of %d KiB; image B: %d of them + %d own (%.0f %% of B's file bytes shared)%n",
                     files, size / 1024, shared, files - shared, 100.0 * shared / files);
             pull(work, "warm-up", refA, false, null);
 
@@ -95,34 +109,53 @@ public final class ChunkedPullBenchmark {
             double repull = (System.nanoTime() - t0) / 1e9;
             deleteTree(store);
 
-            System.out.printf("%nfigure 1: B partial fetched %.1f %% of B's %d compressed layer bytes (goal <= 15 %%); %.2f s vs %.2f s whole = %.1fx faster (goal >= 3x)%n",
-                    100.0 * partialB.result.bytesFetched() / partialB.result.layerBytes(), partialB.result.layerBytes(),
-                    partialB.seconds, fullB.seconds, fullB.seconds / partialB.seconds);
-            System.out.printf("figure 2: A partial into an empty store %.2f s vs whole %.2f s = %+.1f %% (goal within 10 %%)%n",
-                    coldA.seconds, fullA.seconds, 100.0 * (coldA.seconds - fullA.seconds) / fullA.seconds);
-            System.out.printf("figure 3: re-pull of B fetched %d of %d bytes (%.2f %%: tables of contents and tar headers), %d objects added, %.2f s (first pull added %d)%n",
-                    again.bytesFetched(), again.layerBytes(), 100.0 * again.bytesFetched() / again.layerBytes(), again.objectsAdded(), repull,
+            System.out.printf(
+                    "%nfigure 1: B partial fetched %.1f %% of B's %d compressed layer bytes (goal <= 15 %%); %.2f s vs %.2f s whole = %.1fx faster (goal >= 3x)%n",
+                    100.0 * partialB.result.bytesFetched() / partialB.result.layerBytes(),
+                    partialB.result.layerBytes(),
+                    partialB.seconds,
+                    fullB.seconds,
+                    fullB.seconds / partialB.seconds);
+            System.out.printf(
+                    "figure 2: A partial into an empty store %.2f s vs whole %.2f s = %+.1f %% (goal within 10 %%)%n",
+                    coldA.seconds,
+                    fullA.seconds,
+                    100.0 * (coldA.seconds - fullA.seconds) / fullA.seconds);
+            System.out.printf(
+                    "figure 3: re-pull of B fetched %d of %d bytes (%.2f %%: tables of contents and tar headers), %d objects added, %.2f s (first pull added %d)%n",
+                    again.bytesFetched(),
+                    again.layerBytes(),
+                    100.0 * again.bytesFetched() / again.layerBytes(),
+                    again.objectsAdded(),
+                    repull,
                     first.objectsAdded());
         }
     }
 
-    record Run(double seconds, Importer.Result result) {
-    }
+    record Run(double seconds, Importer.Result result) {}
 
     /** Median of {@code rounds} pulls, each into a fresh store (that first holds {@code before}, pulled and not timed). */
-    static Run median(Path work, String label, String ref, boolean partial, String before, int rounds) throws Exception {
+    static Run median(
+            Path work, String label, String ref, boolean partial, String before, int rounds)
+            throws Exception {
         List<Run> runs = new ArrayList<>();
         for (int i = 0; i < rounds; i++) {
             runs.add(pull(work, label, ref, partial, before));
         }
         runs.sort((x, y) -> Double.compare(x.seconds, y.seconds));
         Run m = runs.get(runs.size() / 2);
-        System.out.printf("%-28s median %.2f s, fetched %d of %d bytes, %d objects added%n", label, m.seconds,
-                m.result.bytesFetched(), m.result.layerBytes(), m.result.objectsAdded());
+        System.out.printf(
+                "%-28s median %.2f s, fetched %d of %d bytes, %d objects added%n",
+                label,
+                m.seconds,
+                m.result.bytesFetched(),
+                m.result.layerBytes(),
+                m.result.objectsAdded());
         return m;
     }
 
-    static Run pull(Path work, String label, String ref, boolean partial, String before) throws Exception {
+    static Run pull(Path work, String label, String ref, boolean partial, String before)
+            throws Exception {
         Path store = Files.createTempDirectory(work, "store");
         try {
             if (before != null) {
@@ -137,8 +170,11 @@ public final class ChunkedPullBenchmark {
     }
 
     static Importer.Result pull(Path storeDir, String ref, boolean partial) throws Exception {
-        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 3, Duration.ofMillis(100));
-        try (Importer importer = new Importer(Store.open(storeDir), client, BodyPipeline.forThisMachine(), partial)) {
+        RegistryClient client =
+                new RegistryClient(DockerConfig.empty(), true, 3, Duration.ofMillis(100));
+        try (Importer importer =
+                new Importer(
+                        Store.open(storeDir), client, BodyPipeline.forThisMachine(), partial)) {
             return importer.pull(ref, Platform.parse("linux/amd64"), null, ImportProgress.NONE);
         }
     }

@@ -31,10 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * every kind of bad input refused with nothing stored.
  */
 class ChunkedPullTest {
-    @RegisterExtension
-    static final TestRegistry registry = TestRegistry.anonymous();
-    @TempDir
-    static Path dir;
+    @RegisterExtension static final TestRegistry registry = TestRegistry.anonymous();
+    @TempDir static Path dir;
     static Path layoutA;
     static Path layoutB;
 
@@ -42,7 +40,10 @@ class ChunkedPullTest {
     static byte[] libs(String prefix, int from, int to, int extraSeed) {
         TarBuilder t = new TarBuilder().entry(prefix + "/").type('5').mode(0755).add();
         for (int i = from; i < to; i++) {
-            t.entry(prefix + "/lib" + i + ".so").body(Fixtures.random(100 + i, 20_000)).mode(0755).add();
+            t.entry(prefix + "/lib" + i + ".so")
+                    .body(Fixtures.random(100 + i, 20_000))
+                    .mode(0755)
+                    .add();
         }
         if (extraSeed > 0) {
             for (int i = 0; i < 3; i++) {
@@ -53,13 +54,20 @@ class ChunkedPullTest {
     }
 
     static TestImage imageA() {
-        return new TestImage("amd64", List.of(Layer.plain(Fixtures.base()), Layer.plain(libs("usr/lib", 0, 30, 0))));
+        return new TestImage(
+                "amd64",
+                List.of(Layer.plain(Fixtures.base()), Layer.plain(libs("usr/lib", 0, 30, 0))));
     }
 
     /** Shares base and 27 of A's libraries (moved, in another layer), adds whiteouts, hardlinks, odd names. */
     static TestImage imageB() {
-        return new TestImage("amd64", List.of(Layer.plain(Fixtures.base()), Layer.plain(Fixtures.middle()),
-                Layer.plain(libs("opt/lib", 0, 27, 900)), Layer.plain(Fixtures.top())));
+        return new TestImage(
+                "amd64",
+                List.of(
+                        Layer.plain(Fixtures.base()),
+                        Layer.plain(Fixtures.middle()),
+                        Layer.plain(libs("opt/lib", 0, 27, 900)),
+                        Layer.plain(Fixtures.top())));
     }
 
     @BeforeAll
@@ -79,18 +87,29 @@ class ChunkedPullTest {
         return pull(store, ref, partial, client());
     }
 
-    static Importer.Result pull(Store store, String ref, boolean partial, RegistryClient client) throws Exception {
-        try (Importer importer = new Importer(store, client, new BodyPipeline(2, 4 << 20), partial)) {
+    static Importer.Result pull(Store store, String ref, boolean partial, RegistryClient client)
+            throws Exception {
+        try (Importer importer =
+                new Importer(store, client, new BodyPipeline(2, 4 << 20), partial)) {
             return importer.pull(ref, Platform.parse("linux/amd64"), "r", ImportProgress.NONE);
         }
     }
 
     @Test
     void skopeoWritesWhatThePartialPullReads() throws Exception {
-        JsonNode layer = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
-                .readTree(ChunkedImages.manifestBytes(layoutB)).get("layers").get(0);
-        assertThat(layer.get("mediaType").asText()).isEqualTo("application/vnd.oci.image.layer.v1.tar+zstd");
-        assertThat(layer.get("annotations").get("io.containers.zstd-chunked.manifest-position").asText()).matches("\\d+:\\d+:\\d+:1");
+        JsonNode layer =
+                com.fasterxml.jackson.databind.json.JsonMapper.builder()
+                        .build()
+                        .readTree(ChunkedImages.manifestBytes(layoutB))
+                        .get("layers")
+                        .get(0);
+        assertThat(layer.get("mediaType").asText())
+                .isEqualTo("application/vnd.oci.image.layer.v1.tar+zstd");
+        assertThat(
+                        layer.get("annotations")
+                                .get("io.containers.zstd-chunked.manifest-position")
+                                .asText())
+                .matches("\\d+:\\d+:\\d+:1");
     }
 
     @Test
@@ -99,7 +118,8 @@ class ChunkedPullTest {
         String b = registry.address() + "/chunked/b:v1";
         Importer.Result full = pull(Store.open(dir.resolve("full")), b, false);
         assertThat(full.partialLayers()).isZero();
-        assertThat(full.pulls()).allSatisfy(p -> assertThat(p.reason()).isEqualTo("partial pulls off"));
+        assertThat(full.pulls())
+                .allSatisfy(p -> assertThat(p.reason()).isEqualTo("partial pulls off"));
         assertThat(full.bytesFetched()).isEqualTo(full.layerBytes());
 
         Store store = Store.open(dir.resolve("partial"));
@@ -108,8 +128,10 @@ class ChunkedPullTest {
         Importer.Result partial = pull(store, b, true);
         assertThat(partial.image()).isEqualTo(full.image());
         assertThat(partial.partialLayers()).isEqualTo(4);
-        // the base layer and 27 libraries came from the store; only B's own bodies and headers went over the wire
-        assertThat(partial.pulls().get(0).filesFetched()).isLessThanOrEqualTo(3); // the inline-sized bodies only
+        // the base layer and 27 libraries came from the store; only B's own bodies and headers went
+        // over the wire
+        assertThat(partial.pulls().get(0).filesFetched())
+                .isLessThanOrEqualTo(3); // the inline-sized bodies only
         assertThat(partial.pulls().get(2).filesPresent()).isEqualTo(27);
         assertThat(partial.pulls().get(2).filesFetched()).isEqualTo(3);
         long libsLayer = partial.pulls().get(2).layerBytes();
@@ -117,7 +139,8 @@ class ChunkedPullTest {
         assertThat(partial.bytesFetched()).isLessThan(full.bytesFetched() / 2);
         assertThat(store.fsck(true, 1).clean()).isTrue();
 
-        // a re-pull fetches the tables of contents, tar headers and inline-sized bodies only (in tiny
+        // a re-pull fetches the tables of contents, tar headers and inline-sized bodies only (in
+        // tiny
         // layers small stored bodies between them are fetched too: cheaper than another request)
         Importer.Result again = pull(store, b, true);
         assertThat(again.image()).isEqualTo(full.image());
@@ -128,8 +151,14 @@ class ChunkedPullTest {
 
         // an OCI layout is read at offsets: the same image, from the same store, again partially
         Importer.Result fromLayout;
-        try (Importer importer = new Importer(store, client(), new BodyPipeline(2, 4 << 20), true)) {
-            fromLayout = importer.pull("oci:" + layoutB + ":t", Platform.parse("linux/amd64"), null, ImportProgress.NONE);
+        try (Importer importer =
+                new Importer(store, client(), new BodyPipeline(2, 4 << 20), true)) {
+            fromLayout =
+                    importer.pull(
+                            "oci:" + layoutB + ":t",
+                            Platform.parse("linux/amd64"),
+                            null,
+                            ImportProgress.NONE);
         }
         assertThat(fromLayout.image()).isEqualTo(full.image());
         assertThat(fromLayout.partialLayers()).isEqualTo(4);
@@ -150,13 +179,18 @@ class ChunkedPullTest {
     @Test
     void aRegistryThatIgnoresRangeGetsAFullPull() throws Exception {
         String b = "/chunked/b:v1";
-        Importer.Result full = pull(Store.open(dir.resolve("ign-full")), registry.address() + b, false);
+        Importer.Result full =
+                pull(Store.open(dir.resolve("ign-full")), registry.address() + b, false);
         try (TamperingProxy proxy = new TamperingProxy(registry.address())) {
             proxy.mode = TamperingProxy.Mode.IGNORE_RANGE;
             Importer.Result r = pull(Store.open(dir.resolve("ign")), proxy.address() + b, true);
             assertThat(r.image()).isEqualTo(full.image());
             assertThat(r.partialLayers()).isZero();
-            assertThat(r.pulls()).allSatisfy(p -> assertThat(p.reason()).isEqualTo("the registry ignores Range requests"));
+            assertThat(r.pulls())
+                    .allSatisfy(
+                            p ->
+                                    assertThat(p.reason())
+                                            .isEqualTo("the registry ignores Range requests"));
         }
     }
 
@@ -166,7 +200,9 @@ class ChunkedPullTest {
             proxy.mode = TamperingProxy.Mode.SHIFT_RANGE;
             Store store = Store.open(dir.resolve("shift"));
             assertThatThrownBy(() -> pull(store, proxy.address() + "/chunked/b:v1", true))
-                    .isInstanceOf(OciException.class).hasMessageContaining("asked for bytes").hasMessageContaining("Content-Range");
+                    .isInstanceOf(OciException.class)
+                    .hasMessageContaining("asked for bytes")
+                    .hasMessageContaining("Content-Range");
             assertEmpty(store);
         }
     }
@@ -175,28 +211,100 @@ class ChunkedPullTest {
     @Test
     void badInputIsRefusedWithNothingStored() throws Exception {
         List<Object[]> cases = new ArrayList<>();
-        cases.add(new Object[] {"checksum", toc(t -> { }), ann(a -> a.put("io.containers.zstd-chunked.manifest-checksum",
-                "sha256:" + "0".repeat(64))), "the table of contents hashes to"});
-        cases.add(new Object[] {"outside", toc(t -> firstReg(t, 0).put("endOffset", 1L << 40)), ann(a -> { }), "outside the layer"});
-        cases.add(new Object[] {"overlap", toc(t -> firstReg(t, 1).put("offset", firstReg(t, 0).get("offset").asLong() + 1)),
-                ann(a -> { }), "overlapping"});
-        cases.add(new Object[] {"digest", toc(t -> biggest(t).put("digest", "sha256:" + "1".repeat(64))), ann(a -> { }),
-                "its TOC entry says sha256:1111"});
-        cases.add(new Object[] {"name", toc(t -> biggest(t).put("name", "./bin/not-the-tool")), ann(a -> { }), "disagree"});
-        cases.add(new Object[] {"size", toc(t -> biggest(t).put("size", 12345)), ann(a -> { }), "disagree"});
-        cases.add(new Object[] {"absurd", toc(t -> { }), ann(a -> a.put("io.containers.zstd-chunked.manifest-position",
-                a.get("io.containers.zstd-chunked.manifest-position").asText().replaceAll(":\\d+:1$", ":" + (1L << 40) + ":1"))),
-                "over the limits"});
-        cases.add(new Object[] {"bad json", toc(t -> t.put("entries", "nope")), ann(a -> { }), "not a list"});
+        cases.add(
+                new Object[] {
+                    "checksum",
+                    toc(t -> {}),
+                    ann(
+                            a ->
+                                    a.put(
+                                            "io.containers.zstd-chunked.manifest-checksum",
+                                            "sha256:" + "0".repeat(64))),
+                    "the table of contents hashes to"
+                });
+        cases.add(
+                new Object[] {
+                    "outside",
+                    toc(t -> firstReg(t, 0).put("endOffset", 1L << 40)),
+                    ann(a -> {}),
+                    "outside the layer"
+                });
+        cases.add(
+                new Object[] {
+                    "overlap",
+                    toc(
+                            t ->
+                                    firstReg(t, 1)
+                                            .put(
+                                                    "offset",
+                                                    firstReg(t, 0).get("offset").asLong() + 1)),
+                    ann(a -> {}),
+                    "overlapping"
+                });
+        cases.add(
+                new Object[] {
+                    "digest",
+                    toc(t -> biggest(t).put("digest", "sha256:" + "1".repeat(64))),
+                    ann(a -> {}),
+                    "its TOC entry says sha256:1111"
+                });
+        cases.add(
+                new Object[] {
+                    "name",
+                    toc(t -> biggest(t).put("name", "./bin/not-the-tool")),
+                    ann(a -> {}),
+                    "disagree"
+                });
+        cases.add(
+                new Object[] {
+                    "size", toc(t -> biggest(t).put("size", 12345)), ann(a -> {}), "disagree"
+                });
+        cases.add(
+                new Object[] {
+                    "absurd",
+                    toc(t -> {}),
+                    ann(
+                            a ->
+                                    a.put(
+                                            "io.containers.zstd-chunked.manifest-position",
+                                            a.get("io.containers.zstd-chunked.manifest-position")
+                                                    .asText()
+                                                    .replaceAll(
+                                                            ":\\d+:1$", ":" + (1L << 40) + ":1"))),
+                    "over the limits"
+                });
+        cases.add(
+                new Object[] {
+                    "bad json", toc(t -> t.put("entries", "nope")), ann(a -> {}), "not a list"
+                });
         for (Object[] c : cases) {
             @SuppressWarnings("unchecked")
-            Path forged = ChunkedImages.forge(layoutB, dir.resolve("forged-" + c[0]), 0, (Consumer<ObjectNode>) c[1], (Consumer<ObjectNode>) c[2]);
+            Path forged =
+                    ChunkedImages.forge(
+                            layoutB,
+                            dir.resolve("forged-" + c[0]),
+                            0,
+                            (Consumer<ObjectNode>) c[1],
+                            (Consumer<ObjectNode>) c[2]);
             Store store = Store.open(dir.resolve("bad-" + c[0]));
-            assertThatThrownBy(() -> {
-                try (Importer importer = new Importer(store, client(), new BodyPipeline(2, 4 << 20), true)) {
-                    importer.pull("oci:" + forged + ":t", Platform.parse("linux/amd64"), "r", ImportProgress.NONE);
-                }
-            }).as((String) c[0]).isInstanceOf(OciException.class).hasMessageContaining((String) c[3])
+            assertThatThrownBy(
+                            () -> {
+                                try (Importer importer =
+                                        new Importer(
+                                                store,
+                                                client(),
+                                                new BodyPipeline(2, 4 << 20),
+                                                true)) {
+                                    importer.pull(
+                                            "oci:" + forged + ":t",
+                                            Platform.parse("linux/amd64"),
+                                            "r",
+                                            ImportProgress.NONE);
+                                }
+                            })
+                    .as((String) c[0])
+                    .isInstanceOf(OciException.class)
+                    .hasMessageContaining((String) c[3])
                     .hasMessageContaining("oci:" + forged + ":t layer sha256:");
             assertEmpty(store);
         }
@@ -214,7 +322,9 @@ class ChunkedPullTest {
     static ObjectNode firstReg(ObjectNode toc, int n) {
         int seen = 0;
         for (JsonNode e : toc.get("entries")) {
-            if (e.get("type").asText().equals("reg") && e.path("size").asLong() > 0 && seen++ == n) {
+            if (e.get("type").asText().equals("reg")
+                    && e.path("size").asLong() > 0
+                    && seen++ == n) {
                 return (ObjectNode) e;
             }
         }
@@ -224,7 +334,8 @@ class ChunkedPullTest {
     static ObjectNode biggest(ObjectNode toc) {
         ObjectNode best = null;
         for (JsonNode e : toc.get("entries")) {
-            if (e.get("type").asText().equals("reg") && (best == null || e.path("size").asLong() > best.path("size").asLong())) {
+            if (e.get("type").asText().equals("reg")
+                    && (best == null || e.path("size").asLong() > best.path("size").asLong())) {
                 best = (ObjectNode) e;
             }
         }

@@ -22,14 +22,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The real registry behind a tampering proxy: transient errors are retried, bad content is refused. */
 class HostileRegistryTest {
-    @RegisterExtension
-    static final TestRegistry registry = TestRegistry.anonymous();
+    @RegisterExtension static final TestRegistry registry = TestRegistry.anonymous();
     static TamperingProxy proxy;
     static TestImage image;
 
     @BeforeAll
     static void setUp() throws Exception {
-        image = new TestImage("amd64", List.of(Layer.gzip(Fixtures.base()), Layer.plain(Fixtures.top())));
+        image =
+                new TestImage(
+                        "amd64", List.of(Layer.gzip(Fixtures.base()), Layer.plain(Fixtures.top())));
         image.push(registry.pusher(), "app", "v1");
         proxy = new TamperingProxy(registry.address());
     }
@@ -52,9 +53,12 @@ class HostileRegistryTest {
     }
 
     static String pull(int attempts) throws Exception {
-        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, attempts, Duration.ofMillis(5));
+        RegistryClient client =
+                new RegistryClient(DockerConfig.empty(), true, attempts, Duration.ofMillis(5));
         try (ImageSource src = ImageSources.open(proxy.address() + "/app:v1", client)) {
-            return TreeText.render(ImageTrees.build(src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null));
+            return TreeText.render(
+                    ImageTrees.build(
+                            src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null));
         }
     }
 
@@ -63,14 +67,17 @@ class HostileRegistryTest {
         proxy.mode = TamperingProxy.Mode.FAIL_FIRST_TWO;
         assertThat(pull(3)).contains("/bin/tool ");
         proxy.requests.set(0);
-        assertThatThrownBy(() -> pull(2)).hasMessageContaining("HTTP 502").hasMessageContaining("after 2 attempts")
+        assertThatThrownBy(() -> pull(2))
+                .hasMessageContaining("HTTP 502")
+                .hasMessageContaining("after 2 attempts")
                 .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.UNREACHABLE));
     }
 
     @Test
     void corruptBlobIsADigestMismatch() {
         proxy.mode = TamperingProxy.Mode.CORRUPT_BLOBS;
-        assertThatThrownBy(() -> pull(1)).isInstanceOf(OciException.class)
+        assertThatThrownBy(() -> pull(1))
+                .isInstanceOf(OciException.class)
                 .hasMessageContaining("digest mismatch") // not the gzip or tar error it caused
                 .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.INVALID_CONTENT));
     }
@@ -78,14 +85,32 @@ class HostileRegistryTest {
     @Test
     void corruptPlainLayerIsADigestMismatch() throws Exception {
         // the plain layer is checked only by its digest: flip a byte inside a file body
-        TestImage img = new TestImage("amd64", List.of(Layer.plain(new dev.kcfs.oci.tar.TarBuilder().file("f", Fixtures.BIG).build())));
+        TestImage img =
+                new TestImage(
+                        "amd64",
+                        List.of(
+                                Layer.plain(
+                                        new dev.kcfs.oci.tar.TarBuilder()
+                                                .file("f", Fixtures.BIG)
+                                                .build())));
         img.push(registry.pusher(), "plain", "v1");
         proxy.mode = TamperingProxy.Mode.CORRUPT_BLOBS;
-        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 1, Duration.ofMillis(5));
+        RegistryClient client =
+                new RegistryClient(DockerConfig.empty(), true, 1, Duration.ofMillis(5));
         try (ImageSource src = ImageSources.open(proxy.address() + "/plain:v1", client)) {
-            assertThatThrownBy(() -> ImageTrees.build(src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null))
+            assertThatThrownBy(
+                            () ->
+                                    ImageTrees.build(
+                                            src,
+                                            src.resolve(Platform.current()),
+                                            BodySink.hashOnly(),
+                                            null,
+                                            null))
                     .isInstanceOf(OciException.class)
-                    .hasMessageContaining("blob " + dev.kcfs.oci.Digests.sha256(img.config)) // the config is read first
+                    .hasMessageContaining(
+                            "blob "
+                                    + dev.kcfs.oci.Digests.sha256(
+                                            img.config)) // the config is read first
                     .hasMessageContaining("digest mismatch");
         }
     }
@@ -93,8 +118,13 @@ class HostileRegistryTest {
     @Test
     void truncatedBlobIsReported() {
         proxy.mode = TamperingProxy.Mode.TRUNCATE_BLOBS;
-        assertThatThrownBy(() -> pull(1)).isInstanceOf(OciException.class).hasMessageContaining("blob sha256:")
-                .satisfies(e -> assertThat(e.getMessage()).containsAnyOf("transfer failed", "truncated"));
+        assertThatThrownBy(() -> pull(1))
+                .isInstanceOf(OciException.class)
+                .hasMessageContaining("blob sha256:")
+                .satisfies(
+                        e ->
+                                assertThat(e.getMessage())
+                                        .containsAnyOf("transfer failed", "truncated"));
     }
 
     @Test
@@ -114,12 +144,27 @@ class HostileRegistryTest {
         proxy.mode = TamperingProxy.Mode.STALL_FIRST_BLOB;
         proxy.truncated.set(0);
         proxy.ranges.clear();
-        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 3, Duration.ofMillis(5), Duration.ofMillis(400));
+        RegistryClient client =
+                new RegistryClient(
+                        DockerConfig.empty(),
+                        true,
+                        3,
+                        Duration.ofMillis(5),
+                        Duration.ofMillis(400));
         long start = System.nanoTime();
         try (ImageSource src = ImageSources.open(proxy.address() + "/app:v1", client)) {
-            assertThat(TreeText.render(ImageTrees.build(src, src.resolve(Platform.current()), BodySink.hashOnly(), null, null))).isEqualTo(expected);
+            assertThat(
+                            TreeText.render(
+                                    ImageTrees.build(
+                                            src,
+                                            src.resolve(Platform.current()),
+                                            BodySink.hashOnly(),
+                                            null,
+                                            null)))
+                    .isEqualTo(expected);
         }
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(25)); // did not wait the 30 s for the server
+        assertThat(Duration.ofNanos(System.nanoTime() - start))
+                .isLessThan(Duration.ofSeconds(25)); // did not wait the 30 s for the server
         assertThat(proxy.ranges).hasSize(1);
     }
 
@@ -129,22 +174,28 @@ class HostileRegistryTest {
         proxy.mode = TamperingProxy.Mode.REDIRECT_BLOBS;
         proxy.requests.set(0);
         assertThat(pull(1)).isEqualTo(expected);
-        assertThat(proxy.requests.get()).isEqualTo(4); // manifest, config and 2 layer blobs (then fetched from the other host)
+        assertThat(proxy.requests.get())
+                .isEqualTo(
+                        4); // manifest, config and 2 layer blobs (then fetched from the other host)
     }
 
     @Test
     void tooLargeManifestIsRefusedBeforeReading() {
         proxy.mode = TamperingProxy.Mode.HUGE_MANIFEST;
-        assertThatThrownBy(() -> pull(1)).hasMessageContaining("announces 5242880 bytes, over the 4194304-byte manifest limit")
+        assertThatThrownBy(() -> pull(1))
+                .hasMessageContaining(
+                        "announces 5242880 bytes, over the 4194304-byte manifest limit")
                 .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.INVALID_CONTENT));
         proxy.mode = TamperingProxy.Mode.HUGE_MANIFEST_UNANNOUNCED;
-        assertThatThrownBy(() -> pull(1)).hasMessageContaining("larger than the 4194304-byte manifest limit")
+        assertThatThrownBy(() -> pull(1))
+                .hasMessageContaining("larger than the 4194304-byte manifest limit")
                 .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.INVALID_CONTENT));
     }
 
     @Test
     void manifestDigestIsOneHeadOrAGetWhenTheRegistryOmitsTheDigestHeader() throws Exception {
-        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 1, Duration.ofMillis(5));
+        RegistryClient client =
+                new RegistryClient(DockerConfig.empty(), true, 1, Duration.ofMillis(5));
         ImageReference ref = ImageReference.parse(proxy.address() + "/app:v1");
         assertThat(client.manifestDigest(ref)).isEqualTo(image.digest());
         assertThat(proxy.methods).containsExactly("HEAD");
@@ -157,8 +208,13 @@ class HostileRegistryTest {
     @Test
     void manifestDigestOfAnUnreachableRegistryIsUnreachable() {
         proxy.mode = TamperingProxy.Mode.FAIL_FIRST_TWO;
-        RegistryClient client = new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(5));
-        assertThatThrownBy(() -> client.manifestDigest(ImageReference.parse(proxy.address() + "/app:v1")))
-                .hasMessageContaining("HTTP 502").satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.UNREACHABLE));
+        RegistryClient client =
+                new RegistryClient(DockerConfig.empty(), true, 2, Duration.ofMillis(5));
+        assertThatThrownBy(
+                        () ->
+                                client.manifestDigest(
+                                        ImageReference.parse(proxy.address() + "/app:v1")))
+                .hasMessageContaining("HTTP 502")
+                .satisfies(e -> assertThat(kind(e)).isEqualTo(OciException.Kind.UNREACHABLE));
     }
 }

@@ -5,8 +5,7 @@ import java.util.Map;
 
 /** Test access to the client's package-private challenge parser. */
 public final class RegistryClientAccess {
-    private RegistryClientAccess() {
-    }
+    private RegistryClientAccess() {}
 
     public static Map<String, String> parseChallenge(String header) {
         RegistryClient.Challenge c = RegistryClient.Challenge.parse(header);

@@ -13,7 +13,8 @@ public final class RegistryPusher {
     private final String address;
     private final String basicAuth;
     private final TestTokenServer tokens;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     RegistryPusher(String address, String basicAuth, TestTokenServer tokens) {
         this.address = address;
@@ -33,16 +34,38 @@ public final class RegistryPusher {
     /** Uploads a blob (monolithic) and returns its digest. */
     public String blob(String repo, byte[] data) throws IOException, InterruptedException {
         String digest = Digests.sha256(data);
-        HttpResponse<String> start = http.send(auth(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/" + repo + "/blobs/uploads/")), repo)
-                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> start =
+                http.send(
+                        auth(
+                                        HttpRequest.newBuilder(
+                                                URI.create(
+                                                        "http://"
+                                                                + address
+                                                                + "/v2/"
+                                                                + repo
+                                                                + "/blobs/uploads/")),
+                                        repo)
+                                .POST(HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (start.statusCode() != 202) {
-            throw new IOException("blob upload start: HTTP " + start.statusCode() + " " + start.body());
+            throw new IOException(
+                    "blob upload start: HTTP " + start.statusCode() + " " + start.body());
         }
-        URI location = URI.create("http://" + address + "/").resolve(start.headers().firstValue("Location").orElseThrow());
+        URI location =
+                URI.create("http://" + address + "/")
+                        .resolve(start.headers().firstValue("Location").orElseThrow());
         String sep = location.toString().contains("?") ? "&" : "?";
-        HttpResponse<String> put = http.send(auth(HttpRequest.newBuilder(URI.create(location + sep + "digest=" + digest)), repo)
-                .header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(data)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> put =
+                http.send(
+                        auth(
+                                        HttpRequest.newBuilder(
+                                                URI.create(location + sep + "digest=" + digest)),
+                                        repo)
+                                .header("Content-Type", "application/octet-stream")
+                                .PUT(HttpRequest.BodyPublishers.ofByteArray(data))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (put.statusCode() != 201) {
             throw new IOException("blob upload: HTTP " + put.statusCode() + " " + put.body());
         }
@@ -50,24 +73,60 @@ public final class RegistryPusher {
     }
 
     /** Uploads a blob from a file (for big benchmark layers); the caller knows its digest. */
-    public void blob(String repo, java.nio.file.Path file, String digest) throws IOException, InterruptedException {
-        HttpResponse<String> start = http.send(auth(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/" + repo + "/blobs/uploads/")), repo)
-                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-        URI location = URI.create("http://" + address + "/").resolve(start.headers().firstValue("Location").orElseThrow());
+    public void blob(String repo, java.nio.file.Path file, String digest)
+            throws IOException, InterruptedException {
+        HttpResponse<String> start =
+                http.send(
+                        auth(
+                                        HttpRequest.newBuilder(
+                                                URI.create(
+                                                        "http://"
+                                                                + address
+                                                                + "/v2/"
+                                                                + repo
+                                                                + "/blobs/uploads/")),
+                                        repo)
+                                .POST(HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        URI location =
+                URI.create("http://" + address + "/")
+                        .resolve(start.headers().firstValue("Location").orElseThrow());
         String sep = location.toString().contains("?") ? "&" : "?";
-        HttpResponse<String> put = http.send(auth(HttpRequest.newBuilder(URI.create(location + sep + "digest=" + digest)), repo)
-                .header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofFile(file)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> put =
+                http.send(
+                        auth(
+                                        HttpRequest.newBuilder(
+                                                URI.create(location + sep + "digest=" + digest)),
+                                        repo)
+                                .header("Content-Type", "application/octet-stream")
+                                .PUT(HttpRequest.BodyPublishers.ofFile(file))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (put.statusCode() != 201) {
             throw new IOException("blob upload: HTTP " + put.statusCode() + " " + put.body());
         }
     }
 
     /** Puts a manifest or index under a tag (or digest) and returns its digest. */
-    public String manifest(String repo, String reference, String mediaType, byte[] json) throws IOException, InterruptedException {
-        HttpResponse<String> put = http.send(auth(HttpRequest.newBuilder(URI.create("http://" + address + "/v2/" + repo + "/manifests/" + reference)), repo)
-                .header("Content-Type", mediaType)
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(json)).build(), HttpResponse.BodyHandlers.ofString());
+    public String manifest(String repo, String reference, String mediaType, byte[] json)
+            throws IOException, InterruptedException {
+        HttpResponse<String> put =
+                http.send(
+                        auth(
+                                        HttpRequest.newBuilder(
+                                                URI.create(
+                                                        "http://"
+                                                                + address
+                                                                + "/v2/"
+                                                                + repo
+                                                                + "/manifests/"
+                                                                + reference)),
+                                        repo)
+                                .header("Content-Type", mediaType)
+                                .PUT(HttpRequest.BodyPublishers.ofByteArray(json))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         if (put.statusCode() != 201) {
             throw new IOException("manifest put: HTTP " + put.statusCode() + " " + put.body());
         }

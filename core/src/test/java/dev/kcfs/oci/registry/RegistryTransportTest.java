@@ -17,8 +17,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** HTTP or HTTPS, and how fast a registry that is not there, or not what was expected, is given up on. */
 class RegistryTransportTest {
-    @RegisterExtension
-    static final TestRegistry registry = TestRegistry.anonymous();
+    @RegisterExtension static final TestRegistry registry = TestRegistry.anonymous();
 
     private static RegistryClient httpsClient() {
         // what a user gets without --plain-http: HTTPS, 5 attempts from 500 ms
@@ -27,9 +26,14 @@ class RegistryTransportTest {
 
     @Test
     void loopbackRegistriesArePlainHttpWithoutBeingAsked() throws Exception {
-        TestImage image = new TestImage(Platform.current().architecture(), List.of(TestImage.Layer.gzip(Fixtures.top())));
+        TestImage image =
+                new TestImage(
+                        Platform.current().architecture(),
+                        List.of(TestImage.Layer.gzip(Fixtures.top())));
         String digest = image.push(registry.pusher(), "transport/loop", "v1");
-        try (ImageSource s = httpsClient().open(ImageReference.parse(registry.address() + "/transport/loop:v1"))) {
+        try (ImageSource s =
+                httpsClient()
+                        .open(ImageReference.parse(registry.address() + "/transport/loop:v1"))) {
             assertThat(s.resolve(Platform.current()).digest()).isEqualTo(digest);
         }
         RegistryClient.Options o = RegistryClient.Options.defaults();
@@ -39,7 +43,10 @@ class RegistryTransportTest {
         assertThat(o.isPlainHttp("127.0.0.53")).isTrue();
         assertThat(o.isPlainHttp("registry.example:5000")).isFalse();
         assertThat(o.isPlainHttp("192.0.2.7:5000")).isFalse();
-        assertThat(o.withPlainHttpRegistries(java.util.Set.of("registry.example")).isPlainHttp("registry.example:5000")).isTrue();
+        assertThat(
+                        o.withPlainHttpRegistries(java.util.Set.of("registry.example"))
+                                .isPlainHttp("registry.example:5000"))
+                .isTrue();
     }
 
     @Test
@@ -49,8 +56,10 @@ class RegistryTransportTest {
             port = s.getLocalPort();
         }
         long start = System.nanoTime();
-        try (ImageSource s = httpsClient().open(ImageReference.parse("127.0.0.1:" + port + "/x/y:v1"))) {
-            assertThatThrownBy(() -> s.resolve(Platform.current())).isInstanceOf(OciException.class)
+        try (ImageSource s =
+                httpsClient().open(ImageReference.parse("127.0.0.1:" + port + "/x/y:v1"))) {
+            assertThatThrownBy(() -> s.resolve(Platform.current()))
+                    .isInstanceOf(OciException.class)
                     .hasMessageContaining("cannot connect to 127.0.0.1:" + port)
                     .hasMessageContaining("is the registry running");
         }
@@ -65,12 +74,14 @@ class RegistryTransportTest {
     @Test
     void tlsMeetingPlainHttpFailsAtOnceWithAHint() throws Exception {
         String name = InetAddress.getLocalHost().getHostName();
-        assumeTrue(!name.equals("localhost") && InetAddress.getByName(name).isLoopbackAddress(),
+        assumeTrue(
+                !name.equals("localhost") && InetAddress.getByName(name).isLoopbackAddress(),
                 "this machine's host name does not resolve to a loopback address");
         String host = name + registry.address().substring(registry.address().lastIndexOf(':'));
         long start = System.nanoTime();
         try (ImageSource s = httpsClient().open(ImageReference.parse(host + "/x/y:v1"))) {
-            assertThatThrownBy(() -> s.resolve(Platform.current())).isInstanceOf(OciException.class)
+            assertThatThrownBy(() -> s.resolve(Platform.current()))
+                    .isInstanceOf(OciException.class)
                     .hasMessageContaining(host + " answered the TLS handshake with plain HTTP")
                     .hasMessageContaining("--plain-http");
         }

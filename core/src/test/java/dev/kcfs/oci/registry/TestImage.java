@@ -36,11 +36,13 @@ public final class TestImage {
         }
 
         public static Layer dockerGzip(byte[] tar) {
-            return new Layer("application/vnd.docker.image.rootfs.diff.tar.gzip", gzip(tar).blob, tar);
+            return new Layer(
+                    "application/vnd.docker.image.rootfs.diff.tar.gzip", gzip(tar).blob, tar);
         }
 
         public static Layer zstd(byte[] tar) {
-            return new Layer("application/vnd.oci.image.layer.v1.tar+zstd", Zstd.compress(tar, 3), tar);
+            return new Layer(
+                    "application/vnd.oci.image.layer.v1.tar+zstd", Zstd.compress(tar, 3), tar);
         }
     }
 
@@ -48,6 +50,7 @@ public final class TestImage {
     public final byte[] config;
     public final byte[] manifest;
     public final String manifestMediaType;
+
     /** Overrides for hostile manifests: descriptor sizes as written. */
     private final List<Long> declaredSizes;
 
@@ -64,14 +67,27 @@ public final class TestImage {
         cfg.putObject("config");
         this.config = bytes(cfg);
         this.manifestMediaType = docker ? Manifests.DOCKER_MANIFEST : Manifests.OCI_MANIFEST;
-        ObjectNode m = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", manifestMediaType);
-        m.putObject("config").put("mediaType", docker ? "application/vnd.docker.container.image.v1+json" : "application/vnd.oci.image.config.v1+json")
-                .put("digest", Digests.sha256(config)).put("size", config.length);
+        ObjectNode m =
+                JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", manifestMediaType);
+        m.putObject("config")
+                .put(
+                        "mediaType",
+                        docker
+                                ? "application/vnd.docker.container.image.v1+json"
+                                : "application/vnd.oci.image.config.v1+json")
+                .put("digest", Digests.sha256(config))
+                .put("size", config.length);
         ArrayNode ls = m.putArray("layers");
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            long size = declaredSizes != null && declaredSizes.get(i) != null ? declaredSizes.get(i) : l.blob().length;
-            ls.addObject().put("mediaType", l.mediaType()).put("digest", Digests.sha256(l.blob())).put("size", size);
+            long size =
+                    declaredSizes != null && declaredSizes.get(i) != null
+                            ? declaredSizes.get(i)
+                            : l.blob().length;
+            ls.addObject()
+                    .put("mediaType", l.mediaType())
+                    .put("digest", Digests.sha256(l.blob()))
+                    .put("size", size);
         }
         this.manifest = bytes(m);
     }
@@ -81,7 +97,8 @@ public final class TestImage {
     }
 
     /** Pushes blobs and the manifest under {@code tag}; returns the manifest digest. */
-    public String push(RegistryPusher p, String repo, String tag) throws IOException, InterruptedException {
+    public String push(RegistryPusher p, String repo, String tag)
+            throws IOException, InterruptedException {
         pushBlobs(p, repo);
         return p.manifest(repo, tag, manifestMediaType, manifest);
     }
@@ -95,12 +112,18 @@ public final class TestImage {
 
     /** An OCI index over several images, with platforms. */
     public static byte[] index(List<TestImage> images, List<String> platforms) {
-        ObjectNode idx = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", Manifests.OCI_INDEX);
+        ObjectNode idx =
+                JSON.createObjectNode()
+                        .put("schemaVersion", 2)
+                        .put("mediaType", Manifests.OCI_INDEX);
         ArrayNode ms = idx.putArray("manifests");
         for (int i = 0; i < images.size(); i++) {
             String[] p = platforms.get(i).split("/");
-            ObjectNode d = ms.addObject().put("mediaType", images.get(i).manifestMediaType)
-                    .put("digest", images.get(i).digest()).put("size", images.get(i).manifest.length);
+            ObjectNode d =
+                    ms.addObject()
+                            .put("mediaType", images.get(i).manifestMediaType)
+                            .put("digest", images.get(i).digest())
+                            .put("size", images.get(i).manifest.length);
             ObjectNode plat = d.putObject("platform").put("architecture", p[1]).put("os", p[0]);
             if (p.length > 2) {
                 plat.put("variant", p[2]);
@@ -118,9 +141,17 @@ public final class TestImage {
         for (Layer l : layers) {
             writeBlob(dir, l.blob());
         }
-        ObjectNode idx = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", Manifests.OCI_INDEX);
-        idx.putArray("manifests").addObject().put("mediaType", manifestMediaType).put("digest", digest()).put("size", manifest.length)
-                .putObject("annotations").put("org.opencontainers.image.ref.name", tag);
+        ObjectNode idx =
+                JSON.createObjectNode()
+                        .put("schemaVersion", 2)
+                        .put("mediaType", Manifests.OCI_INDEX);
+        idx.putArray("manifests")
+                .addObject()
+                .put("mediaType", manifestMediaType)
+                .put("digest", digest())
+                .put("size", manifest.length)
+                .putObject("annotations")
+                .put("org.opencontainers.image.ref.name", tag);
         Files.write(dir.resolve("index.json"), bytes(idx));
     }
 

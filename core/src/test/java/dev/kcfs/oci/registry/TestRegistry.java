@@ -55,7 +55,9 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback, 
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of(BINARY)), BINARY + " is not installed (Debian package docker-registry)");
+        Assumptions.assumeTrue(
+                Files.isExecutable(Path.of(BINARY)),
+                BINARY + " is not installed (Debian package docker-registry)");
         start();
     }
 
@@ -66,7 +68,9 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback, 
 
     /** Starts the registry for one test, which is skipped when docker-registry is not installed. */
     public TestRegistry startOrSkip() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of(BINARY)), BINARY + " is not installed (Debian package docker-registry)");
+        Assumptions.assumeTrue(
+                Files.isExecutable(Path.of(BINARY)),
+                BINARY + " is not installed (Debian package docker-registry)");
         start();
         return this;
     }
@@ -79,34 +83,55 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback, 
     public void start() throws Exception {
         dir = Files.createTempDirectory("kcfs-registry");
         port = freePort();
-        StringBuilder yml = new StringBuilder()
-                .append("version: 0.1\n")
-                .append("log:\n  level: error\n  accesslog:\n    disabled: true\n")
-                .append("storage:\n  filesystem:\n    rootdirectory: ").append(dir.resolve("storage")).append('\n')
-                .append("  delete:\n    enabled: true\n")
-                .append("http:\n  addr: 127.0.0.1:").append(port).append('\n');
+        StringBuilder yml =
+                new StringBuilder()
+                        .append("version: 0.1\n")
+                        .append("log:\n  level: error\n  accesslog:\n    disabled: true\n")
+                        .append("storage:\n  filesystem:\n    rootdirectory: ")
+                        .append(dir.resolve("storage"))
+                        .append('\n')
+                        .append("  delete:\n    enabled: true\n")
+                        .append("http:\n  addr: 127.0.0.1:")
+                        .append(port)
+                        .append('\n');
         if (user != null && !token) {
             Path htpasswd = dir.resolve("htpasswd");
             Files.writeString(htpasswd, user + ":" + Bcrypt.hash(password) + "\n");
-            yml.append("auth:\n  htpasswd:\n    realm: kcfs-test\n    path: ").append(htpasswd).append('\n');
+            yml.append("auth:\n  htpasswd:\n    realm: kcfs-test\n    path: ")
+                    .append(htpasswd)
+                    .append('\n');
         }
         if (token) {
             tokenServer = TestTokenServer.start(dir, user, password, "kcfs-test-registry");
-            yml.append("auth:\n  token:\n    realm: ").append(tokenServer.realm()).append('\n')
+            yml.append("auth:\n  token:\n    realm: ")
+                    .append(tokenServer.realm())
+                    .append('\n')
                     .append("    service: kcfs-test-registry\n")
-                    .append("    issuer: ").append(TestTokenServer.ISSUER).append('\n')
-                    .append("    rootcertbundle: ").append(tokenServer.certificatePem()).append('\n');
+                    .append("    issuer: ")
+                    .append(TestTokenServer.ISSUER)
+                    .append('\n')
+                    .append("    rootcertbundle: ")
+                    .append(tokenServer.certificatePem())
+                    .append('\n');
         }
         Path config = dir.resolve("config.yml");
         Files.writeString(config, yml);
-        process = new ProcessBuilder(BINARY, "serve", config.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
+        process =
+                new ProcessBuilder(BINARY, "serve", config.toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("registry.log").toFile())
+                        .start();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (true) {
             try {
-                int s = http.send(HttpRequest.newBuilder(URI.create("http://" + address() + "/v2/")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
+                int s =
+                        http.send(
+                                        HttpRequest.newBuilder(
+                                                        URI.create("http://" + address() + "/v2/"))
+                                                .build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode();
                 if (s == 200 || s == 401) {
                     return;
                 }
@@ -114,7 +139,9 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback, 
                 // not listening yet
             }
             if (!process.isAlive() || System.nanoTime() > deadline) {
-                throw new IllegalStateException("docker-registry did not start: " + Files.readString(dir.resolve("registry.log")));
+                throw new IllegalStateException(
+                        "docker-registry did not start: "
+                                + Files.readString(dir.resolve("registry.log")));
             }
             Thread.sleep(50);
         }
@@ -144,14 +171,18 @@ public final class TestRegistry implements BeforeAllCallback, AfterAllCallback, 
     public RegistryPusher pusher() {
         String auth = null;
         if (user != null && !token) {
-            auth = "Basic " + java.util.Base64.getEncoder().encodeToString((user + ":" + password).getBytes());
+            auth =
+                    "Basic "
+                            + java.util.Base64.getEncoder()
+                                    .encodeToString((user + ":" + password).getBytes());
         }
         return new RegistryPusher(address(), auth, tokenServer);
     }
 
     /** A docker config JSON with this registry's user, as a pull secret would hold it. */
     public byte[] dockerConfigJson() {
-        String auth = java.util.Base64.getEncoder().encodeToString((user + ":" + password).getBytes());
+        String auth =
+                java.util.Base64.getEncoder().encodeToString((user + ":" + password).getBytes());
         return ("{\"auths\":{\"" + address() + "\":{\"auth\":\"" + auth + "\"}}}").getBytes();
     }
 

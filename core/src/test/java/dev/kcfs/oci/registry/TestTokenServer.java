@@ -42,10 +42,18 @@ public final class TestTokenServer implements AutoCloseable {
     private final String user;
     private final String password;
     private final String service;
+
     /** Every request as "user-or-anonymous scope", for assertions. */
     public final List<String> requests = new CopyOnWriteArrayList<>();
 
-    private TestTokenServer(HttpServer server, PrivateKey key, byte[] certDer, Path certPem, String user, String password, String service) {
+    private TestTokenServer(
+            HttpServer server,
+            PrivateKey key,
+            byte[] certDer,
+            Path certPem,
+            String user,
+            String password,
+            String service) {
         this.server = server;
         this.key = key;
         this.certDer = certDer;
@@ -55,12 +63,34 @@ public final class TestTokenServer implements AutoCloseable {
         this.service = service;
     }
 
-    static TestTokenServer start(Path dir, String user, String password, String service) throws Exception {
+    static TestTokenServer start(Path dir, String user, String password, String service)
+            throws Exception {
         Path ks = dir.resolve("token.p12");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "token", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=kcfs-test-token",
-                "-validity", "2", "-storetype", "PKCS12", "-keystore", ks.toString(), "-storepass", "changeit",
-                "-keypass", "changeit").redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(
+                                Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                        .toString(),
+                                "-genkeypair",
+                                "-alias",
+                                "token",
+                                "-keyalg",
+                                "RSA",
+                                "-keysize",
+                                "2048",
+                                "-dname",
+                                "CN=kcfs-test-token",
+                                "-validity",
+                                "2",
+                                "-storetype",
+                                "PKCS12",
+                                "-keystore",
+                                ks.toString(),
+                                "-storepass",
+                                "changeit",
+                                "-keypass",
+                                "changeit")
+                        .redirectErrorStream(true)
+                        .start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
             throw new IllegalStateException("keytool failed: " + out);
@@ -72,10 +102,15 @@ public final class TestTokenServer implements AutoCloseable {
         PrivateKey key = (PrivateKey) store.getKey("token", "changeit".toCharArray());
         Certificate cert = store.getCertificate("token");
         Path pem = dir.resolve("token.pem");
-        Files.writeString(pem, "-----BEGIN CERTIFICATE-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(cert.getEncoded()) + "\n-----END CERTIFICATE-----\n");
+        Files.writeString(
+                pem,
+                "-----BEGIN CERTIFICATE-----\n"
+                        + Base64.getMimeEncoder(64, "\n".getBytes())
+                                .encodeToString(cert.getEncoded())
+                        + "\n-----END CERTIFICATE-----\n");
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        TestTokenServer t = new TestTokenServer(server, key, cert.getEncoded(), pem, user, password, service);
+        TestTokenServer t =
+                new TestTokenServer(server, key, cert.getEncoded(), pem, user, password, service);
         server.createContext("/token", t::handle);
         server.start();
         return t;
@@ -95,13 +130,22 @@ public final class TestTokenServer implements AutoCloseable {
         if (query != null) {
             for (String kv : query.split("&")) {
                 int eq = kv.indexOf('=');
-                q.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+                q.put(
+                        URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
+                        URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
             }
         }
         String auth = ex.getRequestHeaders().getFirst("Authorization");
-        String expected = "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+        String expected =
+                "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString(
+                                        (user + ":" + password).getBytes(StandardCharsets.UTF_8));
         boolean known = expected.equals(auth);
-        requests.add((known ? user : auth == null ? "anonymous" : "bad-credentials") + " " + q.get("scope"));
+        requests.add(
+                (known ? user : auth == null ? "anonymous" : "bad-credentials")
+                        + " "
+                        + q.get("scope"));
         if (auth != null && !known) {
             ex.sendResponseHeaders(401, -1);
             ex.close();
@@ -115,7 +159,8 @@ public final class TestTokenServer implements AutoCloseable {
             repo = parts[1];
             actions.addAll(List.of(parts[2].split(",")));
         }
-        byte[] body = JSON.writeValueAsBytes(Map.of("token", mint(repo, actions), "expires_in", 300));
+        byte[] body =
+                JSON.writeValueAsBytes(Map.of("token", mint(repo, actions), "expires_in", 300));
         ex.getResponseHeaders().add("Content-Type", "application/json");
         ex.sendResponseHeaders(200, body.length);
         ex.getResponseBody().write(body);
@@ -128,8 +173,15 @@ public final class TestTokenServer implements AutoCloseable {
             ObjectNode header = JSON.createObjectNode().put("alg", "RS256").put("typ", "JWT");
             header.putArray("x5c").add(Base64.getEncoder().encodeToString(certDer));
             long now = Instant.now().getEpochSecond();
-            ObjectNode claims = JSON.createObjectNode().put("iss", ISSUER).put("sub", user).put("aud", service)
-                    .put("exp", now + 300).put("nbf", now - 10).put("iat", now).put("jti", UUID.randomUUID().toString());
+            ObjectNode claims =
+                    JSON.createObjectNode()
+                            .put("iss", ISSUER)
+                            .put("sub", user)
+                            .put("aud", service)
+                            .put("exp", now + 300)
+                            .put("nbf", now - 10)
+                            .put("iat", now)
+                            .put("jti", UUID.randomUUID().toString());
             ArrayNode access = claims.putArray("access");
             if (repository != null) {
                 ObjectNode a = access.addObject().put("type", "repository").put("name", repository);
@@ -137,7 +189,10 @@ public final class TestTokenServer implements AutoCloseable {
                 actions.forEach(acts::add);
             }
             Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-            String signingInput = b64.encodeToString(JSON.writeValueAsBytes(header)) + "." + b64.encodeToString(JSON.writeValueAsBytes(claims));
+            String signingInput =
+                    b64.encodeToString(JSON.writeValueAsBytes(header))
+                            + "."
+                            + b64.encodeToString(JSON.writeValueAsBytes(claims));
             Signature s = Signature.getInstance("SHA256withRSA");
             s.initSign(key);
             s.update(signingInput.getBytes(StandardCharsets.US_ASCII));

@@ -41,40 +41,136 @@ public final class TarBuilder {
             this.name = name;
         }
 
-        public Entry type(char t) { type = (byte) t; return this; }
-        public Entry mode(int m) { mode = m; return this; }
-        public Entry owner(long u, long g) { uid = u; gid = g; return this; }
-        public Entry mtime(long t) { mtime = t; return this; }
-        public Entry link(String l) { link = b(l); return this; }
-        public Entry link(byte[] l) { link = l; return this; }
-        public Entry body(byte[] data) { body = data; return this; }
-        public Entry body(String data) { body = b(data); return this; }
-        public Entry dev(long ma, long mi) { major = ma; minor = mi; return this; }
-        public Entry size(long s) { sizeOverride = s; return this; }
-        public Entry pax(String key, byte[] value) { pax.put(key, value); return this; }
-        public Entry pax(String key, String value) { return pax(key, b(value)); }
-        public Entry xattr(String name, byte[] value) { return pax("SCHILY.xattr." + name, value); }
-        public Entry gnuLongName() { gnuLongName = true; return this; }
-        public Entry gnuLongLink() { gnuLongLink = true; return this; }
-        public Entry corruptChecksum() { corruptChecksum = true; return this; }
+        public Entry type(char t) {
+            type = (byte) t;
+            return this;
+        }
+
+        public Entry mode(int m) {
+            mode = m;
+            return this;
+        }
+
+        public Entry owner(long u, long g) {
+            uid = u;
+            gid = g;
+            return this;
+        }
+
+        public Entry mtime(long t) {
+            mtime = t;
+            return this;
+        }
+
+        public Entry link(String l) {
+            link = b(l);
+            return this;
+        }
+
+        public Entry link(byte[] l) {
+            link = l;
+            return this;
+        }
+
+        public Entry body(byte[] data) {
+            body = data;
+            return this;
+        }
+
+        public Entry body(String data) {
+            body = b(data);
+            return this;
+        }
+
+        public Entry dev(long ma, long mi) {
+            major = ma;
+            minor = mi;
+            return this;
+        }
+
+        public Entry size(long s) {
+            sizeOverride = s;
+            return this;
+        }
+
+        public Entry pax(String key, byte[] value) {
+            pax.put(key, value);
+            return this;
+        }
+
+        public Entry pax(String key, String value) {
+            return pax(key, b(value));
+        }
+
+        public Entry xattr(String name, byte[] value) {
+            return pax("SCHILY.xattr." + name, value);
+        }
+
+        public Entry gnuLongName() {
+            gnuLongName = true;
+            return this;
+        }
+
+        public Entry gnuLongLink() {
+            gnuLongLink = true;
+            return this;
+        }
+
+        public Entry corruptChecksum() {
+            corruptChecksum = true;
+            return this;
+        }
 
         public TarBuilder add() {
             if (!pax.isEmpty()) {
                 byte[] records = paxRecords(pax);
-                writeHeader(b("PaxHeader"), (byte) 'x', 0644, 0, 0, 0, records.length, new byte[0], 0, 0, false);
+                writeHeader(
+                        b("PaxHeader"),
+                        (byte) 'x',
+                        0644,
+                        0,
+                        0,
+                        0,
+                        records.length,
+                        new byte[0],
+                        0,
+                        0,
+                        false);
                 writeBody(records);
             }
             byte[] headerName = name;
             byte[] headerLink = link;
             if (gnuLongName) {
                 byte[] nul = Arrays.copyOf(name, name.length + 1);
-                writeHeader(b("././@LongLink"), (byte) 'L', 0644, 0, 0, 0, nul.length, new byte[0], 0, 0, false);
+                writeHeader(
+                        b("././@LongLink"),
+                        (byte) 'L',
+                        0644,
+                        0,
+                        0,
+                        0,
+                        nul.length,
+                        new byte[0],
+                        0,
+                        0,
+                        false);
                 writeBody(nul);
                 headerName = Arrays.copyOf(name, Math.min(name.length, 99));
             }
             if (gnuLongLink) {
                 byte[] nul = Arrays.copyOf(link, link.length + 1);
-                writeHeader(b("././@LongLink"), (byte) 'K', 0644, 0, 0, 0, nul.length, new byte[0], 0, 0, false);
+                writeHeader(
+                        b("././@LongLink"),
+                        (byte) 'K',
+                        0644,
+                        0,
+                        0,
+                        0,
+                        nul.length,
+                        new byte[0],
+                        0,
+                        0,
+                        false);
                 writeBody(nul);
                 headerLink = Arrays.copyOf(link, Math.min(link.length, 99));
             }
@@ -82,7 +178,18 @@ public final class TarBuilder {
                 headerName = Arrays.copyOf(headerName, 100);
             }
             long size = sizeOverride != null ? sizeOverride : body.length;
-            writeHeader(headerName, type, mode, uid, gid, mtime, size, headerLink, major, minor, corruptChecksum);
+            writeHeader(
+                    headerName,
+                    type,
+                    mode,
+                    uid,
+                    gid,
+                    mtime,
+                    size,
+                    headerLink,
+                    major,
+                    minor,
+                    corruptChecksum);
             writeBody(body);
             return TarBuilder.this;
         }
@@ -146,8 +253,18 @@ public final class TarBuilder {
         return o.toByteArray();
     }
 
-    private void writeHeader(byte[] name, byte type, int mode, long uid, long gid, long mtime, long size, byte[] link,
-                             long major, long minor, boolean corrupt) {
+    private void writeHeader(
+            byte[] name,
+            byte type,
+            int mode,
+            long uid,
+            long gid,
+            long mtime,
+            long size,
+            byte[] link,
+            long major,
+            long minor,
+            boolean corrupt) {
         byte[] h = new byte[512];
         System.arraycopy(name, 0, h, 0, Math.min(100, name.length));
         octal(h, 100, 8, mode);

@@ -8,13 +8,13 @@ import dev.kcfs.oci.registry.DockerConfig;
  * needs this one call; the node agents do the pulling.
  */
 public interface ManifestResolver {
-  /**
-   * @param image a reference as in {@code spec.source.image}
-   * @param credentials registry logins from the image's pull secrets (may be empty)
-   * @return {@code registry/repository@sha256:<hex>}; a reference that already carries a digest is
-   *     returned pinned to that digest
-   * @throws OciException whose {@link OciException#kind()} chooses the condition reason
-   *     ({@link RegistryManifestResolver#reason}) and whether to retry
-   */
-  String pin(String image, DockerConfig credentials) throws OciException;
+    /**
+     * @param image a reference as in {@code spec.source.image}
+     * @param credentials registry logins from the image's pull secrets (may be empty)
+     * @return {@code registry/repository@sha256:<hex>}; a reference that already carries a digest is
+     *     returned pinned to that digest
+     * @throws OciException whose {@link OciException#kind()} chooses the condition reason
+     *     ({@link RegistryManifestResolver#reason}) and whether to retry
+     */
+    String pin(String image, DockerConfig credentials) throws OciException;
 }
