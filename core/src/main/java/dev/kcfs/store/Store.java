@@ -1,7 +1,8 @@
 package dev.kcfs.store;
 
+import static dev.kcfs.store.StoreFiles.*;
+
 import dev.kcfs.verity.Digest;
-import dev.kcfs.verity.FsVerity;
 import dev.kcfs.verity.FsVerityHasher;
 import dev.kcfs.verity.KernelVerity;
 import dev.kcfs.verity.VerityException;
@@ -9,8 +10,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
@@ -22,23 +21,13 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The node store (docs/store.md):
@@ -70,21 +59,21 @@ public final class Store {
     /** The file that makes a directory a store. */
     public static final String META = "kcfs-store.properties";
 
-    private static final String IMAGE_SUFFIX = ".cfs";
-    private static final String LIST_SUFFIX = ".objects";
+    static final String IMAGE_SUFFIX = ".cfs";
+    static final String LIST_SUFFIX = ".objects";
 
-    private final Path root;
-    private final ObjectDirectory objects;
-    private final Scratch scratch;
-    private final Path images;
-    private final Path refs;
-    private final Path mounts;
-    private final Path leases;
-    private final Path quarantine;
-    private final Path gcLock;
-    private final Path gcGate;
-    private final ImageObjects reader;
-    private final KernelVerity verity = new KernelVerity();
+    final Path root;
+    final ObjectDirectory objects;
+    final Scratch scratch;
+    final Path images;
+    final Path refs;
+    final Path mounts;
+    final Path leases;
+    final Path quarantine;
+    final Path gcLock;
+    final Path gcGate;
+    final ImageObjects reader;
+    final KernelVerity verity = new KernelVerity();
 
     private Store(Path root, ObjectDirectory objects, Scratch scratch, ImageObjects reader) {
         this.root = root;
@@ -817,169 +806,7 @@ public final class Store {
      */
     public GcReport gc(boolean dryRun, Duration wait, Set<Digest> releasedMounts)
             throws StoreException {
-        FileLock lock = acquireExclusive(wait);
-        if (lock == null) {
-            return new GcReport(
-                    false,
-                    dryRun,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    List.of("leases are held, GC did not run: " + describeLeases()));
-        }
-        try (lock) {
-            List<String> warnings = new ArrayList<>();
-            for (Path stale : list(leases)) {
-                // with the exclusive lock held, no lease is alive: these are from crashed processes
-                deleteQuietly(stale);
-            }
-            Set<Digest> roots = new TreeSet<>(refs().values());
-            for (Digest mounted : mountRecords()) {
-                if (!releasedMounts.contains(mounted)) {
-                    roots.add(mounted);
-                }
-            }
-            SortedMap<Digest, Path> all = images();
-            for (Digest r : roots) {
-                if (!all.containsKey(r)) {
-                    warnings.add(
-                            "image "
-                                    + r.hex()
-                                    + " is referenced by a ref or mount but missing from the store");
-                }
-            }
-            int imagesRemoved = 0;
-            long freed = 0;
-            for (Map.Entry<Digest, Path> e : all.entrySet()) {
-                if (!roots.contains(e.getKey())) {
-                    imagesRemoved++;
-                    freed += sizeOf(e.getValue());
-                    if (!dryRun) {
-                        deleteOrFail(e.getValue());
-                        deleteOrFail(images.resolve(e.getKey().hex() + LIST_SUFFIX));
-                    }
-                }
-            }
-            // object lists without image (a crash between writing the list and the image)
-            for (Path p : list(images)) {
-                String n = p.getFileName().toString();
-                if (n.endsWith(LIST_SUFFIX)
-                        && !dryRun
-                        && !Files.exists(
-                                images.resolve(
-                                        n.substring(0, n.length() - LIST_SUFFIX.length())
-                                                + IMAGE_SUFFIX))) {
-                    deleteQuietly(p);
-                }
-            }
-            Set<Digest> reachable = new HashSet<>();
-            boolean complete = true;
-            int imagesKept = 0;
-            for (Digest d : roots) {
-                if (!all.containsKey(d)) {
-                    continue;
-                }
-                imagesKept++;
-                Optional<ObjectList> l;
-                try {
-                    l = objectList(d);
-                } catch (StoreException e) {
-                    warnings.add(e.getMessage());
-                    l = Optional.empty();
-                }
-                if (l.isEmpty()) {
-                    complete = false;
-                    warnings.add(
-                            "image "
-                                    + d.hex()
-                                    + " has no object list and the image reader could not provide one; objects were not collected (run fsck)");
-                } else {
-                    reachable.addAll(l.get().digests());
-                }
-            }
-            int objectsRemoved = 0;
-            int objectsKept = 0;
-            for (Path prefix : list(objects.root())) {
-                for (Path f : list(prefix)) {
-                    Digest d = Digest.fromObjectPath(prefix.getFileName() + "/" + f.getFileName());
-                    if (d == null) {
-                        warnings.add("not an object (left for fsck): " + f);
-                        continue;
-                    }
-                    if (!complete || reachable.contains(d)) {
-                        objectsKept++;
-                        continue;
-                    }
-                    objectsRemoved++;
-                    freed += sizeOf(f);
-                    if (!dryRun) {
-                        deleteOrFail(f);
-                    }
-                }
-            }
-            if (!dryRun) {
-                // entries whose object just went (or went earlier): a lookup would skip them anyway
-                objects.index().sweep(objects::contains);
-                scratch.cleanIfIdle();
-            }
-            return new GcReport(
-                    true,
-                    dryRun,
-                    imagesRemoved,
-                    objectsRemoved,
-                    freed,
-                    imagesKept,
-                    objectsKept,
-                    List.copyOf(warnings));
-        }
-    }
-
-    /**
-     * Closes the gate to new leases, then waits for the current ones to end. Short writes outside
-     * leases (addImage, setRef, recordMount) do not pass the gate: a lease holder may call them.
-     */
-    private FileLock acquireExclusive(Duration wait) throws StoreException {
-        long deadline = System.nanoTime() + wait.toNanos();
-        FileLock gate = poll(gcGate, deadline);
-        if (gate == null) {
-            return null;
-        }
-        try (gate) {
-            return poll(gcLock, deadline);
-        }
-    }
-
-    private static FileLock poll(Path lockFile, long deadline) throws StoreException {
-        while (true) {
-            FileLock l = FileLock.tryExclusive(lockFile);
-            if (l != null || System.nanoTime() >= deadline) {
-                return l;
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return null;
-            }
-        }
-    }
-
-    private String describeLeases() {
-        List<String> out = new ArrayList<>();
-        try {
-            for (Path p : list(leases)) {
-                try {
-                    out.add(Files.readString(p).trim());
-                } catch (IOException e) {
-                    // ended meanwhile
-                }
-            }
-        } catch (StoreException e) {
-            out.add(e.getMessage());
-        }
-        return out.isEmpty() ? "(writers without a lease file)" : String.join("; ", out);
+        return new StoreGc(this).run(dryRun, wait, releasedMounts);
     }
 
     // ---------------------------------------------------------------- fsck
@@ -1002,282 +829,7 @@ public final class Store {
      * whose objects are missing, refs to missing images, and stray files. Holds a lease, so GC waits.
      */
     public FsckReport fsck(boolean dryRun, int threads) throws StoreException {
-        try (Lease lease = lease("fsck")) {
-            List<String> problems = Collections.synchronizedList(new ArrayList<>());
-            List<Path> quarantined = Collections.synchronizedList(new ArrayList<>());
-            List<Path> files = new ArrayList<>();
-            for (Path prefix : list(objects.root())) {
-                if (!Files.isDirectory(prefix, LinkOption.NOFOLLOW_LINKS)
-                        || parsePrefix(prefix.getFileName().toString()) < 0) {
-                    problems.add("stray entry in objects/: " + prefix);
-                    continue;
-                }
-                files.addAll(list(prefix));
-            }
-            AtomicLong checked = new AtomicLong();
-            Map<Digest, byte[]> good = new java.util.concurrent.ConcurrentHashMap<>();
-            ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
-            try {
-                List<Future<?>> work = new ArrayList<>();
-                ConcurrentLinkedQueue<Path> queue = new ConcurrentLinkedQueue<>(files);
-                AtomicReference<StoreException> failure = new AtomicReference<>();
-                for (int t = 0; t < Math.max(1, threads); t++) {
-                    work.add(
-                            pool.submit(
-                                    () -> {
-                                        FsVerityHasher hasher = new FsVerityHasher();
-                                        ByteBuffer buf = ByteBuffer.allocate(1 << 18);
-                                        Path f;
-                                        while ((f = queue.poll()) != null) {
-                                            Digest named =
-                                                    Digest.fromObjectPath(
-                                                            f.getParent().getFileName()
-                                                                    + "/"
-                                                                    + f.getFileName());
-                                            try {
-                                                if (named == null
-                                                        || !Files.isRegularFile(
-                                                                f, LinkOption.NOFOLLOW_LINKS)) {
-                                                    problems.add("not an object: " + f);
-                                                    quarantine(f, dryRun, quarantined);
-                                                    continue;
-                                                }
-                                                java.security.MessageDigest sha =
-                                                        ObjectDirectory.newSha256();
-                                                Digest actual = digestBoth(f, hasher, sha, buf);
-                                                checked.incrementAndGet();
-                                                if (!actual.equals(named)) {
-                                                    problems.add(
-                                                            "object "
-                                                                    + f
-                                                                    + " has content "
-                                                                    + actual.hex()
-                                                                    + " (tampered or corrupt)");
-                                                    quarantine(f, dryRun, quarantined);
-                                                } else {
-                                                    good.put(named, sha.digest());
-                                                }
-                                            } catch (StoreException e) {
-                                                failure.compareAndSet(null, e);
-                                            } catch (IOException e) {
-                                                readFailed(
-                                                        f,
-                                                        e,
-                                                        dryRun,
-                                                        problems,
-                                                        quarantined,
-                                                        failure);
-                                            }
-                                        }
-                                        return null;
-                                    }));
-                }
-                for (Future<?> w : work) {
-                    w.get();
-                }
-                if (failure.get() != null) {
-                    throw failure.get();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new StoreException("fsck of " + root + " interrupted");
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw new StoreException(
-                        "fsck of " + root + " failed: " + e.getCause(), e.getCause());
-            } finally {
-                pool.shutdownNow();
-            }
-
-            if (!dryRun) {
-                rebuildIndex(good);
-            }
-            SortedMap<Digest, List<Digest>> missing = new TreeMap<>();
-            int imagesChecked = 0;
-            for (Map.Entry<Digest, Path> img : images().entrySet()) {
-                imagesChecked++;
-                Digest actual;
-                try {
-                    actual = FsVerity.digest(img.getValue());
-                } catch (IOException e) {
-                    problems.add("cannot read image " + img.getValue() + ": " + e.getMessage());
-                    continue;
-                }
-                if (!actual.equals(img.getKey())) {
-                    problems.add(
-                            "image "
-                                    + img.getValue()
-                                    + " has content "
-                                    + actual.hex()
-                                    + " (tampered or corrupt)");
-                    quarantine(img.getValue(), dryRun, quarantined);
-                    continue;
-                }
-                Optional<ObjectList> l = checkedObjectList(img.getKey(), dryRun, problems);
-                if (l.isEmpty()) {
-                    continue;
-                }
-                List<Digest> absent = new ArrayList<>();
-                for (Digest o : l.get().digests()) {
-                    if (!objects.contains(o)) {
-                        absent.add(o);
-                    }
-                }
-                if (!absent.isEmpty()) {
-                    missing.put(img.getKey(), List.copyOf(absent));
-                }
-            }
-            for (Map.Entry<String, Digest> r : refs().entrySet()) {
-                if (!hasImage(r.getValue())) {
-                    problems.add(
-                            "ref '"
-                                    + r.getKey()
-                                    + "' points at missing image "
-                                    + r.getValue().hex());
-                }
-            }
-            if (!dryRun) {
-                scratch.cleanIfIdle();
-            }
-            return new FsckReport(
-                    (int) checked.get(),
-                    imagesChecked,
-                    List.copyOf(quarantined),
-                    missing,
-                    List.copyOf(problems));
-        }
-    }
-
-    /**
-     * Makes the sha256 index say exactly what the objects hold: entries of objects fsck did not find
-     * good (or whose sha256 is another) go, every good object gets its entry.
-     */
-    private void rebuildIndex(Map<Digest, byte[]> good) throws StoreException {
-        Sha256Index index = objects.index();
-        Map<String, Digest> bySha = new java.util.HashMap<>();
-        good.forEach((d, sha) -> bySha.put(java.util.HexFormat.of().formatHex(sha), d));
-        index.sweep(d -> good.containsKey(d));
-        // an entry whose object is good but whose name is not that object's sha256 points wrong
-        index.sweep(
-                d -> {
-                    byte[] sha = good.get(d);
-                    return sha != null && index.lookup(sha, objects).map(d::equals).orElse(false);
-                });
-        good.forEach((d, sha) -> index.put(sha, d));
-    }
-
-    /** fs-verity digest and sha256 of a file in one read. */
-    private static Digest digestBoth(
-            Path f, FsVerityHasher hasher, java.security.MessageDigest sha, ByteBuffer buf)
-            throws IOException {
-        hasher.reset();
-        buf.clear();
-        try (java.nio.channels.FileChannel ch =
-                java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.READ)) {
-            while (ch.read(buf) >= 0) {
-                if (!buf.hasRemaining()) {
-                    buf.flip();
-                    sha.update(buf.duplicate());
-                    hasher.update(buf);
-                    buf.clear();
-                }
-            }
-        }
-        buf.flip();
-        sha.update(buf.duplicate());
-        hasher.update(buf);
-        return hasher.digest();
-    }
-
-    /** The saved object list, rebuilt from the image reader when missing or damaged. */
-    private Optional<ObjectList> checkedObjectList(
-            Digest image, boolean dryRun, List<String> problems) throws StoreException {
-        Path list = images.resolve(image.hex() + LIST_SUFFIX);
-        try {
-            return Optional.of(ObjectList.decode(Files.readAllBytes(list), list.toString()));
-        } catch (NoSuchFileException e) {
-            problems.add("image " + image.hex() + " has no object list " + list);
-        } catch (IOException e) {
-            problems.add(e.getMessage());
-        }
-        ObjectList rebuilt;
-        try {
-            rebuilt = reader.read(imagePath(image));
-        } catch (IOException e) {
-            problems.add(
-                    "cannot read image "
-                            + imagePath(image)
-                            + " to rebuild its object list: "
-                            + e.getMessage());
-            return Optional.empty();
-        }
-        if (rebuilt == null) {
-            problems.add("no image reader configured to rebuild the object list of " + image.hex());
-            return Optional.empty();
-        }
-        if (!dryRun) {
-            try (Scratch.Session session = scratch.session("list-")) {
-                Path temp = session.dir().resolve("list");
-                Files.write(temp, rebuilt.encode());
-                Durability.replaceDurably(temp, list);
-            } catch (StoreException e) {
-                throw e;
-            } catch (IOException e) {
-                throw new StoreException("cannot rewrite " + list + ": " + e.getMessage(), e);
-            }
-        }
-        return Optional.of(rebuilt);
-    }
-
-    /**
-     * An object that cannot be read. On a file with fs-verity the kernel answers EIO when a block
-     * does not match the Merkle tree, so its bytes on disk were changed: quarantine it like any
-     * object with the wrong content (a pod would only get EIO from it).
-     */
-    private void readFailed(
-            Path f,
-            IOException e,
-            boolean dryRun,
-            List<String> problems,
-            List<Path> quarantined,
-            AtomicReference<StoreException> failure) {
-        boolean hasVerity;
-        try {
-            hasVerity = verity.measure(f).status() == KernelVerity.Measurement.Status.MEASURED;
-        } catch (VerityException ve) {
-            hasVerity = false;
-        }
-        if (!hasVerity) {
-            problems.add("cannot read object " + f + ": " + e.getMessage());
-            return;
-        }
-        problems.add(
-                "object "
-                        + f
-                        + " fails the kernel's fs-verity check when read ("
-                        + e.getMessage()
-                        + "): its bytes on disk were changed (tampered or corrupt)");
-        try {
-            quarantine(f, dryRun, quarantined);
-        } catch (StoreException se) {
-            failure.compareAndSet(null, se);
-        }
-    }
-
-    private void quarantine(Path bad, boolean dryRun, List<Path> quarantined)
-            throws StoreException {
-        if (dryRun) {
-            quarantined.add(bad);
-            return;
-        }
-        String flat = root.relativize(bad).toString().replace('/', '_');
-        Path target = quarantine.resolve(Instant.now().toEpochMilli() + "-" + flat);
-        try {
-            Files.move(bad, target);
-            quarantined.add(target);
-        } catch (IOException e) {
-            throw new StoreException(
-                    "cannot move bad file " + bad + " to " + quarantine + ": " + e.getMessage(), e);
-        }
+        return new StoreFsck(this).run(dryRun, threads);
     }
 
     // ---------------------------------------------------------------- stats
@@ -1300,108 +852,6 @@ public final class Store {
             int leases) {}
 
     public Stats stats() throws StoreException {
-        long count = 0;
-        long bytes = 0;
-        long disk = 0;
-        long block;
-        try {
-            block = Math.max(1, Files.getFileStore(objects.root()).getBlockSize());
-        } catch (IOException | UnsupportedOperationException e) {
-            block = 4096;
-        }
-        for (Path prefix : list(objects.root())) {
-            for (Path f : list(prefix)) {
-                long s = sizeOf(f);
-                count++;
-                bytes += s;
-                disk += (s + block - 1) / block * block;
-            }
-        }
-        long logical = 0;
-        long imageBytes = 0;
-        SortedMap<Digest, Path> all = images();
-        for (Map.Entry<Digest, Path> e : all.entrySet()) {
-            imageBytes += sizeOf(e.getValue());
-            try {
-                Optional<ObjectList> l = objectList(e.getKey());
-                if (l.isPresent()) {
-                    logical += l.get().logicalBytes();
-                }
-            } catch (StoreException ex) {
-                // an image whose objects cannot be listed adds nothing to the logical size; fsck
-                // reports it
-            }
-        }
-        double ratio = bytes == 0 ? 1.0 : (double) logical / bytes;
-        return new Stats(
-                count,
-                bytes,
-                disk,
-                all.size(),
-                imageBytes,
-                logical,
-                ratio,
-                refs().size(),
-                mountRecords().size(),
-                list(leases).size());
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    private static List<Path> list(Path dir) throws StoreException {
-        List<Path> out = new ArrayList<>();
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
-            s.forEach(out::add);
-        } catch (NoSuchFileException e) {
-            return out;
-        } catch (IOException | UncheckedIOException e) {
-            throw new StoreException("cannot list " + dir + ": " + e.getMessage(), e);
-        }
-        return out;
-    }
-
-    private static long sizeOf(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    private static void deleteOrFail(Path p) throws StoreException {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new StoreException("cannot delete " + p + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            // informational file; next GC retries
-        }
-    }
-
-    private static int parsePrefix(String s) {
-        if (s.length() != 2) {
-            return -1;
-        }
-        int hi = Character.digit(s.charAt(0), 16);
-        int lo = Character.digit(s.charAt(1), 16);
-        return hi < 0
-                        || lo < 0
-                        || Character.isUpperCase(s.charAt(0))
-                        || Character.isUpperCase(s.charAt(1))
-                ? -1
-                : hi << 4 | lo;
-    }
-
-    private static Digest parseHex(String s) {
-        if (s.length() != 2 * Digest.LENGTH) {
-            return null;
-        }
-        return Digest.fromObjectPath(s.substring(0, 2) + "/" + s.substring(2));
+        return new StoreStatistics(this).run();
     }
 }
