@@ -16,7 +16,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Locale;
@@ -218,8 +217,8 @@ public final class NodeMain implements Callable<Integer> {
                 ? new KubernetesClientBuilder().build()
                 : new KubernetesClientBuilder()
                         .withConfig(
-                                Config.fromKubeconfig(
-                                        null, Files.readString(kubeconfig), kubeconfig.toString()))
+                                // the file, so relative certificate paths in it resolve beside it
+                                Config.fromKubeconfig(kubeconfig.toFile()))
                         .build();
     }
 
