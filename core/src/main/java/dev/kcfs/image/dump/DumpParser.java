@@ -71,6 +71,11 @@ public final class DumpParser {
 
     // per-line scratch
     private final int[] fs = new int[FIELDS];
+
+    /** The mtime of the line being read (set by parseMtime). */
+    private long mtimeSec;
+
+    private long mtimeNsec;
     private final int[] fe = new int[FIELDS];
     private byte[] scratch = new byte[4096];
     private int[] compStart = new int[64];
@@ -192,29 +197,12 @@ public final class DumpParser {
     // ---------------------------------------------------------------------------------------
     // one line
 
+    /**
+     * One dump line, in steps: split the fields, read the numbers, split and check the path, read
+     * payload, content, digest and xattrs, then either note a hard link or add the inode.
+     */
     private void line(byte[] b, int start, int end) throws DumpFormatException {
-        // split the 11 fixed fields; missing ones are marked with start -1
-        int p = start;
-        int n = 0;
-        while (n < FIELDS) {
-            int q = p;
-            while (q < end && b[q] != ' ') {
-                q++;
-            }
-            fs[n] = p;
-            fe[n] = q;
-            n++;
-            if (q >= end) {
-                p = -1;
-                break;
-            }
-            p = q + 1;
-        }
-        for (int i = n; i < FIELDS; i++) {
-            fs[i] = -1;
-            fe[i] = -1;
-        }
-        int xattrStart = p; // -1 if the line ended within the fixed fields
+        int xattrStart = splitFields(b, start, end); // -1 if the line ended within the fixed fields
 
         // PATH
         int pathLen = decodeInto(b, fs[0], fe[0], "path");
@@ -235,29 +223,9 @@ public final class DumpParser {
         checkU32(uid, "uid");
         checkU32(gid, "gid");
         checkU32(rdev, "rdev");
-        long mtimeSec;
-        long mtimeNsec;
-        {
-            int s = fs[7];
-            int e = fe[7];
-            int dot = -1;
-            if (s >= 0) {
-                for (int i = s; i < e; i++) {
-                    if (b[i] == '.') {
-                        dot = i;
-                        break;
-                    }
-                }
-            }
-            if (dot < 0) {
-                throw error("Invalid mtime '" + field(b, s, e) + "': expected SECONDS.NANOSECONDS");
-            }
-            mtimeSec = parseSigned(b, s, dot, "mtime");
-            mtimeNsec = parseUnsigned(b, dot + 1, e, "mtime nanoseconds");
-            if (mtimeNsec > 0xffffffffL) {
-                throw error("Invalid mtime nanoseconds " + mtimeNsec);
-            }
-        }
+        parseMtime(b, fs[7], fe[7]);
+        long mtimeSec = this.mtimeSec;
+        long mtimeNsec = this.mtimeNsec;
         FileType type = FileType.of(mode);
         if (type == null || (modeL >>> 32) != 0) {
             throw error("Invalid mode 0" + Long.toOctalString(modeL));
@@ -280,39 +248,7 @@ public final class DumpParser {
                 throw error("Root '/' must be a directory");
             }
         }
-        int ncomp = 0;
-        if (!isRoot) {
-            if (path[pathLen - 1] == '/') {
-                throw error("Empty file name in path '" + printable(path, 0, pathLen) + "'");
-            }
-            int i = 0;
-            while (i < pathLen) {
-                while (i < pathLen && path[i] == '/') {
-                    i++;
-                }
-                int s = i;
-                while (i < pathLen && path[i] != '/') {
-                    i++;
-                }
-                if (i > s) {
-                    if (ncomp == compStart.length) {
-                        compStart = Arrays.copyOf(compStart, ncomp * 2);
-                        compEnd = Arrays.copyOf(compEnd, ncomp * 2);
-                    }
-                    compStart[ncomp] = s;
-                    compEnd[ncomp] = i;
-                    ncomp++;
-                }
-            }
-            int ns = compStart[ncomp - 1];
-            int nl = compEnd[ncomp - 1] - ns;
-            if (nl > MAX_NAME) {
-                throw error("File name too long (" + nl + " bytes, maximum " + MAX_NAME + ")");
-            }
-            if (path[ns] == '.' && (nl == 1 || (nl == 2 && path[ns + 1] == '.'))) {
-                throw error("Invalid file name '" + printable(path, ns, ns + nl) + "'");
-            }
-        }
+        int ncomp = isRoot ? 0 : splitPath(path, pathLen);
         // from here on 'scratch' is reused for other fields: copy out what we need of the path
         Directory parent = null;
         byte[] name = null;
@@ -371,23 +307,35 @@ public final class DumpParser {
             stat = intern(stats, new Stat(mode, uid, gid, nlink, mtimeSec, (int) mtimeNsec));
             lastStat = stat;
         }
+        if (type == FileType.DIRECTORY) {
+            Directory d = new Directory(stat, xs);
+            if (isRoot) {
+                root = d;
+                dirs[0] = d;
+                depth = 1;
+                return;
+            }
+            parent.put(name, d);
+            // the next lines are most likely this directory's children: move the cursor here
+            push(d, name);
+            return;
+        }
+        parent.put(name, nonDirectory(type, stat, xs, size, payload, content, digest, rdev));
+    }
+
+    /** The inode of a non-directory line, with the checks its type has. */
+    private Inode nonDirectory(
+            FileType type,
+            Stat stat,
+            List<Xattr> xs,
+            long size,
+            byte[] payload,
+            byte[] content,
+            Digest digest,
+            long rdev)
+            throws DumpFormatException {
         Inode inode;
         switch (type) {
-            case DIRECTORY:
-                {
-                    Directory d = new Directory(stat, xs);
-                    if (isRoot) {
-                        root = d;
-                        dirs[0] = d;
-                        depth = 1;
-                        return;
-                    }
-                    parent.put(name, d);
-                    // the next lines are most likely this directory's children: move the cursor
-                    // here
-                    push(d, name);
-                    return;
-                }
             case REGULAR:
                 if (content != null) {
                     if (content.length > MAX_INLINE_CONTENT) {
@@ -438,9 +386,97 @@ public final class DumpParser {
                 inode = new Socket(stat, xs);
                 break;
             default:
-                throw error("Invalid mode 0" + Integer.toOctalString(mode));
+                throw error("Invalid mode 0" + Integer.toOctalString(stat.mode()));
         }
-        parent.put(name, inode);
+        return inode;
+    }
+
+    /**
+     * Splits the 11 fixed fields into {@code fs}/{@code fe} (missing ones get start -1); returns where
+     * the xattrs start, or -1 if the line ended within the fixed fields.
+     */
+    private int splitFields(byte[] b, int start, int end) {
+        int p = start;
+        int n = 0;
+        while (n < FIELDS) {
+            int q = p;
+            while (q < end && b[q] != ' ') {
+                q++;
+            }
+            fs[n] = p;
+            fe[n] = q;
+            n++;
+            if (q >= end) {
+                p = -1;
+                break;
+            }
+            p = q + 1;
+        }
+        for (int i = n; i < FIELDS; i++) {
+            fs[i] = -1;
+            fe[i] = -1;
+        }
+        return p;
+    }
+
+    /** SECONDS.NANOSECONDS (two integers, not a fraction) into {@code mtimeSec}/{@code mtimeNsec}. */
+    private void parseMtime(byte[] b, int s, int e) throws DumpFormatException {
+        int dot = -1;
+        if (s >= 0) {
+            for (int i = s; i < e; i++) {
+                if (b[i] == '.') {
+                    dot = i;
+                    break;
+                }
+            }
+        }
+        if (dot < 0) {
+            throw error("Invalid mtime '" + field(b, s, e) + "': expected SECONDS.NANOSECONDS");
+        }
+        mtimeSec = parseSigned(b, s, dot, "mtime");
+        mtimeNsec = parseUnsigned(b, dot + 1, e, "mtime nanoseconds");
+        if (mtimeNsec > 0xffffffffL) {
+            throw error("Invalid mtime nanoseconds " + mtimeNsec);
+        }
+    }
+
+    /**
+     * Splits a non-root path into components ({@code compStart}/{@code compEnd}; runs of '/'
+     * collapse) and checks the last is a real name; returns how many there are.
+     */
+    private int splitPath(byte[] path, int pathLen) throws DumpFormatException {
+        if (path[pathLen - 1] == '/') {
+            throw error("Empty file name in path '" + printable(path, 0, pathLen) + "'");
+        }
+        int ncomp = 0;
+        int i = 0;
+        while (i < pathLen) {
+            while (i < pathLen && path[i] == '/') {
+                i++;
+            }
+            int s = i;
+            while (i < pathLen && path[i] != '/') {
+                i++;
+            }
+            if (i > s) {
+                if (ncomp == compStart.length) {
+                    compStart = Arrays.copyOf(compStart, ncomp * 2);
+                    compEnd = Arrays.copyOf(compEnd, ncomp * 2);
+                }
+                compStart[ncomp] = s;
+                compEnd[ncomp] = i;
+                ncomp++;
+            }
+        }
+        int ns = compStart[ncomp - 1];
+        int nl = compEnd[ncomp - 1] - ns;
+        if (nl > MAX_NAME) {
+            throw error("File name too long (" + nl + " bytes, maximum " + MAX_NAME + ")");
+        }
+        if (path[ns] == '.' && (nl == 1 || (nl == 2 && path[ns + 1] == '.'))) {
+            throw error("Invalid file name '" + printable(path, ns, ns + nl) + "'");
+        }
+        return ncomp;
     }
 
     private void push(Directory d, byte[] name) {
