@@ -33,51 +33,17 @@ import java.util.concurrent.atomic.AtomicReference;
 /** The store's check ({@link Store#fsck}): every object and image against its name. */
 final class StoreFsck {
     private final Store store;
-    private final Path root;
-    private final ObjectDirectory objects;
-    private final Scratch scratch;
-    private final Path images;
-    private final Path quarantine;
-    private final ImageObjects reader;
-    private final KernelVerity verity;
 
     StoreFsck(Store store) {
         this.store = store;
-        this.root = store.root;
-        this.objects = store.objects;
-        this.scratch = store.scratch;
-        this.images = store.images;
-        this.quarantine = store.quarantine;
-        this.reader = store.reader;
-        this.verity = store.verity;
-    }
-
-    private SortedMap<String, Digest> refs() throws StoreException {
-        return store.refs();
-    }
-
-    private SortedMap<Digest, Path> images() throws StoreException {
-        return store.images();
-    }
-
-    private boolean hasImage(Digest image) {
-        return store.hasImage(image);
-    }
-
-    private Path imagePath(Digest image) {
-        return store.imagePath(image);
-    }
-
-    private Store.Lease lease(String purpose) throws StoreException {
-        return store.lease(purpose);
     }
 
     FsckReport run(boolean dryRun, int threads) throws StoreException {
-        try (Store.Lease lease = lease("fsck")) {
+        try (Store.Lease lease = store.lease("fsck")) {
             List<String> problems = Collections.synchronizedList(new ArrayList<>());
             List<Path> quarantined = Collections.synchronizedList(new ArrayList<>());
             List<Path> files = new ArrayList<>();
-            for (Path prefix : list(objects.root())) {
+            for (Path prefix : list(store.objects.root())) {
                 if (!Files.isDirectory(prefix, LinkOption.NOFOLLOW_LINKS)
                         || parsePrefix(prefix.getFileName().toString()) < 0) {
                     problems.add("stray entry in objects/: " + prefix);
@@ -151,10 +117,10 @@ final class StoreFsck {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new StoreException("fsck of " + root + " interrupted");
+                throw new StoreException("fsck of " + store.root + " interrupted");
             } catch (java.util.concurrent.ExecutionException e) {
                 throw new StoreException(
-                        "fsck of " + root + " failed: " + e.getCause(), e.getCause());
+                        "fsck of " + store.root + " failed: " + e.getCause(), e.getCause());
             } finally {
                 pool.shutdownNow();
             }
@@ -164,7 +130,7 @@ final class StoreFsck {
             }
             SortedMap<Digest, List<Digest>> missing = new TreeMap<>();
             int imagesChecked = 0;
-            for (Map.Entry<Digest, Path> img : images().entrySet()) {
+            for (Map.Entry<Digest, Path> img : store.images().entrySet()) {
                 imagesChecked++;
                 Digest actual;
                 try {
@@ -189,7 +155,7 @@ final class StoreFsck {
                 }
                 List<Digest> absent = new ArrayList<>();
                 for (Digest o : l.get().digests()) {
-                    if (!objects.contains(o)) {
+                    if (!store.objects.contains(o)) {
                         absent.add(o);
                     }
                 }
@@ -197,8 +163,8 @@ final class StoreFsck {
                     missing.put(img.getKey(), List.copyOf(absent));
                 }
             }
-            for (Map.Entry<String, Digest> r : refs().entrySet()) {
-                if (!hasImage(r.getValue())) {
+            for (Map.Entry<String, Digest> r : store.refs().entrySet()) {
+                if (!store.hasImage(r.getValue())) {
                     problems.add(
                             "ref '"
                                     + r.getKey()
@@ -207,7 +173,7 @@ final class StoreFsck {
                 }
             }
             if (!dryRun) {
-                scratch.cleanIfIdle();
+                store.scratch.cleanIfIdle();
             }
             return new FsckReport(
                     (int) checked.get(),
@@ -223,7 +189,7 @@ final class StoreFsck {
      * good (or whose sha256 is another) go, every good object gets its entry.
      */
     private void rebuildIndex(Map<Digest, byte[]> good) throws StoreException {
-        Sha256Index index = objects.index();
+        Sha256Index index = store.objects.index();
         Map<String, Digest> bySha = new java.util.HashMap<>();
         good.forEach((d, sha) -> bySha.put(java.util.HexFormat.of().formatHex(sha), d));
         index.sweep(d -> good.containsKey(d));
@@ -231,7 +197,8 @@ final class StoreFsck {
         index.sweep(
                 d -> {
                     byte[] sha = good.get(d);
-                    return sha != null && index.lookup(sha, objects).map(d::equals).orElse(false);
+                    return sha != null
+                            && index.lookup(sha, store.objects).map(d::equals).orElse(false);
                 });
         good.forEach((d, sha) -> index.put(sha, d));
     }
@@ -262,7 +229,7 @@ final class StoreFsck {
     /** The saved object list, rebuilt from the image reader when missing or damaged. */
     private Optional<ObjectList> checkedObjectList(
             Digest image, boolean dryRun, List<String> problems) throws StoreException {
-        Path list = images.resolve(image.hex() + LIST_SUFFIX);
+        Path list = store.images.resolve(image.hex() + LIST_SUFFIX);
         try {
             return Optional.of(ObjectList.decode(Files.readAllBytes(list), list.toString()));
         } catch (NoSuchFileException e) {
@@ -272,11 +239,11 @@ final class StoreFsck {
         }
         ObjectList rebuilt;
         try {
-            rebuilt = reader.read(imagePath(image));
+            rebuilt = store.reader.read(store.imagePath(image));
         } catch (IOException e) {
             problems.add(
                     "cannot read image "
-                            + imagePath(image)
+                            + store.imagePath(image)
                             + " to rebuild its object list: "
                             + e.getMessage());
             return Optional.empty();
@@ -286,7 +253,7 @@ final class StoreFsck {
             return Optional.empty();
         }
         if (!dryRun) {
-            try (Scratch.Session session = scratch.session("list-")) {
+            try (Scratch.Session session = store.scratch.session("list-")) {
                 Path temp = session.dir().resolve("list");
                 Files.write(temp, rebuilt.encode());
                 Durability.replaceDurably(temp, list);
@@ -313,7 +280,8 @@ final class StoreFsck {
             AtomicReference<StoreException> failure) {
         boolean hasVerity;
         try {
-            hasVerity = verity.measure(f).status() == KernelVerity.Measurement.Status.MEASURED;
+            hasVerity =
+                    store.verity.measure(f).status() == KernelVerity.Measurement.Status.MEASURED;
         } catch (VerityException ve) {
             hasVerity = false;
         }
@@ -340,14 +308,20 @@ final class StoreFsck {
             quarantined.add(bad);
             return;
         }
-        String flat = root.relativize(bad).toString().replace('/', '_');
-        Path target = quarantine.resolve(Instant.now().toEpochMilli() + "-" + flat);
+        String flat = store.root.relativize(bad).toString().replace('/', '_');
+        Path target = store.quarantine.resolve(Instant.now().toEpochMilli() + "-" + flat);
         try {
             Files.move(bad, target);
             quarantined.add(target);
         } catch (IOException e) {
             throw new StoreException(
-                    "cannot move bad file " + bad + " to " + quarantine + ": " + e.getMessage(), e);
+                    "cannot move bad file "
+                            + bad
+                            + " to "
+                            + store.quarantine
+                            + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 }

@@ -22,37 +22,9 @@ import java.util.TreeSet;
 /** The store's garbage collection ({@link Store#gc}): what no ref or mount keeps goes. */
 final class StoreGc {
     private final Store store;
-    private final ObjectDirectory objects;
-    private final Scratch scratch;
-    private final Path images;
-    private final Path leases;
-    private final Path gcLock;
-    private final Path gcGate;
 
     StoreGc(Store store) {
         this.store = store;
-        this.objects = store.objects;
-        this.scratch = store.scratch;
-        this.images = store.images;
-        this.leases = store.leases;
-        this.gcLock = store.gcLock;
-        this.gcGate = store.gcGate;
-    }
-
-    private SortedMap<String, Digest> refs() throws StoreException {
-        return store.refs();
-    }
-
-    private SortedMap<Digest, Path> images() throws StoreException {
-        return store.images();
-    }
-
-    private Set<Digest> mountRecords() throws StoreException {
-        return store.mountRecords();
-    }
-
-    private Optional<ObjectList> objectList(Digest image) throws StoreException {
-        return store.objectList(image);
     }
 
     GcReport run(boolean dryRun, Duration wait, Set<Digest> releasedMounts) throws StoreException {
@@ -70,17 +42,17 @@ final class StoreGc {
         }
         try (lock) {
             List<String> warnings = new ArrayList<>();
-            for (Path stale : list(leases)) {
+            for (Path stale : list(store.leases)) {
                 // with the exclusive lock held, no lease is alive: these are from crashed processes
                 deleteQuietly(stale);
             }
-            Set<Digest> roots = new TreeSet<>(refs().values());
-            for (Digest mounted : mountRecords()) {
+            Set<Digest> roots = new TreeSet<>(store.refs().values());
+            for (Digest mounted : store.mountRecords()) {
                 if (!releasedMounts.contains(mounted)) {
                     roots.add(mounted);
                 }
             }
-            SortedMap<Digest, Path> all = images();
+            SortedMap<Digest, Path> all = store.images();
             for (Digest r : roots) {
                 if (!all.containsKey(r)) {
                     warnings.add(
@@ -97,17 +69,17 @@ final class StoreGc {
                     freed += sizeOf(e.getValue());
                     if (!dryRun) {
                         deleteOrFail(e.getValue());
-                        deleteOrFail(images.resolve(e.getKey().hex() + LIST_SUFFIX));
+                        deleteOrFail(store.images.resolve(e.getKey().hex() + LIST_SUFFIX));
                     }
                 }
             }
             // object lists without image (a crash between writing the list and the image)
-            for (Path p : list(images)) {
+            for (Path p : list(store.images)) {
                 String n = p.getFileName().toString();
                 if (n.endsWith(LIST_SUFFIX)
                         && !dryRun
                         && !Files.exists(
-                                images.resolve(
+                                store.images.resolve(
                                         n.substring(0, n.length() - LIST_SUFFIX.length())
                                                 + IMAGE_SUFFIX))) {
                     deleteQuietly(p);
@@ -123,7 +95,7 @@ final class StoreGc {
                 imagesKept++;
                 Optional<ObjectList> l;
                 try {
-                    l = objectList(d);
+                    l = store.objectList(d);
                 } catch (StoreException e) {
                     warnings.add(e.getMessage());
                     l = Optional.empty();
@@ -140,7 +112,7 @@ final class StoreGc {
             }
             int objectsRemoved = 0;
             int objectsKept = 0;
-            for (Path prefix : list(objects.root())) {
+            for (Path prefix : list(store.objects.root())) {
                 for (Path f : list(prefix)) {
                     Digest d = Digest.fromObjectPath(prefix.getFileName() + "/" + f.getFileName());
                     if (d == null) {
@@ -160,8 +132,8 @@ final class StoreGc {
             }
             if (!dryRun) {
                 // entries whose object just went (or went earlier): a lookup would skip them anyway
-                objects.index().sweep(objects::contains);
-                scratch.cleanIfIdle();
+                store.objects.index().sweep(store.objects::contains);
+                store.scratch.cleanIfIdle();
             }
             return new GcReport(
                     true,
@@ -181,19 +153,19 @@ final class StoreGc {
      */
     private FileLock acquireExclusive(Duration wait) throws StoreException {
         long deadline = System.nanoTime() + wait.toNanos();
-        FileLock gate = poll(gcGate, deadline);
+        FileLock gate = poll(store.gcGate, deadline);
         if (gate == null) {
             return null;
         }
         try (gate) {
-            return poll(gcLock, deadline);
+            return poll(store.gcLock, deadline);
         }
     }
 
     private String describeLeases() {
         List<String> out = new ArrayList<>();
         try {
-            for (Path p : list(leases)) {
+            for (Path p : list(store.leases)) {
                 try {
                     out.add(Files.readString(p).trim());
                 } catch (IOException e) {

@@ -9,35 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.SortedMap;
 
 /** The store's figures ({@link Store#stats}). */
 final class StoreStatistics {
     private final Store store;
-    private final ObjectDirectory objects;
-    private final Path leases;
 
     StoreStatistics(Store store) {
         this.store = store;
-        this.objects = store.objects;
-        this.leases = store.leases;
-    }
-
-    private SortedMap<String, Digest> refs() throws StoreException {
-        return store.refs();
-    }
-
-    private SortedMap<Digest, Path> images() throws StoreException {
-        return store.images();
-    }
-
-    private Set<Digest> mountRecords() throws StoreException {
-        return store.mountRecords();
-    }
-
-    private Optional<ObjectList> objectList(Digest image) throws StoreException {
-        return store.objectList(image);
     }
 
     Stats run() throws StoreException {
@@ -46,11 +25,11 @@ final class StoreStatistics {
         long disk = 0;
         long block;
         try {
-            block = Math.max(1, Files.getFileStore(objects.root()).getBlockSize());
+            block = Math.max(1, Files.getFileStore(store.objects.root()).getBlockSize());
         } catch (IOException | UnsupportedOperationException e) {
             block = 4096;
         }
-        for (Path prefix : list(objects.root())) {
+        for (Path prefix : list(store.objects.root())) {
             for (Path f : list(prefix)) {
                 long s = sizeOf(f);
                 count++;
@@ -60,11 +39,11 @@ final class StoreStatistics {
         }
         long logical = 0;
         long imageBytes = 0;
-        SortedMap<Digest, Path> all = images();
+        SortedMap<Digest, Path> all = store.images();
         for (Map.Entry<Digest, Path> e : all.entrySet()) {
             imageBytes += sizeOf(e.getValue());
             try {
-                Optional<ObjectList> l = objectList(e.getKey());
+                Optional<ObjectList> l = store.objectList(e.getKey());
                 if (l.isPresent()) {
                     logical += l.get().logicalBytes();
                 }
@@ -82,8 +61,8 @@ final class StoreStatistics {
                 imageBytes,
                 logical,
                 ratio,
-                refs().size(),
-                mountRecords().size(),
-                list(leases).size());
+                store.refs().size(),
+                store.mountRecords().size(),
+                list(store.leases).size());
     }
 }
