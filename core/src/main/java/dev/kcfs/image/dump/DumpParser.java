@@ -224,8 +224,6 @@ public final class DumpParser {
         checkU32(gid, "gid");
         checkU32(rdev, "rdev");
         parseMtime(b, fs[7], fe[7]);
-        long mtimeSec = this.mtimeSec;
-        long mtimeNsec = this.mtimeNsec;
         FileType type = FileType.of(mode);
         if (type == null || (modeL >>> 32) != 0) {
             throw error("Invalid mode 0" + Long.toOctalString(modeL));
