@@ -1,8 +1,8 @@
 package dev.kcfs.agent;
 
 import dev.kcfs.api.ComposefsImageSpec;
-import dev.kcfs.api.PullSecrets;
 import dev.kcfs.image.erofs.ErofsReader;
+import dev.kcfs.kube.PullSecrets;
 import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
 import dev.kcfs.oci.ImportProgress;

@@ -3,8 +3,8 @@ package dev.kcfs.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kcfs.api.PullSecrets;
 import dev.kcfs.api.SecretRef;
+import dev.kcfs.kube.PullSecrets;
 import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.RegistryCredentials;

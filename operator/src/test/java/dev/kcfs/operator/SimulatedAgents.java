@@ -61,7 +61,7 @@ final class SimulatedAgents implements AutoCloseable {
             if (image.getStatus() == null
                     || image.getStatus().getResolvedImage() == null
                     || images.containsKey(name)
-                    || !dev.kcfs.api.LabelSelectors.matches(
+                    || !dev.kcfs.kube.LabelSelectors.matches(
                             image.getSpec().getNodeSelector(), labels)) {
                 return;
             }

@@ -1,4 +1,4 @@
-package dev.kcfs.api;
+package dev.kcfs.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.kcfs.api;
+package dev.kcfs.kube;
 
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;

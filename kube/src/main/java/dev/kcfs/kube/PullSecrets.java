@@ -1,5 +1,6 @@
-package dev.kcfs.api;
+package dev.kcfs.kube;
 
+import dev.kcfs.api.SecretRef;
 import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.registry.DockerConfig;
 import io.fabric8.kubernetes.api.model.Secret;
