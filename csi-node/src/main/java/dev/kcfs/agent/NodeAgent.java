@@ -30,6 +30,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -185,6 +186,9 @@ public final class NodeAgent implements AutoCloseable {
     private volatile boolean started;
     private SharedIndexInformer<ComposefsImage> images;
     private SharedIndexInformer<Node> nodes;
+
+    /** Planning passes finished with both watches synced: what tests wait on instead of time. */
+    private final AtomicLong planningPasses = new AtomicLong();
 
     // loop-thread state
     private Instant startedAt;
@@ -400,6 +404,18 @@ public final class NodeAgent implements AutoCloseable {
         return images != null && nodes != null && images.hasSynced() && nodes.hasSynced();
     }
 
+    /** Planning passes finished so far (each poke and each periodic pass makes one). */
+    public long planningPasses() {
+        return planningPasses.get();
+    }
+
+    /** Whether this agent's watch has delivered ComposefsImage {@code imageName}. */
+    public boolean sees(String imageName) {
+        return images != null
+                && images.getStore().list().stream()
+                        .anyMatch(ci -> imageName.equals(ci.getMetadata().getName()));
+    }
+
     /** Status writes sent so far. */
     public long statusWrites() {
         return status.writes();
@@ -571,6 +587,7 @@ public final class NodeAgent implements AutoCloseable {
                                 scheduleReport();
                             });
         }
+        planningPasses.incrementAndGet();
     }
 
     /**

@@ -196,7 +196,11 @@ class CsiHooksTest {
     @Test
     void anImageNotPrebuiltHereIsBuiltWhenAPodAsksAndTheRetrySucceeds() throws Exception {
         image("lazy", "batch", List.of());
-        Thread.sleep(1500); // the agent saw it and, not selected, built nothing
+        // the agent saw it and, not selected, built nothing in the pass after
+        await().atMost(WAIT).until(() -> n1.agent.sees("lazy"));
+        long passes = n1.agent.planningPasses();
+        n1.agent.poke();
+        await().atMost(WAIT).until(() -> n1.agent.planningPasses() > passes);
         assertThat(n1.store.refs()).isEmpty();
         assertThat(cluster.report("n1", "lazy")).isNull();
 
