@@ -112,6 +112,15 @@ grep -q "^$NODE " "$out/get-composefsnodes.txt" || fail "kubectl get composefsno
 distinct=$(cat "$out"/fixtures/expected/*.sha256 | cut -d' ' -f1 | sort -u | wc -l)
 until_ok 60 "ComposefsNode $NODE reports one object per distinct file ($distinct)" \
   sh -c "[ \"\$(kubectl get composefsnode $NODE -o jsonpath='{.status.store.objects}')\" = $distinct ]"
+# the node agent tells how each build pulled, in an event on the image (RBAC: create in "default")
+for image in app-a app-b app-c; do
+  until_ok 30 "an event from node $NODE says how it built $image" \
+    sh -c "kubectl get events -n default --field-selector involvedObject.name=$image,reason=Built \
+      -o jsonpath='{.items[*].reportingComponent}/{.items[*].reportingInstance}' | grep -qx 'kcfs-node/$NODE'"
+done
+built=$(kubectl get events -n default --field-selector involvedObject.name=app-a,reason=Built -o jsonpath='{.items[0].message}')
+[[ "$built" == "node $NODE built from $REGISTRY/e2e/app-a@sha256:"*"layer bytes"* ]] || fail "the Built event of app-a says: $built"
+note "the node agent's Built events name the node and the pull: ${built#*objects; }"
 
 say "workloads: a Deployment (2 replicas) and a Pod with inline volumes, a Pod on a static PersistentVolume"
 t0=$(ms)

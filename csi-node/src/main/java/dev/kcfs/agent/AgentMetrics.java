@@ -51,6 +51,15 @@ final class AgentMetrics {
         layers("partial").increment(partialLayers);
     }
 
+    /** {@code kcfs_node_events_total{type}}: Kubernetes events this node wrote. */
+    void eventWritten(String type) {
+        Counter.builder("kcfs.node.events")
+                .tag("type", type)
+                .description("Kubernetes events written by the node agent")
+                .register(registry)
+                .increment();
+    }
+
     private Counter layers(String how) {
         return Counter.builder("kcfs.pull.layers")
                 .tag("how", how)

@@ -35,6 +35,9 @@ final class Builds {
 
         /** A status write soon. */
         void report();
+
+        /** Tells the cluster (an event on ComposefsImage {@code imageName}) what a build did. */
+        void built(String imageName, String message);
     }
 
     private final ImageTable table;
@@ -133,15 +136,18 @@ final class Builds {
                             b.layerBytes(),
                             b.layers() - b.partialLayers(),
                             b.partialLayers());
-            LOG.info(
-                    "built image {} from {} in {} ms: composefs digest {}, {} files, {} objects; {}",
-                    name,
-                    key.image(),
-                    took.toMillis(),
-                    b.digest().hex(),
-                    b.files(),
-                    b.objects(),
-                    b.pulled());
+            String summary =
+                    String.format(
+                            java.util.Locale.ROOT,
+                            "built from %s in %d ms: composefs digest %s, %d files, %d objects; %s",
+                            key.image(),
+                            took.toMillis(),
+                            b.digest().hex(),
+                            b.files(),
+                            b.objects(),
+                            b.pulled());
+            LOG.info("image {} {}", name, summary);
+            loop.built(name, summary);
         } catch (InterruptedException e) {
             LOG.info("build of image {} stopped: {}", name, e.getMessage());
             synchronized (table) {

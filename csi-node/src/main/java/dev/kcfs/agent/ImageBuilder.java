@@ -49,15 +49,20 @@ final class ImageBuilder {
             long bytesFetched,
             int layers,
             int partialLayers) {
-        /** How the layers came, for the log: e.g. "fetched 1.2 MB of 40.0 MB of layers, 2 of 3 partially". */
+        /**
+         * How the layers came, for the log and the node's event: e.g. "fetched 1200000 of
+         * 40000000 layer bytes (3.0 %): 2 of 3 layers partially (zstd:chunked), 1 whole".
+         */
         String pulled() {
             return String.format(
                     java.util.Locale.ROOT,
-                    "fetched %d of %d layer bytes, %d of %d layers partially",
+                    "fetched %d of %d layer bytes (%.1f %%): %d of %d layers partially (zstd:chunked), %d whole",
                     bytesFetched,
                     layerBytes,
+                    layerBytes == 0 ? 100.0 : 100.0 * bytesFetched / layerBytes,
                     partialLayers,
-                    layers);
+                    layers,
+                    layers - partialLayers);
         }
     }
 

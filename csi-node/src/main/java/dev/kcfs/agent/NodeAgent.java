@@ -3,6 +3,7 @@ package dev.kcfs.agent;
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ImageState;
+import dev.kcfs.kube.EventRecorder;
 import dev.kcfs.kube.LabelSelectors;
 import dev.kcfs.kube.PullSecrets;
 import dev.kcfs.mount.VerityMode;
@@ -182,6 +183,7 @@ public final class NodeAgent implements AutoCloseable {
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
     private volatile PublishedImages volumes = PublishedImages.NONE;
     private volatile AgentMetrics metrics;
+    private final EventRecorder events;
     private volatile boolean closed;
     private volatile boolean started;
     private SharedIndexInformer<ComposefsImage> images;
@@ -231,6 +233,14 @@ public final class NodeAgent implements AutoCloseable {
                 new AgentMetrics(
                         new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
                         table::count);
+        this.events =
+                new EventRecorder(
+                        client,
+                        EventRecorder.NAMESPACE,
+                        "kcfs-node",
+                        settings.nodeName(),
+                        clock,
+                        type -> metrics.eventWritten(type));
         this.builds =
                 new Builds(
                         table,
@@ -264,6 +274,20 @@ public final class NodeAgent implements AutoCloseable {
                             @Override
                             public void report() {
                                 scheduleReport();
+                            }
+
+                            @Override
+                            public void built(String imageName, String message) {
+                                ComposefsImage ci =
+                                        images == null
+                                                ? null
+                                                : images.getStore().getByKey(imageName);
+                                if (ci != null) {
+                                    events.normal(
+                                            ci,
+                                            "Built",
+                                            "node " + settings.nodeName() + " " + message);
+                                }
                             }
                         });
     }

@@ -16,6 +16,7 @@ import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.store.Store;
 import dev.kcfs.testing.Root;
 import dev.kcfs.verity.Digest;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,6 +99,27 @@ class ImageLifecycleTest {
         assertThat(ready.getStatus().getNodes().getDesired()).isEqualTo(2);
         assertThat(ready.getStatus().getNodes().getReady()).isEqualTo(2);
         assertThat(ready.getStatus().getNodes().getFailed()).isZero();
+
+        // each building node tells how it pulled, in an event on the image (a gzip layer: whole)
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () ->
+                                assertThat(events("tools", "Built"))
+                                        .extracting(Event::getReportingInstance)
+                                        .containsExactlyInAnyOrder("n1", "n2"));
+        assertThat(events("tools", "Built"))
+                .allSatisfy(
+                        ev -> {
+                            assertThat(ev.getType()).isEqualTo("Normal");
+                            assertThat(ev.getReportingComponent()).isEqualTo("kcfs-node");
+                            assertThat(ev.getMessage())
+                                    .startsWith(
+                                            "node "
+                                                    + ev.getReportingInstance()
+                                                    + " built from "
+                                                    + ready.getStatus().getResolvedImage())
+                                    .contains("0 of 2 layers partially (zstd:chunked), 2 whole");
+                        });
         assertThat(ready.getMetadata().getFinalizers()).isNotEmpty();
 
         // both selected nodes built the same composefs image into their own store; n3 built nothing
@@ -205,5 +227,14 @@ class ImageLifecycleTest {
         }
         assertThat(n1.agent.statusWrites() + n2.agent.statusWrites() + n3.agent.statusWrites())
                 .isEqualTo(writes);
+    }
+
+    private List<Event> events(String imageName, String reason) {
+        return cluster.client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(
+                        ev ->
+                                imageName.equals(ev.getInvolvedObject().getName())
+                                        && reason.equals(ev.getReason()))
+                .toList();
     }
 }

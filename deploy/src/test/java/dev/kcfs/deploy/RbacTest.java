@@ -234,9 +234,17 @@ class RbacTest {
             assertThat(can(node, null, "", "nodes", verb, "node-1")).isFalse();
         }
         assertThat(can(node, null, "kcfs.dev", "composefsnodes", "delete", "node-1")).isFalse();
-        // it neither lists other nodes' reports nor writes events
+        // it does not list other nodes' reports; it writes events (how a build pulled) only where
+        // events about the cluster-scoped images go, and never changes or deletes one
         assertThat(can(node, null, "kcfs.dev", "composefsnodes", "list", "x")).isFalse();
+        assertThat(can(node, "default", "", "events", "create", "x")).isTrue();
         assertThat(can(node, NS, "", "events", "create", "x")).isFalse();
+        assertThat(can(node, "kube-system", "", "events", "create", "x")).isFalse();
+        for (String verb : List.of("get", "list", "update", "patch", "delete")) {
+            assertThat(can(node, "default", "", "events", verb, "x"))
+                    .as("node %s events", verb)
+                    .isFalse();
+        }
         assertThat(can(node, "kube-system", "", "secrets", "get", "x")).isFalse();
         assertThat(can(node, NS, "", "pods", "get", "x")).isFalse();
         assertThat(can(node, NS, "coordination.k8s.io", "leases", "update", "kcfs-operator"))

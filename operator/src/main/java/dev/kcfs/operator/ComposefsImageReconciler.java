@@ -9,6 +9,7 @@ import dev.kcfs.api.ComposefsImageStatus;
 import dev.kcfs.api.ComposefsNode;
 import dev.kcfs.api.NodeCounts;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.kube.EventRecorder;
 import dev.kcfs.kube.LabelSelectors;
 import dev.kcfs.kube.PullSecrets;
 import dev.kcfs.oci.OciException;
@@ -132,7 +133,14 @@ public final class ComposefsImageReconciler
     public List<EventSource<?, ComposefsImage>> prepareEventSources(
             EventSourceContext<ComposefsImage> context) {
         pullSecrets = new PullSecrets(context.getClient(), "the operator");
-        events = new EventRecorder(context.getClient(), settings.eventNamespace(), clock, metrics);
+        events =
+                new EventRecorder(
+                        context.getClient(),
+                        settings.eventNamespace(),
+                        "kcfs-operator",
+                        null,
+                        clock,
+                        metrics::eventWritten);
         IndexerResourceCache<ComposefsImage> images = context.getPrimaryCache();
 
         // Node reports map to the images they list. A report listing none (an agent that just

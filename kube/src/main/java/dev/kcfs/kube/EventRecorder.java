@@ -1,4 +1,4 @@
-package dev.kcfs.operator;
+package dev.kcfs.kube;
 
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -8,35 +8,55 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes core/v1 Events about ComposefsImages. Callers emit only on state changes, so the number of
- * events stays proportional to transitions, not to reconciles. The images are cluster-scoped, so the
- * events go to one configured namespace ("default" as kubectl expects for cluster-scoped objects).
+ * Writes core/v1 Events about ComposefsImages, for the operator and the node agents. Callers emit
+ * only on state changes (a condition flips, a build finishes), so the number of events stays
+ * proportional to transitions, not to reconciles. The images are cluster-scoped, so the events go
+ * to one namespace: "default", the only one the API server accepts for events about cluster-scoped
+ * objects.
  */
-final class EventRecorder {
+public final class EventRecorder {
     private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
-    static final String COMPONENT = "kcfs-operator";
+
+    /** The namespace of events about cluster-scoped objects. */
+    public static final String NAMESPACE = "default";
 
     private final KubernetesClient client;
     private final String namespace;
+    private final String component;
+    private final String instance;
     private final Clock clock;
-    private final OperatorMetrics metrics;
+    private final Consumer<String> written;
 
-    EventRecorder(KubernetesClient client, String namespace, Clock clock, OperatorMetrics metrics) {
+    /**
+     * @param component who writes, as {@code kubectl get events} shows it ("kcfs-operator", "kcfs-node")
+     * @param instance which one of them (a node's name), or null
+     * @param written told the type ("Normal", "Warning") of each event written, for metrics
+     */
+    public EventRecorder(
+            KubernetesClient client,
+            String namespace,
+            String component,
+            String instance,
+            Clock clock,
+            Consumer<String> written) {
         this.client = client;
         this.namespace = namespace;
+        this.component = component;
+        this.instance = instance;
         this.clock = clock;
-        this.metrics = metrics;
+        this.written = written;
     }
 
-    void normal(HasMetadata about, String reason, String message) {
+    public void normal(HasMetadata about, String reason, String message) {
         emit(about, "Normal", reason, message);
     }
 
-    void warning(HasMetadata about, String reason, String message) {
+    public void warning(HasMetadata about, String reason, String message) {
         emit(about, "Warning", reason, message);
     }
 
@@ -71,13 +91,15 @@ final class EventRecorder {
                         .withLastTimestamp(now)
                         .withCount(1)
                         .withNewSource()
-                        .withComponent(COMPONENT)
+                        .withComponent(component)
+                        .withHost(instance)
                         .endSource()
-                        .withReportingComponent(COMPONENT)
+                        .withReportingComponent(component)
+                        .withReportingInstance(instance)
                         .build();
         try {
             client.v1().events().inNamespace(namespace).resource(event).create();
-            metrics.eventWritten(type);
+            written.accept(type);
         } catch (KubernetesClientException e) {
             // An event is best effort: losing one must not fail the reconcile that caused it.
             LOG.warn(
