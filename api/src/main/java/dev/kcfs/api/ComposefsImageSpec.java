@@ -17,7 +17,7 @@ public class ComposefsImageSpec {
     /** A lowercase hex SHA-256, as composefs image digests are written. */
     public static final String DIGEST_PATTERN = "^[0-9a-f]{64}$";
 
-    @Required private ImageSource source;
+    @Required private SourceSpec source;
 
     /** Empty or absent: every node running the plugin. */
     private LabelSelector nodeSelector;
@@ -36,11 +36,11 @@ public class ComposefsImageSpec {
     /** Namespaces whose pods may mount the image; empty = all. */
     private List<String> allowedNamespaces = new ArrayList<>();
 
-    public ImageSource getSource() {
+    public SourceSpec getSource() {
         return source;
     }
 
-    public void setSource(ImageSource source) {
+    public void setSource(SourceSpec source) {
         this.source = source;
     }
 

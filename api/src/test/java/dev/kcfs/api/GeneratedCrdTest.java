@@ -60,7 +60,7 @@ class GeneratedCrdTest {
         JSONSchemaProps source = spec.getProperties().get("source");
         assertThat(source.getRequired()).containsExactly("image");
         assertThat(source.getProperties().get("image").getPattern())
-                .isEqualTo(ImageSource.IMAGE_PATTERN);
+                .isEqualTo(SourceSpec.IMAGE_PATTERN);
         assertThat(source.getProperties().get("pullSecrets").getItems().getSchema().getRequired())
                 .containsExactlyInAnyOrder("namespace", "name");
     }
@@ -102,7 +102,7 @@ class GeneratedCrdTest {
                 "reg.example:443/r:t@" + SHA
             })
     void imagePatternAcceptsReferences(String ref) {
-        assertThat(Pattern.compile(ImageSource.IMAGE_PATTERN).matcher(ref).matches())
+        assertThat(Pattern.compile(SourceSpec.IMAGE_PATTERN).matcher(ref).matches())
                 .as(ref)
                 .isTrue();
     }
@@ -122,7 +122,7 @@ class GeneratedCrdTest {
                 "a b"
             })
     void imagePatternRejectsNonReferences(String ref) {
-        assertThat(Pattern.compile(ImageSource.IMAGE_PATTERN).matcher(ref).matches())
+        assertThat(Pattern.compile(SourceSpec.IMAGE_PATTERN).matcher(ref).matches())
                 .as(ref)
                 .isFalse();
     }

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * ({@code cli-only}: the CLI accepts them; the CRD keeps them out of the cluster).
  */
 class ImageReferenceGrammarTest {
-    private static final Pattern CRD = Pattern.compile(ImageSource.IMAGE_PATTERN);
+    private static final Pattern CRD = Pattern.compile(SourceSpec.IMAGE_PATTERN);
     private static final String HEX =
             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

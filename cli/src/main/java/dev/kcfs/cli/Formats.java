@@ -48,10 +48,10 @@ final class Formats {
     }
 
     /** Loads an image; with a non-empty filter only those top-level names. */
-    static Directory readImage(Path image, List<byte[]> filter) throws IOException {
+    static Directory readImage(Path imageFile, List<byte[]> filter) throws IOException {
         TreeSet<byte[]> names = new TreeSet<>(Arrays::compareUnsigned);
         names.addAll(filter);
-        return ErofsReader.read(image, names.isEmpty() ? null : names).root();
+        return ErofsReader.read(imageFile, names.isEmpty() ? null : names).root();
     }
 
     /** {@code s} with control characters and backslashes escaped (\n, \t, \\, \xNN), so it prints on one line. */

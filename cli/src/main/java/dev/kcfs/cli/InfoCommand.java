@@ -155,15 +155,15 @@ final class InfoCommand implements Callable<Integer> {
         return FsVerity.digest(file);
     }
 
-    private Directory load(String image, List<byte[]> filter) throws IOException {
-        Path p = Path.of(image);
+    private Directory load(String imageFile, List<byte[]> filter) throws IOException {
+        Path p = Path.of(imageFile);
         if (!Files.exists(p)) {
-            throw new CommandException("Failed to open '" + image + "': no such file");
+            throw new CommandException("Failed to open '" + imageFile + "': no such file");
         }
         if (Files.isDirectory(p)) {
             throw new CommandException(
                     "'"
-                            + image
+                            + imageFile
                             + "' is a directory, not a composefs image (make one with kcfs mkcomposefs)");
         }
         return Formats.readImage(p, filter);

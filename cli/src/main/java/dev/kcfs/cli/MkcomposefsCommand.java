@@ -103,7 +103,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
             arity = "0..1",
             paramLabel = "IMAGE",
             description = "Image to write; - writes to standard output.")
-    String image;
+    String imageFile;
 
     @Override
     public Integer call() throws IOException {
@@ -124,14 +124,14 @@ final class MkcomposefsCommand implements Callable<Integer> {
                 kcfs.out().println(sink.digest().hex());
                 return 0;
             }
-            if (image.equals("-")) {
+            if (imageFile.equals("-")) {
                 if (store != null) {
                     store.commit();
                 }
                 Formats.writeImage(root, versions[0], versions[1], kcfs.out());
                 return 0;
             }
-            Digest digest = writeAtomically(Path.of(image), root, versions, store);
+            Digest digest = writeAtomically(Path.of(imageFile), root, versions, store);
             if (printDigest) {
                 kcfs.out().println(digest.hex());
             }
@@ -183,10 +183,10 @@ final class MkcomposefsCommand implements Callable<Integer> {
     }
 
     private void checkArguments() {
-        if (printDigestOnly && image != null) {
+        if (printDigestOnly && imageFile != null) {
             throw usage("--print-digest-only writes no image: leave IMAGE out");
         }
-        if (!printDigestOnly && image == null) {
+        if (!printDigestOnly && imageFile == null) {
             throw usage("No destination path specified");
         }
         if (fromFile && (digestStore != null || scan.anyTreeOption())) {
@@ -200,17 +200,17 @@ final class MkcomposefsCommand implements Callable<Integer> {
         if (scan.problem() != null) {
             throw usage(scan.problem());
         }
-        if ("-".equals(image) && !printDigestOnly && kcfs.stdoutIsTerminal()) {
+        if ("-".equals(imageFile) && !printDigestOnly && kcfs.stdoutIsTerminal()) {
             throw new CommandException(
                     "stdout is a terminal: refusing to write a binary image there (redirect it, or give a file name)");
         }
-        if (image != null && !image.equals("-")) {
+        if (imageFile != null && !imageFile.equals("-")) {
             // fail before a long scan, not after it
-            Path dir = Path.of(image).toAbsolutePath().getParent();
+            Path dir = Path.of(imageFile).toAbsolutePath().getParent();
             if (!Files.isDirectory(dir)) {
                 throw new CommandException(
                         "cannot create the image "
-                                + image
+                                + imageFile
                                 + ": directory "
                                 + dir
                                 + " does not exist");
@@ -218,19 +218,19 @@ final class MkcomposefsCommand implements Callable<Integer> {
             if (!Files.isWritable(dir)) {
                 throw new CommandException(
                         "cannot create the image "
-                                + image
+                                + imageFile
                                 + ": directory "
                                 + dir
                                 + " is not writable");
             }
-            if (Files.isDirectory(Path.of(image))) {
+            if (Files.isDirectory(Path.of(imageFile))) {
                 throw new CommandException(
                         "cannot create the image "
-                                + image
+                                + imageFile
                                 + ": it is a directory; give the image file name");
             }
         }
-        if ("-".equals(image) && printDigest) {
+        if ("-".equals(imageFile) && printDigest) {
             throw usage(
                     "--print-digest with IMAGE - would mix the digest into the image on standard output");
         }
@@ -389,7 +389,7 @@ final class MkcomposefsCommand implements Callable<Integer> {
                 if (operands++ == 0) {
                     c.source = a;
                 } else {
-                    c.image = a;
+                    c.imageFile = a;
                 }
                 continue;
             }

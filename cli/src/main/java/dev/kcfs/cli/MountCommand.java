@@ -53,7 +53,7 @@ final class MountCommand implements Callable<Integer> {
             index = "0",
             paramLabel = "IMAGE",
             description = "Image file, or with --store a ref name or image digest.")
-    String image;
+    String imageArg;
 
     @Parameters(index = "1", paramLabel = "TARGET", description = "Directory to mount on.")
     Path target;
@@ -82,14 +82,14 @@ final class MountCommand implements Callable<Integer> {
             }
             StoreMounter mounter =
                     new StoreMounter(StoreOption.existing(store), new ComposefsMounter());
-            mounted = mounter.mount(image, target, opts.verity());
+            mounted = mounter.mount(imageArg, target, opts.verity());
         } else {
             MountOptions opts = parse(options);
             if (opts.basedirs().isEmpty()) {
                 throw new CommandException(
                         "no object directory: give -o basedir=DIR (or use --store DIR NAME)");
             }
-            mounted = new ComposefsMounter().mount(Path.of(image), target, opts);
+            mounted = new ComposefsMounter().mount(Path.of(imageArg), target, opts);
         }
         for (String note : mounted.notes()) {
             kcfs.err().println("kcfs mount: " + note);

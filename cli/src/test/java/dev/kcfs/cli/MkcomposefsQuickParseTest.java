@@ -26,7 +26,7 @@ class MkcomposefsQuickParseTest {
         assertThat(c.fromFile).isTrue();
         assertThat(c.printDigest).isTrue();
         assertThat(c.source).isEqualTo("d.dump");
-        assertThat(c.image).isEqualTo("out.cfs");
+        assertThat(c.imageFile).isEqualTo("out.cfs");
 
         c =
                 parse(
@@ -38,13 +38,13 @@ class MkcomposefsQuickParseTest {
         assertThat(c.scan.skipDevices).isTrue();
         assertThat(c.scan.userXattrs).isTrue();
         assertThat(c.version).isEqualTo(1);
-        assertThat(c.image).isEqualTo("-");
+        assertThat(c.imageFile).isEqualTo("-");
 
         c = parse("--min-version=1 --max-version=1 --print-digest-only /src");
         assertThat(c).isNotNull();
         assertThat(c.minVersion).isEqualTo(1);
         assertThat(c.maxVersion).isEqualTo(1);
-        assertThat(c.image).isNull();
+        assertThat(c.imageFile).isNull();
     }
 
     /**

@@ -148,7 +148,7 @@ final class AgentPolicy {
                                     "waiting for the operator to pin spec.source.image")
                             // Ready but the CSI plugin did not find it: the ref went away; it is
                             // built again
-                            : new BuildState(BuildState.Kind.STARTED, "building " + key.image());
+                            : new BuildState(BuildState.Kind.STARTED, "building " + key.imageRef());
         };
     }
 }

@@ -57,7 +57,7 @@ final class BuildRecords {
 
     void save(Record r) throws IOException {
         Properties p = new Properties();
-        p.setProperty("image", r.key().image());
+        p.setProperty("image", r.key().imageRef());
         p.setProperty("formatVersion", Integer.toString(r.key().formatVersion()));
         p.setProperty("platform", r.key().platform());
         p.setProperty("digest", r.digest().hex());

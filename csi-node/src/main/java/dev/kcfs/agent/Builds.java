@@ -94,7 +94,7 @@ final class Builds {
             if (loop.stopping() || e == null || !e.runs(token)) {
                 return;
             }
-            e.set(ImageState.Building, "pulling " + key.image());
+            e.set(ImageState.Building, "pulling " + key.imageRef());
         }
         loop.report();
         Instant t0 = clock.instant();
@@ -140,7 +140,7 @@ final class Builds {
                     String.format(
                             java.util.Locale.ROOT,
                             "built from %s in %d ms: composefs digest %s, %d files, %d objects; %s",
-                            key.image(),
+                            key.imageRef(),
                             took.toMillis(),
                             b.digest().hex(),
                             b.files(),
@@ -181,7 +181,7 @@ final class Builds {
                             "building ComposefsImage "
                                     + name
                                     + " from "
-                                    + key.image()
+                                    + key.imageRef()
                                     + " "
                                     + what
                                     + " ("

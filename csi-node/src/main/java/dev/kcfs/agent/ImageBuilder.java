@@ -103,7 +103,7 @@ final class ImageBuilder {
             throws BuildException, InterruptedException {
         ImageReference ref;
         try {
-            ref = ImageReference.parse(key.image());
+            ref = ImageReference.parse(key.imageRef());
         } catch (IllegalArgumentException e) {
             throw new BuildException(
                     "status.resolvedImage of ComposefsImage "
@@ -145,7 +145,7 @@ final class ImageBuilder {
             }
             throw new BuildException(
                     "cannot build "
-                            + key.image()
+                            + key.imageRef()
                             + " (ComposefsImage "
                             + name
                             + "): "
@@ -154,7 +154,7 @@ final class ImageBuilder {
                     e);
         } catch (Exception e) {
             throw new BuildException(
-                    "cannot build " + key.image() + " (ComposefsImage " + name + "): " + e,
+                    "cannot build " + key.imageRef() + " (ComposefsImage " + name + "): " + e,
                     true,
                     e);
         }
@@ -165,7 +165,7 @@ final class ImageBuilder {
             if (wrong.isPresent()) {
                 throw new BuildException(
                         "built "
-                                + key.image()
+                                + key.imageRef()
                                 + " with format version "
                                 + key.formatVersion()
                                 + ": "
@@ -192,7 +192,7 @@ final class ImageBuilder {
         } catch (IOException e) {
             throw new BuildException(
                     "built "
-                            + key.image()
+                            + key.imageRef()
                             + " but cannot record it in the node store "
                             + store.root()
                             + ": "

@@ -100,7 +100,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             LOG.info(
                     "published volume {} (image {}, {}) at {}: {}",
                     spec.volumeId(),
-                    spec.image(),
+                    spec.imageName(),
                     spec.writable() ? "writable" : "read-only",
                     spec.target(),
                     outcome);
@@ -169,7 +169,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                                                         "volume "
                                                                 + volumeId
                                                                 + " (image "
-                                                                + p.get().image()
+                                                                + p.get().imageName()
                                                                 + ") is no longer mounted at "
                                                                 + path))
                                 .build();
@@ -183,7 +183,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                                                         "volume "
                                                                 + volumeId
                                                                 + " (image "
-                                                                + p.get().image()
+                                                                + p.get().imageName()
                                                                 + ", "
                                                                 + p.get()
                                                                         .digest()
@@ -207,7 +207,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                                             .setAbnormal(false)
                                             .setMessage(
                                                     "image "
-                                                            + p.get().image()
+                                                            + p.get().imageName()
                                                             + " ("
                                                             + p.get()
                                                                     .digest()
@@ -254,7 +254,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     }
 
     private void checkNamespace(VolumeSpec spec) {
-        Set<String> allowed = policy.access().allowedNamespaces(spec.image());
+        Set<String> allowed = policy.access().allowedNamespaces(spec.imageName());
         if (allowed.isEmpty()) {
             return;
         }
@@ -262,7 +262,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             throw new CsiException(
                     Status.Code.PERMISSION_DENIED,
                     "ComposefsImage "
-                            + spec.image()
+                            + spec.imageName()
                             + " may only be mounted in namespaces "
                             + sorted(allowed)
                             + ", but kubelet did not say the pod's"
@@ -272,7 +272,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             throw new CsiException(
                     Status.Code.PERMISSION_DENIED,
                     "ComposefsImage "
-                            + spec.image()
+                            + spec.imageName()
                             + " may not be mounted in namespace "
                             + spec.podNamespace().get()
                             + "; its allowedNamespaces are "

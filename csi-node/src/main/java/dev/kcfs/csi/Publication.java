@@ -12,13 +12,13 @@ import java.nio.file.Path;
 public record Publication(
         String volumeId,
         Path target,
-        String image,
+        String imageName,
         Digest digest,
         boolean writable,
         boolean readonly,
         MountTable.Entry mount) {
     Publication withMount(MountTable.Entry m) {
-        return new Publication(volumeId, target, image, digest, writable, readonly, m);
+        return new Publication(volumeId, target, imageName, digest, writable, readonly, m);
     }
 
     /** Whether {@code e} is the mount this publication made (an id alone can be reused once it is gone). */
@@ -32,7 +32,7 @@ public record Publication(
     /** Whether a repeated publish at the same target asks for the same thing (CSI idempotency). */
     boolean sameRequest(VolumeSpec spec) {
         return volumeId.equals(spec.volumeId())
-                && image.equals(spec.image())
+                && imageName.equals(spec.imageName())
                 && writable == spec.writable()
                 && readonly == spec.readonly();
     }

@@ -113,7 +113,7 @@ public final class PublishedVolumes implements PublishedImages {
                                     + " already holds volume "
                                     + existing.volumeId()
                                     + " (image "
-                                    + existing.image()
+                                    + existing.imageName()
                                     + ", writable "
                                     + existing.writable()
                                     + ", readonly "
@@ -121,7 +121,7 @@ public final class PublishedVolumes implements PublishedImages {
                                     + "); the new request for volume "
                                     + spec.volumeId()
                                     + " (image "
-                                    + spec.image()
+                                    + spec.imageName()
                                     + ", writable "
                                     + spec.writable()
                                     + ", readonly "
@@ -146,12 +146,12 @@ public final class PublishedVolumes implements PublishedImages {
                                 + " kcfs did not make; unmount it or use another target");
             }
 
-            ResolvedImage image = resolver.resolve(spec.image());
+            ResolvedImage image = resolver.resolve(spec.imageName());
             Publication publication =
                     new Publication(
                             spec.volumeId(),
                             target,
-                            spec.image(),
+                            spec.imageName(),
                             image.digest(),
                             spec.writable(),
                             spec.readonly(),
@@ -160,7 +160,7 @@ public final class PublishedVolumes implements PublishedImages {
             // meanwhile
             return shared.acquire(
                     image.digest(),
-                    verity.verityOf(spec.image()),
+                    verity.verityOf(spec.imageName()),
                     Duration.ofNanos(remaining(start, timeoutNanos)),
                     source -> bind(publication, source.target()));
         }
@@ -209,7 +209,7 @@ public final class PublishedVolumes implements PublishedImages {
     /** A republish of an adopted orphan: same image digest and mode make it this volume. */
     private Outcome takeOver(Publication orphan, VolumeSpec spec, Resolver resolver)
             throws IOException {
-        ResolvedImage image = resolver.resolve(spec.image());
+        ResolvedImage image = resolver.resolve(spec.imageName());
         if (!image.digest().equals(orphan.digest()) || orphan.writable() != spec.writable()) {
             throw new CsiException(
                     Status.Code.ALREADY_EXISTS,
@@ -222,14 +222,14 @@ public final class PublishedVolumes implements PublishedImages {
                             + ", which differs from the request for volume "
                             + spec.volumeId()
                             + " (image "
-                            + spec.image()
+                            + spec.imageName()
                             + "); unpublish it first");
         }
         Publication p =
                 new Publication(
                         spec.volumeId(),
                         orphan.target(),
-                        spec.image(),
+                        spec.imageName(),
                         orphan.digest(),
                         spec.writable(),
                         spec.readonly(),
@@ -420,8 +420,8 @@ public final class PublishedVolumes implements PublishedImages {
     public Map<String, Integer> volumesByImage() {
         Map<String, Integer> out = new HashMap<>();
         for (Publication p : byTarget.values()) {
-            if (p.image() != null && !p.image().isEmpty()) {
-                out.merge(p.image(), 1, Integer::sum);
+            if (p.imageName() != null && !p.imageName().isEmpty()) {
+                out.merge(p.imageName(), 1, Integer::sum);
             }
         }
         return out;
@@ -499,7 +499,7 @@ public final class PublishedVolumes implements PublishedImages {
         Properties props = new Properties();
         props.setProperty("volumeId", p.volumeId());
         props.setProperty("target", p.target().toString());
-        props.setProperty("image", p.image());
+        props.setProperty("image", p.imageName());
         props.setProperty("digest", p.digest().hex());
         props.setProperty("writable", Boolean.toString(p.writable()));
         props.setProperty("readonly", Boolean.toString(p.readonly()));

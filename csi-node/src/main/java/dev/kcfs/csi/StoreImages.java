@@ -55,7 +55,7 @@ public final class StoreImages implements BuiltImages, StoreUsage {
     }
 
     @Override
-    public Optional<String> damage(Digest image) throws IOException {
+    public Optional<String> damage(Digest imageDigest) throws IOException {
         Quarantine quarantine;
         try (Stream<Path> entries = Files.list(store.quarantineDir())) {
             quarantine =
@@ -63,24 +63,26 @@ public final class StoreImages implements BuiltImages, StoreUsage {
                             Files.getLastModifiedTime(store.quarantineDir()), entries.count());
         }
         long now = System.nanoTime();
-        DamageCheck last = damageChecks.get(image);
+        DamageCheck last = damageChecks.get(imageDigest);
         if (last != null
                 && last.quarantine().equals(quarantine)
                 && now - last.checkedAtNanos() < DAMAGE_RECHECK.toNanos()
-                && store.hasImage(image)) {
+                && store.hasImage(imageDigest)) {
             return last.damage();
         }
-        Optional<String> damage = checkDamage(image);
-        damageChecks.put(image, new DamageCheck(damage, quarantine, now));
+        Optional<String> damage = checkDamage(imageDigest);
+        damageChecks.put(imageDigest, new DamageCheck(damage, quarantine, now));
         return damage;
     }
 
-    private Optional<String> checkDamage(Digest image) throws IOException {
-        if (!store.hasImage(image)) {
+    private Optional<String> checkDamage(Digest imageDigest) throws IOException {
+        if (!store.hasImage(imageDigest)) {
             return Optional.of(
-                    "its image file " + store.imagePath(image) + " is gone from the node store");
+                    "its image file "
+                            + store.imagePath(imageDigest)
+                            + " is gone from the node store");
         }
-        var list = store.objectList(image);
+        var list = store.objectList(imageDigest);
         if (list.isEmpty()) {
             return Optional.empty();
         }

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 public record VolumeSpec(
         String volumeId,
         Path target,
-        String image,
+        String imageName,
         boolean writable,
         boolean readonly,
         Optional<String> podNamespace) {
@@ -72,20 +72,20 @@ public record VolumeSpec(
                                 + "\"; kcfs accepts \"image\" (a ComposefsImage name) and \"writable\" (\"true\" or \"false\")");
             }
         }
-        String image = attributes.get(ATTR_IMAGE);
-        if (image == null || image.isEmpty()) {
+        String imageName = attributes.get(ATTR_IMAGE);
+        if (imageName == null || imageName.isEmpty()) {
             throw CsiException.invalid(
                     "volume "
                             + volumeId
                             + ": volume attribute \"image\" is missing; set it to"
                             + " the name of a ComposefsImage");
         }
-        if (image.length() > 253 || !OBJECT_NAME.matcher(image).matches()) {
+        if (imageName.length() > 253 || !OBJECT_NAME.matcher(imageName).matches()) {
             throw CsiException.invalid(
                     "volume "
                             + volumeId
                             + ": volume attribute image=\""
-                            + printable(image)
+                            + printable(imageName)
                             + "\" is not a ComposefsImage name (lowercase letters, digits, '-' and '.', at most 253"
                             + " characters; paths are not accepted)");
         }
@@ -121,7 +121,8 @@ public record VolumeSpec(
         }
         Optional<String> namespace =
                 Optional.ofNullable(attributes.get(ATTR_POD_NAMESPACE)).filter(s -> !s.isEmpty());
-        return new VolumeSpec(volumeId, target, image, writable, request.getReadonly(), namespace);
+        return new VolumeSpec(
+                volumeId, target, imageName, writable, request.getReadonly(), namespace);
     }
 
     static String requireVolumeId(String volumeId) {

@@ -13,7 +13,7 @@ public interface BuiltImages {
      * Why the node can no longer serve every file of a mounted image (say, objects that
      * {@code kcfs store fsck} quarantined), for the volume condition; empty when nothing is known wrong.
      */
-    default Optional<String> damage(Digest image) throws IOException {
+    default Optional<String> damage(Digest imageDigest) throws IOException {
         return Optional.empty();
     }
 }

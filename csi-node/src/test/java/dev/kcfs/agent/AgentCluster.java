@@ -6,8 +6,8 @@ import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsImageStatus;
 import dev.kcfs.api.ComposefsNode;
-import dev.kcfs.api.ImageSource;
 import dev.kcfs.api.NodeImage;
+import dev.kcfs.api.SourceSpec;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestImage;
@@ -59,7 +59,7 @@ final class AgentCluster implements AutoCloseable {
         ComposefsImage ci = new ComposefsImage();
         ci.setMetadata(new ObjectMetaBuilder().withName(name).build());
         ComposefsImageSpec spec = new ComposefsImageSpec();
-        spec.setSource(new ImageSource(image));
+        spec.setSource(new SourceSpec(image));
         spec.setNodeSelector(selector);
         more.accept(spec);
         ci.setSpec(spec);

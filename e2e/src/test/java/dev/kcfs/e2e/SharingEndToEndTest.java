@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.kcfs.api.ComposefsImage;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ComposefsNode;
-import dev.kcfs.api.ImageSource;
+import dev.kcfs.api.SourceSpec;
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.store.ErofsImageObjects;
@@ -535,7 +535,7 @@ class SharingEndToEndTest {
         ComposefsImage ci = new ComposefsImage();
         ci.setMetadata(new ObjectMetaBuilder().withName(name).build());
         ComposefsImageSpec spec = new ComposefsImageSpec();
-        spec.setSource(new ImageSource(image));
+        spec.setSource(new SourceSpec(image));
         spec.setNodeSelector(
                 new LabelSelectorBuilder().addToMatchLabels("kcfs.dev/e2e", "true").build());
         ci.setSpec(spec);

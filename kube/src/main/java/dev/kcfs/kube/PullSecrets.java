@@ -42,16 +42,16 @@ public final class PullSecrets {
     }
 
     /**
-     * The logins of all the secrets of ComposefsImage {@code image}, in the order listed: for a
+     * The logins of all the secrets of ComposefsImage {@code imageName}, in the order listed: for a
      * registry that several secrets name, the first secret's login is used.
      */
-    public DockerConfig load(String image, List<SecretRef> refs) throws PullSecretException {
+    public DockerConfig load(String imageName, List<SecretRef> refs) throws PullSecretException {
         DockerConfig all = DockerConfig.empty();
         if (refs == null) {
             return all;
         }
         for (SecretRef ref : refs) {
-            String what = "pull secret " + ref + " of ComposefsImage " + image;
+            String what = "pull secret " + ref + " of ComposefsImage " + imageName;
             Secret secret;
             try {
                 secret =

@@ -517,12 +517,12 @@ public final class ComposefsImageReconciler
         return !transition.equals(announced.put(key, transition));
     }
 
-    private static NodeImage find(ComposefsNode cn, String image) {
+    private static NodeImage find(ComposefsNode cn, String imageName) {
         if (cn.getStatus() == null || cn.getStatus().getImages() == null) {
             return null;
         }
         for (NodeImage i : cn.getStatus().getImages()) {
-            if (image.equals(i.getName())) {
+            if (imageName.equals(i.getName())) {
                 return i;
             }
         }

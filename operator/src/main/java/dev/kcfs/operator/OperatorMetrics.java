@@ -85,11 +85,11 @@ public final class OperatorMetrics {
                 .record(took);
     }
 
-    void imageState(String image, ImageHealth h, int desired, int ready, int failed) {
-        health.put(image, h);
+    void imageState(String imageName, ImageHealth h, int desired, int ready, int failed) {
+        health.put(imageName, h);
         int[] counts =
                 nodeCounts.computeIfAbsent(
-                        image,
+                        imageName,
                         name -> {
                             int[] c = new int[3];
                             List<Gauge> gauges = new ArrayList<>();
@@ -110,10 +110,10 @@ public final class OperatorMetrics {
         counts[2] = failed;
     }
 
-    void imageGone(String image) {
-        health.remove(image);
-        nodeCounts.remove(image);
-        List<Gauge> gauges = perImage.remove(image);
+    void imageGone(String imageName) {
+        health.remove(imageName);
+        nodeCounts.remove(imageName);
+        List<Gauge> gauges = perImage.remove(imageName);
         if (gauges != null) {
             gauges.forEach(registry::remove);
         }

@@ -1,8 +1,8 @@
 package dev.kcfs.operator;
 
 import dev.kcfs.api.ComposefsImageSpec;
-import dev.kcfs.api.ImageSource;
 import dev.kcfs.api.SecretRef;
+import dev.kcfs.api.SourceSpec;
 import dev.kcfs.image.erofs.ErofsFormat;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
  * must become a condition, never an exception that sends the reconciler into a retry loop.
  */
 final class SpecCheck {
-    private static final Pattern IMAGE = Pattern.compile(ImageSource.IMAGE_PATTERN);
-    private static final Pattern PLATFORM = Pattern.compile(ImageSource.PLATFORM_PATTERN);
+    private static final Pattern IMAGE = Pattern.compile(SourceSpec.IMAGE_PATTERN);
+    private static final Pattern PLATFORM = Pattern.compile(SourceSpec.PLATFORM_PATTERN);
     private static final Pattern DIGEST = Pattern.compile(ComposefsImageSpec.DIGEST_PATTERN);
     private static final Pattern NAMESPACE = Pattern.compile(SecretRef.NAMESPACE_PATTERN);
     private static final Pattern SECRET_NAME = Pattern.compile(SecretRef.NAME_PATTERN);
@@ -33,7 +33,7 @@ final class SpecCheck {
             out.add("spec is missing: set spec.source.image");
             return out;
         }
-        ImageSource source = spec.getSource();
+        SourceSpec source = spec.getSource();
         if (source == null || source.getImage() == null || source.getImage().isEmpty()) {
             out.add(
                     "spec.source.image is required: set it to registry/repository:tag or repository@sha256:<64 hex>");

@@ -3,7 +3,7 @@ package dev.kcfs.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kcfs.api.ComposefsImageSpec;
-import dev.kcfs.api.ImageSource;
+import dev.kcfs.api.SourceSpec;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import org.junit.jupiter.api.Test;
 
@@ -11,7 +11,7 @@ class SpecCheckTest {
     @Test
     void specCheckRejectsBadSelectorsAndNamesTheField() {
         ComposefsImageSpec spec = new ComposefsImageSpec();
-        spec.setSource(new ImageSource("busybox:1"));
+        spec.setSource(new SourceSpec("busybox:1"));
         spec.setNodeSelector(
                 new LabelSelectorBuilder()
                         .addNewMatchExpression()

@@ -9,12 +9,12 @@ import dev.kcfs.oci.registry.DockerConfig;
  */
 public interface ManifestResolver {
     /**
-     * @param image a reference as in {@code spec.source.image}
+     * @param imageRef a reference as in {@code spec.source.image}
      * @param credentials registry logins from the image's pull secrets (may be empty)
      * @return {@code registry/repository@sha256:<hex>}; a reference that already carries a digest is
      *     returned pinned to that digest
      * @throws OciException whose {@link OciException#kind()} chooses the condition reason
      *     ({@link RegistryManifestResolver#reason}) and whether to retry
      */
-    String pin(String image, DockerConfig credentials) throws OciException;
+    String pin(String imageRef, DockerConfig credentials) throws OciException;
 }

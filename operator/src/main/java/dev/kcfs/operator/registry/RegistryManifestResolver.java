@@ -43,15 +43,15 @@ public final class RegistryManifestResolver implements ManifestResolver {
     }
 
     @Override
-    public String pin(String image, DockerConfig credentials) throws OciException {
-        ImageReference ref = ImageReference.parseChecked(image);
+    public String pin(String imageRef, DockerConfig credentials) throws OciException {
+        ImageReference ref = ImageReference.parseChecked(imageRef);
         if (ref.digest() != null) {
             // Already content-addressed: nothing to look up, and no registry round trip per
             // reconcile.
             return ref.pinned(ref.digest());
         }
         try {
-            // A client per image's credentials (sharing connections): logins never leak between
+            // A client per imageRef's credentials (sharing connections): logins never leak between
             // images.
             return ref.pinned(client.withCredentials(credentials).manifestDigest(ref));
         } catch (OciException e) {
@@ -69,7 +69,7 @@ public final class RegistryManifestResolver implements ManifestResolver {
         } catch (IOException e) {
             // only an interrupted wait gets here; the reconciler tries again later
             throw new OciException(
-                    OciException.Kind.UNREACHABLE, "image " + image + ": " + e.getMessage(), e);
+                    OciException.Kind.UNREACHABLE, "image " + imageRef + ": " + e.getMessage(), e);
         }
     }
 

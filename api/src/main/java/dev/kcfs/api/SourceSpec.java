@@ -7,9 +7,9 @@ import io.fabric8.generator.annotation.Required;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Where the image comes from: an OCI reference, the secrets to pull it, and the platform. */
+/** {@code spec.source} of a ComposefsImage: where the image comes from (an OCI reference, the secrets to pull it, and the platform). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class ImageSource {
+public class SourceSpec {
     /**
      * An image reference: optional registry host[:port], a lowercase repository path, then a tag, a
      * sha256 digest, or both. Kept as one constant so the CRD schema and the operator's own check agree;
@@ -35,9 +35,9 @@ public class ImageSource {
     @Pattern(PLATFORM_PATTERN)
     private String platform;
 
-    public ImageSource() {}
+    public SourceSpec() {}
 
-    public ImageSource(String image) {
+    public SourceSpec(String image) {
         this.image = image;
     }
 
