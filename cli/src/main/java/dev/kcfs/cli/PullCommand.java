@@ -134,7 +134,9 @@ final class PullCommand implements Callable<Integer> {
                                 ref);
                 kcfs.err()
                         .printf(
-                                "%s fetched of %s of layers (%d of %d layers partially)%n",
+                                r.storedLayers() == r.layers() && r.layers() > 0
+                                        ? "%s fetched of %s of layers (image already stored)%n"
+                                        : "%s fetched of %s of layers (%d of %d layers partially)%n",
                                 StoreCommand.bytes(r.bytesFetched()),
                                 StoreCommand.bytes(r.layerBytes()),
                                 r.partialLayers(),

@@ -27,7 +27,24 @@ public interface ImportProgress {
             long layerBytes,
             int filesPresent,
             int filesFetched) {
+        /** Why a layer of an image the store already holds is not fetched at all. */
+        public static final String ALREADY_STORED =
+                "the image of this manifest is already in the store";
+
+        /** A layer not fetched: the image it belongs to was imported before and is still stored. */
+        public static LayerPull alreadyStored(long layerBytes) {
+            return new LayerPull(false, ALREADY_STORED, 0, layerBytes, 0, 0);
+        }
+
+        /** Whether this layer was not fetched because its image is already stored. */
+        public boolean stored() {
+            return !partial && ALREADY_STORED.equals(reason);
+        }
+
         public String describe() {
+            if (stored()) {
+                return "not fetched (" + reason + ")";
+            }
             return partial
                     ? "partial ("
                             + bytesFetched

@@ -15,8 +15,11 @@ import dev.kcfs.tree.Inode;
 import dev.kcfs.tree.RegularFile;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -96,6 +99,11 @@ public final class Importer implements AutoCloseable {
             pulls = java.util.List.copyOf(pulls);
         }
 
+        /** Layers not fetched at all: this manifest's image was already stored. */
+        public int storedLayers() {
+            return (int) pulls.stream().filter(ImportProgress.LayerPull::stored).count();
+        }
+
         /** Layers pulled partially (zstd:chunked, only what the store lacked). */
         public int partialLayers() {
             return (int) pulls.stream().filter(ImportProgress.LayerPull::partial).count();
@@ -155,6 +163,11 @@ public final class Importer implements AutoCloseable {
                 ObjectDirectory.Batch batch = store.objects().batch()) {
             ImageManifest manifest = source.resolve(platform);
             listener.resolved(source.describe(), manifest);
+            Optional<Digest> stored =
+                    store.manifests().lookup(manifest.digest(), formatVersion, store);
+            if (stored.isPresent()) {
+                return alreadyStored(manifest, stored.get(), refName, listener);
+            }
             BodySink sink = (body, size) -> batch.addStream(body);
             long[] fileBytes = new long[1];
             ImportProgress.LayerPull[] pulls =
@@ -191,6 +204,7 @@ public final class Importer implements AutoCloseable {
             // visible
             ObjectDirectory.Committed committed = batch.commit();
             Digest image = writeImage(store, root, options);
+            store.manifests().put(manifest.digest(), formatVersion, image);
             if (refName != null) {
                 store.setRef(refName, image);
             }
@@ -211,6 +225,37 @@ public final class Importer implements AutoCloseable {
                     fetched,
                     java.util.Arrays.asList(pulls));
         }
+    }
+
+    /**
+     * The image this manifest was imported as is still stored with all its objects: nothing but the
+     * manifest was fetched. The ref is set as for any pull.
+     */
+    private Result alreadyStored(
+            ImageManifest manifest, Digest image, String refName, ImportProgress listener)
+            throws IOException {
+        ObjectList objects = store.objectList(image).orElse(ObjectList.of(Set.of(), 0));
+        List<ImportProgress.LayerPull> pulls = new ArrayList<>();
+        for (int i = 0; i < manifest.layers().size(); i++) {
+            Descriptor layer = manifest.layers().get(i);
+            ImportProgress.LayerPull how = ImportProgress.LayerPull.alreadyStored(layer.size());
+            pulls.add(how);
+            listener.layerPulled(i, layer, how);
+        }
+        if (refName != null) {
+            store.setRef(refName, image);
+        }
+        return new Result(
+                image,
+                manifest.digest(),
+                refName,
+                manifest.layers().size(),
+                manifest.layers().stream().mapToLong(Descriptor::size).sum(),
+                objects.logicalBytes(),
+                0,
+                objects.digests().size(),
+                0,
+                pulls);
     }
 
     /**

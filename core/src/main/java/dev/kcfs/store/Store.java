@@ -41,6 +41,7 @@ import java.util.TreeSet;
  * leases/&lt;id&gt;               who holds a lease (informational; the lock is what counts)
  * quarantine/                 files fsck found with wrong content
  * index/sha256/ab/cdef…       -&gt; the object with that sha256 ({@link Sha256Index}; a cache that fsck rebuilds)
+ * index/manifests/&lt;hex&gt;.vN  -&gt; the image an OCI manifest was imported as ({@link ManifestIndex}; a cache)
  * tmp/                        partial writes, garbage after a crash
  * gc.lock                     shared by leases and writers, exclusive for GC
  * gc.gate                     held by a GC waiting for leases to end, so new leases wait behind it
@@ -73,6 +74,7 @@ public final class Store {
     final Path gcLock;
     final Path gcGate;
     final ImageObjects reader;
+    final ManifestIndex manifests;
     final KernelVerity verity = new KernelVerity();
 
     private Store(Path root, ObjectDirectory objects, Scratch scratch, ImageObjects reader) {
@@ -87,6 +89,7 @@ public final class Store {
         this.gcLock = root.resolve("gc.lock");
         this.gcGate = root.resolve("gc.gate");
         this.reader = reader;
+        this.manifests = new ManifestIndex(root.resolve("index/manifests"));
     }
 
     /** Opens a store that reads object lists of images without a saved one with the EROFS reader. */
@@ -138,7 +141,14 @@ public final class Store {
             checkMeta(meta);
             removeInitLeftovers(root);
             for (String d :
-                    List.of("images", "refs", "mounts", "leases", "quarantine", "index/sha256")) {
+                    List.of(
+                            "images",
+                            "refs",
+                            "mounts",
+                            "leases",
+                            "quarantine",
+                            "index/sha256",
+                            "index/manifests")) {
                 Files.createDirectories(root.resolve(d));
             }
         } catch (StoreException e) {
@@ -297,6 +307,11 @@ public final class Store {
     /** Where fsck moves files whose content does not match their name. */
     public Path quarantineDir() {
         return quarantine;
+    }
+
+    /** Which image each imported OCI manifest became (a cache the importer consults). */
+    public ManifestIndex manifests() {
+        return manifests;
     }
 
     public ObjectDirectory objects() {

@@ -127,6 +127,7 @@ final class StoreFsck {
 
             if (!dryRun) {
                 rebuildIndex(good);
+                store.manifests.sweep(store::hasImage);
             }
             SortedMap<Digest, List<Digest>> missing = new TreeMap<>();
             int imagesChecked = 0;

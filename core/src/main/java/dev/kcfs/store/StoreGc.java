@@ -133,6 +133,7 @@ final class StoreGc {
             if (!dryRun) {
                 // entries whose object just went (or went earlier): a lookup would skip them anyway
                 store.objects.index().sweep(store.objects::contains);
+                store.manifests.sweep(store::hasImage);
                 store.scratch.cleanIfIdle();
             }
             return new GcReport(

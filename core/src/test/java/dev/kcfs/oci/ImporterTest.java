@@ -54,6 +54,12 @@ class ImporterTest {
         }
     }
 
+    static long entries(Path dir) throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.count();
+        }
+    }
+
     static List<Path> tmpFiles(Store store) throws Exception {
         try (Stream<Path> s = Files.walk(store.root().resolve("tmp"))) {
             // tmp/.users is the store's writer lock file, not a leftover
@@ -61,6 +67,72 @@ class ImporterTest {
                     .filter(f -> !f.getFileName().toString().equals(".users"))
                     .collect(Collectors.toList());
         }
+    }
+
+    @Test
+    void aStoredImageIsPulledAgainFromItsManifestAlone(@TempDir Path dir) throws Exception {
+        Path layout = dir.resolve("layout");
+        IMAGE.writeLayout(layout, "v1");
+        String ref = "oci:" + layout + ":v1";
+        Store store = Store.open(dir.resolve("store"));
+        Importer.Result first;
+        try (Importer importer = importer(store)) {
+            first = importer.pull(ref, Platform.current(), "app", null);
+        }
+        assertThat(first.storedLayers()).isZero();
+
+        // with every layer blob gone from the source, a re-pull still succeeds: only the index and
+        // the manifest are read, the image and its objects are the store's
+        Path blobs = layout.resolve("blobs/sha256");
+        Path saved = Files.createDirectories(dir.resolve("saved"));
+        for (Layer l : IMAGE.layers) {
+            String hex = Digests.sha256(l.blob()).substring(7);
+            Files.move(blobs.resolve(hex), saved.resolve(hex));
+        }
+        Importer.Result again;
+        Importer.Result v0;
+        try (Importer importer = importer(store)) {
+            again = importer.pull(ref, Platform.current(), "again", null);
+            // another format version is another image: that one needs the layers
+            assertThatThrownBy(() -> importer.pull(ref, Platform.current(), null, null, 0))
+                    .hasMessageContaining("blob sha256:");
+        }
+        assertThat(again.image()).isEqualTo(first.image());
+        assertThat(again.storedLayers()).isEqualTo(3);
+        assertThat(again.bytesFetched()).isZero();
+        assertThat(again.objectsAdded()).isZero();
+        assertThat(again.pulls())
+                .allSatisfy(p -> assertThat(p.describe()).startsWith("not fetched"));
+        assertThat(store.ref("again")).contains(first.image());
+
+        // an object of the image lost: the record no longer answers and the layers are needed
+        var objects = store.objectList(first.image()).orElseThrow().digests();
+        Files.delete(store.objects().path(objects.get(0)));
+        try (Importer importer = importer(store)) {
+            assertThatThrownBy(() -> importer.pull(ref, Platform.current(), null, null))
+                    .hasMessageContaining("blob sha256:");
+        }
+        for (Layer l : IMAGE.layers) {
+            String hex = Digests.sha256(l.blob()).substring(7);
+            Files.move(saved.resolve(hex), blobs.resolve(hex));
+        }
+        Importer.Result repaired;
+        try (Importer importer = importer(store)) {
+            repaired = importer.pull(ref, Platform.current(), null, null);
+        }
+        assertThat(repaired.image()).isEqualTo(first.image());
+        assertThat(repaired.storedLayers()).isZero();
+        assertThat(repaired.objectsAdded()).isEqualTo(1);
+        assertThat(store.fsck(true, 1).clean()).isTrue();
+
+        // GC takes the record with the image
+        Path records = store.root().resolve("index/manifests");
+        assertThat(entries(records)).isEqualTo(1);
+        store.removeRef("app");
+        store.removeRef("again");
+        store.gc(false, Duration.ofSeconds(5));
+        assertThat(store.hasImage(first.image())).isFalse();
+        assertThat(entries(records)).isZero();
     }
 
     @Test

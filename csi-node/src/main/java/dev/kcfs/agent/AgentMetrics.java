@@ -20,7 +20,7 @@ final class AgentMetrics {
                     .description("images on this node by state")
                     .register(registry);
         }
-        pulled(0, 0, 0, 0); // the pull series exist at 0, so rate() sees the first pull
+        pulled(0, 0, 0, 0, 0); // the pull series exist at 0, so rate() sees the first pull
     }
 
     void built(Duration took, boolean ok) {
@@ -34,9 +34,15 @@ final class AgentMetrics {
     /**
      * What a build's pull transferred: {@code kcfs_pull_bytes_total} counts bytes fetched from the
      * registry, {@code kcfs_pull_layer_bytes_total} the compressed size of the layers; they differ
-     * when zstd:chunked layers were pulled partially. {@code kcfs_pull_layers_total{how}} says how.
+     * when zstd:chunked layers were pulled partially. {@code kcfs_pull_layers_total{how}} says how:
+     * whole, partial, or stored (not fetched: the manifest's image was already in the store).
      */
-    void pulled(long bytesFetched, long layerBytes, int wholeLayers, int partialLayers) {
+    void pulled(
+            long bytesFetched,
+            long layerBytes,
+            int wholeLayers,
+            int partialLayers,
+            int storedLayers) {
         Counter.builder("kcfs.pull.bytes")
                 .baseUnit("bytes")
                 .description("bytes fetched from registries")
@@ -49,6 +55,7 @@ final class AgentMetrics {
                 .increment(layerBytes);
         layers("whole").increment(wholeLayers);
         layers("partial").increment(partialLayers);
+        layers("stored").increment(storedLayers);
     }
 
     /** {@code kcfs_node_events_total{type}}: Kubernetes events this node wrote. */
@@ -64,7 +71,7 @@ final class AgentMetrics {
         return Counter.builder("kcfs.pull.layers")
                 .tag("how", how)
                 .description(
-                        "layers pulled whole or partially (zstd:chunked, only what the store lacked)")
+                        "layers pulled whole, partially (zstd:chunked, only what the store lacked) or not at all (image already stored)")
                 .register(registry);
     }
 

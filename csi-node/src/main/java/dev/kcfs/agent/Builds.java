@@ -134,8 +134,9 @@ final class Builds {
                     .pulled(
                             b.bytesFetched(),
                             b.layerBytes(),
-                            b.layers() - b.partialLayers(),
-                            b.partialLayers());
+                            b.layers() - b.partialLayers() - b.storedLayers(),
+                            b.partialLayers(),
+                            b.storedLayers());
             String summary =
                     String.format(
                             java.util.Locale.ROOT,

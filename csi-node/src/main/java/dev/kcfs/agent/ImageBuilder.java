@@ -48,12 +48,19 @@ final class ImageBuilder {
             long layerBytes,
             long bytesFetched,
             int layers,
-            int partialLayers) {
+            int partialLayers,
+            int storedLayers) {
         /**
          * How the layers came, for the log and the node's event: e.g. "fetched 1200000 of
          * 40000000 layer bytes (3.0 %): 2 of 3 layers partially (zstd:chunked), 1 whole".
          */
         String pulled() {
+            if (layers > 0 && storedLayers == layers) {
+                return String.format(
+                        java.util.Locale.ROOT,
+                        "fetched 0 of %d layer bytes: the image of this manifest was already stored",
+                        layerBytes);
+            }
             return String.format(
                     java.util.Locale.ROOT,
                     "fetched %d of %d layer bytes (%.1f %%): %d of %d layers partially (zstd:chunked), %d whole",
@@ -62,7 +69,7 @@ final class ImageBuilder {
                     layerBytes == 0 ? 100.0 : 100.0 * bytesFetched / layerBytes,
                     partialLayers,
                     layers,
-                    layers - partialLayers);
+                    layers - partialLayers - storedLayers);
         }
     }
 
@@ -188,7 +195,8 @@ final class ImageBuilder {
                     result.layerBytes(),
                     result.bytesFetched(),
                     result.layers(),
-                    result.partialLayers());
+                    result.partialLayers(),
+                    result.storedLayers());
         } catch (IOException e) {
             throw new BuildException(
                     "built "

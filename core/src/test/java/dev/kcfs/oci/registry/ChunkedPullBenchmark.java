@@ -122,10 +122,12 @@ public final class ChunkedPullBenchmark {
                     fullA.seconds,
                     100.0 * (coldA.seconds - fullA.seconds) / fullA.seconds);
             System.out.printf(
-                    "figure 3: re-pull of B fetched %d of %d bytes (%.2f %%: tables of contents and tar headers), %d objects added, %.2f s (first pull added %d)%n",
+                    "figure 3: re-pull of B fetched %d of %d layer bytes (%.2f %%; %d of %d layers not fetched: image already stored), %d objects added, %.3f s (first pull added %d)%n",
                     again.bytesFetched(),
                     again.layerBytes(),
                     100.0 * again.bytesFetched() / again.layerBytes(),
+                    again.storedLayers(),
+                    again.layers(),
                     again.objectsAdded(),
                     repull,
                     first.objectsAdded());

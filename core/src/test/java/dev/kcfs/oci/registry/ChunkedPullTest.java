@@ -139,17 +139,28 @@ class ChunkedPullTest {
         assertThat(partial.bytesFetched()).isLessThan(full.bytesFetched() / 2);
         assertThat(store.fsck(true, 1).clean()).isTrue();
 
-        // a re-pull fetches the tables of contents, tar headers and inline-sized bodies only (in
-        // tiny
-        // layers small stored bodies between them are fetched too: cheaper than another request)
+        // a re-pull of a stored image fetches the manifest only: the store knows what it became
+        Importer.Result stored = pull(store, b, true);
+        assertThat(stored.image()).isEqualTo(full.image());
+        assertThat(stored.storedLayers()).isEqualTo(4);
+        assertThat(stored.bytesFetched()).isZero();
+        assertThat(stored.objectsAdded()).isZero();
+        assertThat(stored.objectsPresent()).isPositive();
+
+        // without that record, a re-pull fetches the tables of contents, tar headers and
+        // inline-sized bodies only (in tiny layers small stored bodies between them are fetched
+        // too: cheaper than another request)
+        forgetManifests(store);
         Importer.Result again = pull(store, b, true);
         assertThat(again.image()).isEqualTo(full.image());
+        assertThat(again.storedLayers()).isZero();
         assertThat(again.objectsAdded()).isZero();
         assertThat(again.pulls()).allSatisfy(p -> assertThat(p.filesPresent()).isPositive());
         assertThat(again.pulls().get(2).filesFetched()).isZero();
         assertThat(again.bytesFetched()).isLessThan(again.layerBytes() / 20);
 
         // an OCI layout is read at offsets: the same image, from the same store, again partially
+        forgetManifests(store);
         Importer.Result fromLayout;
         try (Importer importer =
                 new Importer(store, client(), new BodyPipeline(2, 4 << 20), true)) {
@@ -340,6 +351,15 @@ class ChunkedPullTest {
             }
         }
         return best;
+    }
+
+    /** Drops the store's record of which image each manifest became, so a re-pull reads layers. */
+    static void forgetManifests(Store store) throws Exception {
+        try (var entries = Files.list(store.root().resolve("index/manifests"))) {
+            for (Path e : entries.toList()) {
+                Files.delete(e);
+            }
+        }
     }
 
     static void assertEmpty(Store store) throws Exception {
