@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Import throughput of dev.kcfs.oci.Importer from a local docker-registry (issue 4).
+# Import throughput of dev.kcfs.pull.Importer from a local docker-registry (issue 4).
 #
 #   bench/oci-import.sh [GIB] [LAYERS]      (default: 2 GiB in 4 layers)
 #
@@ -10,5 +10,5 @@
 # inflate+parse thread's CPU (the critical path), objects added, and the peak heap. The heap is
 # capped with -Xmx (HEAP, default 128m) to show memory stays bounded whatever the image size.
 set -euo pipefail
-JAVA_OPTS="-Xmx${HEAP:-128m}" exec "$(dirname "$0")/java.sh" dev.kcfs.oci.ImportBenchmark \
+JAVA_OPTS="-Xmx${HEAP:-128m}" exec "$(dirname "$0")/java.sh" dev.kcfs.pull.ImportBenchmark \
   "${BENCH_DIR:-/var/tmp/kcfs-oci-bench}" "${1:-2}" "${2:-4}"

@@ -2,12 +2,12 @@ package dev.kcfs.cli;
 
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.ImageManifest;
-import dev.kcfs.oci.ImageSources;
-import dev.kcfs.oci.ImportProgress;
-import dev.kcfs.oci.Importer;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.oci.sources.ImageSources;
+import dev.kcfs.pull.ImportProgress;
+import dev.kcfs.pull.Importer;
 import dev.kcfs.store.Store;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -111,7 +111,7 @@ final class PullCommand implements Callable<Integer> {
                 new Importer(
                         StoreOption.forAdding(store.dir, kcfs.err(), "pull"),
                         client,
-                        dev.kcfs.oci.layer.BodyPipeline.forThisMachine(),
+                        dev.kcfs.pull.layer.BodyPipeline.forThisMachine(),
                         partial)) {
             long start = System.nanoTime();
             Importer.Result r =

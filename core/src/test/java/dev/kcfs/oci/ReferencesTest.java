@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.RegistryCredentials;
+import dev.kcfs.oci.sources.ImageSources;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
 

@@ -63,12 +63,12 @@ class StoreFullDiskTest {
         run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", fs.toString());
         try {
             Store store = Store.open(fs.resolve("store"));
-            try (dev.kcfs.oci.Importer importer =
-                            new dev.kcfs.oci.Importer(
+            try (dev.kcfs.pull.Importer importer =
+                            new dev.kcfs.pull.Importer(
                                     store,
                                     new dev.kcfs.oci.registry.RegistryClient(
                                             dev.kcfs.oci.registry.DockerConfig.empty()),
-                                    new dev.kcfs.oci.layer.BodyPipeline(2, 1 << 20));
+                                    new dev.kcfs.pull.layer.BodyPipeline(2, 1 << 20));
                     dev.kcfs.oci.ImageSource source =
                             new dev.kcfs.oci.layout.OciLayoutDirectory(
                                     dir.resolve("layout"), "t")) {

@@ -3,7 +3,7 @@ package dev.kcfs.agent;
 import dev.kcfs.api.ComposefsImageSpec;
 import dev.kcfs.api.ImageState;
 import dev.kcfs.oci.Descriptor;
-import dev.kcfs.oci.ImportProgress;
+import dev.kcfs.pull.ImportProgress;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;

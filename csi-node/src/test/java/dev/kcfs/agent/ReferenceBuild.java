@@ -1,10 +1,10 @@
 package dev.kcfs.agent;
 
-import dev.kcfs.oci.Importer;
 import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.RegistryClient;
 import dev.kcfs.oci.registry.TestRegistry;
+import dev.kcfs.pull.Importer;
 import dev.kcfs.store.Store;
 import java.nio.file.Path;
 import java.time.Duration;

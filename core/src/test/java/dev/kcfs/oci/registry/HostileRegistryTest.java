@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.oci.ImageReference;
 import dev.kcfs.oci.ImageSource;
-import dev.kcfs.oci.ImageSources;
-import dev.kcfs.oci.ImageTrees;
 import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.Platform;
-import dev.kcfs.oci.layer.BodySink;
-import dev.kcfs.oci.layer.TreeText;
 import dev.kcfs.oci.registry.TestImage.Layer;
+import dev.kcfs.oci.sources.ImageSources;
+import dev.kcfs.pull.ImageTrees;
+import dev.kcfs.pull.layer.BodySink;
+import dev.kcfs.pull.layer.TreeText;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;

@@ -1,11 +1,15 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.kcfs.image.erofs.ErofsWriter;
-import dev.kcfs.oci.layer.BodyPipeline;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.ImageManifest;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.OciException;
+import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.layout.OciLayoutDirectory;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.Fixtures;
@@ -13,6 +17,7 @@ import dev.kcfs.oci.registry.RegistryClient;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestImage.Layer;
 import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.pull.layer.BodyPipeline;
 import dev.kcfs.store.Store;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.tree.FileType;

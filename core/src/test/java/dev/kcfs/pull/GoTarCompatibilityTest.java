@@ -1,10 +1,12 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kcfs.oci.layer.BodySink;
-import dev.kcfs.oci.layer.TreeText;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.layout.OciLayoutDirectory;
+import dev.kcfs.pull.layer.BodySink;
+import dev.kcfs.pull.layer.TreeText;
 import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.testing.Root;
 import dev.kcfs.tree.Directory;

@@ -1,14 +1,17 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.luben.zstd.ZstdOutputStream;
-import dev.kcfs.oci.layer.BodyPipeline;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.Manifests;
+import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.RegistryClient;
 import dev.kcfs.oci.registry.RegistryPusher;
 import dev.kcfs.oci.registry.TestRegistry;
+import dev.kcfs.pull.layer.BodyPipeline;
 import dev.kcfs.store.Store;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
@@ -35,7 +38,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * <pre>
  * ./mvnw -q -B -o -pl core test-compile
  * java -Xmx512m -cp "$(cat core/target/bench.cp):core/target/classes:core/target/test-classes" \
- *      dev.kcfs.oci.ImportBenchmark WORKDIR GIB LAYERS
+ *      dev.kcfs.pull.ImportBenchmark WORKDIR GIB LAYERS
  * </pre>
  * ({@code core/target/bench.cp}: {@code ./mvnw -q -B -o -pl core dependency:build-classpath
  * -Dmdep.outputFile=target/bench.cp -Dmdep.includeScope=test}). Builds one image of GIB GiB of

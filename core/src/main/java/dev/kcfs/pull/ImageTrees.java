@@ -1,13 +1,19 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
-import dev.kcfs.oci.chunked.ChunkedToc;
-import dev.kcfs.oci.chunked.PartialLayer;
-import dev.kcfs.oci.layer.BodyPipeline;
-import dev.kcfs.oci.layer.BodySink;
-import dev.kcfs.oci.layer.LayerCompression;
-import dev.kcfs.oci.layer.TreeBuilder;
+import dev.kcfs.oci.BlobRanges;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.ImageManifest;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.Manifests;
+import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.oci.tar.TarFormatException;
+import dev.kcfs.pull.chunked.ChunkedToc;
+import dev.kcfs.pull.chunked.PartialLayer;
+import dev.kcfs.pull.layer.BodyPipeline;
+import dev.kcfs.pull.layer.BodySink;
+import dev.kcfs.pull.layer.LayerCompression;
+import dev.kcfs.pull.layer.TreeBuilder;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;

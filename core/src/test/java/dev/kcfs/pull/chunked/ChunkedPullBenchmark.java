@@ -1,11 +1,15 @@
-package dev.kcfs.oci.registry;
+package dev.kcfs.pull.chunked;
 
-import dev.kcfs.oci.ImportProgress;
-import dev.kcfs.oci.Importer;
 import dev.kcfs.oci.Platform;
-import dev.kcfs.oci.layer.BodyPipeline;
+import dev.kcfs.oci.registry.DockerConfig;
+import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestImage.Layer;
+import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.pull.ImportProgress;
+import dev.kcfs.pull.Importer;
+import dev.kcfs.pull.layer.BodyPipeline;
 import dev.kcfs.store.Store;
 import java.nio.file.Files;
 import java.nio.file.Path;

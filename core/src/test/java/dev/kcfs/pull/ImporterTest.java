@@ -1,12 +1,14 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.mount.ComposefsMounter;
 import dev.kcfs.mount.MountOptions;
-import dev.kcfs.oci.layer.BodyPipeline;
-import dev.kcfs.oci.layer.TreeText;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.Digests;
+import dev.kcfs.oci.OciException;
+import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.RegistryClient;
@@ -14,6 +16,8 @@ import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestImage.Layer;
 import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.pull.layer.BodyPipeline;
+import dev.kcfs.pull.layer.TreeText;
 import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.store.Store;
 import dev.kcfs.testing.Root;

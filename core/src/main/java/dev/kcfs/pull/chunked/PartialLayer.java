@@ -1,12 +1,12 @@
-package dev.kcfs.oci.chunked;
+package dev.kcfs.pull.chunked;
 
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import dev.kcfs.oci.BlobRanges;
 import dev.kcfs.oci.OciException;
-import dev.kcfs.oci.layer.KnownBodies;
-import dev.kcfs.oci.layer.TreeBuilder;
 import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.oci.tar.TarEntry;
+import dev.kcfs.pull.layer.KnownBodies;
+import dev.kcfs.pull.layer.TreeBuilder;
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.InputStream;

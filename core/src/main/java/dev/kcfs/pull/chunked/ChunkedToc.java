@@ -1,4 +1,4 @@
-package dev.kcfs.oci.chunked;
+package dev.kcfs.pull.chunked;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JsonParser;
@@ -9,8 +9,8 @@ import dev.kcfs.oci.BlobRanges;
 import dev.kcfs.oci.Descriptor;
 import dev.kcfs.oci.Digests;
 import dev.kcfs.oci.OciException;
-import dev.kcfs.oci.layer.LayerCompression;
-import dev.kcfs.oci.layer.TreeBuilder;
+import dev.kcfs.pull.layer.LayerCompression;
+import dev.kcfs.pull.layer.TreeBuilder;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HexFormat;

@@ -1,4 +1,4 @@
-package dev.kcfs.oci.layer;
+package dev.kcfs.pull.layer;
 
 import dev.kcfs.verity.Digest;
 import java.io.IOException;

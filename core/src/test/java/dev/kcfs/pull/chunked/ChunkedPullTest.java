@@ -1,17 +1,23 @@
-package dev.kcfs.oci.registry;
+package dev.kcfs.pull.chunked;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.kcfs.oci.ImportProgress;
-import dev.kcfs.oci.Importer;
 import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.Platform;
-import dev.kcfs.oci.layer.BodyPipeline;
+import dev.kcfs.oci.registry.DockerConfig;
+import dev.kcfs.oci.registry.Fixtures;
+import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.oci.registry.TamperingProxy;
+import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestImage.Layer;
+import dev.kcfs.oci.registry.TestRegistry;
 import dev.kcfs.oci.tar.TarBuilder;
+import dev.kcfs.pull.ImportProgress;
+import dev.kcfs.pull.Importer;
+import dev.kcfs.pull.layer.BodyPipeline;
 import dev.kcfs.store.Store;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -192,8 +198,8 @@ class ChunkedPullTest {
         String b = "/chunked/b:v1";
         Importer.Result full =
                 pull(Store.open(dir.resolve("ign-full")), registry.address() + b, false);
-        try (TamperingProxy proxy = new TamperingProxy(registry.address())) {
-            proxy.mode = TamperingProxy.Mode.IGNORE_RANGE;
+        try (TamperingProxy proxy =
+                new TamperingProxy(registry.address(), TamperingProxy.Mode.IGNORE_RANGE)) {
             Importer.Result r = pull(Store.open(dir.resolve("ign")), proxy.address() + b, true);
             assertThat(r.image()).isEqualTo(full.image());
             assertThat(r.partialLayers()).isZero();
@@ -207,8 +213,8 @@ class ChunkedPullTest {
 
     @Test
     void aRegistryThatAnswersAnotherRangeIsRefusedAndNothingIsStored() throws Exception {
-        try (TamperingProxy proxy = new TamperingProxy(registry.address())) {
-            proxy.mode = TamperingProxy.Mode.SHIFT_RANGE;
+        try (TamperingProxy proxy =
+                new TamperingProxy(registry.address(), TamperingProxy.Mode.SHIFT_RANGE)) {
             Store store = Store.open(dir.resolve("shift"));
             assertThatThrownBy(() -> pull(store, proxy.address() + "/chunked/b:v1", true))
                     .isInstanceOf(OciException.class)

@@ -1,12 +1,18 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
 import dev.kcfs.image.erofs.ErofsException;
 import dev.kcfs.image.erofs.ErofsFormat;
 import dev.kcfs.image.erofs.ErofsWriter;
-import dev.kcfs.oci.layer.BodyPipeline;
-import dev.kcfs.oci.layer.BodySink;
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.ImageManifest;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.OciException;
+import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.registry.RegistryClient;
+import dev.kcfs.oci.sources.ImageSources;
 import dev.kcfs.oci.stream.Handoff;
+import dev.kcfs.pull.layer.BodyPipeline;
+import dev.kcfs.pull.layer.BodySink;
 import dev.kcfs.store.ObjectDirectory;
 import dev.kcfs.store.ObjectList;
 import dev.kcfs.store.Store;
@@ -34,7 +40,7 @@ import java.util.TreeSet;
  * verified (one batch commit); on any failure the batch is discarded and no image or ref is
  * written. A repeated import writes no objects (each body is still streamed and hashed, because a
  * body's digest is known only once it has been read). The same image gives the same composefs
- * digest on every machine (see {@link dev.kcfs.oci.layer.TreeBuilder} for how tar maps to the tree).
+ * digest on every machine (see {@link dev.kcfs.pull.layer.TreeBuilder} for how tar maps to the tree).
  *
  * <p>Threads: the calling thread inflates and parses; the {@link BodyPipeline}'s workers hash and
  * write bodies; the image is written on a thread of its own straight into the store through a

@@ -1,5 +1,8 @@
-package dev.kcfs.oci;
+package dev.kcfs.oci.sources;
 
+import dev.kcfs.oci.ImageReference;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.OciException;
 import dev.kcfs.oci.layout.OciArchive;
 import dev.kcfs.oci.layout.OciLayoutDirectory;
 import dev.kcfs.oci.registry.RegistryClient;

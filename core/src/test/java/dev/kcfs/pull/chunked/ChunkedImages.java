@@ -1,10 +1,12 @@
-package dev.kcfs.oci.registry;
+package dev.kcfs.pull.chunked;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.luben.zstd.Zstd;
 import dev.kcfs.oci.Digests;
+import dev.kcfs.oci.registry.RegistryPusher;
+import dev.kcfs.oci.registry.TestImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

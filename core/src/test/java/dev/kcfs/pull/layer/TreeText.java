@@ -1,4 +1,4 @@
-package dev.kcfs.oci.layer;
+package dev.kcfs.pull.layer;
 
 import dev.kcfs.tree.DeviceNode;
 import dev.kcfs.tree.Directory;

@@ -1,4 +1,4 @@
-package dev.kcfs.oci.layer;
+package dev.kcfs.pull.layer;
 
 import static dev.kcfs.oci.tar.TarBuilder.b;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,4 +1,4 @@
-package dev.kcfs.oci.layer;
+package dev.kcfs.pull.layer;
 
 import dev.kcfs.oci.tar.TarEntry;
 import dev.kcfs.oci.tar.TarFormatException;

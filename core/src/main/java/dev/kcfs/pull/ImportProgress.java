@@ -1,4 +1,7 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
+
+import dev.kcfs.oci.Descriptor;
+import dev.kcfs.oci.ImageManifest;
 
 /** What an import reports as it goes (for a CLI progress line or metrics); called on the importing thread. */
 public interface ImportProgress {

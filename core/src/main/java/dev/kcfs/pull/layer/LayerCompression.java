@@ -1,4 +1,4 @@
-package dev.kcfs.oci.layer;
+package dev.kcfs.pull.layer;
 
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import java.io.IOException;

@@ -1,13 +1,15 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kcfs.oci.layer.BodySink;
-import dev.kcfs.oci.layer.TreeText;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.layout.OciLayoutDirectory;
 import dev.kcfs.oci.registry.Fixtures;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestImage.Layer;
+import dev.kcfs.pull.layer.BodySink;
+import dev.kcfs.pull.layer.TreeText;
 import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.testing.Root;
 import java.nio.file.Path;

@@ -1,10 +1,11 @@
-package dev.kcfs.oci;
+package dev.kcfs.pull;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kcfs.image.erofs.ErofsWriter;
-import dev.kcfs.oci.layer.BodyPipeline;
-import dev.kcfs.oci.layer.BodySink;
+import dev.kcfs.oci.ImageReference;
+import dev.kcfs.oci.ImageSource;
+import dev.kcfs.oci.Platform;
 import dev.kcfs.oci.layout.OciLayoutDirectory;
 import dev.kcfs.oci.registry.DockerConfig;
 import dev.kcfs.oci.registry.Fixtures;
@@ -12,6 +13,8 @@ import dev.kcfs.oci.registry.RegistryClient;
 import dev.kcfs.oci.registry.TestImage;
 import dev.kcfs.oci.registry.TestImage.Layer;
 import dev.kcfs.oci.registry.TestRegistry;
+import dev.kcfs.pull.layer.BodyPipeline;
+import dev.kcfs.pull.layer.BodySink;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerity;

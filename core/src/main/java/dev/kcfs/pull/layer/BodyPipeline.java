@@ -1,4 +1,4 @@
-package dev.kcfs.oci.layer;
+package dev.kcfs.pull.layer;
 
 import dev.kcfs.oci.stream.BlockInputStream;
 import dev.kcfs.verity.Digest;
@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * new file after the previous one is fully queued, so at most one file is incomplete and every other
  * started worker can finish. That argument needs a single parser: a pipeline serves <b>one layer
  * stream at a time</b> (two parsers could each hold an incomplete file while queued complete files
- * hold every chunk). {@link dev.kcfs.oci.Importer} serialises its imports for this reason.
+ * hold every chunk). {@link dev.kcfs.pull.Importer} serialises its imports for this reason.
  */
 public final class BodyPipeline implements AutoCloseable {
     public static final int CHUNK_SIZE = 256 * 1024;
