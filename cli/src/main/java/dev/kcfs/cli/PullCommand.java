@@ -142,7 +142,7 @@ final class PullCommand implements Callable<Integer> {
                                 r.partialLayers(),
                                 r.layers());
             }
-            kcfs.out().println(r.image().hex());
+            kcfs.out().println(r.imageDigest().hex());
         }
         return 0;
     }

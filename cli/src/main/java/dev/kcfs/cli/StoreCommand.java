@@ -149,7 +149,7 @@ final class StoreCommand implements Runnable {
                     .printf(
                             "kcfs store add: %s: %d entries, %d new objects, %d already stored%n",
                             source, r.entries(), r.objectsAdded(), r.objectsPresent());
-            parent.kcfs.out().println(r.image().hex());
+            parent.kcfs.out().println(r.imageDigest().hex());
             return 0;
         }
     }

@@ -79,7 +79,7 @@ public final class Importer implements AutoCloseable {
     /**
      * What an import did.
      *
-     * @param image          the composefs image's fs-verity digest (its name in {@code images/})
+     * @param imageDigest    the composefs image's fs-verity digest (its name in {@code images/})
      * @param manifestDigest the manifest imported (after platform selection)
      * @param refName        the ref set, or null
      * @param layers         number of layers applied
@@ -91,7 +91,7 @@ public final class Importer implements AutoCloseable {
      * @param pulls          how each layer was pulled, in layer order
      */
     public record Result(
-            Digest image,
+            Digest imageDigest,
             String manifestDigest,
             String refName,
             int layers,

@@ -26,7 +26,7 @@ public final class DirectoryImport {
      *                bookkeeping entries, such as the root's whiteout stubs, do not)
      */
     public record Result(
-            Digest image, int version, long entries, int objectsAdded, int objectsPresent) {}
+            Digest imageDigest, int version, long entries, int objectsAdded, int objectsPresent) {}
 
     private static long names(dev.kcfs.tree.Directory dir) {
         long n = 0;

@@ -289,7 +289,7 @@ class ComposefsMounterTest {
                                 "app",
                                 dev.kcfs.scan.DirectoryScanner.Options.defaults(),
                                 dev.kcfs.image.erofs.ErofsWriter.WriteOptions.pinned(1))
-                        .image();
+                        .imageDigest();
         Path image = store.imagePath(imageDigest);
         Path objects = store.objects().root();
         Path object = store.objects().path(FsVerity.digest(big));

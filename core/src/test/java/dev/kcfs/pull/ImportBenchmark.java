@@ -142,7 +142,7 @@ public final class ImportBenchmark {
                             r.objectsAdded(),
                             r.objectsPresent(),
                             heap.peak / 1048576.0,
-                            r.image());
+                            r.imageDigest());
                 }
             }
         } finally {

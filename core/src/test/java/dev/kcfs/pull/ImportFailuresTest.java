@@ -163,7 +163,7 @@ class ImportFailuresTest {
                             assertThat(
                                             importer.importImage(
                                                             source, Platform.current(), "app", null)
-                                                    .image())
+                                                    .imageDigest())
                                     .isNotNull();
                         }
                     });
@@ -262,7 +262,8 @@ class ImportFailuresTest {
             new TestImage("amd64", List.of(layer)).writeLayout(layout, "t");
             try (Importer importer = importer(store);
                     ImageSource source = new OciLayoutDirectory(layout, "t")) {
-                images.add(importer.importImage(source, Platform.current(), null, null).image());
+                images.add(
+                        importer.importImage(source, Platform.current(), null, null).imageDigest());
             }
         }
         assertThat(images).as("the same tree from every form").containsOnly(images.get(0));

@@ -101,16 +101,16 @@ class ImporterTest {
             assertThatThrownBy(() -> importer.pull(ref, Platform.current(), null, null, 0))
                     .hasMessageContaining("blob sha256:");
         }
-        assertThat(again.image()).isEqualTo(first.image());
+        assertThat(again.imageDigest()).isEqualTo(first.imageDigest());
         assertThat(again.storedLayers()).isEqualTo(3);
         assertThat(again.bytesFetched()).isZero();
         assertThat(again.objectsAdded()).isZero();
         assertThat(again.pulls())
                 .allSatisfy(p -> assertThat(p.describe()).startsWith("not fetched"));
-        assertThat(store.ref("again")).contains(first.image());
+        assertThat(store.ref("again")).contains(first.imageDigest());
 
         // an object of the image lost: the record no longer answers and the layers are needed
-        var objects = store.objectList(first.image()).orElseThrow().digests();
+        var objects = store.objectList(first.imageDigest()).orElseThrow().digests();
         Files.delete(store.objects().path(objects.get(0)));
         try (Importer importer = importer(store)) {
             assertThatThrownBy(() -> importer.pull(ref, Platform.current(), null, null))
@@ -124,7 +124,7 @@ class ImporterTest {
         try (Importer importer = importer(store)) {
             repaired = importer.pull(ref, Platform.current(), null, null);
         }
-        assertThat(repaired.image()).isEqualTo(first.image());
+        assertThat(repaired.imageDigest()).isEqualTo(first.imageDigest());
         assertThat(repaired.storedLayers()).isZero();
         assertThat(repaired.objectsAdded()).isEqualTo(1);
         assertThat(store.fsck(true, 1).clean()).isTrue();
@@ -135,7 +135,7 @@ class ImporterTest {
         store.removeRef("app");
         store.removeRef("again");
         store.gc(false, Duration.ofSeconds(5));
-        assertThat(store.hasImage(first.image())).isFalse();
+        assertThat(store.hasImage(first.imageDigest())).isFalse();
         assertThat(entries(records)).isZero();
     }
 
@@ -153,18 +153,20 @@ class ImporterTest {
         try (Importer importer = importer(v1)) {
             r1 = importer.pull(ref, Platform.current(), "app", null);
         }
-        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image())).version())
+        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.imageDigest())).version())
                 .isZero();
-        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image())).version())
+        assertThat(dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.imageDigest())).version())
                 .isEqualTo(dev.kcfs.image.erofs.ErofsFormat.DEFAULT_FORMAT_VERSION);
-        assertThat(r0.image()).isNotEqualTo(r1.image());
+        assertThat(r0.imageDigest()).isNotEqualTo(r1.imageDigest());
         assertThat(
                         TreeText.render(
-                                dev.kcfs.image.erofs.ErofsReader.read(v0.imagePath(r0.image()))
+                                dev.kcfs.image.erofs.ErofsReader.read(
+                                                v0.imagePath(r0.imageDigest()))
                                         .root()))
                 .isEqualTo(
                         TreeText.render(
-                                dev.kcfs.image.erofs.ErofsReader.read(v1.imagePath(r1.image()))
+                                dev.kcfs.image.erofs.ErofsReader.read(
+                                                v1.imagePath(r1.imageDigest()))
                                         .root()));
     }
 
@@ -196,16 +198,17 @@ class ImporterTest {
         assertThat(events).containsExactly("0/3 leases=1", "1/3 leases=1", "2/3 leases=1");
         assertThat(first.manifestDigest()).isEqualTo(digest);
         assertThat(first.layers()).isEqualTo(3);
-        assertThat(store.ref("app")).contains(first.image());
-        assertThat(store.hasImage(first.image())).isTrue();
-        assertThat(FsVerity.digest(store.imagePath(first.image()))).isEqualTo(first.image());
+        assertThat(store.ref("app")).contains(first.imageDigest());
+        assertThat(store.hasImage(first.imageDigest())).isTrue();
+        assertThat(FsVerity.digest(store.imagePath(first.imageDigest())))
+                .isEqualTo(first.imageDigest());
         // bodies > 64 bytes: BIG, MEDIUM (victim, opaque/old, data/shared share it), opaque/new
         assertThat(first.objectsAdded()).isEqualTo(3);
         assertThat(objectCount(store)).isEqualTo(3);
         assertThat(store.objects().contains(FsVerity.digest(Fixtures.BIG))).isTrue();
         assertThat(Files.readAllBytes(store.objects().path(FsVerity.digest(Fixtures.BIG))))
                 .isEqualTo(Fixtures.BIG);
-        assertThat(store.objectList(first.image()).orElseThrow().digests()).hasSize(3);
+        assertThat(store.objectList(first.imageDigest()).orElseThrow().digests()).hasSize(3);
         assertThat(Files.list(store.root().resolve("leases")).count()).isZero();
 
         Importer.Result again;
@@ -217,7 +220,7 @@ class ImporterTest {
                             "app-pinned",
                             null);
         }
-        assertThat(again.image()).isEqualTo(first.image());
+        assertThat(again.imageDigest()).isEqualTo(first.imageDigest());
         assertThat(again.objectsAdded()).isZero();
         assertThat(objectCount(store)).isEqualTo(3);
         assertThat(tmpFiles(store)).isEmpty();
@@ -257,7 +260,7 @@ class ImporterTest {
             assertThat(a.objectsAdded()).isEqualTo(2);
             assertThat(b.objectsAdded()).isEqualTo(1); // only b's own file
             assertThat(b.objectsPresent()).isEqualTo(1);
-            assertThat(a.image()).isNotEqualTo(b.image());
+            assertThat(a.imageDigest()).isNotEqualTo(b.imageDigest());
         }
         assertThat(objectCount(store)).isEqualTo(3);
     }
@@ -340,7 +343,8 @@ class ImporterTest {
         }
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
         ComposefsMounter mounter = new ComposefsMounter();
-        mounter.mount(store.imagePath(r.image()), mnt, MountOptions.of(store.objects().root()));
+        mounter.mount(
+                store.imagePath(r.imageDigest()), mnt, MountOptions.of(store.objects().root()));
         try {
             DirectoryScanner scanner = new DirectoryScanner(DirectoryScanner.Options.defaults());
             String mounted = TreeText.renderFlat(scanner.scan(mnt).root());

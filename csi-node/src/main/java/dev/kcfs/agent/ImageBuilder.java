@@ -165,7 +165,7 @@ final class ImageBuilder {
                     true,
                     e);
         }
-        Digest digest = result.image();
+        Digest digest = result.imageDigest();
         try {
             Optional<String> wrong =
                     ExpectedDigests.mismatch(name, spec.getExpectedDigest(), digest);

@@ -22,7 +22,7 @@ final class ReferenceBuild {
                                 DockerConfig.empty(), true, 1, Duration.ofMillis(100)))) {
             return importer.pull(
                             registry.address() + "/" + repoAndTag, Platform.current(), null, null)
-                    .image()
+                    .imageDigest()
                     .hex();
         }
     }

@@ -132,7 +132,7 @@ class ChunkedPullTest {
         Importer.Result coldA = pull(store, a, true);
         assertThat(coldA.partialLayers()).isEqualTo(2);
         Importer.Result partial = pull(store, b, true);
-        assertThat(partial.image()).isEqualTo(full.image());
+        assertThat(partial.imageDigest()).isEqualTo(full.imageDigest());
         assertThat(partial.partialLayers()).isEqualTo(4);
         // the base layer and 27 libraries came from the store; only B's own bodies and headers went
         // over the wire
@@ -147,7 +147,7 @@ class ChunkedPullTest {
 
         // a re-pull of a stored image fetches the manifest only: the store knows what it became
         Importer.Result stored = pull(store, b, true);
-        assertThat(stored.image()).isEqualTo(full.image());
+        assertThat(stored.imageDigest()).isEqualTo(full.imageDigest());
         assertThat(stored.storedLayers()).isEqualTo(4);
         assertThat(stored.bytesFetched()).isZero();
         assertThat(stored.objectsAdded()).isZero();
@@ -158,7 +158,7 @@ class ChunkedPullTest {
         // too: cheaper than another request)
         forgetManifests(store);
         Importer.Result again = pull(store, b, true);
-        assertThat(again.image()).isEqualTo(full.image());
+        assertThat(again.imageDigest()).isEqualTo(full.imageDigest());
         assertThat(again.storedLayers()).isZero();
         assertThat(again.objectsAdded()).isZero();
         assertThat(again.pulls()).allSatisfy(p -> assertThat(p.filesPresent()).isPositive());
@@ -177,7 +177,7 @@ class ChunkedPullTest {
                             null,
                             ImportProgress.NONE);
         }
-        assertThat(fromLayout.image()).isEqualTo(full.image());
+        assertThat(fromLayout.imageDigest()).isEqualTo(full.imageDigest());
         assertThat(fromLayout.partialLayers()).isEqualTo(4);
         assertThat(fromLayout.bytesFetched()).isEqualTo(again.bytesFetched());
     }
@@ -188,7 +188,7 @@ class ChunkedPullTest {
         Importer.Result full = pull(Store.open(dir.resolve("cold-full")), b, false);
         Store store = Store.open(dir.resolve("cold"));
         Importer.Result cold = pull(store, b, true);
-        assertThat(cold.image()).isEqualTo(full.image());
+        assertThat(cold.imageDigest()).isEqualTo(full.imageDigest());
         assertThat(cold.objectsAdded()).isEqualTo(full.objectsAdded());
         assertThat(cold.partialLayers()).isEqualTo(4);
     }
@@ -201,7 +201,7 @@ class ChunkedPullTest {
         try (TamperingProxy proxy =
                 new TamperingProxy(registry.address(), TamperingProxy.Mode.IGNORE_RANGE)) {
             Importer.Result r = pull(Store.open(dir.resolve("ign")), proxy.address() + b, true);
-            assertThat(r.image()).isEqualTo(full.image());
+            assertThat(r.imageDigest()).isEqualTo(full.imageDigest());
             assertThat(r.partialLayers()).isZero();
             assertThat(r.pulls())
                     .allSatisfy(
