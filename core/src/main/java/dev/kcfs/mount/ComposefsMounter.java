@@ -24,7 +24,8 @@ import java.util.List;
  * the EROFS as lower layer and the object directories as data-only layers, {@code metacopy=on},
  * {@code redirect_dir=on} and, when asked and available, {@code verity=require}. The EROFS mount
  * is detached once the overlay holds it, so only the overlay is visible. On any failure nothing
- * stays mounted.
+ * stays mounted. This class is the path of current kernels (6.15 and later); what older kernels
+ * need instead is in {@link MountCompat}, taken only when the kernel refuses the main path.
  *
  * <p>Only mount images this node built or whose digest was pinned and checked: the kernel's EROFS
  * parser is not hardened against hostile images.
@@ -375,96 +376,8 @@ public final class ComposefsMounter {
 
     // ---------------------------------------------------------------- erofs
 
-    /**
-     * The EROFS mount. Preferably it stays detached (an fd from fsmount, handed to overlayfs as
-     * {@code /proc/self/fd/N}: nothing ever appears in the mount table and no directory is needed);
-     * kernels whose overlayfs wants layers in the mount namespace get it attached at a private
-     * directory, which is detached again once the overlay holds it.
-     */
-    private final class ErofsLayer {
-        int mountFd = -1;
-        Path dir;
-        LoopDevice loop;
-
-        boolean detached() {
-            return dir == null;
-        }
-
-        String path() {
-            return dir != null ? dir.toString() : "/proc/self/fd/" + mountFd;
-        }
-
-        void attach(Path image) throws MountException {
-            if (dir != null) {
-                return;
-            }
-            Path d = newMountPoint();
-            try {
-                FsContext.moveMount(mountFd, d);
-            } catch (LastErrorException e) {
-                deleteQuietly(d);
-                throw new MountException(
-                        Errno.describe(
-                                "cannot attach the EROFS mount of " + image + " at " + d, e));
-            }
-            dir = d;
-            LibC.INSTANCE.close(mountFd);
-            mountFd = -1;
-        }
-
-        /** Detach (the overlay keeps its own reference), remove the directory, drop the fds (loop autoclear). */
-        void release() {
-            if (dir != null) {
-                try {
-                    LibC.INSTANCE.umount2(dir.toString(), LibC.MNT_DETACH);
-                } catch (LastErrorException e) {
-                    // never attached (failed legacy mount) or already gone
-                }
-                deleteQuietly(dir);
-                dir = null;
-            }
-            if (mountFd >= 0) {
-                LibC.INSTANCE.close(mountFd);
-                mountFd = -1;
-            }
-            if (loop != null) {
-                loop.close();
-                loop = null;
-            }
-        }
-    }
-
-    private Path newMountPoint() throws MountException {
-        try {
-            Files.createDirectories(scratch);
-            return Files.createTempDirectory(scratch, ".kcfs-erofs-");
-        } catch (IOException e) {
-            throw new MountException(
-                    "cannot create a temporary mount point in " + scratch + ": " + e.getMessage(),
-                    e);
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            // an empty directory in the scratch dir; harmless
-        }
-    }
-
-    /** Thrown inside: a kernel refusal with errno and the kernel's explanation. */
-    private static final class Refused extends Exception {
-        final int errno;
-
-        Refused(int errno, String message) {
-            super(message, null, false, false);
-            this.errno = errno;
-        }
-    }
-
     private ErofsLayer mountErofs(int imageFd, Path image, boolean acl) throws MountException {
-        ErofsLayer layer = new ErofsLayer();
+        ErofsLayer layer = new ErofsLayer(scratch);
         boolean ok = false;
         try {
             if (forceLoop) {
@@ -477,13 +390,8 @@ public final class ComposefsMounter {
                 if (r.errno != Errno.ENOTBLK || layer.loop != null) {
                     throw new MountException(r.getMessage());
                 }
-                // kernel before 6.12 (no file-backed EROFS): go through a loop device
-                layer.loop = LoopDevice.attach(imageFd, image.toString());
-                try {
-                    createErofs(layer.loop.path(), acl, image, layer);
-                } catch (Refused r2) {
-                    throw new MountException(r2.getMessage());
-                }
+                MountCompat.erofsThroughLoop(
+                        imageFd, image, layer, loop -> createErofs(loop, acl, image, layer));
             }
             if (!detachedLowerWorks) {
                 layer.attach(image);
@@ -505,8 +413,8 @@ public final class ComposefsMounter {
             ctx = FsContext.open("erofs");
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.ENOSYS) {
-                layer.dir = newMountPoint();
-                legacyErofs(source, layer.dir, acl, what);
+                layer.dir = ErofsLayer.newMountPoint(scratch);
+                MountCompat.legacyErofs(source, layer.dir, acl, what);
                 return;
             }
             throw new Refused(
@@ -528,20 +436,6 @@ public final class ComposefsMounter {
             } catch (LastErrorException e) {
                 throw new Refused(e.getErrorCode(), ctx.describe(what, e));
             }
-        }
-    }
-
-    private static void legacyErofs(String source, Path dir, boolean acl, String what)
-            throws Refused {
-        try {
-            LibC.INSTANCE.mount(
-                    source,
-                    dir.toString(),
-                    "erofs",
-                    new NativeLong(LibC.MS_RDONLY),
-                    acl ? "" : "noacl");
-        } catch (LastErrorException e) {
-            throw new Refused(e.getErrorCode(), Errno.describe(what, e));
         }
     }
 
@@ -596,25 +490,7 @@ public final class ComposefsMounter {
             }
         }
         lower.attach(image);
-        try {
-            overlayLegacy(Path.of(lower.path()), target, o, enforce, true);
-        } catch (Refused r) {
-            if (r.errno != Errno.EINVAL) {
-                throw new MountException(
-                        r.getMessage()
-                                + (newApiError == null ? "" : "; new mount API: " + newApiError));
-            }
-            try {
-                // kernels before 6.5 have no data-only layers: the object dirs become normal lower
-                // layers
-                // (composefs images hide them with their 00..ff whiteout stubs and opaque root)
-                overlayLegacy(Path.of(lower.path()), target, o, enforce, false);
-            } catch (Refused r2) {
-                throw new MountException(
-                        r2.getMessage()
-                                + (newApiError == null ? "" : "; new mount API: " + newApiError));
-            }
-        }
+        MountCompat.legacyOverlay(Path.of(lower.path()), target, o, enforce, newApiError);
         return true;
     }
 
@@ -677,62 +553,5 @@ public final class ComposefsMounter {
         } finally {
             LibC.INSTANCE.close(mfd);
         }
-    }
-
-    private static void overlayLegacy(
-            Path lower, Path target, MountOptions o, boolean enforce, boolean dataOnly)
-            throws Refused {
-        StringBuilder data =
-                new StringBuilder("metacopy=on,redirect_dir=on,lowerdir=").append(escape(lower));
-        for (Path b : o.basedirs()) {
-            data.append(dataOnly ? "::" : ":").append(escape(b));
-        }
-        if (o.upperdir() != null) {
-            data.append(",upperdir=")
-                    .append(escape(o.upperdir()))
-                    .append(",workdir=")
-                    .append(escape(o.workdir()));
-        }
-        if (enforce) {
-            data.append(",verity=require");
-        }
-        long flags =
-                LibC.MS_SILENT
-                        | (o.readOnly() ? LibC.MS_RDONLY : 0)
-                        | (o.nosuidNodev() ? LibC.MS_NOSUID | LibC.MS_NODEV : 0);
-        try {
-            LibC.INSTANCE.mount(
-                    "composefs",
-                    target.toString(),
-                    "overlay",
-                    new NativeLong(flags),
-                    data.toString());
-        } catch (LastErrorException e) {
-            throw new Refused(
-                    e.getErrorCode(),
-                    Errno.describe(
-                            "cannot mount the composefs overlay on "
-                                    + target
-                                    + " (legacy options '"
-                                    + data
-                                    + "')",
-                            e));
-        }
-    }
-
-    /**
-     * The legacy mount(2) data string of overlayfs: ',' separates options and ':' layers, and a '\'
-     * escapes the next character, so all three are escaped in paths. (The new mount API needs this
-     * for none of the layer paths; see {@link FsContext#setOverlayDir} for the upper and work dirs.)
-     */
-    static String escape(Path p) {
-        StringBuilder out = new StringBuilder();
-        for (char c : p.toString().toCharArray()) {
-            if (c == ',' || c == ':' || c == '\\') {
-                out.append('\\');
-            }
-            out.append(c);
-        }
-        return out.toString();
     }
 }

@@ -40,7 +40,7 @@ class MountOptionsTest {
                 .hasMessageContaining("digest");
         assertThatThrownBy(() -> MountOptions.parse("basedir=/o,idmap=/proc/1/ns/user"))
                 .hasMessageContaining("idmap");
-        assertThat(List.of(ComposefsMounter.escape(Path.of("/a,b:c\\d"))))
+        assertThat(List.of(MountCompat.escape(Path.of("/a,b:c\\d"))))
                 .containsExactly("/a\\,b\\:c\\\\d");
     }
 }
