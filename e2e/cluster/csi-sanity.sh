@@ -84,7 +84,7 @@ skips=(
   'Controller Service \[Controller Server\] ValidateVolumeCapabilities'
   # Both publish a volume made by CreateVolume, which kcfs does not offer (volumes are ComposefsImages
   # named in the pod spec). csi-node's tests check the same: PublishTest (unpublish removes the target)
-  # and ServicesTest (stats of a published volume asked at another path are NOT_FOUND).
+  # and VolumeStatsTest (stats of a published volume asked at another path are NOT_FOUND).
   'Node Service NodeUnpublishVolume should remove target path'
   'Node Service NodeGetVolumeStats should fail when volume does not exist on the specified path'
 )

@@ -144,7 +144,7 @@ class ComposefsPublishTest {
         for (int i = 0; i < 20; i++) {
             targets.add(node.target("pod-" + i));
         }
-        ConcurrencyAndRecoveryTest.runConcurrently(
+        ConcurrentPublishTest.runConcurrently(
                 20,
                 i ->
                         node.node()
@@ -157,7 +157,7 @@ class ComposefsPublishTest {
         for (Path t : targets) {
             assertThat(Files.readAllBytes(t.resolve("usr/bin/tool"))).isEqualTo(big);
         }
-        ConcurrencyAndRecoveryTest.runConcurrently(
+        ConcurrentPublishTest.runConcurrently(
                 20, i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
         assertThat(MountTable.read().isMountPoint(store.mountPoint(digest))).isFalse();
         assertThat(store.mountRecords()).isEmpty();

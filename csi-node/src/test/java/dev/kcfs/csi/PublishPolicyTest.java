@@ -7,41 +7,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kcfs.mount.MountTable;
 import dev.kcfs.mount.VerityMode;
-import dev.kcfs.testing.Root;
 import io.grpc.Status;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** What a publish checks about the image it mounts: the verity of the shared mount, the expected digest. */
 @Tag("root")
-class PublishPolicyTest {
-    @TempDir Path tmp;
-    CsiTestNode node;
+class PublishPolicyTest extends CsiNodeTest {
     final Map<String, VerityMode> verity = new ConcurrentHashMap<>();
     final Map<String, String> expected = new ConcurrentHashMap<>();
 
-    @BeforeEach
-    void start() throws Exception {
-        Root.assumeRoot();
-        node = CsiTestNode.overTmpfs(tmp, "tools");
-        node.verity = name -> verity.getOrDefault(name, VerityMode.OFF);
-        node.expected = name -> Optional.ofNullable(expected.get(name));
-        node.start();
+    PublishPolicyTest() {
+        super("tools");
     }
 
-    @AfterEach
-    void stop() throws Exception {
-        if (node != null) {
-            node.close();
-        }
+    @Override
+    void configure(CsiTestNode node) {
+        node.verity = name -> verity.getOrDefault(name, VerityMode.OFF);
+        node.expected = name -> Optional.ofNullable(expected.get(name));
     }
 
     @Test

@@ -8,38 +8,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.mount.MountTable;
-import dev.kcfs.testing.Root;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Publish and unpublish over a real Unix socket with real mounts. */
 @Tag("root")
-class PublishTest {
-    @TempDir Path tmp;
-    TmpfsImages images;
-    CsiTestNode node;
-
-    @BeforeEach
-    void start() throws IOException {
-        Root.assumeRoot();
-        node = CsiTestNode.overTmpfs(tmp, "python-3-12", "tools").start();
-        images = node.images;
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        if (node != null) {
-            node.close();
-        }
+class PublishTest extends CsiNodeTest {
+    PublishTest() {
+        super("python-3-12", "tools");
     }
 
     @Test

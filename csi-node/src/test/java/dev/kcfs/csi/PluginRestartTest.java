@@ -7,89 +7,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kcfs.mount.KernelMounts;
 import dev.kcfs.mount.MountTable;
-import dev.kcfs.testing.Root;
-import dev.kcfs.verity.Digest;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** Concurrent publishes of one image, and a plugin restart with volumes mounted. */
+/** The plugin restarted with volumes mounted, after a crash, or with lost records: state rebuilt from the mount table, leftovers cleaned, volumes untouched; a graceful stop finishes running calls. */
 @Tag("root")
-class ConcurrencyAndRecoveryTest {
-    @TempDir Path tmp;
-    TmpfsImages images;
-    CsiTestNode node;
-
-    @BeforeEach
-    void start() throws IOException {
-        Root.assumeRoot();
-        node = CsiTestNode.overTmpfs(tmp, "tools", "python-3-12").start();
-        images = node.images;
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        if (node != null) {
-            node.close();
-        }
-    }
-
-    @Test
-    void twentyConcurrentPublishesOfOneImageMakeOneSharedMount() throws Exception {
-        int n = 20;
-        List<Path> targets = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            targets.add(node.target("pod-" + i));
-        }
-        runConcurrently(
-                n,
-                i ->
-                        node.node()
-                                .nodePublishVolume(
-                                        publish("vol-" + i, targets.get(i), "tools").build()));
-
-        Digest digest = TmpfsImages.digestOf("tools");
-        Path shared = node.store.resolve("mounts").resolve(digest.hex());
-        assertThat(images.mounts.get()).isEqualTo(1);
-        assertThat(MountTable.read().count(shared)).isEqualTo(1);
-        assertThat(node.plugin.volumes().sharedUsers(digest)).isEqualTo(n);
-        for (Path t : targets) {
-            assertThat(Files.readString(t.resolve("hello.txt")))
-                    .isEqualTo(TmpfsImages.hello("tools"));
-        }
-
-        runConcurrently(
-                n, i -> node.node().nodeUnpublishVolume(unpublish("vol-" + i, targets.get(i))));
-        assertThat(MountTable.read().isMountPoint(shared)).isFalse();
-
-        assertThat(node.plugin.volumes().sharedMountCount()).isZero();
-        for (Path t : targets) {
-            assertThat(MountTable.read().isMountPoint(t)).isFalse();
-        }
-    }
-
-    @Test
-    void twentyConcurrentRetriesOfOnePublishMountItOnce() throws Exception {
-        Path target = node.target("pod-a");
-        runConcurrently(
-                20, i -> node.node().nodePublishVolume(publish("vol-a", target, "tools").build()));
-
-        assertThat(MountTable.read().count(target)).isEqualTo(1);
-        assertThat(images.mounts.get()).isEqualTo(1);
-        assertThat(node.plugin.volumes().sharedUsers(TmpfsImages.digestOf("tools"))).isEqualTo(1);
+class PluginRestartTest extends CsiNodeTest {
+    PluginRestartTest() {
+        super("tools", "python-3-12");
     }
 
     @Test
@@ -213,45 +145,6 @@ class ConcurrencyAndRecoveryTest {
     }
 
     @Test
-    void aCallWaitingForABusyVolumeGivesUpBeforeKubeletsDeadline() throws Exception {
-        Path target = node.target("pod-a");
-        CountDownLatch mounting = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        node.stop();
-        node.mounter = images.gated(mounting, release);
-        node.start();
-        ExecutorService pool = Executors.newSingleThreadExecutor();
-        try {
-            Future<?> first =
-                    pool.submit(
-                            () ->
-                                    node.node()
-                                            .nodePublishVolume(
-                                                    publish("vol-a", target, "tools").build()));
-            assertThat(mounting.await(10, TimeUnit.SECONDS)).isTrue();
-
-            long start = System.nanoTime();
-            PublishTest.assertCode(
-                    () ->
-                            node.node()
-                                    .withDeadlineAfter(2, TimeUnit.SECONDS)
-                                    .nodePublishVolume(publish("vol-a", target, "tools").build()),
-                    io.grpc.Status.Code.ABORTED,
-                    "another operation on target");
-            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertThat(tookMs).as("answered within the 2 s deadline").isLessThan(2000);
-
-            release.countDown();
-            first.get(30, TimeUnit.SECONDS);
-            assertThat(Files.readString(target.resolve("hello.txt")))
-                    .isEqualTo(TmpfsImages.hello("tools"));
-        } finally {
-            release.countDown();
-            pool.shutdownNow();
-        }
-    }
-
-    @Test
     void gracefulStopFinishesRunningCallsAndRefusesNewOnes() throws Exception {
         Path target = node.target("pod-a");
         CountDownLatch mounting = new CountDownLatch(1);
@@ -298,35 +191,6 @@ class ConcurrencyAndRecoveryTest {
             return false;
         } catch (io.grpc.StatusRuntimeException e) {
             return e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE;
-        }
-    }
-
-    interface IndexedCall {
-        void run(int i) throws Exception;
-    }
-
-    /** Starts {@code n} calls at the same moment and fails if any of them fails. */
-    static void runConcurrently(int n, IndexedCall call) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(n);
-        try {
-            CountDownLatch go = new CountDownLatch(1);
-            List<Future<Object>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                int index = i;
-                Callable<Object> task =
-                        () -> {
-                            go.await();
-                            call.run(index);
-                            return null;
-                        };
-                futures.add(pool.submit(task));
-            }
-            go.countDown();
-            for (Future<Object> f : futures) {
-                f.get(60, TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
         }
     }
 }

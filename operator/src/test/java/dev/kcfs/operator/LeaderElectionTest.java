@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * standby replica waits, and takes over when the leader stops. JOSDK checks its Lease rights with a
  * SelfSubjectRulesReview before it campaigns, which the real server answers (the mock needed a stub).
  */
-class LeaderElectionAndMetricsTest {
+class LeaderElectionTest {
     private static final String PINNED = "example.org/kcfs/tools@sha256:" + "c".repeat(64);
     private static final String NAMESPACE = "kcfs-system";
     private static final Duration WAIT = Duration.ofSeconds(30);

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** What a new user runs into: store paths, help, messages and counts. */
-class CliHardeningTest {
+class CliMessagesTest {
     @TempDir Path dir;
 
     private Path source() throws Exception {
