@@ -390,12 +390,12 @@ public final class Store {
 
     // ---------------------------------------------------------------- images
 
-    public Path imagePath(Digest image) {
-        return images.resolve(image.hex() + IMAGE_SUFFIX);
+    public Path imagePath(Digest imageDigest) {
+        return images.resolve(imageDigest.hex() + IMAGE_SUFFIX);
     }
 
-    public boolean hasImage(Digest image) {
-        return Files.isRegularFile(imagePath(image), LinkOption.NOFOLLOW_LINKS);
+    public boolean hasImage(Digest imageDigest) {
+        return Files.isRegularFile(imagePath(imageDigest), LinkOption.NOFOLLOW_LINKS);
     }
 
     /** Copies an image file into the store under its fs-verity digest; see {@link #addImage(InputStream, ObjectList)}. */
@@ -458,8 +458,8 @@ public final class Store {
     }
 
     /** The objects an image refers to: its saved list, else what the image reader finds, else empty. */
-    public Optional<ObjectList> objectList(Digest image) throws StoreException {
-        Path list = images.resolve(image.hex() + LIST_SUFFIX);
+    public Optional<ObjectList> objectList(Digest imageDigest) throws StoreException {
+        Path list = images.resolve(imageDigest.hex() + LIST_SUFFIX);
         try {
             return Optional.of(ObjectList.decode(Files.readAllBytes(list), list.toString()));
         } catch (NoSuchFileException e) {
@@ -469,15 +469,15 @@ public final class Store {
         } catch (IOException e) {
             throw new StoreException("cannot read " + list + ": " + e.getMessage(), e);
         }
-        if (!hasImage(image)) {
+        if (!hasImage(imageDigest)) {
             return Optional.empty();
         }
         try {
-            return Optional.ofNullable(reader.read(imagePath(image)));
+            return Optional.ofNullable(reader.read(imagePath(imageDigest)));
         } catch (IOException e) {
             throw new StoreException(
                     "cannot read the object list of image "
-                            + imagePath(image)
+                            + imagePath(imageDigest)
                             + ": "
                             + e.getMessage(),
                     e);
@@ -679,21 +679,25 @@ public final class Store {
     // ---------------------------------------------------------------- mounts
 
     /** Where the shared mount of an image lives; the directory's existence pins the image against GC. */
-    public Path mountPoint(Digest image) {
-        return mounts.resolve(image.hex());
+    public Path mountPoint(Digest imageDigest) {
+        return mounts.resolve(imageDigest.hex());
     }
 
     /** Creates the mount point of an image (the in-use record). The image must be in the store. */
-    public Path recordMount(Digest image) throws StoreException {
+    public Path recordMount(Digest imageDigest) throws StoreException {
         try (FileLock lock = FileLock.shared(gcLock)) {
-            if (!hasImage(image)) {
+            if (!hasImage(imageDigest)) {
                 throw new StoreException(
-                        "image " + image.hex() + " is not in store " + root + "; cannot mount it");
+                        "image "
+                                + imageDigest.hex()
+                                + " is not in store "
+                                + root
+                                + "; cannot mount it");
             }
-            Path p = mountPoint(image);
+            Path p = mountPoint(imageDigest);
             Files.createDirectories(p);
             Files.deleteIfExists(
-                    mountNote(image)); // a new record starts without the note of an old one
+                    mountNote(imageDigest)); // a new record starts without the note of an old one
             Durability.fsync(mounts);
             return p;
         } catch (StoreException e) {
@@ -701,7 +705,7 @@ public final class Store {
         } catch (IOException e) {
             throw new StoreException(
                     "cannot create mount point for "
-                            + image.hex()
+                            + imageDigest.hex()
                             + " in "
                             + mounts
                             + ": "
@@ -711,11 +715,11 @@ public final class Store {
     }
 
     /** Removes the in-use record (and its note) after unmounting; fails (EBUSY/not empty) while still mounted. */
-    public void removeMountRecord(Digest image) throws StoreException {
-        Path p = mountPoint(image);
+    public void removeMountRecord(Digest imageDigest) throws StoreException {
+        Path p = mountPoint(imageDigest);
         try {
             Files.deleteIfExists(p);
-            Files.deleteIfExists(mountNote(image));
+            Files.deleteIfExists(mountNote(imageDigest));
         } catch (DirectoryNotEmptyException e) {
             throw new StoreException(
                     p
@@ -731,8 +735,8 @@ public final class Store {
      * Keeps a short note with the mount record of an image (the mount package writes how the
      * shared mount was made there); written atomically, removed with the record.
      */
-    public void setMountNote(Digest image, String note) throws StoreException {
-        Path file = mountNote(image);
+    public void setMountNote(Digest imageDigest, String note) throws StoreException {
+        Path file = mountNote(imageDigest);
         try (Scratch.Session session = scratch.session("note-")) {
             Path temp = session.dir().resolve("note");
             Files.writeString(temp, note + "\n", StandardCharsets.UTF_8);
@@ -745,8 +749,8 @@ public final class Store {
     }
 
     /** The note kept with the mount record of an image, if any. */
-    public Optional<String> readMountNote(Digest image) throws StoreException {
-        Path file = mountNote(image);
+    public Optional<String> readMountNote(Digest imageDigest) throws StoreException {
+        Path file = mountNote(imageDigest);
         try {
             return Optional.of(Files.readString(file, StandardCharsets.UTF_8).trim());
         } catch (NoSuchFileException e) {
@@ -756,8 +760,8 @@ public final class Store {
         }
     }
 
-    private Path mountNote(Digest image) {
-        return mounts.resolve(image.hex() + ".note");
+    private Path mountNote(Digest imageDigest) {
+        return mounts.resolve(imageDigest.hex() + ".note");
     }
 
     /**

@@ -229,28 +229,30 @@ final class StoreFsck {
 
     /** The saved object list, rebuilt from the image reader when missing or damaged. */
     private Optional<ObjectList> checkedObjectList(
-            Digest image, boolean dryRun, List<String> problems) throws StoreException {
-        Path list = store.images.resolve(image.hex() + LIST_SUFFIX);
+            Digest imageDigest, boolean dryRun, List<String> problems) throws StoreException {
+        Path list = store.images.resolve(imageDigest.hex() + LIST_SUFFIX);
         try {
             return Optional.of(ObjectList.decode(Files.readAllBytes(list), list.toString()));
         } catch (NoSuchFileException e) {
-            problems.add("image " + image.hex() + " has no object list " + list);
+            problems.add("image " + imageDigest.hex() + " has no object list " + list);
         } catch (IOException e) {
             problems.add(e.getMessage());
         }
         ObjectList rebuilt;
         try {
-            rebuilt = store.reader.read(store.imagePath(image));
+            rebuilt = store.reader.read(store.imagePath(imageDigest));
         } catch (IOException e) {
             problems.add(
                     "cannot read image "
-                            + store.imagePath(image)
+                            + store.imagePath(imageDigest)
                             + " to rebuild its object list: "
                             + e.getMessage());
             return Optional.empty();
         }
         if (rebuilt == null) {
-            problems.add("no image reader configured to rebuild the object list of " + image.hex());
+            problems.add(
+                    "no image reader configured to rebuild the object list of "
+                            + imageDigest.hex());
             return Optional.empty();
         }
         if (!dryRun) {
