@@ -19,6 +19,11 @@ import dev.kcfs.verity.Digest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /** Streams the layers of a resolved image into a composefs tree, each layer once. */
 public final class ImageTrees {
@@ -56,23 +61,14 @@ public final class ImageTrees {
     /** A zstd:chunked layer pulled partially: the rebuilt tar goes through the same builder and diff_id check. */
     private static void applyPartial(
             TreeBuilder builder,
-            ChunkedToc toc,
-            BlobRanges ranges,
-            PartialPulls partials,
+            PartialLayer prepared,
             String diffId,
             int index,
             Descriptor layer,
             String what,
             ImportProgress listener)
             throws IOException {
-        try (PartialLayer partial =
-                new PartialLayer(
-                        toc,
-                        ranges,
-                        partials.lookup(),
-                        partials.objectPath(),
-                        partials.inFlight(),
-                        what)) {
+        try (PartialLayer partial = prepared) {
             listener.layerPulled(
                     index,
                     layer,
@@ -244,51 +240,33 @@ public final class ImageTrees {
         ImportProgress listener = progress != null ? progress : ImportProgress.NONE;
         List<String> diffIds = diffIds(source, image);
         TreeBuilder builder = new TreeBuilder(sink, pipeline);
+        // the next layer's table of contents and first ranges are fetched while this one is applied
+        ExecutorService ahead =
+                Executors.newSingleThreadExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "kcfs-layer-ahead");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        Future<Prepared> next = ahead.submit(() -> prepare(source, image, 0, partials));
         boolean ok = false;
         try {
             for (int index = 0; index < image.layers().size(); index++) {
-                Descriptor layer = image.layers().get(index);
-                LayerCompression compression;
-                try {
-                    compression = LayerCompression.ofMediaType(layer.mediaType());
-                } catch (IllegalArgumentException e) {
-                    throw new OciException(
-                            source.describe()
-                                    + ": layer "
-                                    + layer.digest()
-                                    + ": "
-                                    + e.getMessage());
-                }
-                String what = source.describe() + " layer " + layer.digest();
+                Prepared prepared = await(next, source);
+                int following = index + 1;
+                next =
+                        following < image.layers().size()
+                                ? ahead.submit(() -> prepare(source, image, following, partials))
+                                : null;
+                Descriptor layer = prepared.layer();
+                LayerCompression compression = prepared.compression();
+                String what = prepared.what();
                 int layerIndex = index;
-                String reason =
-                        partials == null ? "partial pulls off" : ChunkedToc.notChunked(layer);
-                BlobRanges ranges = reason == null ? source.ranges(layer) : null;
-                if (reason == null && ranges == null) {
-                    reason = "the source cannot read parts of blobs";
-                }
-                ChunkedToc toc = null;
-                if (reason == null) {
-                    try {
-                        toc = ChunkedToc.read(layer, ranges, what);
-                        if (toc == null) {
-                            reason = "the registry ignores Range requests";
-                        }
-                    } catch (ChunkedToc.Unsupported e) {
-                        reason = "table of contents not usable: " + e.getMessage();
-                    }
-                }
-                if (toc != null) {
+                String reason = prepared.reason();
+                PartialLayer partial = prepared.partial();
+                if (partial != null) {
                     applyPartial(
-                            builder,
-                            toc,
-                            ranges,
-                            partials,
-                            diffIds.get(index),
-                            index,
-                            layer,
-                            what,
-                            listener);
+                            builder, partial, diffIds.get(index), index, layer, what, listener);
                 } else {
                     listener.layerPulled(
                             index,
@@ -345,6 +323,97 @@ public final class ImageTrees {
         } finally {
             if (!ok) {
                 builder.abort();
+            }
+            closeAhead(ahead, next);
+        }
+    }
+
+    /** A layer made ready to apply: how it is read and, for a partial pull, its plan with the first ranges on their way. */
+    private record Prepared(
+            Descriptor layer,
+            LayerCompression compression,
+            String what,
+            String reason,
+            PartialLayer partial) {}
+
+    /** Everything about layer {@code index} that can happen before the layers below it are applied. */
+    private static Prepared prepare(
+            ImageSource source, ImageManifest image, int index, PartialPulls partials)
+            throws IOException {
+        Descriptor layer = image.layers().get(index);
+        LayerCompression compression;
+        try {
+            compression = LayerCompression.ofMediaType(layer.mediaType());
+        } catch (IllegalArgumentException e) {
+            throw new OciException(
+                    source.describe() + ": layer " + layer.digest() + ": " + e.getMessage());
+        }
+        String what = source.describe() + " layer " + layer.digest();
+        String reason = partials == null ? "partial pulls off" : ChunkedToc.notChunked(layer);
+        BlobRanges ranges = reason == null ? source.ranges(layer) : null;
+        if (reason == null && ranges == null) {
+            reason = "the source cannot read parts of blobs";
+        }
+        ChunkedToc toc = null;
+        if (reason == null) {
+            try {
+                toc = ChunkedToc.read(layer, ranges, what);
+                if (toc == null) {
+                    reason = "the registry ignores Range requests";
+                }
+            } catch (ChunkedToc.Unsupported e) {
+                reason = "table of contents not usable: " + e.getMessage();
+            }
+        }
+        PartialLayer partial = null;
+        if (toc != null) {
+            partial =
+                    new PartialLayer(
+                            toc,
+                            ranges,
+                            partials.lookup(),
+                            partials.objectPath(),
+                            partials.inFlight(),
+                            what);
+            partial.prefetch();
+        }
+        return new Prepared(layer, compression, what, reason, partial);
+    }
+
+    private static Prepared await(Future<Prepared> f, ImageSource source) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException(
+                    source.describe() + ": interrupted while reading a layer's table of contents");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new OciException(source.describe() + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** Stops preparing and releases a prepared layer that was not applied (an import that failed). */
+    private static void closeAhead(ExecutorService ahead, Future<Prepared> next) {
+        ahead.shutdownNow();
+        try {
+            ahead.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (next != null && next.isDone() && !next.isCancelled()) {
+            try {
+                Prepared p = next.get();
+                if (p.partial() != null) {
+                    p.partial().close();
+                }
+            } catch (InterruptedException | ExecutionException e) {
+                // it failed; nothing to release
             }
         }
     }

@@ -187,6 +187,15 @@ public final class PartialLayer implements AutoCloseable {
 
     private Tar tar;
 
+    /**
+     * Starts fetching the first ranges now, before the tar is read (at most {@code inFlight}
+     * requests, each at most {@link #PIECE} bytes): the previous layer is still being applied
+     * meanwhile, so the network wait overlaps with it.
+     */
+    public void prefetch() {
+        ((Tar) tar()).feed.start();
+    }
+
     /** The layer's uncompressed tar (one stream per layer; read it once, in order). */
     public InputStream tar() {
         if (tar == null) {
@@ -230,6 +239,15 @@ public final class PartialLayer implements AutoCloseable {
         private int submitted;
         private int current = -1;
         private byte[] bytes;
+
+        /** Starts the first {@link #inFlight} requests without waiting for them. */
+        private void start() {
+            while (submitted < batchStart.length - 1 && submitted < inFlight) {
+                int from = batchStart[submitted];
+                int to = batchStart[submitted + 1];
+                ahead.put(submitted++, fetchers.submit(() -> fetch(from, to)));
+            }
+        }
 
         /** The piece holding blob offset {@code pos}, fetched; pieces before it are dropped. */
         private void seek(long pos) throws IOException {
