@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -59,16 +60,38 @@ public final class CsiMetrics {
                         })
                 .description("logical bytes per stored byte")
                 .register(registry);
-        // The series of the usual outcomes exist from the start at 0: Prometheus' rate() ignores
-        // the
-        // first sample of a series, so a counter born at its first event would hide that event (the
-        // dashboard's publish latency stayed empty after a plugin restart on the real cluster).
+        // The series of the usual outcomes exist from the start at 0: Prometheus' rate() needs two
+        // samples of a series, so a counter born at its first event hides that event until the
+        // next scrapes (on the real cluster the dashboard's publish latency, and later its errors
+        // panel, stayed empty after a plugin restart).
         for (PublishedVolumes.Outcome outcome : PublishedVolumes.Outcome.values()) {
             publishes(outcome);
         }
         unpublishes();
         publishTimer(OK);
+        for (String rpc : VOLUME_RPCS) {
+            for (io.grpc.Status.Code code : ANSWERED_CODES) {
+                errors(rpc, code);
+            }
+        }
     }
+
+    /** The calls about volumes, whose errors the dashboard shows by call and code. */
+    static final List<String> VOLUME_RPCS =
+            List.of("NodePublishVolume", "NodeUnpublishVolume", "NodeGetVolumeStats");
+
+    /** The codes the plugin answers a failed call with (CsiException's and the request checks'). */
+    static final List<io.grpc.Status.Code> ANSWERED_CODES =
+            List.of(
+                    io.grpc.Status.Code.INVALID_ARGUMENT,
+                    io.grpc.Status.Code.NOT_FOUND,
+                    io.grpc.Status.Code.ALREADY_EXISTS,
+                    io.grpc.Status.Code.PERMISSION_DENIED,
+                    io.grpc.Status.Code.FAILED_PRECONDITION,
+                    io.grpc.Status.Code.ABORTED,
+                    io.grpc.Status.Code.UNAVAILABLE,
+                    io.grpc.Status.Code.DEADLINE_EXCEEDED,
+                    io.grpc.Status.Code.INTERNAL);
 
     private StoreUsage.Snapshot store() {
         Timed last = storeSnapshot.get();
@@ -124,12 +147,15 @@ public final class CsiMetrics {
     }
 
     void error(String rpc, io.grpc.Status.Code code) {
-        Counter.builder("kcfs.csi.errors")
+        errors(rpc, code).increment();
+    }
+
+    private Counter errors(String rpc, io.grpc.Status.Code code) {
+        return Counter.builder("kcfs.csi.errors")
                 .tag("rpc", rpc)
                 .tag("code", code.name())
                 .description("CSI calls that returned an error")
-                .register(registry)
-                .increment();
+                .register(registry);
     }
 
     void publishDuration(long nanos, String result) {

@@ -37,7 +37,12 @@ class CsiMetricsTest extends CsiNodeTest {
                 .contains("kcfs_csi_publishes_total{outcome=\"already_published\"} 0.0")
                 .contains("kcfs_csi_unpublishes_total 0.0")
                 .contains("kcfs_publish_duration_seconds_count{result=\"OK\"} 0")
-                .contains("kcfs_publish_duration_seconds_bucket{result=\"OK\",le=");
+                .contains("kcfs_publish_duration_seconds_bucket{result=\"OK\",le=")
+                .contains("kcfs_csi_errors_total{code=\"NOT_FOUND\",rpc=\"NodePublishVolume\"} 0.0")
+                .contains(
+                        "kcfs_csi_errors_total{code=\"FAILED_PRECONDITION\",rpc=\"NodePublishVolume\"} 0.0")
+                .contains(
+                        "kcfs_csi_errors_total{code=\"NOT_FOUND\",rpc=\"NodeGetVolumeStats\"} 0.0");
     }
 
     @Test
