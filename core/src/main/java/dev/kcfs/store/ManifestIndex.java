@@ -2,7 +2,6 @@ package dev.kcfs.store;
 
 import dev.kcfs.verity.Digest;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -44,13 +43,8 @@ public final class ManifestIndex {
         if (entry == null) {
             return Optional.empty();
         }
-        Digest image;
-        try {
-            image = Digest.parse(Files.readSymbolicLink(entry).toString());
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return Optional.empty();
-        }
-        if (!store.hasImage(image)) {
+        Digest image = StoreFiles.linkTarget(entry);
+        if (image == null || !store.hasImage(image)) {
             return Optional.empty();
         }
         Optional<ObjectList> objects = store.objectList(image);
@@ -86,31 +80,14 @@ public final class ManifestIndex {
 
     /** Removes entries that are not symlinks to an image for which {@code keep} holds. Returns how many. */
     int sweep(Predicate<Digest> keep) throws StoreException {
-        int removed = 0;
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
-            for (Path e : entries) {
-                Digest image = null;
-                try {
-                    image = Digest.parse(Files.readSymbolicLink(e).toString());
-                } catch (IOException
-                        | UnsupportedOperationException
-                        | IllegalArgumentException bad) {
-                    // removed below
-                }
-                if (image == null
-                        || !ENTRY.matcher(e.getFileName().toString()).matches()
-                        || !keep.test(image)) {
-                    Files.deleteIfExists(e);
-                    removed++;
-                }
-            }
+        try {
+            return StoreFiles.sweepLinks(root, name -> ENTRY.matcher(name).matches(), keep);
         } catch (NoSuchFileException e) {
-            return removed;
+            return 0;
         } catch (IOException e) {
             throw new StoreException(
                     "cannot clean the manifest index " + root + ": " + e.getMessage(), e);
         }
-        return removed;
     }
 
     private Path entry(String manifestDigest, int formatVersion) {

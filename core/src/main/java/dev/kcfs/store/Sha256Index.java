@@ -38,14 +38,7 @@ public final class Sha256Index {
 
     /** The object recorded for this sha256 (32 bytes), if any and if that object still exists. */
     public Optional<Digest> lookup(byte[] sha256, ObjectDirectory objects) {
-        Path entry = entry(HEX.formatHex(sha256));
-        String target;
-        try {
-            target = Files.readSymbolicLink(entry).toString();
-        } catch (IOException | UnsupportedOperationException e) {
-            return Optional.empty();
-        }
-        Digest d = parse(target);
+        Digest d = StoreFiles.linkTarget(entry(HEX.formatHex(sha256)));
         if (d == null || !objects.contains(d)) {
             return Optional.empty();
         }
@@ -91,22 +84,7 @@ public final class Sha256Index {
                     removed++;
                     continue;
                 }
-                try (DirectoryStream<Path> entries = Files.newDirectoryStream(prefix)) {
-                    for (Path e : entries) {
-                        Digest d = null;
-                        try {
-                            d = parse(Files.readSymbolicLink(e).toString());
-                        } catch (IOException | UnsupportedOperationException notALink) {
-                            // removed below
-                        }
-                        if (d == null
-                                || e.getFileName().toString().length() != 62
-                                || !keep.test(d)) {
-                            Files.deleteIfExists(e);
-                            removed++;
-                        }
-                    }
-                }
+                removed += StoreFiles.sweepLinks(prefix, name -> name.length() == 62, keep);
             }
         } catch (NoSuchFileException e) {
             return removed;
@@ -119,16 +97,5 @@ public final class Sha256Index {
 
     private Path entry(String hex) {
         return root.resolve(hex.substring(0, 2)).resolve(hex.substring(2));
-    }
-
-    private static Digest parse(String hex) {
-        if (hex.length() != 64) {
-            return null;
-        }
-        try {
-            return Digest.parse(hex);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
     }
 }

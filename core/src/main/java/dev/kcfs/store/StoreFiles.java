@@ -71,6 +71,40 @@ final class StoreFiles {
         return Digest.fromObjectPath(s.substring(0, 2) + "/" + s.substring(2));
     }
 
+    /**
+     * The digest a cache entry ({@code index/…}) points at: a symlink whose target is a digest's
+     * hex; null for anything else.
+     */
+    static Digest linkTarget(Path entry) {
+        try {
+            return Digest.parse(Files.readSymbolicLink(entry).toString());
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Removes the entries of cache directory {@code dir} whose name is not one {@code nameOk}
+     * accepts or that do not point at a digest {@code keep} accepts. Returns how many went.
+     */
+    static int sweepLinks(
+            Path dir,
+            java.util.function.Predicate<String> nameOk,
+            java.util.function.Predicate<Digest> keep)
+            throws IOException {
+        int removed = 0;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path e : entries) {
+                Digest d = linkTarget(e);
+                if (d == null || !nameOk.test(e.getFileName().toString()) || !keep.test(d)) {
+                    Files.deleteIfExists(e);
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+
     /** An exclusive lock on {@code lockFile}, polled until {@code deadline} (System.nanoTime); null if not had. */
     static FileLock poll(Path lockFile, long deadline) throws StoreException {
         while (true) {
