@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code kcfs mkcomposefs} and {@code kcfs info} run in-process: arguments, outputs, errors. */
-class KcfsCommandTest {
+class MkcomposefsCommandTest {
     @TempDir Path tmp;
     Path src;
 
