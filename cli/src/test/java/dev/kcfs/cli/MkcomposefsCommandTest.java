@@ -13,115 +13,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** {@code kcfs mkcomposefs} and {@code kcfs info} run in-process: arguments, outputs, errors. */
-class MkcomposefsCommandTest {
-    @TempDir Path tmp;
-    Path src;
-
-    @BeforeEach
-    void tree() throws IOException {
-        src = Files.createDirectories(tmp.resolve("src"));
-        Files.writeString(src.resolve("small"), "hello\n");
-        Files.createDirectories(src.resolve("d"));
-        Files.write(src.resolve("d/big"), random(100_000, 1));
-        Files.write(src.resolve("d/other"), random(5000, 2));
-        Files.createSymbolicLink(src.resolve("link"), Path.of("small"));
-    }
-
-    static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
-    private List<String> filesIn(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).sorted().toList();
-        }
-    }
-
-    @Test
-    void usageErrorsExitTwoWithTheReason() {
-        CliRun none = kcfs();
-        assertThat(none.rc()).isEqualTo(2);
-        assertThat(none.err()).contains("Missing command").contains("Usage: kcfs");
-        CliRun r = kcfs("mkcomposefs", src.toString());
-        assertThat(r.rc()).as("%s", r).isEqualTo(2);
-        assertThat(r.err()).contains("No destination path specified").contains("Usage:");
-        assertThat(
-                        kcfs(
-                                        "mkcomposefs",
-                                        "--version",
-                                        "1",
-                                        "--max-version",
-                                        "1",
-                                        src.toString(),
-                                        "x")
-                                .err())
-                .contains("either --version or");
-        assertThat(kcfs("mkcomposefs", "--version", "2", src.toString(), "x").err())
-                .contains("unsupported format version 2");
-        assertThat(kcfs("mkcomposefs", "--threads", "0", src.toString(), "x").rc()).isEqualTo(2);
-        assertThat(kcfs("mkcomposefs", "--print-digest-only", src.toString(), "x").err())
-                .contains("leave IMAGE out");
-        assertThat(kcfs("mkcomposefs", "--from-file", "--use-epoch", "a.dump", "x").rc())
-                .isEqualTo(2);
-        assertThat(kcfs("mkcomposefs", "--bogus", src.toString(), "x").err())
-                .contains("Unknown option: '--bogus'");
-        CliRun info = kcfs("info");
-        assertThat(info.rc()).isEqualTo(2);
-        assertThat(info.err()).contains("No command specified");
-        assertThat(kcfs("info", "frobnicate", "x.cfs").err())
-                .contains("Unknown command 'frobnicate'");
-        assertThat(kcfs("info", "ls").err()).contains("No image path specified");
-        assertThat(kcfs("info", "--filter=a/b", "ls", "x.cfs").err()).contains("without '/'");
-    }
-
-    @Test
-    void runtimeFailuresExitOneNamingTheInputWithoutStackTrace() throws IOException {
-        Path missing = tmp.resolve("missing");
-        Path out = tmp.resolve("out");
-        Files.createDirectories(out);
-        CliRun r = kcfs("mkcomposefs", missing.toString(), out.resolve("x.cfs").toString());
-        assertThat(r.rc()).as("%s", r).isEqualTo(1);
-        assertThat(r.err())
-                .startsWith("kcfs: " + missing)
-                .contains("no such file or directory")
-                .doesNotContain("\tat ");
-        assertThat(filesIn(out)).isEmpty();
-
-        CliRun debug =
-                kcfs("--debug", "mkcomposefs", missing.toString(), out.resolve("x.cfs").toString());
-        assertThat(debug.rc()).isEqualTo(1);
-        assertThat(debug.err()).contains("\tat dev.kcfs.");
-
-        CliRun noDir = kcfs("mkcomposefs", src.toString(), tmp.resolve("nodir/x.cfs").toString());
-        assertThat(noDir.rc()).isEqualTo(1);
-        assertThat(noDir.err())
-                .isEqualTo(
-                        "kcfs: cannot create the image "
-                                + tmp.resolve("nodir/x.cfs")
-                                + ": directory "
-                                + tmp.resolve("nodir")
-                                + " does not exist\n");
-
-        CliRun measureDir = kcfs("info", "measure-file", src.toString());
-        assertThat(measureDir.err())
-                .isEqualTo("kcfs: " + src + ": cannot measure: Is a directory\n");
-
-        CliRun notImage = kcfs("info", "ls", src.resolve("d/big").toString());
-        assertThat(notImage.rc()).as("%s", notImage).isEqualTo(1);
-        assertThat(notImage.err())
-                .contains(src.resolve("d/big").toString())
-                .doesNotContain("\tat ");
-    }
-
+/**
+ * {@code kcfs mkcomposefs} run in-process: the image on stdout, in a file and as a printed digest,
+ * the format version and scan options it is written with, and what a failed run leaves behind.
+ */
+class MkcomposefsCommandTest extends SourceTreeTest {
     @Test
     void badDumpNamesFileAndLineAndLeavesNoImage() throws IOException {
         Path dump = tmp.resolve("bad.dump");
@@ -225,68 +123,6 @@ class MkcomposefsCommandTest {
     }
 
     @Test
-    void infoListsObjectsAcrossImagesAndFindsMissingOnes() throws Exception {
-        Path store = tmp.resolve("objects");
-        Path img1 = tmp.resolve("1.cfs");
-        Path img2 = tmp.resolve("2.cfs");
-        assertThat(
-                        kcfs(
-                                        "mkcomposefs",
-                                        "--digest-store=" + store,
-                                        src.toString(),
-                                        img1.toString())
-                                .rc())
-                .isZero();
-        Path src2 = Files.createDirectories(tmp.resolve("src2"));
-        Files.write(src2.resolve("again"), random(100_000, 1)); // same body as d/big
-        Files.write(src2.resolve("new"), random(70, 3));
-        assertThat(kcfs("mkcomposefs", src2.toString(), img2.toString()).rc()).isZero();
-
-        String big =
-                tool("fsverity", "digest", "--compact", src.resolve("d/big").toString()).trim();
-        String other =
-                tool("fsverity", "digest", "--compact", src.resolve("d/other").toString()).trim();
-        String fresh =
-                tool("fsverity", "digest", "--compact", src2.resolve("new").toString()).trim();
-        List<String> expected =
-                Stream.of(big, other, fresh)
-                        .sorted()
-                        .map(h -> h.substring(0, 2) + "/" + h.substring(2))
-                        .toList();
-
-        CliRun objects = kcfs("info", "objects", img1.toString(), img2.toString());
-        assertThat(objects.outText().lines().toList()).isEqualTo(expected);
-
-        CliRun missing =
-                kcfs(
-                        "info",
-                        "--basedir=" + store,
-                        "missing-objects",
-                        img1.toString(),
-                        img2.toString());
-        assertThat(missing.outText())
-                .isEqualTo(fresh.substring(0, 2) + "/" + fresh.substring(2) + "\n");
-
-        CliRun ls = kcfs("info", "ls", img1.toString());
-        assertThat(ls.outText())
-                .isEqualTo(
-                        "/d/\t\n/d/big\t@ "
-                                + big.substring(0, 2)
-                                + "/"
-                                + big.substring(2)
-                                + "\n"
-                                + "/d/other\t@ "
-                                + other.substring(0, 2)
-                                + "/"
-                                + other.substring(2)
-                                + "\n"
-                                + "/link\t-> small\n/small\n");
-
-        CliRun filtered = kcfs("info", "--filter=small", "--filter=link", "ls", img1.toString());
-        assertThat(filtered.outText()).isEqualTo("/link\t-> small\n/small\n");
-    }
-
-    @Test
     void scanOptionsReachTheImage() throws Exception {
         byte[] v = "v".getBytes(StandardCharsets.UTF_8);
         LibC.INSTANCE.lsetxattr(
@@ -310,30 +146,5 @@ class MkcomposefsCommandTest {
         CliRun r = kcfs(all.toArray(String[]::new));
         assertThat(r.rc()).as("%s", r).isZero();
         return kcfs("info", "dump", image.toString()).outText();
-    }
-
-    @Test
-    void measureFileEqualsFsverityTool() throws Exception {
-        Path a = Files.write(tmp.resolve("a"), random(4097, 7));
-        Path b = Files.write(tmp.resolve("b"), new byte[0]);
-        CliRun r = kcfs("info", "measure-file", a.toString(), b.toString());
-        assertThat(r.rc()).isZero();
-        assertThat(r.outText())
-                .isEqualTo(tool("fsverity", "digest", "--compact", a.toString(), b.toString()));
-    }
-
-    @Test
-    void dumpOfImageRebuildsTheSameImage() throws Exception {
-        Path image = tmp.resolve("img.cfs");
-        assertThat(kcfs("mkcomposefs", src.toString(), image.toString()).rc()).isZero();
-        CliRun dump = kcfs("info", "dump", image.toString());
-        assertThat(dump.rc()).isZero();
-        assertThat(dump.outText())
-                .startsWith("/ ")
-                .contains("\n/small 6 100644 1 ")
-                .contains(" hello\\n ");
-        CliRun again = kcfsWithInput(dump.out(), "mkcomposefs", "--from-file", "-", "-");
-        assertThat(again.rc()).as("%s", again).isZero();
-        assertThat(again.out()).isEqualTo(Files.readAllBytes(image));
     }
 }
