@@ -380,21 +380,21 @@ public final class ComposefsMounter {
         ErofsLayer layer = new ErofsLayer(scratch);
         boolean ok = false;
         try {
+            MountCompat.ErofsFromDevice throughLoop = loop -> createErofs(loop, acl, image, layer);
             if (forceLoop) {
-                layer.loop = LoopDevice.attach(imageFd, image.toString());
-            }
-            String source = layer.loop != null ? layer.loop.path() : "/proc/self/fd/" + imageFd;
-            try {
-                createErofs(source, acl, image, layer);
-            } catch (Refused r) {
-                if (r.errno != Errno.ENOTBLK || layer.loop != null) {
-                    throw new MountException(r.getMessage());
+                MountCompat.erofsThroughLoop(imageFd, image, layer, throughLoop);
+            } else {
+                try {
+                    createErofs("/proc/self/fd/" + imageFd, acl, image, layer);
+                } catch (Refused r) {
+                    if (r.errno != Errno.ENOTBLK) {
+                        throw new MountException(r.getMessage());
+                    }
+                    MountCompat.erofsThroughLoop(imageFd, image, layer, throughLoop);
                 }
-                MountCompat.erofsThroughLoop(
-                        imageFd, image, layer, loop -> createErofs(loop, acl, image, layer));
             }
             if (!detachedLowerWorks) {
-                layer.attach(image);
+                MountCompat.attachLower(layer, image);
             }
             ok = true;
             return layer;
@@ -441,7 +441,12 @@ public final class ComposefsMounter {
 
     // ---------------------------------------------------------------- overlay
 
-    /** Returns true if the legacy mount(2) path was used. */
+    /**
+     * The overlay through the new mount API ({@code lowerdir+}, {@code datadir+}), tried a second
+     * time with the EROFS attached when a detached one was refused ({@link
+     * MountCompat#attachLower}); where the kernel cannot, {@link MountCompat#legacyOverlay}.
+     * Returns true if the legacy mount(2) path was used.
+     */
     private boolean mountOverlay(
             ErofsLayer lower,
             Path image,
@@ -464,12 +469,8 @@ public final class ComposefsMounter {
                 break;
             }
             try (ctx) {
-                // kernels with only the legacy option parser accept any key here
-                try {
-                    ctx.setString("unsupported", "unsupported");
+                if (MountCompat.overlayHasOnlyLegacyParser(ctx)) {
                     break;
-                } catch (LastErrorException e) {
-                    ctx.log(); // drop the expected complaint
                 }
                 try {
                     overlayNewApi(ctx, lower.path(), target, o, enforce, notes);
@@ -484,13 +485,12 @@ public final class ComposefsMounter {
                         // overlayfs before 6.15 takes no detached layers: attach it and try once
                         // more
                         detachedLowerWorks = false;
-                        lower.attach(image);
+                        MountCompat.attachLower(lower, image);
                     }
                 }
             }
         }
-        lower.attach(image);
-        MountCompat.legacyOverlay(Path.of(lower.path()), target, o, enforce, newApiError);
+        MountCompat.legacyOverlay(lower, image, target, o, enforce, newApiError);
         return true;
     }
 

@@ -19,14 +19,16 @@ import java.nio.file.Path;
  *       mounter is told to ({@code forceLoop}, which tests use).
  *   <li>{@link #legacyErofs}: EROFS through {@code mount(2)}, when {@code fsopen} is {@code ENOSYS}
  *       (no new mount API, before 5.2).
- *   <li>the attached lower layer: overlayfs before 6.15 refuses a detached layer with {@code
- *       EINVAL}; {@link ComposefsMounter} then attaches the EROFS at a private directory ({@link
- *       ErofsLayer#attach}) and remembers it for later mounts.
+ *   <li>{@link #attachLower}: overlayfs before 6.15 refuses a detached layer with {@code EINVAL};
+ *       {@link ComposefsMounter} then attaches the EROFS at a private directory and remembers it
+ *       for later mounts ({@code detachedLowerWorks}).
  *   <li>{@link #legacyOverlay}: the overlay through {@code mount(2)} with an option string, when
- *       overlayfs has only its legacy option parser (before 6.5) or refuses the new API's options;
- *       first with data-only layers ({@code lowerdir=L::D}), then, when that is {@code EINVAL}
- *       (no data-only layers, before 6.5), with the object directories as ordinary lower layers
- *       (composefs images hide them behind their 00..ff whiteout stubs and opaque root).
+ *       overlayfs has no new mount API ({@code ENOSYS}), only its legacy option parser (probed by
+ *       {@link #overlayHasOnlyLegacyParser}, before 6.5) or refuses the new API's options with
+ *       {@code EINVAL}; first with data-only layers ({@code lowerdir=L::D}), then, when that is
+ *       {@code EINVAL} (no data-only layers, before 6.5), with the object directories as ordinary
+ *       lower layers (composefs images hide them behind their 00..ff whiteout stubs and opaque
+ *       root).
  * </ul>
  */
 final class MountCompat {
@@ -38,7 +40,12 @@ final class MountCompat {
         void mount(String devicePath) throws Refused, MountException;
     }
 
-    /** Kernels before 6.12 (no file-backed EROFS): the image goes through a loop device. */
+    /**
+     * Kernels before 6.12 (no file-backed EROFS): the image goes through a read-only loop device
+     * ({@link LoopDevice}, autoclear), which {@code layer} keeps until it is released. Chosen when
+     * the EROFS mount from the image file fails with {@code ENOTBLK}, or always with {@code
+     * forceLoop}; a refusal of the loop device is final.
+     */
     static void erofsThroughLoop(int imageFd, Path image, ErofsLayer layer, ErofsFromDevice erofs)
             throws MountException {
         layer.loop = LoopDevice.attach(imageFd, image.toString());
@@ -49,7 +56,11 @@ final class MountCompat {
         }
     }
 
-    /** Kernels without the new mount API: EROFS through {@code mount(2)} at {@code dir}. */
+    /**
+     * Kernels without the new mount API (before 5.2): EROFS through {@code mount(2)} at {@code
+     * dir}, a private directory the caller made. Chosen when {@code fsopen("erofs")} fails with
+     * {@code ENOSYS}.
+     */
     static void legacyErofs(String source, Path dir, boolean acl, String what) throws Refused {
         try {
             LibC.INSTANCE.mount(
@@ -64,13 +75,49 @@ final class MountCompat {
     }
 
     /**
-     * The overlay through {@code mount(2)}: with data-only layers, else (before 6.5) with the object
-     * directories as ordinary lower layers. {@code newApiError}, when the new mount API was tried
-     * and refused, is added to the error.
+     * Overlayfs before 6.5 was not ported to the new mount API's parser: fsconfig then goes to the
+     * generic legacy parser, which takes any key, where the new one refuses an unknown key. Probes
+     * that with a key no overlayfs knows; true means the overlay needs {@link #legacyOverlay}.
+     */
+    static boolean overlayHasOnlyLegacyParser(FsContext ctx) {
+        try {
+            ctx.setString("unsupported", "unsupported");
+            return true;
+        } catch (LastErrorException e) {
+            ctx.log(); // drop the expected complaint
+            return false;
+        }
+    }
+
+    /**
+     * Overlayfs before 6.15 takes no detached mount as layer: the EROFS is attached at a private
+     * directory in the scratch dir (detached again once the overlay holds it, see {@link
+     * ErofsLayer#release}). Chosen when the new-API overlay with a detached lower layer fails with
+     * {@code EINVAL}; the mounter remembers that and attaches every later EROFS right away.
+     */
+    static void attachLower(ErofsLayer lower, Path image) throws MountException {
+        lower.attach(image);
+    }
+
+    /**
+     * The overlay through {@code mount(2)} with an option string (the EROFS attached first, as
+     * that needs a path): with data-only layers, else (before 6.5, {@code EINVAL}) with the object
+     * directories as ordinary lower layers. Chosen when overlayfs has no new mount API ({@code
+     * fsopen} {@code ENOSYS}), only the legacy parser ({@link #overlayHasOnlyLegacyParser}), or
+     * refused the new API's mount with {@code EINVAL} although the lower layer was attached (e.g.
+     * before 6.8, which has no {@code lowerdir+}/{@code datadir+}); {@code newApiError} is then
+     * that refusal and is added to the error.
      */
     static void legacyOverlay(
-            Path lower, Path target, MountOptions o, boolean enforce, String newApiError)
+            ErofsLayer erofs,
+            Path image,
+            Path target,
+            MountOptions o,
+            boolean enforce,
+            String newApiError)
             throws MountException {
+        erofs.attach(image);
+        Path lower = Path.of(erofs.path());
         String also = newApiError == null ? "" : "; new mount API: " + newApiError;
         try {
             overlayLegacy(lower, target, o, enforce, true);
