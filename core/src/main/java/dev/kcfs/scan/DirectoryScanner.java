@@ -19,7 +19,7 @@ import dev.kcfs.verity.FsVerityHasher;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryIteratorException;
@@ -29,7 +29,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -43,7 +42,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -64,14 +62,13 @@ public final class DirectoryScanner {
     /** Files up to this many bytes are stored inside the image (upstream's rule). */
     public static final int INLINE_MAX = 64;
 
-    /**
-     * Read size for hashing: 256 KiB heap buffers were as fast as any larger or direct buffer on a
-     * 1 GiB file (bench/cli.md) while the JDK's temporary direct buffer and ours still fit in L2.
-     */
-    private static final int HASH_READ = 256 * 1024;
+    /** A hashing task takes this many files, or fewer when they add up to {@link #BATCH_BYTES}. */
+    private static final int BATCH_FILES = 32;
 
-    /** How far (in files) prefetching may run ahead of hashing. */
-    private static final int PREFETCH_FILES = 64;
+    private static final long BATCH_BYTES = 16L << 20;
+
+    private static final int OPEN_FLAGS =
+            ScanCalls.O_RDONLY | ScanCalls.O_NOFOLLOW | ScanCalls.O_CLOEXEC;
 
     /** Larger files are read ahead by the kernel anyway once hashing reads them sequentially. */
     private static final long PREFETCH_MAX_BYTES = 8L << 20;
@@ -94,9 +91,9 @@ public final class DirectoryScanner {
      * @param skipXattrs     leave out all xattrs ({@code --skip-xattrs})
      * @param userXattrsOnly keep only {@code user.*} xattrs ({@code --user-xattrs})
      * @param threads        hashing threads, at least 1
-     * @param prefetch       read files into the page cache a little ahead of the hashers (as many
-     *                       reader threads as hashers): on a cold cache /usr took 21 s instead of
-     *                       28 s, on a warm one it costs ~5 % more CPU (bench/cli.md)
+     * @param prefetch       ask the kernel to read each batch of files ahead before hashing them
+     *                       ({@code posix_fadvise WILLNEED}), so that a cold disk sees many
+     *                       requests at once (bench/cli.md); on a warm cache it costs little
      */
     public record Options(
             boolean useEpoch,
@@ -197,16 +194,19 @@ public final class DirectoryScanner {
         private final Memory valueBuf = new Memory(XATTR_MAX);
         private byte[] list = new byte[256];
         private final byte[] linkBuf = new byte[4097];
+
+        /** statx(2)'s answer, read in place; also the read buffer of inline files. */
+        private final ByteBuffer statBuf =
+                ByteBuffer.allocateDirect(ScanCalls.STATX_SIZE).order(ByteOrder.nativeOrder());
+
+        private final long statAddress = ScanCalls.address(statBuf);
         private final ThreadLocal<Hashing> hashing = ThreadLocal.withInitial(Hashing::new);
         private final List<PendingFile> pending = new ArrayList<>();
+        private final List<HashBatch> batches = new ArrayList<>();
+        private HashBatch batch = new HashBatch();
         private final List<Directory> directories = new ArrayList<>();
         private final ExternalFileSink sink;
         private ExecutorService pool;
-        private ExecutorService prefetchPool;
-        private boolean prefetching;
-
-        /** Files the prefetchers may read ahead of the hashers (see {@link #prefetch}). */
-        private final Semaphore prefetchWindow = new Semaphore(PREFETCH_FILES);
 
         /** Set by a hashing thread that failed, so the walk stops early instead of finishing a doomed scan. */
         private volatile boolean failed;
@@ -225,55 +225,37 @@ public final class DirectoryScanner {
                                 t.setDaemon(true);
                                 return t;
                             });
-            prefetchPool =
-                    options.prefetch()
-                            ? Executors.newFixedThreadPool(
-                                    options.threads(),
-                                    r -> {
-                                        Thread t =
-                                                new Thread(
-                                                        r,
-                                                        "kcfs-prefetch-"
-                                                                + threadNo.incrementAndGet());
-                                        t.setDaemon(true);
-                                        return t;
-                                    })
-                            : null;
-            prefetching = options.prefetch();
             try {
-                Map<String, Object> attrs;
-                try {
-                    attrs = Files.readAttributes(root, ATTRIBUTES);
-                } catch (IOException e) {
-                    throw new ScanException(
-                            root + ": cannot read the source directory: " + problem(e), e);
-                }
-                int mode = (Integer) attrs.get("mode");
-                if (FileType.of(mode) != FileType.DIRECTORY) {
+                byte[] rootBytes = pathBytes(root);
+                byte[] rootC = cString(rootBytes);
+                Attributes attrs =
+                        attributes(root, rootC, true, "cannot read the source directory");
+                if (FileType.of(attrs.mode) != FileType.DIRECTORY) {
                     throw new ScanException(root + ": not a directory");
                 }
-                byte[] rootBytes = pathBytes(root);
-                Directory rootDir =
-                        new Directory(stat(attrs, mode), xattrs(root, cString(rootBytes)));
+                Directory rootDir = new Directory(stat(attrs), xattrs(root, rootC));
                 directories.add(rootDir);
                 Deque<DirectoryToScan> todo = new ArrayDeque<>();
                 todo.push(new DirectoryToScan(root, rootBytes, rootDir));
                 while (!todo.isEmpty() && !failed) {
                     scanDirectory(todo.pop(), todo);
                 }
-                if (failed) {
-                    // report the failure itself, not whatever finished first
-                    for (PendingFile p : pending) {
-                        if (p.result.isDone()) {
-                            await(p);
-                        }
+                submitBatch();
+                for (HashBatch b : batches) {
+                    b.await();
+                }
+                // the first failure in scan order, whichever finished first
+                for (PendingFile p : pending) {
+                    if (p.error != null) {
+                        throw p.error instanceof SinkFailure f
+                                ? (IOException) f.getCause()
+                                : p.error;
                     }
                 }
                 List<ExternalFile> external = new ArrayList<>(pending.size());
                 for (PendingFile p : pending) {
-                    RegularFile file = await(p);
-                    p.parent.put(p.name, file);
-                    external.add(new ExternalFile(p.source, file.digest(), file.size()));
+                    p.parent.put(p.name, p.file);
+                    external.add(new ExternalFile(p.source, p.file.digest(), p.file.size()));
                 }
                 for (Directory d : directories) {
                     d.setStat(d.stat().withNlink(2L + d.subdirectoryCount()));
@@ -281,67 +263,93 @@ public final class DirectoryScanner {
                 return new Scan(rootDir, List.copyOf(external));
             } finally {
                 pool.shutdownNow();
-                if (prefetchPool != null) {
-                    prefetchPool.shutdownNow();
-                }
                 listBuf.close();
                 valueBuf.close();
             }
         }
 
-        /**
-         * Pulls a file into the page cache shortly before a hasher reads it, so that on a cold
-         * cache the disk sees more than one request per hashing thread: {@code posix_fadvise
-         * (WILLNEED)} starts the reads and returns; on pages already cached it costs almost
-         * nothing (the {@code sendfile} to /dev/null used before cost ~10 % of a warm scan's CPU).
-         * Failures are ignored: the hasher reports them.
-         */
-        private void prefetch(byte[] cPath, long size) {
-            try {
-                prefetchWindow.acquire();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-            try {
-                int fd =
-                        ScanCalls.open(
-                                cPath,
-                                ScanCalls.O_RDONLY | ScanCalls.O_NOFOLLOW | ScanCalls.O_CLOEXEC);
-                try {
-                    ScanCalls.posix_fadvise(
-                            fd,
-                            0,
-                            Math.min(size, PREFETCH_MAX_BYTES),
-                            ScanCalls.POSIX_FADV_WILLNEED);
-                } finally {
-                    ScanCalls.close(fd);
-                }
-            } catch (RuntimeException e) {
-                // the hasher will meet the same problem and report it
+        private void submitBatch() {
+            if (!batch.files.isEmpty()) {
+                batch.done = pool.submit(batch);
+                batches.add(batch);
+                batch = new HashBatch();
             }
         }
 
-        private RegularFile await(PendingFile p) throws IOException {
-            try {
-                return p.result.get();
-            } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof ScanException s) {
-                    throw s;
+        /**
+         * Files hashed by one task of the pool, in order. Handing the hashers files in batches
+         * rather than one by one saves a wake-up, a future and a queue hand-off per file (about a
+         * tenth of a warm /usr/share scan's CPU, issue 13). The batch first opens all of its files
+         * and, when prefetching, asks the kernel to read them ahead ({@code posix_fadvise
+         * WILLNEED}: it starts the reads and returns; on cached pages it costs almost nothing), so
+         * that on a cold cache the disk sees a whole batch of requests per hashing thread rather
+         * than one.
+         */
+        private final class HashBatch implements Runnable {
+            final List<PendingFile> files = new ArrayList<>(BATCH_FILES);
+            long bytes;
+            Future<?> done;
+
+            boolean full() {
+                return files.size() >= BATCH_FILES || bytes >= BATCH_BYTES;
+            }
+
+            @Override
+            public void run() {
+                Hashing h = hashing.get();
+                for (PendingFile p : files) {
+                    try {
+                        p.fd = ScanCalls.open(p.cPath, OPEN_FLAGS);
+                        if (options.prefetch()) {
+                            ScanCalls.posix_fadvise(
+                                    p.fd,
+                                    0,
+                                    Math.min(p.size, PREFETCH_MAX_BYTES),
+                                    ScanCalls.POSIX_FADV_WILLNEED);
+                        }
+                    } catch (LastErrorException e) {
+                        p.error =
+                                new ScanException(
+                                        p.source + ": cannot read file: " + problem(e), e);
+                        failed = true;
+                    }
                 }
-                if (c instanceof SinkFailure f) {
-                    throw (IOException) f.getCause();
+                for (PendingFile p : files) {
+                    if (p.fd < 0) {
+                        continue;
+                    }
+                    try {
+                        if (!failed) {
+                            p.file = hash(p, h);
+                        }
+                    } catch (ScanException | SinkFailure e) {
+                        p.error = e;
+                        failed = true;
+                    } catch (RuntimeException e) {
+                        p.error = new ScanException(p.source + ": hashing failed: " + e, e);
+                        failed = true;
+                    } finally {
+                        try {
+                            ScanCalls.close(p.fd);
+                        } catch (LastErrorException e) {
+                            // read-only: nothing was lost
+                        }
+                        p.fd = -1;
+                    }
                 }
-                if (c instanceof IOException io) {
-                    throw new ScanException(p.source + ": cannot read file: " + problem(io), io);
+            }
+
+            void await() throws ScanException {
+                try {
+                    done.get();
+                } catch (ExecutionException e) {
+                    throw new ScanException("hashing failed: " + e.getCause(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ScanException("interrupted while hashing", e);
+                } catch (CancellationException e) {
+                    throw new ScanException("hashing was cancelled", e);
                 }
-                throw new ScanException(p.source + ": hashing failed: " + c, c);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ScanException(p.source + ": interrupted while hashing", e);
-            } catch (CancellationException e) {
-                throw new ScanException(p.source + ": hashing was cancelled", e);
             }
         }
 
@@ -376,13 +384,9 @@ public final class DirectoryScanner {
                 DirectoryToScan parent,
                 Deque<DirectoryToScan> todo)
                 throws ScanException {
-            Map<String, Object> attrs;
-            try {
-                attrs = Files.readAttributes(child, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-            } catch (IOException e) {
-                throw new ScanException(child + ": cannot stat: " + problem(e), e);
-            }
-            int mode = (Integer) attrs.get("mode");
+            byte[] cPath = cString(childBytes);
+            Attributes attrs = attributes(child, cPath, false, "cannot stat");
+            int mode = attrs.mode;
             FileType type = FileType.of(mode);
             if (type == null) {
                 throw new ScanException(
@@ -392,8 +396,7 @@ public final class DirectoryScanner {
                     && (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE)) {
                 return null;
             }
-            Stat stat = stat(attrs, mode);
-            byte[] cPath = cString(childBytes);
+            Stat stat = stat(attrs);
             List<Xattr> xattrs = xattrs(child, cPath);
             switch (type) {
                 case DIRECTORY:
@@ -405,39 +408,35 @@ public final class DirectoryScanner {
                     }
                 case REGULAR:
                     {
-                        long size = (Long) attrs.get("size");
+                        long size = attrs.size;
                         if (size == 0) {
                             return new RegularFile(stat, xattrs, 0, null, null, null);
                         }
                         if (size <= INLINE_MAX) {
                             return new RegularFile(
-                                    stat, xattrs, size, null, readSmall(child, (int) size), null);
+                                    stat,
+                                    xattrs,
+                                    size,
+                                    null,
+                                    readSmall(child, cPath, (int) size),
+                                    null);
                         }
-                        if (prefetching) {
-                            prefetchPool.execute(() -> prefetch(cPath, size));
+                        PendingFile p =
+                                new PendingFile(
+                                        parent.node, name, child, cPath, stat, xattrs, size);
+                        pending.add(p);
+                        batch.files.add(p);
+                        batch.bytes += size;
+                        if (batch.full()) {
+                            submitBatch();
                         }
-                        Future<RegularFile> f =
-                                pool.submit(
-                                        () -> {
-                                            try {
-                                                return hash(child, stat, xattrs, size);
-                                            } catch (IOException | RuntimeException e) {
-                                                failed = true;
-                                                throw e;
-                                            } finally {
-                                                if (prefetching) {
-                                                    prefetchWindow.release();
-                                                }
-                                            }
-                                        });
-                        pending.add(new PendingFile(parent.node, name, child, f));
                         return null;
                     }
                 case SYMLINK:
                     return new Symlink(stat, xattrs, readlink(child, cPath));
                 case CHAR_DEVICE:
                 case BLOCK_DEVICE:
-                    return new DeviceNode(stat, xattrs, (Long) attrs.get("rdev"));
+                    return new DeviceNode(stat, xattrs, attrs.rdev);
                 case FIFO:
                     return new Fifo(stat, xattrs);
                 case SOCKET:
@@ -447,72 +446,121 @@ public final class DirectoryScanner {
             }
         }
 
-        private Stat stat(Map<String, Object> attrs, int mode) {
-            long uid = Integer.toUnsignedLong((Integer) attrs.get("uid"));
-            long gid = Integer.toUnsignedLong((Integer) attrs.get("gid"));
-            if (options.useEpoch()) {
-                return new Stat(mode, uid, gid, 1, 0, 0);
+        /**
+         * {@code statx} of a path ({@code follow}: through a symlink), read from native memory in
+         * place: a fraction of NIO's attribute map per entry. statx's layout is the same on every
+         * architecture. A filesystem that does not fill in every field asked for is read through
+         * NIO instead. A failure is reported as "FILE: WHAT: problem".
+         */
+        private Attributes attributes(Path file, byte[] cPath, boolean follow, String what)
+                throws ScanException {
+            try {
+                ScanCalls.statx(
+                        ScanCalls.AT_FDCWD,
+                        cPath,
+                        follow ? 0 : ScanCalls.AT_SYMLINK_NOFOLLOW,
+                        ScanCalls.STATX_NEEDED,
+                        statAddress);
+            } catch (LastErrorException e) {
+                throw new ScanException(file + ": " + what + ": " + problem(e), e);
             }
-            Instant mtime = ((FileTime) attrs.get("lastModifiedTime")).toInstant();
-            return new Stat(mode, uid, gid, 1, mtime.getEpochSecond(), mtime.getNano());
+            ByteBuffer b = statBuf;
+            if ((b.getInt(ScanCalls.STX_MASK) & ScanCalls.STATX_NEEDED) == ScanCalls.STATX_NEEDED) {
+                return new Attributes(
+                        b.getShort(ScanCalls.STX_MODE) & 0xffff,
+                        Integer.toUnsignedLong(b.getInt(ScanCalls.STX_UID)),
+                        Integer.toUnsignedLong(b.getInt(ScanCalls.STX_GID)),
+                        DeviceNode.makedev(
+                                Integer.toUnsignedLong(b.getInt(ScanCalls.STX_RDEV_MAJOR)),
+                                Integer.toUnsignedLong(b.getInt(ScanCalls.STX_RDEV_MINOR))),
+                        b.getLong(ScanCalls.STX_SIZE),
+                        b.getLong(ScanCalls.STX_MTIME),
+                        b.getInt(ScanCalls.STX_MTIME + 8));
+            }
+            try {
+                Map<String, Object> a =
+                        follow
+                                ? Files.readAttributes(file, ATTRIBUTES)
+                                : Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+                Instant mtime = ((FileTime) a.get("lastModifiedTime")).toInstant();
+                return new Attributes(
+                        (Integer) a.get("mode"),
+                        Integer.toUnsignedLong((Integer) a.get("uid")),
+                        Integer.toUnsignedLong((Integer) a.get("gid")),
+                        (Long) a.get("rdev"),
+                        (Long) a.get("size"),
+                        mtime.getEpochSecond(),
+                        mtime.getNano());
+            } catch (IOException e) {
+                throw new ScanException(file + ": " + what + ": " + problem(e), e);
+            }
         }
 
-        private byte[] readSmall(Path file, int size) throws ScanException {
-            try (FileChannel ch =
-                    FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer buf = ByteBuffer.allocate(size + 1);
-                while (ch.read(buf) >= 0 && buf.hasRemaining()) {
-                    // keep reading: short reads are allowed
-                }
-                if (buf.position() != size) {
-                    throw new ScanException(
-                            file
-                                    + ": file changed while scanning (size was "
-                                    + size
-                                    + ", read "
-                                    + buf.position()
-                                    + (buf.hasRemaining() ? "" : "+")
-                                    + " bytes)");
-                }
-                return Arrays.copyOf(buf.array(), size);
-            } catch (ScanException e) {
-                throw e;
-            } catch (IOException e) {
+        private Stat stat(Attributes a) {
+            if (options.useEpoch()) {
+                return new Stat(a.mode, a.uid, a.gid, 1, 0, 0);
+            }
+            return new Stat(a.mode, a.uid, a.gid, 1, a.mtimeSec, a.mtimeNsec);
+        }
+
+        /** An inline file's bytes (at most {@link #INLINE_MAX}), read on the walking thread. */
+        private byte[] readSmall(Path file, byte[] cPath, int size) throws ScanException {
+            int fd;
+            try {
+                fd = ScanCalls.open(cPath, OPEN_FLAGS);
+            } catch (LastErrorException e) {
                 throw new ScanException(file + ": cannot read file: " + problem(e), e);
+            }
+            try {
+                long got = readFully(file, fd, statAddress, size + 1L);
+                if (got != size) {
+                    throw changed(file, size, got, got > size);
+                }
+                byte[] out = new byte[size];
+                statBuf.get(0, out);
+                return out;
+            } finally {
+                try {
+                    ScanCalls.close(fd);
+                } catch (LastErrorException e) {
+                    // read-only: nothing was lost
+                }
             }
         }
 
         /** Runs on a hashing thread. */
-        private RegularFile hash(Path file, Stat stat, List<Xattr> xattrs, long size)
-                throws IOException {
-            Hashing h = hashing.get();
-            Digest digest;
-            long read;
-            try (FileChannel ch =
-                    FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-                digest = FsVerity.digest(ch, h.hasher, h.buffer);
-                read = ch.position();
+        private RegularFile hash(PendingFile p, Hashing h) throws ScanException, SinkFailure {
+            FsVerityHasher hasher = h.hasher.reset();
+            ByteBuffer buf = h.buffer;
+            long read = 0;
+            while (true) {
+                long n = readFully(p.source, p.fd, h.address, buf.capacity());
+                if (n > 0) {
+                    hasher.update(buf.clear().limit((int) n));
+                    read += n;
+                }
+                if (read > p.size) {
+                    throw changed(p.source, p.size, read, true);
+                }
+                if (n < buf.capacity()) {
+                    break;
+                }
             }
-            if (read != size) {
-                throw new ScanException(
-                        file
-                                + ": file changed while scanning (size was "
-                                + size
-                                + ", read "
-                                + read
-                                + " bytes)");
+            if (read != p.size) {
+                throw changed(p.source, p.size, read, false);
             }
+            Digest digest = hasher.digest();
             if (sink != null) {
                 try {
-                    sink.accept(new ExternalFile(file, digest, size));
+                    sink.accept(new ExternalFile(p.source, digest, p.size));
                 } catch (IOException e) {
                     throw new SinkFailure(e);
                 }
             }
             return new RegularFile(
-                    stat,
-                    xattrs,
-                    size,
+                    p.stat,
+                    p.xattrs,
+                    p.size,
                     digest.objectPath().getBytes(StandardCharsets.US_ASCII),
                     null,
                     digest);
@@ -596,7 +644,47 @@ public final class DirectoryScanner {
     /** Per hashing thread: one hasher and one read buffer, reused for every file. */
     private static final class Hashing {
         final FsVerityHasher hasher = new FsVerityHasher();
-        final ByteBuffer buffer = ByteBuffer.allocate(HASH_READ);
+        final ByteBuffer buffer = FsVerity.readBuffer();
+        final long address = ScanCalls.address(buffer);
+    }
+
+    /** What a scan keeps of an entry's {@code statx}. */
+    private record Attributes(
+            int mode, long uid, long gid, long rdev, long size, long mtimeSec, int mtimeNsec) {}
+
+    /**
+     * Reads until {@code want} bytes or end of file into native memory; returns the count. Reads
+     * of regular files are not interrupted by signals, but are retried on EINTR all the same.
+     */
+    private static long readFully(Path file, int fd, long address, long want) throws ScanException {
+        long got = 0;
+        while (got < want) {
+            long n;
+            try {
+                n = ScanCalls.read(fd, address + got, want - got);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Errno.EINTR) {
+                    continue;
+                }
+                throw new ScanException(file + ": cannot read file: " + problem(e), e);
+            }
+            if (n == 0) {
+                break;
+            }
+            got += n;
+        }
+        return got;
+    }
+
+    private static ScanException changed(Path file, long size, long read, boolean more) {
+        return new ScanException(
+                file
+                        + ": file changed while scanning (size was "
+                        + size
+                        + ", read "
+                        + read
+                        + (more ? "+" : "")
+                        + " bytes)");
     }
 
     /** Marks a sink's own failure so it is passed on unchanged rather than blamed on reading. */
@@ -610,8 +698,36 @@ public final class DirectoryScanner {
 
     private record DirectoryToScan(Path path, byte[] pathBytes, Directory node) {}
 
-    private record PendingFile(
-            Directory parent, byte[] name, Path source, Future<RegularFile> result) {}
+    /** A file handed to the hashers; its result or error is read after its batch is done. */
+    private static final class PendingFile {
+        final Directory parent;
+        final byte[] name;
+        final Path source;
+        final byte[] cPath;
+        final Stat stat;
+        final List<Xattr> xattrs;
+        final long size;
+        int fd = -1;
+        RegularFile file;
+        IOException error;
+
+        PendingFile(
+                Directory parent,
+                byte[] name,
+                Path source,
+                byte[] cPath,
+                Stat stat,
+                List<Xattr> xattrs,
+                long size) {
+            this.parent = parent;
+            this.name = name;
+            this.source = source;
+            this.cPath = cPath;
+            this.stat = stat;
+            this.xattrs = xattrs;
+            this.size = size;
+        }
+    }
 
     /**
      * The exact bytes of a directory entry's name. NIO keeps the raw bytes inside the Path but
@@ -718,6 +834,18 @@ public final class DirectoryScanner {
     private static boolean startsWith(byte[] a, byte[] prefix) {
         return a.length >= prefix.length
                 && Arrays.equals(a, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
+    /** A C library call's failure in the words {@link #problem(Throwable)} uses for NIO's. */
+    static String problem(LastErrorException e) {
+        return switch (e.getErrorCode()) {
+            case Errno.ENOENT -> "no such file or directory";
+            case Errno.EACCES -> "permission denied";
+            default -> {
+                String text = Errno.describe("", e).substring(2);
+                yield Character.toLowerCase(text.charAt(0)) + text.substring(1);
+            }
+        };
     }
 
     /** A short description of an NIO failure (their messages are often just the path). */

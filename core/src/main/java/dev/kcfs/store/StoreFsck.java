@@ -63,7 +63,7 @@ final class StoreFsck {
                             pool.submit(
                                     () -> {
                                         FsVerityHasher hasher = new FsVerityHasher();
-                                        ByteBuffer buf = ByteBuffer.allocate(1 << 18);
+                                        ByteBuffer buf = FsVerity.readBuffer();
                                         Path f;
                                         while ((f = queue.poll()) != null) {
                                             Digest named =

@@ -29,7 +29,15 @@ public final class FsVerity {
     }
 
     public static Digest digest(Path file) throws IOException {
-        return digest(file, new FsVerityHasher(), ByteBuffer.allocate(READ_CHUNK));
+        return digest(file, new FsVerityHasher(), readBuffer());
+    }
+
+    /**
+     * A buffer to read files into for hashing (keep one per thread): direct, so that a {@link
+     * FileChannel} reads into it without a copy and {@link FsVerityHasher} hashes it in place.
+     */
+    public static ByteBuffer readBuffer() {
+        return ByteBuffer.allocateDirect(READ_CHUNK);
     }
 
     /** Digest of a file reusing the caller's hasher and heap buffer (one pair per thread). */

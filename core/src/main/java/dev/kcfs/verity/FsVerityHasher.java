@@ -1,8 +1,7 @@
 package dev.kcfs.verity;
 
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,19 +10,24 @@ import java.util.List;
  * {@code fsverity digest} compute it. Not thread-safe; reuse one per thread with {@link #reset()}.
  *
  * <p>The Merkle tree is built level by level as data arrives: each level keeps one partial
- * 4096-byte block of child hashes, so memory is O(tree height) whatever the file size.
+ * 4096-byte block of child hashes, so memory is O(tree height) whatever the file size. The
+ * SHA-256 itself is {@link BlockHash}'s choice (libcrypto or the JDK). Data in a direct buffer is
+ * hashed where it lies.
  */
 public final class FsVerityHasher {
     public static final int BLOCK_SIZE = 4096;
     private static final int HASH_SIZE = 32;
     private static final int DESCRIPTOR_SIZE = 256;
 
-    private final MessageDigest sha = sha256();
+    /** Level-0 blocks hashed per {@link BlockHash} call. */
+    private static final int BATCH = 64;
+
+    private final BlockHash blockHash;
 
     /** level 0 is file data; level i > 0 holds hashes of level i-1 blocks. */
     private final List<Level> levels = new ArrayList<>();
 
-    private final byte[] hashOut = new byte[HASH_SIZE];
+    private final byte[] hashes = new byte[BATCH * HASH_SIZE];
     private final byte[] descriptor = new byte[DESCRIPTOR_SIZE];
     private long size;
 
@@ -35,15 +39,17 @@ public final class FsVerityHasher {
     }
 
     public FsVerityHasher() {
+        this(BlockHash.create());
+    }
+
+    FsVerityHasher(BlockHash blockHash) {
+        this.blockHash = blockHash;
         levels.add(new Level());
     }
 
-    static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("this JVM has no SHA-256", e);
-        }
+    /** Which SHA-256 hashers use on this machine (for messages and benchmarks). */
+    public static String implementation() {
+        return BlockHash.implementation();
     }
 
     public FsVerityHasher reset() {
@@ -75,15 +81,17 @@ public final class FsVerityHasher {
             off += n;
             len -= n;
             if (l0.fill == BLOCK_SIZE) {
-                hashBlock(0, l0.block, 0);
+                hashBlock(0, l0.block);
                 l0.fill = 0;
             }
         }
-        // whole blocks straight from the caller's array, no copy
+        // whole blocks straight from the caller's array
         while (len >= BLOCK_SIZE) {
-            hashBlock(0, data, off);
-            off += BLOCK_SIZE;
-            len -= BLOCK_SIZE;
+            int n = Math.min(len / BLOCK_SIZE, BATCH);
+            blockHash.blocks(data, off, n, hashes, 0);
+            pushLevel0(n);
+            off += n * BLOCK_SIZE;
+            len -= n * BLOCK_SIZE;
         }
         if (len > 0) {
             System.arraycopy(data, off, l0.block, 0, len);
@@ -92,6 +100,7 @@ public final class FsVerityHasher {
         return this;
     }
 
+    /** Consumes the buffer's remaining bytes; a direct buffer's whole blocks are not copied. */
     public FsVerityHasher update(ByteBuffer buf) {
         if (buf.hasArray()) {
             int n = buf.remaining();
@@ -99,33 +108,69 @@ public final class FsVerityHasher {
             buf.position(buf.position() + n);
             return this;
         }
-        byte[] tmp = new byte[Math.min(buf.remaining(), 64 * BLOCK_SIZE)];
-        while (buf.hasRemaining()) {
-            int n = Math.min(tmp.length, buf.remaining());
-            buf.get(tmp, 0, n);
-            update(tmp, 0, n);
+        if (!buf.isDirect()) {
+            byte[] tmp = new byte[Math.min(buf.remaining(), BATCH * BLOCK_SIZE)];
+            while (buf.hasRemaining()) {
+                int n = Math.min(tmp.length, buf.remaining());
+                buf.get(tmp, 0, n);
+                update(tmp, 0, n);
+            }
+            return this;
         }
+        Level l0 = levels.get(0);
+        if (l0.fill > 0) {
+            int n = Math.min(buf.remaining(), BLOCK_SIZE - l0.fill);
+            buf.get(l0.block, l0.fill, n);
+            l0.fill += n;
+            size += n;
+            if (l0.fill < BLOCK_SIZE) {
+                return this;
+            }
+            hashBlock(0, l0.block);
+            l0.fill = 0;
+        }
+        while (buf.remaining() >= BLOCK_SIZE) {
+            int n = Math.min(buf.remaining() / BLOCK_SIZE, BATCH);
+            blockHash.blocks(buf, buf.position(), n, hashes, 0);
+            pushLevel0(n);
+            buf.position(buf.position() + n * BLOCK_SIZE);
+            size += (long) n * BLOCK_SIZE;
+        }
+        int rest = buf.remaining();
+        buf.get(l0.block, 0, rest);
+        l0.fill = rest;
+        size += rest;
         return this;
     }
 
-    /** Hashes one full block of level {@code li} and pushes its hash one level up. */
-    private void hashBlock(int li, byte[] data, int off) {
-        Level level = levels.get(li);
-        sha.update(data, off, BLOCK_SIZE);
-        try {
-            sha.digest(level.lastHash, 0, HASH_SIZE);
-        } catch (java.security.DigestException e) {
-            throw new IllegalStateException(e);
+    /** Records the {@code n} level-0 hashes in {@link #hashes} and pushes them one level up. */
+    private void pushLevel0(int n) {
+        Level l0 = levels.get(0);
+        l0.blocks += n;
+        System.arraycopy(hashes, (n - 1) * HASH_SIZE, l0.lastHash, 0, HASH_SIZE);
+        for (int i = 0; i < n; i++) {
+            push(1, hashes, i * HASH_SIZE);
         }
+    }
+
+    /** Hashes one full block of level {@code li} and pushes its hash one level up. */
+    private void hashBlock(int li, byte[] block) {
+        Level level = levels.get(li);
+        blockHash.blocks(block, 0, 1, level.lastHash, 0);
         level.blocks++;
-        if (li + 1 == levels.size()) {
+        push(li + 1, level.lastHash, 0);
+    }
+
+    /** Appends a child hash to level {@code li}, hashing the level's block when it is full. */
+    private void push(int li, byte[] hash, int off) {
+        if (li == levels.size()) {
             levels.add(new Level());
         }
-        Level up = levels.get(li + 1);
-        System.arraycopy(level.lastHash, 0, up.block, up.fill, HASH_SIZE);
+        Level up = levels.get(li);
+        System.arraycopy(hash, off, up.block, up.fill, HASH_SIZE);
         up.fill += HASH_SIZE;
         if (up.fill == BLOCK_SIZE) {
-            hashBlock(li + 1, up.block, 0);
+            hashBlock(li, up.block);
             up.fill = 0;
         }
     }
@@ -140,7 +185,7 @@ public final class FsVerityHasher {
                     java.util.Arrays.fill(level.block, level.fill, BLOCK_SIZE, (byte) 0);
                     level.fill = 0;
                     // the zero-padded partial block is the last block of this level
-                    hashBlock(li, level.block, 0);
+                    hashBlock(li, level.block);
                 }
                 if (level.blocks == 1) {
                     System.arraycopy(level.lastHash, 0, root, 0, HASH_SIZE);
@@ -153,10 +198,11 @@ public final class FsVerityHasher {
         descriptor[0] = 1; // version
         descriptor[1] = 1; // sha256
         descriptor[2] = 12; // log2(4096)
-        ByteBuffer.wrap(descriptor).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(8, size);
+        ByteBuffer.wrap(descriptor).order(ByteOrder.LITTLE_ENDIAN).putLong(8, size);
         System.arraycopy(root, 0, descriptor, 16, HASH_SIZE);
-        Digest d = new Digest(sha.digest(descriptor));
+        byte[] out = new byte[HASH_SIZE];
+        blockHash.hash(descriptor, 0, DESCRIPTOR_SIZE, out, 0);
         reset();
-        return d;
+        return new Digest(out);
     }
 }
