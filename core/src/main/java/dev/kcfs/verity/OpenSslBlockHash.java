@@ -7,6 +7,7 @@ import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * {@link BlockHash} through OpenSSL's libcrypto (libssl3 on Debian, present on nearly every Linux
@@ -40,13 +41,20 @@ final class OpenSslBlockHash implements BlockHash {
         static String library;
 
         static {
-            NativeLibrary lib;
-            try {
-                lib = NativeLibrary.getInstance("libcrypto.so.3");
-                library = "libcrypto.so.3";
-            } catch (UnsatisfiedLinkError e) {
-                lib = NativeLibrary.getInstance("crypto");
-                library = "libcrypto";
+            NativeLibrary lib = null;
+            UnsatisfiedLinkError missing = null;
+            // OpenSSL 3, then 1.1 (same functions), then whatever the unversioned name gives
+            for (String name : List.of("libcrypto.so.3", "libcrypto.so.1.1", "crypto")) {
+                try {
+                    lib = NativeLibrary.getInstance(name);
+                    library = name;
+                    break;
+                } catch (UnsatisfiedLinkError e) {
+                    missing = e;
+                }
+            }
+            if (lib == null) {
+                throw missing;
             }
             Native.register(Calls.class, lib);
         }
