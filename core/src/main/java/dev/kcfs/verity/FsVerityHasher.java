@@ -22,6 +22,8 @@ public final class FsVerityHasher {
     /** Level-0 blocks hashed per {@link BlockHash} call. */
     private static final int BATCH = 64;
 
+    private static final byte[] ZEROS = new byte[BLOCK_SIZE];
+
     private final BlockHash blockHash;
 
     /** level 0 is file data; level i > 0 holds hashes of level i-1 blocks. */
@@ -182,7 +184,9 @@ public final class FsVerityHasher {
             for (int li = 0; ; li++) {
                 Level level = levels.get(li);
                 if (level.fill > 0) {
-                    java.util.Arrays.fill(level.block, level.fill, BLOCK_SIZE, (byte) 0);
+                    // a copy, not Arrays.fill: C1 (all a short CLI run has) compiles fill as a
+                    // byte loop, arraycopy as a stub; this ran 4 % of a directory scan's CPU
+                    System.arraycopy(ZEROS, 0, level.block, level.fill, BLOCK_SIZE - level.fill);
                     level.fill = 0;
                     // the zero-padded partial block is the last block of this level
                     hashBlock(li, level.block);
@@ -194,7 +198,7 @@ public final class FsVerityHasher {
             }
         }
         // empty file: root hash is all zeros (kernel semantics)
-        java.util.Arrays.fill(descriptor, (byte) 0);
+        System.arraycopy(ZEROS, 0, descriptor, 0, DESCRIPTOR_SIZE);
         descriptor[0] = 1; // version
         descriptor[1] = 1; // sha256
         descriptor[2] = 12; // log2(4096)

@@ -10,8 +10,8 @@ import java.util.Random;
 
 /**
  * fs-verity throughput of one thread over a file in the page cache (issue 2 goal: at least
- * 1.2 GB/s per thread on a 1 GiB file), the way the scanner hashes: one hasher and one 256 KiB
- * heap buffer reused. Not a test: {@code bench/java.sh dev.kcfs.verity.FsVerityBenchmark [FILE] [ROUNDS]}
+ * 1.2 GB/s per thread on a 1 GiB file), the way the scanner hashes: one hasher and one read
+ * buffer ({@link FsVerity#readBuffer()}) reused. Not a test: {@code bench/java.sh dev.kcfs.verity.FsVerityBenchmark [FILE] [ROUNDS]}
  * (FILE is created with 1 GiB of random bytes if missing). Prints each round and the median.
  */
 public final class FsVerityBenchmark {
@@ -34,7 +34,8 @@ public final class FsVerityBenchmark {
         }
         long size = Files.size(file);
         FsVerityHasher hasher = new FsVerityHasher();
-        ByteBuffer buffer = ByteBuffer.allocate(256 * 1024);
+        ByteBuffer buffer = FsVerity.readBuffer();
+        System.out.println("SHA-256: " + FsVerityHasher.implementation());
         double[] gbps = new double[rounds];
         Digest first = null;
         for (int i = -2; i < rounds; i++) { // two warm-up rounds (JIT, page cache)
