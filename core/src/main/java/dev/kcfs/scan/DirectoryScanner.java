@@ -558,12 +558,7 @@ public final class DirectoryScanner {
                 }
             }
             return new RegularFile(
-                    p.stat,
-                    p.xattrs,
-                    p.size,
-                    digest.objectPath().getBytes(StandardCharsets.US_ASCII),
-                    null,
-                    digest);
+                    p.stat, p.xattrs, p.size, digest.objectPathBytes(), null, digest);
         }
 
         private List<Xattr> xattrs(Path file, byte[] cPath) throws ScanException {

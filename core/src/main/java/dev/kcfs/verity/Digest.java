@@ -1,5 +1,6 @@
 package dev.kcfs.verity;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 
@@ -9,6 +10,7 @@ import java.util.HexFormat;
 public record Digest(byte[] bytes) implements Comparable<Digest> {
     public static final int LENGTH = 32;
     private static final HexFormat HEX = HexFormat.of();
+    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     public Digest {
         if (bytes.length != LENGTH) {
@@ -64,8 +66,24 @@ public record Digest(byte[] bytes) implements Comparable<Digest> {
 
     /** The object's path relative to an object directory: {@code ab/cdef…} (lowercase). */
     public String objectPath() {
-        String hex = hex();
-        return hex.substring(0, 2) + "/" + hex.substring(2);
+        return new String(objectPathBytes(), StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * {@link #objectPath()} as ASCII bytes, made directly: images store it for every external
+     * file, and building it through strings allocated three of them per file.
+     */
+    public byte[] objectPathBytes() {
+        byte[] out = new byte[2 * LENGTH + 1];
+        int o = 0;
+        for (int i = 0; i < LENGTH; i++) {
+            if (i == 1) {
+                out[o++] = '/';
+            }
+            out[o++] = HEX_DIGITS[(bytes[i] >> 4) & 15];
+            out[o++] = HEX_DIGITS[bytes[i] & 15];
+        }
+        return out;
     }
 
     @Override

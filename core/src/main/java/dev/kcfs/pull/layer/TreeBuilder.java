@@ -496,12 +496,7 @@ public final class TreeBuilder {
         if (i instanceof RegularFile f) {
             if (digest != null) {
                 return new RegularFile(
-                        s,
-                        f.xattrs(),
-                        f.size(),
-                        digest.objectPath().getBytes(StandardCharsets.US_ASCII),
-                        null,
-                        digest);
+                        s, f.xattrs(), f.size(), digest.objectPathBytes(), null, digest);
             }
             return f.withStat(s);
         }
