@@ -34,6 +34,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -355,14 +356,11 @@ public final class DirectoryScanner {
 
         private void scanDirectory(DirectoryToScan dir, Deque<DirectoryToScan> todo)
                 throws ScanException {
+            // in name order, so that each child is appended to its Directory (see there)
+            List<Listed> listed = new ArrayList<>();
             try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir.path)) {
                 for (Path child : entries) {
-                    byte[] name = nameBytes(child);
-                    byte[] childBytes = concat(dir.pathBytes, name);
-                    Inode inode = scanEntry(child, childBytes, name, dir, todo);
-                    if (inode != null) {
-                        dir.node.put(name, inode);
-                    }
+                    listed.add(new Listed(nameBytes(child), child));
                 }
             } catch (DirectoryIteratorException e) {
                 throw new ScanException(
@@ -374,9 +372,20 @@ public final class DirectoryScanner {
                 }
                 throw new ScanException(dir.path + ": cannot list directory: " + problem(e), e);
             }
+            listed.sort(Listed.BY_NAME);
+            for (Listed l : listed) {
+                byte[] childBytes = concat(dir.pathBytes, l.name);
+                Inode inode = scanEntry(l.path, childBytes, l.name, dir, todo);
+                if (inode != null) {
+                    dir.node.put(l.name, inode);
+                }
+            }
         }
 
-        /** Returns the inode to add now, or null when it is skipped or added later (hashed files). */
+        /**
+         * Returns the inode to add now, or null when it is skipped. A hashed file is added as it
+         * is (without digest) and replaced once hashed.
+         */
         private Inode scanEntry(
                 Path child,
                 byte[] childBytes,
@@ -430,7 +439,7 @@ public final class DirectoryScanner {
                         if (batch.full()) {
                             submitBatch();
                         }
-                        return null;
+                        return new RegularFile(stat, xattrs, size, null, null, null);
                     }
                 case SYMLINK:
                     return new Symlink(stat, xattrs, readlink(child, cPath));
@@ -692,6 +701,11 @@ public final class DirectoryScanner {
     }
 
     private record DirectoryToScan(Path path, byte[] pathBytes, Directory node) {}
+
+    /** A directory entry as listed. */
+    private record Listed(byte[] name, Path path) {
+        static final Comparator<Listed> BY_NAME = (a, b) -> Arrays.compareUnsigned(a.name, b.name);
+    }
 
     /** A file handed to the hashers; its result or error is read after its batch is done. */
     private static final class PendingFile {

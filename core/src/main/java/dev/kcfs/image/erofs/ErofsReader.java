@@ -608,9 +608,10 @@ public final class ErofsReader {
                 }
                 Inode child = child(nid, depth);
                 if (child != null) {
-                    if (dir.put(childName, child) != null) {
+                    if (dir.child(childName) != null) {
                         throw bad("directory nid " + r.nid + ": duplicate name in directory");
                     }
+                    dir.put(childName, child);
                 }
             }
         }
