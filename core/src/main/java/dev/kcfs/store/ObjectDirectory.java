@@ -189,6 +189,14 @@ public final class ObjectDirectory {
         private final Map<Digest, byte[]> sha256 = new ConcurrentHashMap<>();
 
         private final AtomicLong names = new AtomicLong();
+
+        /**
+         * Each adding thread creates its temporaries in a subdirectory of its own: creating a file
+         * takes its directory's lock, and threads sharing one directory queued there (a third of
+         * the CPU of a two-thread {@code --digest-store} run, issue 13).
+         */
+        private final Map<Thread, Path> lanes = new ConcurrentHashMap<>();
+
         private final AtomicInteger skipped = new AtomicInteger();
 
         /** Adds hold the read side so commit (write side) sees no half-added object. */
@@ -367,8 +375,20 @@ public final class ObjectDirectory {
             }
         }
 
-        private Path newTempName() {
-            return session.dir().resolve("o" + names.incrementAndGet());
+        private Path newTempName() throws StoreException {
+            Thread thread = Thread.currentThread();
+            Path lane = lanes.get(thread);
+            if (lane == null) {
+                lane = session.dir().resolve("t" + thread.getId());
+                try {
+                    Files.createDirectory(lane);
+                } catch (IOException e) {
+                    throw new StoreException(
+                            "cannot create temporary directory " + lane + ": " + e.getMessage(), e);
+                }
+                lanes.put(thread, lane);
+            }
+            return lane.resolve("o" + names.incrementAndGet());
         }
     }
 
