@@ -2,11 +2,9 @@ package dev.kcfs.cli;
 
 import dev.kcfs.scan.DirectoryScanner;
 import dev.kcfs.store.ObjectDirectory;
-import dev.kcfs.verity.Digest;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
@@ -37,22 +35,12 @@ final class DigestStoreBatch implements AutoCloseable {
         return new DigestStoreBatch(objects, objects.batch());
     }
 
-    /** Thread-safe. */
-    void add(DirectoryScanner.ExternalFile file) throws IOException {
-        Path source = file.source();
-        if (Path.of(source.toString()).equals(source)) {
-            batch.addFile(source, file.digest());
-            return;
-        }
-        // The name is not valid UTF-8, so it has no String form that reaches the file, and
-        // addFile opens by String; NIO still opens the Path (it keeps the raw bytes).
-        try (InputStream in = Files.newInputStream(source, LinkOption.NOFOLLOW_LINKS)) {
-            Digest copied = batch.addStream(in);
-            if (!copied.equals(file.digest())) {
-                throw new CommandException(
-                        source + ": changed while being copied into the object store");
-            }
-        }
+    /**
+     * Thread-safe. {@code body}: the file's content when the scanner holds it (see {@link
+     * DirectoryScanner.ExternalFileSink}), or null.
+     */
+    void add(DirectoryScanner.ExternalFile file, ByteBuffer body) throws IOException {
+        batch.addFile(file.source(), file.digest(), body);
     }
 
     void commit() throws IOException {

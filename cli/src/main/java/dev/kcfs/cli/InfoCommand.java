@@ -1,6 +1,6 @@
 package dev.kcfs.cli;
 
-import dev.kcfs.scan.DirectoryScanner;
+import dev.kcfs.linux.PathBytes;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.tree.Inode;
 import dev.kcfs.tree.RegularFile;
@@ -179,7 +179,7 @@ final class InfoCommand implements Callable<Integer> {
         path.writeBytes(base);
         path.write('/');
         path.write(payload, start, payload.length - start);
-        return Files.exists(DirectoryScanner.pathOf(path.toByteArray()));
+        return Files.exists(PathBytes.pathOf(path.toByteArray()));
     }
 
     /** Depth-first, children in order: path, then "/" TAB for dirs, TAB "-> target", TAB "@ payload". */

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.jna.NativeLong;
 import dev.kcfs.linux.LibC;
-import dev.kcfs.scan.DirectoryScanner;
+import dev.kcfs.linux.PathBytes;
 import dev.kcfs.testing.Root;
 import java.io.RandomAccessFile;
 import java.net.StandardProtocolFamily;
@@ -56,7 +56,7 @@ class EveryFileTypeTest {
         System.arraycopy(d, 0, full, 0, d.length);
         full[d.length] = '/';
         System.arraycopy(name, 0, full, d.length + 1, name.length);
-        return DirectoryScanner.pathOf(full);
+        return PathBytes.pathOf(full);
     }
 
     Path buildTree() throws Exception {

@@ -34,11 +34,11 @@ public final class Errno {
 
     /** "what failed: strerror (errno N)". */
     public static String describe(String what, LastErrorException e) {
-        return what
-                + ": "
-                + LibC.INSTANCE.strerror(e.getErrorCode())
-                + " (errno "
-                + e.getErrorCode()
-                + ")";
+        return what + ": " + text(e.getErrorCode()) + " (errno " + e.getErrorCode() + ")";
+    }
+
+    /** The C library's text for an error number ("No such file or directory"). */
+    public static String text(int errno) {
+        return LibC.INSTANCE.strerror(errno);
     }
 }

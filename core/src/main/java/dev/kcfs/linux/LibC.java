@@ -12,7 +12,8 @@ import com.sun.jna.Pointer;
  * library covers them. Every call throws {@link LastErrorException} carrying errno on failure;
  * wrap it with {@link Errno#describe} for messages.
  *
- * <p>Add functions here rather than declaring a second binding elsewhere.
+ * <p>Add functions here rather than declaring a second binding elsewhere; calls made once or more
+ * per file of a scan or store go in {@link FileCalls} (direct mapping, no proxy).
  */
 public interface LibC extends Library {
     LibC INSTANCE = Native.load("c", LibC.class);

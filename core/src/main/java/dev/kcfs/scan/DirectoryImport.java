@@ -50,7 +50,7 @@ public final class DirectoryImport {
                 ObjectDirectory.Batch batch = store.objects().batch()) {
             DirectoryScanner.Scan result =
                     new DirectoryScanner(scan)
-                            .scan(source, f -> batch.addFile(f.source(), f.digest()));
+                            .scan(source, (f, body) -> batch.addFile(f.source(), f.digest(), body));
             ObjectDirectory.Committed committed = batch.commit();
             // images hold metadata only (tens of MiB for a whole OS), so build it in memory and let
             // the store write it through its own temporary-file protocol

@@ -3,6 +3,8 @@ package dev.kcfs.scan;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import dev.kcfs.linux.Errno;
+import dev.kcfs.linux.FileCalls;
+import dev.kcfs.linux.PathBytes;
 import dev.kcfs.tree.DeviceNode;
 import dev.kcfs.tree.Directory;
 import dev.kcfs.tree.Fifo;
@@ -16,7 +18,6 @@ import dev.kcfs.tree.Xattr;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerity;
 import dev.kcfs.verity.FsVerityHasher;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -69,7 +70,7 @@ public final class DirectoryScanner {
     private static final long BATCH_BYTES = 16L << 20;
 
     private static final int OPEN_FLAGS =
-            ScanCalls.O_RDONLY | ScanCalls.O_NOFOLLOW | ScanCalls.O_CLOEXEC;
+            FileCalls.O_RDONLY | FileCalls.O_NOFOLLOW | FileCalls.O_CLOEXEC;
 
     /** Larger files are read ahead by the kernel anyway once hashing reads them sequentially. */
     private static final long PREFETCH_MAX_BYTES = 8L << 20;
@@ -79,10 +80,6 @@ public final class DirectoryScanner {
 
     private static final String ATTRIBUTES = "unix:mode,uid,gid,rdev,size,lastModifiedTime";
     private static final byte[] USER_PREFIX = "user.".getBytes(StandardCharsets.US_ASCII);
-
-    /** Directory iteration can only return names in the JVM's file name encoding; see {@link #nameBytes}. */
-    private static final boolean UTF8_FILE_NAMES =
-            "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"));
 
     /**
      * What to keep from the source.
@@ -149,7 +146,13 @@ public final class DirectoryScanner {
      */
     @FunctionalInterface
     public interface ExternalFileSink {
-        void accept(ExternalFile file) throws IOException;
+        /**
+         * @param body the file's whole content when the scanner read it in one piece (most files;
+         *             up to {@link FsVerity#readBuffer()}'s size), positioned at 0 with the size as
+         *             limit; the scanner reuses it after the call returns. Null for larger files:
+         *             read {@code file.source()} then.
+         */
+        void accept(ExternalFile file, ByteBuffer body) throws IOException;
     }
 
     /** The tree, and the external files in scan order (one entry per path; equal digests repeat). */
@@ -198,9 +201,9 @@ public final class DirectoryScanner {
 
         /** statx(2)'s answer, read in place; also the read buffer of inline files. */
         private final ByteBuffer statBuf =
-                ByteBuffer.allocateDirect(ScanCalls.STATX_SIZE).order(ByteOrder.nativeOrder());
+                ByteBuffer.allocateDirect(FileCalls.STATX_SIZE).order(ByteOrder.nativeOrder());
 
-        private final long statAddress = ScanCalls.address(statBuf);
+        private final long statAddress = FileCalls.address(statBuf);
         private final ThreadLocal<Hashing> hashing = ThreadLocal.withInitial(Hashing::new);
         private final List<PendingFile> pending = new ArrayList<>();
         private final List<HashBatch> batches = new ArrayList<>();
@@ -227,8 +230,8 @@ public final class DirectoryScanner {
                                 return t;
                             });
             try {
-                byte[] rootBytes = pathBytes(root);
-                byte[] rootC = cString(rootBytes);
+                byte[] rootBytes = PathBytes.of(root);
+                byte[] rootC = FileCalls.cPath(rootBytes);
                 Attributes attrs =
                         attributes(root, rootC, true, "cannot read the source directory");
                 if (FileType.of(attrs.mode) != FileType.DIRECTORY) {
@@ -300,13 +303,13 @@ public final class DirectoryScanner {
                 Hashing h = hashing.get();
                 for (PendingFile p : files) {
                     try {
-                        p.fd = ScanCalls.open(p.cPath, OPEN_FLAGS);
+                        p.fd = FileCalls.open(p.cPath, OPEN_FLAGS);
                         if (options.prefetch()) {
-                            ScanCalls.posix_fadvise(
+                            FileCalls.posix_fadvise(
                                     p.fd,
                                     0,
                                     Math.min(p.size, PREFETCH_MAX_BYTES),
-                                    ScanCalls.POSIX_FADV_WILLNEED);
+                                    FileCalls.POSIX_FADV_WILLNEED);
                         }
                     } catch (LastErrorException e) {
                         p.error =
@@ -330,11 +333,7 @@ public final class DirectoryScanner {
                         p.error = new ScanException(p.source + ": hashing failed: " + e, e);
                         failed = true;
                     } finally {
-                        try {
-                            ScanCalls.close(p.fd);
-                        } catch (LastErrorException e) {
-                            // read-only: nothing was lost
-                        }
+                        closeQuietly(p.fd);
                         p.fd = -1;
                     }
                 }
@@ -360,7 +359,7 @@ public final class DirectoryScanner {
             List<Listed> listed = new ArrayList<>();
             try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir.path)) {
                 for (Path child : entries) {
-                    listed.add(new Listed(nameBytes(child), child));
+                    listed.add(new Listed(PathBytes.name(child), child));
                 }
             } catch (DirectoryIteratorException e) {
                 throw new ScanException(
@@ -393,7 +392,7 @@ public final class DirectoryScanner {
                 DirectoryToScan parent,
                 Deque<DirectoryToScan> todo)
                 throws ScanException {
-            byte[] cPath = cString(childBytes);
+            byte[] cPath = FileCalls.cPath(childBytes);
             Attributes attrs = attributes(child, cPath, false, "cannot stat");
             int mode = attrs.mode;
             FileType type = FileType.of(mode);
@@ -464,27 +463,27 @@ public final class DirectoryScanner {
         private Attributes attributes(Path file, byte[] cPath, boolean follow, String what)
                 throws ScanException {
             try {
-                ScanCalls.statx(
-                        ScanCalls.AT_FDCWD,
+                FileCalls.statx(
+                        FileCalls.AT_FDCWD,
                         cPath,
-                        follow ? 0 : ScanCalls.AT_SYMLINK_NOFOLLOW,
-                        ScanCalls.STATX_NEEDED,
+                        follow ? 0 : FileCalls.AT_SYMLINK_NOFOLLOW,
+                        FileCalls.STATX_NEEDED,
                         statAddress);
             } catch (LastErrorException e) {
                 throw new ScanException(file + ": " + what + ": " + problem(e), e);
             }
             ByteBuffer b = statBuf;
-            if ((b.getInt(ScanCalls.STX_MASK) & ScanCalls.STATX_NEEDED) == ScanCalls.STATX_NEEDED) {
+            if ((b.getInt(FileCalls.STX_MASK) & FileCalls.STATX_NEEDED) == FileCalls.STATX_NEEDED) {
                 return new Attributes(
-                        b.getShort(ScanCalls.STX_MODE) & 0xffff,
-                        Integer.toUnsignedLong(b.getInt(ScanCalls.STX_UID)),
-                        Integer.toUnsignedLong(b.getInt(ScanCalls.STX_GID)),
+                        b.getShort(FileCalls.STX_MODE) & 0xffff,
+                        Integer.toUnsignedLong(b.getInt(FileCalls.STX_UID)),
+                        Integer.toUnsignedLong(b.getInt(FileCalls.STX_GID)),
                         DeviceNode.makedev(
-                                Integer.toUnsignedLong(b.getInt(ScanCalls.STX_RDEV_MAJOR)),
-                                Integer.toUnsignedLong(b.getInt(ScanCalls.STX_RDEV_MINOR))),
-                        b.getLong(ScanCalls.STX_SIZE),
-                        b.getLong(ScanCalls.STX_MTIME),
-                        b.getInt(ScanCalls.STX_MTIME + 8));
+                                Integer.toUnsignedLong(b.getInt(FileCalls.STX_RDEV_MAJOR)),
+                                Integer.toUnsignedLong(b.getInt(FileCalls.STX_RDEV_MINOR))),
+                        b.getLong(FileCalls.STX_SIZE),
+                        b.getLong(FileCalls.STX_MTIME),
+                        b.getInt(FileCalls.STX_MTIME + 8));
             }
             try {
                 Map<String, Object> a =
@@ -516,7 +515,7 @@ public final class DirectoryScanner {
         private byte[] readSmall(Path file, byte[] cPath, int size) throws ScanException {
             int fd;
             try {
-                fd = ScanCalls.open(cPath, OPEN_FLAGS);
+                fd = FileCalls.open(cPath, OPEN_FLAGS);
             } catch (LastErrorException e) {
                 throw new ScanException(file + ": cannot read file: " + problem(e), e);
             }
@@ -529,11 +528,7 @@ public final class DirectoryScanner {
                 statBuf.get(0, out);
                 return out;
             } finally {
-                try {
-                    ScanCalls.close(fd);
-                } catch (LastErrorException e) {
-                    // read-only: nothing was lost
-                }
+                closeQuietly(fd);
             }
         }
 
@@ -560,8 +555,9 @@ public final class DirectoryScanner {
             }
             Digest digest = hasher.digest();
             if (sink != null) {
+                ByteBuffer body = read < buf.capacity() ? buf.clear().limit((int) read) : null;
                 try {
-                    sink.accept(new ExternalFile(p.source, digest, p.size));
+                    sink.accept(new ExternalFile(p.source, digest, p.size), body);
                 } catch (IOException e) {
                     throw new SinkFailure(e);
                 }
@@ -576,7 +572,7 @@ public final class DirectoryScanner {
             }
             int listLen;
             try {
-                listLen = (int) ScanCalls.llistxattr(cPath, listBuf, XATTR_MAX);
+                listLen = (int) FileCalls.llistxattr(cPath, listBuf, XATTR_MAX);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == Errno.EOPNOTSUPP) {
                     return List.of(); // the filesystem has no xattrs at all
@@ -615,7 +611,7 @@ public final class DirectoryScanner {
         private byte[] getxattr(Path file, byte[] cPath, byte[] name, byte[] cName)
                 throws ScanException {
             try {
-                int n = (int) ScanCalls.lgetxattr(cPath, cName, valueBuf, XATTR_MAX);
+                int n = (int) FileCalls.lgetxattr(cPath, cName, valueBuf, XATTR_MAX);
                 return valueBuf.getByteArray(0, n);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == Errno.ENODATA) {
@@ -634,7 +630,7 @@ public final class DirectoryScanner {
 
         private byte[] readlink(Path file, byte[] cPath) throws ScanException {
             try {
-                int n = (int) ScanCalls.readlink(cPath, linkBuf, linkBuf.length);
+                int n = (int) FileCalls.readlink(cPath, linkBuf, linkBuf.length);
                 if (n >= linkBuf.length) {
                     throw new ScanException(file + ": symlink target longer than 4096 bytes");
                 }
@@ -649,7 +645,7 @@ public final class DirectoryScanner {
     private static final class Hashing {
         final FsVerityHasher hasher = new FsVerityHasher();
         final ByteBuffer buffer = FsVerity.readBuffer();
-        final long address = ScanCalls.address(buffer);
+        final long address = FileCalls.address(buffer);
     }
 
     /** What a scan keeps of an entry's {@code statx}. */
@@ -665,7 +661,7 @@ public final class DirectoryScanner {
         while (got < want) {
             long n;
             try {
-                n = ScanCalls.read(fd, address + got, want - got);
+                n = FileCalls.read(fd, address + got, want - got);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == Errno.EINTR) {
                     continue;
@@ -678,6 +674,15 @@ public final class DirectoryScanner {
             got += n;
         }
         return got;
+    }
+
+    /** Closes a file the scan only read: a failed close loses nothing. */
+    private static void closeQuietly(int fd) {
+        try {
+            FileCalls.close(fd);
+        } catch (LastErrorException e) {
+            // read-only: nothing was lost
+        }
     }
 
     private static ScanException changed(Path file, long size, long read, boolean more) {
@@ -738,93 +743,6 @@ public final class DirectoryScanner {
         }
     }
 
-    /**
-     * The exact bytes of a directory entry's name. NIO keeps the raw bytes inside the Path but
-     * only shows them decoded; a name that is not valid in the file name encoding decodes with
-     * replacement characters, so for those (rare) names the bytes come from {@link Path#toUri()},
-     * which percent-encodes the raw bytes.
-     */
-    static byte[] nameBytes(Path child) {
-        String s = child.getFileName().toString();
-        if (UTF8_FILE_NAMES && s.indexOf('\uFFFD') < 0) {
-            return s.getBytes(StandardCharsets.UTF_8);
-        }
-        byte[] full = rawBytes(child.toUri().getRawPath());
-        int end = full.length;
-        if (end > 1 && full[end - 1] == '/') {
-            end--; // toUri marks directories with a trailing slash
-        }
-        int start = end;
-        while (start > 0 && full[start - 1] != '/') {
-            start--;
-        }
-        return Arrays.copyOfRange(full, start, end);
-    }
-
-    /** The exact bytes of a path as the kernel sees it (relative paths stay relative when possible). */
-    static byte[] pathBytes(Path p) {
-        String s = p.toString();
-        if (UTF8_FILE_NAMES && s.indexOf('\uFFFD') < 0) {
-            return s.getBytes(StandardCharsets.UTF_8);
-        }
-        byte[] full = rawBytes(p.toAbsolutePath().toUri().getRawPath());
-        int end = full.length;
-        if (end > 1 && full[end - 1] == '/') {
-            end--;
-        }
-        return Arrays.copyOf(full, end);
-    }
-
-    /** A Path for exact name bytes: the inverse of {@link #pathBytes}. */
-    public static Path pathOf(byte[] bytes) {
-        if (UTF8_FILE_NAMES) {
-            String s = new String(bytes, StandardCharsets.UTF_8);
-            if (Arrays.equals(s.getBytes(StandardCharsets.UTF_8), bytes)) {
-                return Path.of(s);
-            }
-        }
-        boolean absolute = bytes.length > 0 && bytes[0] == '/';
-        Path base = absolute ? Path.of("/") : Path.of("").toAbsolutePath();
-        StringBuilder uri = new StringBuilder("file://").append(base.toUri().getRawPath());
-        if (uri.charAt(uri.length() - 1) != '/') {
-            uri.append('/');
-        }
-        for (int i = absolute ? 1 : 0; i < bytes.length; i++) {
-            int b = bytes[i] & 0xff;
-            if ((b >= 'a' && b <= 'z')
-                    || (b >= 'A' && b <= 'Z')
-                    || (b >= '0' && b <= '9')
-                    || b == '/'
-                    || b == '-'
-                    || b == '.'
-                    || b == '_'
-                    || b == '~') {
-                uri.append((char) b);
-            } else {
-                uri.append('%')
-                        .append(Character.forDigit(b >> 4, 16))
-                        .append(Character.forDigit(b & 15, 16));
-            }
-        }
-        return Path.of(java.net.URI.create(uri.toString()));
-    }
-
-    /** Decodes the percent escapes of a raw URI path into bytes. */
-    private static byte[] rawBytes(String rawPath) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(rawPath.length());
-        for (int i = 0; i < rawPath.length(); i++) {
-            char c = rawPath.charAt(i);
-            if (c == '%' && i + 2 < rawPath.length()) {
-                out.write(Integer.parseInt(rawPath.substring(i + 1, i + 3), 16));
-                i += 2;
-            } else {
-                // unescaped characters of a raw URI path are ASCII
-                out.write(c);
-            }
-        }
-        return out.toByteArray();
-    }
-
     private static byte[] concat(byte[] dir, byte[] name) {
         boolean slash = dir.length > 0 && dir[dir.length - 1] == '/';
         byte[] out = new byte[dir.length + (slash ? 0 : 1) + name.length];
@@ -834,10 +752,6 @@ public final class DirectoryScanner {
         }
         System.arraycopy(name, 0, out, out.length - name.length, name.length);
         return out;
-    }
-
-    private static byte[] cString(byte[] bytes) {
-        return Arrays.copyOf(bytes, bytes.length + 1);
     }
 
     private static boolean startsWith(byte[] a, byte[] prefix) {
@@ -851,8 +765,12 @@ public final class DirectoryScanner {
             case Errno.ENOENT -> "no such file or directory";
             case Errno.EACCES -> "permission denied";
             default -> {
-                String text = Errno.describe("", e).substring(2);
-                yield Character.toLowerCase(text.charAt(0)) + text.substring(1);
+                String text = Errno.text(e.getErrorCode());
+                yield Character.toLowerCase(text.charAt(0))
+                        + text.substring(1)
+                        + " (errno "
+                        + e.getErrorCode()
+                        + ")";
             }
         };
     }

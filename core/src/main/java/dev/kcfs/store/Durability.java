@@ -2,6 +2,7 @@ package dev.kcfs.store;
 
 import com.sun.jna.LastErrorException;
 import dev.kcfs.linux.Errno;
+import dev.kcfs.linux.FileCalls;
 import dev.kcfs.linux.LibC;
 import java.nio.file.Path;
 
@@ -58,11 +59,11 @@ final class Durability {
      */
     static boolean publishNoReplace(Path temp, Path target) throws StoreException {
         try {
-            LibC.INSTANCE.renameat2(
+            FileCalls.renameat2(
                     LibC.AT_FDCWD,
-                    temp.toString(),
+                    FileCalls.cPath(temp),
                     LibC.AT_FDCWD,
-                    target.toString(),
+                    FileCalls.cPath(target),
                     LibC.RENAME_NOREPLACE);
             return true;
         } catch (LastErrorException e) {

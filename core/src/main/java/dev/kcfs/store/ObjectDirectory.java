@@ -3,6 +3,7 @@ package dev.kcfs.store;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.NativeLong;
 import dev.kcfs.linux.Errno;
+import dev.kcfs.linux.FileCalls;
 import dev.kcfs.linux.LibC;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerityHasher;
@@ -13,12 +14,12 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,6 +52,10 @@ public final class ObjectDirectory {
     private static final int STREAM_BUFFER = 256 * 1024;
 
     private final Path root;
+
+    /** {@code root + "/"} as the bytes the kernel takes, for building object paths per call. */
+    private final byte[] rootSlash;
+
     private final Scratch scratch;
     private final KernelVerity verity;
     private final int fsyncEachLimit;
@@ -72,6 +77,9 @@ public final class ObjectDirectory {
     private ObjectDirectory(
             Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit, int syncThreads) {
         this.root = root;
+        byte[] r = FileCalls.cPath(root);
+        this.rootSlash = Arrays.copyOf(r, r.length);
+        this.rootSlash[r.length - 1] = '/';
         this.scratch = scratch;
         this.verity = verity;
         this.fsyncEachLimit = fsyncEachLimit;
@@ -148,8 +156,25 @@ public final class ObjectDirectory {
         return root.resolve(hex.substring(0, 2)).resolve(hex.substring(2));
     }
 
+    /**
+     * Whether the object exists. One {@code faccessat} on bytes: the NIO call it replaces built
+     * and threw an exception for every missing object, i.e. for every object a new store gets.
+     */
     public boolean contains(Digest digest) {
-        return Files.exists(path(digest), LinkOption.NOFOLLOW_LINKS);
+        return FileCalls.faccessat(
+                        LibC.AT_FDCWD,
+                        objectCPath(digest),
+                        FileCalls.F_OK,
+                        FileCalls.AT_SYMLINK_NOFOLLOW)
+                == 0;
+    }
+
+    /** {@link #path} as NUL-terminated bytes. */
+    private byte[] objectCPath(Digest digest) {
+        byte[] rel = digest.objectPathBytes();
+        byte[] out = Arrays.copyOf(rootSlash, rootSlash.length + rel.length + 1);
+        System.arraycopy(rel, 0, out, rootSlash.length, rel.length);
+        return out;
     }
 
     /** False once enabling fs-verity on an object returned "unsupported" (kernel or filesystem). */
@@ -215,6 +240,32 @@ public final class ObjectDirectory {
          * already exists or is already in this batch (nothing is copied then).
          */
         public boolean addFile(Path source, Digest knownDigest) throws StoreException {
+            return addFile(source, knownDigest, null);
+        }
+
+        /**
+         * As {@link #addFile(Path, Digest)}, for a caller that also holds the file's whole content
+         * in {@code body} (from position to limit; not consumed): where no reflink is possible the
+         * object is written from memory rather than copied from {@code source}, which saves opening
+         * and reading the source again. A reflink, where the filesystem has them, shares the
+         * source's blocks and is tried first.
+         */
+        public boolean addFile(Path source, Digest knownDigest, ByteBuffer body)
+                throws StoreException {
+            return add(knownDigest, body, body != null && reflinkUnsupported ? null : source);
+        }
+
+        /**
+         * Writes {@code body} (position to limit, not consumed), whose fs-verity digest the caller
+         * already computed, into the batch; as {@link #addFile(Path, Digest)} otherwise.
+         */
+        public boolean addBody(ByteBuffer body, Digest knownDigest) throws StoreException {
+            return add(knownDigest, body, null);
+        }
+
+        /** Copies {@code copyFrom}, or when it is null writes {@code body}. */
+        private boolean add(Digest knownDigest, ByteBuffer body, Path copyFrom)
+                throws StoreException {
             phase.readLock().lock();
             try {
                 checkOpen();
@@ -230,9 +281,13 @@ public final class ObjectDirectory {
                     return false;
                 }
                 try {
-                    copy(source, temp);
+                    if (copyFrom != null) {
+                        copy(copyFrom, temp);
+                    } else {
+                        write(body, temp);
+                    }
                     if (index != null) {
-                        sha256.put(knownDigest, sha256Of(temp));
+                        sha256.put(knownDigest, body != null ? sha256Of(body) : sha256Of(temp));
                     }
                     enableVerity(temp);
                 } catch (StoreException | RuntimeException e) {
@@ -428,10 +483,12 @@ public final class ObjectDirectory {
     }
 
     private void copy(Path source, Path temp) throws StoreException {
-        LibC c = LibC.INSTANCE;
         int in;
         try {
-            in = c.open(source.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0);
+            in =
+                    FileCalls.open(
+                            FileCalls.cPath(source),
+                            FileCalls.O_RDONLY | FileCalls.O_CLOEXEC | FileCalls.O_NOFOLLOW);
         } catch (LastErrorException e) {
             throw new StoreException(
                     Errno.describe(
@@ -439,27 +496,75 @@ public final class ObjectDirectory {
         }
         boolean copied = false;
         try {
-            int out;
-            try {
-                out =
-                        c.open(
-                                temp.toString(),
-                                LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC,
-                                0644);
-            } catch (LastErrorException e) {
-                throw new StoreException(
-                        Errno.describe("cannot create temporary object " + temp, e));
-            }
+            int out = createTemporary(temp);
             try {
                 copied = reflink(in, out) || copyRange(in, out, source, temp);
             } finally {
-                c.close(out);
+                closeWritten(out, temp);
             }
         } finally {
-            c.close(in);
+            FileCalls.close(in);
         }
         if (!copied) {
             copyPlain(source, temp);
+        }
+    }
+
+    /** Writes {@code body} (position to limit, not consumed) as the new file {@code temp}. */
+    private static void write(ByteBuffer body, Path temp) throws StoreException {
+        if (!body.isDirect()) {
+            try (FileChannel out =
+                    FileChannel.open(
+                            temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ByteBuffer b = body.duplicate();
+                while (b.hasRemaining()) {
+                    out.write(b);
+                }
+            } catch (IOException e) {
+                throw new StoreException(
+                        "cannot write object to " + temp + ": " + e.getMessage(), e);
+            }
+            return;
+        }
+        int out = createTemporary(temp);
+        try {
+            long address = FileCalls.address(body) + body.position();
+            long left = body.remaining();
+            while (left > 0) {
+                long n;
+                try {
+                    n = FileCalls.write(out, address, left);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() == Errno.EINTR) {
+                        continue;
+                    }
+                    throw new StoreException(Errno.describe("cannot write object to " + temp, e));
+                }
+                address += n;
+                left -= n;
+            }
+        } finally {
+            closeWritten(out, temp);
+        }
+    }
+
+    private static int createTemporary(Path temp) throws StoreException {
+        try {
+            return FileCalls.open(
+                    FileCalls.cPath(temp),
+                    FileCalls.O_WRONLY | FileCalls.O_CREAT | FileCalls.O_EXCL | FileCalls.O_CLOEXEC,
+                    0644);
+        } catch (LastErrorException e) {
+            throw new StoreException(Errno.describe("cannot create temporary object " + temp, e));
+        }
+    }
+
+    /** A failed close of a written file may have lost data (NFS, quotas): it fails the add. */
+    private static void closeWritten(int fd, Path temp) throws StoreException {
+        try {
+            FileCalls.close(fd);
+        } catch (LastErrorException e) {
+            throw new StoreException(Errno.describe("cannot finish writing " + temp, e));
         }
     }
 
@@ -484,12 +589,12 @@ public final class ObjectDirectory {
         if (copyRangeUnsupported) {
             return false;
         }
-        NativeLong chunk = new NativeLong(1L << 30);
+        long chunk = 1L << 30;
         long total = 0;
         while (true) {
             long n;
             try {
-                n = LibC.INSTANCE.copy_file_range(in, null, out, null, chunk, 0).longValue();
+                n = FileCalls.copy_file_range(in, 0, out, 0, chunk, 0);
             } catch (LastErrorException e) {
                 int errno = e.getErrorCode();
                 if (total == 0 && (errno == Errno.EXDEV || errno == Errno.ENOSYS)) {
@@ -544,6 +649,12 @@ public final class ObjectDirectory {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-256", e);
         }
+    }
+
+    private static byte[] sha256Of(ByteBuffer body) {
+        MessageDigest sha = newSha256();
+        sha.update(body.duplicate());
+        return sha.digest();
     }
 
     private static byte[] sha256Of(Path file) throws StoreException {

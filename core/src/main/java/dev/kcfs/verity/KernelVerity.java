@@ -5,6 +5,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 import dev.kcfs.linux.Errno;
+import dev.kcfs.linux.FileCalls;
 import dev.kcfs.linux.LibC;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -145,7 +146,7 @@ public final class KernelVerity {
                 throw new VerityException(
                         what
                                 + ": enabling fs-verity failed: "
-                                + LibC.INSTANCE.strerror(errno)
+                                + Errno.text(errno)
                                 + " (errno "
                                 + errno
                                 + ")",
@@ -170,7 +171,7 @@ public final class KernelVerity {
                 throw new VerityException(
                         what
                                 + ": measuring fs-verity failed: "
-                                + LibC.INSTANCE.strerror(errno)
+                                + Errno.text(errno)
                                 + " (errno "
                                 + errno
                                 + ")",
@@ -195,7 +196,7 @@ public final class KernelVerity {
         try {
             return enable(fd, file.toString());
         } finally {
-            LibC.INSTANCE.close(fd);
+            FileCalls.close(fd);
         }
     }
 
@@ -215,13 +216,13 @@ public final class KernelVerity {
         try {
             return measure(fd, file.toString());
         } finally {
-            LibC.INSTANCE.close(fd);
+            FileCalls.close(fd);
         }
     }
 
     private static int openReadOnly(Path file) throws VerityException {
         try {
-            return LibC.INSTANCE.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+            return FileCalls.open(FileCalls.cPath(file), FileCalls.O_RDONLY | FileCalls.O_CLOEXEC);
         } catch (LastErrorException e) {
             throw new VerityException(
                     Errno.describe("cannot open " + file + " to use fs-verity", e),

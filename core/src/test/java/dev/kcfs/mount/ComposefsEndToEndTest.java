@@ -113,7 +113,7 @@ class ComposefsEndToEndTest {
                 ObjectDirectory.Batch batch = store.objects().batch()) {
             DirectoryScanner.Scan scan =
                     new DirectoryScanner(DirectoryScanner.Options.defaults())
-                            .scan(src, f -> batch.addFile(f.source(), f.digest()));
+                            .scan(src, (f, body) -> batch.addFile(f.source(), f.digest(), body));
             batch.commit();
             Path img = dir.resolve("image.cfs");
             ErofsWriter.write(scan.root(), ErofsWriter.WriteOptions.defaults(), img);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.sun.jna.NativeLong;
 import dev.kcfs.linux.LibC;
+import dev.kcfs.linux.PathBytes;
 import dev.kcfs.testing.Root;
 import dev.kcfs.tree.DeviceNode;
 import dev.kcfs.tree.Directory;
@@ -174,7 +175,7 @@ class DirectoryScannerTest {
             System.arraycopy(base, 0, full, 0, base.length);
             full[base.length] = '/';
             System.arraycopy(name, 0, full, base.length + 1, name.length);
-            Path p = DirectoryScanner.pathOf(full);
+            Path p = PathBytes.pathOf(full);
             Files.createDirectory(p);
             Files.write(p.resolve("inner"), name); // contents: the name again
         }
@@ -219,17 +220,35 @@ class DirectoryScannerTest {
         for (int i = 0; i < 50; i++) {
             Files.write(src.resolve("f" + i), random(100 + i, i));
         }
+        byte[] large = random(FsVerity.readBuffer().capacity() + 1, 99);
+        Files.write(src.resolve("large"), large);
         Set<String> seen = ConcurrentHashMap.newKeySet();
+        Set<String> bodies = ConcurrentHashMap.newKeySet();
         new DirectoryScanner(ALL)
-                .scan(src, e -> seen.add(e.source().getFileName() + " " + e.digest()));
-        assertThat(seen).hasSize(50);
+                .scan(
+                        src,
+                        (e, body) -> {
+                            seen.add(e.source().getFileName() + " " + e.digest());
+                            byte[] onDisk = Files.readAllBytes(e.source());
+                            if (body != null) {
+                                // the whole file, as read: what an object store writes from
+                                byte[] held = new byte[body.remaining()];
+                                body.duplicate().get(held);
+                                assertThat(held).isEqualTo(onDisk);
+                                assertThat(FsVerity.digest(held)).isEqualTo(e.digest());
+                                bodies.add(e.source().getFileName().toString());
+                            }
+                        });
+        assertThat(seen).hasSize(51);
+        // a file larger than one read buffer is not held in memory: the sink reads the source
+        assertThat(bodies).hasSize(50).doesNotContain("large");
 
         assertThatThrownBy(
                         () ->
                                 new DirectoryScanner(ALL)
                                         .scan(
                                                 src,
-                                                e -> {
+                                                (e, body) -> {
                                                     throw new IOException("store is full");
                                                 }))
                 .hasMessage("store is full");
