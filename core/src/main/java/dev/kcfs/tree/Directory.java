@@ -151,10 +151,14 @@ public final class Directory implements Inode {
     /** Number of child directories (hardlinked directories are not possible). */
     public int subdirectoryCount() {
         int n = 0;
-        for (Inode c : view.values()) {
-            if (c instanceof Directory) {
-                n++;
+        if (tree != null) {
+            for (Inode c : tree.values()) {
+                n += c instanceof Directory ? 1 : 0;
             }
+            return n;
+        }
+        for (int i = 0; i < size; i++) {
+            n += inodes[i] instanceof Directory ? 1 : 0;
         }
         return n;
     }
@@ -162,8 +166,12 @@ public final class Directory implements Inode {
     /** Children as a list of (name, inode) entries in order, for callers that index into them. */
     public List<Entry> entries() {
         List<Entry> out = new ArrayList<>(size());
-        for (Map.Entry<byte[], Inode> e : view.entrySet()) {
-            out.add(new Entry(e.getKey(), e.getValue()));
+        if (tree != null) {
+            tree.forEach((name, inode) -> out.add(new Entry(name, inode)));
+            return out;
+        }
+        for (int i = 0; i < size; i++) {
+            out.add(new Entry(names[i], inodes[i]));
         }
         return out;
     }

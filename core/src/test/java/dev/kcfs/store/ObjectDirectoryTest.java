@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.kcfs.linux.PathBytes;
 import dev.kcfs.verity.Digest;
 import dev.kcfs.verity.FsVerity;
 import dev.kcfs.verity.KernelVerity;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,6 +96,60 @@ class ObjectDirectoryTest {
         }
         assertThat(verifyAll(objects())).isEqualTo(40);
         assertThat(tmpLeftovers(tmp())).isEmpty();
+    }
+
+    /**
+     * Bodies a caller holds in memory (heap or direct, with a non-zero position) are stored
+     * byte-exact and the caller's buffer is left as it was; sources named with bytes that are not
+     * UTF-8 are copied exactly.
+     */
+    @Test
+    void writesHeldBodiesAndCopiesSourcesWithAnyNameBytes() throws Exception {
+        ObjectDirectory od = ObjectDirectory.open(objects(), tmp());
+        Path odd = PathBytes.pathOf(concat(PathBytes.of(dir), new byte[] {'/', 'n', (byte) 0xe9}));
+        byte[] oddBody = content(20, 300_000);
+        Files.write(odd, oddBody);
+        assertThat(odd.toString()).contains("\uFFFD"); // NIO cannot show the name as text
+        List<byte[]> bodies = new ArrayList<>();
+        List<Digest> digests = new ArrayList<>();
+        try (ObjectDirectory.Batch b = od.batch()) {
+            Digest dOdd = FsVerity.digest(oddBody);
+            assertThat(b.addFile(odd, dOdd, null)).isTrue();
+            bodies.add(oddBody);
+            digests.add(dOdd);
+            for (int i = 0; i < 6; i++) {
+                byte[] body = content(30 + i, 5000 + i);
+                ByteBuffer buf =
+                        i % 2 == 0
+                                ? ByteBuffer.allocateDirect(body.length + 7)
+                                : ByteBuffer.allocate(body.length + 7);
+                buf.position(7).put(body).position(7); // the body is position..limit
+                Digest d = FsVerity.digest(body);
+                boolean added;
+                if (i < 3) {
+                    // from memory, or (a filesystem with reflinks) from the source
+                    Path src = Files.write(dir.resolve("src-" + i), body);
+                    added = b.addFile(src, d, buf);
+                } else {
+                    added = b.addBody(buf, d);
+                }
+                assertThat(added).isTrue();
+                assertThat(buf.position()).as("not consumed").isEqualTo(7);
+                bodies.add(body);
+                digests.add(d);
+            }
+            b.commit();
+        }
+        for (int i = 0; i < bodies.size(); i++) {
+            assertThat(Files.readAllBytes(od.path(digests.get(i)))).isEqualTo(bodies.get(i));
+        }
+        assertThat(verifyAll(objects())).isEqualTo(7);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

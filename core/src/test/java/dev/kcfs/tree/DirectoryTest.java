@@ -36,7 +36,7 @@ class DirectoryTest {
             byte[] name = name(r.nextInt(names), r);
             int op = r.nextInt(10);
             if (op < 6) {
-                Inode f = file(step);
+                Inode f = step % 5 == 0 ? dir() : file(step);
                 d.put(name, f);
                 model.put(name, f);
             } else if (op < 8) {
@@ -81,6 +81,8 @@ class DirectoryTest {
 
     private static void assertSame(Directory d, TreeMap<byte[], Inode> model) {
         assertThat(d.size()).isEqualTo(model.size());
+        assertThat(d.subdirectoryCount())
+                .isEqualTo(model.values().stream().filter(i -> i instanceof Directory).count());
         List<byte[]> names = new ArrayList<>(d.children().keySet());
         assertThat(names).containsExactlyElementsOf(model.keySet());
         List<Directory.Entry> entries = d.entries();
