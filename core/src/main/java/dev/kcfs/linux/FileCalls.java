@@ -63,6 +63,8 @@ public final class FileCalls {
     /** 0 if the path exists (with AT_SYMLINK_NOFOLLOW: as itself), else -1; errno is not kept. */
     public static native int faccessat(int dirfd, byte[] path, int mode, int flags);
 
+    public static native int link(byte[] oldPath, byte[] newPath) throws LastErrorException;
+
     /** See {@link LibC#renameat2}. */
     public static native int renameat2(
             int oldDirFd, byte[] oldPath, int newDirFd, byte[] newPath, int flags)

@@ -4,6 +4,7 @@ import com.sun.jna.LastErrorException;
 import dev.kcfs.linux.Errno;
 import dev.kcfs.linux.FileCalls;
 import dev.kcfs.linux.LibC;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** The few calls that make writes durable and publish them atomically. */
@@ -58,13 +59,13 @@ final class Durability {
      * Returns false if the target existed (the temporary is left for its session to remove).
      */
     static boolean publishNoReplace(Path temp, Path target) throws StoreException {
+        return publishNoReplace(FileCalls.cPath(temp), FileCalls.cPath(target));
+    }
+
+    /** {@link #publishNoReplace(Path, Path)} for paths as NUL-terminated bytes. */
+    static boolean publishNoReplace(byte[] temp, byte[] target) throws StoreException {
         try {
-            FileCalls.renameat2(
-                    LibC.AT_FDCWD,
-                    FileCalls.cPath(temp),
-                    LibC.AT_FDCWD,
-                    FileCalls.cPath(target),
-                    LibC.RENAME_NOREPLACE);
+            FileCalls.renameat2(LibC.AT_FDCWD, temp, LibC.AT_FDCWD, target, LibC.RENAME_NOREPLACE);
             return true;
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.EEXIST) {
@@ -72,19 +73,25 @@ final class Durability {
             }
             if (e.getErrorCode() != Errno.EINVAL && e.getErrorCode() != Errno.ENOSYS) {
                 throw new StoreException(
-                        Errno.describe("cannot move " + temp + " to " + target, e));
+                        Errno.describe("cannot move " + text(temp) + " to " + text(target), e));
             }
         }
         // the filesystem has no RENAME_NOREPLACE; link(2) never replaces either
         try {
-            LibC.INSTANCE.link(temp.toString(), target.toString());
+            FileCalls.link(temp, target);
             return true;
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.EEXIST) {
                 return false;
             }
-            throw new StoreException(Errno.describe("cannot link " + temp + " to " + target, e));
+            throw new StoreException(
+                    Errno.describe("cannot link " + text(temp) + " to " + text(target), e));
         }
+    }
+
+    /** A NUL-terminated path for a message. */
+    private static String text(byte[] cPath) {
+        return new String(cPath, 0, cPath.length - 1, StandardCharsets.UTF_8);
     }
 
     /**

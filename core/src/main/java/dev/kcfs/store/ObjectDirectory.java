@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -20,6 +21,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -171,7 +173,11 @@ public final class ObjectDirectory {
 
     /** {@link #path} as NUL-terminated bytes. */
     private byte[] objectCPath(Digest digest) {
-        byte[] rel = digest.objectPathBytes();
+        return objectCPath(digest.objectPathBytes());
+    }
+
+    /** The object path bytes {@code ab/cdef…} under this directory, NUL-terminated. */
+    private byte[] objectCPath(byte[] rel) {
         byte[] out = Arrays.copyOf(rootSlash, rootSlash.length + rel.length + 1);
         System.arraycopy(rel, 0, out, rootSlash.length, rel.length);
         return out;
@@ -370,15 +376,15 @@ public final class ObjectDirectory {
                 int added = 0;
                 int present = skipped.get();
                 Set<String> touched = new TreeSet<>();
-                boolean newPrefix = false;
+                Set<String> created = new HashSet<>();
                 for (Map.Entry<Digest, Path> item : items) {
-                    String hex = item.getKey().hex();
-                    String prefix = hex.substring(0, 2);
-                    if (!knownPrefixes.contains(prefix)) {
+                    byte[] rel = item.getKey().objectPathBytes();
+                    String prefix = new String(rel, 0, 2, StandardCharsets.US_ASCII);
+                    if (!knownPrefixes.contains(prefix) && created.add(prefix)) {
                         ensureDirectory(root.resolve(prefix));
-                        newPrefix = true;
                     }
-                    if (Durability.publishNoReplace(item.getValue(), path(item.getKey()))) {
+                    if (Durability.publishNoReplace(
+                            FileCalls.cPath(item.getValue()), objectCPath(rel))) {
                         added++;
                         touched.add(prefix);
                     } else {
@@ -388,10 +394,10 @@ public final class ObjectDirectory {
                 for (String prefix : touched) {
                     Durability.fsync(root.resolve(prefix));
                 }
-                if (newPrefix) {
+                if (!created.isEmpty()) {
                     Durability.fsync(root);
                     // only now are these prefix directories known to be durable
-                    items.forEach(i -> knownPrefixes.add(i.getKey().hex().substring(0, 2)));
+                    knownPrefixes.addAll(created);
                 }
                 pending.clear();
                 // only now are the objects durable and in place: the index may point at them
