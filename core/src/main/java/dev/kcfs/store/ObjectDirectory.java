@@ -228,6 +228,8 @@ public final class ObjectDirectory {
          */
         private final Map<Thread, Path> lanes = new ConcurrentHashMap<>();
 
+        private final AtomicInteger laneNumbers = new AtomicInteger();
+
         private final AtomicInteger skipped = new AtomicInteger();
 
         /** Adds hold the read side so commit (write side) sees no half-added object. */
@@ -440,7 +442,8 @@ public final class ObjectDirectory {
             Thread thread = Thread.currentThread();
             Path lane = lanes.get(thread);
             if (lane == null) {
-                lane = session.dir().resolve("t" + thread.getId());
+                // numbered per batch: a thread id may be reused once its thread has ended
+                lane = session.dir().resolve("t" + laneNumbers.incrementAndGet());
                 try {
                     Files.createDirectory(lane);
                 } catch (IOException e) {
