@@ -520,7 +520,7 @@ public final class DirectoryScanner {
                 throw new ScanException(file + ": cannot read file: " + problem(e), e);
             }
             try {
-                long got = readFully(file, fd, statAddress, size + 1L);
+                long got = readFully(file, fd, statAddress, size + 1L, size);
                 if (got != size) {
                     throw changed(file, size, got, got > size);
                 }
@@ -538,7 +538,9 @@ public final class DirectoryScanner {
             ByteBuffer buf = h.buffer;
             long read = 0;
             while (true) {
-                long n = readFully(p.source, p.fd, h.address, buf.capacity());
+                // one byte more than the rest stat promised, so that a grown file shows
+                long want = Math.min(buf.capacity(), p.size - read + 1);
+                long n = readFully(p.source, p.fd, h.address, want, p.size - read);
                 if (n > 0) {
                     hasher.update(buf.clear().limit((int) n));
                     read += n;
@@ -546,7 +548,7 @@ public final class DirectoryScanner {
                 if (read > p.size) {
                     throw changed(p.source, p.size, read, true);
                 }
-                if (n < buf.capacity()) {
+                if (n < want) {
                     break;
                 }
             }
@@ -653,12 +655,16 @@ public final class DirectoryScanner {
             int mode, long uid, long gid, long rdev, long size, long mtimeSec, int mtimeNsec) {}
 
     /**
-     * Reads until {@code want} bytes or end of file into native memory; returns the count. Reads
-     * of regular files are not interrupted by signals, but are retried on EINTR all the same.
+     * Reads until {@code want} bytes or end of file into native memory; returns the count. A short
+     * read that ends at exactly {@code expected} bytes (the size stat gave) is taken as the end:
+     * a regular file's read returns less than asked only at its end, and this saves the read that
+     * would return 0 (one syscall per file of a scan). Reads of regular files are not interrupted
+     * by signals, but are retried on EINTR all the same.
      */
-    private static long readFully(Path file, int fd, long address, long want) throws ScanException {
+    private static long readFully(Path file, int fd, long address, long want, long expected)
+            throws ScanException {
         long got = 0;
-        while (got < want) {
+        while (got < want && !(got == expected && got > 0)) {
             long n;
             try {
                 n = FileCalls.read(fd, address + got, want - got);
