@@ -4,6 +4,8 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * The C library calls kcfs makes once or more per file (directory scans, object stores), bound
@@ -13,7 +15,8 @@ import java.nio.ByteBuffer;
  * are bytes, see {@link #cPath}); memory is passed as native addresses. Sizes are {@code long}:
  * size_t and ssize_t on the 64-bit Linux kcfs runs on. Calls declared without
  * {@code throws LastErrorException} return -1 on failure without building an exception, for
- * failures that are an expected answer (a missing object).
+ * failures that are an expected answer (a missing object). Flags and other constants are
+ * {@link LibC}'s.
  */
 public final class FileCalls {
     static {
@@ -30,14 +33,6 @@ public final class FileCalls {
 
     public static native long readlink(byte[] path, byte[] buf, long size)
             throws LastErrorException;
-
-    public static final int O_RDONLY = 0;
-    public static final int O_WRONLY = 1;
-    public static final int O_CREAT = 0100;
-    public static final int O_EXCL = 0200;
-    public static final int O_NOFOLLOW = 0400000;
-    public static final int O_CLOEXEC = 02000000;
-    public static final int POSIX_FADV_WILLNEED = 3;
 
     public static native int open(byte[] path, int flags) throws LastErrorException;
 
@@ -58,8 +53,6 @@ public final class FileCalls {
             int fdIn, long offIn, int fdOut, long offOut, long len, int flags)
             throws LastErrorException;
 
-    public static final int F_OK = 0;
-
     /** 0 if the path exists (with AT_SYMLINK_NOFOLLOW: as itself), else -1; errno is not kept. */
     public static native int faccessat(int dirfd, byte[] path, int mode, int flags);
 
@@ -69,9 +62,6 @@ public final class FileCalls {
     public static native int renameat2(
             int oldDirFd, byte[] oldPath, int newDirFd, byte[] newPath, int flags)
             throws LastErrorException;
-
-    public static final int AT_FDCWD = -100;
-    public static final int AT_SYMLINK_NOFOLLOW = 0x100;
 
     /** STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_MTIME | STATX_SIZE. */
     public static final int STATX_NEEDED = 0x1 | 0x2 | 0x8 | 0x10 | 0x40 | 0x200;
@@ -93,13 +83,13 @@ public final class FileCalls {
             throws LastErrorException;
 
     /** A path as the NUL-terminated bytes the kernel takes, exact also for names NIO cannot decode. */
-    public static byte[] cPath(java.nio.file.Path path) {
+    public static byte[] cPath(Path path) {
         return cPath(PathBytes.of(path));
     }
 
     /** The bytes with a NUL appended. */
     public static byte[] cPath(byte[] bytes) {
-        return java.util.Arrays.copyOf(bytes, bytes.length + 1);
+        return Arrays.copyOf(bytes, bytes.length + 1);
     }
 
     /** The native address of a direct buffer. */

@@ -91,6 +91,12 @@ public interface LibC extends Library {
 
     int AT_FDCWD = -100;
 
+    /** *at calls: act on a symlink itself rather than its target. */
+    int AT_SYMLINK_NOFOLLOW = 0x100;
+
+    /** access mode: existence only. */
+    int F_OK = 0;
+
     /** renameat2 flag: fail with EEXIST instead of replacing the target. */
     int RENAME_NOREPLACE = 1;
 
@@ -121,6 +127,7 @@ public interface LibC extends Library {
 
     NativeLong pread(int fd, byte[] buf, NativeLong count, long offset) throws LastErrorException;
 
+    int POSIX_FADV_WILLNEED = 3;
     int POSIX_FADV_DONTNEED = 4;
 
     /** Returns 0 or an error number (it does not set errno). */

@@ -4,6 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import dev.kcfs.linux.Errno;
 import dev.kcfs.linux.FileCalls;
+import dev.kcfs.linux.LibC;
 import dev.kcfs.linux.PathBytes;
 import dev.kcfs.tree.DeviceNode;
 import dev.kcfs.tree.Directory;
@@ -69,8 +70,7 @@ public final class DirectoryScanner {
 
     private static final long BATCH_BYTES = 16L << 20;
 
-    private static final int OPEN_FLAGS =
-            FileCalls.O_RDONLY | FileCalls.O_NOFOLLOW | FileCalls.O_CLOEXEC;
+    private static final int OPEN_FLAGS = LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
 
     /** Larger files are read ahead by the kernel anyway once hashing reads them sequentially. */
     private static final long PREFETCH_MAX_BYTES = 8L << 20;
@@ -309,7 +309,7 @@ public final class DirectoryScanner {
                                     p.fd,
                                     0,
                                     Math.min(p.size, PREFETCH_MAX_BYTES),
-                                    FileCalls.POSIX_FADV_WILLNEED);
+                                    LibC.POSIX_FADV_WILLNEED);
                         }
                     } catch (LastErrorException e) {
                         p.error =
@@ -464,9 +464,9 @@ public final class DirectoryScanner {
                 throws ScanException {
             try {
                 FileCalls.statx(
-                        FileCalls.AT_FDCWD,
+                        LibC.AT_FDCWD,
                         cPath,
-                        follow ? 0 : FileCalls.AT_SYMLINK_NOFOLLOW,
+                        follow ? 0 : LibC.AT_SYMLINK_NOFOLLOW,
                         FileCalls.STATX_NEEDED,
                         statAddress);
             } catch (LastErrorException e) {

@@ -79,9 +79,8 @@ public final class ObjectDirectory {
     private ObjectDirectory(
             Path root, Scratch scratch, KernelVerity verity, int fsyncEachLimit, int syncThreads) {
         this.root = root;
-        byte[] r = FileCalls.cPath(root);
-        this.rootSlash = Arrays.copyOf(r, r.length);
-        this.rootSlash[r.length - 1] = '/';
+        this.rootSlash = FileCalls.cPath(root);
+        this.rootSlash[rootSlash.length - 1] = '/'; // the NUL becomes the separator
         this.scratch = scratch;
         this.verity = verity;
         this.fsyncEachLimit = fsyncEachLimit;
@@ -154,8 +153,7 @@ public final class ObjectDirectory {
 
     /** Where the object with this digest lives (whether or not it exists). */
     public Path path(Digest digest) {
-        String hex = digest.hex();
-        return root.resolve(hex.substring(0, 2)).resolve(hex.substring(2));
+        return root.resolve(digest.objectPath());
     }
 
     /**
@@ -164,10 +162,7 @@ public final class ObjectDirectory {
      */
     public boolean contains(Digest digest) {
         return FileCalls.faccessat(
-                        LibC.AT_FDCWD,
-                        objectCPath(digest),
-                        FileCalls.F_OK,
-                        FileCalls.AT_SYMLINK_NOFOLLOW)
+                        LibC.AT_FDCWD, objectCPath(digest), LibC.F_OK, LibC.AT_SYMLINK_NOFOLLOW)
                 == 0;
     }
 
@@ -497,7 +492,7 @@ public final class ObjectDirectory {
             in =
                     FileCalls.open(
                             FileCalls.cPath(source),
-                            FileCalls.O_RDONLY | FileCalls.O_CLOEXEC | FileCalls.O_NOFOLLOW);
+                            LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NOFOLLOW);
         } catch (LastErrorException e) {
             throw new StoreException(
                     Errno.describe(
@@ -522,18 +517,8 @@ public final class ObjectDirectory {
     /** Writes {@code body} (position to limit, not consumed) as the new file {@code temp}. */
     private static void write(ByteBuffer body, Path temp) throws StoreException {
         if (!body.isDirect()) {
-            try (FileChannel out =
-                    FileChannel.open(
-                            temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer b = body.duplicate();
-                while (b.hasRemaining()) {
-                    out.write(b);
-                }
-            } catch (IOException e) {
-                throw new StoreException(
-                        "cannot write object to " + temp + ": " + e.getMessage(), e);
-            }
-            return;
+            // a heap buffer has no native address; the scanner's buffers are all direct
+            body = ByteBuffer.allocateDirect(body.remaining()).put(body.duplicate()).flip();
         }
         int out = createTemporary(temp);
         try {
@@ -561,7 +546,7 @@ public final class ObjectDirectory {
         try {
             return FileCalls.open(
                     FileCalls.cPath(temp),
-                    FileCalls.O_WRONLY | FileCalls.O_CREAT | FileCalls.O_EXCL | FileCalls.O_CLOEXEC,
+                    LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC,
                     0644);
         } catch (LastErrorException e) {
             throw new StoreException(Errno.describe("cannot create temporary object " + temp, e));

@@ -222,7 +222,7 @@ public final class KernelVerity {
 
     private static int openReadOnly(Path file) throws VerityException {
         try {
-            return FileCalls.open(FileCalls.cPath(file), FileCalls.O_RDONLY | FileCalls.O_CLOEXEC);
+            return FileCalls.open(FileCalls.cPath(file), LibC.O_RDONLY | LibC.O_CLOEXEC);
         } catch (LastErrorException e) {
             throw new VerityException(
                     Errno.describe("cannot open " + file + " to use fs-verity", e),
